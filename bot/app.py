@@ -1,0 +1,103 @@
+"""`build_application`: the one place the python-telegram-bot Application is put together."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+import scheduler
+from bot.campaign import Campaign, load_campaign
+from bot.config import Settings
+from bot.context import BotData
+from bot.persistence import SQLitePersistence
+from messages.i18n import LANGUAGES, catalog
+
+logger = logging.getLogger(__name__)
+
+# `stepup-bot try` and tests run without a real token; Telegram would reject this one.
+OFFLINE_TOKEN = "123456:offline-token-for-local-use"
+SUPPORTER_COMMANDS = ("start", "menu", "language", "help", "privacy", "mydata", "stop", "forget")
+ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "trends")
+ALL_COMMANDS = SUPPORTER_COMMANDS + ORGANISER_COMMANDS
+USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
+
+
+def build_application(
+    settings: Settings, *, campaign: Campaign | None = None, request: BaseRequest | None = None
+) -> Application:
+    """The bot, wired but not started. Pass `request` to put a fake network under it."""
+    token = (
+        settings.telegram_bot_token.get_secret_value()
+        if settings.telegram_bot_token
+        else OFFLINE_TOKEN
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .context_types(ContextTypes(bot_data=BotData))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.broadcast_rate, max_retries=3))
+        .persistence(SQLitePersistence(settings.database_path))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    app.bot_data.settings = settings
+    app.bot_data.campaign = campaign or load_campaign(settings.campaign_file)
+    handlers.register_all(app)
+    return app
+
+
+async def post_init(app: Application) -> None:
+    """Open long-lived services, publish the command menus and rebuild scheduled jobs."""
+    data: BotData = app.bot_data
+    data.storage = app.persistence.storage
+    data.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), headers={"User-Agent": USER_AGENT})
+    await publish_commands(app)
+    scheduler.schedule_all(app)
+
+
+async def post_shutdown(app: Application) -> None:
+    data: BotData = app.bot_data
+    if hasattr(data, "http"):
+        await data.http.aclose()
+    app.persistence.close()
+
+
+def commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
+    descriptions = catalog(language)
+    return [BotCommand(name, descriptions[f"core.commands.{name}"]) for name in names]
+
+
+async def publish_commands(app: Application) -> None:
+    """The command menu in each language; organisers alone also see their own commands."""
+    bot = app.bot
+    try:
+        await bot.set_my_commands(commands("en", SUPPORTER_COMMANDS))
+        for language in LANGUAGES:
+            await bot.set_my_commands(
+                commands(language, SUPPORTER_COMMANDS), language_code=language
+            )
+        for organiser_id in app.bot_data.settings.organiser_ids:
+            scope = BotCommandScopeChat(organiser_id)
+            await bot.set_my_commands(commands("en", ALL_COMMANDS), scope=scope)
+            for language in LANGUAGES:
+                menu = commands(language, ALL_COMMANDS)
+                await bot.set_my_commands(menu, scope=scope, language_code=language)
+    except TelegramError as error:
+        # An organiser who never opened the bot has no chat yet; the bot works without menus.
+        logger.warning("Could not publish every command menu: %s", error)

@@ -1,0 +1,121 @@
+"""`stepup-bot`: run the bot, try it in a terminal, and organiser tools.
+
+Start-up problems (a missing token, a malformed setting, a broken campaign file) end in one line
+naming what to fix and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from telegram import Update
+from telegram.error import InvalidToken
+from telegram.ext import Application
+
+from bot import logs
+from bot.app import build_application
+from bot.campaign import Campaign, CampaignError, load_campaign
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+NO_TOKEN = (
+    "Setting TELEGRAM_BOT_TOKEN: is required to run the bot. Get one by talking to @BotFather in "
+    "Telegram (send /newbot), put it in .env, and start again. To try the bot without a token, "
+    "run `make try`."
+)
+BAD_TOKEN = (
+    "Setting TELEGRAM_BOT_TOKEN: Telegram rejected this token. Copy it again from @BotFather "
+    "(/mybots > your bot > API Token) into .env."
+)
+
+
+def fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    fields = (
+        settings.telegram_bot_token,
+        settings.webhook_secret,
+        settings.x_bearer_token,
+        settings.x_api_key,
+        settings.x_api_secret,
+        settings.x_access_token,
+        settings.x_access_token_secret,
+        settings.bluesky_app_password,
+    )
+    return [field.get_secret_value() for field in fields if field is not None]
+
+
+def load(need_token: bool) -> tuple[Settings, Campaign]:
+    """Settings and campaign, or ConfigError/CampaignError with the one line to show."""
+    settings = load_settings()
+    if need_token and settings.telegram_bot_token is None:
+        raise ConfigError(NO_TOKEN)
+    return settings, load_campaign(settings.campaign_file)
+
+
+def serve(app: Application, settings: Settings) -> None:
+    """Long polling by default; a webhook, its secret token required, when WEBHOOK_URL is set."""
+    if settings.webhook_url is None:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    app.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlparse(str(settings.webhook_url)).path.lstrip("/"),
+        webhook_url=str(settings.webhook_url),
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+def run_command(_: argparse.Namespace) -> int:
+    settings, campaign = load(need_token=True)
+    logs.configure(settings.log_level, secrets_of(settings))
+    try:
+        serve(build_application(settings, campaign=campaign), settings)
+    except InvalidToken:
+        return fail(BAD_TOKEN)
+    return 0
+
+
+def try_command(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    settings, campaign = load(need_token=False)
+    return asyncio.run(run_console(settings, campaign, language=args.language))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="stepup-bot", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)"
+    ).set_defaults(handler=run_command)
+    trial = commands.add_parser(
+        "try", help="chat with the real bot in this terminal, no token needed"
+    )
+    trial.add_argument(
+        "--language", choices=("en", "pt", "es"), default=None, help="your Telegram language"
+    )
+    trial.set_defaults(handler=try_command)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except (ConfigError, CampaignError) as error:
+        return fail(str(error))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Settings: the one place that reads the environment.
+
+Everything an operator can set is a field here, documented in `.env.example`. Settings are read
+once at start-up (`load_settings`) and passed down; nothing imports a global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "stepup-migrant-women.toml"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line an operator can act on."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    organiser_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    database_path: Path = Path("stepup.db")
+    campaign_file: Path = DEFAULT_CAMPAIGN_FILE
+    postcodes_api_url: AnyHttpUrl = AnyHttpUrl("https://api.postcodes.io")
+    members_api_url: AnyHttpUrl = AnyHttpUrl("https://members-api.parliament.uk")
+    channel_id: str | None = None
+    x_bearer_token: SecretStr | None = None
+    x_api_key: SecretStr | None = None
+    x_api_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    log_level: str = "INFO"
+    tz: str = "Europe/London"
+
+    # Delivery and fairness.
+    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
+    user_updates_per_minute: int = Field(default=30, ge=1)
+    # Hashtag tracking: X bills every read, so both the cadence and the daily ceiling are settings.
+    tracking_poll_minutes: int = Field(default=60, ge=5)
+    x_daily_request_budget: int = Field(default=48, ge=0)
+    # Personal data is purged this many days after the campaign's last day.
+    data_retention_days: int = Field(default=90, ge=0)
+
+    @field_validator(
+        "channel_id",
+        "bluesky_handle",
+        "webhook_url",
+        "webhook_secret",
+        "telegram_bot_token",
+        "x_bearer_token",
+        "x_api_key",
+        "x_api_secret",
+        "x_access_token",
+        "x_access_token_secret",
+        "bluesky_app_password",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("organiser_ids", mode="before")
+    @classmethod
+    def _parse_organiser_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.lstrip("-").isdigit() for part in parts):
+            raise ValueError("expected comma-separated numeric Telegram user ids, e.g. 12345,67890")
+        return frozenset(int(part) for part in parts)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("tz")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("expected an IANA time zone such as Europe/London") from error
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def x_can_post(self) -> bool:
+        """True when the coalition's X account can be posted to (user-context credentials)."""
+        return all(
+            (self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret)
+        )
+
+    @property
+    def bluesky_enabled(self) -> bool:
+        return bool(self.bluesky_handle and self.bluesky_app_password)
+
+    def is_organiser(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.organiser_ids
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the first bad setting and what is expected."""
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    setting = location[0].upper() if location else "settings"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "is required"
+    return f"Setting {setting}: {message}." if location else f"Settings: {message}."
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and `.env`) once; raise ConfigError with one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_error(error)) from None

@@ -1,0 +1,38 @@
+"""The typed context every callback receives, and the long-lived services it carries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.ext import CallbackContext, ExtBot
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.campaign import Campaign
+    from bot.config import Settings
+    from bot.storage import Storage
+
+
+class BotData:
+    """Services shared by all handlers.
+
+    PTB instantiates this without arguments; `build_application` sets settings and campaign,
+    `post_init` opens storage and the HTTP client.
+    """
+
+    settings: Settings
+    campaign: Campaign
+    storage: Storage
+    http: httpx.AsyncClient
+
+    def __init__(self) -> None:
+        # Journey name -> the callback that opens it (from the menu or a deep link).
+        self.journeys: dict[str, Callable[[Update, Context], Awaitable[None]]] = {}
+        # Anything a domain module keeps for the life of the process (caches, clients).
+        self.services: dict[str, Any] = {}
+
+
+Context = CallbackContext[ExtBot, dict, dict, BotData]

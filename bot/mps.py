@@ -1,0 +1,477 @@
+"""Write to your MP: postcode -> constituency (postcodes.io) -> current MP (UK Parliament Members
+API), an SQLite cache of MPs, and the letter with the links that hand it over.
+
+The postcode is only ever sent to postcodes.io and put into a WriteToThem link; it is never
+stored or logged. The Members API publishes no GSS codes, so MPs are cached under the
+constituency's normalised name, the one key both services share (see `constituency_key`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from bot.storage import utcnow
+from messages import text
+
+if TYPE_CHECKING:
+    from bot.campaign import Campaign
+    from bot.config import Settings
+    from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT = httpx.Timeout(10.0)
+CACHE_MAX_AGE = dt.timedelta(days=7)
+SYNC_CONCURRENCY = 5
+MEMBERS_PAGE_SIZE = 20  # the Members API's maximum `take`
+PERSONAL_SENTENCE_LIMIT = 500
+SIGNATURE_LIMIT = 100
+
+# Longest input worth looking at: a postcode is at most 7 characters plus a little stray spacing.
+_POSTCODE_INPUT_LIMIT = 32
+# Outward code (A9, A99, AA9, AA99, A9A, AA9A) then inward code (9AA), without the space.
+_POSTCODE = re.compile(
+    r"GIR0AA|(?:[A-Z][0-9]{1,2}|[A-Z][A-HJ-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HJ-Y][0-9][A-Z])"
+    r"[0-9][A-Z]{2}"
+)
+_X_HANDLE_IN_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
+_X_HANDLE_ALONE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
+X_INTENT_URL = "https://x.com/intent/tweet"
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class MpLookupError(Exception):
+    """Base of the lookup failures; each subclass gets its own message for the supporter."""
+
+
+class PostcodeMalformed(MpLookupError):
+    """The text is not shaped like a UK postcode."""
+
+
+class PostcodeNotFound(MpLookupError):
+    """postcodes.io does not know the postcode; `terminated` if it was in use once."""
+
+    def __init__(self, terminated: bool) -> None:
+        super().__init__("terminated postcode" if terminated else "unknown postcode")
+        self.terminated = terminated
+
+
+class SeatVacant(MpLookupError):
+    """The constituency has no MP at the moment (e.g. before a by-election)."""
+
+    def __init__(self, constituency: Constituency) -> None:
+        super().__init__(f"{constituency.name} has no current MP")
+        self.constituency = constituency
+
+
+class LookupUnavailable(MpLookupError):
+    """A service timed out, failed or answered in a shape we don't understand."""
+
+
+class LetterFieldTooLong(ValueError):
+    """A supporter's text is over `limit` characters; ask again."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"longer than {limit} characters")
+        self.limit = limit
+
+
+class PersonalSentenceTooLong(LetterFieldTooLong):
+    pass
+
+
+class SignatureTooLong(LetterFieldTooLong):
+    pass
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constituency:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class MP:
+    member_id: int
+    name: str
+    party: str
+    email: str | None
+    x_handle: str | None
+    # Known when the MP was found through a postcode; a bulk sync only knows the name.
+    constituency_code: str | None
+    constituency_name: str
+
+    def as_row(self) -> dict[str, Any]:
+        """The MP as a row of the `mps` cache."""
+        return {**asdict(self), "constituency_key": constituency_key(self.constituency_name)}
+
+
+def constituency_key(name: str) -> str:
+    """The constituency name as both services can agree on it: no accents, case or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
+
+
+def normalise_postcode(raw: str) -> str | None:
+    """'sw1a1aa', ' SW1A  1AA ' -> 'SW1A 1AA'; None when it cannot be a UK postcode."""
+    if len(raw) > _POSTCODE_INPUT_LIMIT:
+        return None
+    compact = "".join(raw.split())
+    if not (compact.isascii() and compact.isalnum()):
+        return None
+    compact = compact.upper()
+    if not _POSTCODE.fullmatch(compact):
+        return None
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+async def _get_json(
+    http: httpx.AsyncClient, url: str, *, params: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The JSON object at `url`, None on 404; LookupUnavailable for anything else that fails.
+
+    Errors name the service's host only: some URLs carry a postcode, which must not be logged.
+    """
+    host = httpx.URL(url).host
+    try:
+        response = await http.get(url, params=params, timeout=REQUEST_TIMEOUT)
+    except httpx.HTTPError as error:
+        raise LookupUnavailable(f"{host}: {type(error).__name__}") from None
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise LookupUnavailable(f"{host}: HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError:
+        raise LookupUnavailable(f"{host}: response is not JSON") from None
+    if not isinstance(data, dict):
+        raise LookupUnavailable(f"{host}: unexpected response")
+    return data
+
+
+def _shape_error(host: str, error: Exception) -> LookupUnavailable:
+    return LookupUnavailable(f"{host}: unexpected response ({type(error).__name__}: {error})")
+
+
+# --- postcodes.io -----------------------------------------------------------------------------
+
+
+async def constituency_for_postcode(
+    http: httpx.AsyncClient, base_url: str, postcode: str
+) -> Constituency:
+    """The Westminster constituency of a normalised postcode, on the 2024 boundaries."""
+    base = base_url.rstrip("/")
+    compact = postcode.replace(" ", "")
+    data = await _get_json(http, f"{base}/postcodes/{quote(compact)}")
+    if data is None:
+        terminated = await _is_terminated(http, base, compact)
+        raise PostcodeNotFound(terminated=terminated)
+    try:
+        result = data["result"]
+        codes = result["codes"]
+        code = codes.get("parliamentary_constituency_2024") or codes["parliamentary_constituency"]
+        name = result.get("parliamentary_constituency_2024") or result["parliamentary_constituency"]
+    except (KeyError, TypeError) as error:
+        raise _shape_error("postcodes.io", error) from None
+    if not (isinstance(code, str) and isinstance(name, str) and code and name):
+        # e.g. Channel Islands and Isle of Man postcodes: real, but no Westminster seat.
+        raise PostcodeNotFound(terminated=False)
+    return Constituency(code=code, name=name)
+
+
+async def _is_terminated(http: httpx.AsyncClient, base: str, compact: str) -> bool:
+    """Whether postcodes.io lists the postcode as no longer in use; False if we can't tell."""
+    try:
+        return await _get_json(http, f"{base}/terminated_postcodes/{quote(compact)}") is not None
+    except LookupUnavailable:
+        return False
+
+
+# --- Members API ------------------------------------------------------------------------------
+
+
+async def current_mp(
+    http: httpx.AsyncClient, members_api_url: str, constituency: Constituency
+) -> MP:
+    """The sitting MP for `constituency`, with parliamentary email and X handle where listed."""
+    base = members_api_url.rstrip("/")
+    found = await _get_json(
+        http,
+        f"{base}/api/Location/Constituency/Search",
+        params={"searchText": constituency.name, "take": MEMBERS_PAGE_SIZE},
+    )
+    try:
+        current = _current_constituency(found, constituency.name)
+        member = ((current.get("currentRepresentation") or {}).get("member") or {}).get("value")
+        if not member:
+            raise SeatVacant(constituency)
+        member_id = int(member["id"])
+        name = member["nameDisplayAs"]
+        party = (member.get("latestParty") or {}).get("name") or ""
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise _shape_error("Members API", error) from None
+    email, x_handle = await _contact_details(http, base, member_id)
+    return MP(
+        member_id=member_id,
+        name=name,
+        party=party,
+        email=email,
+        x_handle=x_handle,
+        constituency_code=constituency.code,
+        constituency_name=constituency.name,
+    )
+
+
+def _current_constituency(found: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """The search result for the constituency of that name that still exists (a 2024 seat
+    often shares its name with the abolished one it replaced)."""
+    wanted = constituency_key(name)
+    for item in (found or {}).get("items") or []:
+        value = item["value"]
+        if value.get("endDate") is None and constituency_key(value["name"]) == wanted:
+            return value
+    raise LookupUnavailable(f"Members API: no current constituency named {name!r}")
+
+
+async def _contact_details(
+    http: httpx.AsyncClient, base: str, member_id: int
+) -> tuple[str | None, str | None]:
+    """(parliamentary email, X handle) from the member's listed contact details."""
+    data = await _get_json(http, f"{base}/api/Members/{member_id}/Contact")
+    try:
+        entries = [entry for entry in (data or {}).get("value") or [] if isinstance(entry, dict)]
+    except (TypeError, AttributeError) as error:
+        raise _shape_error("Members API", error) from None
+    return _email(entries), _x_handle_of(entries)
+
+
+def _email(entries: list[dict[str, Any]]) -> str | None:
+    with_email = [entry for entry in entries if entry.get("email")]
+    office = [entry for entry in with_email if entry.get("type") == "Parliamentary office"]
+    chosen = (office or with_email or [None])[0]
+    return chosen["email"].strip() if chosen else None
+
+
+def _x_handle_of(entries: list[dict[str, Any]]) -> str | None:
+    for entry in entries:
+        kind = (entry.get("type") or "").strip().casefold()
+        if (kind == "x" or "twitter" in kind) and entry.get("line1"):
+            handle = x_handle(entry["line1"])
+            if handle:
+                return handle
+    return None
+
+
+def x_handle(listed: str) -> str | None:
+    """'https://x.com/Name', 'https://twitter.com/Name?lang=en', '@Name' -> 'Name'."""
+    listed = listed.strip()
+    match = _X_HANDLE_IN_URL.search(listed) or _X_HANDLE_ALONE.fullmatch(listed)
+    return match.group(1) if match else None
+
+
+# --- cache ------------------------------------------------------------------------------------
+
+
+def _is_fresh(row: dict[str, Any]) -> bool:
+    return dt.datetime.fromisoformat(row["updated_at"]) > utcnow() - CACHE_MAX_AGE
+
+
+def _mp_from_row(row: dict[str, Any], constituency: Constituency) -> MP:
+    """A cached MP, named with the constituency as the supporter's postcode resolved it."""
+    return MP(
+        member_id=row["member_id"],
+        name=row["name"],
+        party=row["party"],
+        email=row["email"],
+        x_handle=row["x_handle"],
+        constituency_code=constituency.code,
+        constituency_name=constituency.name,
+    )
+
+
+async def find_mp(
+    http: httpx.AsyncClient, settings: Settings, storage: Storage, postcode: str
+) -> MP:
+    """The supporter's MP from their postcode: the cache when fresh, otherwise the live API.
+
+    When the Members API is down, a stale cached MP is better than a dead end.
+    """
+    normalised = normalise_postcode(postcode)
+    if normalised is None:
+        raise PostcodeMalformed()
+    constituency = await constituency_for_postcode(
+        http, str(settings.postcodes_api_url), normalised
+    )
+    cached = storage.mp_for_constituency(constituency_key(constituency.name))
+    if cached and _is_fresh(cached):
+        return _mp_from_row(cached, constituency)
+    try:
+        mp = await current_mp(http, str(settings.members_api_url), constituency)
+    except LookupUnavailable as error:
+        if cached is None:
+            raise
+        logger.warning("Members API unavailable (%s); using the cached MP", error)
+        return _mp_from_row(cached, constituency)
+    storage.save_mp(mp.as_row())
+    return mp
+
+
+async def sync_all_mps(
+    http: httpx.AsyncClient,
+    members_api_url: str,
+    storage: Storage,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Refresh every sitting MP from the Members API; returns how many were saved.
+
+    An MP whose contact details can't be fetched keeps their previous cache row (logged).
+    """
+    base = members_api_url.rstrip("/")
+    members = await _sitting_members(http, base)
+    limit = asyncio.Semaphore(SYNC_CONCURRENCY)
+    done = saved = 0
+
+    async def refresh(member: dict[str, Any]) -> None:
+        nonlocal done, saved
+        try:
+            async with limit:
+                mp = await _synced_mp(http, base, member)
+            storage.save_mp(mp.as_row())
+            saved += 1
+        except LookupUnavailable as error:
+            logger.warning("Skipped member %s in MP sync: %s", member.get("id"), error)
+        done += 1
+        if progress:
+            progress(done, len(members))
+
+    await asyncio.gather(*(refresh(member) for member in members))
+    return saved
+
+
+async def _sitting_members(http: httpx.AsyncClient, base: str) -> list[dict[str, Any]]:
+    """Every current member of the Commons, page by page."""
+    members: list[dict[str, Any]] = []
+    skip, total = 0, 1
+    while skip < total:
+        page = await _get_json(
+            http,
+            f"{base}/api/Members/Search",
+            params={
+                "House": 1,
+                "IsCurrentMember": "true",
+                "skip": skip,
+                "take": MEMBERS_PAGE_SIZE,
+            },
+        )
+        try:
+            total = int((page or {})["totalResults"])
+            items = [item["value"] for item in page["items"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise _shape_error("Members API", error) from None
+        if not items:
+            break
+        members.extend(items)
+        skip += MEMBERS_PAGE_SIZE
+    return members
+
+
+async def _synced_mp(http: httpx.AsyncClient, base: str, member: dict[str, Any]) -> MP:
+    try:
+        member_id = int(member["id"])
+        name = member["nameDisplayAs"]
+        party = (member.get("latestParty") or {}).get("name") or ""
+        constituency_name = member["latestHouseMembership"]["membershipFrom"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise _shape_error("Members API", error) from None
+    email, handle = await _contact_details(http, base, member_id)
+    return MP(
+        member_id=member_id,
+        name=name,
+        party=party,
+        email=email,
+        x_handle=handle,
+        constituency_code=None,
+        constituency_name=constituency_name,
+    )
+
+
+# --- handing the letter over ------------------------------------------------------------------
+
+
+def _with_params(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), *params.items()], quote_via=quote)
+    return urlunsplit(parts._replace(query=query))
+
+
+def writetothem_url(base: str, postcode: str) -> str:
+    """WriteToThem, opened at the supporter's MP (the postcode travels in the link only)."""
+    return _with_params(str(base), {"a": "westminstermp", "pc": postcode})
+
+
+def tweet_mp_url(mp: MP, text: str, hashtags: Iterable[str]) -> str | None:
+    """An X post addressed to the MP, or None when they list no X account."""
+    if not mp.x_handle:
+        return None
+    tags = ",".join(tag.lstrip("#") for tag in hashtags)
+    return _with_params(X_INTENT_URL, {"text": f"@{mp.x_handle} {text}", "hashtags": tags})
+
+
+def mailto_url(email: str, subject: str, body: str) -> str:
+    # RFC 6068: line breaks in a mailto body are CRLF.
+    query = urlencode({"subject": subject, "body": body.replace("\n", "\r\n")}, quote_via=quote)
+    return f"mailto:{quote(email, safe='@')}?{query}"
+
+
+def compose_letter(
+    campaign: Campaign,
+    letter_language: str,
+    mp_name: str,
+    constituency: str,
+    personal_sentence: str | None,
+    signature: str | None,
+) -> tuple[str, str]:
+    """(subject, body) of the letter in `letter_language`, from the campaign template.
+
+    A blank personal sentence drops its paragraph; a blank signature signs as a constituent.
+    """
+    sentence = " ".join((personal_sentence or "").split())
+    name = " ".join((signature or "").split())
+    if len(sentence) > PERSONAL_SENTENCE_LIMIT:
+        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
+    if len(name) > SIGNATURE_LIMIT:
+        raise SignatureTooLong(SIGNATURE_LIMIT)
+    template = campaign.mp_letter.body(letter_language)
+    if not sentence:
+        paragraphs = template.split("\n\n")
+        template = "\n\n".join(p for p in paragraphs if p.strip() != "{personal_sentence}")
+    body = template.format_map(
+        {
+            "mp_name": mp_name,
+            "constituency": constituency,
+            "personal_sentence": sentence,
+            "signature": name or str(text(letter_language, "mp.anonymous_signature")),
+        }
+    )
+    return campaign.mp_letter.subject(letter_language), body
+

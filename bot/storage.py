@@ -1,0 +1,440 @@
+"""Every SQL statement the bot runs, as named methods on `Storage`.
+
+One connection per process, used from the event loop thread only; calls are short. Multi-step
+writes that read first take the write lock up front (`BEGIN IMMEDIATE`) so two processes never
+interleave a read-then-write. Timestamps are ISO-8601 UTC strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.migrations import migrations
+
+BUSY_TIMEOUT_MS = 5000
+# Tables holding rows keyed by a supporter's user id; /forget empties every one of them.
+PERSONAL_TABLES = (
+    "supporters",
+    "consents",
+    "actions",
+    "mp_followups",
+    "solidarity_messages",
+    "deliveries",
+    "user_data",
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def stamp(moment: dt.datetime | None = None) -> str:
+    return (moment or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+class Storage:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Storage:
+        """Open (creating if needed) and migrate the database at `path`."""
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        db = Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Deleted rows are overwritten with zeros, so /forget leaves nothing readable behind.
+        db.execute("PRAGMA secure_delete = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def immediate(self) -> Iterator[Database]:
+        """A transaction holding the write lock from its first statement."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def integrity(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the main file and truncate it to zero bytes."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # --- supporters -------------------------------------------------------------------------
+
+    def get_supporter(self, user_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM supporters WHERE user_id = ?", [user_id]))
+        return rows[0] if rows else None
+
+    def ensure_supporter(
+        self, user_id: int, language: str, referral_source: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The supporter's row, creating it on first contact. Returns (row, created)."""
+        with self.immediate():
+            existing = self.get_supporter(user_id)
+            if existing:
+                return existing, False
+            row = {
+                "user_id": user_id,
+                "language": language,
+                "created_at": stamp(),
+                "referral_source": referral_source,
+                "referral_code": secrets.token_urlsafe(6),
+                "opted_in": 0,
+            }
+            self.db["supporters"].insert(row)
+        return self.get_supporter(user_id) or row, True
+
+    def set_language(self, user_id: int, language: str) -> None:
+        self.db.execute(
+            "UPDATE supporters SET language = ? WHERE user_id = ?", [language, user_id]
+        )
+
+    def set_constituency(self, user_id: int, code: str, name: str) -> None:
+        self.db.execute(
+            "UPDATE supporters SET constituency_code = ?, constituency_name = ? WHERE user_id = ?",
+            [code, name, user_id],
+        )
+
+    def set_opt_in(self, user_id: int, granted: bool, wording_version: str) -> None:
+        """Record a daily-prompt consent decision and when, with the wording it answered."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE supporters SET opted_in = ? WHERE user_id = ?", [int(granted), user_id]
+            )
+            self.db["consents"].insert(
+                {
+                    "user_id": user_id,
+                    "subject": "daily_prompt",
+                    "granted": int(granted),
+                    "wording_version": wording_version,
+                    "at": stamp(),
+                }
+            )
+
+    def has_consent_decision(self, user_id: int) -> bool:
+        """Whether the supporter has answered the daily-prompt question (yes or no) yet."""
+        row = self.db.execute("SELECT 1 FROM consents WHERE user_id = ? LIMIT 1", [user_id]).fetchone()
+        return row is not None
+
+    def mark_blocked(self, user_id: int) -> None:
+        """The supporter blocked the bot: nothing is sent to them again."""
+        self.db.execute(
+            "UPDATE supporters SET blocked_at = ?, opted_in = 0 WHERE user_id = ?",
+            [stamp(), user_id],
+        )
+
+    def unblock(self, user_id: int) -> None:
+        """They wrote to us again, so they have unblocked the bot."""
+        self.db.execute(
+            "UPDATE supporters SET blocked_at = NULL WHERE user_id = ? AND blocked_at IS NOT NULL",
+            [user_id],
+        )
+
+    def is_subscribed(self, user_id: int) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM supporters WHERE user_id = ? AND opted_in = 1 AND blocked_at IS NULL",
+            [user_id],
+        ).fetchone()
+        return row is not None
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def record_action(
+        self, user_id: int, kind: str, constituency_code: str | None = None
+    ) -> None:
+        self.db["actions"].insert(
+            {"user_id": user_id, "kind": kind, "at": stamp(), "constituency_code": constituency_code}
+        )
+
+    def done_actions(self, user_id: int) -> set[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT kind FROM actions WHERE user_id = ?", [user_id]
+        ).fetchall()
+        return {kind for (kind,) in rows}
+
+    # --- privacy ----------------------------------------------------------------------------
+
+    def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every row about this supporter, table by table (for /mydata)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for table in PERSONAL_TABLES:
+            rows = list(self.db.query(f"SELECT * FROM [{table}] WHERE user_id = ?", [user_id]))
+            if rows:
+                found[table] = rows
+        found.update(self._conversation_rows(user_id))
+        return found
+
+    def _conversation_rows(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        rows = [
+            row
+            for row in self.db.query("SELECT * FROM conversations")
+            if user_id in json.loads(row["key"])
+        ]
+        return {"conversations": rows} if rows else {}
+
+    def forget(self, user_id: int) -> None:
+        """Erase everything about the supporter, then checkpoint so the WAL keeps no copy."""
+        with self.immediate():
+            for table in PERSONAL_TABLES:
+                self.db.execute(f"DELETE FROM [{table}] WHERE user_id = ?", [user_id])
+            for row in self._conversation_rows(user_id).get("conversations", []):
+                self.db.execute(
+                    "DELETE FROM conversations WHERE name = ? AND key = ?",
+                    [row["name"], row["key"]],
+                )
+            self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [user_id])
+            self.db.execute("DELETE FROM chat_messages WHERE chat_id = ?", [user_id])
+        self.checkpoint()
+
+    def purge_personal_data(self) -> int:
+        """Erase every supporter (the retention period is over). Returns how many."""
+        (count,) = self.db.execute("SELECT count(*) FROM supporters").fetchone()
+        with self.immediate():
+            for table in (*PERSONAL_TABLES, "conversations", "chat_data", "chat_messages"):
+                self.db.execute(f"DELETE FROM [{table}]")
+        self.checkpoint()
+        return count
+
+    def record_chat_message(self, chat_id: int, message_id: int) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)",
+            [chat_id, message_id, stamp()],
+        )
+
+    def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
+        rows = self.db.execute(
+            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? ORDER BY message_id",
+            [chat_id, stamp(since)],
+        ).fetchall()
+        return [message_id for (message_id,) in rows]
+
+    def prune_chat_messages(self, before: dt.datetime) -> None:
+        """Message ids older than Telegram's deletion window are no use to /forget."""
+        self.db.execute("DELETE FROM chat_messages WHERE at < ?", [stamp(before)])
+
+    # --- conversation persistence -----------------------------------------------------------
+
+    def load_conversations(self, name: str) -> dict[tuple, object]:
+        rows = self.db.execute(
+            "SELECT key, state FROM conversations WHERE name = ?", [name]
+        ).fetchall()
+        return {tuple(json.loads(key)): json.loads(state) for key, state in rows}
+
+    def save_conversation(self, name: str, key: tuple, state: object | None) -> None:
+        encoded_key = json.dumps(list(key))
+        if state is None:
+            self.db.execute(
+                "DELETE FROM conversations WHERE name = ? AND key = ?", [name, encoded_key]
+            )
+            return
+        self.db["conversations"].upsert(
+            {"name": name, "key": encoded_key, "state": json.dumps(state)}, pk=("name", "key")
+        )
+
+    def load_json_rows(self, table: str, key_column: str) -> dict[int, dict]:
+        rows = self.db.execute(f"SELECT [{key_column}], data FROM [{table}]").fetchall()
+        return {key: json.loads(data) for key, data in rows}
+
+    def save_json_row(self, table: str, key_column: str, key: int, data: dict | None) -> None:
+        if not data:
+            self.db.execute(f"DELETE FROM [{table}] WHERE [{key_column}] = ?", [key])
+            return
+        self.db[table].upsert({key_column: key, "data": json.dumps(data)}, pk=key_column)
+
+    # --- flags ------------------------------------------------------------------------------
+
+    def get_flag(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM flags WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_flag(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM flags WHERE key = ?", [key])
+        else:
+            self.db["flags"].upsert({"key": key, "value": value}, pk="key")
+
+    # --- mps and petition -------------------------------------------------------------------
+
+    def save_mp(self, row: dict[str, Any]) -> None:
+        """Cache an MP (`bot.mps.MP.as_row()`) under its constituency key. A sync knows no GSS
+        code, so a missing code keeps the one an earlier postcode lookup stored."""
+        if row.get("constituency_code") is None:
+            row = {key: value for key, value in row.items() if key != "constituency_code"}
+        self.db["mps"].upsert({**row, "updated_at": stamp()}, pk="constituency_key")
+
+    def mp_for_constituency(self, constituency_key: str) -> dict[str, Any] | None:
+        """The cached MP row (with `updated_at`) for a key from bot.mps.constituency_key."""
+        rows = list(
+            self.db.query("SELECT * FROM mps WHERE constituency_key = ?", [constituency_key])
+        )
+        return rows[0] if rows else None
+
+    def mp_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM mps").fetchone()[0]
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    # --- daily prompts ----------------------------------------------------------------------
+
+    # --- tracking ---------------------------------------------------------------------------
+
+    def save_hashtag_counts(self, source: str, hashtag: str, counts: dict[str, int]) -> None:
+        """Store counts per hour; an hour counted again replaces its earlier, partial value."""
+        rows = [
+            {"source": source, "hashtag": hashtag, "hour": hour, "count": count}
+            for hour, count in counts.items()
+        ]
+        self.db["hashtag_counts"].upsert_all(rows, pk=("source", "hashtag", "hour"))
+
+    def last_counted_hour(self, source: str, hashtag: str) -> str | None:
+        return self.db.execute(
+            "SELECT max(hour) FROM hashtag_counts WHERE source = ? AND hashtag = ?",
+            [source, hashtag],
+        ).fetchone()[0]
+
+    def save_hashtag_posts(self, source: str, hashtag: str, posts: list[dict[str, Any]]) -> int:
+        """Store posts found under `hashtag`: one row per post, with its latest engagement.
+        Returns how many posts were new."""
+        new = 0
+        with self.db.atomic():
+            for post in posts:
+                row = {**post, "source": source, "hashtag": hashtag}
+                inserted = self.db.execute(
+                    "INSERT OR IGNORE INTO hashtag_posts (source, post_id, hashtag, author, text,"
+                    " url, created_at, likes, reposts, replies, quotes) VALUES (:source, :post_id,"
+                    " :hashtag, :author, :text, :url, :created_at, :likes, :reposts, :replies,"
+                    " :quotes)",
+                    row,
+                ).rowcount
+                if not inserted:
+                    self.db.execute(
+                        "UPDATE hashtag_posts SET likes = :likes, reposts = :reposts,"
+                        " replies = :replies, quotes = :quotes"
+                        " WHERE source = :source AND post_id = :post_id",
+                        row,
+                    )
+                self.db.execute(
+                    "INSERT OR IGNORE INTO hashtag_post_tags (source, post_id, hashtag)"
+                    " VALUES (:source, :post_id, :hashtag)",
+                    row,
+                )
+                new += inserted
+        return new
+
+    def recount_hashtag_hours(self, source: str, hashtag: str, since_hour: str) -> int:
+        """Hourly counts computed from stored posts, for a source with no counts endpoint, from
+        `since_hour` on. Hours use stamp()'s format, so an hour is its first 13 characters.
+        Returns how many hours were written."""
+        return self.db.execute(
+            """
+            INSERT INTO hashtag_counts (source, hashtag, hour, count)
+            SELECT tags.source, tags.hashtag,
+                   substr(posts.created_at, 1, 13) || ':00:00+00:00' AS hour, count(*)
+            FROM hashtag_post_tags AS tags JOIN hashtag_posts AS posts USING (source, post_id)
+            WHERE tags.source = ? AND tags.hashtag = ? AND posts.created_at >= ?
+            GROUP BY hour
+            ON CONFLICT (source, hashtag, hour) DO UPDATE SET count = excluded.count
+            """,
+            [source, hashtag, since_hour],
+        ).rowcount
+
+    def tracking_checkpoint(self, source: str, hashtag: str) -> str | None:
+        row = self.db.execute(
+            "SELECT since_id FROM tracking_checkpoints WHERE source = ? AND hashtag = ?",
+            [source, hashtag],
+        ).fetchone()
+        return row[0] if row else None
+
+    def save_tracking_checkpoint(self, source: str, hashtag: str, since_id: str | None) -> None:
+        """Where the next search for `hashtag` starts, and (updated_at) when it was refreshed."""
+        self.db["tracking_checkpoints"].upsert(
+            {"source": source, "hashtag": hashtag, "since_id": since_id, "updated_at": stamp()},
+            pk=("source", "hashtag"),
+        )
+
+    def tracking_refreshed_at(self, source: str) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT hashtag, updated_at FROM tracking_checkpoints WHERE source = ?", [source]
+        ).fetchall()
+        return dict(rows)
+
+    def tracking_requests_made(self, source: str, day: str) -> int:
+        row = self.db.execute(
+            "SELECT requests FROM tracking_requests WHERE source = ? AND day = ?", [source, day]
+        ).fetchone()
+        return row[0] if row else 0
+
+    def take_tracking_request(self, source: str, day: str, budget: int) -> bool:
+        """Count one request against the day's budget before it is made; False once it is spent."""
+        with self.immediate():
+            made = self.tracking_requests_made(source, day)
+            if made >= budget:
+                return False
+            self.db["tracking_requests"].upsert(
+                {"source": source, "day": day, "requests": made + 1}, pk=("source", "day")
+            )
+        return True
+
+    def raise_tracking_alert(self, source: str, problem: str, detail: str) -> bool:
+        """Record a problem with a source. True the first time, when it is to be reported; False
+        while the same problem persists."""
+        now = stamp()
+        with self.db.atomic():
+            inserted = self.db.execute(
+                "INSERT OR IGNORE INTO tracking_alerts"
+                " (source, problem, detail, first_seen, reported_at) VALUES (?, ?, ?, ?, ?)",
+                [source, problem, detail, now, now],
+            ).rowcount
+            if not inserted:
+                self.db.execute(
+                    "UPDATE tracking_alerts SET detail = ? WHERE source = ? AND problem = ?",
+                    [detail, source, problem],
+                )
+        return bool(inserted)
+
+    def clear_tracking_alerts(self, source: str) -> None:
+        self.db.execute("DELETE FROM tracking_alerts WHERE source = ?", [source])
+
+    def tracking_alerts(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM tracking_alerts ORDER BY first_seen, source"))
+
+    def hashtag_daily_counts(self, since_hour: str) -> list[dict[str, Any]]:
+        """Counts per source, hashtag and UTC day, from `since_hour` on."""
+        return list(
+            self.db.query(
+                "SELECT source, hashtag, substr(hour, 1, 10) AS day, sum(count) AS count"
+                " FROM hashtag_counts WHERE hour >= ? GROUP BY source, hashtag, day",
+                [since_hour],
+            )
+        )
+
+    def top_hashtag_posts(self, since: str, limit: int) -> list[dict[str, Any]]:
+        """The most engaged posts created since `since` (likes, reposts, replies and quotes)."""
+        return list(
+            self.db.query(
+                "SELECT * FROM hashtag_posts WHERE created_at >= ?"
+                " ORDER BY likes + reposts + replies + quotes DESC, created_at DESC LIMIT ?",
+                [since, limit],
+            )
+        )
+
+    # --- stats ------------------------------------------------------------------------------

@@ -1,0 +1,30 @@
+"""`register_all`: the one ordered list of handlers. Order matters.
+
+Group -3 drops floods before any work is done; group -2 does bookkeeping for every update;
+group 0 holds the journeys, most specific first, with the catch-all for stale buttons last.
+The final group writes conversation state through to SQLite after each update.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from bot.context import Context
+from handlers import errors, gate, onboarding, privacy
+
+PERSIST_GROUP = 100
+
+
+async def persist_now(update: Update, context: Context) -> None:
+    """Write changed conversation state at once, so a restart resumes exactly here (S3)."""
+    await context.application.update_persistence()
+
+
+def register_all(app: Application) -> None:
+    gate.register(app)
+    onboarding.register(app)
+    privacy.register(app)
+    onboarding.register_fallbacks(app)
+    app.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,170 @@
+"""First contact and the main menu: /start (with deep links), language, daily opt-in, /menu."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Context
+from bot.progress import JOURNEYS, checklist
+from handlers.common import language, reply, show, user_id
+from messages import keyboards, render, text
+from messages.i18n import LANGUAGES
+
+# Deep-link payloads that open a journey rather than being only a referral source.
+JOURNEY_PAYLOADS = (*JOURNEYS, "menu")
+MAX_PAYLOAD = 64
+
+
+def start_payload(update: Update) -> str | None:
+    """`/start <payload>` from a t.me deep link; Telegram limits it to 64 safe characters."""
+    message = update.effective_message
+    words = (message.text or "").split() if message else []
+    if len(words) < 2 or not words[0].startswith("/start"):
+        return None
+    payload = words[1][:MAX_PAYLOAD]
+    return payload if payload.replace("-", "").replace("_", "").isalnum() else None
+
+
+async def start(update: Update, context: Context) -> None:
+    """Greet a new supporter and ask about the daily prompt; send a returning one to the menu."""
+    storage = context.bot_data.storage
+    payload = start_payload(update)
+    decided = storage.has_consent_decision(user_id(update))
+    lang = language(update, context)
+    if not decided:
+        if payload in JOURNEYS:
+            context.user_data["pending_journey"] = payload
+        await send_welcome(update, context, lang)
+        return
+    await open_journey(update, context, payload or "menu")
+
+
+async def send_welcome(update: Update, context: Context, lang: str) -> None:
+    campaign = context.bot_data.campaign
+    await reply(update, context, render.welcome(lang, campaign))
+    await reply(
+        update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
+    )
+    await reply(update, context, render.optin_question(lang, campaign), keyboards.optin(lang))
+
+
+async def open_journey(update: Update, context: Context, journey: str) -> None:
+    opener = context.bot_data.journeys.get(journey)
+    if opener is None:
+        await show_menu(update, context)
+        return
+    await opener(update, context)
+
+
+async def show_menu(update: Update, context: Context) -> None:
+    """The checklist of what this supporter has done, what is next, and every action."""
+    storage = context.bot_data.storage
+    supporter = storage.get_supporter(user_id(update))
+    lang = language(update, context)
+    opted_in = bool(supporter and supporter["opted_in"])
+    progress = checklist(storage.done_actions(user_id(update)))
+    await show(
+        update, context, render.menu(lang, progress, opted_in), keyboards.main_menu(lang, opted_in)
+    )
+
+
+async def language_command(update: Update, context: Context) -> None:
+    """/language: offer the three languages."""
+    await show(
+        update,
+        context,
+        text(language(update, context), "core.language.choose"),
+        keyboards.language_choice(),
+    )
+
+
+async def choose_language(update: Update, context: Context) -> None:
+    """A language button: switch, confirm in the new language, and carry on where they were."""
+    query = update.callback_query
+    chosen = query.data.removeprefix(keyboards.LANGUAGE_PREFIX)
+    if chosen not in LANGUAGES:
+        await stale_button(update, context)
+        return
+    await query.answer()
+    context.bot_data.storage.set_language(user_id(update), chosen)
+    await reply(update, context, text(chosen, "core.language.changed"))
+    if context.bot_data.storage.has_consent_decision(user_id(update)):
+        await show_menu(update, context)
+    else:
+        campaign = context.bot_data.campaign
+        await reply(update, context, render.welcome(chosen, campaign))
+        await reply(
+            update, context, render.optin_question(chosen, campaign), keyboards.optin(chosen)
+        )
+
+
+async def answer_optin(update: Update, context: Context) -> None:
+    """Record the daily-prompt decision with its time and wording, then move on."""
+    granted = update.callback_query.data == keyboards.OPTIN_YES
+    lang = language(update, context)
+    wording = context.bot_data.campaign.consent_wording_version
+    context.bot_data.storage.set_opt_in(user_id(update), granted, wording)
+    await show(
+        update,
+        context,
+        text(lang, "core.welcome.optin_yes" if granted else "core.welcome.optin_no"),
+    )
+    await open_journey(update, context, context.user_data.pop("pending_journey", "menu"))
+
+
+async def ask_daily(update: Update, context: Context) -> None:
+    """The menu's daily-prompt button: ask again, so consent is always an explicit answer."""
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        render.optin_question(lang, context.bot_data.campaign),
+        keyboards.optin(lang),
+    )
+
+
+async def menu_journey(update: Update, context: Context) -> None:
+    """A journey button on the menu."""
+    journey = update.callback_query.data.removeprefix(keyboards.MENU_PREFIX)
+    if journey not in context.bot_data.journeys:
+        await stale_button(update, context)
+        return
+    await update.callback_query.answer()
+    await open_journey(update, context, journey)
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button we no longer recognise (old message, new version, or tampered data)."""
+    query = update.callback_query
+    lang = language(update, context)
+    await query.answer(text(lang, "core.errors.stale_button"))
+    await show_menu(update, context)
+
+
+def register(app: Application) -> None:
+    app.add_handlers(
+        [
+            CommandHandler("start", start),
+            CommandHandler("menu", show_menu),
+            CommandHandler("language", language_command),
+            CallbackQueryHandler(choose_language, pattern=f"^{keyboards.LANGUAGE_PREFIX}"),
+            CallbackQueryHandler(language_command, pattern=f"^{keyboards.MENU_LANGUAGE}$"),
+            CallbackQueryHandler(
+                answer_optin, pattern=f"^({keyboards.OPTIN_YES}|{keyboards.OPTIN_NO})$"
+            ),
+            CallbackQueryHandler(ask_daily, pattern=f"^{keyboards.MENU_DAILY}$"),
+            CallbackQueryHandler(show_menu, pattern=f"^{keyboards.MENU}$"),
+        ]
+    )
+    app.bot_data.journeys["menu"] = show_menu
+
+
+def register_fallbacks(app: Application) -> None:
+    """Journey buttons and the catch-all for stale ones; added after every journey's handlers."""
+    app.add_handlers(
+        [
+            CallbackQueryHandler(menu_journey, pattern=f"^{keyboards.MENU_PREFIX}"),
+            CallbackQueryHandler(stale_button),
+        ]
+    )

@@ -1,0 +1,132 @@
+"""Help and the supporter's control over their data: /help, /privacy, /mydata, /stop, /forget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Context
+from bot.storage import stamp, utcnow
+from handlers.common import language, reply, show, user_id
+from messages import keyboards, render, text
+
+logger = logging.getLogger(__name__)
+
+# Telegram lets a bot delete messages in a private chat for 48 hours; keep a margin.
+DELETABLE_FOR = dt.timedelta(hours=47, minutes=50)
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: what the bot does, and where to get help now."""
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        render.help_text(lang, context.bot_data.campaign),
+        keyboards.back_to_menu(lang),
+    )
+
+
+async def privacy_command(update: Update, context: Context) -> None:
+    """/privacy: what is stored, why and for how long."""
+    lang = language(update, context)
+    body = render.privacy(
+        lang, context.bot_data.campaign, context.bot_data.settings.data_retention_days
+    )
+    await show(update, context, body, keyboards.back_to_menu(lang))
+
+
+async def mydata_command(update: Update, context: Context) -> None:
+    """/mydata: every row stored about this supporter."""
+    lang = language(update, context)
+    data = context.bot_data.storage.personal_data(user_id(update))
+    await show(update, context, render.mydata(lang, data), keyboards.back_to_menu(lang))
+
+
+async def stop_command(update: Update, context: Context) -> None:
+    """/stop: no more prompts or broadcasts, confirmed only once the write has happened."""
+    storage = context.bot_data.storage
+    lang = language(update, context)
+    was_subscribed = storage.is_subscribed(user_id(update))
+    storage.set_opt_in(user_id(update), False, context.bot_data.campaign.consent_wording_version)
+    await reply(
+        update,
+        context,
+        text(lang, "core.privacy.stopped" if was_subscribed else "core.privacy.stop_nothing"),
+    )
+
+
+async def forget_command(update: Update, context: Context) -> None:
+    """/forget: ask before erasing, because it cannot be undone."""
+    lang = language(update, context)
+    await show(
+        update, context, text(lang, "core.privacy.forget_confirm"), keyboards.forget_confirm(lang)
+    )
+
+
+async def forget_cancelled(update: Update, context: Context) -> None:
+    """The supporter chose to keep their data."""
+    lang = language(update, context)
+    await show(
+        update, context, text(lang, "core.privacy.forget_cancelled"), keyboards.back_to_menu(lang)
+    )
+
+
+async def forget_confirmed(update: Update, context: Context) -> None:
+    """Erase the supporter, delete what Telegram still allows, and say honestly what remains."""
+    await update.callback_query.answer()
+    lang = language(update, context)
+    chat_id = update.effective_chat.id
+    storage = context.bot_data.storage
+    cutoff = utcnow() - DELETABLE_FOR
+    supporter = storage.get_supporter(user_id(update))
+    has_old_messages = bool(supporter and supporter["created_at"] < stamp(cutoff))
+    recent = storage.chat_messages_since(chat_id, cutoff)
+    recent.append(update.callback_query.message.message_id)
+    deleted = await delete_messages(context, chat_id, sorted(set(recent)))
+    storage.forget(user_id(update))
+    context.user_data.clear()
+    context.application.drop_user_data(user_id(update))
+    # This last message is not recorded: nothing about the supporter is written again.
+    lines = [text(lang, "core.privacy.forget_done", deleted=deleted)]
+    lines.append(
+        text(lang, "core.privacy.forget_undeletable")
+        if has_old_messages
+        else text(lang, "core.privacy.forget_clear_tip")
+    )
+    await context.bot.send_message(chat_id, "\n\n".join(lines))
+
+
+async def delete_messages(context: Context, chat_id: int, message_ids: list[int]) -> int:
+    """Delete what we can; return how many went. Failures are expected for old messages."""
+    deleted = 0
+    for start in range(0, len(message_ids), DELETE_BATCH):
+        batch = message_ids[start : start + DELETE_BATCH]
+        try:
+            await context.bot.delete_messages(chat_id, batch)
+        except TelegramError as error:
+            logger.info("Could not delete %d messages in a /forget: %s", len(batch), error)
+            continue
+        deleted += len(batch)
+    return deleted
+
+
+def register(app: Application) -> None:
+    app.add_handlers(
+        [
+            CommandHandler("help", help_command),
+            CommandHandler("privacy", privacy_command),
+            CommandHandler("mydata", mydata_command),
+            CommandHandler("stop", stop_command),
+            CommandHandler("forget", forget_command),
+            CallbackQueryHandler(help_command, pattern=f"^{keyboards.MENU_HELP}$"),
+            CallbackQueryHandler(privacy_command, pattern=f"^{keyboards.MENU_PRIVACY}$"),
+            CallbackQueryHandler(forget_confirmed, pattern=f"^{keyboards.FORGET_YES}$"),
+            CallbackQueryHandler(forget_cancelled, pattern=f"^{keyboards.FORGET_NO}$"),
+        ]
+    )

@@ -1,0 +1,124 @@
+"""Pure render functions for the core journeys: values in, escaped Telegram HTML out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from babel.dates import format_skeleton
+
+from bot.campaign import Campaign
+from bot.progress import Checklist
+from messages.i18n import Html, text
+
+MAX_MYDATA_ROW = 300
+
+
+# British English for dates: the campaign and its supporters are in the UK.
+BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
+
+
+def date(language: str, day: dt.date, with_year: bool = False) -> str:
+    """'25 November', '25 de novembro', '25 de noviembre' (with the year if asked)."""
+    return format_skeleton("yMMMMd" if with_year else "dMMMM", day, locale=BABEL_LOCALES[language])
+
+
+def campaign_dates(language: str, campaign: Campaign) -> str:
+    return f"{date(language, campaign.start_date)} – {date(language, campaign.end_date)}"
+
+
+def welcome(language: str, campaign: Campaign) -> Html:
+    return text(
+        language,
+        "core.welcome.greeting",
+        campaign=campaign.name(language),
+        summary=campaign.summary(language),
+        dates=campaign_dates(language, campaign),
+    )
+
+
+def optin_question(language: str, campaign: Campaign) -> Html:
+    return text(
+        language,
+        "core.welcome.optin_question",
+        start=date(language, campaign.start_date),
+        end=date(language, campaign.end_date),
+    )
+
+
+def menu(language: str, progress: Checklist, opted_in: bool) -> Html:
+    lines = [text(language, "core.menu.progress_title")]
+    for journey in ("petition", "mp", "solidarity", "share"):
+        key = "core.menu.item_done" if journey in progress.done else "core.menu.item_todo"
+        lines.append(text(language, key, action=text(language, f"core.menu.action_{journey}")))
+    lines.append(text(language, "core.menu.daily_on" if opted_in else "core.menu.daily_off"))
+    lines.append("")
+    if progress.next_step:
+        action = text(language, f"core.menu.action_{progress.next_step}")
+        lines.append(text(language, "core.menu.next_step", action=action))
+    else:
+        lines.append(text(language, "core.menu.all_done"))
+    lines.append(text(language, "core.menu.title"))
+    return Html("\n".join(lines))
+
+
+def support_lines(language: str, campaign: Campaign) -> Html:
+    lines = []
+    for line in campaign.support_lines:
+        if line.phone:
+            lines.append(
+                text(
+                    language,
+                    "core.help.support_line",
+                    name=line.name(language),
+                    phone=line.phone,
+                    hours=line.hours(language),
+                )
+            )
+        else:
+            lines.append(
+                text(
+                    language,
+                    "core.help.support_line_web",
+                    name=line.name(language),
+                    url=str(line.url),
+                    hours=line.hours(language),
+                )
+            )
+    return Html("\n".join(lines))
+
+
+def help_text(language: str, campaign: Campaign) -> Html:
+    return text(
+        language,
+        "core.help.text",
+        campaign=campaign.name(language),
+        support_lines=support_lines(language, campaign),
+    )
+
+
+def purge_date(campaign: Campaign, retention_days: int) -> dt.date:
+    return campaign.end_date + dt.timedelta(days=retention_days)
+
+
+def privacy(language: str, campaign: Campaign, retention_days: int) -> Html:
+    return text(
+        language,
+        "core.privacy.text",
+        retention_days=retention_days,
+        purge_date=date(language, purge_date(campaign, retention_days), with_year=True),
+    )
+
+
+def mydata(language: str, data: dict[str, list[dict]]) -> Html:
+    if not data:
+        return text(language, "core.privacy.mydata_empty")
+    lines = [text(language, "core.privacy.mydata_title")]
+    for table, found in data.items():
+        lines.append(text(language, "core.privacy.mydata_table", table=table, count=len(found)))
+        for row in found:
+            shown = json.dumps(row, ensure_ascii=False)
+            if len(shown) > MAX_MYDATA_ROW:
+                shown = shown[: MAX_MYDATA_ROW - 1] + "…"
+            lines.append(text(language, "core.privacy.mydata_row", row=shown))
+    return Html("\n".join(lines))

@@ -1,0 +1,12 @@
+"""JobQueue jobs, rebuilt from SQLite at every start by `schedule_all` (never trusted to survive
+a restart in memory). Jobs call `bot/`; they have no sending logic of their own."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from scheduler import housekeeping
+
+
+def schedule_all(app: Application) -> None:
+    housekeeping.schedule(app)
