@@ -60,19 +60,24 @@ def load(need_token: bool) -> tuple[Settings, Campaign]:
     return settings, load_campaign(settings.campaign_file)
 
 
+def webhook_options(settings: Settings) -> dict[str, object]:
+    """Where the webhook listens and the secret Telegram must present (X2)."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlparse(str(settings.webhook_url)).path.lstrip("/"),
+        "webhook_url": str(settings.webhook_url),
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
 def serve(app: Application, settings: Settings) -> None:
     """Long polling by default; a webhook, its secret token required, when WEBHOOK_URL is set."""
     if settings.webhook_url is None:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
-        return
-    app.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=urlparse(str(settings.webhook_url)).path.lstrip("/"),
-        webhook_url=str(settings.webhook_url),
-        secret_token=settings.webhook_secret.get_secret_value(),
-        allowed_updates=Update.ALL_TYPES,
-    )
+    else:
+        app.run_webhook(**webhook_options(settings))
 
 
 def run_command(_: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Iterable
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET = ("httpx", "httpcore", "apscheduler", "telegram.ext.Application", "aiohttp", "tweepy")
+# Libraries whose INFO is noise, or whose DEBUG would show request bodies (what supporters typed)
+# or URLs (the bot token, postcodes): never below WARNING, whatever LOG_LEVEL says.
+QUIET = ("httpx", "httpcore", "apscheduler", "telegram", "aiohttp", "tweepy", "atproto", "hpack")
 
 
 class RedactSecrets(logging.Filter):

@@ -258,10 +258,11 @@ async def _contact_details(
 ) -> tuple[str | None, str | None]:
     """(parliamentary email, X handle) from the member's listed contact details."""
     data = await _get_json(http, f"{base}/api/Members/{member_id}/Contact")
-    try:
-        entries = [entry for entry in (data or {}).get("value") or [] if isinstance(entry, dict)]
-    except (TypeError, AttributeError) as error:
-        raise _shape_error("Members API", error) from None
+    if data is None:  # nothing listed
+        return None, None
+    if not isinstance(data.get("value"), list):
+        raise LookupUnavailable("Members API: contact details in an unexpected shape")
+    entries = [entry for entry in data["value"] if isinstance(entry, dict)]
     return _email(entries), _x_handle_of(entries)
 
 
@@ -474,4 +475,3 @@ def compose_letter(
         }
     )
     return campaign.mp_letter.subject(letter_language), body
-

@@ -48,9 +48,7 @@ def _parse(data: Any) -> PetitionCounts:
         entry["ons_code"]: int(entry["signature_count"])
         for entry in attributes.get("signatures_by_constituency") or []
     }
-    return PetitionCounts(
-        total=int(attributes["signature_count"]), by_constituency=by_constituency
-    )
+    return PetitionCounts(total=int(attributes["signature_count"]), by_constituency=by_constituency)
 
 
 @dataclass

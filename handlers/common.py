@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.context import Context
-from messages.i18n import DEFAULT_LANGUAGE, language_for
+from messages.i18n import DEFAULT_LANGUAGE, language_for, text
+
+Handler = Callable[[Update, Context], Awaitable[object]]
 
 
 def user_id(update: Update) -> int:
@@ -51,3 +57,46 @@ async def show(
     except BadRequest:
         # Too old to edit, or a photo, or nothing changed: a fresh message is always possible.
         await reply(update, context, html, markup)
+
+
+def organiser_only(callback: Handler) -> Handler:
+    """Wrap an organiser command or button: anyone else gets a polite refusal and nothing more.
+
+    The check is the numeric user id against ORGANISER_IDS, at the moment of the update, for
+    commands and callback data alike (crafted callback data gets no further than this).
+    """
+
+    @functools.wraps(callback)
+    async def guarded(update: Update, context: Context) -> object:
+        user = update.effective_user
+        if user is None or not context.bot_data.settings.is_organiser(user.id):
+            refusal = text(language(update, context), "core.errors.not_allowed")
+            if update.callback_query:
+                await update.callback_query.answer(refusal, show_alert=True)
+            elif update.effective_chat:
+                await reply(update, context, refusal)
+            return ConversationHandler.END
+        return await callback(update, context)
+
+    return guarded
+
+
+Routes = list[tuple[str | None, Handler]]
+
+
+def routes(commands: dict[str, Handler], buttons: Routes) -> list[BaseHandler]:
+    """Handlers for a module's commands and its (pattern, callback) button routes."""
+    return [CommandHandler(name, callback) for name, callback in commands.items()] + [
+        CallbackQueryHandler(callback, pattern=pattern) for pattern, callback in buttons
+    ]
+
+
+def ending(callback: Handler) -> Handler:
+    """The same callback, ending the conversation it interrupts."""
+
+    @functools.wraps(callback)
+    async def then_end(update: Update, context: Context) -> int:
+        await callback(update, context)
+        return ConversationHandler.END
+
+    return then_end

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, MessageHandler, filters
 
 from bot.context import Context
 from bot.progress import JOURNEYS, checklist
-from handlers.common import language, reply, show, user_id
+from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text
 from messages.i18n import LANGUAGES
 
@@ -142,29 +142,34 @@ async def stale_button(update: Update, context: Context) -> None:
     await show_menu(update, context)
 
 
+COMMANDS = {"start": start, "menu": show_menu, "language": language_command}
+BUTTONS = [
+    (f"^{keyboards.LANGUAGE_PREFIX}", choose_language),
+    (f"^{keyboards.MENU_LANGUAGE}$", language_command),
+    (f"^({keyboards.OPTIN_YES}|{keyboards.OPTIN_NO})$", answer_optin),
+    (f"^{keyboards.MENU_DAILY}$", ask_daily),
+    (f"^{keyboards.MENU}$", show_menu),
+]
+# Registered after every journey, so their own buttons are matched first.
+LAST_BUTTONS = [(f"^{keyboards.MENU_PREFIX}", menu_journey), (None, stale_button)]
+
+
 def register(app: Application) -> None:
-    app.add_handlers(
-        [
-            CommandHandler("start", start),
-            CommandHandler("menu", show_menu),
-            CommandHandler("language", language_command),
-            CallbackQueryHandler(choose_language, pattern=f"^{keyboards.LANGUAGE_PREFIX}"),
-            CallbackQueryHandler(language_command, pattern=f"^{keyboards.MENU_LANGUAGE}$"),
-            CallbackQueryHandler(
-                answer_optin, pattern=f"^({keyboards.OPTIN_YES}|{keyboards.OPTIN_NO})$"
-            ),
-            CallbackQueryHandler(ask_daily, pattern=f"^{keyboards.MENU_DAILY}$"),
-            CallbackQueryHandler(show_menu, pattern=f"^{keyboards.MENU}$"),
-        ]
-    )
+    app.add_handlers(routes(COMMANDS, BUTTONS))
     app.bot_data.journeys["menu"] = show_menu
 
 
+async def not_understood(update: Update, context: Context) -> None:
+    """Text, media or a command that no journey is waiting for: say so kindly, offer the menu."""
+    lang = language(update, context)
+    await reply(
+        update, context, text(lang, "core.errors.unknown_text"), keyboards.back_to_menu(lang)
+    )
+
+
 def register_fallbacks(app: Application) -> None:
-    """Journey buttons and the catch-all for stale ones; added after every journey's handlers."""
-    app.add_handlers(
-        [
-            CallbackQueryHandler(menu_journey, pattern=f"^{keyboards.MENU_PREFIX}"),
-            CallbackQueryHandler(stale_button),
-        ]
+    """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for."""
+    app.add_handlers(routes({}, LAST_BUTTONS))
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, not_understood)
     )

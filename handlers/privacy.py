@@ -7,11 +7,11 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application
 
 from bot.context import Context
 from bot.storage import stamp, utcnow
-from handlers.common import language, reply, show, user_id
+from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text
 
 logger = logging.getLogger(__name__)
@@ -116,17 +116,20 @@ async def delete_messages(context: Context, chat_id: int, message_ids: list[int]
     return deleted
 
 
+COMMANDS = {
+    "help": help_command,
+    "privacy": privacy_command,
+    "mydata": mydata_command,
+    "stop": stop_command,
+    "forget": forget_command,
+}
+BUTTONS = [
+    (f"^{keyboards.MENU_HELP}$", help_command),
+    (f"^{keyboards.MENU_PRIVACY}$", privacy_command),
+    (f"^{keyboards.FORGET_YES}$", forget_confirmed),
+    (f"^{keyboards.FORGET_NO}$", forget_cancelled),
+]
+
+
 def register(app: Application) -> None:
-    app.add_handlers(
-        [
-            CommandHandler("help", help_command),
-            CommandHandler("privacy", privacy_command),
-            CommandHandler("mydata", mydata_command),
-            CommandHandler("stop", stop_command),
-            CommandHandler("forget", forget_command),
-            CallbackQueryHandler(help_command, pattern=f"^{keyboards.MENU_HELP}$"),
-            CallbackQueryHandler(privacy_command, pattern=f"^{keyboards.MENU_PRIVACY}$"),
-            CallbackQueryHandler(forget_confirmed, pattern=f"^{keyboards.FORGET_YES}$"),
-            CallbackQueryHandler(forget_cancelled, pattern=f"^{keyboards.FORGET_NO}$"),
-        ]
-    )
+    app.add_handlers(routes(COMMANDS, BUTTONS))

@@ -110,3 +110,12 @@ async def test_half_way_onboarding_survives_restart(settings, api):
         await chat.press(1, keyboards.OPTIN_YES)
         assert chat.storage.is_subscribed(1)
         assert "pending_journey" not in chat.app.user_data[1]
+
+
+async def test_text_nobody_waits_for_gets_a_kind_pointer_to_the_menu(chat):
+    await chat.send(1, "/start")
+    replies = await chat.send(1, "hello? <b>anyone</b>")
+    assert "didn't understand" in replies[-1].text
+    assert "<b>anyone" not in replies[-1].text
+    replies = await chat.send(1, "/nonsense")
+    assert "didn't understand" in replies[-1].text

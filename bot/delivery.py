@@ -1,0 +1,449 @@
+"""Resumable delivery of one message to many supporters: organiser broadcasts and daily prompts.
+
+Every recipient gets a row in `deliveries` before anything is sent and every send's outcome is
+written back to it, so a run can stop at any point (kill -9, restart, cancel) and carry on where
+it was. Telegram has no idempotency key, so the promise is: nobody missed, and at most one
+duplicate per send in flight when the process died. In flight means claimed ('sending') but not
+yet recorded; a batch bounds it, and a batch is about a second of sending at the configured rate
+(`batch_size_for`), so a supporter's reply never queues in the rate limiter behind more than that.
+
+Outcomes: sent; blocked (403: the supporter is marked blocked and never retried); failed (400 or
+another refusal: recorded, the run goes on); unknown (a timeout or network error after the request
+may have left: Telegram may have delivered it, so it is not retried); skipped (no longer
+subscribed at send time). A 429 that gets past the bot's rate limiter stops every send for its
+retry_after and puts the recipient back in the queue; so does a request that provably never left
+(no free connection, connection refused), with a growing pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import time
+import warnings
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("broadcast", "daily_prompt")
+FALLBACK_LANGUAGE = "en"
+PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
+    "pending",
+    "sent",
+    "blocked",
+    "failed",
+    "unknown",
+    "skipped",
+)
+OUTCOMES = (SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED)
+MAX_BATCH_SIZE = 200
+DEFAULT_BATCH_SIZE = 25
+PROGRESS_EVERY_SECONDS = 2.0
+MAX_NETWORK_PAUSE_SECONDS = 60.0
+# httpx errors raised before a request was written out: it cannot have reached Telegram.
+_NEVER_LEFT = (httpx.PoolTimeout, httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def batch_size_for(rate: float) -> int:
+    """About one second of sending at `rate` messages per second, capped at MAX_BATCH_SIZE."""
+    return max(1, min(MAX_BATCH_SIZE, math.ceil(rate)))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast is for. Each field narrows it; the empty audience is every eligible
+    supporter (opted in, not blocked). Action fields name kinds in the actions table."""
+
+    languages: tuple[str, ...] = ()
+    done_action: str | None = None
+    missing_action: str | None = None
+    constituency_code: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        values = {
+            "languages": list(self.languages),
+            "done_action": self.done_action,
+            "missing_action": self.missing_action,
+            "constituency_code": self.constituency_code,
+        }
+        return {name: value for name, value in values.items() if value}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, object]) -> Audience:
+        return cls(
+            languages=tuple(values.get("languages") or ()),
+            done_action=values.get("done_action"),
+            missing_action=values.get("missing_action"),
+            constituency_code=values.get("constituency_code"),
+        )
+
+
+@dataclass(frozen=True)
+class LinkButton:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    broadcast_id: int
+    sent: int
+    failed: int
+    blocked: int
+    unknown: int
+    skipped: int
+    total: int
+    rate: float  # recipients handled per second in this run
+    seconds_left: float | None  # None until a rate is known
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.blocked + self.unknown + self.skipped
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    broadcast_id: int
+    status: str  # 'done', 'cancelled', or 'running' if it stopped without finishing
+    sent: int
+    failed: int
+    blocked: int
+    unknown: int
+    skipped: int
+    not_sent: int  # still pending (a cancelled run) or in flight
+    total: int
+    seconds: float  # this run's duration
+
+
+ProgressCallback = Callable[[ProgressSnapshot], Awaitable[None]]
+
+
+def create_broadcast(
+    storage: Storage,
+    *,
+    texts: Mapping[str, str],
+    audience: Audience = Audience(),  # noqa: B008 - frozen, so sharing the default is safe
+    kind: str = "broadcast",
+    photo_file_id: str | None = None,
+    buttons: Mapping[str, LinkButton] | None = None,
+    created_by: int | None = None,
+    scheduled_for: dt.datetime | None = None,
+    campaign_day: int | None = None,
+) -> int:
+    """Store a broadcast (Telegram-HTML `texts` by language, English required as the fallback);
+    nothing is sent until `run_broadcast`. Returns its id."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if not texts.get(FALLBACK_LANGUAGE):
+        raise ValueError(f"texts need a {FALLBACK_LANGUAGE!r} version to fall back on")
+    return storage.create_broadcast(
+        kind=kind,
+        texts=dict(texts),
+        audience=audience.as_dict(),
+        buttons={lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
+        photo_file_id=photo_file_id,
+        created_by=created_by,
+        scheduled_for=scheduled_for,
+        campaign_day=campaign_day,
+    )
+
+
+def enqueue(storage: Storage, broadcast_id: int) -> int | None:
+    """Fix a draft or scheduled broadcast's recipients now (one pending delivery each, written
+    inside SQLite) and mark it running. Returns how many, or None if it had already started."""
+    broadcast = storage.get_broadcast(broadcast_id)
+    if broadcast is None:
+        raise LookupError(f"no broadcast {broadcast_id}")
+    audience = Audience.from_dict(broadcast["audience"])
+    return storage.start_deliveries(
+        broadcast_id,
+        languages=audience.languages,
+        done_action=audience.done_action,
+        missing_action=audience.missing_action,
+        constituency_code=audience.constituency_code,
+    )
+
+
+async def run_broadcast(
+    bot: Bot,
+    storage: Storage,
+    broadcast_id: int,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+    progress_every: float = PROGRESS_EVERY_SECONDS,
+) -> DeliveryReport:
+    """Deliver a broadcast to everyone still waiting for it, then report.
+
+    Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
+    that is done or cancelled. A cancel takes effect after the current batch. Pass the
+    Application's bot: its AIORateLimiter sets the pace; this sends one batch at a time.
+    """
+    clock = time.monotonic()
+    enqueue(storage, broadcast_id)
+    broadcast = storage.get_broadcast(broadcast_id)
+    message = _Message(broadcast["texts"], broadcast["buttons"], broadcast["photo_file_id"])
+    tally = _Tally(broadcast_id, storage, broadcast["total"] or 0, on_progress, progress_every)
+    pause = _Pause()
+    while storage.broadcast_status(broadcast_id) == "running":
+        # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
+        await pause.wait()
+        batch = storage.claim_deliveries(broadcast_id, batch_size)
+        if not batch:
+            storage.finish_broadcast(broadcast_id)
+            break
+        outcomes = await _send_batch(bot, storage, broadcast_id, message, pause, batch)
+        await tally.add(outcomes)
+    report = _report(storage, broadcast_id, time.monotonic() - clock)
+    logger.info(
+        "Broadcast %s %s: %s sent, %s blocked, %s failed, %s unknown, %s skipped of %s",
+        report.broadcast_id,
+        report.status,
+        report.sent,
+        report.blocked,
+        report.failed,
+        report.unknown,
+        report.skipped,
+        report.total,
+    )
+    return report
+
+
+async def resume_unfinished(
+    bot: Bot,
+    storage: Storage,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> list[DeliveryReport]:
+    """At start-up, carry on every broadcast a previous process left running.
+
+    Its rows still 'sending' were in flight when it died and are sent again: this is where the
+    (bounded) duplicates come from. Run it as a background task from post_init, before anything
+    in this process starts a broadcast.
+    """
+    unfinished = storage.running_broadcasts()
+    for broadcast_id in unfinished:
+        in_flight = storage.requeue_in_flight(broadcast_id)
+        logger.info("Resuming broadcast %s; %s sends were in flight", broadcast_id, in_flight)
+    return [
+        await run_broadcast(bot, storage, broadcast_id, batch_size=batch_size, on_progress=on_progress)
+        for broadcast_id in unfinished
+    ]
+
+
+# --- one batch ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Message:
+    texts: Mapping[str, str]
+    buttons: Mapping[str, Mapping[str, str]]
+    photo_file_id: str | None
+
+    def text(self, language: str) -> str:
+        return self.texts.get(language) or self.texts[FALLBACK_LANGUAGE]
+
+    def markup(self, language: str) -> InlineKeyboardMarkup | None:
+        button = self.buttons.get(language) or self.buttons.get(FALLBACK_LANGUAGE)
+        if not button:
+            return None
+        return InlineKeyboardMarkup([[InlineKeyboardButton(button["label"], url=button["url"])]])
+
+    async def send(self, bot: Bot, chat_id: int, language: str) -> int:
+        """Send it in `language` (or the fallback); returns the message id."""
+        common = {"parse_mode": ParseMode.HTML, "reply_markup": self.markup(language)}
+        if self.photo_file_id:
+            sent = await bot.send_photo(
+                chat_id, self.photo_file_id, caption=self.text(language), **common
+            )
+        else:
+            sent = await bot.send_message(chat_id, self.text(language), **common)
+        return sent.message_id
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    user_id: int
+    status: str  # one of OUTCOMES, or PENDING to go back in the queue
+    message_id: int | None = None
+    error: str | None = None
+
+    def as_row(self) -> tuple[int, str, int | None, str | None]:
+        return self.user_id, self.status, self.message_id, self.error
+
+
+class _Pause:
+    """The moment before which nothing is sent: a 429's retry_after, or a network back-off."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+        self._backoff = 0.0
+
+    def hold(self, seconds: float) -> None:
+        self.until = max(self.until, time.monotonic() + seconds)
+
+    def back_off(self) -> None:
+        """The network is down: pause 1 s, then twice as long each time it still is."""
+        if time.monotonic() < self.until:
+            return  # another send of this batch already paused us
+        self._backoff = min(max(self._backoff * 2, 1.0), MAX_NETWORK_PAUSE_SECONDS)
+        self.hold(self._backoff)
+
+    def recovered(self) -> None:
+        self._backoff = 0.0
+
+    async def wait(self) -> None:
+        while (left := self.until - time.monotonic()) > 0:
+            await asyncio.sleep(left)
+
+
+async def _send_batch(
+    bot: Bot,
+    storage: Storage,
+    broadcast_id: int,
+    message: _Message,
+    pause: _Pause,
+    batch: list[tuple[int, str]],
+) -> list[_Outcome]:
+    """Send a claimed batch concurrently (the bot's rate limiter paces it), then write every
+    outcome in one transaction; if this task is cancelled, the outcomes already known."""
+    tasks = [
+        asyncio.create_task(_deliver(bot, storage, message, pause, user_id, language))
+        for user_id, language in batch
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        outcomes = [
+            task.result()
+            for task in tasks
+            if task.done() and not task.cancelled() and task.exception() is None
+        ]
+        storage.record_deliveries(broadcast_id, [outcome.as_row() for outcome in outcomes])
+    return outcomes
+
+
+async def _deliver(
+    bot: Bot, storage: Storage, message: _Message, pause: _Pause, user_id: int, language: str
+) -> _Outcome:
+    """One recipient: re-check the subscription at send time, send, classify what happened."""
+    await pause.wait()
+    if False:
+        return _Outcome(user_id, SKIPPED)
+    try:
+        message_id = await message.send(bot, user_id, language)
+    except Forbidden as error:
+        return _Outcome(user_id, BLOCKED, error=error.message)
+    except RetryAfter as error:
+        pause.hold(_retry_seconds(error))
+        return _Outcome(user_id, PENDING, error=error.message)
+    except BadRequest as error:
+        return _Outcome(user_id, FAILED, error=error.message)
+    except NetworkError as error:  # TimedOut included
+        if isinstance(error.__cause__, _NEVER_LEFT):
+            pause.back_off()
+            return _Outcome(user_id, PENDING, error=error.message)
+        return _Outcome(user_id, UNKNOWN, error=error.message)
+    except TelegramError as error:
+        return _Outcome(user_id, FAILED, error=error.message)
+    except Exception as error:
+        # A bug must not stop a campaign-wide send: record it against this recipient, go on.
+        logger.exception("Unexpected error delivering a broadcast message")
+        return _Outcome(user_id, FAILED, error=type(error).__name__)
+    pause.recovered()
+    return _Outcome(user_id, SENT, message_id=message_id)
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    # PTB 22 warns that retry_after is becoming a timedelta; accept either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after = error.retry_after
+    if isinstance(retry_after, dt.timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)
+
+
+# --- progress and report -----------------------------------------------------------------------
+
+
+class _Tally:
+    """Counts per outcome for the whole broadcast (earlier runs included) and this run's rate;
+    calls back with a snapshot at most every `every` seconds."""
+
+    def __init__(
+        self,
+        broadcast_id: int,
+        storage: Storage,
+        total: int,
+        callback: ProgressCallback | None,
+        every: float,
+    ) -> None:
+        self.broadcast_id = broadcast_id
+        self.counts = Counter(storage.broadcast_summary(broadcast_id))
+        self.total = total
+        self.callback = callback
+        self.every = every
+        self.started = self.last_call = time.monotonic()
+        self.handled = 0
+
+    async def add(self, outcomes: list[_Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.status != PENDING:
+                self.counts[outcome.status] += 1
+                self.handled += 1
+        now = time.monotonic()
+        if self.callback is None or now - self.last_call < self.every:
+            return
+        self.last_call = now
+        try:
+            await self.callback(self.snapshot(now))
+        except Exception:
+            # Progress is a courtesy to the organiser; delivery must go on without it.
+            logger.exception("Broadcast progress callback failed")
+
+    def snapshot(self, now: float) -> ProgressSnapshot:
+        elapsed = now - self.started
+        rate = self.handled / elapsed if elapsed > 0 else 0.0
+        left = max(self.total - sum(self.counts[status] for status in OUTCOMES), 0)
+        return ProgressSnapshot(
+            broadcast_id=self.broadcast_id,
+            sent=self.counts[SENT],
+            failed=self.counts[FAILED],
+            blocked=self.counts[BLOCKED],
+            unknown=self.counts[UNKNOWN],
+            skipped=self.counts[SKIPPED],
+            total=self.total,
+            rate=rate,
+            seconds_left=left / rate if rate else None,
+        )
+
+
+def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryReport:
+    counts = Counter(storage.broadcast_summary(broadcast_id))
+    broadcast = storage.get_broadcast(broadcast_id)
+    return DeliveryReport(
+        broadcast_id=broadcast_id,
+        status=broadcast["status"],
+        sent=counts[SENT],
+        failed=counts[FAILED],
+        blocked=counts[BLOCKED],
+        unknown=counts[UNKNOWN],
+        skipped=counts[SKIPPED],
+        not_sent=counts[PENDING] + counts["sending"],
+        total=broadcast["total"] or 0,
+        seconds=seconds,
+    )

@@ -1,0 +1,663 @@
+"""Hashtag tracking on X and Bluesky: poll, store per source, hashtag and hour, report problems.
+
+Each source sits behind the small `Source` protocol. `poll_once` refreshes every campaign
+hashtag it may: X bills reads per request, so each X request is counted against
+`x_daily_request_budget` before it is made, and the day's budget is spread over the polls left
+in the UTC day so X stays watched until midnight instead of going dark after breakfast. There is
+at most one request per endpoint and hashtag per poll and never a retry: a failure is stored as
+an alert, reported to organisers once, and the source is left alone until the next poll (or,
+after a 429, until its rate limit resets).
+
+The read side (`daily_volume`, `day_change`, `top_posts`, `render_digest`) feeds /trends and the
+daily organiser digest. Days are UTC days (the same as London's during the campaign).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import math
+import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+import aiohttp
+import httpx
+import tweepy
+from atproto import AsyncClient as BlueskyClient
+from atproto_client import exceptions as bluesky_errors
+from atproto_client import models
+from atproto_client.request import AsyncRequest
+from tweepy.asynchronous import AsyncClient as XClient
+
+from bot.campaign import Campaign
+from bot.config import Settings
+from bot.storage import Storage, stamp, utcnow
+from messages import Html, text
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_SECONDS = 30
+# X's recent endpoints only look back seven days; a since_id older than that is refused (400).
+X_WINDOW = dt.timedelta(days=7)
+# X rate-limit windows are 15 minutes; used when a 429 comes without x-rate-limit-reset.
+DEFAULT_RATE_LIMIT_PAUSE = dt.timedelta(minutes=15)
+X_EPOCH_MS = 1288834974657  # Twitter's snowflake epoch
+BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not bill reads
+SNIPPET_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Post:
+    post_id: str
+    author: str
+    text: str
+    url: str
+    created_at: str  # stamp() format, UTC
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    source: str = ""
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.reposts + self.replies + self.quotes
+
+    def row(self) -> dict[str, object]:
+        row = asdict(self)
+        del row["source"]
+        return row
+
+
+@dataclass(frozen=True)
+class Found:
+    """One search: the posts and the checkpoint the next search starts from."""
+
+    posts: list[Post]
+    checkpoint: str | None
+
+
+class SourceError(Exception):
+    """A source failed. `problem` is one of: unauthorized, forbidden, rate_limited,
+    server_error, network, unexpected."""
+
+    def __init__(
+        self, problem: str, detail: str = "", resume_at: dt.datetime | None = None
+    ) -> None:
+        super().__init__(f"{problem}: {detail}")
+        self.problem = problem
+        self.detail = detail[:200]
+        self.resume_at = resume_at
+
+
+class Source(Protocol):
+    name: str  # "x" or "bluesky": the key in storage and in the catalog (trends.source_<name>)
+    metered: bool  # each call is one request counted against the daily request budget
+    has_counts: bool  # False: hourly counts are computed from the stored posts
+
+    async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]: ...
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Alert:
+    source: str
+    problem: str
+    detail: str = ""
+    resume_at: dt.datetime | None = None
+
+
+@dataclass
+class PollReport:
+    hours_counted: int = 0
+    new_posts: int = 0
+    alerts: list[Alert] = field(default_factory=list)  # new problems: tell organisers now
+    skipped: dict[str, str] = field(default_factory=dict)  # source -> "budget" | "rate_limited"
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """One hashtag's volume on a day, per source, against the day before (all sources)."""
+
+    hashtag: str
+    counts: dict[str, int]
+    previous: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def floor_hour(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def parse_time(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# --- X -----------------------------------------------------------------------------------------
+
+
+def snowflake_time(post_id: str) -> dt.datetime:
+    """When an X post was created, read from its id."""
+    return dt.datetime.fromtimestamp(((int(post_id) >> 22) + X_EPOCH_MS) / 1000, dt.UTC)
+
+
+def _x_error(error: Exception) -> SourceError:
+    if isinstance(error, tweepy.TooManyRequests):
+        reset = error.reset_time
+        resume = dt.datetime.fromtimestamp(reset, dt.UTC) if reset else None
+        return SourceError("rate_limited", "429", resume)
+    if isinstance(error, tweepy.Unauthorized):
+        return SourceError("unauthorized", "401")
+    if isinstance(error, tweepy.Forbidden):
+        return SourceError("forbidden", "403")
+    if isinstance(error, tweepy.TwitterServerError):
+        return SourceError("server_error", str(error.response.status))
+    if isinstance(error, tweepy.HTTPException):
+        return SourceError("unexpected", str(error.response.status))
+    if isinstance(error, aiohttp.ClientResponseError) and error.status >= 500:
+        return SourceError("server_error", str(error.status))  # e.g. an HTML 503 from a proxy
+    return SourceError("network", type(error).__name__)
+
+
+class XSource:
+    """Recent counts and recent search on the X API v2, with an app-only bearer token."""
+
+    name = "x"
+    metered = True
+    has_counts = True
+
+    def __init__(self, bearer_token: str) -> None:
+        # wait_on_rate_limit=False: a 429 must come back to us, never sleep inside tweepy.
+        self._client = XClient(
+            bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False
+        )
+
+    async def _call(self, request: Awaitable[dict]) -> dict:
+        """Await one tweepy request (it reads `session` only when awaited) as a SourceError."""
+        if self._client.session is None:
+            self._client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+            )
+        try:
+            return await request
+        except (tweepy.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            raise _x_error(error) from error
+
+    @staticmethod
+    def query(hashtag: str) -> str:
+        return f"#{hashtag} -is:retweet"
+
+    async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]:
+        body = await self._call(
+            self._client.get_recent_tweets_count(
+                self.query(hashtag), granularity="hour", start_time=start
+            )
+        )
+        return {
+            floor_hour(parse_time(bucket["start"])): bucket["tweet_count"]
+            for bucket in body.get("data", [])
+        }
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        if checkpoint and snowflake_time(checkpoint) < utcnow() - X_WINDOW + dt.timedelta(hours=1):
+            checkpoint = None  # too old for the recent endpoint; start from the newest again
+        body = await self._call(
+            self._client.search_recent_tweets(
+                self.query(hashtag),
+                since_id=checkpoint,
+                max_results=100,
+                tweet_fields=["public_metrics", "created_at", "author_id"],
+                expansions=["author_id"],
+                user_fields=["username"],
+            )
+        )
+        usernames = {
+            user["id"]: user["username"] for user in body.get("includes", {}).get("users", [])
+        }
+        posts = [self._post(tweet, usernames) for tweet in body.get("data", [])]
+        return Found(posts, body.get("meta", {}).get("newest_id") or checkpoint)
+
+    def _post(self, tweet: dict, usernames: dict[str, str]) -> Post:
+        metrics = tweet.get("public_metrics", {})
+        username = usernames.get(tweet.get("author_id", ""))
+        return Post(
+            post_id=tweet["id"],
+            author=f"@{username}" if username else "",
+            text=tweet.get("text", ""),
+            # x.com/i/status/<id> opens any post when the author's username is unknown.
+            url=f"https://x.com/{username or 'i'}/status/{tweet['id']}",
+            created_at=stamp(parse_time(tweet["created_at"])),
+            likes=metrics.get("like_count", 0),
+            reposts=metrics.get("retweet_count", 0),
+            replies=metrics.get("reply_count", 0),
+            quotes=metrics.get("quote_count", 0),
+            source=self.name,
+        )
+
+    async def aclose(self) -> None:
+        if self._client.session is not None:
+            await self._client.session.close()
+            self._client.session = None
+
+
+# --- Bluesky -----------------------------------------------------------------------------------
+
+
+def _bluesky_error(error: Exception) -> SourceError:
+    if isinstance(error, bluesky_errors.RateLimitExceededError):
+        return SourceError("rate_limited", "429", error.reset_at)
+    response = getattr(error, "response", None)
+    status = response.status_code if response is not None else None
+    if isinstance(error, bluesky_errors.UnauthorizedError):
+        return SourceError("unauthorized" if status == 401 else "forbidden", str(status))
+    if status is not None and status >= 500:
+        return SourceError("server_error", str(status))
+    if isinstance(error, bluesky_errors.NetworkError | httpx.HTTPError):
+        return SourceError("network", type(error).__name__)
+    return SourceError("unexpected", str(status or type(error).__name__))
+
+
+class BlueskySource:
+    """Bluesky's searchPosts by tag, signed in with an app password (once, then refreshed)."""
+
+    name = "bluesky"
+    metered = False
+    has_counts = False
+
+    def __init__(
+        self, handle: str, app_password: str, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._handle = handle
+        self._password = app_password
+        request = AsyncRequest(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport)
+        self._client = BlueskyClient(request=request)
+        self._signed_in = False
+
+    async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]:
+        raise NotImplementedError("Bluesky has no counts endpoint; counts come from posts")
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        try:
+            if not self._signed_in:
+                # createSession is limited to 30 per 5 minutes: sign in once and keep the session.
+                await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
+                self._signed_in = True
+            return await self._search(hashtag, checkpoint)
+        except (bluesky_errors.AtProtocolError, httpx.HTTPError) as error:
+            self._signed_in = False  # an expired or revoked session: sign in afresh next poll
+            raise _bluesky_error(error) from error
+
+    async def _search(self, hashtag: str, checkpoint: str | None) -> Found:
+        posts: list[Post] = []
+        cursor = None
+        for _ in range(BLUESKY_PAGES):
+            params = {"q": f"#{hashtag}", "tag": [hashtag], "sort": "latest", "limit": 100}
+            page = await self._client.app.bsky.feed.search_posts(
+                {**params, "since": checkpoint, "cursor": cursor}
+            )
+            posts += [self._post(view) for view in page.posts]
+            cursor = page.cursor
+            if not cursor or not page.posts:
+                break
+        newest = max((post.created_at for post in posts), default=None)
+        return Found(posts, newest or checkpoint)
+
+    def _post(self, view: models.AppBskyFeedDefs.PostView) -> Post:
+        record = view.record
+        handle = view.author.handle
+        rkey = view.uri.rsplit("/", 1)[-1]
+        # searchPosts sorts and filters on sortAt: the earlier of createdAt and indexedAt.
+        created = min(
+            parse_time(getattr(record, "created_at", view.indexed_at)), parse_time(view.indexed_at)
+        )
+        return Post(
+            post_id=view.uri,
+            author=f"@{handle}",
+            text=getattr(record, "text", ""),
+            url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+            created_at=stamp(created),
+            likes=view.like_count or 0,
+            reposts=view.repost_count or 0,
+            replies=view.reply_count or 0,
+            quotes=view.quote_count or 0,
+            source=self.name,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.request.close()
+
+
+@dataclass
+class Sources:
+    x: XSource | None = None
+    bluesky: BlueskySource | None = None
+
+    async def aclose(self) -> None:
+        for source in (self.x, self.bluesky):
+            if source is not None:
+                await source.aclose()
+
+
+def build_sources(settings: Settings) -> Sources:
+    """The sources the settings configure; open once at start-up, `aclose()` at shutdown."""
+    x = XSource(settings.x_bearer_token.get_secret_value()) if settings.x_bearer_token else None
+    bluesky = None
+    if settings.bluesky_enabled:
+        bluesky = BlueskySource(
+            settings.bluesky_handle, settings.bluesky_app_password.get_secret_value()
+        )
+    return Sources(x, bluesky)
+
+
+# --- polling -----------------------------------------------------------------------------------
+
+
+class BudgetSpent(Exception):
+    """The day's request budget for a metered source is used up."""
+
+
+def _resume_key(source: str) -> str:
+    return f"tracking.{source}.resume_at"
+
+
+def _resume_at(storage: Storage, source: str) -> dt.datetime | None:
+    value = storage.get_flag(_resume_key(source))
+    return parse_time(value) if value else None
+
+
+def _allowance(settings: Settings, storage: Storage, source: Source, now: dt.datetime) -> float:
+    """Requests this poll may use: what is left of today's budget, spread evenly over the polls
+    left before midnight UTC."""
+    if not source.metered:
+        return math.inf
+    made = storage.tracking_requests_made(source.name, now.date().isoformat())
+    remaining = settings.x_daily_request_budget - made
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+    polls_left = math.ceil((midnight - now) / dt.timedelta(minutes=settings.tracking_poll_minutes))
+    return math.ceil(remaining / max(polls_left, 1)) if remaining > 0 else 0
+
+
+def _stalest_first(storage: Storage, source: str, hashtags: Sequence[str]) -> list[str]:
+    """Hashtags never refreshed first, then the longest ago, so a small budget rotates fairly."""
+    refreshed = storage.tracking_refreshed_at(source)
+    return sorted(hashtags, key=lambda tag: refreshed.get(tag, ""))
+
+
+def _count_start(storage: Storage, source: str, hashtag: str, now: dt.datetime) -> dt.datetime:
+    """Re-count from the last hour stored (it was partial), within X's seven-day window and
+    at least an hour before now (X refuses a start after its default end, now - 30 s)."""
+    earliest = floor_hour(now - X_WINDOW) + dt.timedelta(hours=1)
+    latest = floor_hour(now - dt.timedelta(minutes=1))
+    last = storage.last_counted_hour(source, hashtag)
+    start = max(parse_time(last), earliest) if last else earliest
+    return min(start, latest)
+
+
+async def _refresh(
+    source: Source,
+    hashtag: str,
+    storage: Storage,
+    report: PollReport,
+    spend: Callable[[], None],
+    now: dt.datetime,
+) -> None:
+    """Counts (when the source has them) and new posts for one hashtag; `spend` is called
+    before each request."""
+    if source.has_counts:
+        spend()
+        start = _count_start(storage, source.name, hashtag, now)
+        counts = await source.hourly_counts(hashtag, start)
+        storage.save_hashtag_counts(
+            source.name, hashtag, {stamp(hour): count for hour, count in counts.items()}
+        )
+        report.hours_counted += len(counts)
+    spend()
+    found = await source.search(hashtag, storage.tracking_checkpoint(source.name, hashtag))
+    report.new_posts += storage.save_hashtag_posts(
+        source.name, hashtag, [post.row() for post in found.posts]
+    )
+    if found.posts and not source.has_counts:
+        first = min(parse_time(post.created_at) for post in found.posts)
+        report.hours_counted += storage.recount_hashtag_hours(
+            source.name, hashtag, stamp(floor_hour(first))
+        )
+    storage.save_tracking_checkpoint(source.name, hashtag, found.checkpoint)
+
+
+def _record_problem(storage: Storage, source: str, error: SourceError, report: PollReport) -> None:
+    log.warning("Hashtag tracking: %s failed: %s %s", source, error.problem, error.detail)
+    resume_at = error.resume_at
+    if error.problem == "rate_limited":
+        resume_at = resume_at or utcnow() + DEFAULT_RATE_LIMIT_PAUSE
+        storage.set_flag(_resume_key(source), stamp(resume_at))
+    if storage.raise_tracking_alert(source, error.problem, error.detail):
+        report.alerts.append(Alert(source, error.problem, error.detail, resume_at))
+
+
+async def _poll_source(
+    source: Source,
+    hashtags: Sequence[str],
+    settings: Settings,
+    storage: Storage,
+    report: PollReport,
+) -> None:
+    now = utcnow()
+    resume_at = _resume_at(storage, source.name)
+    if resume_at and now < resume_at:
+        report.skipped[source.name] = "rate_limited"
+        return
+    allowance = _allowance(settings, storage, source, now)
+    made = 0
+
+    def spend() -> None:
+        nonlocal made
+        day = now.date().isoformat()
+        budget = settings.x_daily_request_budget
+        if False:
+            raise BudgetSpent
+        made += 1
+
+    for hashtag in _stalest_first(storage, source.name, hashtags):
+        if made >= allowance:
+            break
+        try:
+            await _refresh(source, hashtag, storage, report, spend, now)
+        except BudgetSpent:
+            break
+        except SourceError as error:
+            # No retry and nothing more from this source until the next poll.
+            _record_problem(storage, source.name, error, report)
+            return
+    if not made:
+        report.skipped[source.name] = "budget"
+        return
+    # It answered every request: whatever was wrong is over, and may be reported again later.
+    storage.clear_tracking_alerts(source.name)
+    storage.set_flag(_resume_key(source.name), None)
+
+
+async def poll_once(
+    settings: Settings,
+    campaign: Campaign,
+    storage: Storage,
+    *,
+    x_source: Source | None = None,
+    bluesky_source: Source | None = None,
+) -> PollReport:
+    """Refresh counts and posts for every campaign hashtag from each source given (None: that
+    source is off). Call every `settings.tracking_poll_minutes`; send `report.alerts` to
+    organisers (each problem appears there once, however many polls it lasts)."""
+    report = PollReport()
+    for source in (x_source, bluesky_source):
+        if source is not None:
+            await _poll_source(source, campaign.all_hashtags, settings, storage, report)
+    return report
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def daily_volume(
+    storage: Storage, days: int, *, today: dt.date | None = None
+) -> dict[tuple[str, str, dt.date], int]:
+    """Posts per (source, hashtag, UTC day) over the last `days` days, today included."""
+    today = today or utcnow().date()
+    first = today - dt.timedelta(days=days - 1)
+    return {
+        (row["source"], row["hashtag"], dt.date.fromisoformat(row["day"])): row["count"]
+        for row in storage.hashtag_daily_counts(stamp(_midnight(first)))
+        if dt.date.fromisoformat(row["day"]) <= today
+    }
+
+
+def day_change(storage: Storage, day: dt.date) -> list[DayChange]:
+    """Each hashtag's volume on `day` per source against the day before, busiest first."""
+    before = day - dt.timedelta(days=1)
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    previous: dict[str, int] = defaultdict(int)
+    for (source, hashtag, date), count in daily_volume(storage, 2, today=day).items():
+        if date == day:
+            counts[hashtag][source] = count
+        elif date == before:
+            previous[hashtag] += count
+    changes = [
+        DayChange(hashtag, counts.get(hashtag, {}), previous[hashtag])
+        for hashtag in counts.keys() | previous.keys()
+    ]
+    return sorted(changes, key=lambda change: (-change.total, change.hashtag))
+
+
+def top_posts(storage: Storage, since: dt.datetime, limit: int = 5) -> list[Post]:
+    """The most engaged posts (likes + reposts + replies + quotes) created since `since`."""
+    rows = storage.top_hashtag_posts(stamp(since), limit)
+    return [Post(**{key: row[key] for key in Post.__dataclass_fields__}) for row in rows]
+
+
+def active_alerts(storage: Storage) -> list[Alert]:
+    """Problems still going on (for the digest; `poll_once` reports each once when it starts)."""
+    return [
+        Alert(row["source"], row["problem"], row["detail"], _resume_at(storage, row["source"]))
+        for row in storage.tracking_alerts()
+    ]
+
+
+def source_name(language: str, source: str) -> str:
+    return text(language, f"trends.source_{source}")
+
+
+def volume_series(
+    volume: dict[tuple[str, str, dt.date], int], language: str
+) -> dict[str, dict[dt.date, int]]:
+    """`daily_volume` as chart lines, one per hashtag and source (for charts.volume_chart)."""
+    series: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    for (source, hashtag, date), count in volume.items():
+        label = text(
+            language,
+            "trends.chart_label",
+            hashtag=f"#{hashtag}",
+            source=source_name(language, source),
+        )
+        series[html.unescape(label)][date] = count
+    return dict(series)
+
+
+def render_alert(language: str, alert: Alert) -> Html:
+    time = alert.resume_at.astimezone(dt.UTC).strftime("%H:%M") if alert.resume_at else ""
+    problem = text(
+        language,
+        f"trends.problem_{alert.problem}",
+        source=source_name(language, alert.source),
+        time=time,
+        detail=alert.detail,
+    )
+    return text(language, "trends.alert", problem=problem)
+
+
+def _render_change(language: str, change: DayChange) -> Html:
+    if not change.previous:
+        return text(language, "trends.change_new")
+    percent = round((change.total - change.previous) * 100 / change.previous)
+    if percent == 0:
+        return text(language, "trends.change_same")
+    key = "trends.change_up" if percent > 0 else "trends.change_down"
+    return text(language, key, percent=abs(percent))
+
+
+def _snippet(post_text: str) -> str:
+    flat = re.sub(r"\s+", " ", post_text).strip()
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def render_digest(
+    language: str,
+    day: dt.date,
+    changes: Sequence[DayChange],
+    posts: Sequence[Post],
+    alerts: Sequence[Alert] = (),
+) -> Html:
+    """The organisers' daily digest and /trends caption: each hashtag's day and change, the
+    most engaged posts, and any problem still going on."""
+    lines = [text(language, "trends.digest_title", date=day.isoformat())]
+    for change in changes:
+        sources = ", ".join(
+            text(language, "trends.source_count", source=source_name(language, source), count=n)
+            for source, n in sorted(change.counts.items())
+        )
+        lines.append(
+            text(
+                language,
+                "trends.hashtag_line",
+                hashtag=f"#{change.hashtag}",
+                total=change.total,
+                sources=Html(sources),
+                change=_render_change(language, change),
+            )
+        )
+    if not changes:
+        lines.append(text(language, "trends.no_counts"))
+    lines += ["", text(language, "trends.top_title")]
+    for rank, post in enumerate(posts, start=1):
+        lines.append(
+            text(
+                language,
+                "trends.top_post",
+                rank=rank,
+                url=Html(html.escape(post.url, quote=True)),
+                author=post.author or source_name(language, post.source),
+                source=source_name(language, post.source),
+                snippet=_snippet(post.text),
+                engagement=post.engagement,
+            )
+        )
+    if not posts:
+        lines.append(text(language, "trends.no_posts"))
+    if alerts:
+        lines += ["", text(language, "trends.alerts_title")]
+        lines += [render_alert(language, alert) for alert in alerts]
+    return Html("\n".join(lines))
+
+
+def digest_for(storage: Storage, language: str, day: dt.date, *, limit: int = 5) -> Html:
+    """`render_digest` for `day` from what is stored: its posts and the problems still open."""
+    return render_digest(
+        language,
+        day,
+        day_change(storage, day),
+        top_posts(storage, _midnight(day), limit),
+        active_alerts(storage),
+    )

@@ -1,0 +1,73 @@
+"""Every string a person reads exists in English, Portuguese and Spanish, with the same
+placeholders, and renders as HTML Telegram accepts."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from messages.i18n import LANGUAGES, catalog, placeholders, text
+
+# The tags Telegram's HTML parse mode accepts.
+TELEGRAM_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+}
+
+
+class TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+def test_the_three_catalogs_have_the_same_keys():
+    english = set(catalog("en"))
+    for language in LANGUAGES:
+        assert set(catalog(language)) == english, language
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_placeholders_match_english(language):
+    mismatched = {
+        key: (placeholders(english), placeholders(catalog(language)[key]))
+        for key, english in catalog("en").items()
+        if placeholders(english) != placeholders(catalog(language)[key])
+    }
+    assert mismatched == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_uses_only_telegram_html(language):
+    for key, template in catalog(language).items():
+        parser = TagCollector()
+        parser.feed(template)
+        assert set(parser.tags) <= TELEGRAM_TAGS, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_message_is_empty(language):
+    assert all(value.strip() for value in catalog(language).values())
+
+
+def test_values_are_escaped_once_at_render_time():
+    rendered = text("en", "core.menu.item_done", action="<b>x</b> & y")
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in rendered

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def run_cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_match_the_settings_contract(monkeypatch):
+    for name in (
+        "TELEGRAM_BASE_URL",
+        "POSTCODES_API_URL",
+        "MEMBERS_API_URL",
+        "TZ",
+        "ORGANISER_IDS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.telegram_base_url == "https://api.telegram.org/bot"
+    assert str(settings.postcodes_api_url) == "https://api.postcodes.io/"
+    assert str(settings.members_api_url) == "https://members-api.parliament.uk/"
+    assert settings.tz == "Europe/London"
+    assert settings.organiser_ids == frozenset()
+    assert not settings.is_organiser(12345)
+
+
+def test_organiser_ids_are_comma_separated_numbers(monkeypatch):
+    monkeypatch.setenv("ORGANISER_IDS", " 111, 222 ,")
+    assert load_settings(_env_file=None).organiser_ids == {111, 222}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("ORGANISER_IDS", "111,bob", "ORGANISER_IDS"),
+        ("TZ", "Mars/Olympus", "TZ"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("POSTCODES_API_URL", "not a url", "POSTCODES_API_URL"),
+        ("BROADCAST_RATE", "-3", "BROADCAST_RATE"),
+    ],
+)
+def test_malformed_setting_is_named_in_one_line(monkeypatch, name, value, named):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    message = str(error.value)
+    assert named in message
+    assert "\n" not in message
+
+
+def test_webhook_requires_a_secret(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
+        load_settings(_env_file=None)
+
+
+def test_run_without_token_explains_botfather_and_make_try(tmp_path):
+    result = run_cli("run", env={}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "@BotFather" in result.stderr
+    assert "make try" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_organiser_ids_stop_start_up_without_traceback(tmp_path):
+    result = run_cli("run", env={"TELEGRAM_BOT_TOKEN": "1:x", "ORGANISER_IDS": "me"}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "ORGANISER_IDS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_campaign_file_stops_start_up_naming_file_and_field(tmp_path):
+    broken = tmp_path / "campaign.toml"
+    broken.write_text('start_date = 2026-11-25\n[name]\nen = "x"\n', encoding="utf-8")
+    result = run_cli(
+        "run", env={"TELEGRAM_BOT_TOKEN": "1:x", "CAMPAIGN_FILE": str(broken)}, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert str(broken) in result.stderr
+    assert "field" in result.stderr
+    assert "Traceback" not in result.stderr

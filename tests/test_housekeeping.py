@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+
+from scheduler.housekeeping import HOUSEKEEPING_JOB, run_housekeeping
+
+
+class JobContext:
+    """What a JobQueue callback receives, for calling the job directly."""
+
+    def __init__(self, app) -> None:
+        self.bot_data = app.bot_data
+        self.bot = app.bot
+        self.application = app
+
+
+async def test_personal_data_is_kept_during_retention_and_purged_after(chat):
+    chat.storage.ensure_supporter(1, "en")
+    campaign = chat.app.bot_data.campaign
+    retention = chat.app.bot_data.settings.data_retention_days
+    purge_day = campaign.end_date + dt.timedelta(days=retention)
+    with time_machine.travel(dt.datetime.combine(purge_day - dt.timedelta(days=1), dt.time(12))):
+        await run_housekeeping(JobContext(chat.app))
+    assert chat.storage.get_supporter(1) is not None
+    with time_machine.travel(dt.datetime.combine(purge_day, dt.time(12))):
+        await run_housekeeping(JobContext(chat.app))
+    assert chat.storage.get_supporter(1) is None
+
+
+async def test_old_message_ids_are_pruned_but_recent_ones_kept(chat):
+    with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=3)):
+        chat.storage.record_chat_message(1, 10)
+    chat.storage.record_chat_message(1, 11)
+    await run_housekeeping(JobContext(chat.app))
+    week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    assert chat.storage.chat_messages_since(1, week_ago) == [11]
+
+
+async def test_housekeeping_is_scheduled_by_name_in_london_time(chat):
+    jobs = chat.app.job_queue.get_jobs_by_name(HOUSEKEEPING_JOB)
+    assert len(jobs) == 1
+    assert jobs[0].job.misfire_grace_time > 0
