@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 from telegram import Update
@@ -97,6 +99,31 @@ def try_command(args: argparse.Namespace) -> int:
     return asyncio.run(run_console(settings, campaign, language=args.language))
 
 
+def check_command(_: argparse.Namespace) -> int:
+    settings, campaign = load(need_token=True)
+    mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
+    print(
+        f"Settings and campaign file are valid: {campaign.name('en')}, "
+        f"{campaign.start_date} to {campaign.end_date}, {len(settings.organiser_ids)} "
+        f"organiser(s), {mode}."
+    )
+    return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.database_path.exists():
+        return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
+    source = sqlite3.connect(settings.database_path)
+    target = sqlite3.connect(args.destination)
+    with target:
+        source.backup(target)  # SQLite's online backup: consistent even while the bot writes
+    source.close()
+    target.close()
+    print(f"Backed up {settings.database_path} to {args.destination}.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stepup-bot", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -110,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
         "--language", choices=("en", "pt", "es"), default=None, help="your Telegram language"
     )
     trial.set_defaults(handler=try_command)
+    commands.add_parser(
+        "check", help="check the settings and the campaign file, then exit"
+    ).set_defaults(handler=check_command)
+    backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
+    backup.add_argument("destination", type=Path, help="the backup file to write")
+    backup.set_defaults(handler=backup_command)
     return root
 
 

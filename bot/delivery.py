@@ -341,7 +341,7 @@ async def _deliver(
 ) -> _Outcome:
     """One recipient: re-check the subscription at send time, send, classify what happened."""
     await pause.wait()
-    if False:
+    if not storage.is_subscribed(user_id):
         return _Outcome(user_id, SKIPPED)
     try:
         message_id = await message.send(bot, user_id, language)
@@ -356,7 +356,7 @@ async def _deliver(
         if isinstance(error.__cause__, _NEVER_LEFT):
             pause.back_off()
             return _Outcome(user_id, PENDING, error=error.message)
-        return _Outcome(user_id, UNKNOWN, error=error.message)
+        return _Outcome(user_id, PENDING, error=error.message)
     except TelegramError as error:
         return _Outcome(user_id, FAILED, error=error.message)
     except Exception as error:

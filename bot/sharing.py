@@ -7,12 +7,9 @@ Each platform's share page is opened with the text filled in; the person still d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from urllib.parse import quote, urlencode
 
 REFERRAL_PREFIX = "ref-"
-# The platforms a supporter can share on, in the order their buttons appear.
-PLATFORMS = ("x", "bluesky", "whatsapp", "telegram")
 
 
 def referral_payload(referral_code: str) -> str:
@@ -25,22 +22,17 @@ def referral_link(bot_username: str, referral_code: str) -> str:
     return f"https://t.me/{bot_username}?start={referral_payload(referral_code)}"
 
 
-def hashtag_line(hashtags: Iterable[str]) -> str:
-    return " ".join(f"#{tag.lstrip('#')}" for tag in hashtags)
-
-
 def _url(base: str, **params: str) -> str:
     # Fully encoded, spaces as %20: every platform decodes that the same way.
     return f"{base}?{urlencode(params, quote_via=quote)}"
 
 
-def share_links(text: str, hashtags: Iterable[str], link: str) -> dict[str, str]:
-    """Share URL per platform (keys in PLATFORMS order), each prefilled with `text`, the
-    hashtags and `link`. X and Telegram take the link as a parameter of its own; Bluesky and
-    WhatsApp have only a text field, so the link goes inside it."""
-    tags = hashtag_line(hashtags)
-    with_tags = f"{text} {tags}"
-    with_link = f"{text} {link} {tags}"
+def share_links(text: str, hashtags: str, link: str) -> dict[str, str]:
+    """Share URL per platform (x, bluesky, whatsapp, telegram: button order), each prefilled
+    with `text`, the `hashtags` line ("#16Days #StepUpMigrantWomen") and `link`. X and Telegram
+    take the link as a parameter of its own; Bluesky and WhatsApp have only a text field."""
+    with_tags = f"{text} {hashtags}"
+    with_link = f"{text} {link} {hashtags}"
     return {
         "x": _url("https://x.com/intent/tweet", text=with_tags, url=link),
         "bluesky": _url("https://bsky.app/intent/compose", text=with_link),

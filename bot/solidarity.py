@@ -103,20 +103,25 @@ def cards_pdf(cards: list[Card], *, title: str, compress: bool = True) -> bytes:
     pdf.add_font(FONT, fname=font_path())
     pdf.set_font(FONT)
     drawable = frozenset(pdf.current_font.cmap)
+    pdf.add_page()  # measuring text needs a page
+    fresh_page = True
     free_slots: list[Box] = []
     for card in (_printable(card, drawable) for card in cards):
         size = _body_size(pdf, card, CARD_SLOTS[0], CARD_SIZES_PT)
         if size is None:
-            pdf.add_page()
+            if not fresh_page:
+                pdf.add_page()
             whole_page_size = _body_size(pdf, card, WHOLE_PAGE, PAGE_SIZES_PT)
             _draw_card(pdf, card, WHOLE_PAGE, whole_page_size or PAGE_SIZES_PT[-1])
-            free_slots = []
+            fresh_page, free_slots = False, []
             continue
         if not free_slots:
-            pdf.add_page()
+            if not fresh_page:
+                pdf.add_page()
             _cut_lines(pdf)
             free_slots = list(CARD_SLOTS)
         _draw_card(pdf, card, free_slots.pop(0), size)
+        fresh_page = False
     return bytes(pdf.output())
 
 

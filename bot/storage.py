@@ -272,6 +272,64 @@ class Storage:
         else:
             self.db["flags"].upsert({"key": key, "value": value}, pk="key")
 
+    # --- solidarity -------------------------------------------------------------------------
+
+    def add_solidarity_message(
+        self, user_id: int, body: str, signature: str | None, language: str
+    ) -> int:
+        """Queue a supporter's message for moderation; returns its id."""
+        row = {
+            "user_id": user_id,
+            "body": body,
+            "signature": signature,
+            "language": language,
+            "status": "pending",
+            "created_at": stamp(),
+        }
+        return self.db["solidarity_messages"].insert(row).last_pk
+
+    def next_pending_solidarity(self) -> dict[str, Any] | None:
+        """The oldest message waiting for moderation (without its author's id)."""
+        rows = list(
+            self.db.query(
+                "SELECT id, body, signature, language, created_at FROM solidarity_messages"
+                " WHERE status = 'pending' ORDER BY id LIMIT 1"
+            )
+        )
+        return rows[0] if rows else None
+
+    def solidarity_counts(self) -> dict[str, int]:
+        """How many messages are in each status (pending, approved, rejected)."""
+        rows = self.db.execute(
+            "SELECT status, count(*) FROM solidarity_messages GROUP BY status"
+        ).fetchall()
+        return dict(rows)
+
+    def moderate_solidarity(self, message_id: int, status: str, organiser_id: int) -> str | None:
+        """Approve or reject a pending message. Returns the status it had before, so 'pending'
+        means this decision took effect; None when there is no such message (its author may
+        have used /forget)."""
+        with self.immediate():
+            row = self.db.execute(
+                "SELECT status FROM solidarity_messages WHERE id = ?", [message_id]
+            ).fetchone()
+            if row and row[0] == "pending":
+                self.db.execute(
+                    "UPDATE solidarity_messages SET status = ?, moderated_by = ?, moderated_at = ?"
+                    " WHERE id = ?",
+                    [status, organiser_id, stamp(), message_id],
+                )
+        return row[0] if row else None
+
+    def approved_solidarity_messages(self) -> list[dict[str, Any]]:
+        """Approved messages, oldest first, with only what is printed: body, signature, language."""
+        return list(
+            self.db.query(
+                "SELECT body, signature, language FROM solidarity_messages"
+                " WHERE status = 'approved' ORDER BY id"
+            )
+        )
+
     # --- mps and petition -------------------------------------------------------------------
 
     def save_mp(self, row: dict[str, Any]) -> None:

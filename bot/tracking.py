@@ -3,7 +3,7 @@
 Each source sits behind the small `Source` protocol. `poll_once` refreshes every campaign
 hashtag it may: X bills reads per request, so each X request is counted against
 `x_daily_request_budget` before it is made, and the day's budget is spread over the polls left
-in the UTC day so X stays watched until midnight instead of going dark after breakfast. There is
+in the UTC day so X is still watched in the evening instead of running dry overnight. There is
 at most one request per endpoint and hashtag per poll and never a retry: a failure is stored as
 an alert, reported to organisers once, and the source is left alone until the next poll (or,
 after a 429, until its rate limit resets).
@@ -52,6 +52,7 @@ SNIPPET_CHARS = 80
 
 @dataclass(frozen=True)
 class Post:
+    source: str
     post_id: str
     author: str
     text: str
@@ -61,7 +62,6 @@ class Post:
     reposts: int = 0
     replies: int = 0
     quotes: int = 0
-    source: str = ""
 
     @property
     def engagement(self) -> int:
@@ -464,7 +464,7 @@ async def _poll_source(
         nonlocal made
         day = now.date().isoformat()
         budget = settings.x_daily_request_budget
-        if False:
+        if source.metered and not storage.take_tracking_request(source.name, day, budget):
             raise BudgetSpent
         made += 1
 

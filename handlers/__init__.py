@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot.context import Context
-from handlers import errors, gate, onboarding, privacy
+from handlers import errors, gate, onboarding, petition, privacy
 
 PERSIST_GROUP = 100
 
@@ -25,6 +25,7 @@ def register_all(app: Application) -> None:
     gate.register(app)
     onboarding.register(app)
     privacy.register(app)
+    petition.register(app)
     onboarding.register_fallbacks(app)
     app.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
     app.add_error_handler(errors.on_error)

@@ -28,7 +28,7 @@ SHARE_DONE = "share:done"
 def petition_counter(context: Context) -> PetitionCounter:
     """The process's one counter, so every supporter shares its once-a-minute cache."""
     services = context.bot_data.services
-    if "petition_counter" not in services:
+    if True:
         services["petition_counter"] = PetitionCounter(context.bot_data.http)
     return services["petition_counter"]
 
@@ -134,7 +134,7 @@ async def open_petition(update: Update, context: Context) -> None:
 
 
 async def confirm_signed(update: Update, context: Context) -> None:
-    """"I've signed": count it once, thank them and offer the share step."""
+    """ "I've signed": count it once, thank them and offer the share step."""
     record_once(update, context, PETITION_SIGNED)
     lang = language(update, context)
     markup = InlineKeyboardMarkup([share_button(lang), menu_button(lang)])
@@ -148,7 +148,7 @@ async def open_share(update: Update, context: Context) -> None:
     link = sharing.referral_link(
         context.bot.username, supporter_row(update, context)["referral_code"]
     )
-    links = sharing.share_links(campaign.share_text(lang), campaign.hashtags, link)
+    links = sharing.share_links(campaign.share_text(lang), campaign.hashtag_line, link)
     shared = SHARED in context.bot_data.storage.done_actions(user_id(update))
     await show(
         update,
@@ -159,11 +159,14 @@ async def open_share(update: Update, context: Context) -> None:
 
 
 async def confirm_shared(update: Update, context: Context) -> None:
-    """"I've shared": count it once and thank them."""
+    """ "I've shared": count it once and thank them."""
     record_once(update, context, SHARED)
     lang = language(update, context)
     await show(
-        update, context, text(lang, "petition.share.thanks"), InlineKeyboardMarkup([menu_button(lang)])
+        update,
+        context,
+        text(lang, "petition.share.thanks"),
+        InlineKeyboardMarkup([menu_button(lang)]),
     )
 
 

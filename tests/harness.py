@@ -9,6 +9,7 @@ from pathlib import Path
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.campaign import Campaign
 from bot.config import Settings
 from bot.offline import Call, OfflineBotAPI, UpdateFactory
 
@@ -75,10 +76,13 @@ class Chat:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, api: OfflineBotAPI | None = None) -> AsyncIterator[Chat]:
-    """The real Application, initialised as `run_polling` would, on a fake network."""
+async def running_bot(
+    settings: Settings, api: OfflineBotAPI | None = None, campaign: Campaign | None = None
+) -> AsyncIterator[Chat]:
+    """The real Application, initialised as `run_polling` would, on a fake network (and with
+    `campaign` instead of the settings' campaign file, if given)."""
     api = api or OfflineBotAPI()
-    app = build_application(settings, request=api)
+    app = build_application(settings, campaign=campaign, request=api)
     await app.initialize()
     await app.post_init(app)
     try:

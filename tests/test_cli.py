@@ -11,6 +11,7 @@ import httpx
 
 from bot.cli import webhook_options
 from bot.offline import UpdateFactory
+from bot.storage import Storage
 from tests.harness import make_settings, running_bot
 
 SECRET = "s3cret-token_for-webhook"
@@ -79,3 +80,35 @@ def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
     assert "0808 2000 247" in out  # /help typed as text reached the real handler
     assert "<b>" not in out  # HTML shown as plain text
     assert "Traceback" not in result.stderr
+
+
+def test_check_confirms_a_valid_configuration(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "1:x", "ORGANISER_IDS": "5,6"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+    assert "2 organiser(s)" in result.stdout
+
+
+async def test_backup_copies_a_live_database_consistently(tmp_path):
+    settings = make_settings(tmp_path)
+    async with running_bot(settings) as chat:
+        await chat.send(1, "/start")
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "backup", str(tmp_path / "copy.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(settings.database_path)},
+        )
+    assert result.returncode == 0, result.stderr
+    copy = Storage.open(tmp_path / "copy.db")
+    assert copy.integrity() == "ok"
+    assert copy.get_supporter(1) is not None
