@@ -2,9 +2,11 @@
 
 Realistic shapes, not real people: three languages (mostly English), about 60% opted in to the
 daily prompt and a few who blocked the bot, constituencies drawn unevenly from 650 GSS-like
-codes, a quarter of supporters recruited through someone's referral link, and actions spread
-over the campaign with a peak on day one, most of them daily shares and solidarity posts. MP
-letters get their 14-day follow-ups, and a handful of broadcasts their deliveries.
+codes, a quarter of supporters recruited through someone's referral link, a rush of new
+supporters on launch day, and actions spread over the run-up and the campaign, most of them
+shares and solidarity posts by supporters who get the daily prompt. MP letters get their
+14-day follow-ups, solidarity letters their messages, and a handful of broadcasts their
+deliveries.
 
 Rows go in through Storage's sqlite-utils tables in large batches, so 100,000 supporters and
 1,000,000 actions take seconds, not minutes. The same seed gives the same database.
@@ -21,6 +23,7 @@ import itertools
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from bot.campaign import Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
@@ -35,8 +38,8 @@ from bot.storage import Storage, stamp
 
 BATCH = 20_000
 LANGUAGES = {"en": 0.75, "pt": 0.15, "es": 0.10}
-OPTED_IN = 0.60
 BLOCKED = 0.03
+OPTED_IN = 0.60  # including the blocked, whose opt-in was withdrawn
 REFERRED = 0.25
 DEEP_LINKED = 0.05
 DEEP_LINKS = ("mp", "petition", "solidarity", "share")
@@ -64,6 +67,7 @@ DELIVERY_STATUSES = {
     "skipped": 0.01,
 }
 PRE_LAUNCH_DAYS = 7
+LAUNCH_RUSH = 0.15  # share of supporters who join on the first day
 FIRST_USER_ID = 10_000_000
 
 # 650 seats, GSS-style: England E14, Wales W07, Scotland S14, Northern Ireland N05.
@@ -93,13 +97,20 @@ def batched(rows: Iterator[dict]) -> Iterator[list[dict]]:
         yield batch
 
 
+class Person(NamedTuple):
+    user_id: int
+    language: str
+    joined: dt.datetime
+    seat: str | None  # known once they looked up their MP
+    subscribed: bool
+
+
 class Generator:
     def __init__(self, storage: Storage, campaign: Campaign, seed: int) -> None:
         self.storage = storage
         self.rng = random.Random(seed)
-        self.start = dt.datetime.combine(
-            campaign.start_date - dt.timedelta(days=PRE_LAUNCH_DAYS), dt.time(), dt.UTC
-        )
+        self.launch = dt.datetime.combine(campaign.start_date, dt.time(), dt.UTC)
+        self.start = self.launch - dt.timedelta(days=PRE_LAUNCH_DAYS)
         self.end = dt.datetime.combine(campaign.end_date, dt.time(23, 59), dt.UTC)
         self.seats = constituency_codes()
         # A few seats get far more letters than most: Zipf-like popularity.
@@ -108,9 +119,15 @@ class Generator:
         self.seat_weights = list(itertools.accumulate(popularity))
 
     def moment(self, after: dt.datetime) -> dt.datetime:
-        """A time between `after` and the campaign's end, early days more likely."""
+        """A time between `after` and the campaign's end, sooner more likely than later."""
         span = (self.end - after).total_seconds()
         return after + dt.timedelta(seconds=span * self.rng.random() ** 1.6)
+
+    def joining(self) -> dt.datetime:
+        """When a supporter joins: a rush on launch day, the rest over the run-up and campaign."""
+        if self.rng.random() < LAUNCH_RUSH:
+            return self.launch + dt.timedelta(hours=24 * self.rng.random())
+        return self.moment(self.start)
 
     def insert(self, table: str, rows: Iterator[dict]) -> None:
         for batch in batched(rows):
@@ -121,29 +138,29 @@ class Generator:
             return None
         return self.rng.choices(self.seats, cum_weights=self.seat_weights)[0]
 
-    def supporters(self, count: int) -> list[tuple[int, str, dt.datetime, str | None]]:
-        """Insert `count` supporters; returns (user id, language, joined, seat) for each."""
+    def supporters(self, count: int) -> list[Person]:
         languages = pick(self.rng, LANGUAGES, count)
         codes = [base64.urlsafe_b64encode(self.rng.randbytes(6)).decode() for _ in range(count)]
         people, rows = [], []
         for index in range(count):
-            joined = self.moment(self.start)
-            seat = self.seat()
-            draw = self.rng.random()
+            joined, seat, draw = self.joining(), self.seat(), self.rng.random()
+            person = Person(
+                FIRST_USER_ID + index, languages[index], joined, seat, OPTED_IN > draw >= BLOCKED
+            )
             rows.append(
                 {
-                    "user_id": FIRST_USER_ID + index,
-                    "language": languages[index],
+                    "user_id": person.user_id,
+                    "language": person.language,
                     "created_at": stamp(joined),
                     "referral_source": self.referral_source(codes, index),
                     "referral_code": codes[index],
                     "constituency_code": seat,
                     "constituency_name": f"Seat {seat}" if seat else None,
-                    "opted_in": int(BLOCKED <= draw < BLOCKED + OPTED_IN),
+                    "opted_in": int(person.subscribed),
                     "blocked_at": stamp(self.moment(joined)) if draw < BLOCKED else None,
                 }
             )
-            people.append((FIRST_USER_ID + index, languages[index], joined, seat))
+            people.append(person)
         self.insert("supporters", iter(rows))
         return people
 
@@ -157,94 +174,100 @@ class Generator:
             return self.rng.choice(DEEP_LINKS)
         return None
 
-    def actions(self, people: list, total: int) -> None:
+    def actions(self, people: list[Person], total: int) -> None:
+        """One-off actions first, then `total` minus those of shares and solidarity posts, most
+        of them from subscribers prompted each day; then letters' follow-ups and messages."""
         rows: list[dict] = []
-        letters: list[tuple[int, str, dt.datetime]] = []
-        for user_id, _, joined, seat in people:
+        letters: list[tuple[Person, dt.datetime]] = []
+        writers: list[tuple[Person, dt.datetime]] = []
+        for person in people:
             for kind, share in ONE_OFF.items():
-                if self.rng.random() < share and (seat or kind != MP_LETTER_SENT):
-                    at = self.moment(joined)
-                    code = seat if kind == MP_LETTER_SENT else None
-                    rows.append(self.action(user_id, kind, at, code))
-                    if kind == MP_LETTER_SENT:
-                        letters.append((user_id, seat, at))
+                if self.rng.random() >= share or (kind == MP_LETTER_SENT and not person.seat):
+                    continue
+                at = self.moment(person.joined)
+                code = person.seat if kind == MP_LETTER_SENT else None
+                rows.append(self.action(person.user_id, kind, at, code))
+                if kind == MP_LETTER_SENT:
+                    letters.append((person, at))
+                elif kind == SOLIDARITY_WRITTEN:
+                    writers.append((person, at))
         repeated = pick(self.rng, REPEATED, max(0, total - len(rows)))
-        # Some supporters act every day, most now and then.
-        weights = [self.rng.paretovariate(1.5) for _ in people]
+        # A few act every day, most now and then; the prompted (subscribers) far more often.
+        weights = [self.rng.paretovariate(1.5) * (1 if p.subscribed else 0.1) for p in people]
         actors = self.rng.choices(people, weights=weights, k=len(repeated))
-        for kind, (user_id, _, joined, _) in zip(repeated, actors, strict=True):
-            rows.append(self.action(user_id, kind, self.moment(joined), None))
+        for kind, person in zip(repeated, actors, strict=True):
+            rows.append(self.action(person.user_id, kind, self.moment(person.joined), None))
         self.rng.shuffle(rows)  # ids in no particular order of kind, as in real life
         self.insert("actions", iter(rows))
         self.followups(letters)
-        self.solidarity(people)
+        self.solidarity(writers)
 
     @staticmethod
     def action(user_id: int, kind: str, at: dt.datetime, code: str | None) -> dict:
         return {"user_id": user_id, "kind": kind, "at": stamp(at), "constituency_code": code}
 
-    def followups(self, letters: list[tuple[int, str, dt.datetime]]) -> None:
+    def followups(self, letters: list[tuple[Person, dt.datetime]]) -> None:
         outcomes = pick(self.rng, MP_REPLIES, len(letters))
         self.insert(
             "mp_followups",
             (
                 {
-                    "user_id": user_id,
-                    "constituency_code": seat,
+                    "user_id": person.user_id,
+                    "constituency_code": person.seat,
                     "sent_at": stamp(sent),
                     "due_at": stamp(sent + FOLLOWUP_AFTER),
                     "asked_at": stamp(sent + FOLLOWUP_AFTER) if outcome else None,
                     "outcome": outcome,
                     "answered_at": stamp(sent + FOLLOWUP_AFTER) if outcome else None,
                 }
-                for (user_id, seat, sent), outcome in zip(letters, outcomes, strict=True)
+                for (person, sent), outcome in zip(letters, outcomes, strict=True)
             ),
         )
 
-    def solidarity(self, people: list) -> None:
-        writers = self.rng.sample(people, int(len(people) * ONE_OFF[SOLIDARITY_WRITTEN]))
+    def solidarity(self, writers: list[tuple[Person, dt.datetime]]) -> None:
         statuses = pick(self.rng, SOLIDARITY_STATUSES, len(writers))
         self.insert(
             "solidarity_messages",
             (
                 {
-                    "user_id": user_id,
+                    "user_id": person.user_id,
                     "body": "You are not alone. We stand with you.",
                     "signature": "A friend",
-                    "language": language,
+                    "language": person.language,
                     "status": status,
-                    "created_at": stamp(self.moment(joined)),
+                    "created_at": stamp(written),
                 }
-                for (user_id, language, joined, _), status in zip(writers, statuses, strict=True)
+                for (person, written), status in zip(writers, statuses, strict=True)
             ),
         )
 
-    def broadcasts(self, people: list) -> None:
+    def broadcasts(self, people: list[Person]) -> None:
+        """Every other day from launch, a broadcast or daily prompt to the subscribers by then."""
         for number in range(BROADCASTS):
-            sent_at = self.start + dt.timedelta(days=PRE_LAUNCH_DAYS + 2 * number, hours=9)
+            sent_at = self.launch + dt.timedelta(days=2 * number, hours=9)
             broadcast_id = self.storage.create_broadcast(
                 kind="daily_prompt" if number % 2 else "broadcast",
-                texts={"en": f"Day {number + 1}"},
+                texts={"en": f"Day {2 * number + 1}"},
                 audience={},
             )
-            recipients = [person for person in people if person[2] < sent_at]
-            recipients = self.rng.sample(recipients, int(len(recipients) * OPTED_IN))
+            recipients = [p for p in people if p.subscribed and p.joined < sent_at]
             statuses = pick(self.rng, DELIVERY_STATUSES, len(recipients))
             self.insert(
                 "deliveries",
                 (
                     {
                         "broadcast_id": broadcast_id,
-                        "user_id": user_id,
+                        "user_id": person.user_id,
                         "status": status,
                         "updated_at": stamp(sent_at),
                     }
-                    for (user_id, *_), status in zip(recipients, statuses, strict=True)
+                    for person, status in zip(recipients, statuses, strict=True)
                 ),
             )
             self.storage.db["broadcasts"].update(
                 broadcast_id,
                 {
+                    "created_at": stamp(sent_at - dt.timedelta(hours=1)),
                     "status": "done",
                     "started_at": stamp(sent_at),
                     "finished_at": stamp(sent_at),

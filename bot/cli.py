@@ -124,6 +124,21 @@ def backup_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def stats_command(_: argparse.Namespace) -> int:
+    from bot.stats import format_stats_text, gather_stats
+    from bot.storage import Storage, utcnow
+
+    settings, campaign = load(need_token=False)
+    if not settings.database_path.exists():
+        return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
+    storage = Storage.open(settings.database_path)
+    try:
+        print(format_stats_text(gather_stats(storage, campaign, utcnow())))
+    finally:
+        storage.close()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stepup-bot", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -140,6 +155,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check", help="check the settings and the campaign file, then exit"
     ).set_defaults(handler=check_command)
+    commands.add_parser(
+        "stats", help="print the campaign's figures (the same as /stats)"
+    ).set_defaults(handler=stats_command)
     backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument("destination", type=Path, help="the backup file to write")
     backup.set_defaults(handler=backup_command)

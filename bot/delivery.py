@@ -356,7 +356,7 @@ async def _deliver(
         if isinstance(error.__cause__, _NEVER_LEFT):
             pause.back_off()
             return _Outcome(user_id, PENDING, error=error.message)
-        return _Outcome(user_id, PENDING, error=error.message)
+        return _Outcome(user_id, UNKNOWN, error=error.message)
     except TelegramError as error:
         return _Outcome(user_id, FAILED, error=error.message)
     except Exception as error:

@@ -250,3 +250,14 @@ def hashtag_post_tags(db: Database) -> None:
 def broadcast_buttons(db: Database) -> None:
     """An optional link button under a broadcast, one per language: {language: {label, url}}."""
     db["broadcasts"].add_column("buttons", str)
+
+
+@migrations(name="0011_stats_indexes")
+def stats_indexes(db: Database) -> None:
+    """Indexes that keep /stats and broadcast audiences fast at 100,000 supporters and 1,000,000
+    actions (bench/bench_database.py): the people who did a kind (funnel, audiences with or
+    without an action), letters per constituency, and supporters per language with their
+    subscription (counts and language audiences read the index alone)."""
+    db["actions"].create_index(["kind", "user_id"])
+    db["actions"].create_index(["kind", "constituency_code"])
+    db["supporters"].create_index(["language", "opted_in", "blocked_at"])

@@ -26,6 +26,9 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         )
         self.path = path
         self._storage: Storage | None = None
+        # PTB asks to save a user's data after each of their updates; most are unchanged, so
+        # remember what was last written and skip identical writes.
+        self._written: dict[int, dict] = {}
 
     @property
     def storage(self) -> Storage:
@@ -40,13 +43,18 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             self._storage = None
 
     async def get_user_data(self) -> dict[int, dict]:
-        return self.storage.load_json_rows(*USER_DATA)
+        self._written = self.storage.load_json_rows(*USER_DATA)
+        return deepcopy(self._written)
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
+        if self._written.get(user_id, {}) == data:
+            return
         self.storage.save_json_row(*USER_DATA, user_id, data)
+        self._written[user_id] = deepcopy(data)
 
     async def drop_user_data(self, user_id: int) -> None:
         self.storage.save_json_row(*USER_DATA, user_id, None)
+        self._written.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
         """Our user_data is only changed through the application, so there is nothing to pull."""

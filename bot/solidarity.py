@@ -35,6 +35,7 @@ PAGE_SIZES_PT = range(14, 5, -1)
 LINE_SPACING = 1.35
 PT_TO_MM = 25.4 / 72
 CUT_LINE_GREY = 170
+VARIATION_SELECTORS = ("\ufe00", "\ufe0f")
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -92,11 +93,10 @@ CARD_SLOTS = tuple(
 )
 
 
-def cards_pdf(cards: list[Card], *, title: str, compress: bool = True) -> bytes:
+def cards_pdf(cards: list[Card], *, title: str) -> bytes:
     """A printable PDF of `cards`: A6 cards, four to an A4 page with cut lines; a message too long
-    for a card gets a page of its own. `compress=False` leaves the page content readable."""
+    for a card gets a page of its own."""
     pdf = FPDF(unit="mm", format="A4")
-    pdf.set_compression(compress)
     pdf.set_auto_page_break(False)
     pdf.set_title(title)
     pdf.set_creator("stepup-bot")
@@ -127,10 +127,18 @@ def cards_pdf(cards: list[Card], *, title: str, compress: bool = True) -> bytes:
 
 def _printable(card: Card, drawable: frozenset[int]) -> Card:
     """The card without characters the font has no glyph for (fpdf2 would only warn, naming them
-    in the log, and print nothing)."""
+    in the log, and print nothing), nor the invisible joiners and selectors that held emoji
+    together."""
+
+    def printable(char: str) -> bool:
+        return char == "\n" or (
+            ord(char) in drawable
+            and unicodedata.category(char) != "Cf"
+            and not VARIATION_SELECTORS[0] <= char <= VARIATION_SELECTORS[1]
+        )
 
     def keep(text: str) -> str:
-        kept = "".join(char for char in text if char == "\n" or ord(char) in drawable)
+        kept = "".join(char for char in text if printable(char))
         return "\n".join(_SPACES.sub(" ", line).strip() for line in kept.split("\n")).strip()
 
     return Card(keep(card.heading), keep(card.body), keep(card.signoff), keep(card.footer))

@@ -349,6 +349,69 @@ class Storage:
     def mp_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM mps").fetchone()[0]
 
+    # --- mp follow-ups ----------------------------------------------------------------------
+
+    def record_mp_letter(
+        self, user_id: int, kind: str, constituency_code: str | None, follow_up_at: dt.datetime
+    ) -> int | None:
+        """The supporter sent their letter: the action `kind` and a follow-up question due at
+        `follow_up_at`, written together. While a follow-up is still waiting to be asked another
+        "I've sent it" records nothing (None), so a double tap counts once."""
+        with self.immediate():
+            waiting = self.db.execute(
+                "SELECT 1 FROM mp_followups WHERE user_id = ? AND asked_at IS NULL", [user_id]
+            ).fetchone()
+            if waiting:
+                return None
+            self.record_action(user_id, kind, constituency_code)
+            row = {
+                "user_id": user_id,
+                "constituency_code": constituency_code,
+                "sent_at": stamp(),
+                "due_at": stamp(follow_up_at),
+            }
+            return self.db["mp_followups"].insert(row).last_pk
+
+    def due_mp_followups(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Follow-ups due and not yet asked (id, user_id, language). Left out: supporters who
+        blocked the bot, and those whose latest consent decision since sending the letter was
+        "no" (/stop promises no more reminders)."""
+        return list(
+            self.db.query(
+                "SELECT f.id, f.user_id, s.language FROM mp_followups f"
+                " JOIN supporters s ON s.user_id = f.user_id"
+                " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
+                " AND coalesce((SELECT c.granted FROM consents c WHERE c.user_id = f.user_id"
+                "   AND c.at >= f.sent_at ORDER BY c.id DESC LIMIT 1), 1) = 1"
+                " ORDER BY f.due_at, f.id",
+                [stamp(now)],
+            )
+        )
+
+    def claim_mp_followup(self, followup_id: int) -> bool:
+        """Mark a follow-up asked, before the question is sent, so it is asked at most once
+        whatever happens to the process. False if it was already asked."""
+        return bool(
+            self.db.execute(
+                "UPDATE mp_followups SET asked_at = ? WHERE id = ? AND asked_at IS NULL",
+                [stamp(), followup_id],
+            ).rowcount
+        )
+
+    def answer_mp_followup(
+        self, followup_id: int, user_id: int, outcome: str, changeable: str
+    ) -> bool:
+        """Record the answer to the supporter's own, asked follow-up. Only an unanswered one, or
+        one answered `changeable` ("not yet"), takes an answer; False when nothing matched."""
+        return bool(
+            self.db.execute(
+                "UPDATE mp_followups SET outcome = ?, answered_at = ?"
+                " WHERE id = ? AND user_id = ? AND asked_at IS NOT NULL"
+                " AND (outcome IS NULL OR outcome = ?)",
+                [outcome, stamp(), followup_id, user_id, changeable],
+            ).rowcount
+        )
+
     # --- delivery ---------------------------------------------------------------------------
 
     def create_broadcast(
@@ -528,6 +591,65 @@ class Storage:
 
     # --- daily prompts ----------------------------------------------------------------------
 
+    # The outside posts a daily run makes, and the daily_runs column holding each one's status.
+    DAILY_POST_COLUMNS = {"channel": "channel_status", "x": "x_status"}
+
+    def daily_run(self, campaign_date: str) -> dict[str, Any] | None:
+        """The run for a local campaign date (ISO), if its prompt was prepared."""
+        rows = list(
+            self.db.query("SELECT * FROM daily_runs WHERE campaign_date = ?", [campaign_date])
+        )
+        return rows[0] if rows else None
+
+    def add_daily_run(self, campaign_date: str, day: int, broadcast_id: int) -> None:
+        """Record the date's prompt; call inside `immediate()` after finding no run for it."""
+        self.db["daily_runs"].insert(
+            {
+                "campaign_date": campaign_date,
+                "day": day,
+                "broadcast_id": broadcast_id,
+                "created_at": stamp(),
+            }
+        )
+
+    def claim_daily_post(self, campaign_date: str, target: str) -> bool:
+        """Mark the date's channel or X post 'posting' if nobody has tried it yet; True if this
+        caller may now make it. One statement, so two callers never both win."""
+        column = self.DAILY_POST_COLUMNS[target]
+        return bool(
+            self.db.execute(
+                f"UPDATE daily_runs SET {column} = 'posting' "
+                f"WHERE campaign_date = ? AND {column} IS NULL",
+                [campaign_date],
+            ).rowcount
+        )
+
+    def record_daily_post(self, campaign_date: str, target: str, status: str) -> None:
+        column = self.DAILY_POST_COLUMNS[target]
+        self.db.execute(
+            f"UPDATE daily_runs SET {column} = ? WHERE campaign_date = ?", [status, campaign_date]
+        )
+
+    def reopen_daily_posts(self, campaign_date: str) -> None:
+        """Let the date's posts that failed, or were in flight when a process died, be tried
+        again (once, by the caller, at start-up)."""
+        for column in self.DAILY_POST_COLUMNS.values():
+            self.db.execute(
+                f"UPDATE daily_runs SET {column} = NULL "
+                f"WHERE campaign_date = ? AND {column} IN ('posting', 'failed')",
+                [campaign_date],
+            )
+
+    def unfinished_daily_broadcasts(self, before: str) -> list[int]:
+        """Daily prompts of dates before `before` (ISO) that never finished sending."""
+        rows = self.db.execute(
+            "SELECT r.broadcast_id FROM daily_runs r JOIN broadcasts b ON b.id = r.broadcast_id "
+            "WHERE r.campaign_date < ? AND b.status IN ('draft', 'scheduled', 'running') "
+            "ORDER BY r.campaign_date",
+            [before],
+        ).fetchall()
+        return [broadcast_id for (broadcast_id,) in rows]
+
     # --- tracking ---------------------------------------------------------------------------
 
     def save_hashtag_counts(self, source: str, hashtag: str, counts: dict[str, int]) -> None:
@@ -671,3 +793,110 @@ class Storage:
         )
 
     # --- stats ------------------------------------------------------------------------------
+    # Totals only, never a row about one person. Days are UTC days ('YYYY-MM-DD'), compared with
+    # stamp()'s ISO strings; every query here walks an index (0011_stats_indexes), so /stats
+    # stays fast at 100,000 supporters and 1,000,000 actions (bench/bench_database.py).
+
+    # Each day from :first to :last inclusive, so days with nothing count as zero.
+    _DAYS = (
+        "WITH RECURSIVE days(day) AS (SELECT date(:first) UNION ALL"
+        " SELECT date(day, '+1 day') FROM days WHERE day < date(:last))"
+    )
+
+    def supporters_by_language(self) -> dict[str, tuple[int, int]]:
+        """Per language: (supporters, subscribed: opted in to the daily prompt and not blocked)."""
+        rows = self.db.execute(
+            "SELECT language, count(*), total(opted_in = 1 AND blocked_at IS NULL)"
+            " FROM supporters GROUP BY language"
+        ).fetchall()
+        return {language: (count, int(subscribed)) for language, count, subscribed in rows}
+
+    def first_supporter_day(self) -> str | None:
+        row = self.db.execute("SELECT substr(min(created_at), 1, 10) FROM supporters").fetchone()
+        return row[0]
+
+    def new_supporters_per_day(self, first: str, last: str) -> dict[str, int]:
+        """Supporters who joined on each day from `first` to `last`."""
+        rows = self.db.execute(
+            f"{self._DAYS} SELECT day, (SELECT count(*) FROM supporters"
+            "  WHERE created_at >= day AND created_at < date(day, '+1 day')) FROM days",
+            {"first": first, "last": last},
+        ).fetchall()
+        return dict(rows)
+
+    def actions_per_day(self, kinds: tuple[str, ...], first: str, last: str) -> dict[str, dict]:
+        """kind -> day -> how many actions of that kind on that day, from `first` to `last`.
+        One index range count per kind and day: no sorting of a million rows."""
+        rows = self.db.execute(
+            f"{self._DAYS}, kinds(kind) AS (SELECT value FROM json_each(:kinds))"
+            " SELECT kind, day, (SELECT count(*) FROM actions a WHERE a.kind = kinds.kind"
+            "  AND a.at >= day AND a.at < date(day, '+1 day')) FROM kinds, days",
+            {"first": first, "last": last, "kinds": json.dumps(kinds)},
+        ).fetchall()
+        per_kind: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
+        for kind, day, count in rows:
+            per_kind[kind][day] = count
+        return per_kind
+
+    def people_who_did(self, kinds: tuple[str, ...]) -> int:
+        """How many supporters did at least one action of these kinds."""
+        each_kind = " UNION ".join(
+            ["SELECT DISTINCT user_id FROM actions WHERE kind = ?"] * len(kinds)
+        )
+        return self.db.execute(f"SELECT count(*) FROM ({each_kind})", kinds).fetchone()[0]
+
+    def actions_by_constituency(self, kind: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """(code, name, count) of each constituency's actions of `kind`, most first; the name is
+        the one supporters' postcode lookups gave, else the MP cache's."""
+        return list(
+            self.db.query(
+                "SELECT counted.code, counted.count, coalesce("
+                "  (SELECT constituency_name FROM supporters WHERE constituency_code = counted.code"
+                "   AND constituency_name IS NOT NULL LIMIT 1),"
+                "  (SELECT constituency_name FROM mps WHERE constituency_code = counted.code"
+                "   LIMIT 1)) AS name"
+                " FROM (SELECT constituency_code AS code, count(*) AS count FROM actions"
+                "  WHERE kind = ? AND constituency_code IS NOT NULL GROUP BY constituency_code"
+                "  ORDER BY count DESC, code LIMIT ?) AS counted"
+                " ORDER BY counted.count DESC, counted.code",
+                [kind, -1 if limit is None else limit],
+            )
+        )
+
+    def mp_replies_by_constituency(self) -> dict[str, dict[str, int]]:
+        """constituency code -> reported outcome -> how many supporters reported it."""
+        rows = self.db.execute(
+            "SELECT constituency_code, outcome, count(*) FROM mp_followups"
+            " WHERE outcome IS NOT NULL AND constituency_code IS NOT NULL"
+            " GROUP BY constituency_code, outcome"
+        ).fetchall()
+        replies: dict[str, dict[str, int]] = {}
+        for code, outcome, count in rows:
+            replies.setdefault(code, {})[outcome] = count
+        return replies
+
+    def referral_sources(self) -> dict[str, int]:
+        """How many supporters arrived through each deep-link source ('ref-<code>', 'mp', ...)."""
+        rows = self.db.execute(
+            "SELECT referral_source, count(*) FROM supporters"
+            " WHERE referral_source IS NOT NULL GROUP BY referral_source"
+        ).fetchall()
+        return dict(rows)
+
+    def broadcast_outcomes(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The latest broadcasts first (id, kind, created_at, status, total), each with its
+        `deliveries` per status."""
+        rows = list(
+            self.db.query(
+                "SELECT id, kind, created_at, status, total FROM broadcasts"
+                " ORDER BY id DESC LIMIT ?",
+                [-1 if limit is None else limit],
+            )
+        )
+        return [{**row, "deliveries": self.broadcast_summary(row["id"])} for row in rows]
+
+    def solidarity_message_counts(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT status, count(*) FROM solidarity_messages GROUP BY status"
+        ).fetchall()
+        return dict(rows)

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot.context import Context
-from handlers import errors, gate, onboarding, petition, privacy
+from handlers import errors, gate, mp, onboarding, petition, privacy, schedule, solidarity, stats
 
 PERSIST_GROUP = 100
 
@@ -23,9 +23,15 @@ async def persist_now(update: Update, context: Context) -> None:
 
 def register_all(app: Application) -> None:
     gate.register(app)
+    # Journeys with conversations come before the general commands, so the exits in their
+    # fallbacks (not onboarding's own handlers) see /menu, /start... and end the conversation.
+    solidarity.register(app)
+    mp.register(app)
     onboarding.register(app)
     privacy.register(app)
     petition.register(app)
+    stats.register(app)
+    schedule.register(app)
     onboarding.register_fallbacks(app)
     app.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
     app.add_error_handler(errors.on_error)

@@ -28,7 +28,7 @@ SHARE_DONE = "share:done"
 def petition_counter(context: Context) -> PetitionCounter:
     """The process's one counter, so every supporter shares its once-a-minute cache."""
     services = context.bot_data.services
-    if True:
+    if "petition_counter" not in services:
         services["petition_counter"] = PetitionCounter(context.bot_data.http)
     return services["petition_counter"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
 from babel.dates import format_skeleton
@@ -18,6 +19,7 @@ MAX_MYDATA_ROW = 300
 BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
 
 
+@functools.cache  # Babel's pattern matching is slow, and a campaign has only a few dates
 def date(language: str, day: dt.date, with_year: bool = False) -> str:
     """'25 November', '25 de novembro', '25 de noviembre' (with the year if asked)."""
     return format_skeleton("yMMMMd" if with_year else "dMMMM", day, locale=BABEL_LOCALES[language])

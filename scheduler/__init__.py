@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from scheduler import housekeeping
+from scheduler import daily, followups, housekeeping
 
 
 def schedule_all(app: Application) -> None:
     housekeeping.schedule(app)
+    daily.schedule(app)
+    followups.schedule(app)

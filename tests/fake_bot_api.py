@@ -74,7 +74,7 @@ class FakeBotApi:
         self.blocked: set[int] = set()
         self.bad: set[int] = set()
         self.flood: dict[int, int] = {}  # the chat's first send gets 429 with this retry_after
-        self.slow: dict[int, float] = {}  # seconds before answering (the message is delivered)
+        self.slow: dict[int, float] = {}  # the chat's next answer is this late (but delivered)
         self.on_message: Callable[[int | str], None] | None = None
         # What happened.
         self.delivered: Counter[int | str] = Counter()
@@ -149,7 +149,7 @@ class FakeBotApi:
         if self.keep_requests:
             self.requests.append(Request(method, chat_id, arrived, response.status, params))
         if response.status == 200 and chat_id in self.slow:
-            await asyncio.sleep(self.slow[chat_id])
+            await asyncio.sleep(self.slow.pop(chat_id))
         return response
 
     def _answer(

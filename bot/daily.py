@@ -1,0 +1,422 @@
+"""The daily #16Days prompt: once each campaign day to every opted-in supporter (through the
+delivery engine), to the coalition's Telegram channel and to its X account.
+
+`prepare_day` makes a date's broadcast at most once whatever restarts or races happen: the
+daily_runs row, keyed by the local campaign date, is written in the same BEGIN IMMEDIATE
+transaction as the broadcast. The channel and X posts are claimed in that row before they are
+made, so each goes out once a day; one that failed (or was in flight when the process died) is
+tried once more at the next start the same day (`recover`), never in a loop.
+
+The channel gets one post: the prompt in English, then Portuguese and Spanish below it, with one
+button per language. X gets the English prompt as plain text, trimmed to fit 280 characters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import tweepy
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import TelegramError, TimedOut
+from tweepy.asynchronous import AsyncClient as XClient
+
+from bot import delivery
+from bot.campaign import LANGUAGES, Campaign
+from bot.config import Settings
+from bot.delivery import DeliveryReport, LinkButton
+from bot.storage import Storage, utcnow
+from messages.i18n import Html, catalog, escape, text
+from messages.render import campaign_dates
+from messages.render import date as date_label
+
+logger = logging.getLogger(__name__)
+
+PAUSED_FLAG = "daily_paused"
+CHANNEL, X = "channel", "x"
+# What daily_runs.channel_status / x_status can hold (NULL: not tried yet).
+POSTING, POSTED, FAILED, UNKNOWN = "posting", "sent", "failed", "unknown"
+X_MAX_LENGTH = 280
+X_LINK_LENGTH = 23  # X counts every link as this many characters, whatever its length
+X_TIMEOUT_SECONDS = 15
+ELLIPSIS = "…"
+
+
+# --- the calendar ------------------------------------------------------------------------------
+
+
+def local_now(zone: ZoneInfo) -> dt.datetime:
+    return utcnow().astimezone(zone)
+
+
+def is_due(campaign: Campaign, now: dt.datetime) -> bool:
+    """Whether `now` (local) is on a campaign day at or after the prompt time."""
+    return campaign.day_number(now.date()) is not None and now.time() >= campaign.prompt_time
+
+
+def is_paused(storage: Storage) -> bool:
+    return storage.get_flag(PAUSED_FLAG) is not None
+
+
+def set_paused(storage: Storage, paused: bool) -> None:
+    storage.set_flag(PAUSED_FLAG, "1" if paused else None)
+
+
+# --- what supporters, the channel and X read ---------------------------------------------------
+
+
+def deep_link(bot_username: str, journey: str) -> str:
+    """A t.me link that opens the bot at `journey` (`/start <journey>`)."""
+    return f"https://t.me/{bot_username}?start={journey}"
+
+
+def _section(campaign: Campaign, day: int, language: str) -> str:
+    heading = text(language, "daily.heading", day=day, total=campaign.total_days)
+    return f"{heading}\n{escape(campaign.prompt_for_day(day).text(language))}"
+
+
+def prompt_text(campaign: Campaign, day: int, language: str) -> Html:
+    """Day N of 16, the day's prompt and the campaign hashtags, as a supporter gets them."""
+    return Html(f"{_section(campaign, day, language)}\n\n{escape(campaign.hashtag_line)}")
+
+
+def prompt_button(campaign: Campaign, bot_username: str, day: int, language: str) -> LinkButton:
+    """The button under the prompt, opening the day's journey in the bot."""
+    journey = campaign.prompt_for_day(day).journey
+    return LinkButton(text(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
+
+
+def channel_text(campaign: Campaign, day: int) -> Html:
+    sections = [_section(campaign, day, language) for language in LANGUAGES]
+    return Html("\n\n".join([*sections, escape(campaign.hashtag_line)]))
+
+
+def channel_markup(campaign: Campaign, bot_username: str, day: int) -> InlineKeyboardMarkup:
+    buttons = [prompt_button(campaign, bot_username, day, language) for language in LANGUAGES]
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label, url=button.url)] for button in buttons]
+    )
+
+
+def x_length(post: str, link: str) -> int:
+    """Length as X counts it: links count 23, characters outside X's light ranges count 2."""
+    light = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+    rest = post.replace(link, "")
+    weight = sum(1 if any(a <= ord(c) <= b for a, b in light) else 2 for c in rest)
+    return weight + X_LINK_LENGTH * post.count(link)
+
+
+def x_text(campaign: Campaign, bot_username: str, day: int) -> str:
+    """The English prompt for X, plain text: heading, prompt, link and hashtags, within 280
+    characters; a long prompt loses its last words (never the link or the hashtags)."""
+    prompt = campaign.prompt_for_day(day)
+    link = deep_link(bot_username, prompt.journey)
+
+    def post(words: str) -> str:
+        return catalog("en")["daily.x_post"].format(
+            day=day,
+            total=campaign.total_days,
+            text=words,
+            link=link,
+            hashtags=campaign.hashtag_line,
+        )
+
+    words = prompt.text("en")
+    if x_length(post(words), link) <= X_MAX_LENGTH:
+        return post(words)
+    room = X_MAX_LENGTH - x_length(post(ELLIPSIS), link)
+    while words and x_length(words, link) > room:
+        cut = words.rfind(" ")
+        words = words[:cut] if cut > 0 else words[:-1]
+    return post(words.rstrip(" ,;:.") + ELLIPSIS)
+
+
+# --- the day's broadcast -----------------------------------------------------------------------
+
+
+def prepare_day(
+    storage: Storage, campaign: Campaign, bot_username: str, date: dt.date
+) -> int | None:
+    """The broadcast for a local campaign date, made on first call; the same id on every later
+    call, from any process. None outside the campaign. Recipients are fixed when it starts:
+    every opted-in supporter who has not blocked the bot (P2)."""
+    day = campaign.day_number(date)
+    if day is None:
+        return None
+    with storage.immediate():
+        existing = storage.daily_run(date.isoformat())
+        if existing:
+            return existing["broadcast_id"]
+        broadcast_id = delivery.create_broadcast(
+            storage,
+            kind="daily_prompt",
+            texts={language: prompt_text(campaign, day, language) for language in LANGUAGES},
+            buttons={
+                language: prompt_button(campaign, bot_username, day, language)
+                for language in LANGUAGES
+            },
+            campaign_day=day,
+        )
+        storage.add_daily_run(date.isoformat(), day, broadcast_id)
+    logger.info("Prepared the prompt for day %s (broadcast %s)", day, broadcast_id)
+    return broadcast_id
+
+
+def recover(storage: Storage, today: dt.date) -> None:
+    """At start-up, before unfinished broadcasts resume: a prompt of an earlier day that never
+    finished is cancelled (sent now it would arrive beside today's: two in a day), and today's
+    channel and X posts that failed or were in flight get one more try."""
+    for broadcast_id in storage.unfinished_daily_broadcasts(before=today.isoformat()):
+        storage.cancel_broadcast(broadcast_id)
+        logger.info(
+            "Cancelled the unfinished prompt of an earlier day (broadcast %s)", broadcast_id
+        )
+    storage.reopen_daily_posts(today.isoformat())
+
+
+async def run_day(
+    bot: Bot, storage: Storage, settings: Settings, campaign: Campaign, date: dt.date
+) -> DeliveryReport | None:
+    """Prepare the date's prompt if needed, post it to the channel and X once, and deliver it to
+    everyone still waiting for it. Safe to call any number of times. None outside the campaign."""
+    broadcast_id = prepare_day(storage, campaign, bot.username, date)
+    if broadcast_id is None:
+        return None
+    day = campaign.day_number(date)
+    if settings.channel_id:
+        channel_id = settings.channel_id
+        await _post_once(
+            storage,
+            date,
+            CHANNEL,
+            lambda: post_to_channel(bot, channel_id, campaign, bot.username, day),
+        )
+    if settings.x_can_post:
+        await _post_once(
+            storage, date, X, lambda: post_to_x(settings, x_text(campaign, bot.username, day))
+        )
+    return await delivery.run_broadcast(bot, storage, broadcast_id)
+
+
+async def _post_once(
+    storage: Storage, date: dt.date, target: str, post: Callable[[], Awaitable[str]]
+) -> None:
+    if not storage.claim_daily_post(date.isoformat(), target):
+        return
+    try:
+        status = await post()
+    except Exception:
+        # A bug in one outside post must not stop the supporters' prompt.
+        logger.exception("Posting the daily prompt to %s failed unexpectedly", target)
+        status = FAILED
+    storage.record_daily_post(date.isoformat(), target, status)
+
+
+# --- the outside posts -------------------------------------------------------------------------
+
+
+async def post_to_channel(
+    bot: Bot, channel_id: str, campaign: Campaign, bot_username: str, day: int
+) -> str:
+    """Post the day's prompt to the channel; returns the status to record."""
+    try:
+        await bot.send_message(
+            channel_id,
+            channel_text(campaign, day),
+            parse_mode=ParseMode.HTML,
+            reply_markup=channel_markup(campaign, bot_username, day),
+        )
+    except TimedOut:
+        logger.warning("Posting day %s to the channel timed out; it may have gone out", day)
+        return UNKNOWN
+    except TelegramError as error:
+        logger.warning("Could not post day %s to the channel: %s", day, error.message)
+        return FAILED
+    logger.info("Posted day %s to the channel", day)
+    return POSTED
+
+
+def x_client(settings: Settings) -> XClient:
+    """The coalition's X account, with user-context (OAuth 1.0a) credentials."""
+
+    def secret(value) -> str:
+        return value.get_secret_value()
+
+    return XClient(
+        consumer_key=secret(settings.x_api_key),
+        consumer_secret=secret(settings.x_api_secret),
+        access_token=secret(settings.x_access_token),
+        access_token_secret=secret(settings.x_access_token_secret),
+        return_type=dict,
+    )
+
+
+async def post_to_x(settings: Settings, post: str) -> str:
+    """Post to X; returns the status to record. Errors are logged, never raised; a 429 is not
+    waited for (tweepy's own waiting is off): that day's post is tried again at the next start."""
+    client = x_client(settings)
+    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=X_TIMEOUT_SECONDS))
+    try:
+        body = await client.create_tweet(text=post)
+    except TimeoutError:
+        logger.warning("Posting the daily prompt to X timed out; it may have gone out")
+        return UNKNOWN
+    except tweepy.HTTPException as error:  # 401, 403, 429 (not waited for), 5xx...
+        logger.warning("X refused the daily prompt: %s", " ".join(str(error).split()))
+        return FAILED
+    except aiohttp.ClientError as error:
+        logger.warning("Could not reach X to post the daily prompt: %s", type(error).__name__)
+        return FAILED
+    finally:
+        await client.session.close()
+    logger.info("Posted the daily prompt to X as post %s", body["data"]["id"])
+    return POSTED
+
+
+# --- for organisers (/schedule) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    """How far a prepared day's prompt has got."""
+
+    day: int
+    broadcast_status: str
+    counts: dict[str, int]
+    total: int
+    channel_status: str | None
+    x_status: str | None
+
+    @property
+    def left(self) -> int:
+        return self.counts.get(delivery.PENDING, 0) + self.counts.get("sending", 0)
+
+
+def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
+    """None until the date's prompt has been prepared."""
+    run = storage.daily_run(date.isoformat())
+    if run is None:
+        return None
+    broadcast = storage.get_broadcast(run["broadcast_id"]) or {}
+    return DayStatus(
+        day=run["day"],
+        broadcast_status=broadcast.get("status", ""),
+        counts=storage.broadcast_summary(run["broadcast_id"]),
+        total=broadcast.get("total") or 0,
+        channel_status=run["channel_status"],
+        x_status=run["x_status"],
+    )
+
+
+FIRST_WORDS = 6
+_POST_STATUS_KEYS = {
+    None: "post_waiting",
+    POSTING: "post_posting",
+    POSTED: "post_sent",
+    FAILED: "post_failed",
+    UNKNOWN: "post_unknown",
+}
+
+
+def first_words(prompt: str, count: int = FIRST_WORDS) -> str:
+    words = prompt.split()
+    return " ".join(words[:count]) + (ELLIPSIS if len(words) > count else "")
+
+
+def prompt_clock(campaign: Campaign) -> str:
+    return campaign.prompt_time.strftime("%H:%M")
+
+
+def render_journey(language: str, campaign: Campaign, day: int) -> Html:
+    return text(language, f"daily.journey_{campaign.prompt_for_day(day).journey}")
+
+
+def _post_status(language: str, configured: bool, status: str | None) -> Html:
+    key = _POST_STATUS_KEYS.get(status, "post_failed") if configured else "post_off"
+    return text(language, f"daily.schedule.{key}")
+
+
+def render_today(
+    language: str, campaign: Campaign, settings: Settings, today: dt.date, status: DayStatus | None
+) -> Html:
+    day = campaign.day_number(today)
+    if day is None:
+        return text(
+            language, "daily.schedule.not_campaign_day", dates=campaign_dates(language, campaign)
+        )
+    lines = [
+        text(
+            language,
+            "daily.schedule.today",
+            date=date_label(language, today),
+            day=day,
+            total=campaign.total_days,
+        )
+    ]
+    if status is None:
+        lines.append(text(language, "daily.schedule.waiting", time=prompt_clock(campaign)))
+    else:
+        lines.append(
+            text(
+                language,
+                "daily.schedule.counts",
+                sent=status.counts.get(delivery.SENT, 0),
+                total=status.total,
+                left=status.left,
+                blocked=status.counts.get(delivery.BLOCKED, 0),
+                failed=status.counts.get(delivery.FAILED, 0),
+                skipped=status.counts.get(delivery.SKIPPED, 0),
+                unknown=status.counts.get(delivery.UNKNOWN, 0),
+            )
+        )
+        lines.append(
+            text(
+                language,
+                "daily.schedule.posts",
+                channel=_post_status(language, bool(settings.channel_id), status.channel_status),
+                x=_post_status(language, settings.x_can_post, status.x_status),
+            )
+        )
+    return Html("\n".join(lines))
+
+
+def render_coming(language: str, campaign: Campaign, today: dt.date) -> Html:
+    """The prompts after today's (all of them before the campaign starts)."""
+    first = max(today + dt.timedelta(days=1), campaign.start_date)
+    if first > campaign.end_date:
+        return text(language, "daily.schedule.ended", date=date_label(language, campaign.end_date))
+    lines = [text(language, "daily.schedule.coming")]
+    for day in range(campaign.day_number(first), campaign.total_days + 1):
+        lines.append(
+            text(
+                language,
+                "daily.schedule.coming_item",
+                date=date_label(language, campaign.date_of_day(day)),
+                day=day,
+                journey=render_journey(language, campaign, day),
+                words=first_words(campaign.prompt_for_day(day).text(language)),
+            )
+        )
+    return Html("\n".join(lines))
+
+
+def render_schedule(
+    language: str,
+    campaign: Campaign,
+    settings: Settings,
+    today: dt.date,
+    status: DayStatus | None,
+    paused: bool,
+) -> Html:
+    """The /schedule overview: when prompts go out, today's progress, the coming prompts."""
+    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
+    if paused:
+        blocks.append(text(language, "daily.schedule.paused"))
+    blocks.append(render_today(language, campaign, settings, today, status))
+    blocks.append(render_coming(language, campaign, today))
+    return Html("\n\n".join(blocks))

@@ -1,0 +1,506 @@
+"""Write to your MP: postcode -> MP -> name -> one sentence -> letter language -> the letter to
+copy, with the buttons that send it, and "I've sent it"; later, the answer to "Did your MP reply?".
+
+The postcode lives only in the callback that receives it: it goes to postcodes.io and, when the
+lookup fails, into a WriteToThem link, never into user_data, the database or logs (P1). While the
+letter is being written, the MP found and the supporter's name and sentence wait in user_data so a
+restart resumes the journey (S3); they go as soon as the letter is handed over, or when the
+supporter leaves the journey (P5).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import Context
+from bot.mps import (
+    MP,
+    PERSONAL_SENTENCE_LIMIT,
+    LetterFieldTooLong,
+    LookupUnavailable,
+    PersonalSentenceTooLong,
+    PostcodeNotFound,
+    SeatVacant,
+    SignatureTooLong,
+    compose_letter,
+    find_mp,
+    normalise_postcode,
+    tweet_mp_url,
+    writetothem_url,
+)
+from bot.progress import MP_LETTER_SENT, checklist
+from bot.storage import utcnow
+from handlers.common import Handler, language, reply, show, user_id
+from handlers.exits import exits
+from handlers.onboarding import stale_button
+from messages import LANGUAGES, Html, catalog, keyboards, text
+from scheduler import followups
+
+FIND = "mp:find"
+SKIP_NAME = "mp:skip:name"
+SKIP_SENTENCE = "mp:skip:sentence"
+LETTER_LANGUAGE_PREFIX = "mp:letter:"
+SENT = "mp:sent"
+FOLLOWUP_ANSWER = re.compile(
+    rf"{followups.ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(followups.OUTCOMES)})"
+)
+
+POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
+# user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...}
+LETTER = "mp_letter"
+TOO_LONG = {
+    SignatureTooLong: "mp.signature_too_long",
+    PersonalSentenceTooLong: "mp.personal_sentence_too_long",
+}
+
+NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
+
+MESSAGE_LIMIT = 4096  # characters in one Telegram message
+COPY_TEXT_LIMIT = 256  # characters a CopyTextButton carries
+
+
+# --- rendering and keyboards --------------------------------------------------------------------
+
+
+def _size(raw: str) -> int:
+    """Length of `raw` once escaped, in the UTF-16 units Telegram counts."""
+    return len(html.escape(raw).encode("utf-16-le")) // 2
+
+
+def _pieces(body: str, room: int) -> Iterator[str]:
+    """The lines of `body` with their line ends, any line too long for one message cut up."""
+    for line in body.splitlines(keepends=True):
+        start = size = 0
+        for index, char in enumerate(line):
+            size += _size(char)
+            if size > room:
+                yield line[start:index]
+                start, size = index, _size(char)
+        yield line[start:]
+
+
+def blocks(body: str, tag: str) -> list[Html]:
+    """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
+    split at line ends where possible (escaping can make a long sentence much longer)."""
+    room = MESSAGE_LIMIT - len(f"<{tag}></{tag}>")
+    chunks = [""]
+    for piece in _pieces(body, room):
+        if _size(chunks[-1] + piece) > room:
+            chunks.append("")
+        chunks[-1] += piece
+    return [Html(f"<{tag}>{html.escape(chunk)}</{tag}>") for chunk in chunks if chunk]
+
+
+def menu_row(lang: str) -> list[InlineKeyboardButton]:
+    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
+
+
+def url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text(lang, key), url=url)]
+
+
+def copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButton]:
+    """A button copying `value`, or no button when there is nothing to copy or it is too long."""
+    if not value or len(value) > COPY_TEXT_LIMIT:
+        return []
+    return [InlineKeyboardButton(text(lang, key), copy_text=CopyTextButton(value))]
+
+
+def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.find_button", FIND)], menu_row(lang)])
+
+
+def writetothem_keyboard(lang: str, context: Context, postcode: str) -> InlineKeyboardMarkup:
+    """WriteToThem opened at the MP for `postcode`; the link is built here and kept nowhere."""
+    url = writetothem_url(str(context.bot_data.campaign.writetothem_url), postcode)
+    return InlineKeyboardMarkup(
+        [
+            url_row(lang, "mp.writetothem_button", url),
+            [keyboards.button(lang, "mp.try_again_button", FIND)],
+            menu_row(lang),
+        ]
+    )
+
+
+def skip_keyboard(lang: str, data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.skip_button", data)]])
+
+
+def letter_language_keyboard(lang: str) -> InlineKeyboardMarkup:
+    own = InlineKeyboardButton(
+        catalog(lang)["core.language.name"], callback_data=f"{LETTER_LANGUAGE_PREFIX}{lang}"
+    )
+    english = keyboards.button(lang, "mp.english_recommended_button", f"{LETTER_LANGUAGE_PREFIX}en")
+    return InlineKeyboardMarkup([[english], [own]])
+
+
+def handover_keyboard(
+    lang: str, context: Context, mp: MP, body: str, letter_language: str
+) -> InlineKeyboardMarkup:
+    """Copy buttons where Telegram's limit allows, WriteToThem (Telegram refuses mailto: links),
+    a post to the MP on X when they list an account, and "I've sent it"."""
+    campaign = context.bot_data.campaign
+    tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
+    rows = [
+        copy_row(lang, "mp.copy_letter_button", body),
+        copy_row(lang, "mp.copy_email_button", mp.email),
+        url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
+        url_row(lang, "mp.tweet_button", tweet) if tweet else [],
+        [keyboards.button(lang, "mp.sent_button", SENT)],
+        menu_row(lang),
+    ]
+    return InlineKeyboardMarkup([row for row in rows if row])
+
+
+def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
+    step = checklist(done_actions).next_step
+    rows = [menu_row(lang)]
+    if step:
+        rows.insert(
+            0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def found_text(lang: str, mp: MP) -> Html:
+    """Who the MP is, then the question about the signature."""
+    lines = [text(lang, "mp.found_mp", mp_name=mp.name)]
+    if mp.party:
+        lines.append(text(lang, "mp.found_party", party=mp.party))
+    lines.append(text(lang, "mp.found_constituency", constituency=mp.constituency_name))
+    anonymous = text(lang, "mp.anonymous_signature")
+    lines += ["", text(lang, "mp.ask_name", anonymous=anonymous)]
+    return Html("\n".join(lines))
+
+
+# --- the letter in user_data --------------------------------------------------------------------
+
+
+def compose(context: Context, letter: dict[str, Any], letter_language: str) -> tuple[str, str]:
+    """(subject, body) of the letter from what the supporter has given so far."""
+    mp = letter["mp"]
+    return compose_letter(
+        context.bot_data.campaign,
+        letter_language,
+        mp["name"],
+        mp["constituency_name"],
+        letter.get("sentence"),
+        letter.get("signature"),
+    )
+
+
+async def keep_field(update: Update, context: Context, field: str, value: str | None) -> bool:
+    """Keep `value` as `field` of the letter if the letter can carry it; else say the limit."""
+    letter = {**context.user_data[LETTER], field: value}
+    try:
+        compose(context, letter, "en")
+    except LetterFieldTooLong as error:
+        lang = language(update, context)
+        await reply(update, context, text(lang, TOO_LONG[type(error)], limit=error.limit))
+        return False
+    context.user_data[LETTER] = letter
+    return True
+
+
+def forget_letter(context: Context) -> None:
+    context.user_data.pop(LETTER, None)
+
+
+def needs_letter(step: Handler) -> Handler:
+    """A step after the postcode. If the letter is gone (its data was erased meanwhile), the
+    supporter starts again from the journey's first screen instead of meeting an error."""
+
+    @functools.wraps(step)
+    async def checked(update: Update, context: Context) -> object:
+        if LETTER not in context.user_data:
+            await open_mp(update, context)
+            return ConversationHandler.END
+        return await step(update, context)
+
+    return checked
+
+
+# --- the journey --------------------------------------------------------------------------------
+
+
+async def open_mp(update: Update, context: Context) -> None:
+    """What will happen, and that the postcode is not kept; "Find my MP" starts the journey."""
+    lang = language(update, context)
+    parts = [text(lang, "mp.intro")]
+    if MP_LETTER_SENT in context.bot_data.storage.done_actions(user_id(update)):
+        parts.append(text(lang, "mp.intro_already_sent"))
+    await show(update, context, Html("\n\n".join(parts)), intro_keyboard(lang))
+
+
+async def ask_postcode(update: Update, context: Context) -> str:
+    """ "Find my MP" (or "Try again"): a fresh letter, starting with the postcode."""
+    forget_letter(context)
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        text(lang, "mp.ask_postcode"),
+        InlineKeyboardMarkup([menu_row(lang)]),
+    )
+    return POSTCODE
+
+
+async def take_postcode(update: Update, context: Context) -> str | int | None:
+    """Find the MP for the postcode typed; every failure says what to do next."""
+    lang = language(update, context)
+    postcode = normalise_postcode(update.effective_message.text)
+    if postcode is None:
+        await reply(update, context, text(lang, "mp.postcode_malformed"))
+        return None
+    data = context.bot_data
+    try:
+        mp = await find_mp(data.http, data.settings, data.storage, postcode)
+    except PostcodeNotFound as error:
+        key = "mp.postcode_terminated" if error.terminated else "mp.postcode_not_found"
+        await reply(update, context, text(lang, key))
+        return None
+    except SeatVacant as error:
+        vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
+        await reply(update, context, vacant, writetothem_keyboard(lang, context, postcode))
+        return ConversationHandler.END
+    except LookupUnavailable:
+        unavailable = text(lang, "mp.lookup_unavailable")
+        await reply(update, context, unavailable, writetothem_keyboard(lang, context, postcode))
+        return ConversationHandler.END
+    data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
+    context.user_data[LETTER] = {"mp": asdict(mp)}
+    await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
+    return NAME
+
+
+@needs_letter
+async def take_name(update: Update, context: Context) -> str | None:
+    """The name to sign with."""
+    if not await keep_field(update, context, "signature", update.effective_message.text):
+        return None
+    return await ask_sentence(update, context)
+
+
+@needs_letter
+async def skip_name(update: Update, context: Context) -> str | None:
+    """No name: the letter is signed as a constituent."""
+    await keep_field(update, context, "signature", None)
+    return await ask_sentence(update, context)
+
+
+async def ask_sentence(update: Update, context: Context) -> str:
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        text(lang, "mp.ask_sentence", limit=PERSONAL_SENTENCE_LIMIT),
+        skip_keyboard(lang, SKIP_SENTENCE),
+    )
+    return SENTENCE
+
+
+@needs_letter
+async def take_sentence(update: Update, context: Context) -> str | int | None:
+    """The supporter's own sentence, which makes the letter theirs."""
+    if not await keep_field(update, context, "sentence", update.effective_message.text):
+        return None
+    return await ask_letter_language(update, context)
+
+
+@needs_letter
+async def skip_sentence(update: Update, context: Context) -> str | int:
+    """No sentence: the letter goes without its personal paragraph."""
+    await keep_field(update, context, "sentence", None)
+    return await ask_letter_language(update, context)
+
+
+async def ask_letter_language(update: Update, context: Context) -> str | int:
+    """The letter in the supporter's language to read, then: send it in English or in theirs?
+    English speakers have nothing to choose and get their letter straight away."""
+    lang = language(update, context)
+    if lang == "en":
+        return await hand_over(update, context, "en")
+    _, body = compose(context, context.user_data[LETTER], lang)
+    name = catalog(lang)["core.language.name"]
+    await show(update, context, text(lang, "mp.preview_intro", language=name))
+    for block in blocks(body, "blockquote"):
+        await reply(update, context, block)
+    await repeat_letter_language(update, context)
+    return LETTER_LANGUAGE
+
+
+async def repeat_letter_language(update: Update, context: Context) -> None:
+    """The letter-language question with its buttons (again, if they typed instead)."""
+    lang = language(update, context)
+    await reply(
+        update, context, text(lang, "mp.ask_letter_language"), letter_language_keyboard(lang)
+    )
+
+
+@needs_letter
+async def choose_letter_language(update: Update, context: Context) -> int:
+    """English (recommended) or the supporter's own language."""
+    chosen = update.callback_query.data.removeprefix(LETTER_LANGUAGE_PREFIX)
+    return await hand_over(update, context, chosen)
+
+
+async def hand_over(update: Update, context: Context, letter_language: str) -> int:
+    """The letter to copy, the MP's address and the buttons that send it. The letter is dropped
+    from user_data here: it now exists only in the chat."""
+    lang = language(update, context)
+    letter = context.user_data.pop(LETTER)
+    mp = MP(**letter["mp"])
+    subject, body = compose(context, letter, letter_language)
+    intro_key = "mp.handover_intro" if mp.email else "mp.handover_intro_no_email"
+    await show(
+        update, context, text(lang, intro_key, mp_name=mp.name, email=mp.email, subject=subject)
+    )
+    for block in blocks(body, "pre"):
+        await reply(update, context, block)
+    await reply(
+        update,
+        context,
+        text(lang, "mp.handover_actions"),
+        handover_keyboard(lang, context, mp, body, letter_language),
+    )
+    return ConversationHandler.END
+
+
+async def mark_sent(update: Update, context: Context) -> int:
+    """ "I've sent it": count the letter for the constituency and ask about a reply in 14 days."""
+    forget_letter(context)
+    storage = context.bot_data.storage
+    supporter = storage.get_supporter(user_id(update))
+    storage.record_mp_letter(
+        user_id(update),
+        MP_LETTER_SENT,
+        supporter["constituency_code"],
+        utcnow() + followups.FOLLOW_UP_AFTER,
+    )
+    lang = language(update, context)
+    done = storage.done_actions(user_id(update))
+    await show(update, context, text(lang, "mp.sent_thanks"), next_step_keyboard(lang, done))
+    return ConversationHandler.END
+
+
+async def ask_for_text(update: Update, context: Context) -> None:
+    """A photo or sticker where a postcode, name or sentence was expected."""
+    await reply(update, context, text(language(update, context), "mp.text_only"))
+
+
+async def stale_step(update: Update, context: Context) -> None:
+    """A journey button from an earlier step (or tampered): say so and keep waiting."""
+    await update.callback_query.answer(text(language(update, context), "mp.stale_step"))
+
+
+# --- "Did your MP reply?" -----------------------------------------------------------------------
+
+
+async def answer_followup(update: Update, context: Context) -> None:
+    """An answer to the supporter's own follow-up question; anything else is a stale button."""
+    lang = language(update, context)
+    match = FOLLOWUP_ANSWER.fullmatch(update.callback_query.data)
+    if match is None:
+        await stale_button(update, context)
+        return
+    followup_id, outcome = int(match.group(1)), match.group(2)
+    storage = context.bot_data.storage
+    if not storage.answer_mp_followup(followup_id, user_id(update), outcome, followups.NOT_YET):
+        await stale_button(update, context)
+        return
+    if outcome == followups.NOT_YET:
+        # They may come back to this message and answer again once the MP has replied.
+        markup = followups.answer_keyboard(lang, followup_id)
+        await show(update, context, text(lang, "mp.followup_not_yet_thanks"), markup)
+    else:
+        await show(update, context, text(lang, "mp.followup_thanks"), keyboards.back_to_menu(lang))
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def dropping_letter(callback: Handler) -> Handler:
+    """The same way out of the journey, leaving no unfinished letter behind in user_data."""
+
+    @functools.wraps(callback)
+    async def drop_then(update: Update, context: Context) -> object:
+        forget_letter(context)
+        return await callback(update, context)
+
+    return drop_then
+
+
+def leaving() -> list[BaseHandler]:
+    ways_out = exits()
+    for handler in ways_out:
+        handler.callback = dropping_letter(handler.callback)
+    return ways_out
+
+
+def conversation() -> ConversationHandler:
+    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
+        return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
+
+    letter_languages = f"{LETTER_LANGUAGE_PREFIX}({'|'.join(LANGUAGES)})"
+    with warnings.catch_warnings():
+        # PTB warns that buttons are tracked per chat, not per message: that is what we want,
+        # as this conversation mixes typed text and buttons.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[button(FIND, ask_postcode)],
+            states={
+                POSTCODE: [
+                    MessageHandler(NEW_TEXT, take_postcode),
+                    MessageHandler(NEW_OTHER, ask_for_text),
+                ],
+                NAME: [
+                    MessageHandler(NEW_TEXT, take_name),
+                    MessageHandler(NEW_OTHER, ask_for_text),
+                    button(SKIP_NAME, skip_name),
+                ],
+                SENTENCE: [
+                    MessageHandler(NEW_TEXT, take_sentence),
+                    MessageHandler(NEW_OTHER, ask_for_text),
+                    button(SKIP_SENTENCE, skip_sentence),
+                ],
+                LETTER_LANGUAGE: [
+                    button(letter_languages, choose_letter_language),
+                    MessageHandler(NEW_TEXT | NEW_OTHER, repeat_letter_language),
+                ],
+            },
+            fallbacks=[
+                button(SENT, mark_sent),
+                *leaving(),
+                CallbackQueryHandler(stale_step, pattern="^mp:"),
+            ],
+            name="mp",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+def register(app: Application) -> None:
+    """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
+    it" for a letter handed over earlier, outside the journey."""
+    app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{followups.ANSWER_PREFIX}"))
+    app.add_handler(conversation())
+    app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
+    app.bot_data.journeys["mp"] = open_mp

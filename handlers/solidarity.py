@@ -1,0 +1,461 @@
+"""Send solidarity: the address for a posted letter, a message written here for the refuges'
+cards, and organisers' moderation of those messages (/moderate) with a printable PDF.
+
+A message being written lives in user_data (so it survives a restart) only until it is sent,
+discarded, or the supporter leaves the journey; what is sent waits in the moderation queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import warnings
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import solidarity
+from bot.campaign import Campaign
+from bot.context import Context
+from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
+from handlers.common import Handler, language, organiser_only, reply, routes, show, user_id
+from handlers.exits import exits
+from messages import Html, catalog, keyboards, text
+
+WRITE = "solidarity:write"
+POSTED = "solidarity:posted"
+ANONYMOUS = "solidarity:anonymous"
+SEND = "solidarity:send"
+EDIT = "solidarity:edit"
+CANCEL = "solidarity:cancel"
+APPROVE = "solidarity:approve"
+REJECT = "solidarity:reject"
+EXPORT = "solidarity:pdf"
+DECISIONS = {APPROVE: solidarity.APPROVED, REJECT: solidarity.REJECTED}
+# A moderation button carries a message id: digits only, short enough for SQLite's integers.
+MESSAGE_ID = re.compile(r"[0-9]{1,12}")
+PDF_FILENAME = "solidarity-cards.pdf"
+
+ASK_MESSAGE, ASK_SIGNATURE, CONFIRM = "message", "signature", "confirm"
+DRAFT = "solidarity_draft"
+
+NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
+
+
+# --- rendering and keyboards --------------------------------------------------------------------
+
+
+def intro(lang: str, campaign: Campaign) -> Html:
+    details = campaign.solidarity
+    return text(
+        lang,
+        "solidarity.intro",
+        address=details.address,
+        suggested=details.suggested_message(lang),
+        languages=details.accepted_languages(lang),
+    )
+
+
+def signoff(lang: str, signature: str | None) -> Html:
+    if signature:
+        return text(lang, "solidarity.signed_as", signature=signature)
+    return text(lang, "solidarity.signed_anonymously")
+
+
+def keyboard(lang: str, *buttons: tuple[str, str]) -> InlineKeyboardMarkup:
+    """One button per row: (catalog key, callback data)."""
+    return InlineKeyboardMarkup([[keyboards.button(lang, key, data)] for key, data in buttons])
+
+
+MENU_BUTTON = ("core.menu.button_back", keyboards.MENU)
+CANCEL_BUTTON = ("solidarity.cancel_button", CANCEL)
+
+
+def plain(lang: str, key: str, **values: str) -> str:
+    """A catalog text printed on paper: placeholders filled in as they are, not HTML-escaped."""
+    return catalog(lang)[key].format(**values)
+
+
+def card(row: dict[str, Any], campaign: Campaign) -> solidarity.Card:
+    """The printed card for an approved message, in the language it was written in."""
+    lang = row["language"]
+    return solidarity.Card(
+        heading=plain(lang, "solidarity.card_heading"),
+        body=row["body"],
+        signoff=(
+            plain(lang, "solidarity.card_signed", signature=row["signature"])
+            if row["signature"]
+            else plain(lang, "solidarity.card_anonymous")
+        ),
+        footer=plain(
+            lang,
+            "solidarity.card_footer",
+            campaign=campaign.name(lang),
+            hashtags=campaign.hashtag_line,
+        ),
+    )
+
+
+def moderation_view(
+    lang: str, item: dict[str, Any] | None, counts: dict[str, int], note: Html | None
+) -> Html:
+    """What was just decided, the queue's figures, and the next message waiting (escaped)."""
+    lines = [note] if note else []
+    lines.append(
+        text(
+            lang,
+            "solidarity.moderate_counts",
+            pending=counts.get(solidarity.PENDING, 0),
+            approved=counts.get(solidarity.APPROVED, 0),
+            rejected=counts.get(solidarity.REJECTED, 0),
+        )
+    )
+    if item is None:
+        lines.append(text(lang, "solidarity.moderate_empty"))
+    else:
+        lines.append(
+            text(
+                lang,
+                "solidarity.moderate_item",
+                id=item["id"],
+                written_in=catalog(item["language"])["core.language.name"],
+                signoff=signoff(lang, item["signature"]),
+                body=item["body"],
+            )
+        )
+    return Html("\n\n".join(lines))
+
+
+def moderation_keyboard(
+    lang: str, item: dict[str, Any] | None, approved: int
+) -> InlineKeyboardMarkup | None:
+    buttons = []
+    if item is not None:
+        buttons.append(
+            [
+                keyboards.button(lang, "solidarity.approve_button", f"{APPROVE}:{item['id']}"),
+                keyboards.button(lang, "solidarity.reject_button", f"{REJECT}:{item['id']}"),
+            ]
+        )
+    if approved:
+        buttons.append([keyboards.button(lang, "solidarity.pdf_button", EXPORT)])
+    return InlineKeyboardMarkup(buttons) if buttons else None
+
+
+# --- the supporter's journey --------------------------------------------------------------------
+
+
+async def open_solidarity(update: Update, context: Context) -> None:
+    """The address to post a letter to, a message they could write, and the ways to act."""
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        intro(lang, context.bot_data.campaign),
+        keyboard(
+            lang,
+            ("solidarity.posted_button", POSTED),
+            ("solidarity.write_button", WRITE),
+            MENU_BUTTON,
+        ),
+    )
+
+
+async def record_posted(update: Update, context: Context) -> None:
+    """ "I've posted a letter": count it, and thank them."""
+    context.bot_data.storage.record_action(user_id(update), SOLIDARITY_POSTED)
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        text(lang, "solidarity.posted_thanks"),
+        keyboard(lang, ("solidarity.write_button", WRITE), MENU_BUTTON),
+    )
+
+
+def message_limit(context: Context) -> int:
+    return context.bot_data.campaign.solidarity.max_message_length
+
+
+async def ask_message(update: Update, context: Context) -> str:
+    """Start (or start again) a message: ask for its text, saying how long it may be."""
+    context.user_data.pop(DRAFT, None)
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        text(lang, "solidarity.ask_message", limit=message_limit(context)),
+        keyboard(lang, CANCEL_BUTTON),
+    )
+    return ASK_MESSAGE
+
+
+async def receive_message(update: Update, context: Context) -> str:
+    """The message's text: kept as a draft if it fits on a card, otherwise asked for again."""
+    lang = language(update, context)
+    body = solidarity.tidy_message(update.effective_message.text)
+    limit = message_limit(context)
+    if not body:
+        await reply(update, context, text(lang, "solidarity.message_empty"))
+        return ASK_MESSAGE
+    if len(body) > limit:
+        await reply(
+            update,
+            context,
+            text(lang, "solidarity.message_too_long", length=len(body), limit=limit),
+        )
+        return ASK_MESSAGE
+    context.user_data[DRAFT] = {"body": body}
+    await reply(
+        update,
+        context,
+        text(lang, "solidarity.ask_signature", limit=solidarity.MAX_SIGNATURE_LENGTH),
+        keyboard(lang, ("solidarity.anonymous_button", ANONYMOUS), CANCEL_BUTTON),
+    )
+    return ASK_SIGNATURE
+
+
+async def refuse_non_text(update: Update, context: Context) -> None:
+    """A sticker, photo or voice message where the message's text was expected."""
+    await reply(update, context, text(language(update, context), "solidarity.message_not_text"))
+
+
+async def receive_signature(update: Update, context: Context) -> str:
+    """A typed name or initials: one short line, then the preview."""
+    lang = language(update, context)
+    signature = solidarity.tidy_signature(update.effective_message.text)
+    limit = solidarity.MAX_SIGNATURE_LENGTH
+    if len(signature) > limit:
+        await reply(
+            update,
+            context,
+            text(lang, "solidarity.signature_too_long", length=len(signature), limit=limit),
+            keyboard(lang, ("solidarity.anonymous_button", ANONYMOUS)),
+        )
+        return ASK_SIGNATURE
+    if not signature:
+        return await ask_signature_again(update, context)
+    return await preview(update, context, signature)
+
+
+async def ask_signature_again(update: Update, context: Context) -> str:
+    """Nothing usable as a signature: ask again, with the anonymous option at hand."""
+    lang = language(update, context)
+    await reply(
+        update,
+        context,
+        text(lang, "solidarity.signature_again"),
+        keyboard(lang, ("solidarity.anonymous_button", ANONYMOUS)),
+    )
+    return ASK_SIGNATURE
+
+
+async def sign_anonymously(update: Update, context: Context) -> str:
+    """The anonymous button: no signature, then the preview."""
+    return await preview(update, context, None)
+
+
+async def preview(update: Update, context: Context, signature: str | None) -> str:
+    """The message as it will be sent, with Send / Start again / Cancel."""
+    draft = context.user_data.get(DRAFT)
+    if not draft:  # nothing to preview (an old button after the draft was discarded)
+        return await ask_message(update, context)
+    draft["signature"] = signature
+    lang = language(update, context)
+    await show(update, context, preview_text(lang, draft), confirm_keyboard(lang))
+    return CONFIRM
+
+
+def preview_text(lang: str, draft: dict[str, Any]) -> Html:
+    return text(
+        lang,
+        "solidarity.preview",
+        body=draft["body"],
+        signoff=signoff(lang, draft.get("signature")),
+    )
+
+
+def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return keyboard(
+        lang,
+        ("solidarity.send_button", SEND),
+        ("solidarity.edit_button", EDIT),
+        CANCEL_BUTTON,
+    )
+
+
+async def use_buttons(update: Update, context: Context) -> None:
+    """Anything typed at the preview: point to its buttons rather than guess."""
+    lang = language(update, context)
+    await reply(update, context, text(lang, "solidarity.use_buttons"), confirm_keyboard(lang))
+
+
+async def submit_message(update: Update, context: Context) -> int | str:
+    """Send: the message joins the moderation queue, the draft goes, and they are thanked."""
+    draft = context.user_data.pop(DRAFT, None)
+    if not draft:
+        return await ask_message(update, context)
+    lang = language(update, context)
+    storage = context.bot_data.storage
+    storage.add_solidarity_message(user_id(update), draft["body"], draft.get("signature"), lang)
+    storage.record_action(user_id(update), SOLIDARITY_WRITTEN)
+    await show(update, context, text(lang, "solidarity.sent"), keyboards.back_to_menu(lang))
+    return ConversationHandler.END
+
+
+async def cancel_message(update: Update, context: Context) -> int:
+    """Cancel: discard the draft; nothing is sent."""
+    context.user_data.pop(DRAFT, None)
+    lang = language(update, context)
+    await show(update, context, text(lang, "solidarity.cancelled"), keyboards.back_to_menu(lang))
+    return ConversationHandler.END
+
+
+def discarding_draft(callback: Handler) -> Handler:
+    """The same way out of the journey, leaving no unsent message behind in user_data."""
+
+    @functools.wraps(callback)
+    async def discard_then(update: Update, context: Context) -> object:
+        context.user_data.pop(DRAFT, None)
+        return await callback(update, context)
+
+    return discard_then
+
+
+def leaving() -> list[BaseHandler]:
+    ways_out = exits()
+    for handler in ways_out:
+        handler.callback = discarding_draft(handler.callback)
+    return ways_out
+
+
+def conversation() -> ConversationHandler:
+    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
+        return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
+
+    with warnings.catch_warnings():
+        # PTB warns that buttons are tracked per chat, not per message: that is what we want,
+        # as this conversation mixes typed text and buttons.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[button(WRITE, ask_message)],
+            states={
+                ASK_MESSAGE: [
+                    MessageHandler(NEW_TEXT, receive_message),
+                    MessageHandler(NEW_OTHER, refuse_non_text),
+                ],
+                ASK_SIGNATURE: [
+                    MessageHandler(NEW_TEXT, receive_signature),
+                    MessageHandler(NEW_OTHER, ask_signature_again),
+                    button(ANONYMOUS, sign_anonymously),
+                ],
+                CONFIRM: [
+                    button(SEND, submit_message),
+                    button(EDIT, ask_message),
+                    MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
+                ],
+            },
+            fallbacks=[button(CANCEL, cancel_message), *leaving()],
+            name="solidarity",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+# --- organisers: moderation and the PDF ---------------------------------------------------------
+
+
+async def moderate_command(update: Update, context: Context) -> None:
+    """/moderate: the next message waiting for review. /moderate pdf: the cards to print."""
+    if context.args and context.args[0].lower() == "pdf":
+        await export_pdf(update, context)
+        return
+    await show_next_pending(update, context)
+
+
+async def show_next_pending(update: Update, context: Context, note: Html | None = None) -> None:
+    """The oldest message waiting, with Approve / Reject, and how many are in each state."""
+    storage = context.bot_data.storage
+    lang = language(update, context)
+    counts = storage.solidarity_counts()
+    item = storage.next_pending_solidarity()
+    await show(
+        update,
+        context,
+        moderation_view(lang, item, counts, note),
+        moderation_keyboard(lang, item, counts.get(solidarity.APPROVED, 0)),
+    )
+
+
+async def decide(update: Update, context: Context) -> None:
+    """Approve or Reject: record the decision on the message the button names, show the next."""
+    action, _, argument = update.callback_query.data.rpartition(":")
+    lang = language(update, context)
+    if action not in DECISIONS or not MESSAGE_ID.fullmatch(argument):
+        await show_next_pending(update, context, text(lang, "solidarity.moderate_stale"))
+        return
+    message_id = int(argument)
+    before = context.bot_data.storage.moderate_solidarity(
+        message_id, DECISIONS[action], user_id(update)
+    )
+    await show_next_pending(update, context, decision_note(lang, message_id, action, before))
+
+
+def decision_note(lang: str, message_id: int, action: str, before: str | None) -> Html:
+    if before is None:
+        return text(lang, "solidarity.no_such_message", id=message_id)
+    if before == solidarity.PENDING:
+        key = "decided_approved" if action == APPROVE else "decided_rejected"
+    else:
+        key = "already_approved" if before == solidarity.APPROVED else "already_rejected"
+    return text(lang, f"solidarity.{key}", id=message_id)
+
+
+async def export_pdf(update: Update, context: Context) -> None:
+    """The approved messages as a PDF of printable cards, sent as a document."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    lang = language(update, context)
+    rows = context.bot_data.storage.approved_solidarity_messages()
+    if not rows:
+        await reply(update, context, text(lang, "solidarity.pdf_nothing"))
+        return
+    campaign = context.bot_data.campaign
+    cards = [card(row, campaign) for row in rows]
+    # Laying out many cards takes a moment; the bot keeps answering others meanwhile.
+    pdf = await asyncio.to_thread(
+        solidarity.cards_pdf, cards, title=plain(lang, "solidarity.pdf_title")
+    )
+    chat_id = update.effective_chat.id
+    sent = await context.bot.send_document(
+        chat_id,
+        pdf,
+        filename=PDF_FILENAME,
+        caption=text(lang, "solidarity.pdf_caption", count=len(rows)),
+    )
+    context.bot_data.storage.record_chat_message(chat_id, sent.message_id)
+
+
+COMMANDS = {"moderate": organiser_only(moderate_command)}
+BUTTONS = [
+    (f"^{POSTED}$", record_posted),
+    (f"^({APPROVE}|{REJECT})(:|$)", organiser_only(decide)),
+    (f"^{EXPORT}$", organiser_only(export_pdf)),
+]
+
+
+def register(app: Application) -> None:
+    app.add_handler(conversation())
+    app.add_handlers(routes(COMMANDS, BUTTONS))
+    app.bot_data.journeys["solidarity"] = open_solidarity

@@ -1,0 +1,57 @@
+"""Organiser figures: /stats (the numbers, then a chart) and /export (CSV files of totals)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Message, Update
+from telegram.ext import Application
+
+from bot.context import Context
+from bot.stats import actions_chart, export_csvs, gather_stats, stats_messages
+from bot.storage import utcnow
+from handlers.common import language, organiser_only, reply, routes
+from messages import text
+
+
+def remember(context: Context, message: Message) -> None:
+    """Record a sent photo or file, as `reply` does for texts, so /forget can delete it."""
+    context.bot_data.storage.record_chat_message(message.chat_id, message.message_id)
+
+
+@organiser_only
+async def show_stats(update: Update, context: Context) -> None:
+    """/stats: the campaign's figures, then a chart of actions per day."""
+    lang = language(update, context)
+    stats = gather_stats(context.bot_data.storage, context.bot_data.campaign, utcnow())
+    for message in stats_messages(lang, stats):
+        await reply(update, context, message)
+    # Drawing takes a few hundred milliseconds: off the event loop, so supporters never wait.
+    chart = await asyncio.to_thread(actions_chart, lang, stats)
+    photo = await context.bot.send_photo(
+        update.effective_chat.id, chart, caption=text(lang, "stats.chart_caption")
+    )
+    remember(context, photo)
+
+
+@organiser_only
+async def export_files(update: Update, context: Context) -> None:
+    """/export: per day, per constituency and per broadcast totals as CSV files."""
+    lang = language(update, context)
+    today = utcnow().date()
+    for name, data in export_csvs(context.bot_data.storage, today).items():
+        document = await context.bot.send_document(
+            update.effective_chat.id,
+            data,
+            filename=f"stepup-{name.replace('_', '-')}-{today.isoformat()}.csv",
+            caption=text(lang, f"stats.export_{name}"),
+        )
+        remember(context, document)
+    await reply(update, context, text(lang, "stats.export_done"))
+
+
+COMMANDS = {"stats": show_stats, "export": export_files}
+
+
+def register(app: Application) -> None:
+    app.add_handlers(routes(COMMANDS, []))

@@ -1,0 +1,89 @@
+"""The daily prompt's jobs: one at the campaign's prompt time every day, one shortly after start.
+
+Nothing about a day's prompt lives in memory: daily_runs in SQLite says what was prepared and
+posted, so a restart simply runs the same idempotent `bot.daily.run_day` again. The job at start
+first finishes what a previous process left (`resume_unfinished`, D1), then sends today's prompt
+if its time has passed (a prompt missed while the bot was down goes out when it is back the same
+day, D6). One lock per process keeps these jobs and "send today's now" from running a broadcast
+twice at once. Jobs run as tasks, so the bot keeps answering while they send (D7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from telegram.ext import Application
+
+from bot import daily
+from bot.context import BotData, Context
+from bot.delivery import resume_unfinished
+
+logger = logging.getLogger(__name__)
+
+DAILY_JOB = "daily-prompt"
+CATCH_UP_JOB = "daily-prompt-at-start"
+SEND_NOW_JOB = "daily-prompt-now"
+# A run the scheduler notices late (a busy or suspended process) still goes out within this;
+# run_day works out "today" itself, so a late run never sends another day's prompt.
+MISFIRE_GRACE = 6 * 60 * 60
+CATCH_UP_DELAY_SECONDS = 2
+
+
+def _lock(data: BotData) -> asyncio.Lock:
+    return data.services.setdefault("daily_lock", asyncio.Lock())
+
+
+async def _run_today(context: Context) -> None:
+    data = context.bot_data
+    today = daily.local_now(data.settings.zone).date()
+    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today)
+
+
+async def send_daily_prompt(context: Context) -> None:
+    """At the prompt time: today's prompt, unless organisers paused the schedule."""
+    async with _lock(context.bot_data):
+        if daily.is_paused(context.bot_data.storage):
+            logger.info("Daily prompts are paused; nothing sent")
+            return
+        await _run_today(context)
+
+
+async def send_today_now(context: Context) -> None:
+    """An organiser's "send today's now": today's prompt, once, paused or not."""
+    async with _lock(context.bot_data):
+        await _run_today(context)
+
+
+async def catch_up(context: Context) -> None:
+    """Once at start: finish broadcasts a previous process left running, then send today's
+    prompt if its time has passed and it has not fully gone out."""
+    data = context.bot_data
+    async with _lock(data):
+        daily.recover(data.storage, daily.local_now(data.settings.zone).date())
+        await resume_unfinished(context.bot, data.storage)
+        # Resuming may have taken a while: look at the clock again.
+        now = daily.local_now(data.settings.zone)
+        if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
+            return
+        await _run_today(context)
+
+
+def send_now(app: Application) -> None:
+    """Queue today's prompt to go out at once (as a job, so the caller returns immediately)."""
+    app.job_queue.run_once(send_today_now, when=0, name=SEND_NOW_JOB)
+
+
+def schedule(app: Application) -> None:
+    data: BotData = app.bot_data
+    prompt_time = data.campaign.prompt_time.replace(tzinfo=data.settings.zone)
+    app.job_queue.run_daily(
+        send_daily_prompt,
+        time=prompt_time,
+        name=DAILY_JOB,
+        job_kwargs={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True},
+    )
+    app.job_queue.run_once(
+        catch_up, when=dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS), name=CATCH_UP_JOB
+    )

@@ -1,0 +1,79 @@
+"""The "Did your MP reply?" question, asked once, fourteen days after a supporter sent their letter.
+
+A repeating job looks for follow-ups that have come due. Each is marked asked before its
+question is sent, so it is asked at most once across any number of restarts; a send that fails
+is not retried (a timeout may well have reached the supporter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application
+
+from bot.context import Context
+from bot.storage import utcnow
+from messages import text
+
+logger = logging.getLogger(__name__)
+
+FOLLOWUP_JOB = "mp-followups"
+FOLLOW_UP_AFTER = dt.timedelta(days=14)
+CHECK_EVERY = dt.timedelta(minutes=30)
+MISFIRE_GRACE = 20 * 60
+FIRST_CHECK_AFTER = 60  # seconds: let the bot settle after a start
+
+# Callback data: `mp:reply:<followup id>:<outcome>`.
+ANSWER_PREFIX = "mp:reply:"
+NOT_YET = "not_yet"
+# Every answer, in the order the buttons show them. Only "not yet" may be changed later.
+OUTCOMES = ("supportive", "unsupportive", "form_letter", NOT_YET, "no_reply")
+
+
+def answer_keyboard(language: str, followup_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text(language, f"mp.followup_{outcome}"),
+                    callback_data=f"{ANSWER_PREFIX}{followup_id}:{outcome}",
+                )
+            ]
+            for outcome in OUTCOMES
+        ]
+    )
+
+
+async def ask_due_followups(context: Context) -> None:
+    """Ask every supporter whose follow-up has come due, once."""
+    storage = context.bot_data.storage
+    for followup in storage.due_mp_followups(utcnow()):
+        if not storage.claim_mp_followup(followup["id"]):
+            continue
+        user_id, language = followup["user_id"], followup["language"]
+        try:
+            message = await context.bot.send_message(
+                user_id,
+                text(language, "mp.followup_question"),
+                reply_markup=answer_keyboard(language, followup["id"]),
+            )
+        except Forbidden:
+            storage.mark_blocked(user_id)
+            continue
+        except TelegramError as error:
+            logger.warning("Could not ask MP follow-up %s: %s", followup["id"], error)
+            continue
+        storage.record_chat_message(user_id, message.message_id)
+
+
+def schedule(app: Application) -> None:
+    app.job_queue.run_repeating(
+        ask_due_followups,
+        interval=CHECK_EVERY,
+        first=FIRST_CHECK_AFTER,
+        name=FOLLOWUP_JOB,
+        job_kwargs={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True},
+    )
