@@ -17,17 +17,14 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
-from bot.offline import OfflineBotAPI, UpdateFactory
 from bench.inbound_mix import supporter_session
+from bot.offline import OfflineBotAPI, UpdateFactory
 from tests.harness import make_settings, running_bot
-
-Feed = Callable[[Application, UpdateFactory, int], Awaitable[int]]
 
 
 async def echo(update: Update, context) -> None:

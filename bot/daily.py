@@ -43,6 +43,8 @@ CHANNEL, X = "channel", "x"
 POSTING, POSTED, FAILED, UNKNOWN = "posting", "sent", "failed", "unknown"
 X_MAX_LENGTH = 280
 X_LINK_LENGTH = 23  # X counts every link as this many characters, whatever its length
+# Code points X counts as one character (twitter-text's config v3); everything else counts two.
+X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 X_TIMEOUT_SECONDS = 15
 ELLIPSIS = "…"
 
@@ -105,9 +107,8 @@ def channel_markup(campaign: Campaign, bot_username: str, day: int) -> InlineKey
 
 def x_length(post: str, link: str) -> int:
     """Length as X counts it: links count 23, characters outside X's light ranges count 2."""
-    light = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
     rest = post.replace(link, "")
-    weight = sum(1 if any(a <= ord(c) <= b for a, b in light) else 2 for c in rest)
+    weight = sum(1 if any(a <= ord(c) <= b for a, b in X_LIGHT_RANGES) else 2 for c in rest)
     return weight + X_LINK_LENGTH * post.count(link)
 
 
@@ -189,12 +190,11 @@ async def run_day(
         return None
     day = campaign.day_number(date)
     if settings.channel_id:
-        channel_id = settings.channel_id
         await _post_once(
             storage,
             date,
             CHANNEL,
-            lambda: post_to_channel(bot, channel_id, campaign, bot.username, day),
+            lambda: post_to_channel(bot, settings.channel_id, campaign, bot.username, day),
         )
     if settings.x_can_post:
         await _post_once(
@@ -242,16 +242,13 @@ async def post_to_channel(
 
 
 def x_client(settings: Settings) -> XClient:
-    """The coalition's X account, with user-context (OAuth 1.0a) credentials."""
-
-    def secret(value) -> str:
-        return value.get_secret_value()
-
+    """The coalition's X account, with user-context (OAuth 1.0a) credentials; only call it when
+    `settings.x_can_post`."""
     return XClient(
-        consumer_key=secret(settings.x_api_key),
-        consumer_secret=secret(settings.x_api_secret),
-        access_token=secret(settings.x_access_token),
-        access_token_secret=secret(settings.x_access_token_secret),
+        consumer_key=settings.x_api_key.get_secret_value(),
+        consumer_secret=settings.x_api_secret.get_secret_value(),
+        access_token=settings.x_access_token.get_secret_value(),
+        access_token_secret=settings.x_access_token_secret.get_secret_value(),
         return_type=dict,
     )
 

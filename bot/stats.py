@@ -109,13 +109,10 @@ def gather_stats(storage: Storage, campaign: Campaign, now: dt.datetime) -> Camp
     first, last = (day.isoformat() for day in stats_days(campaign, now.date()))
     languages = storage.supporters_by_language()
     supporters = sum(total for total, _ in languages.values())
-    funnel = {"started": supporters}
-    funnel.update(
-        {
-            journey: storage.people_who_did(tuple(sorted(JOURNEYS[journey])))
-            for journey in FUNNEL_JOURNEYS
-        }
-    )
+    funnel = {"started": supporters} | {
+        journey: storage.people_who_did(tuple(sorted(JOURNEYS[journey])))
+        for journey in FUNNEL_JOURNEYS
+    }
     return CampaignStats(
         at=now,
         supporters=supporters,
@@ -325,9 +322,8 @@ def _constituencies(language: str, constituencies: tuple[ConstituencyLetters, ..
     lines = [title]
     for rank, seat in enumerate(constituencies, start=1):
         replies = [
-            (label(language, "outcome", outcome), seat.replies[outcome])
-            for outcome in MP_REPLY_OUTCOMES
-            if seat.replies.get(outcome)
+            (label(language, "outcome", outcome), count)
+            for outcome, count in _in_order(seat.replies, MP_REPLY_OUTCOMES)
         ]
         lines.append(
             text(
@@ -401,7 +397,7 @@ def _broadcasts(language: str, broadcasts: tuple[BroadcastOutcome, ...]) -> Html
 
 
 def _in_order(counts: Mapping[str, int], order: tuple[str, ...]) -> list[tuple[str, int]]:
-    """Non-zero counts in `order`, then any status not in it."""
+    """Non-zero counts in `order`, then any value not in it (one added since)."""
     known = [(key, counts[key]) for key in order if counts.get(key)]
     return known + sorted((key, n) for key, n in counts.items() if key not in order and n)
 
@@ -416,10 +412,10 @@ def actions_chart(language: str, stats: CampaignStats) -> bytes:
         for kind, days in stats.actions_per_day.items()
         if any(days.values())
     }
+    # Drawn on an image, so the catalog's plain text, not HTML.
+    messages = catalog(language)
     return volume_chart(
-        series,
-        label(language, "chart", "title"),
-        empty_note=label(language, "chart", "empty"),
+        series, messages["stats.chart_title"], empty_note=messages["stats.chart_empty"]
     )
 
 

@@ -589,6 +589,55 @@ class Storage:
         ).fetchall()
         return dict(rows)
 
+    # --- broadcast composer -----------------------------------------------------------------
+
+    def count_audience(
+        self,
+        *,
+        languages: tuple[str, ...] = (),
+        done_action: str | None = None,
+        missing_action: str | None = None,
+        constituency_code: str | None = None,
+    ) -> int:
+        """How many supporters a broadcast to this audience would reach if it started now: the
+        same selection as `start_deliveries` (subscribed, and every filter given)."""
+        where = ["opted_in = 1", "blocked_at IS NULL"]
+        params: list[Any] = []
+        if languages:
+            where.append(f"language IN ({', '.join('?' * len(languages))})")
+            params.extend(languages)
+        for action, wanted in ((done_action, "EXISTS"), (missing_action, "NOT EXISTS")):
+            if action:
+                where.append(
+                    f"{wanted} (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
+                )
+                params.append(action)
+        if constituency_code:
+            where.append("constituency_code = ?")
+            params.append(constituency_code)
+        return self.db.execute(
+            f"SELECT count(*) FROM supporters s WHERE {' AND '.join(where)}", params
+        ).fetchone()[0]
+
+    def supporter_constituencies(self) -> dict[str, str]:
+        """GSS code -> name of every constituency a supporter's postcode lookup gave (a few
+        hundred at most: read through the constituency index)."""
+        rows = self.db.execute(
+            "SELECT constituency_code, max(constituency_name) FROM supporters"
+            " WHERE constituency_code IS NOT NULL GROUP BY constituency_code"
+        ).fetchall()
+        return {code: name or code for code, name in rows}
+
+    def open_broadcasts(self, kind: str) -> list[int]:
+        """Ids of broadcasts of `kind` being sent, then those waiting for their time (soonest
+        first)."""
+        rows = self.db.execute(
+            "SELECT id FROM broadcasts WHERE kind = ? AND status IN ('running', 'scheduled')"
+            " ORDER BY status = 'scheduled', scheduled_for, id",
+            [kind],
+        ).fetchall()
+        return [broadcast_id for (broadcast_id,) in rows]
+
     # --- daily prompts ----------------------------------------------------------------------
 
     # The outside posts a daily run makes, and the daily_runs column holding each one's status.

@@ -83,7 +83,7 @@ def daily_broadcasts(storage: Storage) -> int:
     ).fetchone()[0]
 
 
-# --- what the prompt says ----------------------------------------------------------------------
+# --- what the prompt says ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -330,7 +330,7 @@ async def test_a_failed_channel_post_is_tried_again_only_after_a_restart(tmp_pat
     assert after_restart == daily.POSTED
 
 
-# --- the organisers' overview ----------------------------------------------------------------------
+# --- the organisers' overview --------------------------------------------------------------------
 
 
 def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
@@ -351,4 +351,3 @@ def test_schedule_overview_after_the_campaign_says_it_has_ended(campaign):
     )
     assert "En pausa" in overview
     assert "la campaña terminó el 10 de diciembre" in overview
-

@@ -297,7 +297,7 @@ def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage)
     assert len(messages) > 1
     assert all(len(message) <= MESSAGE_LIMIT for message in messages)
     # Nothing lost or repeated: only where the report breaks differs.
-    assert "".join(messages).split() == render_stats("en", stats).split()
+    assert " ".join(messages).split() == render_stats("en", stats).split()
 
 
 def test_terminal_text_has_the_same_figures_without_html(stats):

@@ -1,0 +1,764 @@
+"""/broadcast for organisers: compose a message (their Telegram formatting kept, optionally one
+photo) with a version per language, choose who gets it, see exactly what recipients will get,
+then send it now or schedule it. `/broadcast list` shows what is scheduled or sending, each with
+a Cancel button.
+
+The draft lives in user_data (so it survives a restart) until it is sent, scheduled or dropped.
+Sending is `scheduler.broadcasts`' job: in the background, with progress and a final report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import re
+import warnings
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import Context
+from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
+from bot.mps import constituency_key
+from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
+from bot.storage import Storage, utcnow
+from handlers.common import Handler, language, organiser_only, reply, routes, show, user_id
+from handlers.exits import exits
+from messages import Html, keyboards, text
+from messages.i18n import LANGUAGES
+from messages.render import date as date_label
+from scheduler import broadcasts
+from scheduler.broadcasts import STOP_PREFIX
+
+PREFIX = "broadcast:"
+VERSION_PREFIX = "broadcast:version:"  # + language
+CONTINUE = "broadcast:continue"
+AUDIENCE_PREFIX = "broadcast:to:"
+EVERYONE = "broadcast:to:all"
+LANGUAGE_PREFIX = "broadcast:to:lang:"  # + language
+GAP_PREFIX = "broadcast:to:gap:"  # + a GAPS name
+AREA = "broadcast:to:area"
+CONSTITUENCY_PREFIX = "broadcast:to:con:"  # + GSS code
+SEND = "broadcast:send"
+SCHEDULE = "broadcast:schedule"
+CANCEL = "broadcast:cancel"
+LIST = "broadcast:list"
+
+ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
+    "text",
+    "versions",
+    "audience",
+    "area",
+    "confirm",
+    "time",
+)
+DRAFT = "broadcast_draft"
+
+# Supporters who have done one action but not the next, or not an action at all: (done, missing).
+# Audience takes one kind each way, so "solidarity" means a message written here.
+GAPS: dict[str, tuple[str | None, str]] = {
+    "no_petition": (None, PETITION_SIGNED),
+    "signed_no_mp": (PETITION_SIGNED, MP_LETTER_SENT),
+    "no_mp": (None, MP_LETTER_SENT),
+    "mp_no_solidarity": (MP_LETTER_SENT, SOLIDARITY_WRITTEN),
+    "no_solidarity": (None, SOLIDARITY_WRITTEN),
+}
+GSS_CODE = re.compile(r"[EWSN][0-9]{8}")
+BROADCAST_ID = re.compile(r"[0-9]{1,12}")
+MAX_CONSTITUENCY_CHOICES = 8
+MAX_ECHO = 60  # characters of a typed search repeated back
+LIST_PREVIEW = 80  # characters of a broadcast's text shown in /broadcast list
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
+CLOCK_FORMAT = "%H:%M"
+EXAMPLE_FORMAT = "%Y-%m-%d %H:%M"
+
+TEXT_MESSAGE = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+PHOTO_MESSAGE = filters.UpdateType.MESSAGE & filters.PHOTO
+OTHER_MESSAGE = filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.PHOTO
+ANY_MESSAGE = filters.UpdateType.MESSAGE & ~filters.COMMAND
+
+
+# --- pure helpers ------------------------------------------------------------------------------
+
+
+def new_draft() -> dict[str, Any]:
+    """Texts by language (Telegram HTML), the photo's file id, which version is being asked for,
+    and the chosen audience (`Audience.as_dict()`)."""
+    return {"texts": {}, "photo": None, "asking": FALLBACK_LANGUAGE, "audience": {}}
+
+
+def parse_when(typed: str, now: dt.datetime) -> dt.datetime | None:
+    """The moment meant by "2026-11-28 18:00", or by "18:00" (the next 18:00 after `now`), in
+    `now`'s time zone; None if it is neither."""
+    typed = " ".join(typed.split())
+    for pattern in TIME_FORMATS:
+        try:
+            return dt.datetime.strptime(typed, pattern).replace(tzinfo=now.tzinfo)
+        except ValueError:
+            continue
+    try:
+        clock = dt.datetime.strptime(typed, CLOCK_FORMAT).time()
+    except ValueError:
+        return None
+    moment = dt.datetime.combine(now.date(), clock, tzinfo=now.tzinfo)
+    if moment <= now:
+        moment = dt.datetime.combine(now.date() + dt.timedelta(days=1), clock, tzinfo=now.tzinfo)
+    return moment
+
+
+def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, str]]:
+    """(code, name) of the known constituencies a typed GSS code or name means: the exact name
+    (accents, case and punctuation aside) if there is one, else every name containing it."""
+    code = typed.strip().upper()
+    if GSS_CODE.fullmatch(code):
+        return [(code, known[code])] if code in known else []
+    wanted = constituency_key(typed)
+    if not wanted:
+        return []
+    keyed = sorted(((constituency_key(name), code, name) for code, name in known.items()))
+    exact = [(code, name) for key, code, name in keyed if key == wanted]
+    return exact or [(code, name) for key, code, name in keyed if wanted in key]
+
+
+def gap_of(audience: Audience) -> str | None:
+    wanted = (audience.done_action, audience.missing_action)
+    return next((name for name, actions in GAPS.items() if actions == wanted), None)
+
+
+def audience_from(data: str, known: dict[str, str]) -> Audience | None:
+    """The audience an audience button's callback data names; None if it names none (X4)."""
+    choice = data.removeprefix(AUDIENCE_PREFIX)
+    kind, _, argument = choice.partition(":")
+    if choice == "all":
+        return Audience()
+    if kind == "lang" and argument in LANGUAGES:
+        return Audience(languages=(argument,))
+    if kind == "gap" and argument in GAPS:
+        done, missing = GAPS[argument]
+        return Audience(done_action=done, missing_action=missing)
+    if kind == "con" and argument in known:
+        return Audience(constituency_code=argument)
+    return None
+
+
+def shorten(words: str, limit: int) -> str:
+    words = " ".join(words.split())
+    return words if len(words) <= limit else words[: limit - 1] + "…"
+
+
+def plain_words(body: str, limit: int) -> str:
+    """A stored Telegram-HTML text as plain words, cut to `limit` characters."""
+    return shorten(html.unescape(re.sub(r"<[^>]*>", "", body)), limit)
+
+
+def reach(storage: Storage, audience: Audience) -> int:
+    """How many supporters the audience would reach if it started now."""
+    return storage.count_audience(
+        languages=audience.languages,
+        done_action=audience.done_action,
+        missing_action=audience.missing_action,
+        constituency_code=audience.constituency_code,
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def language_name(lang: str, code: str) -> Html:
+    return text(lang, f"broadcast.language_{code}")
+
+
+def describe(lang: str, audience: Audience, known: dict[str, str]) -> Html:
+    """Who an audience is, in words."""
+    if audience.constituency_code:
+        code = audience.constituency_code
+        return text(lang, "broadcast.audience_area", name=known.get(code, code), code=code)
+    if audience.languages:
+        return text(
+            lang, "broadcast.audience_language", language=language_name(lang, audience.languages[0])
+        )
+    gap = gap_of(audience)
+    if gap:
+        return text(lang, f"broadcast.gap_{gap}")
+    return text(lang, "broadcast.audience_everyone")
+
+
+def local_time(lang: str, moment: dt.datetime) -> Html:
+    return text(
+        lang,
+        "broadcast.when",
+        date=date_label(lang, moment.date(), with_year=True),
+        time=moment.strftime(CLOCK_FORMAT),
+    )
+
+
+def buttons(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
+    """One button per row: (label, callback data). Labels are plain text, never HTML."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data)] for label, data in pairs]
+    )
+
+
+def cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return buttons((text(lang, "broadcast.cancel_button"), CANCEL))
+
+
+def versions_keyboard(lang: str, draft: dict[str, Any]) -> InlineKeyboardMarkup:
+    missing = [code for code in LANGUAGES if code not in draft["texts"]]
+    return buttons(
+        *(
+            (
+                text(lang, "broadcast.add_version_button", language=language_name(lang, code)),
+                f"{VERSION_PREFIX}{code}",
+            )
+            for code in missing
+        ),
+        (text(lang, "broadcast.continue_button"), CONTINUE),
+        (text(lang, "broadcast.cancel_button"), CANCEL),
+    )
+
+
+def audience_keyboard(lang: str) -> InlineKeyboardMarkup:
+    by_language = [
+        InlineKeyboardButton(
+            text(lang, "broadcast.language_button", language=language_name(lang, code)),
+            callback_data=f"{LANGUAGE_PREFIX}{code}",
+        )
+        for code in LANGUAGES
+    ]
+    return InlineKeyboardMarkup(
+        [
+            [keyboards.button(lang, "broadcast.audience_everyone", EVERYONE)],
+            by_language,
+            *(
+                [keyboards.button(lang, f"broadcast.gap_{name}", f"{GAP_PREFIX}{name}")]
+                for name in GAPS
+            ),
+            [keyboards.button(lang, "broadcast.area_button", AREA)],
+            [keyboards.button(lang, "broadcast.cancel_button", CANCEL)],
+        ]
+    )
+
+
+def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                keyboards.button(lang, "broadcast.send_button", SEND),
+                keyboards.button(lang, "broadcast.schedule_button", SCHEDULE),
+            ],
+            [keyboards.button(lang, "broadcast.cancel_button", CANCEL)],
+        ]
+    )
+
+
+# --- composing ---------------------------------------------------------------------------------
+
+
+def draft_of(context: Context) -> dict[str, Any] | None:
+    return context.user_data.get(DRAFT)
+
+
+async def start_broadcast(update: Update, context: Context) -> str | int:
+    """/broadcast: ask for the message. /broadcast list: what is scheduled or sending."""
+    if context.args and context.args[0].lower() == "list":
+        await show_open(update, context)
+        return ConversationHandler.END
+    context.user_data[DRAFT] = new_draft()
+    lang = language(update, context)
+    await show(
+        update,
+        context,
+        text(
+            lang,
+            "broadcast.ask_message",
+            text_limit=MessageLimit.MAX_TEXT_LENGTH,
+            caption_limit=MessageLimit.CAPTION_LENGTH,
+        ),
+        buttons(
+            (text(lang, "broadcast.list_button"), LIST),
+            (text(lang, "broadcast.cancel_button"), CANCEL),
+        ),
+    )
+    return ASK_TEXT
+
+
+async def receive_message(update: Update, context: Context) -> str:
+    """A version of the message: text, or (first version only) a photo with a caption."""
+    draft = draft_of(context)
+    if draft is None:  # the draft was dropped (e.g. by /forget): begin again
+        return await start_broadcast(update, context)
+    lang = language(update, context)
+    message = update.effective_message
+    first = draft["asking"] == FALLBACK_LANGUAGE
+    if message.photo and not first:
+        await reply(
+            update,
+            context,
+            text(
+                lang, "broadcast.version_text_only", language=language_name(lang, draft["asking"])
+            ),
+        )
+        return ASK_TEXT
+    if message.photo and not message.caption:
+        await reply(update, context, text(lang, "broadcast.caption_needed"))
+        return ASK_TEXT
+    words = (message.caption if message.photo else message.text) or ""
+    limit = (
+        MessageLimit.CAPTION_LENGTH
+        if message.photo or draft["photo"]
+        else MessageLimit.MAX_TEXT_LENGTH
+    )
+    if len(words) > limit:
+        await reply(
+            update, context, text(lang, "broadcast.too_long", length=len(words), limit=limit)
+        )
+        return ASK_TEXT
+    if first:
+        # Telegram lists a photo's sizes smallest first: keep the largest.
+        draft["photo"] = message.photo[-1].file_id if message.photo else None
+    draft["texts"][draft["asking"]] = message.caption_html if message.photo else message.text_html
+    return await show_versions(update, context)
+
+
+async def refuse_other(update: Update, context: Context) -> str:
+    """A sticker, video, file or voice message where the message was expected."""
+    await reply(update, context, text(language(update, context), "broadcast.not_text_or_photo"))
+    return ASK_TEXT
+
+
+async def show_versions(update: Update, context: Context) -> str:
+    """The versions written so far, and buttons to add another language or go on."""
+    draft = draft_of(context)
+    lang = language(update, context)
+    written = ", ".join(language_name(lang, code) for code in LANGUAGES if code in draft["texts"])
+    await show(
+        update,
+        context,
+        text(lang, "broadcast.versions", versions=written),
+        versions_keyboard(lang, draft),
+    )
+    return VERSIONS
+
+
+async def ask_version(update: Update, context: Context) -> str:
+    """ "Add a Portuguese version": ask for it."""
+    draft = draft_of(context)
+    code = update.callback_query.data.removeprefix(VERSION_PREFIX)
+    if draft is None or not draft["texts"]:
+        return await stale_step(update, context)
+    if code not in LANGUAGES or code == FALLBACK_LANGUAGE:
+        return await show_versions(update, context)
+    draft["asking"] = code
+    lang = language(update, context)
+    limit = MessageLimit.CAPTION_LENGTH if draft["photo"] else MessageLimit.MAX_TEXT_LENGTH
+    await show(
+        update,
+        context,
+        text(lang, "broadcast.ask_version", language=language_name(lang, code), limit=limit),
+        buttons(
+            (text(lang, "broadcast.skip_version_button"), CONTINUE),
+            (text(lang, "broadcast.cancel_button"), CANCEL),
+        ),
+    )
+    return ASK_TEXT
+
+
+# --- audience ----------------------------------------------------------------------------------
+
+
+async def ask_audience(update: Update, context: Context, note: Html | None = None) -> str:
+    """Who should get it (after a note on what went wrong, if any)."""
+    draft = draft_of(context)
+    if draft is None or not draft["texts"]:
+        return await stale_step(update, context)
+    lang = language(update, context)
+    question = text(lang, "broadcast.ask_audience")
+    await show(
+        update,
+        context,
+        Html(f"{note}\n\n{question}") if note else question,
+        audience_keyboard(lang),
+    )
+    return AUDIENCE
+
+
+async def choose_audience(update: Update, context: Context) -> str:
+    """An audience button (or a constituency among several that matched)."""
+    known = context.bot_data.storage.supporter_constituencies()
+    audience = audience_from(update.callback_query.data, known)
+    if audience is None:
+        note = text(language(update, context), "broadcast.stale_button")
+        return await ask_audience(update, context, note)
+    return await settle_audience(update, context, audience)
+
+
+async def ask_area(update: Update, context: Context) -> str:
+    """ "One constituency…": ask which."""
+    await show(update, context, text(language(update, context), "broadcast.ask_area"))
+    return ASK_AREA
+
+
+async def receive_area(update: Update, context: Context) -> str:
+    """A typed GSS code or constituency name: one match is the audience; several, a choice."""
+    lang = language(update, context)
+    typed = update.effective_message.text
+    known = context.bot_data.storage.supporter_constituencies()
+    found = match_constituencies(typed, known)
+    echo = shorten(typed, MAX_ECHO)
+    if len(found) == 1:
+        return await settle_audience(update, context, Audience(constituency_code=found[0][0]))
+    if not found:
+        await reply(update, context, text(lang, "broadcast.area_not_found", typed=echo))
+    elif len(found) > MAX_CONSTITUENCY_CHOICES:
+        await reply(
+            update, context, text(lang, "broadcast.area_too_many", count=len(found), typed=echo)
+        )
+    else:
+        await reply(
+            update,
+            context,
+            text(lang, "broadcast.area_choose"),
+            buttons(*((name, f"{CONSTITUENCY_PREFIX}{code}") for code, name in found)),
+        )
+    return ASK_AREA
+
+
+async def settle_audience(update: Update, context: Context, audience: Audience) -> str:
+    """Count who the audience reaches now; if anyone, show the preview and ask to confirm."""
+    draft = draft_of(context)
+    if draft is None or not draft["texts"]:
+        return await stale_step(update, context)
+    storage = context.bot_data.storage
+    lang = language(update, context)
+    who = describe(lang, audience, storage.supporter_constituencies())
+    count = reach(storage, audience)
+    if not count:
+        return await ask_audience(
+            update, context, text(lang, "broadcast.audience_empty", audience=who)
+        )
+    draft["audience"] = audience.as_dict()
+    await show(update, context, text(lang, "broadcast.audience_chosen", audience=who, count=count))
+    if not await send_preview(update, context, draft):
+        context.user_data[DRAFT] = new_draft()
+        return ASK_TEXT
+    await reply(
+        update,
+        context,
+        text(
+            lang,
+            "broadcast.confirm",
+            count=count,
+            audience=who,
+            fallback=fallback_note(lang, draft),
+        ),
+        confirm_keyboard(lang),
+    )
+    return CONFIRM
+
+
+def fallback_note(lang: str, draft: dict[str, Any]) -> Html:
+    """Which languages get the English version because they have none of their own."""
+    without = [language_name(lang, code) for code in LANGUAGES if code not in draft["texts"]]
+    if not without:
+        return text(lang, "broadcast.every_language_has_a_version")
+    return text(lang, "broadcast.fallback_for", languages=", ".join(without))
+
+
+async def send_preview(update: Update, context: Context, draft: dict[str, Any]) -> bool:
+    """Each version exactly as recipients will get it, sent the way the delivery engine sends
+    it. Telegram refusing it here means it would be refused for everyone: say so, False."""
+    lang = language(update, context)
+    chat_id = update.effective_chat.id
+    storage = context.bot_data.storage
+    for code in LANGUAGES:
+        body = draft["texts"].get(code)
+        if body is None:
+            continue
+        await reply(
+            update,
+            context,
+            text(lang, "broadcast.preview_heading", language=language_name(lang, code)),
+        )
+        try:
+            if draft["photo"]:
+                sent = await context.bot.send_photo(chat_id, draft["photo"], caption=body)
+            else:
+                sent = await context.bot.send_message(chat_id, body)
+        except BadRequest as error:
+            await reply(
+                update, context, text(lang, "broadcast.preview_failed", error=error.message)
+            )
+            return False
+        storage.record_chat_message(chat_id, sent.message_id)
+    return True
+
+
+# --- confirming: now, later, or not at all -------------------------------------------------------
+
+
+def audience_of(draft: dict[str, Any]) -> Audience:
+    return Audience.from_dict(draft["audience"])
+
+
+async def send_now(update: Update, context: Context) -> int | str:
+    """ "Send now": store the broadcast and start it in the background; progress follows."""
+    draft = context.user_data.pop(DRAFT, None)
+    if draft is None or not draft["texts"]:
+        return await stale_step(update, context)
+    broadcast_id = create_broadcast(
+        context.bot_data.storage,
+        texts=draft["texts"],
+        audience=audience_of(draft),
+        photo_file_id=draft["photo"],
+        created_by=user_id(update),
+    )
+    await show(
+        update, context, text(language(update, context), "broadcast.sending", id=broadcast_id)
+    )
+    broadcasts.start(context.application, broadcast_id)
+    return ConversationHandler.END
+
+
+def local_now(context: Context) -> dt.datetime:
+    return utcnow().astimezone(context.bot_data.settings.zone)
+
+
+async def ask_time(update: Update, context: Context) -> str:
+    """ "Schedule…": ask when, in the bot's time zone."""
+    if draft_of(context) is None:
+        return await stale_step(update, context)
+    lang = language(update, context)
+    example = (local_now(context) + dt.timedelta(days=1)).replace(hour=18, minute=0)
+    await show(
+        update,
+        context,
+        text(
+            lang,
+            "broadcast.ask_time",
+            example=example.strftime(EXAMPLE_FORMAT),
+            zone=context.bot_data.settings.tz,
+        ),
+        cancel_keyboard(lang),
+    )
+    return ASK_TIME
+
+
+async def receive_time(update: Update, context: Context) -> int | str:
+    """A typed time: in the future, it schedules the broadcast; otherwise ask again."""
+    lang = language(update, context)
+    now = local_now(context)
+    when = parse_when(update.effective_message.text, now)
+    if when is None:
+        example = (now + dt.timedelta(days=1)).replace(hour=18, minute=0)
+        await reply(
+            update,
+            context,
+            text(lang, "broadcast.time_unreadable", example=example.strftime(EXAMPLE_FORMAT)),
+        )
+        return ASK_TIME
+    if when <= now:
+        await reply(update, context, text(lang, "broadcast.time_past", when=local_time(lang, when)))
+        return ASK_TIME
+    draft = context.user_data.pop(DRAFT, None)
+    if draft is None or not draft["texts"]:
+        return await stale_step(update, context)
+    storage = context.bot_data.storage
+    audience = audience_of(draft)
+    broadcast_id = create_broadcast(
+        storage,
+        texts=draft["texts"],
+        audience=audience,
+        photo_file_id=draft["photo"],
+        created_by=user_id(update),
+        scheduled_for=when,
+    )
+    broadcasts.add(context.application, broadcast_id, when)
+    await reply(
+        update,
+        context,
+        text(
+            lang,
+            "broadcast.scheduled",
+            id=broadcast_id,
+            when=local_time(lang, when),
+            zone=context.bot_data.settings.tz,
+            audience=describe(lang, audience, storage.supporter_constituencies()),
+            count=reach(storage, audience),
+        ),
+        broadcasts.stop_keyboard(lang, broadcast_id),
+    )
+    return ConversationHandler.END
+
+
+async def use_buttons(update: Update, context: Context) -> None:
+    """Anything typed while the step waits for a button."""
+    await reply(update, context, text(language(update, context), "broadcast.use_buttons"))
+
+
+async def cancel_draft(update: Update, context: Context) -> int:
+    """Cancel (button or /cancel): drop the draft; nothing is sent."""
+    context.user_data.pop(DRAFT, None)
+    await show(update, context, text(language(update, context), "broadcast.cancelled"))
+    return ConversationHandler.END
+
+
+async def stale_step(update: Update, context: Context) -> int:
+    """A composing step whose draft has gone (sent, scheduled, dropped) or never was."""
+    note = text(language(update, context), "broadcast.stale_step")
+    if update.callback_query:
+        await update.callback_query.answer(note, show_alert=True)
+    else:
+        await reply(update, context, note)
+    return ConversationHandler.END
+
+
+# --- what is scheduled or sending ---------------------------------------------------------------
+
+
+def open_line(
+    lang: str, broadcast: dict[str, Any], done: int, known: dict[str, str], zone: ZoneInfo
+) -> Html:
+    """One broadcast in /broadcast list: how far it got or when it goes, who, and its words."""
+    values = {
+        "id": broadcast["id"],
+        "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known),
+        "preview": plain_words(broadcast["texts"][FALLBACK_LANGUAGE], LIST_PREVIEW),
+    }
+    if broadcast["status"] == "running":
+        return text(lang, "broadcast.list_running", done=done, total=broadcast["total"], **values)
+    when = dt.datetime.fromisoformat(broadcast["scheduled_for"]).astimezone(zone)
+    return text(lang, "broadcast.list_scheduled", when=local_time(lang, when), **values)
+
+
+async def show_open(update: Update, context: Context, note: Html | None = None) -> None:
+    """Broadcasts being sent or waiting for their time, each with a Cancel button."""
+    storage = context.bot_data.storage
+    lang = language(update, context)
+    known = storage.supporter_constituencies()
+    lines = [note] if note else []
+    lines.append(text(lang, "broadcast.list_title"))
+    stops = []
+    for broadcast_id in storage.open_broadcasts(broadcasts.KIND):
+        broadcast = storage.get_broadcast(broadcast_id)
+        summary = storage.broadcast_summary(broadcast_id)
+        done = sum(summary.get(status, 0) for status in OUTCOMES)
+        zone = context.bot_data.settings.zone
+        lines.append(open_line(lang, broadcast, done, known, zone))
+        stops.append([broadcasts.stop_button(lang, broadcast_id)])
+    if not stops:
+        lines.append(text(lang, "broadcast.list_empty"))
+    markup = InlineKeyboardMarkup(stops) if stops else None
+    await show(update, context, Html("\n\n".join(lines)), markup)
+
+
+async def stop_broadcast(update: Update, context: Context) -> None:
+    """A Cancel button on a progress message or the list: a scheduled broadcast is not sent; a
+    running one stops after its current batch (its report says how far it got)."""
+    query = update.callback_query
+    lang = language(update, context)
+    argument = query.data.removeprefix(STOP_PREFIX)
+    broadcast_id = int(argument) if BROADCAST_ID.fullmatch(argument) else None
+    broadcast = context.bot_data.storage.get_broadcast(broadcast_id) if broadcast_id else None
+    if broadcast is None or broadcast["kind"] != broadcasts.KIND:
+        await query.answer(text(lang, "broadcast.no_such"), show_alert=True)
+        return
+    if not broadcasts.cancel(context.application, broadcast_id):
+        await query.answer(text(lang, "broadcast.already_ended", id=broadcast_id), show_alert=True)
+        return
+    if broadcast["status"] == "running":
+        await query.answer(text(lang, "broadcast.stopping", id=broadcast_id), show_alert=True)
+        return
+    await show_open(update, context, text(lang, "broadcast.stopped_scheduled", id=broadcast_id))
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+def discarding_draft(callback: Handler) -> Handler:
+    """The same way out, leaving no unsent draft behind in user_data."""
+
+    @functools.wraps(callback)
+    async def discard_then(update: Update, context: Context) -> object:
+        context.user_data.pop(DRAFT, None)
+        return await callback(update, context)
+
+    return discard_then
+
+
+def leaving() -> list[BaseHandler]:
+    ways_out = exits()
+    for handler in ways_out:
+        handler.callback = discarding_draft(handler.callback)
+    return ways_out
+
+
+def conversation() -> ConversationHandler:
+    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
+        return CallbackQueryHandler(organiser_only(callback), pattern=f"^{pattern}")
+
+    def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
+        return MessageHandler(kind, organiser_only(callback))
+
+    audience_buttons = [button(AREA + "$", ask_area), button(AUDIENCE_PREFIX, choose_audience)]
+    with warnings.catch_warnings():
+        # Buttons are tracked per chat, not per message: this conversation mixes text and taps.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
+            states={
+                ASK_TEXT: [
+                    typed(TEXT_MESSAGE | PHOTO_MESSAGE, receive_message),
+                    typed(OTHER_MESSAGE, refuse_other),
+                    button(CONTINUE + "$", ask_audience),
+                ],
+                VERSIONS: [
+                    button(VERSION_PREFIX, ask_version),
+                    button(CONTINUE + "$", ask_audience),
+                    typed(ANY_MESSAGE, use_buttons),
+                ],
+                AUDIENCE: [*audience_buttons, typed(ANY_MESSAGE, use_buttons)],
+                ASK_AREA: [typed(TEXT_MESSAGE, receive_area), *audience_buttons],
+                CONFIRM: [
+                    button(SEND + "$", send_now),
+                    button(SCHEDULE + "$", ask_time),
+                    typed(ANY_MESSAGE, use_buttons),
+                ],
+                ASK_TIME: [typed(TEXT_MESSAGE, receive_time)],
+            },
+            fallbacks=[
+                button(CANCEL + "$", cancel_draft),
+                CommandHandler("cancel", organiser_only(cancel_draft)),
+                *leaving(),
+            ],
+            name="broadcast",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+BUTTONS = [
+    (f"^{LIST}$", organiser_only(show_open)),
+    (f"^{STOP_PREFIX}", organiser_only(stop_broadcast)),
+    # Any other broadcast button arrives here only when its conversation step is over.
+    (f"^{PREFIX}", organiser_only(stale_step)),
+]
+
+
+def register(app: Application) -> None:
+    app.add_handler(conversation())
+    app.add_handlers(routes({}, BUTTONS))

@@ -1,0 +1,289 @@
+"""Organiser broadcasts in the background: one JobQueue job per scheduled broadcast (named
+`broadcast-<id>`, rebuilt from SQLite at every start), and each run with its progress message to
+the organiser, edited in place, then the final report.
+
+Delivery itself is `bot.delivery.run_broadcast`: resumable, paced by the bot's rate limiter,
+subscription re-checked at send time. A run is a task, so the bot keeps answering (D7); a run a
+dead process left behind is resumed at start by the daily catch-up (`resume_unfinished`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from babel.numbers import format_decimal
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application
+
+from bot.context import BotData, Context
+from bot.delivery import (
+    DeliveryReport,
+    ProgressSnapshot,
+    batch_size_for,
+    enqueue,
+    run_broadcast,
+)
+from bot.storage import Storage, utcnow
+from messages import Html, text
+from messages.i18n import DEFAULT_LANGUAGE
+from messages.render import BABEL_LOCALES
+from scheduler.daily import CATCH_UP_DELAY_SECONDS
+
+logger = logging.getLogger(__name__)
+
+KIND = "broadcast"
+JOB_PREFIX = "broadcast-"
+# Callback data of the Cancel button on progress messages and in /broadcast list.
+STOP_PREFIX = "broadcast:stop:"
+# The organiser's progress message is edited at most this often (Telegram frowns on more).
+PROGRESS_EVERY = 3.0
+# delivery.resume_unfinished (the daily catch-up job) must list what a dead process left running
+# before this process starts a broadcast of its own, or it would resume that one a second time.
+AT_START_DELAY = dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS + 3)
+
+
+def job_name(broadcast_id: int) -> str:
+    return f"{JOB_PREFIX}{broadcast_id}"
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+def schedule(app: Application) -> None:
+    """At start: a job for every scheduled broadcast; one whose time passed while the bot was
+    down (a misfire) goes out straight after the start."""
+    earliest = utcnow() + AT_START_DELAY
+    for broadcast_id, scheduled_for in app.bot_data.storage.scheduled_broadcasts():
+        add(app, broadcast_id, max(dt.datetime.fromisoformat(scheduled_for), earliest))
+
+
+def add(app: Application, broadcast_id: int, when: dt.datetime) -> None:
+    """(Re)place the job that sends a scheduled broadcast at `when`."""
+    _remove_job(app, broadcast_id)
+    app.job_queue.run_once(
+        send_scheduled,
+        when=when,
+        data=broadcast_id,
+        name=job_name(broadcast_id),
+        # However late the scheduler gets to it, an organiser's broadcast still goes out.
+        job_kwargs={"misfire_grace_time": None},
+    )
+
+
+def cancel(app: Application, broadcast_id: int) -> bool:
+    """Cancel a scheduled or running broadcast (a running one stops after its current batch).
+    False if it had already ended."""
+    _remove_job(app, broadcast_id)
+    return app.bot_data.storage.cancel_broadcast(broadcast_id)
+
+
+def _remove_job(app: Application, broadcast_id: int) -> None:
+    for job in app.job_queue.get_jobs_by_name(job_name(broadcast_id)):
+        job.schedule_removal()
+
+
+async def send_scheduled(context: Context) -> None:
+    """A scheduled broadcast's time has come: send it, unless it was cancelled meanwhile."""
+    broadcast_id = context.job.data
+    if context.bot_data.storage.broadcast_status(broadcast_id) != "scheduled":
+        return
+    await start(context.application, broadcast_id)
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+def _runs(data: BotData) -> dict[int, asyncio.Task[DeliveryReport]]:
+    return data.services.setdefault("broadcast_runs", {})
+
+
+def running(app: Application) -> list[asyncio.Task[DeliveryReport]]:
+    """The runs this process has under way."""
+    return list(_runs(app.bot_data).values())
+
+
+def start(app: Application, broadcast_id: int) -> asyncio.Task[DeliveryReport]:
+    """Send a broadcast in the background, reporting to the organiser who made it; the run
+    already under way if there is one (never two runs of one broadcast in a process)."""
+    runs = _runs(app.bot_data)
+    if broadcast_id not in runs:
+        task = app.create_task(deliver(app, broadcast_id), name=job_name(broadcast_id))
+        runs[broadcast_id] = task
+        task.add_done_callback(lambda _: runs.pop(broadcast_id, None))
+    return runs[broadcast_id]
+
+
+async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
+    """Run the broadcast to the end (or its cancellation) with a progress message and report."""
+    data: BotData = app.bot_data
+    storage = data.storage
+    enqueue(storage, broadcast_id)  # fixes the recipients now, so the first message knows them
+    broadcast = storage.get_broadcast(broadcast_id)
+    progress = Progress(
+        app.bot, storage, broadcast_id, broadcast["created_by"], broadcast["total"] or 0
+    )
+    await progress.open()
+    report = await run_broadcast(
+        app.bot,
+        storage,
+        broadcast_id,
+        batch_size=batch_size_for(data.settings.broadcast_rate),
+        on_progress=progress.update,
+        progress_every=PROGRESS_EVERY,
+    )
+    await progress.close(report)
+    return report
+
+
+def organiser_language(storage: Storage, organiser_id: int | None) -> str:
+    """No update to read it from: the language the organiser chose as a supporter, if they did."""
+    supporter = storage.get_supporter(organiser_id)
+    return supporter["language"] if supporter else DEFAULT_LANGUAGE
+
+
+class Progress:
+    """The organiser's view of one run: a message edited as the figures come in (with a Cancel
+    button), then the final report. Failing to reach the organiser never stops the delivery."""
+
+    def __init__(
+        self, bot: Bot, storage: Storage, broadcast_id: int, organiser_id: int | None, total: int
+    ) -> None:
+        self.bot = bot
+        self.storage = storage
+        self.broadcast_id = broadcast_id
+        self.chat_id = organiser_id
+        self.total = total
+        self.language = organiser_language(storage, organiser_id)
+        self.message_id: int | None = None
+
+    async def open(self) -> None:
+        if self.chat_id is None:
+            return
+        body = text(
+            self.language, "broadcast.progress_starting", id=self.broadcast_id, total=self.total
+        )
+        try:
+            message = await self.bot.send_message(
+                self.chat_id, body, reply_markup=stop_keyboard(self.language, self.broadcast_id)
+            )
+        except TelegramError as error:
+            logger.warning("Could not show broadcast %s's progress: %s", self.broadcast_id, error)
+            return
+        self.message_id = message.message_id
+        self.storage.record_chat_message(self.chat_id, message.message_id)
+
+    async def update(self, snapshot: ProgressSnapshot) -> None:
+        await self._edit(
+            progress_text(self.language, snapshot), stop_keyboard(self.language, self.broadcast_id)
+        )
+
+    async def close(self, report: DeliveryReport) -> None:
+        """Final figures in the progress message (its Cancel button gone), and the report as a
+        new message, so the organiser is notified."""
+        await self._edit(figures(self.language, report), None)
+        if self.chat_id is None:
+            return
+        try:
+            message = await self.bot.send_message(self.chat_id, report_text(self.language, report))
+        except TelegramError as error:
+            logger.warning("Could not report on broadcast %s: %s", self.broadcast_id, error)
+            return
+        self.storage.record_chat_message(self.chat_id, message.message_id)
+
+    async def _edit(self, body: Html, markup: InlineKeyboardMarkup | None) -> None:
+        if self.chat_id is None or self.message_id is None:
+            return
+        try:
+            await self.bot.edit_message_text(
+                body, chat_id=self.chat_id, message_id=self.message_id, reply_markup=markup
+            )
+        except BadRequest:
+            pass  # unchanged figures, or the organiser deleted the message
+        except TelegramError as error:
+            logger.warning("Could not update broadcast %s's progress: %s", self.broadcast_id, error)
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def stop_button(language: str, broadcast_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text(language, "broadcast.stop_button", id=broadcast_id),
+        callback_data=f"{STOP_PREFIX}{broadcast_id}",
+    )
+
+
+def stop_keyboard(language: str, broadcast_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[stop_button(language, broadcast_id)]])
+
+
+def number(language: str, value: float, pattern: str = "#,##0") -> str:
+    """1,234 / 1.234 and 2.5 / 2,5 as each language writes them."""
+    return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
+
+
+def duration(language: str, seconds: float) -> Html:
+    whole = max(round(seconds), 0)
+    hours, rest = divmod(whole, 3600)
+    minutes, seconds_left = divmod(rest, 60)
+    if hours:
+        return text(language, "broadcast.duration_hours", hours=hours, minutes=minutes)
+    if minutes:
+        return text(language, "broadcast.duration_minutes", minutes=minutes, seconds=seconds_left)
+    return text(language, "broadcast.duration_seconds", seconds=seconds_left)
+
+
+def progress_text(language: str, snapshot: ProgressSnapshot) -> Html:
+    left = (
+        text(language, "broadcast.left_unknown")
+        if snapshot.seconds_left is None
+        else text(language, "broadcast.left", duration=duration(language, snapshot.seconds_left))
+    )
+    return text(
+        language,
+        "broadcast.progress",
+        id=snapshot.broadcast_id,
+        done=number(language, snapshot.done),
+        total=number(language, snapshot.total),
+        rate=number(language, snapshot.rate, "#,##0.0"),
+        left=left,
+        sent=number(language, snapshot.sent),
+        blocked=number(language, snapshot.blocked),
+        failed=number(language, snapshot.failed),
+        unknown=number(language, snapshot.unknown),
+        skipped=number(language, snapshot.skipped),
+    )
+
+
+def figures(language: str, report: DeliveryReport) -> Html:
+    return text(
+        language,
+        "broadcast.report_figures",
+        sent=number(language, report.sent),
+        total=number(language, report.total),
+        blocked=number(language, report.blocked),
+        failed=number(language, report.failed),
+        unknown=number(language, report.unknown),
+        skipped=number(language, report.skipped),
+        not_sent=number(language, report.not_sent),
+    )
+
+
+REPORT_TITLES = {
+    "done": "broadcast.report_done",
+    "cancelled": "broadcast.report_cancelled",
+}
+
+
+def report_text(language: str, report: DeliveryReport) -> Html:
+    title = text(
+        language,
+        # Still 'running' means this process stopped it early: the next start carries on.
+        REPORT_TITLES.get(report.status, "broadcast.report_interrupted"),
+        id=report.broadcast_id,
+        duration=duration(language, report.seconds),
+    )
+    return Html(f"{title}\n{figures(language, report)}")
