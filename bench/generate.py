@@ -8,8 +8,9 @@ shares and solidarity posts by supporters who get the daily prompt. MP letters g
 14-day follow-ups, solidarity letters their messages, and a handful of broadcasts their
 deliveries.
 
-Rows go in through Storage's sqlite-utils tables in large batches, so 100,000 supporters and
-1,000,000 actions take seconds, not minutes. The same seed gives the same database.
+Rows go in through Storage's sqlite-utils tables in large batches: 100,000 supporters and
+1,000,000 actions take a minute or two (bench_database.py keeps the result). The same seed
+gives the same database.
 
     .venv/bin/python -m bench.generate bench/results/campaign.db --supporters 100000
 """

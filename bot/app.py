@@ -17,7 +17,9 @@ from bot.campaign import Campaign, load_campaign
 from bot.config import Settings
 from bot.context import BotData
 from bot.persistence import SQLitePersistence
+from bot.tracking import build_sources
 from messages.i18n import LANGUAGES, catalog
+from scheduler.tracking import TRACKING_SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ async def post_init(app: Application) -> None:
     data: BotData = app.bot_data
     data.storage = app.persistence.storage
     data.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), headers={"User-Agent": USER_AGENT})
+    data.services[TRACKING_SOURCES] = build_sources(data.settings)
     await publish_commands(app)
     scheduler.schedule_all(app)
 
@@ -75,6 +78,8 @@ async def post_shutdown(app: Application) -> None:
     data: BotData = app.bot_data
     if hasattr(data, "http"):
         await data.http.aclose()
+    if TRACKING_SOURCES in data.services:
+        await data.services[TRACKING_SOURCES].aclose()
     app.persistence.close()
 
 

@@ -49,7 +49,7 @@ PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
 )
 OUTCOMES = (SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED)
 MAX_BATCH_SIZE = 200
-DEFAULT_BATCH_SIZE = 25
+DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_NETWORK_PAUSE_SECONDS = 60.0
 # httpx errors raised before a request was written out: it cannot have reached Telegram.
@@ -134,7 +134,7 @@ def create_broadcast(
     storage: Storage,
     *,
     texts: Mapping[str, str],
-    audience: Audience = Audience(),  # noqa: B008 - frozen, so sharing the default is safe
+    audience: Audience = Audience(),
     kind: str = "broadcast",
     photo_file_id: str | None = None,
     buttons: Mapping[str, LinkButton] | None = None,
@@ -189,23 +189,22 @@ async def run_broadcast(
 
     Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
     that is done or cancelled. A cancel takes effect after the current batch. Pass the
-    Application's bot: its AIORateLimiter sets the pace; this sends one batch at a time.
+    Application's bot (its AIORateLimiter sets the pace) and `batch_size_for` its rate.
     """
     clock = time.monotonic()
     enqueue(storage, broadcast_id)
     broadcast = storage.get_broadcast(broadcast_id)
     message = _Message(broadcast["texts"], broadcast["buttons"], broadcast["photo_file_id"])
+    run = _Run(bot, storage, broadcast_id, message)
     tally = _Tally(broadcast_id, storage, broadcast["total"] or 0, on_progress, progress_every)
-    pause = _Pause()
     while storage.broadcast_status(broadcast_id) == "running":
         # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
-        await pause.wait()
+        await run.pause.wait()
         batch = storage.claim_deliveries(broadcast_id, batch_size)
         if not batch:
             storage.finish_broadcast(broadcast_id)
             break
-        outcomes = await _send_batch(bot, storage, broadcast_id, message, pause, batch)
-        await tally.add(outcomes)
+        await tally.add(await run.send_batch(batch))
     report = _report(storage, broadcast_id, time.monotonic() - clock)
     logger.info(
         "Broadcast %s %s: %s sent, %s blocked, %s failed, %s unknown, %s skipped of %s",
@@ -239,7 +238,9 @@ async def resume_unfinished(
         in_flight = storage.requeue_in_flight(broadcast_id)
         logger.info("Resuming broadcast %s; %s sends were in flight", broadcast_id, in_flight)
     return [
-        await run_broadcast(bot, storage, broadcast_id, batch_size=batch_size, on_progress=on_progress)
+        await run_broadcast(
+            bot, storage, broadcast_id, batch_size=batch_size, on_progress=on_progress
+        )
         for broadcast_id in unfinished
     ]
 
@@ -310,61 +311,62 @@ class _Pause:
             await asyncio.sleep(left)
 
 
-async def _send_batch(
-    bot: Bot,
-    storage: Storage,
-    broadcast_id: int,
-    message: _Message,
-    pause: _Pause,
-    batch: list[tuple[int, str]],
-) -> list[_Outcome]:
-    """Send a claimed batch concurrently (the bot's rate limiter paces it), then write every
-    outcome in one transaction; if this task is cancelled, the outcomes already known."""
-    tasks = [
-        asyncio.create_task(_deliver(bot, storage, message, pause, user_id, language))
-        for user_id, language in batch
-    ]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        outcomes = [
-            task.result()
-            for task in tasks
-            if task.done() and not task.cancelled() and task.exception() is None
+class _Run:
+    """One broadcast being delivered by this process."""
+
+    def __init__(self, bot: Bot, storage: Storage, broadcast_id: int, message: _Message) -> None:
+        self.bot = bot
+        self.storage = storage
+        self.broadcast_id = broadcast_id
+        self.message = message
+        self.pause = _Pause()
+
+    async def send_batch(self, batch: list[tuple[int, str]]) -> list[_Outcome]:
+        """Send a claimed batch (the bot's rate limiter paces it), then write every outcome in
+        one transaction; if this task is cancelled, the outcomes already known."""
+        tasks = [
+            asyncio.create_task(self.deliver(user_id, language)) for user_id, language in batch
         ]
-        storage.record_deliveries(broadcast_id, [outcome.as_row() for outcome in outcomes])
-    return outcomes
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            outcomes = [
+                task.result()
+                for task in tasks
+                if task.done() and not task.cancelled() and task.exception() is None
+            ]
+            self.storage.record_deliveries(
+                self.broadcast_id, [outcome.as_row() for outcome in outcomes]
+            )
+        return outcomes
 
-
-async def _deliver(
-    bot: Bot, storage: Storage, message: _Message, pause: _Pause, user_id: int, language: str
-) -> _Outcome:
-    """One recipient: re-check the subscription at send time, send, classify what happened."""
-    await pause.wait()
-    if not storage.is_subscribed(user_id):
-        return _Outcome(user_id, SKIPPED)
-    try:
-        message_id = await message.send(bot, user_id, language)
-    except Forbidden as error:
-        return _Outcome(user_id, BLOCKED, error=error.message)
-    except RetryAfter as error:
-        pause.hold(_retry_seconds(error))
-        return _Outcome(user_id, PENDING, error=error.message)
-    except BadRequest as error:
-        return _Outcome(user_id, FAILED, error=error.message)
-    except NetworkError as error:  # TimedOut included
-        if isinstance(error.__cause__, _NEVER_LEFT):
-            pause.back_off()
+    async def deliver(self, user_id: int, language: str) -> _Outcome:
+        """One recipient: re-check the subscription at send time, send, classify the result."""
+        await self.pause.wait()
+        if not self.storage.is_subscribed(user_id):
+            return _Outcome(user_id, SKIPPED)
+        try:
+            message_id = await self.message.send(self.bot, user_id, language)
+        except Forbidden as error:
+            return _Outcome(user_id, BLOCKED, error=error.message)
+        except RetryAfter as error:
+            self.pause.hold(_retry_seconds(error))
             return _Outcome(user_id, PENDING, error=error.message)
-        return _Outcome(user_id, UNKNOWN, error=error.message)
-    except TelegramError as error:
-        return _Outcome(user_id, FAILED, error=error.message)
-    except Exception as error:
-        # A bug must not stop a campaign-wide send: record it against this recipient, go on.
-        logger.exception("Unexpected error delivering a broadcast message")
-        return _Outcome(user_id, FAILED, error=type(error).__name__)
-    pause.recovered()
-    return _Outcome(user_id, SENT, message_id=message_id)
+        except BadRequest as error:
+            return _Outcome(user_id, FAILED, error=error.message)
+        except NetworkError as error:  # TimedOut included
+            if isinstance(error.__cause__, _NEVER_LEFT):
+                self.pause.back_off()
+                return _Outcome(user_id, PENDING, error=error.message)
+            return _Outcome(user_id, UNKNOWN, error=error.message)
+        except TelegramError as error:
+            return _Outcome(user_id, FAILED, error=error.message)
+        except Exception as error:
+            # A bug must not stop a campaign-wide send: record it against this recipient, go on.
+            logger.exception("Unexpected error delivering a broadcast message")
+            return _Outcome(user_id, FAILED, error=type(error).__name__)
+        self.pause.recovered()
+        return _Outcome(user_id, SENT, message_id=message_id)
 
 
 def _retry_seconds(error: RetryAfter) -> float:

@@ -71,6 +71,7 @@ class OfflineBotAPI(BaseRequest):
         self.calls: list[Call] = []
         self.faults: list[tuple[Callable[[Call], bool], Fault]] = []
         self._message_ids = itertools.count(1000)
+        self._answered: set[str] = set()
         self.on_call: Callable[[Call], None] | None = None
 
     # --- the BaseRequest interface --------------------------------------------------------
@@ -96,10 +97,23 @@ class OfflineBotAPI(BaseRequest):
         self.calls.append(call)
         if self.on_call:
             self.on_call(call)
-        fault = self._fault_for(call)
+        fault = self._fault_for(call) or self._answered_twice(call)
         if fault:
             return self._fail(fault)
         return self._ok(self._result(call))
+
+    def _answered_twice(self, call: Call) -> Fault | None:
+        """Telegram accepts one answer per button press; a second one is a 400."""
+        if call.method != "answerCallbackQuery":
+            return None
+        query_id = str(call.params.get("callback_query_id"))
+        if query_id in self._answered:
+            return Fault(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self._answered.add(query_id)
+        return None
 
     # --- faults ---------------------------------------------------------------------------
 
@@ -193,9 +207,12 @@ class OfflineBotAPI(BaseRequest):
 class UpdateFactory:
     """Real `Update` objects, as Telegram would deliver them, for a given bot."""
 
+    # Shared by every factory: Telegram never reuses an update or button-press id, even across
+    # a restart of the bot.
+    _ids = itertools.count(1)
+
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self._ids = itertools.count(1)
         self._message_ids = itertools.count(1)
 
     @staticmethod

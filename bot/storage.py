@@ -374,7 +374,7 @@ class Storage:
 
     def due_mp_followups(self, now: dt.datetime) -> list[dict[str, Any]]:
         """Follow-ups due and not yet asked (id, user_id, language). Left out: supporters who
-        blocked the bot, and those whose latest consent decision since sending the letter was
+        blocked the bot, and those whose latest consent decision after sending the letter was
         "no" (/stop promises no more reminders)."""
         return list(
             self.db.query(
@@ -382,7 +382,7 @@ class Storage:
                 " JOIN supporters s ON s.user_id = f.user_id"
                 " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
                 " AND coalesce((SELECT c.granted FROM consents c WHERE c.user_id = f.user_id"
-                "   AND c.at >= f.sent_at ORDER BY c.id DESC LIMIT 1), 1) = 1"
+                "   AND c.at > f.sent_at ORDER BY c.id DESC LIMIT 1), 1) = 1"
                 " ORDER BY f.due_at, f.id",
                 [stamp(now)],
             )
@@ -452,7 +452,9 @@ class Storage:
         return row
 
     def broadcast_status(self, broadcast_id: int) -> str | None:
-        row = self.db.execute("SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]).fetchone()
+        row = self.db.execute(
+            "SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]
+        ).fetchone()
         return row[0] if row else None
 
     def start_deliveries(
@@ -473,7 +475,9 @@ class Storage:
             where.append(f"s.language IN ({', '.join('?' * len(languages))})")
             params.extend(languages)
         if done_action:
-            where.append("EXISTS (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
+            )
             params.append(done_action)
         if missing_action:
             where.append(
@@ -554,8 +558,8 @@ class Storage:
         return bool(
             self.db.execute(
                 "UPDATE broadcasts SET status = 'done', finished_at = ? "
-                "WHERE id = ? AND status = 'running' AND NOT EXISTS ("
-                "  SELECT 1 FROM deliveries WHERE broadcast_id = ? AND status IN ('pending', 'sending'))",
+                "WHERE id = ? AND status = 'running' AND NOT EXISTS (SELECT 1 FROM deliveries "
+                "  WHERE broadcast_id = ? AND status IN ('pending', 'sending'))",
                 [stamp(), broadcast_id, broadcast_id],
             ).rowcount
         )

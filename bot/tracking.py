@@ -396,7 +396,8 @@ def _stalest_first(storage: Storage, source: str, hashtags: Sequence[str]) -> li
 
 def _count_start(storage: Storage, source: str, hashtag: str, now: dt.datetime) -> dt.datetime:
     """Re-count from the last hour stored (it was partial), within X's seven-day window and
-    at least an hour before now (X refuses a start after its default end, now - 30 s)."""
+    no later than the hour of a minute ago (X refuses a start_time after its default end_time,
+    now - 30 s)."""
     earliest = floor_hour(now - X_WINDOW) + dt.timedelta(hours=1)
     latest = floor_hour(now - dt.timedelta(minutes=1))
     last = storage.last_counted_hour(source, hashtag)

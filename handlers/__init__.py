@@ -11,7 +11,19 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot.context import Context
-from handlers import errors, gate, mp, onboarding, petition, privacy, schedule, solidarity, stats
+from handlers import (
+    broadcast,
+    errors,
+    gate,
+    mp,
+    onboarding,
+    petition,
+    privacy,
+    schedule,
+    solidarity,
+    stats,
+    trends,
+)
 
 PERSIST_GROUP = 100
 
@@ -27,11 +39,13 @@ def register_all(app: Application) -> None:
     # fallbacks (not onboarding's own handlers) see /menu, /start... and end the conversation.
     solidarity.register(app)
     mp.register(app)
+    broadcast.register(app)
     onboarding.register(app)
     privacy.register(app)
     petition.register(app)
     stats.register(app)
     schedule.register(app)
+    trends.register(app)
     onboarding.register_fallbacks(app)
     app.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
     app.add_error_handler(errors.on_error)

@@ -10,7 +10,6 @@ Sending is `scheduler.broadcasts`' job: in the background, with progress and a f
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import html
 import re
 import warnings
@@ -22,7 +21,6 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
-    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -36,7 +34,16 @@ from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
 from bot.mps import constituency_key
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from bot.storage import Storage, utcnow
-from handlers.common import Handler, language, organiser_only, reply, routes, show, user_id
+from handlers.common import (
+    Handler,
+    answer,
+    language,
+    organiser_only,
+    reply,
+    routes,
+    show,
+    user_id,
+)
 from handlers.exits import exits
 from messages import Html, keyboards, text
 from messages.i18n import LANGUAGES
@@ -80,6 +87,7 @@ GAPS: dict[str, tuple[str | None, str]] = {
 GSS_CODE = re.compile(r"[EWSN][0-9]{8}")
 BROADCAST_ID = re.compile(r"[0-9]{1,12}")
 MAX_CONSTITUENCY_CHOICES = 8
+MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
 MAX_ECHO = 60  # characters of a typed search repeated back
 LIST_PREVIEW = 80  # characters of a broadcast's text shown in /broadcast list
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
@@ -122,16 +130,17 @@ def parse_when(typed: str, now: dt.datetime) -> dt.datetime | None:
 
 def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, str]]:
     """(code, name) of the known constituencies a typed GSS code or name means: the exact name
-    (accents, case and punctuation aside) if there is one, else every name containing it."""
+    (accents, case and punctuation aside) if there is one, else every name containing it (if
+    enough of it was typed to mean something)."""
     code = typed.strip().upper()
     if GSS_CODE.fullmatch(code):
         return [(code, known[code])] if code in known else []
     wanted = constituency_key(typed)
-    if not wanted:
-        return []
     keyed = sorted(((constituency_key(name), code, name) for code, name in known.items()))
     exact = [(code, name) for key, code, name in keyed if key == wanted]
-    return exact or [(code, name) for key, code, name in keyed if wanted in key]
+    if exact or len(wanted) < MIN_PARTIAL_NAME:
+        return exact
+    return [(code, name) for key, code, name in keyed if wanted in key]
 
 
 def gap_of(audience: Audience) -> str | None:
@@ -189,7 +198,9 @@ def describe(lang: str, audience: Audience, known: dict[str, str]) -> Html:
         return text(lang, "broadcast.audience_area", name=known.get(code, code), code=code)
     if audience.languages:
         return text(
-            lang, "broadcast.audience_language", language=language_name(lang, audience.languages[0])
+            lang,
+            "broadcast.audience_language",
+            language_name=language_name(lang, audience.languages[0]),
         )
     gap = gap_of(audience)
     if gap:
@@ -222,7 +233,7 @@ def versions_keyboard(lang: str, draft: dict[str, Any]) -> InlineKeyboardMarkup:
     return buttons(
         *(
             (
-                text(lang, "broadcast.add_version_button", language=language_name(lang, code)),
+                text(lang, "broadcast.add_version_button", language_name=language_name(lang, code)),
                 f"{VERSION_PREFIX}{code}",
             )
             for code in missing
@@ -235,7 +246,7 @@ def versions_keyboard(lang: str, draft: dict[str, Any]) -> InlineKeyboardMarkup:
 def audience_keyboard(lang: str) -> InlineKeyboardMarkup:
     by_language = [
         InlineKeyboardButton(
-            text(lang, "broadcast.language_button", language=language_name(lang, code)),
+            text(lang, "broadcast.language_button", language_name=language_name(lang, code)),
             callback_data=f"{LANGUAGE_PREFIX}{code}",
         )
         for code in LANGUAGES
@@ -276,6 +287,7 @@ def draft_of(context: Context) -> dict[str, Any] | None:
 async def start_broadcast(update: Update, context: Context) -> str | int:
     """/broadcast: ask for the message. /broadcast list: what is scheduled or sending."""
     if context.args and context.args[0].lower() == "list":
+        context.user_data.pop(DRAFT, None)
         await show_open(update, context)
         return ConversationHandler.END
     context.user_data[DRAFT] = new_draft()
@@ -310,7 +322,9 @@ async def receive_message(update: Update, context: Context) -> str:
             update,
             context,
             text(
-                lang, "broadcast.version_text_only", language=language_name(lang, draft["asking"])
+                lang,
+                "broadcast.version_text_only",
+                language_name=language_name(lang, draft["asking"]),
             ),
         )
         return ASK_TEXT
@@ -355,8 +369,8 @@ async def show_versions(update: Update, context: Context) -> str:
     return VERSIONS
 
 
-async def ask_version(update: Update, context: Context) -> str:
-    """ "Add a Portuguese version": ask for it."""
+async def ask_version(update: Update, context: Context) -> str | None:
+    """Ask for the version in the language the button names."""
     draft = draft_of(context)
     code = update.callback_query.data.removeprefix(VERSION_PREFIX)
     if draft is None or not draft["texts"]:
@@ -369,7 +383,7 @@ async def ask_version(update: Update, context: Context) -> str:
     await show(
         update,
         context,
-        text(lang, "broadcast.ask_version", language=language_name(lang, code), limit=limit),
+        text(lang, "broadcast.ask_version", language_name=language_name(lang, code), limit=limit),
         buttons(
             (text(lang, "broadcast.skip_version_button"), CONTINUE),
             (text(lang, "broadcast.cancel_button"), CANCEL),
@@ -381,7 +395,7 @@ async def ask_version(update: Update, context: Context) -> str:
 # --- audience ----------------------------------------------------------------------------------
 
 
-async def ask_audience(update: Update, context: Context, note: Html | None = None) -> str:
+async def ask_audience(update: Update, context: Context, note: Html | None = None) -> str | None:
     """Who should get it (after a note on what went wrong, if any)."""
     draft = draft_of(context)
     if draft is None or not draft["texts"]:
@@ -397,7 +411,7 @@ async def ask_audience(update: Update, context: Context, note: Html | None = Non
     return AUDIENCE
 
 
-async def choose_audience(update: Update, context: Context) -> str:
+async def choose_audience(update: Update, context: Context) -> str | None:
     """An audience button (or a constituency among several that matched)."""
     known = context.bot_data.storage.supporter_constituencies()
     audience = audience_from(update.callback_query.data, known)
@@ -408,12 +422,12 @@ async def choose_audience(update: Update, context: Context) -> str:
 
 
 async def ask_area(update: Update, context: Context) -> str:
-    """ "One constituency…": ask which."""
+    """Ask which constituency, by GSS code or name."""
     await show(update, context, text(language(update, context), "broadcast.ask_area"))
     return ASK_AREA
 
 
-async def receive_area(update: Update, context: Context) -> str:
+async def receive_area(update: Update, context: Context) -> str | None:
     """A typed GSS code or constituency name: one match is the audience; several, a choice."""
     lang = language(update, context)
     typed = update.effective_message.text
@@ -438,7 +452,7 @@ async def receive_area(update: Update, context: Context) -> str:
     return ASK_AREA
 
 
-async def settle_audience(update: Update, context: Context, audience: Audience) -> str:
+async def settle_audience(update: Update, context: Context, audience: Audience) -> str | None:
     """Count who the audience reaches now; if anyone, show the preview and ask to confirm."""
     draft = draft_of(context)
     if draft is None or not draft["texts"]:
@@ -492,7 +506,7 @@ async def send_preview(update: Update, context: Context, draft: dict[str, Any]) 
         await reply(
             update,
             context,
-            text(lang, "broadcast.preview_heading", language=language_name(lang, code)),
+            text(lang, "broadcast.preview_heading", language_name=language_name(lang, code)),
         )
         try:
             if draft["photo"]:
@@ -515,8 +529,8 @@ def audience_of(draft: dict[str, Any]) -> Audience:
     return Audience.from_dict(draft["audience"])
 
 
-async def send_now(update: Update, context: Context) -> int | str:
-    """ "Send now": store the broadcast and start it in the background; progress follows."""
+async def send_now(update: Update, context: Context) -> int | None:
+    """Send now: store the broadcast and start it in the background; progress follows."""
     draft = context.user_data.pop(DRAFT, None)
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
@@ -538,8 +552,8 @@ def local_now(context: Context) -> dt.datetime:
     return utcnow().astimezone(context.bot_data.settings.zone)
 
 
-async def ask_time(update: Update, context: Context) -> str:
-    """ "Schedule…": ask when, in the bot's time zone."""
+async def ask_time(update: Update, context: Context) -> str | None:
+    """Schedule: ask when, in the bot's time zone."""
     if draft_of(context) is None:
         return await stale_step(update, context)
     lang = language(update, context)
@@ -558,7 +572,7 @@ async def ask_time(update: Update, context: Context) -> str:
     return ASK_TIME
 
 
-async def receive_time(update: Update, context: Context) -> int | str:
+async def receive_time(update: Update, context: Context) -> int | str | None:
     """A typed time: in the future, it schedules the broadcast; otherwise ask again."""
     lang = language(update, context)
     now = local_now(context)
@@ -617,14 +631,14 @@ async def cancel_draft(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-async def stale_step(update: Update, context: Context) -> int:
-    """A composing step whose draft has gone (sent, scheduled, dropped) or never was."""
+async def stale_step(update: Update, context: Context) -> None:
+    """A composing step whose draft has gone (sent, scheduled, dropped) or never was. Returns
+    None, so a conversation under way stays at its step."""
     note = text(language(update, context), "broadcast.stale_step")
     if update.callback_query:
         await update.callback_query.answer(note, show_alert=True)
     else:
         await reply(update, context, note)
-    return ConversationHandler.END
 
 
 # --- what is scheduled or sending ---------------------------------------------------------------
@@ -645,11 +659,13 @@ def open_line(
     return text(lang, "broadcast.list_scheduled", when=local_time(lang, when), **values)
 
 
-async def show_open(update: Update, context: Context, note: Html | None = None) -> None:
+def open_view(
+    context: Context, lang: str, note: Html | None = None
+) -> tuple[Html, InlineKeyboardMarkup | None]:
     """Broadcasts being sent or waiting for their time, each with a Cancel button."""
     storage = context.bot_data.storage
-    lang = language(update, context)
     known = storage.supporter_constituencies()
+    zone = context.bot_data.settings.zone
     lines = [note] if note else []
     lines.append(text(lang, "broadcast.list_title"))
     stops = []
@@ -657,13 +673,22 @@ async def show_open(update: Update, context: Context, note: Html | None = None) 
         broadcast = storage.get_broadcast(broadcast_id)
         summary = storage.broadcast_summary(broadcast_id)
         done = sum(summary.get(status, 0) for status in OUTCOMES)
-        zone = context.bot_data.settings.zone
         lines.append(open_line(lang, broadcast, done, known, zone))
         stops.append([broadcasts.stop_button(lang, broadcast_id)])
     if not stops:
         lines.append(text(lang, "broadcast.list_empty"))
-    markup = InlineKeyboardMarkup(stops) if stops else None
-    await show(update, context, Html("\n\n".join(lines)), markup)
+    return Html("\n\n".join(lines)), InlineKeyboardMarkup(stops) if stops else None
+
+
+async def show_open(update: Update, context: Context, note: Html | None = None) -> None:
+    """/broadcast list (or the list again, after a Cancel on it)."""
+    await show(update, context, *open_view(context, language(update, context), note))
+
+
+async def list_open(update: Update, context: Context) -> None:
+    """The list button: the list as a new message, so the question it was under stays."""
+    await answer(update.callback_query)
+    await reply(update, context, *open_view(context, language(update, context)))
 
 
 async def stop_broadcast(update: Update, context: Context) -> None:
@@ -687,24 +712,6 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 
 
 # --- registration -------------------------------------------------------------------------------
-
-
-def discarding_draft(callback: Handler) -> Handler:
-    """The same way out, leaving no unsent draft behind in user_data."""
-
-    @functools.wraps(callback)
-    async def discard_then(update: Update, context: Context) -> object:
-        context.user_data.pop(DRAFT, None)
-        return await callback(update, context)
-
-    return discard_then
-
-
-def leaving() -> list[BaseHandler]:
-    ways_out = exits()
-    for handler in ways_out:
-        handler.callback = discarding_draft(handler.callback)
-    return ways_out
 
 
 def conversation() -> ConversationHandler:
@@ -743,7 +750,7 @@ def conversation() -> ConversationHandler:
             fallbacks=[
                 button(CANCEL + "$", cancel_draft),
                 CommandHandler("cancel", organiser_only(cancel_draft)),
-                *leaving(),
+                *exits(dropping=DRAFT),
             ],
             name="broadcast",
             persistent=True,
@@ -752,7 +759,7 @@ def conversation() -> ConversationHandler:
 
 
 BUTTONS = [
-    (f"^{LIST}$", organiser_only(show_open)),
+    (f"^{LIST}$", organiser_only(list_open)),
     (f"^{STOP_PREFIX}", organiser_only(stop_broadcast)),
     # Any other broadcast button arrives here only when its conversation step is over.
     (f"^{PREFIX}", organiser_only(stale_step)),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
@@ -43,6 +44,13 @@ async def reply(
     return message
 
 
+async def answer(query: CallbackQuery, notice: str | None = None) -> None:
+    """Stop the button's spinner. A press can be answered only once; a journey opened from the
+    menu may already have been, which is fine."""
+    with contextlib.suppress(BadRequest):
+        await query.answer(notice)
+
+
 async def show(
     update: Update, context: Context, html: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
@@ -51,7 +59,7 @@ async def show(
     if query is None or query.message is None:
         await reply(update, context, html, markup)
         return
-    await query.answer()
+    await answer(query)
     try:
         await query.edit_message_text(html, reply_markup=markup)
     except BadRequest:

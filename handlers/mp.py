@@ -21,7 +21,6 @@ from typing import Any
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    BaseHandler,
     CallbackQueryHandler,
     ConversationHandler,
     MessageHandler,
@@ -47,7 +46,7 @@ from bot.mps import (
 )
 from bot.progress import MP_LETTER_SENT, checklist
 from bot.storage import utcnow
-from handlers.common import Handler, language, reply, show, user_id
+from handlers.common import Handler, answer, language, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, Html, catalog, keyboards, text
@@ -211,7 +210,7 @@ async def keep_field(update: Update, context: Context, field: str, value: str | 
     """Keep `value` as `field` of the letter if the letter can carry it; else say the limit."""
     letter = {**context.user_data[LETTER], field: value}
     try:
-        compose(context, letter, "en")
+        compose(context, letter, "en")  # the limits are the same in every language
     except LetterFieldTooLong as error:
         lang = language(update, context)
         await reply(update, context, text(lang, TOO_LONG[type(error)], limit=error.limit))
@@ -251,7 +250,7 @@ async def open_mp(update: Update, context: Context) -> None:
 
 
 async def ask_postcode(update: Update, context: Context) -> str:
-    """ "Find my MP" (or "Try again"): a fresh letter, starting with the postcode."""
+    """The "Find my MP" (or "Try again") button: a fresh letter, starting with the postcode."""
     forget_letter(context)
     lang = language(update, context)
     await show(
@@ -340,7 +339,7 @@ async def ask_letter_language(update: Update, context: Context) -> str | int:
         return await hand_over(update, context, "en")
     _, body = compose(context, context.user_data[LETTER], lang)
     name = catalog(lang)["core.language.name"]
-    await show(update, context, text(lang, "mp.preview_intro", language=name))
+    await show(update, context, text(lang, "mp.preview_intro", language_name=name))
     for block in blocks(body, "blockquote"):
         await reply(update, context, block)
     await repeat_letter_language(update, context)
@@ -385,7 +384,7 @@ async def hand_over(update: Update, context: Context, letter_language: str) -> i
 
 
 async def mark_sent(update: Update, context: Context) -> int:
-    """ "I've sent it": count the letter for the constituency and ask about a reply in 14 days."""
+    """The "I've sent it" button: count the letter for the constituency, ask about a reply later."""
     forget_letter(context)
     storage = context.bot_data.storage
     supporter = storage.get_supporter(user_id(update))
@@ -408,7 +407,7 @@ async def ask_for_text(update: Update, context: Context) -> None:
 
 async def stale_step(update: Update, context: Context) -> None:
     """A journey button from an earlier step (or tampered): say so and keep waiting."""
-    await update.callback_query.answer(text(language(update, context), "mp.stale_step"))
+    await answer(update.callback_query, text(language(update, context), "mp.stale_step"))
 
 
 # --- "Did your MP reply?" -----------------------------------------------------------------------
@@ -435,24 +434,6 @@ async def answer_followup(update: Update, context: Context) -> None:
 
 
 # --- wiring -------------------------------------------------------------------------------------
-
-
-def dropping_letter(callback: Handler) -> Handler:
-    """The same way out of the journey, leaving no unfinished letter behind in user_data."""
-
-    @functools.wraps(callback)
-    async def drop_then(update: Update, context: Context) -> object:
-        forget_letter(context)
-        return await callback(update, context)
-
-    return drop_then
-
-
-def leaving() -> list[BaseHandler]:
-    ways_out = exits()
-    for handler in ways_out:
-        handler.callback = dropping_letter(handler.callback)
-    return ways_out
 
 
 def conversation() -> ConversationHandler:
@@ -488,7 +469,7 @@ def conversation() -> ConversationHandler:
             },
             fallbacks=[
                 button(SENT, mark_sent),
-                *leaving(),
+                *exits(dropping=LETTER),
                 CallbackQueryHandler(stale_step, pattern="^mp:"),
             ],
             name="mp",

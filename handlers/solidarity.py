@@ -8,7 +8,6 @@ discarded, or the supporter leaves the journey; what is sent waits in the modera
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 import warnings
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    BaseHandler,
     CallbackQueryHandler,
     ConversationHandler,
     MessageHandler,
@@ -28,7 +26,7 @@ from bot import solidarity
 from bot.campaign import Campaign
 from bot.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
-from handlers.common import Handler, language, organiser_only, reply, routes, show, user_id
+from handlers.common import Handler, answer, language, organiser_only, reply, routes, show, user_id
 from handlers.exits import exits
 from messages import Html, catalog, keyboards, text
 
@@ -173,7 +171,7 @@ async def open_solidarity(update: Update, context: Context) -> None:
 
 
 async def record_posted(update: Update, context: Context) -> None:
-    """ "I've posted a letter": count it, and thank them."""
+    """The "I've posted a letter" button: count it, and thank them."""
     context.bot_data.storage.record_action(user_id(update), SOLIDARITY_POSTED)
     lang = language(update, context)
     await show(
@@ -322,24 +320,6 @@ async def cancel_message(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def discarding_draft(callback: Handler) -> Handler:
-    """The same way out of the journey, leaving no unsent message behind in user_data."""
-
-    @functools.wraps(callback)
-    async def discard_then(update: Update, context: Context) -> object:
-        context.user_data.pop(DRAFT, None)
-        return await callback(update, context)
-
-    return discard_then
-
-
-def leaving() -> list[BaseHandler]:
-    ways_out = exits()
-    for handler in ways_out:
-        handler.callback = discarding_draft(handler.callback)
-    return ways_out
-
-
 def conversation() -> ConversationHandler:
     def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
@@ -366,7 +346,7 @@ def conversation() -> ConversationHandler:
                     MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
                 ],
             },
-            fallbacks=[button(CANCEL, cancel_message), *leaving()],
+            fallbacks=[button(CANCEL, cancel_message), *exits(dropping=DRAFT)],
             name="solidarity",
             persistent=True,
             allow_reentry=True,
@@ -425,7 +405,7 @@ def decision_note(lang: str, message_id: int, action: str, before: str | None) -
 async def export_pdf(update: Update, context: Context) -> None:
     """The approved messages as a PDF of printable cards, sent as a document."""
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer(update.callback_query)
     lang = language(update, context)
     rows = context.bot_data.storage.approved_solidarity_messages()
     if not rows:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from scheduler import daily, followups, housekeeping
+from scheduler import broadcasts, daily, followups, housekeeping, tracking
 
 
 def schedule_all(app: Application) -> None:
     housekeeping.schedule(app)
     daily.schedule(app)
     followups.schedule(app)
+    broadcasts.schedule(app)
+    tracking.schedule(app)

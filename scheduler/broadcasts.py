@@ -90,7 +90,8 @@ async def send_scheduled(context: Context) -> None:
     broadcast_id = context.job.data
     if context.bot_data.storage.broadcast_status(broadcast_id) != "scheduled":
         return
-    await start(context.application, broadcast_id)
+    # Wait for the run without re-raising its error: the Application has already reported it.
+    await asyncio.wait({start(context.application, broadcast_id)})
 
 
 # --- runs ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import aioresponses
 
 from bot import daily
 from bot.campaign import LANGUAGES, load_campaign
@@ -18,40 +18,18 @@ from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.offline import Fault
 from bot.storage import Storage
 from messages import text
+from tests.fakes import (
+    CHANNEL_ID,
+    X_CREDENTIALS,
+    X_ERRORS,
+    X_TWEETS,
+    XAccount,
+    x_rate_limited,
+)
 from tests.harness import make_settings, running_bot
-from tests.test_tracking import X_ERRORS, WireResponse, x_rate_limited
 
 LONDON = ZoneInfo("Europe/London")
-X_TWEETS = "https://api.twitter.com/2/tweets"
-X_CREDENTIALS = {
-    "x_api_key": "key",
-    "x_api_secret": "key-secret",
-    "x_access_token": "token",
-    "x_access_token_secret": "token-secret",
-}
-CHANNEL_ID = -1001234567890
 THIRD_DAY = dt.date(2026, 11, 27)
-
-
-class XAccount:
-    """The coalition's X account as tweepy reaches it: POST https://api.twitter.com/2/tweets."""
-
-    def __init__(self, mocked: aioresponses) -> None:
-        self.posts: list[str] = []
-        self.failure: tuple[int, dict, dict] | None = None  # status, body, headers
-        mocked.post(X_TWEETS, callback=self._create, repeat=True)
-
-    def _create(self, url, **kwargs) -> CallbackResult:
-        if self.failure:
-            status, body, headers = self.failure
-            return CallbackResult(
-                status=status, payload=body, headers=headers, response_class=WireResponse
-            )
-        post = kwargs["json"]["text"]
-        self.posts.append(post)
-        post_id = str(1861000000000000000 + len(self.posts))
-        body = {"data": {"id": post_id, "edit_history_tweet_ids": [post_id], "text": post}}
-        return CallbackResult(status=201, payload=body, response_class=WireResponse)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The delivery engine, sending through a real bot to a loopback Bot API, with a real SQLite file."""
+"""The delivery engine sending through a real bot to a loopback Bot API, on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -37,30 +37,32 @@ def storage(tmp_path) -> Storage:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
+async def loopback() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi() as api:
         yield api
 
 
 @contextlib.asynccontextmanager
-async def limited_bot(api: FakeBotApi, read_timeout: float = 5.0) -> AsyncIterator[Bot]:
+async def limited_bot(loopback: FakeBotApi, read_timeout: float = 5.0) -> AsyncIterator[Bot]:
     """The bot as the Application builds it: every send goes through AIORateLimiter."""
     limiter = AIORateLimiter(overall_max_rate=1000, max_retries=3)
     request = HTTPXRequest(read_timeout=read_timeout)
-    async with ExtBot(TOKEN, base_url=api.base_url, rate_limiter=limiter, request=request) as bot:
+    async with ExtBot(
+        TOKEN, base_url=loopback.base_url, rate_limiter=limiter, request=request
+    ) as bot:
         yield bot
 
 
 @contextlib.asynccontextmanager
-async def bare_bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+async def bare_bot(loopback: FakeBotApi) -> AsyncIterator[Bot]:
     """No limiter: a 429 reaches the engine itself."""
-    async with Bot(TOKEN, base_url=api.base_url) as bot:
+    async with Bot(TOKEN, base_url=loopback.base_url) as bot:
         yield bot
 
 
 @pytest.fixture
-async def bot(api) -> AsyncIterator[Bot]:
-    async with limited_bot(api) as bot:
+async def bot(loopback) -> AsyncIterator[Bot]:
+    async with limited_bot(loopback) as bot:
         yield bot
 
 
@@ -96,7 +98,7 @@ def broadcast(storage: Storage, **fields: object) -> int:
     return create_broadcast(storage, **fields)
 
 
-async def test_every_opted_in_supporter_gets_the_message_exactly_once(storage, api, bot):
+async def test_every_opted_in_supporter_gets_the_message_exactly_once(storage, loopback, bot):
     recipients = add_supporters(storage, range(1, 31))
     add_supporters(storage, [100, 101], opted_in=False)
     add_supporters(storage, [102])
@@ -105,14 +107,14 @@ async def test_every_opted_in_supporter_gets_the_message_exactly_once(storage, a
 
     report = await run_broadcast(bot, storage, broadcast_id, batch_size=7)
 
-    assert dict(api.delivered) == dict.fromkeys(recipients, 1)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent, report.total, report.not_sent) == ("done", 30, 30, 0)
     assert storage.broadcast_summary(broadcast_id) == {"sent": 30}
-    assert api.sends(1)[0].params["text"] == "<b>Day 3</b>: write to your MP"
-    assert api.sends(1)[0].params["parse_mode"] == "HTML"
+    assert loopback.sends(1)[0].params["text"] == "<b>Day 3</b>: write to your MP"
+    assert loopback.sends(1)[0].params["parse_mode"] == "HTML"
 
 
-async def test_a_finished_broadcast_is_never_sent_again(storage, api, bot):
+async def test_a_finished_broadcast_is_never_sent_again(storage, loopback, bot):
     add_supporters(storage, range(1, 6))
     broadcast_id = broadcast(storage)
     await run_broadcast(bot, storage, broadcast_id)
@@ -120,10 +122,12 @@ async def test_a_finished_broadcast_is_never_sent_again(storage, api, bot):
     report = await run_broadcast(bot, storage, broadcast_id)
 
     assert report.status == "done"
-    assert set(api.delivered.values()) == {1}
+    assert set(loopback.delivered.values()) == {1}
 
 
-async def test_each_supporter_reads_their_own_language_falling_back_to_english(storage, api, bot):
+async def test_each_supporter_reads_their_own_language_falling_back_to_english(
+    storage, loopback, bot
+):
     add_supporters(storage, [1], language="en")
     add_supporters(storage, [2], language="pt")
     add_supporters(storage, [3], language="es")
@@ -139,20 +143,20 @@ async def test_each_supporter_reads_their_own_language_falling_back_to_english(s
     await run_broadcast(bot, storage, broadcast_id)
 
     def seen(chat_id: int) -> tuple[str, list]:
-        params = api.sends(chat_id)[0].params
+        params = loopback.sends(chat_id)[0].params
         return params["text"], json.loads(params["reply_markup"])["inline_keyboard"]
 
     assert seen(2) == ("Assine hoje", [[{"text": "Assinar", "url": "https://example.org/pt"}]])
     assert seen(3) == ("Sign today", [[{"text": "Sign", "url": "https://example.org/en"}]])
 
 
-async def test_a_photo_broadcast_sends_the_text_as_its_caption(storage, api, bot):
+async def test_a_photo_broadcast_sends_the_text_as_its_caption(storage, loopback, bot):
     add_supporters(storage, [1])
     broadcast_id = broadcast(storage, photo_file_id="AgACAgQAAxkBAAIB")
 
     await run_broadcast(bot, storage, broadcast_id)
 
-    [request] = api.sends(1)
+    [request] = loopback.sends(1)
     assert request.method == "sendPhoto"
     assert (request.params["photo"], request.params["caption"]) == (
         "AgACAgQAAxkBAAIB",
@@ -161,65 +165,67 @@ async def test_a_photo_broadcast_sends_the_text_as_its_caption(storage, api, bot
 
 
 async def test_a_supporter_who_blocked_the_bot_is_marked_blocked_and_never_tried_again(
-    storage, api, bot
+    storage, loopback, bot
 ):
     add_supporters(storage, range(1, 6))
-    api.blocked.add(3)
+    loopback.blocked.add(3)
 
     first = await run_broadcast(bot, storage, broadcast(storage))
     second = await run_broadcast(bot, storage, broadcast(storage))
 
     assert (first.sent, first.blocked, second.total) == (4, 1, 4)
-    assert len(api.sends(3)) == 1
+    assert len(loopback.sends(3)) == 1
     assert storage.get_supporter(3)["blocked_at"] is not None
     assert not storage.is_subscribed(3)
 
 
-async def test_a_bad_request_for_one_recipient_does_not_stop_the_run(storage, api, bot):
+async def test_a_bad_request_for_one_recipient_does_not_stop_the_run(storage, loopback, bot):
     add_supporters(storage, range(1, 11))
-    api.bad.add(4)
+    loopback.bad.add(4)
     broadcast_id = broadcast(storage)
 
     report = await run_broadcast(bot, storage, broadcast_id, batch_size=3)
 
     assert (report.sent, report.failed, report.status) == (9, 1, "done")
     assert statuses(storage, broadcast_id)[4] == "failed"
-    assert len(api.sends(4)) == 1
+    assert len(loopback.sends(4)) == 1
 
 
-async def test_a_timeout_is_recorded_as_unknown_and_not_retried(storage, api):
+async def test_a_timeout_is_recorded_as_unknown_and_not_retried(storage, loopback):
     add_supporters(storage, range(1, 6))
-    api.slow[2] = 10.0  # delivered, but the answer comes after the bot gave up
+    loopback.slow[2] = 10.0  # delivered, but the answer comes after the bot gave up
     broadcast_id = broadcast(storage)
 
-    async with limited_bot(api, read_timeout=0.3) as bot:
+    async with limited_bot(loopback, read_timeout=0.3) as bot:
         report = await run_broadcast(bot, storage, broadcast_id)
 
     assert (report.sent, report.unknown, report.status) == (4, 1, "done")
     assert statuses(storage, broadcast_id)[2] == "unknown"
-    assert len(api.sends(2)) == 1
+    assert len(loopback.sends(2)) == 1
 
 
 @pytest.mark.parametrize("make_bot", [limited_bot, bare_bot], ids=["rate-limiter", "no-limiter"])
-async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(storage, api, make_bot):
+async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(
+    storage, loopback, make_bot
+):
     recipients = add_supporters(storage, range(1, 21))
-    api.flood[1] = 1
+    loopback.flood[1] = 1
     batch_size = 5
 
-    async with make_bot(api) as bot:
+    async with make_bot(loopback) as bot:
         report = await run_broadcast(bot, storage, broadcast(storage), batch_size=batch_size)
 
     assert report.sent == 20
-    assert dict(api.delivered) == dict.fromkeys(recipients, 1)
-    [flooded_at] = api.floods
-    during_wait = [r for r in api.sends() if flooded_at < r.at < flooded_at + 1]
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+    [flooded_at] = loopback.floods
+    during_wait = [r for r in loopback.sends() if flooded_at < r.at < flooded_at + 1]
     # Only sends already on the wire when the 429 came back (the rest of its batch) may arrive
     # while the wait is on; every one of them is refused by flood control.
-    assert len(during_wait) == api.early <= batch_size - 1
+    assert len(during_wait) == loopback.early <= batch_size - 1
     assert all(request.status == 429 for request in during_wait)
 
 
-async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, api, bot):
+async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, loopback, bot):
     add_supporters(storage, range(1, 21))
     broadcast_id = broadcast(storage)
 
@@ -227,11 +233,11 @@ async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, a
         if chat_id == 1:
             storage.set_opt_in(20, False, WORDING)
 
-    api.on_message = stop_last_supporter
+    loopback.on_message = stop_last_supporter
 
     report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
 
-    assert api.delivered[20] == 0
+    assert loopback.delivered[20] == 0
     assert statuses(storage, broadcast_id)[20] == "skipped"
     assert (report.sent, report.skipped) == (19, 1)
 
@@ -248,7 +254,7 @@ async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, a
     ],
     ids=["everyone", "portuguese", "two-languages", "not-written", "signed-not-written", "place"],
 )
-async def test_a_broadcast_reaches_exactly_its_audience(storage, api, bot, audience, expected):
+async def test_a_broadcast_reaches_exactly_its_audience(storage, loopback, bot, audience, expected):
     add_supporters(storage, [1], language="en")
     add_supporters(storage, [2], language="pt", actions=("petition_signed",))
     add_supporters(storage, [3], language="pt", actions=("petition_signed", "mp_letter_sent"))
@@ -258,11 +264,13 @@ async def test_a_broadcast_reaches_exactly_its_audience(storage, api, bot, audie
 
     report = await run_broadcast(bot, storage, broadcast(storage, audience=audience))
 
-    assert set(api.delivered) == expected
+    assert set(loopback.delivered) == expected
     assert report.total == len(expected)
 
 
-async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(storage, api, bot):
+async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
+    storage, loopback, bot
+):
     recipients = add_supporters(storage, range(1, 41))
     broadcast_id = broadcast(storage)
     enqueue(storage, broadcast_id)
@@ -272,38 +280,38 @@ async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
     [report] = await resume_unfinished(bot, storage, batch_size=10)
 
     assert len(in_flight) == 8
-    assert dict(api.delivered) == dict.fromkeys(recipients, 1)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent, report.not_sent) == ("done", 40, 0)
 
 
 async def test_resume_ignores_broadcasts_that_are_finished_cancelled_or_not_started(
-    storage, api, bot
+    storage, loopback, bot
 ):
     add_supporters(storage, range(1, 4))
     await run_broadcast(bot, storage, broadcast(storage))
     cancelled = broadcast(storage)
     storage.cancel_broadcast(cancelled)
     broadcast(storage)
-    api.delivered.clear()
+    loopback.delivered.clear()
 
     assert await resume_unfinished(bot, storage) == []
-    assert not api.delivered
+    assert not loopback.delivered
 
 
-async def test_cancelling_stops_the_run_after_the_current_batch(storage, api, bot):
+async def test_cancelling_stops_the_run_after_the_current_batch(storage, loopback, bot):
     add_supporters(storage, range(1, 31))
     broadcast_id = broadcast(storage)
-    api.on_message = lambda chat_id: storage.cancel_broadcast(broadcast_id)
+    loopback.on_message = lambda chat_id: storage.cancel_broadcast(broadcast_id)
 
     report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
     again = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
 
-    assert sum(api.delivered.values()) == 5
+    assert sum(loopback.delivered.values()) == 5
     assert (report.status, report.sent, report.not_sent) == ("cancelled", 5, 25)
     assert again.sent == 5
 
 
-async def test_a_scheduled_broadcast_waits_until_it_is_run(storage, api, bot):
+async def test_a_scheduled_broadcast_waits_until_it_is_run(storage, loopback, bot):
     add_supporters(storage, range(1, 4))
     when = dt.datetime(2025, 11, 25, 9, 0, tzinfo=dt.UTC)
     broadcast_id = broadcast(storage, scheduled_for=when)
@@ -316,9 +324,9 @@ async def test_a_scheduled_broadcast_waits_until_it_is_run(storage, api, bot):
     assert storage.scheduled_broadcasts() == []
 
 
-async def test_the_organiser_sees_progress_while_it_runs(storage, api, bot):
+async def test_the_organiser_sees_progress_while_it_runs(storage, loopback, bot):
     add_supporters(storage, range(1, 11))
-    api.blocked.add(5)
+    loopback.blocked.add(5)
     snapshots: list[ProgressSnapshot] = []
 
     async def remember(snapshot: ProgressSnapshot) -> None:
@@ -336,7 +344,7 @@ async def test_the_organiser_sees_progress_while_it_runs(storage, api, bot):
     assert last.seconds_left == 0
 
 
-async def test_a_failing_progress_callback_does_not_stop_delivery(storage, api, bot):
+async def test_a_failing_progress_callback_does_not_stop_delivery(storage, loopback, bot):
     add_supporters(storage, range(1, 6))
 
     async def broken(snapshot: ProgressSnapshot) -> None:
@@ -363,13 +371,13 @@ class RefusedOnce(HTTPXRequest):
         return await super().do_request(url, method, *args, **kwargs)
 
 
-async def test_a_send_that_never_left_is_tried_again(storage, api):
+async def test_a_send_that_never_left_is_tried_again(storage, loopback):
     add_supporters(storage, range(1, 4))
-    async with Bot(TOKEN, base_url=api.base_url, request=RefusedOnce()) as bot:
+    async with Bot(TOKEN, base_url=loopback.base_url, request=RefusedOnce()) as bot:
         report = await run_broadcast(bot, storage, broadcast(storage))
 
     assert (report.sent, report.unknown) == (3, 0)
-    assert set(api.delivered.values()) == {1}
+    assert set(loopback.delivered.values()) == {1}
 
 
 def test_a_broadcast_needs_an_english_text_to_fall_back_on(storage):

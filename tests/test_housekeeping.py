@@ -5,15 +5,7 @@ import datetime as dt
 import time_machine
 
 from scheduler.housekeeping import HOUSEKEEPING_JOB, run_housekeeping
-
-
-class JobContext:
-    """What a JobQueue callback receives, for calling the job directly."""
-
-    def __init__(self, app) -> None:
-        self.bot_data = app.bot_data
-        self.bot = app.bot
-        self.application = app
+from tests.fakes import JobContext
 
 
 async def test_personal_data_is_kept_during_retention_and_purged_after(chat):

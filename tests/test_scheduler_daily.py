@@ -25,9 +25,8 @@ from scheduler.daily import (
     catch_up,
     send_daily_prompt,
 )
+from tests.fakes import CHANNEL_ID, X_CREDENTIALS, JobContext, XAccount
 from tests.harness import make_settings, running_bot
-from tests.test_daily import CHANNEL_ID, X_CREDENTIALS, XAccount
-from tests.test_housekeeping import JobContext
 
 LONDON = ZoneInfo("Europe/London")
 HASHTAGS = "#16Days #StepUpMigrantWomen"

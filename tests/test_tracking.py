@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -28,6 +27,7 @@ from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.storage import Storage
 from messages import LANGUAGES, catalog
 from messages.i18n import placeholders
+from tests.fakes import X_ERRORS, WireResponse, x_rate_limited
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
@@ -77,14 +77,6 @@ async def x_source():
 
 
 # --- a fake X API v2 ---------------------------------------------------------------------------
-
-
-class WireResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 builds responses without the `stream_writer` aiohttp 3.14 requires."""
-
-    def __init__(self, method, url, **kwargs) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
 
 
 def answer(payload: dict, status: int = 200, headers: dict | None = None) -> CallbackResult:
@@ -211,32 +203,6 @@ class FakeX:
 def fake_x():
     with aioresponses() as mocked:
         yield FakeX(mocked)
-
-
-X_ERRORS = {
-    401: {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
-    403: {
-        "client_id": "123",
-        "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys"
-        " and tokens from a Twitter developer App that is attached to a Project.",
-        "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
-        "title": "Client Forbidden",
-        "required_enrollment": "Appropriate Level of API Access",
-        "reason": "client-not-enrolled",
-        "type": "https://api.twitter.com/2/problems/client-forbidden",
-    },
-    429: {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank"},
-    503: {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank"},
-}
-
-
-def x_rate_limited(reset: dt.datetime) -> tuple[int, dict, dict]:
-    headers = {
-        "x-rate-limit-limit": "450",
-        "x-rate-limit-remaining": "0",
-        "x-rate-limit-reset": str(int(reset.timestamp())),
-    }
-    return 429, X_ERRORS[429], headers
 
 
 def stored_counts(storage: Storage, source: str, hashtag: str) -> dict[str, int]:

@@ -1,0 +1,45 @@
+"""/trends for organisers: posts per day per hashtag and source as a chart, then the digest."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.charts import volume_chart
+from bot.context import Context
+from bot.storage import utcnow
+from bot.tracking import daily_volume, digest_for, volume_series
+from handlers.common import language, organiser_only, reply, routes
+from messages import text
+from scheduler.tracking import configured_sources
+
+
+@organiser_only
+async def show_trends(update: Update, context: Context) -> None:
+    """/trends: the hashtags' daily volume as a chart, then the day's change and top posts."""
+    lang = language(update, context)
+    data = context.bot_data
+    if configured_sources(data) is None:
+        await reply(update, context, text(lang, "trends.not_configured"))
+        return
+    today = utcnow().date()  # tracking days are UTC days
+    # As many days back as the campaign lasts: on its last day, the whole campaign.
+    series = volume_series(daily_volume(data.storage, data.campaign.total_days, today=today), lang)
+    title = text(lang, "trends.chart_title")
+    # Drawing takes a few hundred milliseconds: off the event loop, so supporters never wait.
+    chart = await asyncio.to_thread(
+        volume_chart, series, title, empty_note=text(lang, "trends.chart_empty")
+    )
+    # The digest may be longer than a caption may be (1024 characters): it follows on its own.
+    photo = await context.bot.send_photo(update.effective_chat.id, chart, caption=title)
+    data.storage.record_chat_message(photo.chat_id, photo.message_id)
+    await reply(update, context, digest_for(data.storage, lang, today))
+
+
+COMMANDS = {"trends": show_trends}
+
+
+def register(app: Application) -> None:
+    app.add_handlers(routes(COMMANDS, []))

@@ -1,0 +1,117 @@
+"""Hashtag tracking's jobs: a poll every TRACKING_POLL_MINUTES, and an evening digest to organisers.
+
+Both are scheduled only when X or Bluesky is configured. The sources are opened once in
+`post_init` (under TRACKING_SOURCES in bot_data.services) and closed at shutdown. A problem with a
+source reaches organisers once, when it starts: `poll_once` reports each problem only once,
+however many polls it lasts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
+
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.campaign import Campaign
+from bot.context import BotData, Context
+from bot.storage import Storage, utcnow
+from bot.tracking import Sources, digest_for, poll_once, render_alert
+from messages import Html
+from messages.i18n import DEFAULT_LANGUAGE
+
+logger = logging.getLogger(__name__)
+
+TRACKING_SOURCES = "tracking_sources"  # the key of the open `Sources` in bot_data.services
+POLL_JOB = "hashtag-poll"
+DIGEST_JOB = "hashtag-digest"
+FIRST_POLL_AFTER = 30  # seconds: let the bot settle after a start
+DIGEST_TIME = dt.time(20, 0)
+# A digest the scheduler notices late still goes out the same evening.
+DIGEST_MISFIRE_GRACE = 3 * 60 * 60
+
+
+def configured_sources(data: BotData) -> Sources | None:
+    """The tracking sources opened at start, or None when neither X nor Bluesky is configured."""
+    sources: Sources | None = data.services.get(TRACKING_SOURCES)
+    if sources is None or (sources.x is None and sources.bluesky is None):
+        return None
+    return sources
+
+
+def organiser_language(storage: Storage, organiser_id: int) -> str:
+    """The language the organiser chose as a supporter, English if she never wrote to the bot."""
+    supporter = storage.get_supporter(organiser_id)
+    return supporter["language"] if supporter else DEFAULT_LANGUAGE
+
+
+async def tell_organisers(context: Context, render: Callable[[str], Html]) -> None:
+    """Send every organiser `render(language)` in her language. One who cannot be reached
+    (blocked the bot, never opened it) is logged and does not keep it from the others."""
+    data = context.bot_data
+    for organiser_id in sorted(data.settings.organiser_ids):
+        language = organiser_language(data.storage, organiser_id)
+        try:
+            message = await context.bot.send_message(organiser_id, render(language))
+        except TelegramError as error:
+            logger.warning("Could not tell organiser %s about hashtags: %s", organiser_id, error)
+            continue
+        data.storage.record_chat_message(organiser_id, message.message_id)
+
+
+async def poll_hashtags(context: Context) -> None:
+    """Refresh every campaign hashtag from X and Bluesky; tell organisers of new problems."""
+    data = context.bot_data
+    sources: Sources = data.services[TRACKING_SOURCES]
+    try:
+        report = await poll_once(
+            data.settings,
+            data.campaign,
+            data.storage,
+            x_source=sources.x,
+            bluesky_source=sources.bluesky,
+        )
+        for alert in report.alerts:
+            await tell_organisers(context, functools.partial(render_alert, alert=alert))
+    except Exception:
+        # Whatever went wrong, the next poll tries again: log it and keep the job running.
+        logger.exception("Hashtag poll failed")
+
+
+def is_digest_day(campaign: Campaign, day: dt.date) -> bool:
+    """Campaign days, and the day after the last one, so organisers see how the campaign ended."""
+    return campaign.start_date <= day <= campaign.end_date + dt.timedelta(days=1)
+
+
+async def send_digest(context: Context) -> None:
+    """In the evening of a campaign day: each hashtag's day, its change and the most engaged
+    posts, to every organiser."""
+    data = context.bot_data
+    today = utcnow().astimezone(data.settings.zone).date()
+    if not is_digest_day(data.campaign, today):
+        return
+    await tell_organisers(context, lambda language: digest_for(data.storage, language, today))
+
+
+def schedule(app: Application) -> None:
+    data: BotData = app.bot_data
+    if configured_sources(data) is None:
+        return  # no X or Bluesky credentials: nothing to watch
+    interval = dt.timedelta(minutes=data.settings.tracking_poll_minutes)
+    app.job_queue.run_repeating(
+        poll_hashtags,
+        interval=interval,
+        first=FIRST_POLL_AFTER,
+        name=POLL_JOB,
+        # A poll noticed late still runs; later than an interval, the next one is due anyway.
+        job_kwargs={"misfire_grace_time": int(interval.total_seconds()), "coalesce": True},
+    )
+    app.job_queue.run_daily(
+        send_digest,
+        time=DIGEST_TIME.replace(tzinfo=data.settings.zone),
+        name=DIGEST_JOB,
+        job_kwargs={"misfire_grace_time": DIGEST_MISFIRE_GRACE, "coalesce": True},
+    )
