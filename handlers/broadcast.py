@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import warnings
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import Context
 from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
@@ -37,6 +35,7 @@ from bot.storage import Storage, utcnow
 from handlers.common import (
     Handler,
     answer,
+    journey,
     language,
     organiser_only,
     reply,
@@ -722,40 +721,35 @@ def conversation() -> ConversationHandler:
         return MessageHandler(kind, organiser_only(callback))
 
     audience_buttons = [button(AREA + "$", ask_area), button(AUDIENCE_PREFIX, choose_audience)]
-    with warnings.catch_warnings():
-        # Buttons are tracked per chat, not per message: this conversation mixes text and taps.
-        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
-            states={
-                ASK_TEXT: [
-                    typed(TEXT_MESSAGE | PHOTO_MESSAGE, receive_message),
-                    typed(OTHER_MESSAGE, refuse_other),
-                    button(CONTINUE + "$", ask_audience),
-                ],
-                VERSIONS: [
-                    button(VERSION_PREFIX, ask_version),
-                    button(CONTINUE + "$", ask_audience),
-                    typed(ANY_MESSAGE, use_buttons),
-                ],
-                AUDIENCE: [*audience_buttons, typed(ANY_MESSAGE, use_buttons)],
-                ASK_AREA: [typed(TEXT_MESSAGE, receive_area), *audience_buttons],
-                CONFIRM: [
-                    button(SEND + "$", send_now),
-                    button(SCHEDULE + "$", ask_time),
-                    typed(ANY_MESSAGE, use_buttons),
-                ],
-                ASK_TIME: [typed(TEXT_MESSAGE, receive_time)],
-            },
-            fallbacks=[
-                button(CANCEL + "$", cancel_draft),
-                CommandHandler("cancel", organiser_only(cancel_draft)),
-                *exits(dropping=DRAFT),
+    return journey(
+        "broadcast",
+        entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
+        states={
+            ASK_TEXT: [
+                typed(TEXT_MESSAGE | PHOTO_MESSAGE, receive_message),
+                typed(OTHER_MESSAGE, refuse_other),
+                button(CONTINUE + "$", ask_audience),
             ],
-            name="broadcast",
-            persistent=True,
-            allow_reentry=True,
-        )
+            VERSIONS: [
+                button(VERSION_PREFIX, ask_version),
+                button(CONTINUE + "$", ask_audience),
+                typed(ANY_MESSAGE, use_buttons),
+            ],
+            AUDIENCE: [*audience_buttons, typed(ANY_MESSAGE, use_buttons)],
+            ASK_AREA: [typed(TEXT_MESSAGE, receive_area), *audience_buttons],
+            CONFIRM: [
+                button(SEND + "$", send_now),
+                button(SCHEDULE + "$", ask_time),
+                typed(ANY_MESSAGE, use_buttons),
+            ],
+            ASK_TIME: [typed(TEXT_MESSAGE, receive_time)],
+        },
+        fallbacks=[
+            button(CANCEL + "$", cancel_draft),
+            CommandHandler("cancel", organiser_only(cancel_draft)),
+            *exits(dropping=DRAFT),
+        ],
+    )
 
 
 BUTTONS = [

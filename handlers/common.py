@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Context
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
@@ -108,3 +110,27 @@ def ending(callback: Handler) -> Handler:
         return ConversationHandler.END
 
     return then_end
+
+
+def journey(
+    name: str,
+    *,
+    entry_points: list[BaseHandler],
+    states: dict[object, list[BaseHandler]],
+    fallbacks: list[BaseHandler],
+) -> ConversationHandler:
+    """A multi-step journey whose state survives restarts and that can always be restarted.
+
+    PTB warns that such a conversation tracks buttons per chat rather than per message; that is
+    what we want, as journeys mix typed text and taps, so the warning is silenced here once.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+            name=name,
+            persistent=True,
+            allow_reentry=True,
+        )

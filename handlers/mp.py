@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import html
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -26,7 +25,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import Context
 from bot.mps import (
@@ -46,7 +44,7 @@ from bot.mps import (
 )
 from bot.progress import MP_LETTER_SENT, checklist
 from bot.storage import utcnow
-from handlers.common import Handler, answer, language, reply, show, user_id
+from handlers.common import Handler, answer, journey, language, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, Html, catalog, keyboards, text
@@ -441,41 +439,35 @@ def conversation() -> ConversationHandler:
         return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
 
     letter_languages = f"{LETTER_LANGUAGE_PREFIX}({'|'.join(LANGUAGES)})"
-    with warnings.catch_warnings():
-        # PTB warns that buttons are tracked per chat, not per message: that is what we want,
-        # as this conversation mixes typed text and buttons.
-        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[button(FIND, ask_postcode)],
-            states={
-                POSTCODE: [
-                    MessageHandler(NEW_TEXT, take_postcode),
-                    MessageHandler(NEW_OTHER, ask_for_text),
-                ],
-                NAME: [
-                    MessageHandler(NEW_TEXT, take_name),
-                    MessageHandler(NEW_OTHER, ask_for_text),
-                    button(SKIP_NAME, skip_name),
-                ],
-                SENTENCE: [
-                    MessageHandler(NEW_TEXT, take_sentence),
-                    MessageHandler(NEW_OTHER, ask_for_text),
-                    button(SKIP_SENTENCE, skip_sentence),
-                ],
-                LETTER_LANGUAGE: [
-                    button(letter_languages, choose_letter_language),
-                    MessageHandler(NEW_TEXT | NEW_OTHER, repeat_letter_language),
-                ],
-            },
-            fallbacks=[
-                button(SENT, mark_sent),
-                *exits(dropping=LETTER),
-                CallbackQueryHandler(stale_step, pattern="^mp:"),
+    return journey(
+        "mp",
+        entry_points=[button(FIND, ask_postcode)],
+        states={
+            POSTCODE: [
+                MessageHandler(NEW_TEXT, take_postcode),
+                MessageHandler(NEW_OTHER, ask_for_text),
             ],
-            name="mp",
-            persistent=True,
-            allow_reentry=True,
-        )
+            NAME: [
+                MessageHandler(NEW_TEXT, take_name),
+                MessageHandler(NEW_OTHER, ask_for_text),
+                button(SKIP_NAME, skip_name),
+            ],
+            SENTENCE: [
+                MessageHandler(NEW_TEXT, take_sentence),
+                MessageHandler(NEW_OTHER, ask_for_text),
+                button(SKIP_SENTENCE, skip_sentence),
+            ],
+            LETTER_LANGUAGE: [
+                button(letter_languages, choose_letter_language),
+                MessageHandler(NEW_TEXT | NEW_OTHER, repeat_letter_language),
+            ],
+        },
+        fallbacks=[
+            button(SENT, mark_sent),
+            *exits(dropping=LETTER),
+            CallbackQueryHandler(stale_step, pattern="^mp:"),
+        ],
+    )
 
 
 def register(app: Application) -> None:

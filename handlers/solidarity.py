@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -20,13 +19,22 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import solidarity
 from bot.campaign import Campaign
 from bot.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
-from handlers.common import Handler, answer, language, organiser_only, reply, routes, show, user_id
+from handlers.common import (
+    Handler,
+    answer,
+    journey,
+    language,
+    organiser_only,
+    reply,
+    routes,
+    show,
+    user_id,
+)
 from handlers.exits import exits
 from messages import Html, catalog, keyboards, text
 
@@ -324,33 +332,27 @@ def conversation() -> ConversationHandler:
     def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
 
-    with warnings.catch_warnings():
-        # PTB warns that buttons are tracked per chat, not per message: that is what we want,
-        # as this conversation mixes typed text and buttons.
-        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[button(WRITE, ask_message)],
-            states={
-                ASK_MESSAGE: [
-                    MessageHandler(NEW_TEXT, receive_message),
-                    MessageHandler(NEW_OTHER, refuse_non_text),
-                ],
-                ASK_SIGNATURE: [
-                    MessageHandler(NEW_TEXT, receive_signature),
-                    MessageHandler(NEW_OTHER, ask_signature_again),
-                    button(ANONYMOUS, sign_anonymously),
-                ],
-                CONFIRM: [
-                    button(SEND, submit_message),
-                    button(EDIT, ask_message),
-                    MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
-                ],
-            },
-            fallbacks=[button(CANCEL, cancel_message), *exits(dropping=DRAFT)],
-            name="solidarity",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return journey(
+        "solidarity",
+        entry_points=[button(WRITE, ask_message)],
+        states={
+            ASK_MESSAGE: [
+                MessageHandler(NEW_TEXT, receive_message),
+                MessageHandler(NEW_OTHER, refuse_non_text),
+            ],
+            ASK_SIGNATURE: [
+                MessageHandler(NEW_TEXT, receive_signature),
+                MessageHandler(NEW_OTHER, ask_signature_again),
+                button(ANONYMOUS, sign_anonymously),
+            ],
+            CONFIRM: [
+                button(SEND, submit_message),
+                button(EDIT, ask_message),
+                MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
+            ],
+        },
+        fallbacks=[button(CANCEL, cancel_message), *exits(dropping=DRAFT)],
+    )
 
 
 # --- organisers: moderation and the PDF ---------------------------------------------------------
