@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 from telegram.ext import Application
@@ -90,3 +91,19 @@ async def running_bot(
     finally:
         await app.shutdown()
         await app.post_shutdown(app)
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+
+
+def tags_in(html: str) -> set[str]:
+    """The HTML tags in a message, to prove text from a person was escaped."""
+    collector = _TagCollector()
+    collector.feed(html)
+    return collector.tags

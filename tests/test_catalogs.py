@@ -3,11 +3,10 @@ placeholders, and renders as HTML Telegram accepts."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 
 from messages.i18n import LANGUAGES, catalog, placeholders, text
+from tests.harness import tags_in
 
 # The tags Telegram's HTML parse mode accepts.
 TELEGRAM_TAGS = {
@@ -30,15 +29,6 @@ TELEGRAM_TAGS = {
 }
 
 
-class TagCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-
-
 def test_the_three_catalogs_have_the_same_keys():
     english = set(catalog("en"))
     for language in LANGUAGES:
@@ -58,9 +48,7 @@ def test_placeholders_match_english(language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_message_uses_only_telegram_html(language):
     for key, template in catalog(language).items():
-        parser = TagCollector()
-        parser.feed(template)
-        assert set(parser.tags) <= TELEGRAM_TAGS, key
+        assert tags_in(template) <= TELEGRAM_TAGS, key
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

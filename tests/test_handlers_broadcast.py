@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +19,7 @@ from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from handlers import broadcast as composer
 from handlers.broadcast import match_constituencies, parse_when
 from scheduler import broadcasts
-from tests.harness import ORGANISER_ID, make_settings, running_bot
+from tests.harness import ORGANISER_ID, make_settings, running_bot, tags_in
 
 pytestmark = pytest.mark.filterwarnings(
     # The harness initialises the Application without starting it, so PTB warns that it will
@@ -674,21 +673,6 @@ async def test_an_organiser_removed_mid_draft_can_go_no_further(tmp_path, api):
 
 
 # --- free text at every step (X3) ----------------------------------------------------------------
-
-
-class TagCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-
-
-def tags_in(sent: str) -> set[str]:
-    collector = TagCollector()
-    collector.feed(sent)
-    return collector.tags
 
 
 OUR_TAGS = {"b", "i", "code"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 import time
-from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,12 +12,12 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot import logs
-from bot.offline import OfflineBotAPI
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.solidarity import MAX_SIGNATURE_LENGTH, tidy_message, tidy_signature
 from handlers import solidarity as journey
 from messages import keyboards
-from tests.harness import ORGANISER_ID, running_bot
+from tests.fakes import FileKeepingAPI
+from tests.harness import ORGANISER_ID, running_bot, tags_in
 from tests.test_solidarity import flat, pdf_text
 
 SUPPORTER = 1
@@ -28,38 +27,15 @@ GENERIC_ERROR = "Sorry, something went wrong"
 OUR_TAGS = {"b", "i", "blockquote"}
 
 
-class DocumentKeepingAPI(OfflineBotAPI):
-    """The offline Bot API, also keeping the files the bot uploads (sendDocument)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.documents: list[tuple[str, bytes]] = []
-
-    async def do_request(self, url, method, request_data=None, **kwargs):
-        if request_data and url.endswith("/sendDocument"):
-            filename, content, _ = request_data.multipart_data["document"]
-            self.documents.append((filename, content))
-        return await super().do_request(url, method, request_data, **kwargs)
+def documents(api: FileKeepingAPI) -> list[tuple[str, bytes]]:
+    return [
+        (filename, content) for method, filename, content in api.files if method == "sendDocument"
+    ]
 
 
 @pytest.fixture
 def api():
-    return DocumentKeepingAPI()
-
-
-class TagCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-
-
-def tags_in(sent: str) -> set[str]:
-    collector = TagCollector()
-    collector.feed(sent)
-    return collector.tags
+    return FileKeepingAPI()
 
 
 def texts(calls) -> list[str]:
@@ -364,7 +340,7 @@ async def test_neither_the_message_nor_the_signature_is_logged(tmp_path, capsys,
             await chat.send(ORGANISER_ID, "/moderate")
             await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
             await chat.press(ORGANISER_ID, journey.EXPORT)
-            assert api.documents
+            assert documents(api)
         captured = capsys.readouterr().err
     finally:
         logging.getLogger().handlers.clear()
@@ -481,7 +457,7 @@ async def test_every_organiser_command_and_button_is_refused_to_anyone_else(
     seen = api.calls[before:]
     refusal = [*texts(seen), *answers(seen)]
     assert refusal == ["Sorry, that's only for campaign organisers."]
-    assert not api.documents
+    assert not documents(api)
     assert [row["status"] for row in message_rows(chat, SUPPORTER)] == ["approved", "pending"]
 
 
@@ -501,7 +477,7 @@ async def test_the_pdf_holds_only_approved_messages_and_no_telegram_ids(chat, ap
     calls = await chat.press(ORGANISER_ID, journey.EXPORT)
     [document] = [call for call in calls if call.method == "sendDocument"]
     assert "2 approved messages" in document.text
-    [(filename, pdf)] = api.documents
+    [(filename, pdf)] = documents(api)
     assert filename == "solidarity-cards.pdf"
     assert pdf.startswith(b"%PDF-")
     printed = flat(pdf_text(pdf))
@@ -518,7 +494,7 @@ async def test_moderate_pdf_sends_the_same_cards(chat, api):
     message_id = await submit(chat, SUPPORTER, "Printed by command")
     await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
     await chat.send(ORGANISER_ID, "/moderate pdf")
-    [(_, pdf)] = api.documents
+    [(_, pdf)] = documents(api)
     assert "Printed by command" in flat(pdf_text(pdf))
 
 
@@ -526,4 +502,4 @@ async def test_asking_for_the_pdf_with_nothing_approved_says_so(chat, api):
     await submit(chat, SUPPORTER, "Not yet approved")
     replies = await chat.send(ORGANISER_ID, "/moderate pdf")
     assert "nothing to print" in replies[-1].text
-    assert not api.documents
+    assert not documents(api)
