@@ -4,6 +4,7 @@ import logging
 
 from bot import logs
 from bot.cli import secrets_of
+from handlers import solidarity
 from messages import keyboards
 from tests.harness import make_settings, running_bot
 
@@ -21,6 +22,11 @@ async def test_a_full_journey_at_debug_level_logs_neither_token_nor_typed_text(t
             await chat.press(1, keyboards.OPTIN_YES)
             await chat.send(1, TYPED)
             await chat.send(1, f"/start {TYPED}")
+            # The solidarity preview shows the supporter's own words back to them.
+            await chat.press(1, solidarity.WRITE)
+            await chat.send(1, f"Solidarity from me: {TYPED}")
+            await chat.press(1, solidarity.ANONYMOUS)
+            assert any(TYPED in text for text in chat.texts(1))
             await chat.send(1, "/start boom")
             logging.getLogger("stepup").debug("token in a message: %s", TOKEN)
         captured = capsys.readouterr().err
