@@ -22,7 +22,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
-from bench.inbound_mix import supporter_session
+from bench.inbound_mix import SESSION, serve_lookups_locally, supporter_session
 from bot.offline import OfflineBotAPI, UpdateFactory
 from tests.harness import make_settings, running_bot
 
@@ -38,10 +38,7 @@ async def bare_echo_rate(supporters: int) -> float:
     app.add_handler(MessageHandler(filters.ALL, echo))
     await app.initialize()
     updates = UpdateFactory(app.bot)
-    per_supporter = await count_session_updates()
-    batch = [
-        updates.message(uid, "hello") for uid in range(supporters) for _ in range(per_supporter)
-    ]
+    batch = [updates.message(uid, "hello") for uid in range(supporters) for _ in SESSION]
     started = time.perf_counter()
     for update in batch:
         await app.process_update(update)
@@ -50,18 +47,12 @@ async def bare_echo_rate(supporters: int) -> float:
     return len(batch) / elapsed
 
 
-async def count_session_updates() -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        async with running_bot(make_settings(Path(folder))) as chat:
-            chat.app.bot._rate_limiter = None
-            return await supporter_session(chat, 1)
-
-
 async def stepup_rate(supporters: int) -> float:
     """Our bot, every supporter walking the realistic mix."""
     with tempfile.TemporaryDirectory() as folder:
         async with running_bot(make_settings(Path(folder))) as chat:
             chat.app.bot._rate_limiter = None  # see the module docstring
+            await serve_lookups_locally(chat)
             handled = 0
             started = time.perf_counter()
             for uid in range(1, supporters + 1):

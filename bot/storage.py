@@ -246,8 +246,10 @@ class Storage:
                 "DELETE FROM conversations WHERE name = ? AND key = ?", [name, encoded_key]
             )
             return
-        self.db["conversations"].upsert(
-            {"name": name, "key": encoded_key, "state": json.dumps(state)}, pk=("name", "key")
+        # Written after nearly every update: plain SQL, as upsert() introspects the table each call.
+        self.db.execute(
+            "INSERT OR REPLACE INTO conversations (name, key, state) VALUES (?, ?, ?)",
+            [name, encoded_key, json.dumps(state)],
         )
 
     def load_json_rows(self, table: str, key_column: str) -> dict[int, dict]:
@@ -258,7 +260,10 @@ class Storage:
         if not data:
             self.db.execute(f"DELETE FROM [{table}] WHERE [{key_column}] = ?", [key])
             return
-        self.db[table].upsert({key_column: key, "data": json.dumps(data)}, pk=key_column)
+        self.db.execute(
+            f"INSERT OR REPLACE INTO [{table}] ([{key_column}], data) VALUES (?, ?)",
+            [key, json.dumps(data)],
+        )
 
     # --- flags ------------------------------------------------------------------------------
 

@@ -56,12 +56,17 @@ async def answer(query: CallbackQuery, notice: str | None = None) -> None:
 async def show(
     update: Update, context: Context, html: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Answer a button press by replacing the message it was on, or a text by a new message."""
+    """Answer a button press by replacing the message it was on, or a text by a new message.
+
+    A press replaces its message once: whatever else the same update shows comes as new
+    messages, so a confirmation is never overwritten by the screen that follows it.
+    """
     query = update.callback_query
-    if query is None or query.message is None:
+    if query is None or query.message is None or getattr(context, "edited_message", False):
         await reply(update, context, html, markup)
         return
     await answer(query)
+    context.edited_message = True
     try:
         await query.edit_message_text(html, reply_markup=markup)
     except BadRequest:

@@ -85,6 +85,9 @@ def _size(raw: str) -> int:
 def _pieces(body: str, room: int) -> Iterator[str]:
     """The lines of `body` with their line ends, any line too long for one message cut up."""
     for line in body.splitlines(keepends=True):
+        if _size(line) <= room:
+            yield line
+            continue
         start = size = 0
         for index, char in enumerate(line):
             size += _size(char)
@@ -98,11 +101,15 @@ def blocks(body: str, tag: str) -> list[Html]:
     """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
     split at line ends where possible (escaping can make a long sentence much longer)."""
     room = MESSAGE_LIMIT - len(f"<{tag}></{tag}>")
-    chunks = [""]
+    chunks: list[str] = []
+    used = room  # so the first piece opens a chunk
     for piece in _pieces(body, room):
-        if _size(chunks[-1] + piece) > room:
+        size = _size(piece)
+        if used + size > room:
             chunks.append("")
+            used = 0
         chunks[-1] += piece
+        used += size
     return [Html(f"<{tag}>{html.escape(chunk)}</{tag}>") for chunk in chunks if chunk]
 
 

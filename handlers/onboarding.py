@@ -130,7 +130,6 @@ async def menu_journey(update: Update, context: Context) -> None:
     if journey not in context.bot_data.journeys:
         await stale_button(update, context)
         return
-    await update.callback_query.answer()
     await open_journey(update, context, journey)
 
 

@@ -18,8 +18,8 @@ from scheduler.followups import (
     NOT_YET,
     OUTCOMES,
 )
+from tests.fakes_parliament import WESTMINSTER
 from tests.harness import running_bot
-from tests.test_mps import WESTMINSTER
 
 QUESTION = "Did your MP reply?"
 TWO_WEEKS_ON = dt.timedelta(days=14, minutes=1)

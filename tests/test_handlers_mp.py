@@ -8,7 +8,6 @@ import html
 import logging
 import re
 import time
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import hypothesis
@@ -20,8 +19,7 @@ from telegram import Update
 from bot.logs import QUIET
 from handlers.mp import FIND, LETTER, SENT, SKIP_NAME, SKIP_SENTENCE
 from messages import keyboards
-from tests.harness import running_bot
-from tests.test_mps import (
+from tests.fakes_parliament import (
     NOT_FOUND,
     TERMINATED,
     WESTMINSTER,
@@ -33,21 +31,12 @@ from tests.test_mps import (
     search_result,
     timeout,
 )
+from tests.harness import running_bot, tags_in
 
 CANARY = "CanaryOkapi5519"
 POSTCODE_FORMS = (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"sw1a1aa", b"SW1A%201AA")
 # Tags our own catalogs never use: one of them in the output can only have come from the input.
 FOREIGN_TAGS = ("u", "s", "script", "tg-spoiler", "zz")
-
-
-class Tags(HTMLParser):
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self.found: list[str] = []
-        self.feed(markup)
-
-    def handle_starttag(self, tag, attrs):
-        self.found.append(tag)
 
 
 async def use_services(chat, services: FakeServices) -> FakeServices:
@@ -477,7 +466,7 @@ def assert_safe_helpful_answer(replies) -> None:
     assert texts, "no answer"
     for sent in texts:
         assert "something went wrong" not in sent
-        assert not set(FOREIGN_TAGS) & set(Tags(sent).found)
+        assert not set(FOREIGN_TAGS) & tags_in(sent)
 
 
 @PROPERTY

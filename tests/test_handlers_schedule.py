@@ -14,8 +14,8 @@ from bot import daily
 from handlers import schedule
 from messages import keyboards, text
 from scheduler.daily import SEND_NOW_JOB, catch_up
+from tests.fakes import JobContext
 from tests.harness import ORGANISER_ID, running_bot
-from tests.test_housekeeping import JobContext
 
 LONDON = ZoneInfo("Europe/London")
 SUPPORTER = 1
