@@ -50,8 +50,8 @@ ONE_OFF = {PETITION_SIGNED: 0.55, MP_LETTER_SENT: 0.65, SOLIDARITY_WRITTEN: 0.20
 KNOWS_SEAT = 0.45
 REPEATED = {SHARED: 0.6, SOLIDARITY_POSTED: 0.4}
 MP_REPLIES = {
-    "replied_supportive": 0.10,
-    "replied_unsupportive": 0.04,
+    "supportive": 0.10,
+    "unsupportive": 0.04,
     "form_letter": 0.30,
     "not_yet": 0.16,
     "no_reply": 0.20,

@@ -52,6 +52,12 @@ X_INTENT_URL = "https://x.com/intent/tweet"
 # --- errors -----------------------------------------------------------------------------------
 
 
+# What supporters answer to "Did your MP reply?", in the order the buttons show them. Only
+# "not yet" may be changed later. Stored in mp_followups.outcome; counted per constituency.
+REPLY_NOT_YET = "not_yet"
+REPLY_OUTCOMES = ("supportive", "unsupportive", "form_letter", REPLY_NOT_YET, "no_reply")
+
+
 class MpLookupError(Exception):
     """Base of the lookup failures; each subclass gets its own message for the supporter."""
 

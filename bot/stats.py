@@ -21,6 +21,7 @@ from babel.numbers import format_decimal, format_percent
 
 from bot.campaign import Campaign
 from bot.charts import volume_chart
+from bot.mps import REPLY_OUTCOMES
 from bot.progress import (
     JOURNEYS,
     MP_LETTER_SENT,
@@ -37,13 +38,6 @@ from messages.render import BABEL_LOCALES, date
 ACTION_KINDS = (PETITION_SIGNED, MP_LETTER_SENT, SOLIDARITY_WRITTEN, SOLIDARITY_POSTED, SHARED)
 FUNNEL_JOURNEYS = ("petition", "mp", "solidarity")
 # What a supporter answers when asked, 14 days after their letter, whether their MP replied.
-MP_REPLY_OUTCOMES = (
-    "replied_supportive",
-    "replied_unsupportive",
-    "form_letter",
-    "not_yet",
-    "no_reply",
-)
 DELIVERY_STATUSES = ("pending", "sending", "sent", "blocked", "failed", "unknown", "skipped")
 TOP_CONSTITUENCIES = 20
 TOP_REFERRAL_LINKS = 10
@@ -323,7 +317,7 @@ def _constituencies(language: str, constituencies: tuple[ConstituencyLetters, ..
     for rank, seat in enumerate(constituencies, start=1):
         replies = [
             (label(language, "outcome", outcome), count)
-            for outcome, count in _in_order(seat.replies, MP_REPLY_OUTCOMES)
+            for outcome, count in _in_order(seat.replies, REPLY_OUTCOMES)
         ]
         lines.append(
             text(
@@ -448,11 +442,11 @@ def per_constituency_csv(storage: Storage) -> bytes:
         [seat.code, seat.name or "", seat.letters, *_replies_in_order(seat.replies)]
         for seat in constituency_letters(storage, None)
     ]
-    return _csv(["constituency_code", "constituency_name", "letters", *MP_REPLY_OUTCOMES], rows)
+    return _csv(["constituency_code", "constituency_name", "letters", *REPLY_OUTCOMES], rows)
 
 
 def _replies_in_order(replies: Mapping[str, int]) -> list[int]:
-    return [replies.get(outcome, 0) for outcome in MP_REPLY_OUTCOMES]
+    return [replies.get(outcome, 0) for outcome in REPLY_OUTCOMES]
 
 
 def per_broadcast_csv(storage: Storage) -> bytes:

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlite_utils import Database
 
@@ -104,9 +104,7 @@ class Storage:
         return self.get_supporter(user_id) or row, True
 
     def set_language(self, user_id: int, language: str) -> None:
-        self.db.execute(
-            "UPDATE supporters SET language = ? WHERE user_id = ?", [language, user_id]
-        )
+        self.db.execute("UPDATE supporters SET language = ? WHERE user_id = ?", [language, user_id])
 
     def set_constituency(self, user_id: int, code: str, name: str) -> None:
         self.db.execute(
@@ -132,8 +130,8 @@ class Storage:
 
     def has_consent_decision(self, user_id: int) -> bool:
         """Whether the supporter has answered the daily-prompt question (yes or no) yet."""
-        row = self.db.execute("SELECT 1 FROM consents WHERE user_id = ? LIMIT 1", [user_id]).fetchone()
-        return row is not None
+        query = "SELECT 1 FROM consents WHERE user_id = ? LIMIT 1"
+        return self.db.execute(query, [user_id]).fetchone() is not None
 
     def mark_blocked(self, user_id: int) -> None:
         """The supporter blocked the bot: nothing is sent to them again."""
@@ -158,12 +156,14 @@ class Storage:
 
     # --- actions ----------------------------------------------------------------------------
 
-    def record_action(
-        self, user_id: int, kind: str, constituency_code: str | None = None
-    ) -> None:
-        self.db["actions"].insert(
-            {"user_id": user_id, "kind": kind, "at": stamp(), "constituency_code": constituency_code}
-        )
+    def record_action(self, user_id: int, kind: str, constituency_code: str | None = None) -> None:
+        row = {
+            "user_id": user_id,
+            "kind": kind,
+            "at": stamp(),
+            "constituency_code": constituency_code,
+        }
+        self.db["actions"].insert(row)
 
     def done_actions(self, user_id: int) -> set[str]:
         rows = self.db.execute(
@@ -222,7 +222,8 @@ class Storage:
 
     def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
         rows = self.db.execute(
-            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? ORDER BY message_id",
+            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? "
+            "ORDER BY message_id",
             [chat_id, stamp(since)],
         ).fetchall()
         return [message_id for (message_id,) in rows]
@@ -650,7 +651,7 @@ class Storage:
     # --- daily prompts ----------------------------------------------------------------------
 
     # The outside posts a daily run makes, and the daily_runs column holding each one's status.
-    DAILY_POST_COLUMNS = {"channel": "channel_status", "x": "x_status"}
+    DAILY_POST_COLUMNS: ClassVar[dict[str, str]] = {"channel": "channel_status", "x": "x_status"}
 
     def daily_run(self, campaign_date: str) -> dict[str, Any] | None:
         """The run for a local campaign date (ISO), if its prompt was prepared."""

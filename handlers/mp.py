@@ -30,6 +30,8 @@ from bot.context import Context
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
+    REPLY_NOT_YET,
+    REPLY_OUTCOMES,
     LetterFieldTooLong,
     LookupUnavailable,
     PersonalSentenceTooLong,
@@ -56,7 +58,7 @@ SKIP_SENTENCE = "mp:skip:sentence"
 LETTER_LANGUAGE_PREFIX = "mp:letter:"
 SENT = "mp:sent"
 FOLLOWUP_ANSWER = re.compile(
-    rf"{followups.ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(followups.OUTCOMES)})"
+    rf"{followups.ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})"
 )
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
@@ -427,10 +429,10 @@ async def answer_followup(update: Update, context: Context) -> None:
         return
     followup_id, outcome = int(match.group(1)), match.group(2)
     storage = context.bot_data.storage
-    if not storage.answer_mp_followup(followup_id, user_id(update), outcome, followups.NOT_YET):
+    if not storage.answer_mp_followup(followup_id, user_id(update), outcome, REPLY_NOT_YET):
         await stale_button(update, context)
         return
-    if outcome == followups.NOT_YET:
+    if outcome == REPLY_NOT_YET:
         # They may come back to this message and answer again once the MP has replied.
         markup = followups.answer_keyboard(lang, followup_id)
         await show(update, context, text(lang, "mp.followup_not_yet_thanks"), markup)

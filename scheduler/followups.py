@@ -15,6 +15,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.context import Context
+from bot.mps import REPLY_OUTCOMES
 from bot.storage import utcnow
 from messages import text
 
@@ -28,9 +29,6 @@ FIRST_CHECK_AFTER = 60  # seconds: let the bot settle after a start
 
 # Callback data: `mp:reply:<followup id>:<outcome>`.
 ANSWER_PREFIX = "mp:reply:"
-NOT_YET = "not_yet"
-# Every answer, in the order the buttons show them. Only "not yet" may be changed later.
-OUTCOMES = ("supportive", "unsupportive", "form_letter", NOT_YET, "no_reply")
 
 
 def answer_keyboard(language: str, followup_id: int) -> InlineKeyboardMarkup:
@@ -42,7 +40,7 @@ def answer_keyboard(language: str, followup_id: int) -> InlineKeyboardMarkup:
                     callback_data=f"{ANSWER_PREFIX}{followup_id}:{outcome}",
                 )
             ]
-            for outcome in OUTCOMES
+            for outcome in REPLY_OUTCOMES
         ]
     )
 

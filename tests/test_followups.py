@@ -3,20 +3,23 @@ Application and its JobQueue job, across restarts; answers recorded from the but
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 import time_machine
 
+from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.offline import Fault
+from bot.stats import export_csvs, gather_stats
 from handlers.mp import SENT
 from messages import keyboards
 from scheduler.followups import (
+    ANSWER_PREFIX,
     CHECK_EVERY,
     FOLLOWUP_JOB,
     MISFIRE_GRACE,
-    NOT_YET,
-    OUTCOMES,
 )
 from tests.fakes_parliament import WESTMINSTER
 from tests.harness import running_bot
@@ -76,7 +79,9 @@ async def test_question_is_asked_once_fourteen_days_later_even_across_a_restart(
             await run_followups(chat)
         (question,) = questions(chat, 1)
         buttons = [button["callback_data"] for button in question.buttons]
-        assert buttons == [f"mp:reply:{followup(chat, 1)['id']}:{outcome}" for outcome in OUTCOMES]
+        assert buttons == [
+            f"mp:reply:{followup(chat, 1)['id']}:{outcome}" for outcome in REPLY_OUTCOMES
+        ]
     with later(TWO_WEEKS_ON + dt.timedelta(hours=1)):
         async with running_bot(settings, api) as chat:
             await run_followups(chat)
@@ -141,7 +146,7 @@ async def test_stop_after_sending_the_letter_cancels_the_question(chat):
     assert questions(chat, 1) == []
 
 
-@pytest.mark.parametrize("outcome", [o for o in OUTCOMES if o != NOT_YET])
+@pytest.mark.parametrize("outcome", [o for o in REPLY_OUTCOMES if o != REPLY_NOT_YET])
 async def test_answer_is_recorded_for_the_constituency(chat, outcome):
     await letter_sent(chat, 1)
     followup_id = await asked(chat, 1)
@@ -192,3 +197,21 @@ async def test_answer_before_the_question_was_asked_is_stale(chat):
     followup_id = followup(chat, 1)["id"]
     await chat.press(1, f"mp:reply:{followup_id}:supportive")
     assert followup(chat, 1)["outcome"] is None
+
+
+@pytest.mark.parametrize("outcome", REPLY_OUTCOMES)
+async def test_every_answer_reaches_the_organisers_figures(chat, outcome):
+    await letter_sent(chat, 1)
+    followup_id = await asked(chat, 1)
+    await chat.press(1, f"{ANSWER_PREFIX}{followup_id}:{outcome}")
+    campaign = chat.app.bot_data.campaign
+    figures = gather_stats(chat.storage, campaign, dt.datetime.now(dt.UTC))
+    (seat,) = figures.constituencies
+    assert seat.replies == {outcome: 1}
+    (row,) = export_rows(chat.storage)
+    assert row[outcome] == "1"
+
+
+def export_rows(storage) -> list[dict]:
+    per_constituency = export_csvs(storage, dt.date.today())["per_constituency"]
+    return list(csv.DictReader(io.StringIO(per_constituency.decode("utf-8-sig"))))

@@ -109,7 +109,7 @@ def campaign_db(storage):
     )
     db["mp_followups"].insert_all(
         [
-            {"user_id": ANA, "constituency_code": SEAT, "outcome": "replied_supportive"},
+            {"user_id": ANA, "constituency_code": SEAT, "outcome": "supportive"},
             {"user_id": DORA, "constituency_code": SEAT, "outcome": "form_letter"},
             {"user_id": EVA, "constituency_code": OTHER_SEAT, "outcome": None},
         ]
@@ -189,7 +189,7 @@ def test_actions_per_day_by_kind(stats):
 def test_letters_by_constituency_most_first_with_name_and_reported_replies(stats):
     first, second = stats.constituencies
     assert (first.code, first.name, first.letters) == (SEAT, "Ynys Môn & <Anglesey>", 2)
-    assert first.replies == {"replied_supportive": 1, "form_letter": 1}
+    assert first.replies == {"supportive": 1, "form_letter": 1}
     assert (second.code, second.name, second.letters) == (OTHER_SEAT, "Glasgow North", 1)
     assert second.replies == {}
 
@@ -342,8 +342,8 @@ def test_per_constituency_export_has_every_seat_with_letters_and_replies(campaig
             "constituency_code": SEAT,
             "constituency_name": "Ynys Môn & <Anglesey>",
             "letters": "2",
-            "replied_supportive": "1",
-            "replied_unsupportive": "0",
+            "supportive": "1",
+            "unsupportive": "0",
             "form_letter": "1",
             "not_yet": "0",
             "no_reply": "0",
@@ -352,8 +352,8 @@ def test_per_constituency_export_has_every_seat_with_letters_and_replies(campaig
             "constituency_code": OTHER_SEAT,
             "constituency_name": "Glasgow North",
             "letters": "1",
-            "replied_supportive": "0",
-            "replied_unsupportive": "0",
+            "supportive": "0",
+            "unsupportive": "0",
             "form_letter": "0",
             "not_yet": "0",
             "no_reply": "0",
