@@ -26,12 +26,19 @@ def user_id(update: Update) -> int:
 
 
 def language(update: Update, context: Context) -> str:
-    """The supporter's chosen language, or a guess from Telegram's settings before they chose."""
+    """The supporter's chosen language, or a guess from Telegram's settings before they chose.
+
+    Read once per update: every message an update sends asks for it.
+    """
+    known = getattr(context, "language", None)
+    if known:
+        return known
     user = update.effective_user
     if user is None:
         return DEFAULT_LANGUAGE
     supporter = context.bot_data.storage.get_supporter(user.id)
-    return supporter["language"] if supporter else language_for(user.language_code)
+    context.language = supporter["language"] if supporter else language_for(user.language_code)
+    return context.language
 
 
 async def reply(

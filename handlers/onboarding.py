@@ -88,6 +88,7 @@ async def choose_language(update: Update, context: Context) -> None:
         return
     await query.answer()
     context.bot_data.storage.set_language(user_id(update), chosen)
+    context.language = chosen
     await reply(update, context, text(chosen, "core.language.changed"))
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)

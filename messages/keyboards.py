@@ -6,6 +6,8 @@ and the handler for it cannot drift apart. Anything else that arrives is stale o
 
 from __future__ import annotations
 
+import functools
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from messages.i18n import LANGUAGES, catalog, text
@@ -35,6 +37,7 @@ def button(language: str, key: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text(language, key), callback_data=data)
 
 
+@functools.cache  # keyboards are immutable, and these are shown on nearly every tap
 def language_choice() -> InlineKeyboardMarkup:
     """Each language named in itself, so anyone can find theirs."""
     return InlineKeyboardMarkup(
@@ -50,6 +53,7 @@ def language_choice() -> InlineKeyboardMarkup:
     )
 
 
+@functools.cache
 def optin(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -61,6 +65,7 @@ def optin(language: str) -> InlineKeyboardMarkup:
     )
 
 
+@functools.cache
 def main_menu(language: str, opted_in: bool) -> InlineKeyboardMarkup:
     daily_key = "core.menu.button_daily_on" if opted_in else "core.menu.button_daily_off"
     return InlineKeyboardMarkup(
@@ -77,10 +82,12 @@ def main_menu(language: str, opted_in: bool) -> InlineKeyboardMarkup:
     )
 
 
+@functools.cache
 def back_to_menu(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(language, "core.menu.button_back", MENU)]])
 
 
+@functools.cache
 def forget_confirm(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [

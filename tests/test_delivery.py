@@ -204,6 +204,8 @@ async def test_a_timeout_is_recorded_as_unknown_and_not_retried(storage, loopbac
     assert len(loopback.sends(2)) == 1
 
 
+# PTB's own RetryAfter warns about its retry_after type on construction; nothing of ours.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 @pytest.mark.parametrize("make_bot", [limited_bot, bare_bot], ids=["rate-limiter", "no-limiter"])
 async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(
     storage, loopback, make_bot
