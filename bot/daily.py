@@ -200,7 +200,8 @@ async def run_day(
         await _post_once(
             storage, date, X, lambda: post_to_x(settings, x_text(campaign, bot.username, day))
         )
-    return await delivery.run_broadcast(bot, storage, broadcast_id)
+    batch_size = delivery.batch_size_for(settings.broadcast_rate)
+    return await delivery.run_broadcast(bot, storage, broadcast_id, batch_size=batch_size)
 
 
 async def _post_once(

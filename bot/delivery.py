@@ -30,7 +30,14 @@ from dataclasses import dataclass
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.storage import Storage
@@ -70,6 +77,15 @@ class Audience:
     done_action: str | None = None
     missing_action: str | None = None
     constituency_code: str | None = None
+
+    def as_filters(self) -> dict[str, object]:
+        """As keyword arguments for the storage queries that choose recipients."""
+        return {
+            "languages": self.languages,
+            "done_action": self.done_action,
+            "missing_action": self.missing_action,
+            "constituency_code": self.constituency_code,
+        }
 
     def as_dict(self) -> dict[str, object]:
         values = {
@@ -167,13 +183,7 @@ def enqueue(storage: Storage, broadcast_id: int) -> int | None:
     if broadcast is None:
         raise LookupError(f"no broadcast {broadcast_id}")
     audience = Audience.from_dict(broadcast["audience"])
-    return storage.start_deliveries(
-        broadcast_id,
-        languages=audience.languages,
-        done_action=audience.done_action,
-        missing_action=audience.missing_action,
-        constituency_code=audience.constituency_code,
-    )
+    return storage.start_deliveries(broadcast_id, **audience.as_filters())
 
 
 async def run_broadcast(
@@ -329,6 +339,12 @@ class _Run:
         ]
         try:
             await asyncio.gather(*tasks)
+        except BaseException:
+            # Don't leave the rest of the batch sending unsupervised: their rows stay in
+            # flight and go out again when the broadcast resumes.
+            for task in tasks:
+                task.cancel()
+            raise
         finally:
             outcomes = [
                 task.result()
@@ -347,6 +363,10 @@ class _Run:
             return _Outcome(user_id, SKIPPED)
         try:
             message_id = await self.message.send(self.bot, user_id, language)
+        except InvalidToken:
+            # The token was revoked: nothing can succeed, so stop here rather than fail everyone.
+            # The batch stays in flight and is sent again after a restart with a good token.
+            raise
         except Forbidden as error:
             return _Outcome(user_id, BLOCKED, error=error.message)
         except RetryAfter as error:

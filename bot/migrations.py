@@ -261,3 +261,11 @@ def stats_indexes(db: Database) -> None:
     db["actions"].create_index(["kind", "user_id"])
     db["actions"].create_index(["kind", "constituency_code"])
     db["supporters"].create_index(["language", "opted_in", "blocked_at"])
+
+
+@migrations(name="0012_deliveries_without_user_index")
+def deliveries_without_user_index(db: Database) -> None:
+    """Every broadcast inserts a row per recipient; an index on user_id scattered those writes
+    across the whole index and made starting a broadcast slow. /forget and /mydata find a
+    person's deliveries through the primary key instead (see storage.PERSONAL_ROWS)."""
+    db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")

@@ -21,16 +21,43 @@ from sqlite_utils import Database
 from bot.migrations import migrations
 
 BUSY_TIMEOUT_MS = 5000
-# Tables holding rows keyed by a supporter's user id; /forget empties every one of them.
-PERSONAL_TABLES = (
-    "supporters",
-    "consents",
-    "actions",
-    "mp_followups",
-    "solidarity_messages",
-    "deliveries",
-    "user_data",
-)
+# Where each table keeps rows about one supporter; /forget and /mydata read these. deliveries has
+# no user_id index (it would slow the start of every broadcast): its primary key finds a
+# person's rows one broadcast at a time.
+PERSONAL_ROWS = {
+    "supporters": "user_id = ?",
+    "consents": "user_id = ?",
+    "actions": "user_id = ?",
+    "mp_followups": "user_id = ?",
+    "solidarity_messages": "user_id = ?",
+    "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
+    "user_data": "user_id = ?",
+}
+
+
+def audience_filter(
+    languages: tuple[str, ...],
+    done_action: str | None,
+    missing_action: str | None,
+    constituency_code: str | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: subscribed and
+    not blocked (P2), narrowed by each filter given. Counting and sending share it."""
+    where = ["s.opted_in = 1", "s.blocked_at IS NULL"]
+    params: list[Any] = []
+    if languages:
+        where.append(f"s.language IN ({', '.join('?' * len(languages))})")
+        params.extend(languages)
+    for action, test in ((done_action, "EXISTS"), (missing_action, "NOT EXISTS")):
+        if action:
+            where.append(
+                f"{test} (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
+            )
+            params.append(action)
+    if constituency_code:
+        where.append("s.constituency_code = ?")
+        params.append(constituency_code)
+    return " AND ".join(where), params
 
 
 def utcnow() -> dt.datetime:
@@ -176,8 +203,8 @@ class Storage:
     def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every row about this supporter, table by table (for /mydata)."""
         found: dict[str, list[dict[str, Any]]] = {}
-        for table in PERSONAL_TABLES:
-            rows = list(self.db.query(f"SELECT * FROM [{table}] WHERE user_id = ?", [user_id]))
+        for table, where in PERSONAL_ROWS.items():
+            rows = list(self.db.query(f"SELECT * FROM [{table}] WHERE {where}", [user_id]))
             if rows:
                 found[table] = rows
         found.update(self._conversation_rows(user_id))
@@ -194,8 +221,8 @@ class Storage:
     def forget(self, user_id: int) -> None:
         """Erase everything about the supporter, then checkpoint so the WAL keeps no copy."""
         with self.immediate():
-            for table in PERSONAL_TABLES:
-                self.db.execute(f"DELETE FROM [{table}] WHERE user_id = ?", [user_id])
+            for table, where in PERSONAL_ROWS.items():
+                self.db.execute(f"DELETE FROM [{table}] WHERE {where}", [user_id])
             for row in self._conversation_rows(user_id).get("conversations", []):
                 self.db.execute(
                     "DELETE FROM conversations WHERE name = ? AND key = ?",
@@ -209,7 +236,7 @@ class Storage:
         """Erase every supporter (the retention period is over). Returns how many."""
         (count,) = self.db.execute("SELECT count(*) FROM supporters").fetchone()
         with self.immediate():
-            for table in (*PERSONAL_TABLES, "conversations", "chat_data", "chat_messages"):
+            for table in (*PERSONAL_ROWS, "conversations", "chat_data", "chat_messages"):
                 self.db.execute(f"DELETE FROM [{table}]")
         self.checkpoint()
         return count
@@ -475,24 +502,7 @@ class Storage:
         """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
         recipient, in one transaction and inside SQLite (recipients never become a Python list).
         Returns the number of recipients, or None if it had already started or ended."""
-        where = ["s.opted_in = 1", "s.blocked_at IS NULL"]
-        params: list[Any] = []
-        if languages:
-            where.append(f"s.language IN ({', '.join('?' * len(languages))})")
-            params.extend(languages)
-        if done_action:
-            where.append(
-                "EXISTS (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
-            )
-            params.append(done_action)
-        if missing_action:
-            where.append(
-                "NOT EXISTS (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
-            )
-            params.append(missing_action)
-        if constituency_code:
-            where.append("s.constituency_code = ?")
-            params.append(constituency_code)
+        where, params = audience_filter(languages, done_action, missing_action, constituency_code)
         now = stamp()
         with self.immediate():
             started = self.db.execute(
@@ -504,7 +514,7 @@ class Storage:
                 return None
             self.db.execute(
                 "INSERT OR IGNORE INTO deliveries (broadcast_id, user_id, status, updated_at) "
-                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {' AND '.join(where)}",
+                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {where}",
                 [broadcast_id, now, *params],
             )
             total = self.db.execute(
@@ -611,23 +621,9 @@ class Storage:
     ) -> int:
         """How many supporters a broadcast to this audience would reach if it started now: the
         same selection as `start_deliveries` (subscribed, and every filter given)."""
-        where = ["opted_in = 1", "blocked_at IS NULL"]
-        params: list[Any] = []
-        if languages:
-            where.append(f"language IN ({', '.join('?' * len(languages))})")
-            params.extend(languages)
-        for action, wanted in ((done_action, "EXISTS"), (missing_action, "NOT EXISTS")):
-            if action:
-                where.append(
-                    f"{wanted} (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
-                )
-                params.append(action)
-        if constituency_code:
-            where.append("constituency_code = ?")
-            params.append(constituency_code)
-        return self.db.execute(
-            f"SELECT count(*) FROM supporters s WHERE {' AND '.join(where)}", params
-        ).fetchone()[0]
+        where, params = audience_filter(languages, done_action, missing_action, constituency_code)
+        query = f"SELECT count(*) FROM supporters s WHERE {where}"
+        return self.db.execute(query, params).fetchone()[0]
 
     def supporter_constituencies(self) -> dict[str, str]:
         """GSS code -> name of every constituency a supporter's postcode lookup gave (a few

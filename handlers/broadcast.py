@@ -175,12 +175,7 @@ def plain_words(body: str, limit: int) -> str:
 
 def reach(storage: Storage, audience: Audience) -> int:
     """How many supporters the audience would reach if it started now."""
-    return storage.count_audience(
-        languages=audience.languages,
-        done_action=audience.done_action,
-        missing_action=audience.missing_action,
-        constituency_code=audience.constituency_code,
-    )
+    return storage.count_audience(**audience.as_filters())
 
 
 # --- rendering ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from telegram.ext import Application
 
 from bot import daily
 from bot.context import BotData, Context
-from bot.delivery import resume_unfinished
+from bot.delivery import batch_size_for, resume_unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ async def catch_up(context: Context) -> None:
     data = context.bot_data
     async with _lock(data):
         daily.recover(data.storage, daily.local_now(data.settings.zone).date())
-        await resume_unfinished(context.bot, data.storage)
+        batch_size = batch_size_for(data.settings.broadcast_rate)
+        await resume_unfinished(context.bot, data.storage, batch_size=batch_size)
         # Resuming may have taken a while: look at the clock again.
         now = daily.local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from telegram import Bot
-from telegram.error import NetworkError
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
@@ -205,7 +205,6 @@ async def test_a_timeout_is_recorded_as_unknown_and_not_retried(storage, loopbac
 
 
 # PTB's own RetryAfter warns about its retry_after type on construction; nothing of ours.
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 @pytest.mark.parametrize("make_bot", [limited_bot, bare_bot], ids=["rate-limiter", "no-limiter"])
 async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(
     storage, loopback, make_bot
@@ -385,3 +384,18 @@ async def test_a_send_that_never_left_is_tried_again(storage, loopback):
 def test_a_broadcast_needs_an_english_text_to_fall_back_on(storage):
     with pytest.raises(ValueError, match="'en'"):
         create_broadcast(storage, texts={"pt": "Olá"})
+
+
+async def test_a_revoked_token_stops_the_run_without_failing_anyone(storage, loopback, bot):
+    recipients = add_supporters(storage, range(1, 21))
+    broadcast_id = broadcast(storage)
+    good_token, loopback.token = loopback.token, "revoked"
+
+    with pytest.raises(InvalidToken):
+        await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+
+    assert "failed" not in statuses(storage, broadcast_id).values()
+    loopback.token = good_token
+    [report] = await resume_unfinished(bot, storage, batch_size=5)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+    assert (report.status, report.sent) == ("done", 20)
