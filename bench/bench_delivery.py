@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 from telegram.ext import AIORateLimiter, ExtBot
 
-from bot.delivery import batch_size_for, create_broadcast, run_broadcast
+from bot.delivery import batch_size_for, create_broadcast, run_broadcast, telegram_request
 from bot.storage import Storage, stamp
 from tests.fake_bot_api import TOKEN
 
@@ -115,7 +115,10 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
     rss_seeded = resident_mb()
     async with fake_api() as root:
         limiter = AIORateLimiter(overall_max_rate=rate, max_retries=3)
-        async with ExtBot(TOKEN, base_url=f"{root}/bot", rate_limiter=limiter) as bot:
+        request = telegram_request(rate)
+        async with ExtBot(
+            TOKEN, base_url=f"{root}/bot", rate_limiter=limiter, request=request
+        ) as bot:
             cpu, started = cpu_seconds(), time.monotonic()
             await run_broadcast(bot, storage, broadcast_id, batch_size=batch_size_for(rate))
             seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu

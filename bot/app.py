@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 
 import handlers
 import scheduler
+from bot import delivery
 from bot.campaign import Campaign, load_campaign
 from bot.config import Settings
 from bot.context import BotData
@@ -55,7 +56,9 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if request is not None:
+    if request is None:
+        builder = builder.request(delivery.telegram_request(settings.broadcast_rate))
+    else:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     app.bot_data.settings = settings

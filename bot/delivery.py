@@ -38,6 +38,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.storage import Storage
@@ -61,6 +62,13 @@ PROGRESS_EVERY_SECONDS = 2.0
 MAX_NETWORK_PAUSE_SECONDS = 60.0
 # httpx errors raised before a request was written out: it cannot have reached Telegram.
 _NEVER_LEFT = (httpx.PoolTimeout, httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def telegram_request(rate: float) -> HTTPXRequest:
+    """Connections for about a tenth of a second of sends at `rate`, as Telegram answers in
+    roughly 100 ms. More only slow httpcore down: it searches every open connection for each
+    request (PTB's default of 256 cost a broadcast a third of its speed)."""
+    return HTTPXRequest(connection_pool_size=max(8, math.ceil(rate / 10)), pool_timeout=5.0)
 
 
 def batch_size_for(rate: float) -> int:

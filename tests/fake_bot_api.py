@@ -8,6 +8,10 @@ each chat, and fails the way Telegram does when told to: 403 for chats that bloc
 too and counted as `early`, as Telegram's flood control does), and late answers for timeouts (the
 message is delivered, only the answer is late, which is what makes a timeout "unknown").
 
+Supporters can talk to the bot too: `send_text` and `press` queue updates in the Bot API's shape,
+which getUpdates serves as Telegram does: every update at or above the `offset` asked for, so one
+a bot fetched but never confirmed (it died first) is served again, and one it confirmed is gone.
+
 In a test: `async with FakeBotApi() as api: ...`. As its own process (the benchmark):
 `python -m tests.fake_bot_api` prints `port <n>` and serves until killed; GET /_fake/stats
 returns the counts as JSON.
@@ -76,6 +80,12 @@ class FakeBotApi:
         self.flood: dict[int, int] = {}  # the chat's first send gets 429 with this retry_after
         self.slow: dict[int, float] = {}  # the chat's next answer is this late (but delivered)
         self.on_message: Callable[[int | str], None] | None = None
+        # What supporters sent, waiting for the bot to confirm it (getUpdates with a higher offset).
+        self.updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._update_queued = asyncio.Event()
+        # The latest message the bot sent or edited in each chat: the one a supporter presses.
+        self.last_messages: dict[int | str, dict[str, Any]] = {}
         # What happened.
         self.delivered: Counter[int | str] = Counter()
         self.per_second: Counter[int] = Counter()
@@ -129,6 +139,60 @@ class FakeBotApi:
             "per_second": sorted(self.per_second.items()),
         }
 
+    # --- what supporters do ----------------------------------------------------------------------
+
+    def send_text(self, user_id: int, text: str, language_code: str = "en") -> int:
+        """A supporter types `text` in their private chat with the bot; returns the update id."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _private_chat(user_id),
+            "from": _person(user_id, language_code),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self._queue({"message": message})
+
+    def press(self, user_id: int, data: str, language_code: str = "en") -> int:
+        """A supporter presses a button carrying `data` on the latest message the bot sent them;
+        returns the update id."""
+        message = self.last_messages.get(user_id) or {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _private_chat(user_id),
+            "from": BOT_USER,
+            "text": "…",
+        }
+        update_id = next(self._update_ids)
+        query = {
+            "id": str(update_id),
+            "from": _person(user_id, language_code),
+            "chat_instance": str(user_id),
+            "message": message,
+            "data": data,
+        }
+        return self._queue({"callback_query": query}, update_id)
+
+    def _queue(self, update: dict[str, Any], update_id: int | None = None) -> int:
+        update_id = update_id or next(self._update_ids)
+        self.updates.append({"update_id": update_id, **update})
+        self._update_queued.set()
+        return update_id
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Telegram's long polling: updates below `offset` are confirmed and forgotten; the rest
+        are served (oldest first, up to `limit`), waiting a little for one if there are none."""
+        offset = int(params.get("offset") or 0)
+        self.updates = [update for update in self.updates if update["update_id"] >= offset]
+        if not self.updates:
+            self._update_queued.clear()
+            wait = min(float(params.get("timeout") or 0), self.long_poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._update_queued.wait(), wait)
+        return self.updates[: int(params.get("limit") or 100)]
+
     # --- the server ----------------------------------------------------------------------------
 
     async def _stats(self, _: web.Request) -> web.Response:
@@ -140,9 +204,9 @@ class FakeBotApi:
         method = request.match_info["method"]
         params = await _params(request)
         if method == "getUpdates":
-            # Nothing ever arrives; wait a little like a long poll would.
-            await asyncio.sleep(min(float(params.get("timeout") or 0), self.long_poll_seconds))
-            return _ok([])
+            return _ok(await self._get_updates(params))
+        if method == "deleteWebhook" and str(params.get("drop_pending_updates")).lower() == "true":
+            self.updates.clear()
         chat_id = _chat_id(params.get("chat_id"))
         arrived = time.monotonic()
         response = self._answer(method, chat_id, params, arrived)
@@ -218,6 +282,8 @@ class FakeBotApi:
         markup = params.get("reply_markup")
         if markup:
             message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        if chat_id is not None:
+            self.last_messages[chat_id] = message
         return message
 
 
@@ -233,6 +299,19 @@ def _chat_id(value: object) -> int | str | None:
         return None
     text = str(value)
     return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _person(user_id: int, language_code: str) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": "Supporter",
+        "language_code": language_code,
+    }
+
+
+def _private_chat(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "type": "private", "first_name": "Supporter"}
 
 
 def _ok(result: object) -> web.Response:
