@@ -17,7 +17,7 @@ from handlers.common import Handler, ending, routes
 def exits(dropping: str | None = None) -> list[BaseHandler]:
     """The general commands and menu buttons, each ending the conversation. `dropping` names the
     journey's unfinished draft in user_data, discarded on the way out."""
-    commands = {**onboarding.COMMANDS, **privacy.COMMANDS, "cancel": onboarding.show_menu}
+    commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
 
     def way_out(callback: Handler) -> Handler:

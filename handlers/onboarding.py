@@ -142,7 +142,13 @@ async def stale_button(update: Update, context: Context) -> None:
     await show_menu(update, context)
 
 
-COMMANDS = {"start": start, "menu": show_menu, "language": language_command}
+# /cancel outside a journey has nothing to cancel: it shows the menu, as inside one it ends there.
+COMMANDS = {
+    "start": start,
+    "menu": show_menu,
+    "cancel": show_menu,
+    "language": language_command,
+}
 BUTTONS = [
     (f"^{keyboards.LANGUAGE_PREFIX}", choose_language),
     (f"^{keyboards.MENU_LANGUAGE}$", language_command),

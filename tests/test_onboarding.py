@@ -119,3 +119,9 @@ async def test_text_nobody_waits_for_gets_a_kind_pointer_to_the_menu(chat):
     assert "<b>anyone" not in replies[-1].text
     replies = await chat.send(1, "/nonsense")
     assert "didn't understand" in replies[-1].text
+
+
+async def test_cancel_outside_a_journey_shows_the_menu(chat):
+    await chat.send(1, "/start")
+    replies = await chat.send(1, "/cancel")
+    assert "Your progress" in replies[-1].text
