@@ -1,20 +1,24 @@
 """Crash suite (D1, D6, S1, S2, S3): the real bot process, `python -m bot run`, killed with
 SIGKILL again and again while it sends an organiser's broadcast and today's daily prompt and while
 supporters are half-way through the solidarity journey, and restarted each time, against the
-loopback fake Bot API (tests/fake_bot_api.py) in this process.
+loopback fake Bot API (tests/fake_bot_api.py) served from this process.
 
     .venv/bin/python -m bench.crash_suite [--cycles 20] [--recipients 3000] [--journeys 6]
 
-Each kill lands the moment the fake API receives a chosen message of the two sends (targets drawn
-at random, from a seed, over both), so the message that triggers it is always in flight. What
-must hold at the end:
+Most kills land the moment the fake API receives a chosen message of the two sends (targets drawn
+from a seed over both), so the message that triggers the kill is always in flight; the others land
+at start-up, as soon as that cycle's supporters are half-way through the journey, before sending
+resumes. `--lanes` runs several bots side by side, each with its own database and fake API, the
+cycles shared out between them. What must hold at the end, in every lane:
 - `PRAGMA integrity_check` is ok (S2);
-- every opted-in supporter got the broadcast and today's prompt; the duplicates of each are no
-  more than its rows that were 'sending' in SQLite, read straight after each kill and summed over
-  the kills (D1); no other day's prompt went out (D6);
+- every opted-in supporter got the broadcast and today's prompt, and nobody else did; duplicates
+  of each send are no more than its sends in flight at the kills (D1), summed over the kills: at
+  each, its rows 'sending' in SQLite read straight after the kill, but no more than its messages
+  that reached the fake API in that cycle (a row left 'sending' through a kill at start-up is
+  not counted twice); no other day's prompt went out (D6);
 - every supporter killed half-way through the journey (message typed, not yet signed) carried on
-  after the restart: their signature brought the preview of the message typed before the kill,
-  and Send queued it for moderation exactly once (S3).
+  after the restart: their signature brought the preview of the message typed before the kill;
+  Send queued it for moderation exactly once, and no copy of it stayed behind as a draft (S3, P5).
 
 tests/test_crash_suite.py runs the same machinery with small numbers.
 """
@@ -26,6 +30,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -47,12 +52,14 @@ from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
 from handlers import solidarity as journey
 from messages.i18n import language_for
-from tests.fake_bot_api import TOKEN, FakeBotApi
+from tests.fake_bot_api import MESSAGE_METHODS, TOKEN, FakeBotApi, Request
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = ZoneInfo("Europe/London")
 BROADCAST = "broadcast"
 PROMPT = "daily prompt"
+AT_START_UP = "start-up"
+SENDS = (BROADCAST, PROMPT)
 BROADCAST_TEXT = "<b>Crash suite</b>: one organiser broadcast for every supporter"
 LANGUAGE_CODES = ("en", "pt-br", "es")
 # Supporters on the journey have ids apart from the subscribers' 1..recipients.
@@ -64,13 +71,34 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Scale:
-    cycles: int = 20
-    recipients: int = 3_000
+    cycles: int = 20  # kill -9 and restart cycles, over all lanes
+    lanes: int = 1  # bots run side by side, each with its own database and fake API
+    recipients: int = 3_000  # opted-in supporters, in each lane
     journeys_per_cycle: int = 6  # supporters who start the journey in each cycle
     rate: float = 500.0  # BROADCAST_RATE; a batch (the most in flight) is about a second of it
+    startup_kills: float = 0.2  # the share of cycles killed at start-up rather than mid-send
     seed: int = 16
     # One wait longer than this is a hang (the run stops with the bot's log), not slowness.
     give_up_seconds: float = 60.0
+
+    def kill_plans(self) -> list[list[int | None]]:
+        """For each lane, each cycle's kill: after how many messages of the two sends (counted
+        together), or None for a kill at start-up. Targets are spread at random over the first
+        90% of the messages, one of them at the broadcast's very last message (just before
+        today's prompt is prepared)."""
+        rng = random.Random(self.seed)
+        plans = []
+        for lane in range(self.lanes):
+            cycles = self.cycles // self.lanes + (lane < self.cycles % self.lanes)
+            at_start_up = set(rng.sample(range(cycles), round(cycles * self.startup_kills)))
+            mid_send = cycles - len(at_start_up)
+            span = range(1, int(2 * self.recipients * 0.9))
+            targets = set(rng.sample(span, mid_send - 1)) | {self.recipients} if mid_send else set()
+            while len(targets) < mid_send:
+                targets.add(rng.choice(span))
+            ordered = iter(sorted(targets))
+            plans.append([None if c in at_start_up else next(ordered) for c in range(cycles)])
+        return plans
 
 
 class CrashSuiteError(Exception):
@@ -80,20 +108,27 @@ class CrashSuiteError(Exception):
 @dataclass(frozen=True)
 class Kill:
     cycle: int
-    messages: int  # broadcast and prompt messages the fake API had received by then
-    landed_in: str  # the send the killing message belonged to
+    messages: int  # messages of the two sends the fake API had received by then
+    landed_in: str  # the send the killing message belonged to, or AT_START_UP
     in_flight: dict[str, int]  # rows 'sending' per send, read right after the kill
+    arrived: dict[str, int]  # messages per send that reached the fake API in this cycle
+
+    def could_duplicate(self, send: str) -> int:
+        """A duplicate is a message that reached Telegram while its row was 'sending' in the
+        process this kill ended: no more than either count."""
+        return min(self.in_flight.get(send, 0), self.arrived.get(send, 0))
 
 
 @dataclass(frozen=True)
 class Send:
-    """One of the two sends, as the fake API saw it and as SQLite ended."""
+    """The broadcast or today's prompt, as the fake API saw it and as SQLite ended."""
 
     name: str
     recipients: int
     served: int  # distinct supporters who got it
     messages: int  # everything that arrived, duplicates included
-    in_flight_at_kills: int
+    in_flight_at_kills: int  # the bound on duplicates: Kill.could_duplicate, summed
+    sending_at_kills: int  # rows 'sending' right after the kills, summed (a looser bound)
     status: str | None
     summary: dict[str, int]
 
@@ -103,29 +138,22 @@ class Send:
 
 
 @dataclass(frozen=True)
-class Report:
-    scale: Scale
+class Lane:
+    """One bot's run: its kills and what was true at the end."""
+
+    index: int
     kills: list[Kill]
     sends: list[Send]
+    to_others: int  # broadcast or prompt messages to someone who had not opted in
     other_day_prompts: int
     halfway_at_kill: int  # supporters on the journey, message typed and not signed, at a kill
     continued: int  # of those, the ones whose next step found their message after the restart
     stored_once: int  # of those, the ones whose message was queued for moderation exactly once
+    drafts_left: int  # of those, the ones whose message was still kept as a draft afterwards
     integrity: str
-    seconds: float
-    date_changed: bool  # the run crossed local midnight, so "today's prompt" changed
-
-    @property
-    def messages(self) -> int:
-        return sum(send.messages for send in self.sends)
 
     def problems(self) -> list[str]:
-        """Every promise the run broke, in words; empty when all held."""
         found = []
-        if self.date_changed:
-            found.append("the local date changed during the run; run it again")
-        if len(self.kills) < self.scale.cycles:
-            found.append(f"only {len(self.kills)} of {self.scale.cycles} kills landed")
         if self.integrity != "ok":
             found.append(f"integrity_check: {self.integrity}")
         for send in self.sends:
@@ -140,39 +168,82 @@ class Report:
                 )
             if (send.status, send.summary) != ("done", {"sent": send.recipients}):
                 found.append(f"the {send.name} ended {send.status} with {send.summary}")
+        if self.to_others:
+            found.append(f"{self.to_others} messages went to supporters who had not opted in")
         if self.other_day_prompts:
             found.append(f"{self.other_day_prompts} prompts of another day went out")
         if self.continued < self.halfway_at_kill:
             lost = self.halfway_at_kill - self.continued
-            found.append(f"{lost} supporters lost their place in the journey at a restart")
-        if self.stored_once < self.halfway_at_kill:
-            missing = self.halfway_at_kill - self.stored_once
+            found.append(f"{lost} supporters lost the message they had typed at a restart")
+        if self.stored_once < self.continued:
+            missing = self.continued - self.stored_once
             found.append(f"{missing} journey messages were not queued exactly once")
+        if self.drafts_left:
+            found.append(f"{self.drafts_left} messages handed over were still kept as drafts")
         return found
 
     def lines(self) -> list[str]:
         landed = Counter(kill.landed_in for kill in self.kills)
+        where = ", ".join(f"{count} in the {name}" for name, count in landed.items())
+        targets = ", ".join(str(kill.messages) for kill in self.kills)
         lines = [
-            f"cycles          {len(self.kills)} kill -9 and restart "
-            f"({', '.join(f'{count} in the {name}' for name, count in landed.items())})",
-            f"killed at       {', '.join(str(kill.messages) for kill in self.kills)} messages",
-            f"messages        {self.messages:,} to {self.scale.recipients:,} supporters "
-            f"at {self.scale.rate:,.0f}/s",
+            f"lane {self.index}: {len(self.kills)} kills ({where}) at {targets} messages",
         ]
         for send in self.sends:
             lines.append(
-                f"{send.name:<15} served {send.served:,}/{send.recipients:,}, duplicates "
-                f"{send.duplicates} <= in flight at the kills {send.in_flight_at_kills}, "
-                f"{send.status}"
+                f"  {send.name:<14} served {send.served:,}/{send.recipients:,}; duplicates "
+                f"{send.duplicates} <= in flight at the kills {send.in_flight_at_kills} "
+                f"(rows 'sending' {send.sending_at_kills}); {send.status}"
             )
         lines += [
-            f"other days      {self.other_day_prompts} prompts",
-            f"journeys        {self.halfway_at_kill} half-way at a kill, {self.continued} "
-            f"continued after the restart, {self.stored_once} messages queued once",
-            f"integrity       {self.integrity}",
-            f"wall time       {self.seconds:.1f} s",
-            "result          "
-            + ("all promises held" if not self.problems() else "; ".join(self.problems())),
+            f"  {'others':<14} {self.other_day_prompts} prompts of another day, "
+            f"{self.to_others} messages to supporters not opted in",
+            f"  {'journeys':<14} {self.halfway_at_kill} half-way at a kill, {self.continued} "
+            f"continued after the restart, {self.stored_once} queued once, "
+            f"{self.drafts_left} drafts left",
+            f"  {'integrity':<14} {self.integrity}",
+        ]
+        return lines
+
+
+@dataclass(frozen=True)
+class Report:
+    scale: Scale
+    lanes: list[Lane]
+    seconds: float
+    date_changed: bool  # the run crossed local midnight, so "today's prompt" changed
+
+    @property
+    def kills(self) -> list[Kill]:
+        return [kill for lane in self.lanes for kill in lane.kills]
+
+    @property
+    def messages(self) -> int:
+        return sum(send.messages for lane in self.lanes for send in lane.sends)
+
+    def problems(self) -> list[str]:
+        """Every promise the run broke, in words; empty when all held."""
+        found = ["the local date changed during the run; run it again"] if self.date_changed else []
+        if len(self.kills) < self.scale.cycles:
+            found.append(f"only {len(self.kills)} of {self.scale.cycles} kills landed")
+        for lane in self.lanes:
+            found += [f"lane {lane.index}: {problem}" for problem in lane.problems()]
+        return found
+
+    def lines(self) -> list[str]:
+        scale = self.scale
+        lines = [
+            f"crash suite: {len(self.kills)} cycles of kill -9 and restart in {scale.lanes} "
+            f"lane(s); {scale.recipients:,} supporters and {scale.journeys_per_cycle} new "
+            f"journeys a cycle per lane; BROADCAST_RATE {scale.rate:,.0f}; seed {scale.seed}",
+        ]
+        for lane in self.lanes:
+            lines += lane.lines()
+        problems = self.problems()
+        lines += [
+            f"messages       {self.messages:,} broadcast and prompt messages received",
+            f"wall time      {self.seconds:.1f} s",
+            "result         " + ("; ".join(problems) if problems else "every promise held"),
         ]
         return lines
 
@@ -209,18 +280,7 @@ def seed(database: Path, recipients: int) -> int:
     return broadcast_id
 
 
-def kill_targets(scale: Scale, rng: random.Random) -> list[int]:
-    """After how many messages (counted over both sends) each kill lands: spread at random over
-    the first 90% of them, with one at the broadcast's very last message (just before today's
-    prompt is prepared)."""
-    total = 2 * scale.recipients
-    targets = set(rng.sample(range(1, int(total * 0.9)), scale.cycles - 1)) | {scale.recipients}
-    while len(targets) < scale.cycles:
-        targets.add(rng.randrange(1, int(total * 0.9)))
-    return sorted(targets)
-
-
-# --- reading SQLite between kills (short connections: none is open across a kill) ----------------
+# --- reading SQLite (short connections: none is open across a kill) -----------------------------
 
 
 def read_db(database: Path, read: Callable[[Storage], T]) -> T:
@@ -236,29 +296,31 @@ def prompt_broadcast(storage: Storage, today: dt.date) -> int | None:
     return run["broadcast_id"] if run else None
 
 
-def conversation_state(storage: Storage, user_id: int) -> object:
-    return storage.load_conversations("solidarity").get((user_id, user_id))
+def journey_states(storage: Storage) -> dict[int, object]:
+    """Each supporter's place in the solidarity journey (private chats: chat id = user id)."""
+    return {user: state for (_, user), state in storage.load_conversations("solidarity").items()}
 
 
-def draft(storage: Storage, user_id: int) -> dict | None:
-    return storage.load_json_rows("user_data", "user_id").get(user_id, {}).get(journey.DRAFT)
+def drafts(storage: Storage) -> dict[int, dict]:
+    return {
+        user: data[journey.DRAFT]
+        for user, data in storage.load_json_rows("user_data", "user_id").items()
+        if journey.DRAFT in data
+    }
 
 
-def queued_messages(storage: Storage, user_id: int) -> list[dict]:
-    return storage.personal_data(user_id).get("solidarity_messages", [])
+def queued_messages(storage: Storage, user_id: int) -> list[tuple[str, str | None]]:
+    rows = storage.personal_data(user_id).get("solidarity_messages", [])
+    return [(row["body"], row["signature"]) for row in rows]
 
 
-# --- one supporter's journey ---------------------------------------------------------------------
+# --- a supporter on the journey ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Supporter:
     user_id: int
     language_code: str
-
-    @property
-    def language(self) -> str:
-        return language_for(self.language_code)
 
     @property
     def body(self) -> str:
@@ -269,14 +331,17 @@ class Supporter:
         return f"S{self.user_id}"
 
     def preview(self) -> str:
-        return journey.preview_text(self.language, {"body": self.body, "signature": self.signature})
+        draft = {"body": self.body, "signature": self.signature}
+        return journey.preview_text(language_for(self.language_code), draft)
 
 
-# --- the run -------------------------------------------------------------------------------------
+# --- one lane ------------------------------------------------------------------------------------
 
 
 @dataclass
 class CrashRun:
+    """One bot process at a time, its database, and the fake API it talks to."""
+
     scale: Scale
     workdir: Path
     api: FakeBotApi
@@ -287,7 +352,8 @@ class CrashRun:
     messages: int = 0
     kill_at: int | None = None
     kills: list[Kill] = field(default_factory=list)
-    continued: list[int] = field(default_factory=list)
+    cohorts: list[list[Supporter]] = field(default_factory=list)
+    continued: list[Supporter] = field(default_factory=list)
 
     @property
     def database(self) -> Path:
@@ -296,6 +362,9 @@ class CrashRun:
     @property
     def log(self) -> Path:
         return self.workdir / "bot.log"
+
+    def read(self, read: Callable[[Storage], T]) -> T:
+        return read_db(self.database, read)
 
     # --- the process ---
 
@@ -324,6 +393,7 @@ class CrashRun:
 
     async def stop(self) -> None:
         """Make sure the process is gone (SIGKILL if it is still running)."""
+        self.kill_at = None
         if self.bot and self.bot.returncode is None:
             self.bot.kill()
         if self.bot:
@@ -340,10 +410,10 @@ class CrashRun:
             if self.bot and self.bot.returncode is None:
                 self.bot.kill()
 
-    async def until(self, condition: Callable[[], bool], what: str, *, alive: bool = True) -> None:
+    async def until(self, condition: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + self.scale.give_up_seconds
         while not condition():
-            if alive and self.bot and self.bot.returncode is not None:
+            if self.bot and self.bot.returncode is not None:
                 raise CrashSuiteError(f"the bot exited ({self.bot.returncode}) before {what}")
             if time.monotonic() > deadline:
                 raise CrashSuiteError(f"gave up waiting for {what}")
@@ -354,127 +424,142 @@ class CrashRun:
 
     # --- the cycles ---
 
-    async def cycle(self, index: int, target: int) -> None:
+    async def cycle(self, index: int, target: int | None) -> None:
         """Start; the previous cohort signs and sends, a new one types its message; then the
-        kill lands at the `target`th message; read what was in flight."""
+        kill: at start-up (target None) or when the `target`th message arrives. Then read what
+        was in flight."""
+        first_request = len(self.api.requests)
         await self.start()
         try:
-            await asyncio.gather(
-                *(self.finish_journey(s) for s in self.cohort(index - 1)),
-                *(self.begin_journey(s) for s in self.cohort(index)),
-            )
-            self.kill_at = max(target, self.messages + 1)
-            await self.until(
-                lambda: self.bot.returncode is not None, f"message {target}", alive=False
-            )
+            await self.finish_journeys(self.cohorts[-1] if self.cohorts else [])
+            await self.begin_journeys(self.new_cohort())
+            if target is None:
+                self.bot.kill()
+            else:
+                self.kill_at = max(target, self.messages + 1)
+            try:
+                await asyncio.wait_for(self.bot.wait(), self.scale.give_up_seconds)
+            except TimeoutError:
+                raise CrashSuiteError(f"gave up waiting for message {target}") from None
+            if self.bot.returncode != -signal.SIGKILL:
+                raise CrashSuiteError(f"the bot exited ({self.bot.returncode}) by itself")
         finally:
-            self.kill_at = None
             await self.stop()
-        self.kills.append(Kill(index, self.messages, self.last_send(), self.in_flight()))
+        arrived = self.received(self.api.requests[first_request:])
+        landed = self.classify(self.last_message_text(first_request)) or AT_START_UP
+        in_flight = self.in_flight()
+        self.kills.append(Kill(index, self.messages, landed, in_flight, dict(arrived)))
 
     async def complete(self) -> None:
-        """A last start without a kill: everything still owed goes out."""
+        """A last start without a kill: everything still owed goes out; then a clean stop."""
         await self.start()
         try:
-            await asyncio.gather(
-                *(self.finish_journey(s) for s in self.cohort(self.scale.cycles - 1))
-            )
-            await self.until(self.both_sends_ended, "both sends to end")
+            await self.finish_journeys(self.cohorts[-1] if self.cohorts else [])
+            await self.until(lambda: self.read(self.sends_ended), "both sends to end")
+            self.bot.terminate()
+            await self.bot.wait()
         finally:
-            if self.bot.returncode is None:
-                self.bot.terminate()
             await self.stop()
 
-    def both_sends_ended(self) -> bool:
-        def ended(storage: Storage) -> bool:
-            prompt = prompt_broadcast(storage, self.today)
-            return prompt is not None and all(
-                storage.broadcast_status(broadcast_id) == "done"
-                for broadcast_id in (self.broadcast_id, prompt)
-            )
+    def sends_ended(self, storage: Storage) -> bool:
+        prompt = prompt_broadcast(storage, self.today)
+        return prompt is not None and all(
+            storage.broadcast_status(broadcast_id) == "done"
+            for broadcast_id in (self.broadcast_id, prompt)
+        )
 
-        return read_db(self.database, ended)
+    def broadcast_ids(self, storage: Storage) -> dict[str, int]:
+        ids = {BROADCAST: self.broadcast_id, PROMPT: prompt_broadcast(storage, self.today)}
+        return {name: broadcast_id for name, broadcast_id in ids.items() if broadcast_id}
 
     def in_flight(self) -> dict[str, int]:
         def sending(storage: Storage) -> dict[str, int]:
-            ids = {BROADCAST: self.broadcast_id, PROMPT: prompt_broadcast(storage, self.today)}
             return {
                 name: storage.broadcast_summary(broadcast_id).get("sending", 0)
-                for name, broadcast_id in ids.items()
-                if broadcast_id is not None
+                for name, broadcast_id in self.broadcast_ids(storage).items()
             }
 
-        return read_db(self.database, sending)
+        return self.read(sending)
 
-    def last_send(self) -> str:
-        """Which send the killing message belonged to."""
-        for request in reversed(self.api.sends()):
-            if isinstance(request.chat_id, int) and request.chat_id <= self.scale.recipients:
-                return self.classify(request.params.get("text")) or "?"
-        return "start-up"
+    def last_message_text(self, since: int) -> str | None:
+        """The latest broadcast or prompt message to arrive, from request number `since` on."""
+        for request in reversed(self.api.requests[since:]):
+            if self.to_subscriber(request):
+                return request.params.get("text")
+        return None
 
     # --- journeys ---
 
-    def cohort(self, index: int) -> list[Supporter]:
-        if index < 0:
-            return []
-        first = FIRST_JOURNEY_ID + index * self.scale.journeys_per_cycle
-        return [
+    def new_cohort(self) -> list[Supporter]:
+        first = FIRST_JOURNEY_ID + len(self.cohorts) * self.scale.journeys_per_cycle
+        cohort = [
             Supporter(user_id, LANGUAGE_CODES[user_id % len(LANGUAGE_CODES)])
             for user_id in range(first, first + self.scale.journeys_per_cycle)
         ]
+        self.cohorts.append(cohort)
+        return cohort
 
-    async def begin_journey(self, supporter: Supporter) -> None:
-        """Write a message, type it, and wait until the bot has asked for a signature and
-        written that state down: the supporter is half-way when the kill lands."""
-        self.api.press(supporter.user_id, journey.WRITE, supporter.language_code)
-        self.api.send_text(supporter.user_id, supporter.body, supporter.language_code)
+    async def begin_journeys(self, cohort: list[Supporter]) -> None:
+        """Each presses Write a message and types it. Wait until the bot has asked each for a
+        signature, written that place in the journey down and confirmed the updates (so none is
+        served again): the cohort is half-way when the kill lands."""
+        updates = []
+        for supporter in cohort:
+            updates.append(
+                self.api.press(supporter.user_id, journey.WRITE, supporter.language_code)
+            )
+            updates.append(
+                self.api.send_text(supporter.user_id, supporter.body, supporter.language_code)
+            )
 
         def halfway(storage: Storage) -> bool:
-            saved = draft(storage, supporter.user_id)
-            return (
-                conversation_state(storage, supporter.user_id) == journey.ASK_SIGNATURE
-                and saved is not None
-                and saved["body"] == supporter.body
-            )
+            states = journey_states(storage)
+            return all(states.get(s.user_id) == journey.ASK_SIGNATURE for s in cohort)
 
-        await self.until(lambda: read_db(self.database, halfway), "a journey to reach half-way")
+        await self.until(
+            lambda: all(map(self.api.confirmed, updates)) and self.read(halfway),
+            "supporters to be half-way through the journey",
+        )
 
-    async def finish_journey(self, supporter: Supporter) -> None:
-        """After the restart: sign. Carrying on means the preview shows the message typed
-        before the kill; then Send, and wait until it is queued and the journey over."""
-        user_id = supporter.user_id
-        answers = self.api.delivered[user_id]
-        self.api.send_text(user_id, supporter.signature, supporter.language_code)
-        await self.until(lambda: self.api.delivered[user_id] > answers, "an answer to a signature")
-        if self.api.last_messages[user_id].get("text") != supporter.preview():
-            return  # it lost its place; the report counts it
-        self.continued.append(user_id)
-        self.api.press(user_id, journey.SEND, supporter.language_code)
+    async def finish_journeys(self, cohort: list[Supporter]) -> None:
+        """After the restart each signs. Carrying on means the bot answers with the preview of
+        the message typed before the kill; those who carried on press Send, and we wait until
+        their messages are queued and their journeys over."""
+        answers = {s.user_id: self.api.delivered[s.user_id] for s in cohort}
+        updates = [self.api.send_text(s.user_id, s.signature, s.language_code) for s in cohort]
+        await self.until(
+            lambda: (
+                all(map(self.api.confirmed, updates))
+                and all(self.api.delivered[user] > count for user, count in answers.items())
+            ),
+            "answers to the signatures",
+        )
+        carried_on = [
+            s for s in cohort if self.api.last_messages[s.user_id].get("text") == s.preview()
+        ]
+        self.continued += carried_on
+        updates = [self.api.press(s.user_id, journey.SEND, s.language_code) for s in carried_on]
 
         def over(storage: Storage) -> bool:
-            return (
-                bool(queued_messages(storage, user_id))
-                and conversation_state(storage, user_id) is None
-                and draft(storage, user_id) is None
+            states = journey_states(storage)
+            return all(
+                s.user_id not in states and queued_messages(storage, s.user_id) for s in carried_on
             )
 
-        await self.until(lambda: read_db(self.database, over), "a journey's message to be queued")
-
-    def journeys_stored_once(self) -> int:
-        def stored(storage: Storage, supporter: Supporter) -> bool:
-            rows = queued_messages(storage, supporter.user_id)
-            return [(row["body"], row["signature"]) for row in rows] == [
-                (supporter.body, supporter.signature)
-            ]
-
-        cohorts = [self.cohort(index) for index in range(self.scale.cycles)]
-        return read_db(
-            self.database,
-            lambda storage: sum(stored(storage, s) for cohort in cohorts for s in cohort),
+        await self.until(
+            lambda: all(map(self.api.confirmed, updates)) and self.read(over),
+            "journey messages to be queued",
         )
 
     # --- what arrived ---
+
+    @cached_property
+    def prompt_days(self) -> dict[str, int]:
+        return {
+            prompt_text(self.campaign, day, language): day
+            for day in range(1, self.campaign.total_days + 1)
+            for language in LANGUAGES
+        }
 
     def classify(self, message: str | None) -> str | None:
         """BROADCAST, PROMPT (today's), 'day N' (another day's prompt) or None."""
@@ -485,97 +570,146 @@ class CrashRun:
             return None
         return PROMPT if day == self.campaign.day_number(self.today) else f"day {day}"
 
-    @cached_property
-    def prompt_days(self) -> dict[str, int]:
-        return {
-            prompt_text(self.campaign, day, language): day
-            for day in range(1, self.campaign.total_days + 1)
-            for language in LANGUAGES
-        }
+    def to_subscriber(self, request: Request) -> bool:
+        """A message delivered to one of the opted-in supporters."""
+        return (
+            request.method in MESSAGE_METHODS
+            and request.status == 200
+            and isinstance(request.chat_id, int)
+            and 1 <= request.chat_id <= self.scale.recipients
+        )
 
-    def report(self, seconds: float) -> Report:
-        received: dict[str, Counter[int]] = {BROADCAST: Counter(), PROMPT: Counter()}
-        other_days = 0
+    def received(self, requests: list[Request]) -> Counter[str]:
+        """Messages of each kind (see `classify`) delivered to opted-in supporters."""
+        return Counter(
+            self.classify(request.params.get("text"))
+            for request in requests
+            if self.to_subscriber(request)
+        )
+
+    def report(self, index: int) -> Lane:
+        received: dict[str, Counter[int]] = {name: Counter() for name in SENDS}
         for request in self.api.sends():
-            kind = self.classify(request.params.get("text")) if request.status == 200 else None
-            if kind in received:
+            kind = self.classify(request.params.get("text"))
+            if kind in received and self.to_subscriber(request):
                 received[kind][request.chat_id] += 1
-            elif kind is not None:
-                other_days += 1
+        kinds = self.received(self.api.requests)
+        other_days = sum(count for kind, count in kinds.items() if kind not in (*SENDS, None))
+        to_others = sum(
+            1
+            for request in self.api.sends()
+            if request.status == 200
+            and not self.to_subscriber(request)
+            and self.classify(request.params.get("text"))
+        )
 
-        def final(storage: Storage) -> tuple[dict, str]:
-            ids = {BROADCAST: self.broadcast_id, PROMPT: prompt_broadcast(storage, self.today)}
+        def final(storage: Storage) -> tuple[dict[str, tuple], str, int, int]:
             ended = {
-                name: (storage.broadcast_status(i), storage.broadcast_summary(i))
-                for name, i in ids.items()
-                if i is not None
+                name: (
+                    storage.broadcast_status(broadcast_id),
+                    storage.broadcast_summary(broadcast_id),
+                )
+                for name, broadcast_id in self.broadcast_ids(storage).items()
             }
-            return ended, storage.integrity()
+            stored_once = sum(
+                queued_messages(storage, s.user_id) == [(s.body, s.signature)]
+                for s in self.continued
+            )
+            left = len(drafts(storage).keys() & {s.user_id for s in self.continued})
+            return ended, storage.integrity(), stored_once, left
 
-        ended, integrity = read_db(self.database, final)
+        ended, integrity, stored_once, drafts_left = self.read(final)
         sends = [
             Send(
                 name=name,
                 recipients=self.scale.recipients,
                 served=len(counts),
                 messages=counts.total(),
-                in_flight_at_kills=sum(kill.in_flight.get(name, 0) for kill in self.kills),
+                in_flight_at_kills=sum(kill.could_duplicate(name) for kill in self.kills),
+                sending_at_kills=sum(kill.in_flight.get(name, 0) for kill in self.kills),
                 status=ended.get(name, (None, {}))[0],
                 summary=ended.get(name, (None, {}))[1],
             )
             for name, counts in received.items()
         ]
-        return Report(
-            scale=self.scale,
+        return Lane(
+            index=index,
             kills=self.kills,
             sends=sends,
+            to_others=to_others,
             other_day_prompts=other_days,
-            halfway_at_kill=self.scale.cycles * self.scale.journeys_per_cycle,
+            halfway_at_kill=len(self.kills) * self.scale.journeys_per_cycle,
             continued=len(self.continued),
-            stored_once=self.journeys_stored_once(),
+            stored_once=stored_once,
+            drafts_left=drafts_left,
             integrity=integrity,
-            seconds=seconds,
-            date_changed=local_today() != self.today,
         )
 
 
-async def run(scale: Scale, workdir: Path) -> Report:
-    """The whole suite in `workdir`: seed, `scale.cycles` kill and restart cycles, a last run to
-    the end, then the report. Raises CrashSuiteError (with the bot's log) if a wait hangs."""
-    clock = time.monotonic()
-    today = local_today()
+async def run_lane(
+    scale: Scale, index: int, plan: list[int | None], workdir: Path, today: dt.date
+) -> Lane:
+    workdir.mkdir(parents=True, exist_ok=True)
     campaign = write_campaign(workdir / "campaign.toml", today)
     broadcast_id = seed(workdir / "bot.db", scale.recipients)
-    targets = kill_targets(scale, random.Random(scale.seed))
     async with FakeBotApi() as api:
         crash = CrashRun(scale, workdir, api, today, campaign, broadcast_id)
         api.on_message = crash.on_message
         try:
-            for index, target in enumerate(targets):
-                await crash.cycle(index, target)
+            for cycle, target in enumerate(plan):
+                await crash.cycle(cycle, target)
             await crash.complete()
         except CrashSuiteError as error:
-            raise CrashSuiteError(f"{error}\n--- bot log ---\n{crash.log_tail()}") from None
+            log = crash.log_tail()
+            raise CrashSuiteError(f"lane {index}: {error}\n--- bot log ---\n{log}") from None
         finally:
             await crash.stop()
-        return crash.report(time.monotonic() - clock)
+        return crash.report(index)
+
+
+async def run(scale: Scale, workdir: Path) -> Report:
+    """The whole suite in `workdir`: per lane, seed, its kill and restart cycles, a last run to
+    the end; then the report. Raises CrashSuiteError (with the bot's log) if a wait hangs."""
+    clock = time.monotonic()
+    today = local_today()
+    tasks = [
+        asyncio.create_task(run_lane(scale, index, plan, workdir / f"lane-{index}", today))
+        for index, plan in enumerate(scale.kill_plans())
+    ]
+    try:
+        lanes = await asyncio.gather(*tasks)
+    finally:
+        # One lane failing stops the others, each killing its bot on the way out.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return Report(scale, lanes, time.monotonic() - clock, local_today() != today)
 
 
 def main(argv: list[str] | None = None) -> int:
     defaults = Scale()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=defaults.cycles)
+    parser.add_argument("--lanes", type=int, default=defaults.lanes)
     parser.add_argument("--recipients", type=int, default=defaults.recipients)
     parser.add_argument(
-        "--journeys",
-        type=int,
-        default=defaults.journeys_per_cycle,
-        help="supporters who start the journey in each cycle",
+        "--journeys", type=int, default=defaults.journeys_per_cycle, help="new journeys a cycle"
     )
     parser.add_argument("--rate", type=float, default=defaults.rate, help="BROADCAST_RATE")
+    parser.add_argument(
+        "--startup-kills", type=float, default=defaults.startup_kills, help="share of cycles"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     args = parser.parse_args(argv)
-    scale = Scale(args.cycles, args.recipients, args.journeys, args.rate, args.seed)
+    scale = Scale(
+        cycles=args.cycles,
+        lanes=args.lanes,
+        recipients=args.recipients,
+        journeys_per_cycle=args.journeys,
+        rate=args.rate,
+        startup_kills=args.startup_kills,
+        seed=args.seed,
+    )
     with tempfile.TemporaryDirectory(prefix="crash-suite-") as workdir:
         report = asyncio.run(run(scale, Path(workdir)))
     print("\n".join(report.lines()))

@@ -30,11 +30,10 @@ async def serve_lookups_locally(chat: Chat) -> None:
     chat.app.bot_data.http = client(FakeServices(lookup_routes()))
 
 
-async def supporter_session(chat: Chat, user_id: int) -> int:
-    """Walk one supporter through the session. Returns how many updates it took."""
+async def supporter_session(chat: Chat, user_id: int) -> None:
+    """Walk one supporter through the session, as they would type and tap."""
     for kind, payload in SESSION:
         if kind == "send":
             await chat.send(user_id, payload)
         else:
             await chat.press(user_id, payload)
-    return len(SESSION)

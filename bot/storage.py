@@ -98,6 +98,23 @@ class Storage:
             raise
         self.db.execute("COMMIT")
 
+    # sqlite-utils' query() wraps every SELECT in a savepoint and insert() looks the table up
+    # in sqlite_master each call; on the per-update path that was most of our SQL time, so
+    # reads and inserts go through these two instead.
+
+    def rows(self, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
+        """The rows of a SELECT, as dicts."""
+        cursor = self.db.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row; returns its rowid."""
+        columns = ", ".join(f"[{name}]" for name in row)
+        marks = ", ".join("?" * len(row))
+        sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"
+        return self.db.execute(sql, list(row.values())).lastrowid
+
     def integrity(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
@@ -108,7 +125,7 @@ class Storage:
     # --- supporters -------------------------------------------------------------------------
 
     def get_supporter(self, user_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM supporters WHERE user_id = ?", [user_id]))
+        rows = self.rows("SELECT * FROM supporters WHERE user_id = ?", [user_id])
         return rows[0] if rows else None
 
     def ensure_supporter(
@@ -127,7 +144,7 @@ class Storage:
                 "referral_code": secrets.token_urlsafe(6),
                 "opted_in": 0,
             }
-            self.db["supporters"].insert(row)
+            self.insert("supporters", row)
         return self.get_supporter(user_id) or row, True
 
     def set_language(self, user_id: int, language: str) -> None:
@@ -145,14 +162,15 @@ class Storage:
             self.db.execute(
                 "UPDATE supporters SET opted_in = ? WHERE user_id = ?", [int(granted), user_id]
             )
-            self.db["consents"].insert(
+            self.insert(
+                "consents",
                 {
                     "user_id": user_id,
                     "subject": "daily_prompt",
                     "granted": int(granted),
                     "wording_version": wording_version,
                     "at": stamp(),
-                }
+                },
             )
 
     def has_consent_decision(self, user_id: int) -> bool:
@@ -190,7 +208,7 @@ class Storage:
             "at": stamp(),
             "constituency_code": constituency_code,
         }
-        self.db["actions"].insert(row)
+        self.insert("actions", row)
 
     def done_actions(self, user_id: int) -> set[str]:
         rows = self.db.execute(
@@ -204,18 +222,19 @@ class Storage:
         """Every row about this supporter, table by table (for /mydata)."""
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
-            rows = list(self.db.query(f"SELECT * FROM [{table}] WHERE {where}", [user_id]))
+            rows = self.rows(f"SELECT * FROM [{table}] WHERE {where}", [user_id])
             if rows:
                 found[table] = rows
         found.update(self._conversation_rows(user_id))
         return found
 
     def _conversation_rows(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
-        rows = [
-            row
-            for row in self.db.query("SELECT * FROM conversations")
-            if user_id in json.loads(row["key"])
-        ]
+        """Conversations whose key (a JSON list of chat and user ids) names this supporter."""
+        candidates = self.rows(
+            "SELECT * FROM conversations WHERE key LIKE ? OR key LIKE ? OR key = ?",
+            [f"[{user_id},%", f"%, {user_id}]", f"[{user_id}]"],
+        )
+        rows = [row for row in candidates if user_id in json.loads(row["key"])]
         return {"conversations": rows} if rows else {}
 
     def forget(self, user_id: int) -> None:
@@ -241,11 +260,14 @@ class Storage:
         self.checkpoint()
         return count
 
-    def record_chat_message(self, chat_id: int, message_id: int) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)",
-            [chat_id, message_id, stamp()],
-        )
+    def record_chat_messages(self, messages: list[tuple[int, int]]) -> None:
+        """Remember (chat id, message id) pairs, so /forget can delete those messages."""
+        now = stamp()
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)",
+                [(chat_id, message_id, now) for chat_id, message_id in messages],
+            )
 
     def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
         rows = self.db.execute(
@@ -319,12 +341,12 @@ class Storage:
             "status": "pending",
             "created_at": stamp(),
         }
-        return self.db["solidarity_messages"].insert(row).last_pk
+        return self.insert("solidarity_messages", row)
 
     def next_pending_solidarity(self) -> dict[str, Any] | None:
         """The oldest message waiting for moderation (without its author's id)."""
         rows = list(
-            self.db.query(
+            self.rows(
                 "SELECT id, body, signature, language, created_at FROM solidarity_messages"
                 " WHERE status = 'pending' ORDER BY id LIMIT 1"
             )
@@ -357,7 +379,7 @@ class Storage:
     def approved_solidarity_messages(self) -> list[dict[str, Any]]:
         """Approved messages, oldest first, with only what is printed: body, signature, language."""
         return list(
-            self.db.query(
+            self.rows(
                 "SELECT body, signature, language FROM solidarity_messages"
                 " WHERE status = 'approved' ORDER BY id"
             )
@@ -374,9 +396,7 @@ class Storage:
 
     def mp_for_constituency(self, constituency_key: str) -> dict[str, Any] | None:
         """The cached MP row (with `updated_at`) for a key from bot.mps.constituency_key."""
-        rows = list(
-            self.db.query("SELECT * FROM mps WHERE constituency_key = ?", [constituency_key])
-        )
+        rows = list(self.rows("SELECT * FROM mps WHERE constituency_key = ?", [constituency_key]))
         return rows[0] if rows else None
 
     def mp_count(self) -> int:
@@ -403,14 +423,14 @@ class Storage:
                 "sent_at": stamp(),
                 "due_at": stamp(follow_up_at),
             }
-            return self.db["mp_followups"].insert(row).last_pk
+            return self.insert("mp_followups", row)
 
     def due_mp_followups(self, now: dt.datetime) -> list[dict[str, Any]]:
         """Follow-ups due and not yet asked (id, user_id, language). Left out: supporters who
         blocked the bot, and those whose latest consent decision after sending the letter was
         "no" (/stop promises no more reminders)."""
         return list(
-            self.db.query(
+            self.rows(
                 "SELECT f.id, f.user_id, s.language FROM mp_followups f"
                 " JOIN supporters s ON s.user_id = f.user_id"
                 " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
@@ -472,11 +492,11 @@ class Storage:
             "scheduled_for": stamp(scheduled_for) if scheduled_for else None,
             "campaign_day": campaign_day,
         }
-        return self.db["broadcasts"].insert(row).last_pk
+        return self.insert("broadcasts", row)
 
     def get_broadcast(self, broadcast_id: int) -> dict[str, Any] | None:
         """The broadcast row with its JSON columns (audience, texts, buttons) decoded."""
-        rows = list(self.db.query("SELECT * FROM broadcasts WHERE id = ?", [broadcast_id]))
+        rows = self.rows("SELECT * FROM broadcasts WHERE id = ?", [broadcast_id])
         if not rows:
             return None
         row = rows[0]
@@ -651,20 +671,19 @@ class Storage:
 
     def daily_run(self, campaign_date: str) -> dict[str, Any] | None:
         """The run for a local campaign date (ISO), if its prompt was prepared."""
-        rows = list(
-            self.db.query("SELECT * FROM daily_runs WHERE campaign_date = ?", [campaign_date])
-        )
+        rows = list(self.rows("SELECT * FROM daily_runs WHERE campaign_date = ?", [campaign_date]))
         return rows[0] if rows else None
 
     def add_daily_run(self, campaign_date: str, day: int, broadcast_id: int) -> None:
         """Record the date's prompt; call inside `immediate()` after finding no run for it."""
-        self.db["daily_runs"].insert(
+        self.insert(
+            "daily_runs",
             {
                 "campaign_date": campaign_date,
                 "day": day,
                 "broadcast_id": broadcast_id,
                 "created_at": stamp(),
-            }
+            },
         )
 
     def claim_daily_post(self, campaign_date: str, target: str) -> bool:
@@ -825,12 +844,12 @@ class Storage:
         self.db.execute("DELETE FROM tracking_alerts WHERE source = ?", [source])
 
     def tracking_alerts(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM tracking_alerts ORDER BY first_seen, source"))
+        return self.rows("SELECT * FROM tracking_alerts ORDER BY first_seen, source")
 
     def hashtag_daily_counts(self, since_hour: str) -> list[dict[str, Any]]:
         """Counts per source, hashtag and UTC day, from `since_hour` on."""
         return list(
-            self.db.query(
+            self.rows(
                 "SELECT source, hashtag, substr(hour, 1, 10) AS day, sum(count) AS count"
                 " FROM hashtag_counts WHERE hour >= ? GROUP BY source, hashtag, day",
                 [since_hour],
@@ -840,7 +859,7 @@ class Storage:
     def top_hashtag_posts(self, since: str, limit: int) -> list[dict[str, Any]]:
         """The most engaged posts created since `since` (likes, reposts, replies and quotes)."""
         return list(
-            self.db.query(
+            self.rows(
                 "SELECT * FROM hashtag_posts WHERE created_at >= ?"
                 " ORDER BY likes + reposts + replies + quotes DESC, created_at DESC LIMIT ?",
                 [since, limit],
@@ -904,7 +923,7 @@ class Storage:
         """(code, name, count) of each constituency's actions of `kind`, most first; the name is
         the one supporters' postcode lookups gave, else the MP cache's."""
         return list(
-            self.db.query(
+            self.rows(
                 "SELECT counted.code, counted.count, coalesce("
                 "  (SELECT constituency_name FROM supporters WHERE constituency_code = counted.code"
                 "   AND constituency_name IS NOT NULL LIMIT 1),"
@@ -942,7 +961,7 @@ class Storage:
         """The latest broadcasts first (id, kind, created_at, status, total), each with its
         `deliveries` per status."""
         rows = list(
-            self.db.query(
+            self.rows(
                 "SELECT id, kind, created_at, status, total FROM broadcasts"
                 " ORDER BY id DESC LIMIT ?",
                 [-1 if limit is None else limit],

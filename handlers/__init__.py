@@ -29,7 +29,11 @@ PERSIST_GROUP = 100
 
 
 async def persist_now(update: Update, context: Context) -> None:
-    """Write changed conversation state at once, so a restart resumes exactly here (S3)."""
+    """Write changed conversation state at once, so a restart resumes exactly here (S3), and
+    the ids of this update's messages for /forget."""
+    message_ids = getattr(context, "message_ids", None)
+    if message_ids:
+        context.bot_data.storage.record_chat_messages(message_ids)
     await context.application.update_persistence()
 
 

@@ -38,6 +38,7 @@ from handlers.common import (
     journey,
     language,
     organiser_only,
+    remember,
     reply,
     routes,
     show,
@@ -492,7 +493,6 @@ async def send_preview(update: Update, context: Context, draft: dict[str, Any]) 
     it. Telegram refusing it here means it would be refused for everyone: say so, False."""
     lang = language(update, context)
     chat_id = update.effective_chat.id
-    storage = context.bot_data.storage
     for code in LANGUAGES:
         body = draft["texts"].get(code)
         if body is None:
@@ -512,7 +512,7 @@ async def send_preview(update: Update, context: Context, draft: dict[str, Any]) 
                 update, context, text(lang, "broadcast.preview_failed", error=error.message)
             )
             return False
-        storage.record_chat_message(chat_id, sent.message_id)
+        remember(context, sent)
     return True
 
 

@@ -49,8 +49,18 @@ async def reply(
     if chat is None:
         raise ValueError("update without a chat")
     message = await context.bot.send_message(chat.id, html, reply_markup=markup)
-    context.bot_data.storage.record_chat_message(chat.id, message.message_id)
+    remember(context, message)
     return message
+
+
+def remember(context: Context, message: Message) -> None:
+    """Note a message in the chat so /forget can delete it. During an update the ids are kept
+    and written together when it ends (`handlers.persist_now`), saving a write per message."""
+    pending = getattr(context, "message_ids", None)
+    if pending is None:
+        context.bot_data.storage.record_chat_messages([(message.chat_id, message.message_id)])
+    else:
+        pending.append((message.chat_id, message.message_id))
 
 
 async def answer(query: CallbackQuery, notice: str | None = None) -> None:

@@ -69,11 +69,15 @@ async def know_supporter(update: Update, context: Context) -> None:
     storage = context.bot_data.storage
     supporter = storage.get_supporter(user.id)
     if supporter is None:
-        storage.ensure_supporter(user.id, language_for(user.language_code), start_payload(update))
+        supporter, _ = storage.ensure_supporter(
+            user.id, language_for(user.language_code), start_payload(update)
+        )
     elif supporter["blocked_at"]:
         storage.unblock(user.id)
-    if update.message:
-        storage.record_chat_message(update.effective_chat.id, update.message.message_id)
+    context.language = supporter["language"]
+    context.message_ids = (
+        [(update.message.chat_id, update.message.message_id)] if update.message else []
+    )
 
 
 def register(app: Application) -> None:

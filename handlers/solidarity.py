@@ -30,6 +30,7 @@ from handlers.common import (
     journey,
     language,
     organiser_only,
+    remember,
     reply,
     routes,
     show,
@@ -426,7 +427,7 @@ async def export_pdf(update: Update, context: Context) -> None:
         filename=PDF_FILENAME,
         caption=text(lang, "solidarity.pdf_caption", count=len(rows)),
     )
-    context.bot_data.storage.record_chat_message(chat_id, sent.message_id)
+    remember(context, sent)
 
 
 COMMANDS = {"moderate": organiser_only(moderate_command)}

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import Application
 
 from bot.context import Context
 from bot.stats import actions_chart, export_csvs, gather_stats, stats_messages
 from bot.storage import utcnow
-from handlers.common import language, organiser_only, reply, routes
+from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
-
-
-def remember(context: Context, message: Message) -> None:
-    """Record a sent photo or file, as `reply` does for texts, so /forget can delete it."""
-    context.bot_data.storage.record_chat_message(message.chat_id, message.message_id)
 
 
 @organiser_only

@@ -11,7 +11,7 @@ from bot.charts import volume_chart
 from bot.context import Context
 from bot.storage import utcnow
 from bot.tracking import daily_volume, digest_for, volume_series
-from handlers.common import language, organiser_only, reply, routes
+from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
 from scheduler.tracking import configured_sources
 
@@ -34,7 +34,7 @@ async def show_trends(update: Update, context: Context) -> None:
     )
     # The digest may be longer than a caption may be (1024 characters): it follows on its own.
     photo = await context.bot.send_photo(update.effective_chat.id, chart, caption=title)
-    data.storage.record_chat_message(photo.chat_id, photo.message_id)
+    remember(context, photo)
     await reply(update, context, digest_for(data.storage, lang, today))
 
 

@@ -174,7 +174,7 @@ class Progress:
             logger.warning("Could not show broadcast %s's progress: %s", self.broadcast_id, error)
             return
         self.message_id = message.message_id
-        self.storage.record_chat_message(self.chat_id, message.message_id)
+        self.storage.record_chat_messages([(self.chat_id, message.message_id)])
 
     async def update(self, snapshot: ProgressSnapshot) -> None:
         await self._edit(
@@ -192,7 +192,7 @@ class Progress:
         except TelegramError as error:
             logger.warning("Could not report on broadcast %s: %s", self.broadcast_id, error)
             return
-        self.storage.record_chat_message(self.chat_id, message.message_id)
+        self.storage.record_chat_messages([(self.chat_id, message.message_id)])
 
     async def _edit(self, body: Html, markup: InlineKeyboardMarkup | None) -> None:
         if self.chat_id is None or self.message_id is None:

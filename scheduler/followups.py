@@ -64,7 +64,7 @@ async def ask_due_followups(context: Context) -> None:
         except TelegramError as error:
             logger.warning("Could not ask MP follow-up %s: %s", followup["id"], error)
             continue
-        storage.record_chat_message(user_id, message.message_id)
+        storage.record_chat_messages([(user_id, message.message_id)])
 
 
 def schedule(app: Application) -> None:

@@ -59,7 +59,7 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
         except TelegramError as error:
             logger.warning("Could not tell organiser %s about hashtags: %s", organiser_id, error)
             continue
-        data.storage.record_chat_message(organiser_id, message.message_id)
+        data.storage.record_chat_messages([(organiser_id, message.message_id)])
 
 
 async def poll_hashtags(context: Context) -> None:

@@ -82,6 +82,7 @@ class FakeBotApi:
         self.on_message: Callable[[int | str], None] | None = None
         # What supporters sent, waiting for the bot to confirm it (getUpdates with a higher offset).
         self.updates: list[dict[str, Any]] = []
+        self.offset = 0  # the highest offset the bot asked for: every update below it is confirmed
         self._update_ids = itertools.count(1)
         self._update_queued = asyncio.Event()
         # The latest message the bot sent or edited in each chat: the one a supporter presses.
@@ -175,6 +176,10 @@ class FakeBotApi:
         }
         return self._queue({"callback_query": query}, update_id)
 
+    def confirmed(self, update_id: int) -> bool:
+        """Whether the bot has confirmed the update (Telegram will not serve it again)."""
+        return update_id < self.offset
+
     def _queue(self, update: dict[str, Any], update_id: int | None = None) -> int:
         update_id = update_id or next(self._update_ids)
         self.updates.append({"update_id": update_id, **update})
@@ -184,8 +189,8 @@ class FakeBotApi:
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Telegram's long polling: updates below `offset` are confirmed and forgotten; the rest
         are served (oldest first, up to `limit`), waiting a little for one if there are none."""
-        offset = int(params.get("offset") or 0)
-        self.updates = [update for update in self.updates if update["update_id"] >= offset]
+        self.offset = max(self.offset, int(params.get("offset") or 0))
+        self.updates = [update for update in self.updates if update["update_id"] >= self.offset]
         if not self.updates:
             self._update_queued.clear()
             wait = min(float(params.get("timeout") or 0), self.long_poll_seconds)
@@ -202,7 +207,11 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = await _params(request)
+        try:
+            params = await _params(request)
+        except ConnectionResetError:
+            # The bot died (kill -9) half-way through sending the request: nothing arrived.
+            return _error(400, "Bad Request: the request was cut off")
         if method == "getUpdates":
             return _ok(await self._get_updates(params))
         if method == "deleteWebhook" and str(params.get("drop_pending_updates")).lower() == "true":

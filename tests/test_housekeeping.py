@@ -23,8 +23,8 @@ async def test_personal_data_is_kept_during_retention_and_purged_after(chat):
 
 async def test_old_message_ids_are_pruned_but_recent_ones_kept(chat):
     with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=3)):
-        chat.storage.record_chat_message(1, 10)
-    chat.storage.record_chat_message(1, 11)
+        chat.storage.record_chat_messages([(1, 10)])
+    chat.storage.record_chat_messages([(1, 11)])
     await run_housekeeping(JobContext(chat.app))
     week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     assert chat.storage.chat_messages_since(1, week_ago) == [11]
