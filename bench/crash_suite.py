@@ -38,7 +38,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -425,14 +425,17 @@ class CrashRun:
     # --- the cycles ---
 
     async def cycle(self, index: int, target: int | None) -> None:
-        """Start; the previous cohort signs and sends, a new one types its message; then the
-        kill: at start-up (target None) or when the `target`th message arrives. Then read what
-        was in flight."""
+        """Start; the previous cohort signs and sends, a new one types its message (in turns, so
+        the kill follows a supporter's message in one cycle and a supporter's Send in the next);
+        then the kill: at start-up (target None) or when the `target`th message arrives. Then
+        read what was in flight."""
         first_request = len(self.api.requests)
         await self.start()
         try:
-            await self.finish_journeys(self.cohorts[-1] if self.cohorts else [])
-            await self.begin_journeys(self.new_cohort())
+            finish = partial(self.finish_journeys, self.cohorts[-1] if self.cohorts else [])
+            begin = partial(self.begin_journeys, self.new_cohort())
+            for step in (begin, finish) if index % 2 else (finish, begin):
+                await step()
             if target is None:
                 self.bot.kill()
             else:
@@ -500,17 +503,12 @@ class CrashRun:
         return cohort
 
     async def begin_journeys(self, cohort: list[Supporter]) -> None:
-        """Each presses Write a message and types it. Wait until the bot has asked each for a
-        signature, written that place in the journey down and confirmed the updates (so none is
-        served again): the cohort is half-way when the kill lands."""
-        updates = []
-        for supporter in cohort:
-            updates.append(
-                self.api.press(supporter.user_id, journey.WRITE, supporter.language_code)
-            )
-            updates.append(
-                self.api.send_text(supporter.user_id, supporter.body, supporter.language_code)
-            )
+        """They press Write a message, then type their messages (their updates interleave, as
+        several people's do). Wait until the bot has asked each for a signature, written that
+        place in the journey down and confirmed the updates (so none is served again): the
+        cohort is half-way when the kill lands."""
+        updates = [self.api.press(s.user_id, journey.WRITE, s.language_code) for s in cohort]
+        updates += [self.api.send_text(s.user_id, s.body, s.language_code) for s in cohort]
 
         def halfway(storage: Storage) -> bool:
             states = journey_states(storage)

@@ -14,14 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
+from tqdm import tqdm
 
 from bot import logs
 from bot.app import build_application
 from bot.campaign import Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
+from bot.mps import LookupUnavailable, sync_all_mps
+from bot.storage import Storage
 
 EXIT_CONFIG = 2
 NO_TOKEN = (
@@ -139,6 +143,33 @@ def stats_command(_: argparse.Namespace) -> int:
     return 0
 
 
+def mps_sync_command(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    return asyncio.run(sync_mps(settings, httpx.AsyncClient(timeout=httpx.Timeout(30.0))))
+
+
+async def sync_mps(settings: Settings, http: httpx.AsyncClient) -> int:
+    """Refresh every sitting MP from the Members API into the cache, with a progress bar."""
+    storage = Storage.open(settings.database_path)
+    with tqdm(total=650, unit="MP", desc="MPs") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            async with http:
+                saved = await sync_all_mps(http, str(settings.members_api_url), storage, progress)
+        except LookupUnavailable as error:
+            return fail(
+                f"Could not refresh the MPs from MEMBERS_API_URL ({error}); try again later."
+            )
+        finally:
+            storage.close()
+    print(f"Saved {saved} MPs.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stepup-bot", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -158,6 +189,10 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "stats", help="print the campaign's figures (the same as /stats)"
     ).set_defaults(handler=stats_command)
+    mps = commands.add_parser("mps", help="the MP cache")
+    mps.add_subparsers(dest="mps_command", required=True).add_parser(
+        "sync", help="refresh all 650 MPs from the UK Parliament Members API"
+    ).set_defaults(handler=mps_sync_command)
     backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument("destination", type=Path, help="the backup file to write")
     backup.set_defaults(handler=backup_command)

@@ -9,9 +9,10 @@ import sys
 
 import httpx
 
-from bot.cli import webhook_options
+from bot.cli import sync_mps, webhook_options
 from bot.offline import UpdateFactory
 from bot.storage import Storage
+from tests.fakes_parliament import ConcurrencyProbe, client, sync_transport
 from tests.harness import make_settings, running_bot
 
 SECRET = "s3cret-token_for-webhook"
@@ -112,3 +113,21 @@ async def test_backup_copies_a_live_database_consistently(tmp_path):
     copy = Storage.open(tmp_path / "copy.db")
     assert copy.integrity() == "ok"
     assert copy.get_supporter(1) is not None
+
+
+async def test_mps_sync_saves_every_sitting_mp_with_a_progress_bar(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    assert await sync_mps(settings, sync_transport(650, ConcurrencyProbe())) == 0
+    assert Storage.open(settings.database_path).mp_count() == 650
+    captured = capsys.readouterr()
+    assert "Saved 650 MPs." in captured.out
+    assert "650/650" in captured.err  # the progress bar reached the end
+
+
+async def test_mps_sync_says_plainly_when_the_members_api_is_down(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    down = client(lambda request: httpx.Response(503))
+    assert await sync_mps(settings, down) != 0
+    error = capsys.readouterr().err
+    assert "MEMBERS_API_URL" in error
+    assert "Traceback" not in error

@@ -3,7 +3,6 @@ the services' documented response shapes (api.postcodes.io/docs; the Members API
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from pathlib import Path
@@ -44,6 +43,7 @@ from tests.fakes_parliament import (
     SITTING,
     TERMINATED,
     WESTMINSTER,
+    ConcurrencyProbe,
     FakeServices,
     broken_json,
     client,
@@ -53,6 +53,7 @@ from tests.fakes_parliament import (
     member,
     postcode_found,
     search_result,
+    sync_transport,
     timeout,
 )
 
@@ -326,55 +327,6 @@ async def test_postcode_is_nowhere_in_the_database_after_a_lookup(settings, stor
 
 
 # --- sync -------------------------------------------------------------------------------------
-
-
-def members_page(request: httpx.Request, total: int) -> httpx.Response:
-    """GET /api/Members/Search, paginated like the real one (take at most 20)."""
-    skip, take = int(request.url.params["skip"]), int(request.url.params["take"])
-    items = [
-        {"value": member(6000 + n, f"Member {n}", f"Constituency {n}", 7000 + n), "links": []}
-        for n in range(skip, min(skip + take, total))
-    ]
-    return httpx.Response(
-        200,
-        json={
-            "items": items,
-            "totalResults": total,
-            "resultContext": "",
-            "skip": skip,
-            "take": take,
-            "links": [],
-        },
-    )
-
-
-class ConcurrencyProbe:
-    """Contact answers that count how many are in flight at once."""
-
-    def __init__(self, failing_member: int | None = None) -> None:
-        self.in_flight = self.most = 0
-        self.failing_member = failing_member
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.in_flight += 1
-        self.most = max(self.most, self.in_flight)
-        await asyncio.sleep(0)
-        self.in_flight -= 1
-        member_id = int(request.url.path.split("/")[3])
-        if member_id == self.failing_member:
-            return httpx.Response(500)
-        return httpx.Response(200, json=contacts(email=f"member{member_id}@parliament.uk"))
-
-
-def sync_transport(total: int, probe: ConcurrencyProbe) -> httpx.AsyncClient:
-    async def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/api/Members/Search":
-            assert request.url.params["House"] == "1"
-            assert request.url.params["IsCurrentMember"] == "true"
-            return members_page(request, total)
-        return await probe(request)
-
-    return client(handler)
 
 
 async def test_sync_saves_every_sitting_mp_page_by_page(storage):
