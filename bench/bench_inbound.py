@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from telegram import Message, Update
-from telegram.ext import ApplicationBuilder, MessageHandler, TypeHandler, filters
+from telegram.ext import Application, ApplicationBuilder, MessageHandler, TypeHandler, filters
 
 from bench.inbound_mix import SESSION, serve_lookups_locally, supporter_session
 from bot.offline import Call, OfflineBotAPI, UpdateFactory
@@ -35,20 +35,28 @@ async def echo(update: Update, context) -> None:
     await update.effective_message.reply_text(update.effective_message.text or "…")
 
 
-async def bare_echo_rate(supporters: int) -> float:
-    """The bare framework: one handler that echoes, fed the same number of updates."""
+def bare_bot() -> Application:
     api = OfflineBotAPI()
-    app = ApplicationBuilder().token("1:bare").request(api).get_updates_request(api).build()
-    app.add_handler(MessageHandler(filters.ALL, echo))
-    await app.initialize()
-    updates = UpdateFactory(app.bot)
-    batch = [updates.message(uid, "hello") for uid in range(supporters) for _ in SESSION]
+    return ApplicationBuilder().token("1:bare").request(api).get_updates_request(api).build()
+
+
+async def rate(app: Application, batch: list[Update]) -> float:
+    """Updates per second `app` handles, fed `batch` one at a time."""
     started = time.perf_counter()
     for update in batch:
         await app.process_update(update)
-    elapsed = time.perf_counter() - started
-    await app.shutdown()
-    return len(batch) / elapsed
+    return len(batch) / (time.perf_counter() - started)
+
+
+async def bare_echo_rate(supporters: int) -> float:
+    """The bare framework: one handler that echoes, fed the same number of updates."""
+    app = bare_bot()
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    async with app:
+        updates = UpdateFactory(app.bot)
+        return await rate(
+            app, [updates.message(uid, "hello") for uid in range(supporters) for _ in SESSION]
+        )
 
 
 async def record_script(supporters: int) -> list[tuple[dict, list[Call]]]:
@@ -73,8 +81,7 @@ async def record_script(supporters: int) -> list[tuple[dict, list[Call]]]:
 
 async def same_calls_rate(script: list[tuple[dict, list[Call]]]) -> float:
     """A bare bot making, for each update, exactly the Telegram calls ours made for it."""
-    api = OfflineBotAPI()
-    app = ApplicationBuilder().token("1:bare").request(api).get_updates_request(api).build()
+    app = bare_bot()
     replies = iter(calls for _, calls in script)
 
     async def replay(update: Update, context) -> None:
@@ -83,14 +90,8 @@ async def same_calls_rate(script: list[tuple[dict, list[Call]]]) -> float:
             await context.bot.do_api_request(call.method, call.params, return_type=returns)
 
     app.add_handler(TypeHandler(Update, replay))
-    await app.initialize()
-    batch = [Update.de_json(update, app.bot) for update, _ in script]
-    started = time.perf_counter()
-    for update in batch:
-        await app.process_update(update)
-    elapsed = time.perf_counter() - started
-    await app.shutdown()
-    return len(batch) / elapsed
+    async with app:
+        return await rate(app, [Update.de_json(update, app.bot) for update, _ in script])
 
 
 async def stepup_rate(supporters: int) -> float:
@@ -107,11 +108,7 @@ async def stepup_rate(supporters: int) -> float:
                 for uid in range(1, supporters + 1)
                 for kind, payload in SESSION
             ]
-            started = time.perf_counter()
-            for update in batch:
-                await chat.app.process_update(update)
-            elapsed = time.perf_counter() - started
-    return len(batch) / elapsed
+            return await rate(chat.app, batch)
 
 
 async def measure(supporters: int, rounds: int) -> tuple[float, float, float]:

@@ -8,29 +8,13 @@ import io
 
 import pytest
 
-from bot.offline import OfflineBotAPI
 from messages import keyboards
+from tests.fakes import FileKeepingAPI
 from tests.harness import ORGANISER_ID, make_settings, running_bot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SUPPORTERS = (910_000_001, 910_000_002, 910_000_003)
 STRANGER = 910_000_009
-
-
-class FileKeepingAPI(OfflineBotAPI):
-    """The offline Bot API, also keeping the photos and files the bot uploads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.files: list[tuple[str, str, bytes]] = []  # (method, filename, content)
-
-    async def do_request(self, url, method, request_data=None, **kwargs):
-        api_method = url.rsplit("/", 1)[-1]
-        field = {"sendPhoto": "photo", "sendDocument": "document"}.get(api_method)
-        if request_data and field:
-            filename, content, _ = request_data.multipart_data[field]
-            self.files.append((api_method, filename, content))
-        return await super().do_request(url, method, request_data, **kwargs)
 
 
 @pytest.fixture
