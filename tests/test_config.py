@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,17 @@ def test_invalid_campaign_file_stops_start_up_naming_file_and_field(tmp_path):
     assert str(broken) in result.stderr
     assert "field" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_env_example_documents_every_setting_with_a_comment():
+    example = (Path(__file__).parent.parent / ".env.example").read_text(encoding="utf-8")
+    lines = example.splitlines()
+    settings = [line for line in lines if line and not line.startswith("#")]
+    assert {line.split("=", 1)[0] for line in settings} == {
+        name.upper() for name in Settings.model_fields
+    }
+    # Each setting, or the group of settings it belongs to, is explained by a comment above.
+    for index, line in enumerate(lines):
+        if line in settings:
+            explained_by = next(above for above in reversed(lines[:index]) if above not in settings)
+            assert explained_by.startswith("#"), line
