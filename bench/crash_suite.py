@@ -5,11 +5,12 @@ loopback fake Bot API (tests/fake_bot_api.py) served from this process.
 
     .venv/bin/python -m bench.crash_suite [--cycles 20] [--recipients 3000] [--journeys 6]
 
-Most kills land the moment the fake API receives a chosen message of the two sends (targets drawn
-from a seed over both), so the message that triggers the kill is always in flight; the others land
-at start-up, as soon as that cycle's supporters are half-way through the journey, before sending
-resumes. `--lanes` runs several bots side by side, each with its own database and fake API, the
-cycles shared out between them. What must hold at the end, in every lane:
+Most kills land the moment the fake API receives a chosen message of one of the two sends (the
+nth of that send, duplicates counted; n drawn from a seed), so the message that triggers the kill
+is always in flight; the others land at start-up, as soon as that cycle's supporters are half-way
+through the journey, before sending resumes. `--lanes` runs several bots side by side, each with
+its own database and fake API, the cycles shared out between them. What must hold at the end, in
+every lane:
 - `PRAGMA integrity_check` is ok (S2);
 - every opted-in supporter got the broadcast and today's prompt, and nobody else did; duplicates
   of each send are no more than its sends in flight at the kills (D1), summed over the kills: at
@@ -67,6 +68,7 @@ FIRST_JOURNEY_ID = 10_000_000
 POLL_SECONDS = 0.02
 LOG_TAIL = 3_000
 T = TypeVar("T")
+Target = tuple[str, int] | None  # kill as that send's nth message arrives; None: at start-up
 
 
 @dataclass(frozen=True)
@@ -81,23 +83,25 @@ class Scale:
     # One wait longer than this is a hang (the run stops with the bot's log), not slowness.
     give_up_seconds: float = 60.0
 
-    def kill_plans(self) -> list[list[int | None]]:
-        """For each lane, each cycle's kill: after how many messages of the two sends (counted
-        together), or None for a kill at start-up. Targets are spread at random over the first
-        90% of the messages, one of them at the broadcast's very last message (just before
-        today's prompt is prepared)."""
+    def kill_plans(self) -> list[list[Target]]:
+        """For each lane, each cycle's kill: (send, n) to land as the nth message of that send
+        reaches the fake API, or None to land at start-up. The mid-send kills are shared between
+        the two sends, at points drawn at random from the first 90% of each, one of them at the
+        prompt's very first message (just after it was prepared)."""
         rng = random.Random(self.seed)
+        span = range(2, max(3, int(self.recipients * 0.9)))
         plans = []
         for lane in range(self.lanes):
             cycles = self.cycles // self.lanes + (lane < self.cycles % self.lanes)
             at_start_up = set(rng.sample(range(cycles), round(cycles * self.startup_kills)))
             mid_send = cycles - len(at_start_up)
-            span = range(1, int(2 * self.recipients * 0.9))
-            targets = set(rng.sample(span, mid_send - 1)) | {self.recipients} if mid_send else set()
-            while len(targets) < mid_send:
-                targets.add(rng.choice(span))
-            ordered = iter(sorted(targets))
-            plans.append([None if c in at_start_up else next(ordered) for c in range(cycles)])
+            prompt_kills = mid_send // 2
+            in_broadcast = sorted(rng.sample(span, mid_send - prompt_kills))
+            in_prompt = [1, *sorted(rng.sample(span, prompt_kills - 1))] if prompt_kills else []
+            targets = iter(
+                [(BROADCAST, n) for n in in_broadcast] + [(PROMPT, n) for n in in_prompt]
+            )
+            plans.append([None if c in at_start_up else next(targets) for c in range(cycles)])
         return plans
 
 
@@ -108,8 +112,8 @@ class CrashSuiteError(Exception):
 @dataclass(frozen=True)
 class Kill:
     cycle: int
-    messages: int  # messages of the two sends the fake API had received by then
-    landed_in: str  # the send the killing message belonged to, or AT_START_UP
+    planned: Target
+    landed_in: str  # the send of the last message to arrive before the kill, or AT_START_UP
     in_flight: dict[str, int]  # rows 'sending' per send, read right after the kill
     arrived: dict[str, int]  # messages per send that reached the fake API in this cycle
 
@@ -184,11 +188,18 @@ class Lane:
 
     def lines(self) -> list[str]:
         landed = Counter(kill.landed_in for kill in self.kills)
-        where = ", ".join(f"{count} in the {name}" for name, count in landed.items())
-        targets = ", ".join(str(kill.messages) for kill in self.kills)
-        lines = [
-            f"lane {self.index}: {len(self.kills)} kills ({where}) at {targets} messages",
-        ]
+        where = ", ".join(
+            f"{count} at start-up" if name == AT_START_UP else f"{count} in the {name}"
+            for name, count in landed.items()
+        )
+        lines = [f"lane {self.index}: {len(self.kills)} kills, {where}"]
+        for send in SENDS:
+            points = [
+                str(kill.planned[1])
+                for kill in self.kills
+                if kill.planned and kill.planned[0] == send
+            ]
+            lines.append(f"  {'kills':<14} {send} at its message {', '.join(points) or '-'}")
         for send in self.sends:
             lines.append(
                 f"  {send.name:<14} served {send.served:,}/{send.recipients:,}; duplicates "
@@ -349,8 +360,9 @@ class CrashRun:
     campaign: Campaign
     broadcast_id: int
     bot: asyncio.subprocess.Process | None = None
-    messages: int = 0
-    kill_at: int | None = None
+    arrived: Counter[str | None] = field(default_factory=Counter)  # per kind (`classify`)
+    last_kind: str | None = None
+    kill_at: Target = None
     kills: list[Kill] = field(default_factory=list)
     cohorts: list[list[Supporter]] = field(default_factory=list)
     continued: list[Supporter] = field(default_factory=list)
@@ -399,13 +411,14 @@ class CrashRun:
         if self.bot:
             await self.bot.wait()
 
-    def on_message(self, chat_id: int | str) -> None:
-        """Called by the fake API as each message arrives, before it answers: the kill lands
-        while the message that triggers it is in flight."""
+    def on_delivered(self, chat_id: int | str, params: dict) -> None:
+        """Called by the fake API as each message arrives, before it answers: a kill lands while
+        the message that triggers it is in flight."""
         if not (isinstance(chat_id, int) and 1 <= chat_id <= self.scale.recipients):
             return  # an answer to someone on the journey
-        self.messages += 1
-        if self.kill_at is not None and self.messages >= self.kill_at:
+        kind = self.last_kind = self.classify(params.get("text"))
+        self.arrived[kind] += 1
+        if self.kill_at and kind == self.kill_at[0] and self.arrived[kind] >= self.kill_at[1]:
             self.kill_at = None
             if self.bot and self.bot.returncode is None:
                 self.bot.kill()
@@ -424,12 +437,12 @@ class CrashRun:
 
     # --- the cycles ---
 
-    async def cycle(self, index: int, target: int | None) -> None:
+    async def cycle(self, index: int, target: Target) -> None:
         """Start; the previous cohort signs and sends, a new one types its message (in turns, so
         the kill follows a supporter's message in one cycle and a supporter's Send in the next);
-        then the kill: at start-up (target None) or when the `target`th message arrives. Then
-        read what was in flight."""
-        first_request = len(self.api.requests)
+        then the kill: at start-up (target None) or as the target message arrives. Then read
+        what was in flight."""
+        before, self.last_kind = Counter(self.arrived), None
         await self.start()
         try:
             finish = partial(self.finish_journeys, self.cohorts[-1] if self.cohorts else [])
@@ -439,19 +452,19 @@ class CrashRun:
             if target is None:
                 self.bot.kill()
             else:
-                self.kill_at = max(target, self.messages + 1)
+                send, number = target
+                self.kill_at = (send, max(number, self.arrived[send] + 1))
             try:
                 await asyncio.wait_for(self.bot.wait(), self.scale.give_up_seconds)
             except TimeoutError:
-                raise CrashSuiteError(f"gave up waiting for message {target}") from None
+                raise CrashSuiteError(f"gave up waiting for the kill at {target}") from None
             if self.bot.returncode != -signal.SIGKILL:
                 raise CrashSuiteError(f"the bot exited ({self.bot.returncode}) by itself")
         finally:
             await self.stop()
-        arrived = self.received(self.api.requests[first_request:])
-        landed = self.classify(self.last_message_text(first_request)) or AT_START_UP
-        in_flight = self.in_flight()
-        self.kills.append(Kill(index, self.messages, landed, in_flight, dict(arrived)))
+        arrived = {kind: count for kind, count in (self.arrived - before).items() if kind}
+        landed = self.last_kind or AT_START_UP
+        self.kills.append(Kill(index, target, landed, self.in_flight(), arrived))
 
     async def complete(self) -> None:
         """A last start without a kill: everything still owed goes out; then a clean stop."""
@@ -483,13 +496,6 @@ class CrashRun:
             }
 
         return self.read(sending)
-
-    def last_message_text(self, since: int) -> str | None:
-        """The latest broadcast or prompt message to arrive, from request number `since` on."""
-        for request in reversed(self.api.requests[since:]):
-            if self.to_subscriber(request):
-                return request.params.get("text")
-        return None
 
     # --- journeys ---
 
@@ -577,22 +583,15 @@ class CrashRun:
             and 1 <= request.chat_id <= self.scale.recipients
         )
 
-    def received(self, requests: list[Request]) -> Counter[str]:
-        """Messages of each kind (see `classify`) delivered to opted-in supporters."""
-        return Counter(
-            self.classify(request.params.get("text"))
-            for request in requests
-            if self.to_subscriber(request)
-        )
-
     def report(self, index: int) -> Lane:
         received: dict[str, Counter[int]] = {name: Counter() for name in SENDS}
         for request in self.api.sends():
             kind = self.classify(request.params.get("text"))
             if kind in received and self.to_subscriber(request):
                 received[kind][request.chat_id] += 1
-        kinds = self.received(self.api.requests)
-        other_days = sum(count for kind, count in kinds.items() if kind not in (*SENDS, None))
+        other_days = sum(
+            count for kind, count in self.arrived.items() if kind not in (*SENDS, None)
+        )
         to_others = sum(
             1
             for request in self.api.sends()
@@ -645,14 +644,14 @@ class CrashRun:
 
 
 async def run_lane(
-    scale: Scale, index: int, plan: list[int | None], workdir: Path, today: dt.date
+    scale: Scale, index: int, plan: list[Target], workdir: Path, today: dt.date
 ) -> Lane:
     workdir.mkdir(parents=True, exist_ok=True)
     campaign = write_campaign(workdir / "campaign.toml", today)
     broadcast_id = seed(workdir / "bot.db", scale.recipients)
     async with FakeBotApi() as api:
         crash = CrashRun(scale, workdir, api, today, campaign, broadcast_id)
-        api.on_message = crash.on_message
+        api.on_delivered = crash.on_delivered
         try:
             for cycle, target in enumerate(plan):
                 await crash.cycle(cycle, target)

@@ -34,6 +34,10 @@ async def persist_now(update: Update, context: Context) -> None:
     message_ids = getattr(context, "message_ids", None)
     if message_ids:
         context.bot_data.storage.record_chat_messages(message_ids)
+    if update.effective_user:
+        # PTB marks this update's user_data for saving only after every group has run, which
+        # is after this handler: mark it now, or it is written with the next update (or lost).
+        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
     await context.application.update_persistence()
 
 

@@ -80,6 +80,8 @@ class FakeBotApi:
         self.flood: dict[int, int] = {}  # the chat's first send gets 429 with this retry_after
         self.slow: dict[int, float] = {}  # the chat's next answer is this late (but delivered)
         self.on_message: Callable[[int | str], None] | None = None
+        # The same moment, with what was sent (the request's parameters).
+        self.on_delivered: Callable[[int | str, dict[str, Any]], None] | None = None
         # What supporters sent, waiting for the bot to confirm it (getUpdates with a higher offset).
         self.updates: list[dict[str, Any]] = []
         self.offset = 0  # the highest offset the bot asked for: every update below it is confirmed
@@ -245,6 +247,8 @@ class FakeBotApi:
             self.per_second[int(arrived)] += 1
             if self.on_message:
                 self.on_message(chat_id)
+            if self.on_delivered:
+                self.on_delivered(chat_id, params)
         result = self._result(method, chat_id, params)
         return _error(404, "Not Found") if result is None else _ok(result)
 
