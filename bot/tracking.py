@@ -22,21 +22,20 @@ import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 import httpx
 import tweepy
-from atproto import AsyncClient as BlueskyClient
-from atproto_client import exceptions as bluesky_errors
-from atproto_client import models
-from atproto_client.request import AsyncRequest
 from tweepy.asynchronous import AsyncClient as XClient
 
 from bot.campaign import Campaign
 from bot.config import Settings
 from bot.storage import Storage, stamp, utcnow
 from messages import Html, text
+
+if TYPE_CHECKING:
+    from atproto_client.models.app.bsky.feed.defs import PostView
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +254,8 @@ class XSource:
 
 
 def _bluesky_error(error: Exception) -> SourceError:
+    from atproto_client import exceptions as bluesky_errors
+
     if isinstance(error, bluesky_errors.RateLimitExceededError):
         return SourceError("rate_limited", "429", error.reset_at)
     response = getattr(error, "response", None)
@@ -278,6 +279,10 @@ class BlueskySource:
     def __init__(
         self, handle: str, app_password: str, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
+        # atproto takes half a second to import: only bots that track Bluesky pay for it.
+        from atproto import AsyncClient as BlueskyClient
+        from atproto_client.request import AsyncRequest
+
         self._handle = handle
         self._password = app_password
         request = AsyncRequest(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport)
@@ -288,6 +293,8 @@ class BlueskySource:
         raise NotImplementedError("Bluesky has no counts endpoint; counts come from posts")
 
     async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        from atproto_client import exceptions as bluesky_errors
+
         try:
             if not self._signed_in:
                 # createSession is limited to 30 per 5 minutes: sign in once and keep the session.
@@ -313,7 +320,7 @@ class BlueskySource:
         newest = max((post.created_at for post in posts), default=None)
         return Found(posts, newest or checkpoint)
 
-    def _post(self, view: models.AppBskyFeedDefs.PostView) -> Post:
+    def _post(self, view: PostView) -> Post:
         record = view.record
         handle = view.author.handle
         rkey = view.uri.rsplit("/", 1)[-1]
