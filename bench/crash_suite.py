@@ -52,6 +52,7 @@ from bot.daily import prompt_text
 from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
 from handlers import solidarity as journey
+from messages import solidarity as screens
 from messages.i18n import language_for
 from tests.fake_bot_api import MESSAGE_METHODS, TOKEN, FakeBotApi, Request
 
@@ -343,7 +344,7 @@ class Supporter:
 
     def preview(self) -> str:
         draft = {"body": self.body, "signature": self.signature}
-        return journey.preview_text(language_for(self.language_code), draft)
+        return screens.preview_text(language_for(self.language_code), draft)
 
 
 # --- one lane ------------------------------------------------------------------------------------
@@ -513,7 +514,7 @@ class CrashRun:
         several people's do). Wait until the bot has asked each for a signature, written that
         place in the journey down and confirmed the updates (so none is served again): the
         cohort is half-way when the kill lands."""
-        updates = [self.api.press(s.user_id, journey.WRITE, s.language_code) for s in cohort]
+        updates = [self.api.press(s.user_id, screens.WRITE, s.language_code) for s in cohort]
         updates += [self.api.send_text(s.user_id, s.body, s.language_code) for s in cohort]
 
         def halfway(storage: Storage) -> bool:
@@ -542,7 +543,7 @@ class CrashRun:
             s for s in cohort if self.api.last_messages[s.user_id].get("text") == s.preview()
         ]
         self.continued += carried_on
-        updates = [self.api.press(s.user_id, journey.SEND, s.language_code) for s in carried_on]
+        updates = [self.api.press(s.user_id, screens.SEND, s.language_code) for s in carried_on]
 
         def over(storage: Storage) -> bool:
             states = journey_states(storage)

@@ -4,8 +4,7 @@ lookup served by a local fake of postcodes.io and the Members API), and checks t
 
 from __future__ import annotations
 
-from handlers import mp
-from messages import keyboards
+from messages import keyboards, mp
 from tests.fakes_parliament import FakeServices, client, lookup_routes
 from tests.harness import Chat
 

@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 
 from bot.campaign import Campaign
 from bot.charts import volume_chart
@@ -33,7 +33,7 @@ from bot.progress import (
 from bot.sharing import REFERRAL_PREFIX
 from bot.storage import Storage
 from messages.i18n import LANGUAGES, Html, catalog, text
-from messages.render import BABEL_LOCALES, date
+from messages.render import BABEL_LOCALES, date, number
 
 ACTION_KINDS = (PETITION_SIGNED, MP_LETTER_SENT, SOLIDARITY_WRITTEN, SOLIDARITY_POSTED, SHARED)
 FUNNEL_JOURNEYS = ("petition", "mp", "solidarity")
@@ -226,10 +226,6 @@ def format_stats_text(stats: CampaignStats) -> str:
     from bot.console import plain
 
     return plain(render_stats("en", stats))
-
-
-def number(language: str, value: int) -> str:
-    return format_decimal(value, locale=BABEL_LOCALES[language])
 
 
 def label(language: str, group: str, value: str) -> str:

@@ -10,12 +10,10 @@ Sending is `scheduler.broadcasts`' job: in the background, with progress and a f
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -30,7 +28,6 @@ from telegram.ext import (
 from bot.context import Context
 from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
 from bot.mps import constituency_key
-from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from bot.storage import Storage, utcnow
 from handlers.common import (
     Handler,
@@ -45,25 +42,10 @@ from handlers.common import (
     user_id,
 )
 from handlers.exits import exits
-from messages import Html, keyboards, text
+from messages import Html, text
+from messages import broadcast as screens
 from messages.i18n import LANGUAGES
-from messages.render import date as date_label
 from scheduler import broadcasts
-from scheduler.broadcasts import STOP_PREFIX
-
-PREFIX = "broadcast:"
-VERSION_PREFIX = "broadcast:version:"  # + language
-CONTINUE = "broadcast:continue"
-AUDIENCE_PREFIX = "broadcast:to:"
-EVERYONE = "broadcast:to:all"
-LANGUAGE_PREFIX = "broadcast:to:lang:"  # + language
-GAP_PREFIX = "broadcast:to:gap:"  # + a GAPS name
-AREA = "broadcast:to:area"
-CONSTITUENCY_PREFIX = "broadcast:to:con:"  # + GSS code
-SEND = "broadcast:send"
-SCHEDULE = "broadcast:schedule"
-CANCEL = "broadcast:cancel"
-LIST = "broadcast:list"
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
     "text",
@@ -75,24 +57,12 @@ ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
 )
 DRAFT = "broadcast_draft"
 
-# Supporters who have done one action but not the next, or not an action at all: (done, missing).
-# Audience takes one kind each way, so "solidarity" means a message written here.
-GAPS: dict[str, tuple[str | None, str]] = {
-    "no_petition": (None, PETITION_SIGNED),
-    "signed_no_mp": (PETITION_SIGNED, MP_LETTER_SENT),
-    "no_mp": (None, MP_LETTER_SENT),
-    "mp_no_solidarity": (MP_LETTER_SENT, SOLIDARITY_WRITTEN),
-    "no_solidarity": (None, SOLIDARITY_WRITTEN),
-}
 GSS_CODE = re.compile(r"[EWSN][0-9]{8}")
 BROADCAST_ID = re.compile(r"[0-9]{1,12}")
 MAX_CONSTITUENCY_CHOICES = 8
 MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
-MAX_ECHO = 60  # characters of a typed search repeated back
-LIST_PREVIEW = 80  # characters of a broadcast's text shown in /broadcast list
-TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
-CLOCK_FORMAT = "%H:%M"
-EXAMPLE_FORMAT = "%Y-%m-%d %H:%M"
+# The first is the way the prompts' example is written, so the example always reads.
+TIME_FORMATS = (screens.EXAMPLE_FORMAT, "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
 
 TEXT_MESSAGE = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 PHOTO_MESSAGE = filters.UpdateType.MESSAGE & filters.PHOTO
@@ -119,7 +89,7 @@ def parse_when(typed: str, now: dt.datetime) -> dt.datetime | None:
         except ValueError:
             continue
     try:
-        clock = dt.datetime.strptime(typed, CLOCK_FORMAT).time()
+        clock = dt.datetime.strptime(typed, screens.CLOCK_FORMAT).time()
     except ValueError:
         return None
     moment = dt.datetime.combine(now.date(), clock, tzinfo=now.tzinfo)
@@ -143,133 +113,25 @@ def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, s
     return [(code, name) for key, code, name in keyed if wanted in key]
 
 
-def gap_of(audience: Audience) -> str | None:
-    wanted = (audience.done_action, audience.missing_action)
-    return next((name for name, actions in GAPS.items() if actions == wanted), None)
-
-
 def audience_from(data: str, known: dict[str, str]) -> Audience | None:
     """The audience an audience button's callback data names; None if it names none (X4)."""
-    choice = data.removeprefix(AUDIENCE_PREFIX)
+    choice = data.removeprefix(screens.AUDIENCE_PREFIX)
     kind, _, argument = choice.partition(":")
     if choice == "all":
         return Audience()
     if kind == "lang" and argument in LANGUAGES:
         return Audience(languages=(argument,))
-    if kind == "gap" and argument in GAPS:
-        done, missing = GAPS[argument]
+    if kind == "gap" and argument in screens.GAPS:
+        done, missing = screens.GAPS[argument]
         return Audience(done_action=done, missing_action=missing)
     if kind == "con" and argument in known:
         return Audience(constituency_code=argument)
     return None
 
 
-def shorten(words: str, limit: int) -> str:
-    words = " ".join(words.split())
-    return words if len(words) <= limit else words[: limit - 1] + "…"
-
-
-def plain_words(body: str, limit: int) -> str:
-    """A stored Telegram-HTML text as plain words, cut to `limit` characters."""
-    return shorten(html.unescape(re.sub(r"<[^>]*>", "", body)), limit)
-
-
 def reach(storage: Storage, audience: Audience) -> int:
     """How many supporters the audience would reach if it started now."""
     return storage.count_audience(**audience.as_filters())
-
-
-# --- rendering ---------------------------------------------------------------------------------
-
-
-def language_name(lang: str, code: str) -> Html:
-    return text(lang, f"broadcast.language_{code}")
-
-
-def describe(lang: str, audience: Audience, known: dict[str, str]) -> Html:
-    """Who an audience is, in words."""
-    if audience.constituency_code:
-        code = audience.constituency_code
-        return text(lang, "broadcast.audience_area", name=known.get(code, code), code=code)
-    if audience.languages:
-        return text(
-            lang,
-            "broadcast.audience_language",
-            language_name=language_name(lang, audience.languages[0]),
-        )
-    gap = gap_of(audience)
-    if gap:
-        return text(lang, f"broadcast.gap_{gap}")
-    return text(lang, "broadcast.audience_everyone")
-
-
-def local_time(lang: str, moment: dt.datetime) -> Html:
-    return text(
-        lang,
-        "broadcast.when",
-        date=date_label(lang, moment.date(), with_year=True),
-        time=moment.strftime(CLOCK_FORMAT),
-    )
-
-
-def buttons(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
-    """One button per row: (label, callback data). Labels are plain text, never HTML."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data)] for label, data in pairs]
-    )
-
-
-def cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return buttons((text(lang, "broadcast.cancel_button"), CANCEL))
-
-
-def versions_keyboard(lang: str, draft: dict[str, Any]) -> InlineKeyboardMarkup:
-    missing = [code for code in LANGUAGES if code not in draft["texts"]]
-    return buttons(
-        *(
-            (
-                text(lang, "broadcast.add_version_button", language_name=language_name(lang, code)),
-                f"{VERSION_PREFIX}{code}",
-            )
-            for code in missing
-        ),
-        (text(lang, "broadcast.continue_button"), CONTINUE),
-        (text(lang, "broadcast.cancel_button"), CANCEL),
-    )
-
-
-def audience_keyboard(lang: str) -> InlineKeyboardMarkup:
-    by_language = [
-        InlineKeyboardButton(
-            text(lang, "broadcast.language_button", language_name=language_name(lang, code)),
-            callback_data=f"{LANGUAGE_PREFIX}{code}",
-        )
-        for code in LANGUAGES
-    ]
-    return InlineKeyboardMarkup(
-        [
-            [keyboards.button(lang, "broadcast.audience_everyone", EVERYONE)],
-            by_language,
-            *(
-                [keyboards.button(lang, f"broadcast.gap_{name}", f"{GAP_PREFIX}{name}")]
-                for name in GAPS
-            ),
-            [keyboards.button(lang, "broadcast.area_button", AREA)],
-            [keyboards.button(lang, "broadcast.cancel_button", CANCEL)],
-        ]
-    )
-
-
-def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                keyboards.button(lang, "broadcast.send_button", SEND),
-                keyboards.button(lang, "broadcast.schedule_button", SCHEDULE),
-            ],
-            [keyboards.button(lang, "broadcast.cancel_button", CANCEL)],
-        ]
-    )
 
 
 # --- composing ---------------------------------------------------------------------------------
@@ -287,20 +149,7 @@ async def start_broadcast(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     context.user_data[DRAFT] = new_draft()
     lang = language(update, context)
-    await show(
-        update,
-        context,
-        text(
-            lang,
-            "broadcast.ask_message",
-            text_limit=MessageLimit.MAX_TEXT_LENGTH,
-            caption_limit=MessageLimit.CAPTION_LENGTH,
-        ),
-        buttons(
-            (text(lang, "broadcast.list_button"), LIST),
-            (text(lang, "broadcast.cancel_button"), CANCEL),
-        ),
-    )
+    await show(update, context, screens.ask_message(lang), screens.ask_message_keyboard(lang))
     return ASK_TEXT
 
 
@@ -313,15 +162,7 @@ async def receive_message(update: Update, context: Context) -> str:
     message = update.effective_message
     first = draft["asking"] == FALLBACK_LANGUAGE
     if message.photo and not first:
-        await reply(
-            update,
-            context,
-            text(
-                lang,
-                "broadcast.version_text_only",
-                language_name=language_name(lang, draft["asking"]),
-            ),
-        )
+        await reply(update, context, screens.version_text_only(lang, draft["asking"]))
         return ASK_TEXT
     if message.photo and not message.caption:
         await reply(update, context, text(lang, "broadcast.caption_needed"))
@@ -354,12 +195,11 @@ async def show_versions(update: Update, context: Context) -> str:
     """The versions written so far, and buttons to add another language or go on."""
     draft = draft_of(context)
     lang = language(update, context)
-    written = ", ".join(language_name(lang, code) for code in LANGUAGES if code in draft["texts"])
     await show(
         update,
         context,
-        text(lang, "broadcast.versions", versions=written),
-        versions_keyboard(lang, draft),
+        screens.versions(lang, draft["texts"]),
+        screens.versions_keyboard(lang, draft["texts"]),
     )
     return VERSIONS
 
@@ -367,7 +207,7 @@ async def show_versions(update: Update, context: Context) -> str:
 async def ask_version(update: Update, context: Context) -> str | None:
     """Ask for the version in the language the button names."""
     draft = draft_of(context)
-    code = update.callback_query.data.removeprefix(VERSION_PREFIX)
+    code = update.callback_query.data.removeprefix(screens.VERSION_PREFIX)
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
     if code not in LANGUAGES or code == FALLBACK_LANGUAGE:
@@ -378,11 +218,8 @@ async def ask_version(update: Update, context: Context) -> str | None:
     await show(
         update,
         context,
-        text(lang, "broadcast.ask_version", language_name=language_name(lang, code), limit=limit),
-        buttons(
-            (text(lang, "broadcast.skip_version_button"), CONTINUE),
-            (text(lang, "broadcast.cancel_button"), CANCEL),
-        ),
+        screens.ask_version(lang, code, limit),
+        screens.ask_version_keyboard(lang),
     )
     return ASK_TEXT
 
@@ -396,12 +233,8 @@ async def ask_audience(update: Update, context: Context, note: Html | None = Non
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
     lang = language(update, context)
-    question = text(lang, "broadcast.ask_audience")
     await show(
-        update,
-        context,
-        Html(f"{note}\n\n{question}") if note else question,
-        audience_keyboard(lang),
+        update, context, screens.audience_question(lang, note), screens.audience_keyboard(lang)
     )
     return AUDIENCE
 
@@ -428,7 +261,7 @@ async def receive_area(update: Update, context: Context) -> str | None:
     typed = update.effective_message.text
     known = context.bot_data.storage.supporter_constituencies()
     found = match_constituencies(typed, known)
-    echo = shorten(typed, MAX_ECHO)
+    echo = screens.echo(typed)
     if len(found) == 1:
         return await settle_audience(update, context, Audience(constituency_code=found[0][0]))
     if not found:
@@ -442,7 +275,7 @@ async def receive_area(update: Update, context: Context) -> str | None:
             update,
             context,
             text(lang, "broadcast.area_choose"),
-            buttons(*((name, f"{CONSTITUENCY_PREFIX}{code}") for code, name in found)),
+            screens.constituency_keyboard(found),
         )
     return ASK_AREA
 
@@ -454,7 +287,7 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
         return await stale_step(update, context)
     storage = context.bot_data.storage
     lang = language(update, context)
-    who = describe(lang, audience, storage.supporter_constituencies())
+    who = screens.describe(lang, audience, storage.supporter_constituencies())
     count = reach(storage, audience)
     if not count:
         return await ask_audience(
@@ -468,24 +301,10 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
     await reply(
         update,
         context,
-        text(
-            lang,
-            "broadcast.confirm",
-            count=count,
-            audience=who,
-            fallback=fallback_note(lang, draft),
-        ),
-        confirm_keyboard(lang),
+        screens.confirm(lang, count, who, draft["texts"]),
+        screens.confirm_keyboard(lang),
     )
     return CONFIRM
-
-
-def fallback_note(lang: str, draft: dict[str, Any]) -> Html:
-    """Which languages get the English version because they have none of their own."""
-    without = [language_name(lang, code) for code in LANGUAGES if code not in draft["texts"]]
-    if not without:
-        return text(lang, "broadcast.every_language_has_a_version")
-    return text(lang, "broadcast.fallback_for", languages=", ".join(without))
 
 
 async def send_preview(update: Update, context: Context, draft: dict[str, Any]) -> bool:
@@ -497,11 +316,7 @@ async def send_preview(update: Update, context: Context, draft: dict[str, Any]) 
         body = draft["texts"].get(code)
         if body is None:
             continue
-        await reply(
-            update,
-            context,
-            text(lang, "broadcast.preview_heading", language_name=language_name(lang, code)),
-        )
+        await reply(update, context, screens.preview_heading(lang, code))
         try:
             if draft["photo"]:
                 sent = await context.bot.send_photo(chat_id, draft["photo"], caption=body)
@@ -551,17 +366,11 @@ async def ask_time(update: Update, context: Context) -> str | None:
     if draft_of(context) is None:
         return await stale_step(update, context)
     lang = language(update, context)
-    example = (local_now(context) + dt.timedelta(days=1)).replace(hour=18, minute=0)
     await show(
         update,
         context,
-        text(
-            lang,
-            "broadcast.ask_time",
-            example=example.strftime(EXAMPLE_FORMAT),
-            zone=context.bot_data.settings.tz,
-        ),
-        cancel_keyboard(lang),
+        screens.ask_time(lang, local_now(context), context.bot_data.settings.tz),
+        screens.cancel_keyboard(lang),
     )
     return ASK_TIME
 
@@ -572,15 +381,10 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
     now = local_now(context)
     when = parse_when(update.effective_message.text, now)
     if when is None:
-        example = (now + dt.timedelta(days=1)).replace(hour=18, minute=0)
-        await reply(
-            update,
-            context,
-            text(lang, "broadcast.time_unreadable", example=example.strftime(EXAMPLE_FORMAT)),
-        )
+        await reply(update, context, screens.time_unreadable(lang, now))
         return ASK_TIME
     if when <= now:
-        await reply(update, context, text(lang, "broadcast.time_past", when=local_time(lang, when)))
+        await reply(update, context, screens.time_past(lang, when))
         return ASK_TIME
     draft = context.user_data.pop(DRAFT, None)
     if draft is None or not draft["texts"]:
@@ -599,16 +403,15 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
     await reply(
         update,
         context,
-        text(
+        screens.scheduled(
             lang,
-            "broadcast.scheduled",
-            id=broadcast_id,
-            when=local_time(lang, when),
-            zone=context.bot_data.settings.tz,
-            audience=describe(lang, audience, storage.supporter_constituencies()),
-            count=reach(storage, audience),
+            broadcast_id,
+            when,
+            context.bot_data.settings.tz,
+            screens.describe(lang, audience, storage.supporter_constituencies()),
+            reach(storage, audience),
         ),
-        broadcasts.stop_keyboard(lang, broadcast_id),
+        screens.stop_keyboard(lang, broadcast_id),
     )
     return ConversationHandler.END
 
@@ -638,40 +441,18 @@ async def stale_step(update: Update, context: Context) -> None:
 # --- what is scheduled or sending ---------------------------------------------------------------
 
 
-def open_line(
-    lang: str, broadcast: dict[str, Any], done: int, known: dict[str, str], zone: ZoneInfo
-) -> Html:
-    """One broadcast in /broadcast list: how far it got or when it goes, who, and its words."""
-    values = {
-        "id": broadcast["id"],
-        "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known),
-        "preview": plain_words(broadcast["texts"][FALLBACK_LANGUAGE], LIST_PREVIEW),
-    }
-    if broadcast["status"] == "running":
-        return text(lang, "broadcast.list_running", done=done, total=broadcast["total"], **values)
-    when = dt.datetime.fromisoformat(broadcast["scheduled_for"]).astimezone(zone)
-    return text(lang, "broadcast.list_scheduled", when=local_time(lang, when), **values)
-
-
 def open_view(
     context: Context, lang: str, note: Html | None = None
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
     """Broadcasts being sent or waiting for their time, each with a Cancel button."""
     storage = context.bot_data.storage
     known = storage.supporter_constituencies()
-    zone = context.bot_data.settings.zone
-    lines = [note] if note else []
-    lines.append(text(lang, "broadcast.list_title"))
-    stops = []
+    open_now = []
     for broadcast_id in storage.open_broadcasts(broadcasts.KIND):
         broadcast = storage.get_broadcast(broadcast_id)
         summary = storage.broadcast_summary(broadcast_id)
-        done = sum(summary.get(status, 0) for status in OUTCOMES)
-        lines.append(open_line(lang, broadcast, done, known, zone))
-        stops.append([broadcasts.stop_button(lang, broadcast_id)])
-    if not stops:
-        lines.append(text(lang, "broadcast.list_empty"))
-    return Html("\n\n".join(lines)), InlineKeyboardMarkup(stops) if stops else None
+        open_now.append((broadcast, sum(summary.get(status, 0) for status in OUTCOMES)))
+    return screens.open_list(lang, open_now, known, context.bot_data.settings.zone, note)
 
 
 async def show_open(update: Update, context: Context, note: Html | None = None) -> None:
@@ -690,7 +471,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
     running one stops after its current batch (its report says how far it got)."""
     query = update.callback_query
     lang = language(update, context)
-    argument = query.data.removeprefix(STOP_PREFIX)
+    argument = query.data.removeprefix(screens.STOP_PREFIX)
     broadcast_id = int(argument) if BROADCAST_ID.fullmatch(argument) else None
     broadcast = context.bot_data.storage.get_broadcast(broadcast_id) if broadcast_id else None
     if broadcast is None or broadcast["kind"] != broadcasts.KIND:
@@ -715,7 +496,10 @@ def conversation() -> ConversationHandler:
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))
 
-    audience_buttons = [button(AREA + "$", ask_area), button(AUDIENCE_PREFIX, choose_audience)]
+    audience_buttons = [
+        button(screens.AREA + "$", ask_area),
+        button(screens.AUDIENCE_PREFIX, choose_audience),
+    ]
     return journey(
         "broadcast",
         entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
@@ -723,24 +507,24 @@ def conversation() -> ConversationHandler:
             ASK_TEXT: [
                 typed(TEXT_MESSAGE | PHOTO_MESSAGE, receive_message),
                 typed(OTHER_MESSAGE, refuse_other),
-                button(CONTINUE + "$", ask_audience),
+                button(screens.CONTINUE + "$", ask_audience),
             ],
             VERSIONS: [
-                button(VERSION_PREFIX, ask_version),
-                button(CONTINUE + "$", ask_audience),
+                button(screens.VERSION_PREFIX, ask_version),
+                button(screens.CONTINUE + "$", ask_audience),
                 typed(ANY_MESSAGE, use_buttons),
             ],
             AUDIENCE: [*audience_buttons, typed(ANY_MESSAGE, use_buttons)],
             ASK_AREA: [typed(TEXT_MESSAGE, receive_area), *audience_buttons],
             CONFIRM: [
-                button(SEND + "$", send_now),
-                button(SCHEDULE + "$", ask_time),
+                button(screens.SEND + "$", send_now),
+                button(screens.SCHEDULE + "$", ask_time),
                 typed(ANY_MESSAGE, use_buttons),
             ],
             ASK_TIME: [typed(TEXT_MESSAGE, receive_time)],
         },
         fallbacks=[
-            button(CANCEL + "$", cancel_draft),
+            button(screens.CANCEL + "$", cancel_draft),
             CommandHandler("cancel", organiser_only(cancel_draft)),
             *exits(dropping=DRAFT),
         ],
@@ -748,10 +532,10 @@ def conversation() -> ConversationHandler:
 
 
 BUTTONS = [
-    (f"^{LIST}$", organiser_only(list_open)),
-    (f"^{STOP_PREFIX}", organiser_only(stop_broadcast)),
+    (f"^{screens.LIST}$", organiser_only(list_open)),
+    (f"^{screens.STOP_PREFIX}", organiser_only(stop_broadcast)),
     # Any other broadcast button arrives here only when its conversation step is over.
-    (f"^{PREFIX}", organiser_only(stale_step)),
+    (f"^{screens.PREFIX}", organiser_only(stale_step)),
 ]
 
 

@@ -11,13 +11,11 @@ supporter leaves the journey (P5).
 from __future__ import annotations
 
 import functools
-import html
 import re
-from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -34,168 +32,49 @@ from bot.mps import (
     REPLY_OUTCOMES,
     LetterFieldTooLong,
     LookupUnavailable,
-    PersonalSentenceTooLong,
     PostcodeNotFound,
     SeatVacant,
-    SignatureTooLong,
     compose_letter,
     find_mp,
     normalise_postcode,
-    tweet_mp_url,
-    writetothem_url,
 )
-from bot.progress import MP_LETTER_SENT, checklist
+from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from handlers.common import Handler, answer, journey, language, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
-from messages import LANGUAGES, Html, catalog, keyboards, text
+from messages import LANGUAGES, keyboards, text
+from messages.mp import (
+    ANSWER_PREFIX,
+    FIND,
+    LETTER_LANGUAGE_PREFIX,
+    SENT,
+    SKIP_NAME,
+    SKIP_SENTENCE,
+    answer_keyboard,
+    blocks,
+    found_text,
+    handover_intro,
+    handover_keyboard,
+    intro_keyboard,
+    intro_text,
+    letter_language_keyboard,
+    next_step_keyboard,
+    preview_intro,
+    skip_keyboard,
+    too_long_text,
+    writetothem_keyboard,
+)
 from scheduler import followups
 
-FIND = "mp:find"
-SKIP_NAME = "mp:skip:name"
-SKIP_SENTENCE = "mp:skip:sentence"
-LETTER_LANGUAGE_PREFIX = "mp:letter:"
-SENT = "mp:sent"
-FOLLOWUP_ANSWER = re.compile(
-    rf"{followups.ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})"
-)
+FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
 # user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...}
 LETTER = "mp_letter"
-TOO_LONG = {
-    SignatureTooLong: "mp.signature_too_long",
-    PersonalSentenceTooLong: "mp.personal_sentence_too_long",
-}
 
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
-
-MESSAGE_LIMIT = 4096  # characters in one Telegram message
-COPY_TEXT_LIMIT = 256  # characters a CopyTextButton carries
-
-
-# --- rendering and keyboards --------------------------------------------------------------------
-
-
-def _size(raw: str) -> int:
-    """Length of `raw` once escaped, in the UTF-16 units Telegram counts."""
-    return len(html.escape(raw).encode("utf-16-le")) // 2
-
-
-def _pieces(body: str, room: int) -> Iterator[str]:
-    """The lines of `body` with their line ends, any line too long for one message cut up."""
-    for line in body.splitlines(keepends=True):
-        if _size(line) <= room:
-            yield line
-            continue
-        start = size = 0
-        for index, char in enumerate(line):
-            size += _size(char)
-            if size > room:
-                yield line[start:index]
-                start, size = index, _size(char)
-        yield line[start:]
-
-
-def blocks(body: str, tag: str) -> list[Html]:
-    """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
-    split at line ends where possible (escaping can make a long sentence much longer)."""
-    room = MESSAGE_LIMIT - len(f"<{tag}></{tag}>")
-    chunks: list[str] = []
-    used = room  # so the first piece opens a chunk
-    for piece in _pieces(body, room):
-        size = _size(piece)
-        if used + size > room:
-            chunks.append("")
-            used = 0
-        chunks[-1] += piece
-        used += size
-    return [Html(f"<{tag}>{html.escape(chunk)}</{tag}>") for chunk in chunks if chunk]
-
-
-def menu_row(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
-
-
-def url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text(lang, key), url=url)]
-
-
-def copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButton]:
-    """A button copying `value`, or no button when there is nothing to copy or it is too long."""
-    if not value or len(value) > COPY_TEXT_LIMIT:
-        return []
-    return [InlineKeyboardButton(text(lang, key), copy_text=CopyTextButton(value))]
-
-
-def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.find_button", FIND)], menu_row(lang)])
-
-
-def writetothem_keyboard(lang: str, context: Context, postcode: str) -> InlineKeyboardMarkup:
-    """WriteToThem opened at the MP for `postcode`; the link is built here and kept nowhere."""
-    url = writetothem_url(str(context.bot_data.campaign.writetothem_url), postcode)
-    return InlineKeyboardMarkup(
-        [
-            url_row(lang, "mp.writetothem_button", url),
-            [keyboards.button(lang, "mp.try_again_button", FIND)],
-            menu_row(lang),
-        ]
-    )
-
-
-def skip_keyboard(lang: str, data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.skip_button", data)]])
-
-
-def letter_language_keyboard(lang: str) -> InlineKeyboardMarkup:
-    own = InlineKeyboardButton(
-        catalog(lang)["core.language.name"], callback_data=f"{LETTER_LANGUAGE_PREFIX}{lang}"
-    )
-    english = keyboards.button(lang, "mp.english_recommended_button", f"{LETTER_LANGUAGE_PREFIX}en")
-    return InlineKeyboardMarkup([[english], [own]])
-
-
-def handover_keyboard(
-    lang: str, context: Context, mp: MP, body: str, letter_language: str
-) -> InlineKeyboardMarkup:
-    """Copy buttons where Telegram's limit allows, WriteToThem (Telegram refuses mailto: links),
-    a post to the MP on X when they list an account, and "I've sent it"."""
-    campaign = context.bot_data.campaign
-    tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
-    rows = [
-        copy_row(lang, "mp.copy_letter_button", body),
-        copy_row(lang, "mp.copy_email_button", mp.email),
-        url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
-        url_row(lang, "mp.tweet_button", tweet) if tweet else [],
-        [keyboards.button(lang, "mp.sent_button", SENT)],
-        menu_row(lang),
-    ]
-    return InlineKeyboardMarkup([row for row in rows if row])
-
-
-def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
-    step = checklist(done_actions).next_step
-    rows = [menu_row(lang)]
-    if step:
-        rows.insert(
-            0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]
-        )
-    return InlineKeyboardMarkup(rows)
-
-
-def found_text(lang: str, mp: MP) -> Html:
-    """Who the MP is, then the question about the signature."""
-    lines = [text(lang, "mp.found_mp", mp_name=mp.name)]
-    if mp.party:
-        lines.append(text(lang, "mp.found_party", party=mp.party))
-    lines.append(text(lang, "mp.found_constituency", constituency=mp.constituency_name))
-    anonymous = text(lang, "mp.anonymous_signature")
-    lines += ["", text(lang, "mp.ask_name", anonymous=anonymous)]
-    return Html("\n".join(lines))
-
 
 # --- the letter in user_data --------------------------------------------------------------------
 
@@ -220,7 +99,7 @@ async def keep_field(update: Update, context: Context, field: str, value: str | 
         compose(context, letter, "en")  # the limits are the same in every language
     except LetterFieldTooLong as error:
         lang = language(update, context)
-        await reply(update, context, text(lang, TOO_LONG[type(error)], limit=error.limit))
+        await reply(update, context, too_long_text(lang, error))
         return False
     context.user_data[LETTER] = letter
     return True
@@ -250,22 +129,15 @@ def needs_letter(step: Handler) -> Handler:
 async def open_mp(update: Update, context: Context) -> None:
     """What will happen, and that the postcode is not kept; "Find my MP" starts the journey."""
     lang = language(update, context)
-    parts = [text(lang, "mp.intro")]
-    if MP_LETTER_SENT in context.bot_data.storage.done_actions(user_id(update)):
-        parts.append(text(lang, "mp.intro_already_sent"))
-    await show(update, context, Html("\n\n".join(parts)), intro_keyboard(lang))
+    already_sent = MP_LETTER_SENT in context.bot_data.storage.done_actions(user_id(update))
+    await show(update, context, intro_text(lang, already_sent), intro_keyboard(lang))
 
 
 async def ask_postcode(update: Update, context: Context) -> str:
     """The "Find my MP" (or "Try again") button: a fresh letter, starting with the postcode."""
     forget_letter(context)
     lang = language(update, context)
-    await show(
-        update,
-        context,
-        text(lang, "mp.ask_postcode"),
-        InlineKeyboardMarkup([menu_row(lang)]),
-    )
+    await show(update, context, text(lang, "mp.ask_postcode"), keyboards.back_to_menu(lang))
     return POSTCODE
 
 
@@ -285,11 +157,13 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         return None
     except SeatVacant as error:
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
-        await reply(update, context, vacant, writetothem_keyboard(lang, context, postcode))
+        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, postcode))
         return ConversationHandler.END
     except LookupUnavailable:
         unavailable = text(lang, "mp.lookup_unavailable")
-        await reply(update, context, unavailable, writetothem_keyboard(lang, context, postcode))
+        await reply(
+            update, context, unavailable, writetothem_keyboard(lang, data.campaign, postcode)
+        )
         return ConversationHandler.END
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
     context.user_data[LETTER] = {"mp": asdict(mp)}
@@ -345,8 +219,7 @@ async def ask_letter_language(update: Update, context: Context) -> str | int:
     if lang == "en":
         return await hand_over(update, context, "en")
     _, body = compose(context, context.user_data[LETTER], lang)
-    name = catalog(lang)["core.language.name"]
-    await show(update, context, text(lang, "mp.preview_intro", language_name=name))
+    await show(update, context, preview_intro(lang))
     for block in blocks(body, "blockquote"):
         await reply(update, context, block)
     await repeat_letter_language(update, context)
@@ -375,17 +248,14 @@ async def hand_over(update: Update, context: Context, letter_language: str) -> i
     letter = context.user_data.pop(LETTER)
     mp = MP(**letter["mp"])
     subject, body = compose(context, letter, letter_language)
-    intro_key = "mp.handover_intro" if mp.email else "mp.handover_intro_no_email"
-    await show(
-        update, context, text(lang, intro_key, mp_name=mp.name, email=mp.email, subject=subject)
-    )
+    await show(update, context, handover_intro(lang, mp, subject))
     for block in blocks(body, "pre"):
         await reply(update, context, block)
     await reply(
         update,
         context,
         text(lang, "mp.handover_actions"),
-        handover_keyboard(lang, context, mp, body, letter_language),
+        handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language),
     )
     return ConversationHandler.END
 
@@ -434,7 +304,7 @@ async def answer_followup(update: Update, context: Context) -> None:
         return
     if outcome == REPLY_NOT_YET:
         # They may come back to this message and answer again once the MP has replied.
-        markup = followups.answer_keyboard(lang, followup_id)
+        markup = answer_keyboard(lang, followup_id)
         await show(update, context, text(lang, "mp.followup_not_yet_thanks"), markup)
     else:
         await show(update, context, text(lang, "mp.followup_thanks"), keyboards.back_to_menu(lang))
@@ -482,7 +352,7 @@ def conversation() -> ConversationHandler:
 def register(app: Application) -> None:
     """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
     it" for a letter handed over earlier, outside the journey."""
-    app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{followups.ANSWER_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{ANSWER_PREFIX}"))
     app.add_handler(conversation())
     app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.numbers import format_decimal
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application
 
 from bot import sharing
-from bot.campaign import Campaign
 from bot.context import Context
-from bot.petition import PetitionCounter, PetitionCounts
+from bot.petition import PetitionCounter
 from bot.progress import PETITION_SIGNED, SHARED
 from handlers.common import language, routes, show, user_id
 from messages import keyboards, text
-from messages.i18n import Html
-from messages.render import BABEL_LOCALES
-
-SIGNED = "petition:signed"
-SHARE_DONE = "share:done"
-
+from messages.petition import (
+    SHARE_DONE,
+    SIGNED,
+    petition_keyboard,
+    petition_text,
+    share_keyboard,
+    signed_keyboard,
+)
 
 # --- domain glue --------------------------------------------------------------------------------
 
@@ -43,75 +43,6 @@ def record_once(update: Update, context: Context, kind: str) -> None:
     storage = context.bot_data.storage
     if kind not in storage.done_actions(user_id(update)):
         storage.record_action(user_id(update), kind)
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-
-def number(lang: str, value: int) -> str:
-    """12,345 in English, 12.345 in Portuguese and Spanish."""
-    return format_decimal(value, locale=BABEL_LOCALES[lang])
-
-
-def count_lines(lang: str, counts: PetitionCounts | None, supporter: dict[str, Any]) -> list[str]:
-    """The total, and their constituency's count once the MP journey has told us where they are."""
-    if counts is None:
-        return []
-    lines = [text(lang, "petition.count_total", total=number(lang, counts.total))]
-    code = supporter.get("constituency_code")
-    if code in counts.by_constituency:
-        lines.append(
-            text(
-                lang,
-                "petition.count_constituency",
-                count=number(lang, counts.by_constituency[code]),
-                constituency=supporter.get("constituency_name") or code,
-            )
-        )
-    return lines
-
-
-def petition_text(
-    lang: str,
-    campaign: Campaign,
-    counts: PetitionCounts | None,
-    supporter: dict[str, Any],
-    signed: bool,
-) -> Html:
-    blocks = [text(lang, "petition.intro", ask=campaign.petition_ask(lang))]
-    if lines := count_lines(lang, counts, supporter):
-        blocks.append("\n".join(lines))
-    if signed:
-        blocks.append(text(lang, "petition.already_signed"))
-    return Html("\n\n".join(blocks))
-
-
-def share_button(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "petition.share_button", keyboards.journey_data("share"))]
-
-
-def menu_button(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
-
-
-def petition_keyboard(lang: str, url: str, signed: bool) -> InlineKeyboardMarkup:
-    open_petition_row = [InlineKeyboardButton(text(lang, "petition.open_button"), url=url)]
-    next_row = (
-        share_button(lang) if signed else [keyboards.button(lang, "petition.signed_button", SIGNED)]
-    )
-    return InlineKeyboardMarkup([open_petition_row, next_row, menu_button(lang)])
-
-
-def share_keyboard(lang: str, links: dict[str, str], shared: bool) -> InlineKeyboardMarkup:
-    platforms = [
-        InlineKeyboardButton(text(lang, f"petition.share.button_{platform}"), url=url)
-        for platform, url in links.items()
-    ]
-    markup = keyboards.rows(*platforms)
-    if not shared:
-        markup.append([keyboards.button(lang, "petition.share.done_button", SHARE_DONE)])
-    markup.append(menu_button(lang))
-    return InlineKeyboardMarkup(markup)
 
 
 # --- callbacks ----------------------------------------------------------------------------------
@@ -137,8 +68,7 @@ async def confirm_signed(update: Update, context: Context) -> None:
     """ "I've signed": count it once, thank them and offer the share step."""
     record_once(update, context, PETITION_SIGNED)
     lang = language(update, context)
-    markup = InlineKeyboardMarkup([share_button(lang), menu_button(lang)])
-    await show(update, context, text(lang, "petition.thanks"), markup)
+    await show(update, context, text(lang, "petition.thanks"), signed_keyboard(lang))
 
 
 async def open_share(update: Update, context: Context) -> None:
@@ -166,7 +96,7 @@ async def confirm_shared(update: Update, context: Context) -> None:
         update,
         context,
         text(lang, "petition.share.thanks"),
-        InlineKeyboardMarkup([menu_button(lang)]),
+        keyboards.back_to_menu(lang),
     )
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -21,7 +20,6 @@ from telegram.ext import (
 )
 
 from bot import solidarity
-from bot.campaign import Campaign
 from bot.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from handlers.common import (
@@ -37,17 +35,32 @@ from handlers.common import (
     user_id,
 )
 from handlers.exits import exits
-from messages import Html, catalog, keyboards, text
+from messages import Html, keyboards, text
+from messages.solidarity import (
+    ANONYMOUS,
+    APPROVE,
+    CANCEL,
+    EDIT,
+    EXPORT,
+    POSTED,
+    REJECT,
+    SEND,
+    WRITE,
+    anonymous_keyboard,
+    cancel_keyboard,
+    card,
+    confirm_keyboard,
+    decision_note,
+    intro,
+    intro_keyboard,
+    moderation_keyboard,
+    moderation_view,
+    pdf_title,
+    posted_keyboard,
+    preview_text,
+    signature_keyboard,
+)
 
-WRITE = "solidarity:write"
-POSTED = "solidarity:posted"
-ANONYMOUS = "solidarity:anonymous"
-SEND = "solidarity:send"
-EDIT = "solidarity:edit"
-CANCEL = "solidarity:cancel"
-APPROVE = "solidarity:approve"
-REJECT = "solidarity:reject"
-EXPORT = "solidarity:pdf"
 DECISIONS = {APPROVE: solidarity.APPROVED, REJECT: solidarity.REJECTED}
 # A moderation button carries a message id: digits only, short enough for SQLite's integers.
 MESSAGE_ID = re.compile(r"[0-9]{1,12}")
@@ -60,106 +73,6 @@ NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
-# --- rendering and keyboards --------------------------------------------------------------------
-
-
-def intro(lang: str, campaign: Campaign) -> Html:
-    details = campaign.solidarity
-    return text(
-        lang,
-        "solidarity.intro",
-        address=details.address,
-        suggested=details.suggested_message(lang),
-        languages=details.accepted_languages(lang),
-    )
-
-
-def signoff(lang: str, signature: str | None) -> Html:
-    if signature:
-        return text(lang, "solidarity.signed_as", signature=signature)
-    return text(lang, "solidarity.signed_anonymously")
-
-
-def keyboard(lang: str, *buttons: tuple[str, str]) -> InlineKeyboardMarkup:
-    """One button per row: (catalog key, callback data)."""
-    return InlineKeyboardMarkup([[keyboards.button(lang, key, data)] for key, data in buttons])
-
-
-MENU_BUTTON = ("core.menu.button_back", keyboards.MENU)
-CANCEL_BUTTON = ("solidarity.cancel_button", CANCEL)
-
-
-def plain(lang: str, key: str, **values: str) -> str:
-    """A catalog text printed on paper: placeholders filled in as they are, not HTML-escaped."""
-    return catalog(lang)[key].format(**values)
-
-
-def card(row: dict[str, Any], campaign: Campaign) -> solidarity.Card:
-    """The printed card for an approved message, in the language it was written in."""
-    lang = row["language"]
-    return solidarity.Card(
-        heading=plain(lang, "solidarity.card_heading"),
-        body=row["body"],
-        signoff=(
-            plain(lang, "solidarity.card_signed", signature=row["signature"])
-            if row["signature"]
-            else plain(lang, "solidarity.card_anonymous")
-        ),
-        footer=plain(
-            lang,
-            "solidarity.card_footer",
-            campaign=campaign.name(lang),
-            hashtags=campaign.hashtag_line,
-        ),
-    )
-
-
-def moderation_view(
-    lang: str, item: dict[str, Any] | None, counts: dict[str, int], note: Html | None
-) -> Html:
-    """What was just decided, the queue's figures, and the next message waiting (escaped)."""
-    lines = [note] if note else []
-    lines.append(
-        text(
-            lang,
-            "solidarity.moderate_counts",
-            pending=counts.get(solidarity.PENDING, 0),
-            approved=counts.get(solidarity.APPROVED, 0),
-            rejected=counts.get(solidarity.REJECTED, 0),
-        )
-    )
-    if item is None:
-        lines.append(text(lang, "solidarity.moderate_empty"))
-    else:
-        lines.append(
-            text(
-                lang,
-                "solidarity.moderate_item",
-                id=item["id"],
-                written_in=catalog(item["language"])["core.language.name"],
-                signoff=signoff(lang, item["signature"]),
-                body=item["body"],
-            )
-        )
-    return Html("\n\n".join(lines))
-
-
-def moderation_keyboard(
-    lang: str, item: dict[str, Any] | None, approved: int
-) -> InlineKeyboardMarkup | None:
-    buttons = []
-    if item is not None:
-        buttons.append(
-            [
-                keyboards.button(lang, "solidarity.approve_button", f"{APPROVE}:{item['id']}"),
-                keyboards.button(lang, "solidarity.reject_button", f"{REJECT}:{item['id']}"),
-            ]
-        )
-    if approved:
-        buttons.append([keyboards.button(lang, "solidarity.pdf_button", EXPORT)])
-    return InlineKeyboardMarkup(buttons) if buttons else None
-
-
 # --- the supporter's journey --------------------------------------------------------------------
 
 
@@ -170,12 +83,7 @@ async def open_solidarity(update: Update, context: Context) -> None:
         update,
         context,
         intro(lang, context.bot_data.campaign),
-        keyboard(
-            lang,
-            ("solidarity.posted_button", POSTED),
-            ("solidarity.write_button", WRITE),
-            MENU_BUTTON,
-        ),
+        intro_keyboard(lang),
     )
 
 
@@ -187,7 +95,7 @@ async def record_posted(update: Update, context: Context) -> None:
         update,
         context,
         text(lang, "solidarity.posted_thanks"),
-        keyboard(lang, ("solidarity.write_button", WRITE), MENU_BUTTON),
+        posted_keyboard(lang),
     )
 
 
@@ -203,7 +111,7 @@ async def ask_message(update: Update, context: Context) -> str:
         update,
         context,
         text(lang, "solidarity.ask_message", limit=message_limit(context)),
-        keyboard(lang, CANCEL_BUTTON),
+        cancel_keyboard(lang),
     )
     return ASK_MESSAGE
 
@@ -228,7 +136,7 @@ async def receive_message(update: Update, context: Context) -> str:
         update,
         context,
         text(lang, "solidarity.ask_signature", limit=solidarity.MAX_SIGNATURE_LENGTH),
-        keyboard(lang, ("solidarity.anonymous_button", ANONYMOUS), CANCEL_BUTTON),
+        signature_keyboard(lang),
     )
     return ASK_SIGNATURE
 
@@ -248,7 +156,7 @@ async def receive_signature(update: Update, context: Context) -> str:
             update,
             context,
             text(lang, "solidarity.signature_too_long", length=len(signature), limit=limit),
-            keyboard(lang, ("solidarity.anonymous_button", ANONYMOUS)),
+            anonymous_keyboard(lang),
         )
         return ASK_SIGNATURE
     if not signature:
@@ -263,7 +171,7 @@ async def ask_signature_again(update: Update, context: Context) -> str:
         update,
         context,
         text(lang, "solidarity.signature_again"),
-        keyboard(lang, ("solidarity.anonymous_button", ANONYMOUS)),
+        anonymous_keyboard(lang),
     )
     return ASK_SIGNATURE
 
@@ -282,24 +190,6 @@ async def preview(update: Update, context: Context, signature: str | None) -> st
     lang = language(update, context)
     await show(update, context, preview_text(lang, draft), confirm_keyboard(lang))
     return CONFIRM
-
-
-def preview_text(lang: str, draft: dict[str, Any]) -> Html:
-    return text(
-        lang,
-        "solidarity.preview",
-        body=draft["body"],
-        signoff=signoff(lang, draft.get("signature")),
-    )
-
-
-def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return keyboard(
-        lang,
-        ("solidarity.send_button", SEND),
-        ("solidarity.edit_button", EDIT),
-        CANCEL_BUTTON,
-    )
 
 
 async def use_buttons(update: Update, context: Context) -> None:
@@ -395,16 +285,6 @@ async def decide(update: Update, context: Context) -> None:
     await show_next_pending(update, context, decision_note(lang, message_id, action, before))
 
 
-def decision_note(lang: str, message_id: int, action: str, before: str | None) -> Html:
-    if before is None:
-        return text(lang, "solidarity.no_such_message", id=message_id)
-    if before == solidarity.PENDING:
-        key = "decided_approved" if action == APPROVE else "decided_rejected"
-    else:
-        key = "already_approved" if before == solidarity.APPROVED else "already_rejected"
-    return text(lang, f"solidarity.{key}", id=message_id)
-
-
 async def export_pdf(update: Update, context: Context) -> None:
     """The approved messages as a PDF of printable cards, sent as a document."""
     if update.callback_query:
@@ -417,9 +297,7 @@ async def export_pdf(update: Update, context: Context) -> None:
     campaign = context.bot_data.campaign
     cards = [card(row, campaign) for row in rows]
     # Laying out many cards takes a moment; the bot keeps answering others meanwhile.
-    pdf = await asyncio.to_thread(
-        solidarity.cards_pdf, cards, title=plain(lang, "solidarity.pdf_title")
-    )
+    pdf = await asyncio.to_thread(solidarity.cards_pdf, cards, title=pdf_title(lang))
     chat_id = update.effective_chat.id
     sent = await context.bot.send_document(
         chat_id,

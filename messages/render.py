@@ -7,6 +7,7 @@ import functools
 import json
 
 from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 
 from bot.campaign import Campaign
 from bot.progress import Checklist
@@ -23,6 +24,11 @@ BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
 def date(language: str, day: dt.date, with_year: bool = False) -> str:
     """'25 November', '25 de novembro', '25 de noviembre' (with the year if asked)."""
     return format_skeleton("yMMMMd" if with_year else "dMMMM", day, locale=BABEL_LOCALES[language])
+
+
+def number(language: str, value: float, pattern: str = "#,##0") -> str:
+    """12,345 in English, 12.345 in Portuguese and Spanish (and 2.5 / 2,5 with a pattern)."""
+    return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
 
 
 def campaign_dates(language: str, campaign: Campaign) -> str:

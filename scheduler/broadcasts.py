@@ -13,8 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 
-from babel.numbers import format_decimal
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
@@ -28,16 +27,14 @@ from bot.delivery import (
 )
 from bot.storage import Storage, utcnow
 from messages import Html, text
+from messages.broadcast import figures, progress_text, report_text, stop_keyboard
 from messages.i18n import DEFAULT_LANGUAGE
-from messages.render import BABEL_LOCALES
 from scheduler.daily import CATCH_UP_DELAY_SECONDS
 
 logger = logging.getLogger(__name__)
 
 KIND = "broadcast"
 JOB_PREFIX = "broadcast-"
-# Callback data of the Cancel button on progress messages and in /broadcast list.
-STOP_PREFIX = "broadcast:stop:"
 # The organiser's progress message is edited at most this often (Telegram frowns on more).
 PROGRESS_EVERY = 3.0
 # delivery.resume_unfinished (the daily catch-up job) must list what a dead process left running
@@ -205,86 +202,3 @@ class Progress:
             pass  # unchanged figures, or the organiser deleted the message
         except TelegramError as error:
             logger.warning("Could not update broadcast %s's progress: %s", self.broadcast_id, error)
-
-
-# --- rendering -----------------------------------------------------------------------------------
-
-
-def stop_button(language: str, broadcast_id: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text(language, "broadcast.stop_button", id=broadcast_id),
-        callback_data=f"{STOP_PREFIX}{broadcast_id}",
-    )
-
-
-def stop_keyboard(language: str, broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[stop_button(language, broadcast_id)]])
-
-
-def number(language: str, value: float, pattern: str = "#,##0") -> str:
-    """1,234 / 1.234 and 2.5 / 2,5 as each language writes them."""
-    return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
-
-
-def duration(language: str, seconds: float) -> Html:
-    whole = max(round(seconds), 0)
-    hours, rest = divmod(whole, 3600)
-    minutes, seconds_left = divmod(rest, 60)
-    if hours:
-        return text(language, "broadcast.duration_hours", hours=hours, minutes=minutes)
-    if minutes:
-        return text(language, "broadcast.duration_minutes", minutes=minutes, seconds=seconds_left)
-    return text(language, "broadcast.duration_seconds", seconds=seconds_left)
-
-
-def progress_text(language: str, snapshot: ProgressSnapshot) -> Html:
-    left = (
-        text(language, "broadcast.left_unknown")
-        if snapshot.seconds_left is None
-        else text(language, "broadcast.left", duration=duration(language, snapshot.seconds_left))
-    )
-    return text(
-        language,
-        "broadcast.progress",
-        id=snapshot.broadcast_id,
-        done=number(language, snapshot.done),
-        total=number(language, snapshot.total),
-        rate=number(language, snapshot.rate, "#,##0.0"),
-        left=left,
-        sent=number(language, snapshot.sent),
-        blocked=number(language, snapshot.blocked),
-        failed=number(language, snapshot.failed),
-        unknown=number(language, snapshot.unknown),
-        skipped=number(language, snapshot.skipped),
-    )
-
-
-def figures(language: str, report: DeliveryReport) -> Html:
-    return text(
-        language,
-        "broadcast.report_figures",
-        sent=number(language, report.sent),
-        total=number(language, report.total),
-        blocked=number(language, report.blocked),
-        failed=number(language, report.failed),
-        unknown=number(language, report.unknown),
-        skipped=number(language, report.skipped),
-        not_sent=number(language, report.not_sent),
-    )
-
-
-REPORT_TITLES = {
-    "done": "broadcast.report_done",
-    "cancelled": "broadcast.report_cancelled",
-}
-
-
-def report_text(language: str, report: DeliveryReport) -> Html:
-    title = text(
-        language,
-        # Still 'running' means this process stopped it early: the next start carries on.
-        REPORT_TITLES.get(report.status, "broadcast.report_interrupted"),
-        id=report.broadcast_id,
-        duration=duration(language, report.seconds),
-    )
-    return Html(f"{title}\n{figures(language, report)}")

@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.context import Context
-from bot.mps import REPLY_OUTCOMES
 from bot.storage import utcnow
 from messages import text
+from messages.mp import answer_keyboard
 
 logger = logging.getLogger(__name__)
 
@@ -26,23 +25,6 @@ FOLLOW_UP_AFTER = dt.timedelta(days=14)
 CHECK_EVERY = dt.timedelta(minutes=30)
 MISFIRE_GRACE = 20 * 60
 FIRST_CHECK_AFTER = 60  # seconds: let the bot settle after a start
-
-# Callback data: `mp:reply:<followup id>:<outcome>`.
-ANSWER_PREFIX = "mp:reply:"
-
-
-def answer_keyboard(language: str, followup_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    text(language, f"mp.followup_{outcome}"),
-                    callback_data=f"{ANSWER_PREFIX}{followup_id}:{outcome}",
-                )
-            ]
-            for outcome in REPLY_OUTCOMES
-        ]
-    )
 
 
 async def ask_due_followups(context: Context) -> None:

@@ -13,14 +13,9 @@ import time_machine
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.offline import Fault
 from bot.stats import export_csvs, gather_stats
-from handlers.mp import SENT
 from messages import keyboards
-from scheduler.followups import (
-    ANSWER_PREFIX,
-    CHECK_EVERY,
-    FOLLOWUP_JOB,
-    MISFIRE_GRACE,
-)
+from messages.mp import ANSWER_PREFIX, SENT
+from scheduler.followups import CHECK_EVERY, FOLLOWUP_JOB, MISFIRE_GRACE
 from tests.fakes_parliament import WESTMINSTER
 from tests.harness import running_bot
 

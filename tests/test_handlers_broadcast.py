@@ -16,8 +16,8 @@ from telegram import Update
 
 from bot.offline import Fault, OfflineBotAPI
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
-from handlers import broadcast as composer
-from handlers.broadcast import match_constituencies, parse_when
+from handlers.broadcast import DRAFT, match_constituencies, parse_when
+from messages import broadcast as screens
 from scheduler import broadcasts
 from tests.harness import ORGANISER_ID, make_settings, running_bot, tags_in
 
@@ -124,11 +124,11 @@ async def test_broadcast_reaches_every_opted_in_supporter_once_in_their_language
     chat.storage.mark_blocked(201)
 
     await compose(chat, "Day 5: write to your MP", [bold(5)])
-    assert composer.VERSION_PREFIX + "pt" in chat.button_data(ORGANISER)
-    await chat.press(ORGANISER, composer.VERSION_PREFIX + "pt")
+    assert screens.VERSION_PREFIX + "pt" in chat.button_data(ORGANISER)
+    await chat.press(ORGANISER, screens.VERSION_PREFIX + "pt")
     await deliver(chat, message_update(chat, ORGANISER, text="Dia 5: escreva ao seu deputado"))
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.EVERYONE)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
 
     shown = organiser_sees(chat)
     assert "<b>30</b> supporters" in shown
@@ -136,9 +136,9 @@ async def test_broadcast_reaches_every_opted_in_supporter_once_in_their_language
     previews = [c.text for c in chat.api.sent(ORGANISER) if c.method == "sendMessage"]
     assert "<b>Day 5</b>: write to your MP" in previews
     assert "Dia 5: escreva ao seu deputado" in previews
-    assert set(chat.button_data(ORGANISER)) == {composer.SEND, composer.SCHEDULE, composer.CANCEL}
+    assert set(chat.button_data(ORGANISER)) == {screens.SEND, screens.SCHEDULE, screens.CANCEL}
 
-    await chat.press(ORGANISER, composer.SEND)
+    await chat.press(ORGANISER, screens.SEND)
     await finish(chat)
 
     for user_id, code in enumerate(languages, start=100):
@@ -153,9 +153,9 @@ async def test_links_and_formatting_survive_as_telegram_html(chat):
     subscribe(chat.storage, 1)
     link = {"type": "text_link", "offset": 9, "length": 8, "url": "https://example.org/sign"}
     await compose(chat, "Sign the petition <here> & share", [link])
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.EVERYONE)
-    await chat.press(ORGANISER, composer.SEND)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
+    await chat.press(ORGANISER, screens.SEND)
     await finish(chat)
     assert received(chat, 1)[0].text == (
         'Sign the <a href="https://example.org/sign">petition</a> &lt;here&gt; &amp; share'
@@ -172,19 +172,19 @@ async def test_photo_broadcast_sends_the_largest_photo_with_each_language_captio
     ]
     caption = {"caption": "March on Saturday", "caption_entities": [bold(5)]}
     await deliver(chat, message_update(chat, ORGANISER, photo=photo, **caption))
-    await chat.press(ORGANISER, composer.VERSION_PREFIX + "es")
+    await chat.press(ORGANISER, screens.VERSION_PREFIX + "es")
     replies = await deliver(chat, message_update(chat, ORGANISER, photo=photo, caption="Marcha"))
     assert "as text only" in replies[-1].text
     await deliver(chat, message_update(chat, ORGANISER, text="Marcha el sábado"))
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.EVERYONE)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
 
     previews = [call for call in chat.api.sent(ORGANISER) if call.method == "sendPhoto"]
     assert [(call.params["photo"], call.text) for call in previews] == [
         ("large-id", "<b>March</b> on Saturday"),
         ("large-id", "Marcha el sábado"),
     ]
-    await chat.press(ORGANISER, composer.SEND)
+    await chat.press(ORGANISER, screens.SEND)
     await finish(chat)
     sent = {uid: received(chat, uid) for uid in (1, 2)}
     assert [(c.method, c.params["photo"], c.text) for c in sent[1]] == [
@@ -222,14 +222,14 @@ async def test_what_cannot_be_sent_is_refused_kindly_and_asked_for_again(chat):
 async def test_a_message_telegram_refuses_in_the_preview_is_never_sent(chat):
     subscribe(chat.storage, 1)
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
+    await chat.press(ORGANISER, screens.CONTINUE)
     chat.api.fail(
         Fault(400, "Bad Request: can't parse entities"),
         when=lambda call: call.chat_id == ORGANISER and call.text == "Day 5: write to your MP",
     )
-    await chat.press(ORGANISER, composer.EVERYONE)
+    await chat.press(ORGANISER, screens.EVERYONE)
     assert "Telegram refused this message (Can&#x27;t parse entities)" in organiser_sees(chat)
-    assert composer.SEND not in chat.button_data(ORGANISER)
+    assert screens.SEND not in chat.button_data(ORGANISER)
     assert created(chat) == []
     replies = await chat.send(ORGANISER, "A better message")
     assert "Versions so far" in replies[-1].text
@@ -240,9 +240,9 @@ async def test_a_message_telegram_refuses_in_the_preview_is_never_sent(chat):
 
 async def send_to(chat, audience_data: str) -> None:
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
+    await chat.press(ORGANISER, screens.CONTINUE)
     await chat.press(ORGANISER, audience_data)
-    await chat.press(ORGANISER, composer.SEND)
+    await chat.press(ORGANISER, screens.SEND)
     await finish(chat)
 
 
@@ -254,7 +254,7 @@ async def test_language_audience_reaches_exactly_that_language(chat):
     for user_id, code in {1: "pt", 2: "pt", 3: "en", 4: "es"}.items():
         subscribe(chat.storage, user_id, code)
     subscribe(chat.storage, 5, "pt", opted_in=False)
-    await send_to(chat, composer.LANGUAGE_PREFIX + "pt")
+    await send_to(chat, screens.LANGUAGE_PREFIX + "pt")
     assert "<b>2</b> supporters" in organiser_sees(chat)
     assert reached(chat, range(1, 6)) == {1, 2}
 
@@ -266,7 +266,7 @@ async def test_signed_but_not_written_to_their_mp_reaches_exactly_them(chat):
     subscribe(chat.storage, 4, actions=(MP_LETTER_SENT,))
     subscribe(chat.storage, 5)
     subscribe(chat.storage, 6, actions=(PETITION_SIGNED,), opted_in=False)
-    await send_to(chat, composer.GAP_PREFIX + "signed_no_mp")
+    await send_to(chat, screens.GAP_PREFIX + "signed_no_mp")
     assert "Signed, not yet written to their MP" in organiser_sees(chat)
     assert reached(chat, range(1, 7)) == {1, 2}
 
@@ -275,14 +275,14 @@ async def test_not_yet_signed_reaches_only_those_who_have_not(chat):
     subscribe(chat.storage, 1, actions=(PETITION_SIGNED,))
     subscribe(chat.storage, 2, actions=(MP_LETTER_SENT,))
     subscribe(chat.storage, 3)
-    await send_to(chat, composer.GAP_PREFIX + "no_petition")
+    await send_to(chat, screens.GAP_PREFIX + "no_petition")
     assert reached(chat, range(1, 4)) == {2, 3}
 
 
 async def choose_constituency(chat, typed: str) -> list:
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.AREA)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.AREA)
     return await chat.send(ORGANISER, typed)
 
 
@@ -304,7 +304,7 @@ async def test_constituency_audience_by_code_or_name_reaches_exactly_its_support
 ):
     await choose_constituency(chat, typed)
     assert "Bristol Central (<code>E14001063</code>), <b>2</b> supporters" in organiser_sees(chat)
-    await chat.press(ORGANISER, composer.SEND)
+    await chat.press(ORGANISER, screens.SEND)
     await finish(chat)
     assert reached(chat, range(1, 7)) == {1, 2}
 
@@ -313,11 +313,11 @@ async def test_a_name_matching_several_constituencies_offers_a_choice(chat, cons
     replies = await choose_constituency(chat, "bristol")
     assert "Which one?" in replies[-1].text
     assert chat.button_data(ORGANISER) == [
-        composer.CONSTITUENCY_PREFIX + "E14001063",
-        composer.CONSTITUENCY_PREFIX + "E14001064",
+        screens.CONSTITUENCY_PREFIX + "E14001063",
+        screens.CONSTITUENCY_PREFIX + "E14001064",
     ]
-    await chat.press(ORGANISER, composer.CONSTITUENCY_PREFIX + "E14001064")
-    await chat.press(ORGANISER, composer.SEND)
+    await chat.press(ORGANISER, screens.CONSTITUENCY_PREFIX + "E14001064")
+    await chat.press(ORGANISER, screens.SEND)
     await finish(chat)
     assert reached(chat, range(1, 7)) == {3}
 
@@ -333,12 +333,12 @@ async def test_an_unknown_constituency_is_asked_for_again(chat, constituencies, 
 async def test_an_audience_nobody_matches_is_said_and_another_is_asked_for(chat):
     subscribe(chat.storage, 1, "en")
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.LANGUAGE_PREFIX + "es")
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.LANGUAGE_PREFIX + "es")
     assert "Nobody matches this audience right now" in chat.last_text(ORGANISER)
-    assert composer.SEND not in chat.button_data(ORGANISER)
-    await chat.press(ORGANISER, composer.EVERYONE)
-    assert composer.SEND in chat.button_data(ORGANISER)
+    assert screens.SEND not in chat.button_data(ORGANISER)
+    await chat.press(ORGANISER, screens.EVERYONE)
+    assert screens.SEND in chat.button_data(ORGANISER)
 
 
 # --- in the background: cancel, /stop, and the bot keeps answering -------------------------------
@@ -382,9 +382,9 @@ async def half_way(tmp_path):
         for user_id in SUPPORTERS:
             subscribe(chat.storage, user_id, "en")
         await compose(chat, MARKER)
-        await chat.press(ORGANISER, composer.CONTINUE)
-        await chat.press(ORGANISER, composer.EVERYONE)
-        await chat.press(ORGANISER, composer.SEND)
+        await chat.press(ORGANISER, screens.CONTINUE)
+        await chat.press(ORGANISER, screens.EVERYONE)
+        await chat.press(ORGANISER, screens.SEND)
         await asyncio.wait_for(api.batch_held.wait(), timeout=30)  # a safety net, not a timing
         yield chat
         api.gate.set()
@@ -402,8 +402,8 @@ def broadcast_messages(chat) -> Counter[int]:
 async def test_cancel_on_the_progress_message_stops_a_running_broadcast(half_way):
     chat = half_way
     [broadcast_id] = created(chat)
-    assert broadcasts.STOP_PREFIX + str(broadcast_id) in chat.button_data(ORGANISER)
-    calls = await chat.press(ORGANISER, f"{broadcasts.STOP_PREFIX}{broadcast_id}")
+    assert screens.STOP_PREFIX + str(broadcast_id) in chat.button_data(ORGANISER)
+    calls = await chat.press(ORGANISER, f"{screens.STOP_PREFIX}{broadcast_id}")
     assert "Stopping broadcast" in alerts(calls)[0]
     chat.api.gate.set()
     await finish(chat)
@@ -443,13 +443,13 @@ def clock():
 async def confirmed(chat) -> None:
     subscribe(chat.storage, 1)
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.EVERYONE)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
 
 
 async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, clock):
     await confirmed(chat)
-    await chat.press(ORGANISER, composer.SCHEDULE)
+    await chat.press(ORGANISER, screens.SCHEDULE)
     assert "2026-11-28 18:00" in chat.last_text(ORGANISER)
     assert "Europe/London" in chat.last_text(ORGANISER)
     replies = await chat.send(ORGANISER, "2026-11-28 18:00")
@@ -457,7 +457,7 @@ async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, c
     row = chat.storage.get_broadcast(broadcast_id)
     assert (row["status"], row["scheduled_for"]) == ("scheduled", "2026-11-28T18:00:00+00:00")
     assert "28 Nov 2026, 18:00" in replies[-1].text
-    assert broadcasts.STOP_PREFIX + str(broadcast_id) in chat.button_data(ORGANISER)
+    assert screens.STOP_PREFIX + str(broadcast_id) in chat.button_data(ORGANISER)
     assert chat.app.job_queue.get_jobs_by_name(broadcasts.job_name(broadcast_id))
     assert received(chat, 1) == []
 
@@ -474,7 +474,7 @@ async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, c
 )
 async def test_a_time_that_is_past_or_unreadable_is_asked_for_again(chat, clock, typed, answer):
     await confirmed(chat)
-    await chat.press(ORGANISER, composer.SCHEDULE)
+    await chat.press(ORGANISER, screens.SCHEDULE)
     replies = await chat.send(ORGANISER, typed)
     assert answer in replies[-1].text
     assert "<b>soon" not in replies[-1].text
@@ -487,7 +487,7 @@ async def test_a_time_that_is_past_or_unreadable_is_asked_for_again(chat, clock,
 
 async def test_the_list_shows_scheduled_broadcasts_and_cancelling_one_unschedules_it(chat, clock):
     await confirmed(chat)
-    await chat.press(ORGANISER, composer.SCHEDULE)
+    await chat.press(ORGANISER, screens.SCHEDULE)
     await chat.send(ORGANISER, "2026-11-28 18:00")
     [broadcast_id] = created(chat)
 
@@ -495,20 +495,20 @@ async def test_the_list_shows_scheduled_broadcasts_and_cancelling_one_unschedule
     listing = chat.last_text(ORGANISER)
     assert f"#{broadcast_id} scheduled for 28 Nov 2026, 18:00" in listing
     assert "<i>Day 5: write to your MP</i>" in listing
-    assert chat.button_data(ORGANISER) == [f"{broadcasts.STOP_PREFIX}{broadcast_id}"]
+    assert chat.button_data(ORGANISER) == [f"{screens.STOP_PREFIX}{broadcast_id}"]
 
-    await chat.press(ORGANISER, f"{broadcasts.STOP_PREFIX}{broadcast_id}")
+    await chat.press(ORGANISER, f"{screens.STOP_PREFIX}{broadcast_id}")
     assert chat.storage.broadcast_status(broadcast_id) == "cancelled"
     assert not chat.app.job_queue.get_jobs_by_name(broadcasts.job_name(broadcast_id))
     assert "No broadcast is scheduled or sending" in chat.last_text(ORGANISER)
-    calls = await chat.press(ORGANISER, f"{broadcasts.STOP_PREFIX}{broadcast_id}")
+    calls = await chat.press(ORGANISER, f"{screens.STOP_PREFIX}{broadcast_id}")
     assert "already ended" in alerts(calls)[0]
 
 
 async def test_the_list_button_on_the_first_question_shows_the_list(chat):
     await chat.send(ORGANISER, "/broadcast")
-    assert composer.LIST in chat.button_data(ORGANISER)
-    calls = await chat.press(ORGANISER, composer.LIST)
+    assert screens.LIST in chat.button_data(ORGANISER)
+    calls = await chat.press(ORGANISER, screens.LIST)
     assert [call.method for call in calls] == ["answerCallbackQuery", "sendMessage"]
     assert "No broadcast is scheduled or sending" in chat.last_text(ORGANISER)
     replies = await chat.send(ORGANISER, "Still composing")  # the question is still open
@@ -517,7 +517,7 @@ async def test_the_list_button_on_the_first_question_shows_the_list(chat):
 
 async def test_an_old_button_mid_draft_leaves_the_draft_where_it_was(chat):
     await chat.send(ORGANISER, "/broadcast")
-    calls = await chat.press(ORGANISER, composer.CONTINUE)  # nothing written yet
+    calls = await chat.press(ORGANISER, screens.CONTINUE)  # nothing written yet
     assert "Send /broadcast to start a new one" in alerts(calls)[0]
     replies = await chat.send(ORGANISER, "The message")
     assert "Versions so far" in replies[-1].text
@@ -526,17 +526,17 @@ async def test_an_old_button_mid_draft_leaves_the_draft_where_it_was(chat):
 # --- ways out ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("way_out", ["/cancel", composer.CANCEL, "/menu"])
+@pytest.mark.parametrize("way_out", ["/cancel", screens.CANCEL, "/menu"])
 async def test_leaving_discards_the_draft_and_sends_nothing(chat, way_out):
     subscribe(chat.storage, 1)
     await compose(chat)
-    assert composer.DRAFT in chat.app.user_data[ORGANISER]
+    assert DRAFT in chat.app.user_data[ORGANISER]
     if way_out.startswith("/"):
         await chat.send(ORGANISER, way_out)
     else:
         await chat.press(ORGANISER, way_out)
-    assert composer.DRAFT not in chat.app.user_data[ORGANISER]
-    calls = await chat.press(ORGANISER, composer.CONTINUE)
+    assert DRAFT not in chat.app.user_data[ORGANISER]
+    calls = await chat.press(ORGANISER, screens.CONTINUE)
     assert "Send /broadcast to start a new one" in alerts(calls)[0]
     assert created(chat) == [] and received(chat, 1) == []
 
@@ -546,9 +546,9 @@ async def test_a_draft_survives_a_restart(settings, api):
         subscribe(chat.storage, 1)
         await compose(chat)
     async with running_bot(settings, api) as chat:
-        await chat.press(ORGANISER, composer.CONTINUE)
-        await chat.press(ORGANISER, composer.EVERYONE)
-        await chat.press(ORGANISER, composer.SEND)
+        await chat.press(ORGANISER, screens.CONTINUE)
+        await chat.press(ORGANISER, screens.EVERYONE)
+        await chat.press(ORGANISER, screens.SEND)
         await finish(chat)
         assert [call.text for call in received(chat, 1)] == ["Day 5: write to your MP"]
 
@@ -559,15 +559,15 @@ async def test_a_draft_survives_a_restart(settings, api):
 @pytest.mark.parametrize(
     "data",
     [
-        broadcasts.STOP_PREFIX + "999",
-        broadcasts.STOP_PREFIX + "abc",
-        broadcasts.STOP_PREFIX + "-1",
-        broadcasts.STOP_PREFIX + "\uff11\uff12",  # fullwidth digits
-        broadcasts.STOP_PREFIX + "9" * 40,
-        composer.SEND,
-        composer.SCHEDULE,
-        composer.EVERYONE,
-        composer.VERSION_PREFIX + "pt",
+        screens.STOP_PREFIX + "999",
+        screens.STOP_PREFIX + "abc",
+        screens.STOP_PREFIX + "-1",
+        screens.STOP_PREFIX + "\uff11\uff12",  # fullwidth digits
+        screens.STOP_PREFIX + "9" * 40,
+        screens.SEND,
+        screens.SCHEDULE,
+        screens.EVERYONE,
+        screens.VERSION_PREFIX + "pt",
         "broadcast:nonsense",
     ],
 )
@@ -581,27 +581,27 @@ async def test_stale_or_tampered_buttons_get_a_polite_answer(chat, data):
 @pytest.mark.parametrize(
     "data",
     [
-        composer.LANGUAGE_PREFIX + "fr",
-        composer.GAP_PREFIX + "bogus",
-        composer.CONSTITUENCY_PREFIX + "E14001063",
-        composer.CONSTITUENCY_PREFIX + "'; DROP TABLE",
-        composer.AUDIENCE_PREFIX + "lang",
+        screens.LANGUAGE_PREFIX + "fr",
+        screens.GAP_PREFIX + "bogus",
+        screens.CONSTITUENCY_PREFIX + "E14001063",
+        screens.CONSTITUENCY_PREFIX + "'; DROP TABLE",
+        screens.AUDIENCE_PREFIX + "lang",
     ],
 )
 async def test_a_tampered_audience_button_asks_again(chat, data):
     subscribe(chat.storage, 1)
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
+    await chat.press(ORGANISER, screens.CONTINUE)
     await chat.press(ORGANISER, data)
     assert "That button has expired" in chat.last_text(ORGANISER)
-    assert composer.EVERYONE in chat.button_data(ORGANISER)
+    assert screens.EVERYONE in chat.button_data(ORGANISER)
 
 
 async def test_the_daily_prompt_cannot_be_cancelled_through_broadcast_buttons(chat):
     from bot.delivery import create_broadcast
 
     prompt = create_broadcast(chat.storage, texts={"en": "Day 1"}, kind="daily_prompt")
-    calls = await chat.press(ORGANISER, f"{broadcasts.STOP_PREFIX}{prompt}")
+    calls = await chat.press(ORGANISER, f"{screens.STOP_PREFIX}{prompt}")
     assert "no longer exists" in alerts(calls)[0]
     assert chat.storage.broadcast_status(prompt) == "draft"
 
@@ -609,18 +609,18 @@ async def test_the_daily_prompt_cannot_be_cancelled_through_broadcast_buttons(ch
 # --- organisers only (X1) ------------------------------------------------------------------------
 
 BUTTONS = [
-    composer.LIST,
-    composer.VERSION_PREFIX + "pt",
-    composer.CONTINUE,
-    composer.EVERYONE,
-    composer.LANGUAGE_PREFIX + "en",
-    composer.GAP_PREFIX + "signed_no_mp",
-    composer.AREA,
-    composer.CONSTITUENCY_PREFIX + "E14001063",
-    composer.SEND,
-    composer.SCHEDULE,
-    composer.CANCEL,
-    broadcasts.STOP_PREFIX + "1",
+    screens.LIST,
+    screens.VERSION_PREFIX + "pt",
+    screens.CONTINUE,
+    screens.EVERYONE,
+    screens.LANGUAGE_PREFIX + "en",
+    screens.GAP_PREFIX + "signed_no_mp",
+    screens.AREA,
+    screens.CONSTITUENCY_PREFIX + "E14001063",
+    screens.SEND,
+    screens.SCHEDULE,
+    screens.CANCEL,
+    screens.STOP_PREFIX + "1",
     "broadcast:anything",
 ]
 
@@ -632,14 +632,14 @@ async def test_a_non_organiser_gets_no_broadcast_command(chat, command):
     assert len(replies) == 1 and NOT_ALLOWED in replies[0].text
     replies = await chat.send(NOT_ORGANISER, "Everyone: meet at noon")
     assert "Versions so far" not in replies[-1].text
-    assert composer.DRAFT not in chat.app.user_data.get(NOT_ORGANISER, {})
+    assert DRAFT not in chat.app.user_data.get(NOT_ORGANISER, {})
 
 
 @pytest.mark.parametrize("data", BUTTONS)
 async def test_a_non_organiser_gets_no_broadcast_button(chat, data):
     subscribe(chat.storage, 1)
     scheduled = await schedule_one(chat)
-    data = data.replace(broadcasts.STOP_PREFIX + "1", f"{broadcasts.STOP_PREFIX}{scheduled}")
+    data = data.replace(screens.STOP_PREFIX + "1", f"{screens.STOP_PREFIX}{scheduled}")
     calls = await chat.press(NOT_ORGANISER, data)
     assert len(alerts(calls)) == 1 and NOT_ALLOWED in alerts(calls)[0]
     assert [call for call in calls if call.method != "answerCallbackQuery"] == []
@@ -650,9 +650,9 @@ async def test_a_non_organiser_gets_no_broadcast_button(chat, data):
 async def schedule_one(chat) -> int:
     """An organiser's broadcast, scheduled for a day from now."""
     await compose(chat)
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.EVERYONE)
-    await chat.press(ORGANISER, composer.SCHEDULE)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
+    await chat.press(ORGANISER, screens.SCHEDULE)
     when = dt.datetime.now(LONDON) + dt.timedelta(days=1)
     await chat.send(ORGANISER, when.strftime("%Y-%m-%d %H:%M"))
     return created(chat)[-1]
@@ -662,10 +662,10 @@ async def test_an_organiser_removed_mid_draft_can_go_no_further(tmp_path, api):
     async with running_bot(make_settings(tmp_path), api) as chat:
         subscribe(chat.storage, 1)
         await compose(chat)
-        await chat.press(ORGANISER, composer.CONTINUE)
+        await chat.press(ORGANISER, screens.CONTINUE)
     demoted = make_settings(tmp_path, organiser_ids=frozenset())
     async with running_bot(demoted, api) as chat:
-        calls = await chat.press(ORGANISER, composer.EVERYONE)
+        calls = await chat.press(ORGANISER, screens.EVERYONE)
         assert NOT_ALLOWED in alerts(calls)[0]
         replies = await chat.send(ORGANISER, "Bristol")
         assert "Which one" not in replies[-1].text
@@ -701,13 +701,13 @@ async def test_any_text_at_any_step_gets_a_helpful_escaped_answer(chat, typed):
     ].text
     if len(typed) > 4096:
         return
-    await chat.press(ORGANISER, composer.CONTINUE)
-    await chat.press(ORGANISER, composer.AREA)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.AREA)
     answered = await chat.send(ORGANISER, typed)
     assert answered and all(tags_in(call.text) <= OUR_TAGS for call in answered)
     assert GENERIC_ERROR not in organiser_sees(chat)
     await chat.send(ORGANISER, "E14001063")  # the preview, if the typed text was not a match
-    await chat.press(ORGANISER, composer.SCHEDULE)
+    await chat.press(ORGANISER, screens.SCHEDULE)
     answered = await chat.send(ORGANISER, typed)
     assert answered and tags_in(answered[-1].text) <= OUR_TAGS
     assert GENERIC_ERROR not in organiser_sees(chat)

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.logs import QUIET
-from handlers.mp import FIND, LETTER, SENT, SKIP_NAME, SKIP_SENTENCE
+from handlers.mp import LETTER
 from messages import keyboards
+from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
 from tests.fakes_parliament import (
     NOT_FOUND,
     TERMINATED,

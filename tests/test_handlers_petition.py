@@ -11,9 +11,9 @@ import pytest
 from pydantic import HttpUrl
 
 from bot.campaign import load_campaign
-from handlers.petition import SHARE_DONE, SIGNED
 from messages import keyboards
 from messages.i18n import LANGUAGES, catalog
+from messages.petition import SHARE_DONE, SIGNED
 from tests.harness import running_bot
 from tests.test_petition import PETITION, FakePetitions, petition_json
 

@@ -16,6 +16,17 @@ from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.solidarity import MAX_SIGNATURE_LENGTH, tidy_message, tidy_signature
 from handlers import solidarity as journey
 from messages import keyboards
+from messages.solidarity import (
+    ANONYMOUS,
+    APPROVE,
+    CANCEL,
+    EDIT,
+    EXPORT,
+    POSTED,
+    REJECT,
+    SEND,
+    WRITE,
+)
 from tests.fakes import FileKeepingAPI
 from tests.harness import ORGANISER_ID, running_bot, tags_in
 from tests.test_solidarity import flat, pdf_text
@@ -48,10 +59,10 @@ def answers(calls) -> list[str]:
 
 async def write(chat, user_id: int, body: str, signature: str | None) -> None:
     """The whole journey up to the preview: write, then sign (or sign anonymously)."""
-    await chat.press(user_id, journey.WRITE)
+    await chat.press(user_id, WRITE)
     await chat.send(user_id, body)
     if signature is None:
-        await chat.press(user_id, journey.ANONYMOUS)
+        await chat.press(user_id, ANONYMOUS)
     else:
         await chat.send(user_id, signature)
 
@@ -59,7 +70,7 @@ async def write(chat, user_id: int, body: str, signature: str | None) -> None:
 async def submit(chat, user_id: int, body: str, signature: str | None = "Ana") -> int:
     """Write and send a message; returns its id in the moderation queue."""
     await write(chat, user_id, body, signature)
-    await chat.press(user_id, journey.SEND)
+    await chat.press(user_id, SEND)
     rows = chat.storage.personal_data(user_id)["solidarity_messages"]
     return rows[-1]["id"]
 
@@ -101,7 +112,7 @@ async def test_menu_button_shows_the_address_suggested_message_and_languages(cha
     assert "17-25 New Inn Yard" in shown and "EC2A 3EA" in shown
     assert "equal rights and equal protection" in shown
     assert "English, Portuguese or Spanish" in shown
-    assert chat.button_data(SUPPORTER) == [journey.POSTED, journey.WRITE, keyboards.MENU]
+    assert chat.button_data(SUPPORTER) == [POSTED, WRITE, keyboards.MENU]
 
 
 async def test_journey_speaks_the_supporters_language(chat):
@@ -116,7 +127,7 @@ async def test_journey_speaks_the_supporters_language(chat):
 
 async def test_posting_a_letter_is_recorded_and_ticked_on_the_checklist(chat):
     await chat.press(SUPPORTER, keyboards.journey_data("solidarity"))
-    await chat.press(SUPPORTER, journey.POSTED)
+    await chat.press(SUPPORTER, POSTED)
     assert SOLIDARITY_POSTED in chat.storage.done_actions(SUPPORTER)
     assert "Thank you for posting" in chat.last_text(SUPPORTER)
     await chat.send(SUPPORTER, "/menu")
@@ -127,7 +138,7 @@ async def test_posting_a_letter_is_recorded_and_ticked_on_the_checklist(chat):
 
 
 async def test_a_signed_message_is_queued_for_moderation_and_the_draft_is_gone(chat):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     assert "600 characters" in chat.last_text(SUPPORTER)
     await chat.send(SUPPORTER, "You are not alone. We stand with you.")
     assert "How would you like to sign it?" in chat.last_text(SUPPORTER)
@@ -135,9 +146,9 @@ async def test_a_signed_message_is_queued_for_moderation_and_the_draft_is_gone(c
     preview = chat.last_text(SUPPORTER)
     assert "You are not alone. We stand with you." in preview
     assert "Signed: <b>Ana</b>" in preview
-    assert chat.button_data(SUPPORTER) == [journey.SEND, journey.EDIT, journey.CANCEL]
+    assert chat.button_data(SUPPORTER) == [SEND, EDIT, CANCEL]
 
-    await chat.press(SUPPORTER, journey.SEND)
+    await chat.press(SUPPORTER, SEND)
     assert "organisers" in chat.last_text(SUPPORTER)
     [row] = message_rows(chat, SUPPORTER)
     assert row["body"] == "You are not alone. We stand with you."
@@ -152,35 +163,35 @@ async def test_a_signed_message_is_queued_for_moderation_and_the_draft_is_gone(c
 async def test_a_message_can_be_signed_anonymously(chat):
     await write(chat, SUPPORTER, "Força!", None)
     assert "anonymously" in chat.last_text(SUPPORTER)
-    await chat.press(SUPPORTER, journey.SEND)
+    await chat.press(SUPPORTER, SEND)
     assert message_rows(chat, SUPPORTER)[0]["signature"] is None
 
 
 async def test_a_message_in_portuguese_is_stored_with_that_language(chat):
     await chat.send(SUPPORTER, "/start", language_code="pt")
-    await chat.press(SUPPORTER, journey.WRITE, language_code="pt")
+    await chat.press(SUPPORTER, WRITE, language_code="pt")
     await chat.send(SUPPORTER, "Você não está sozinha.", language_code="pt")
-    await chat.press(SUPPORTER, journey.ANONYMOUS, language_code="pt")
+    await chat.press(SUPPORTER, ANONYMOUS, language_code="pt")
     assert "Sua mensagem" in chat.last_text(SUPPORTER)
-    await chat.press(SUPPORTER, journey.SEND, language_code="pt")
+    await chat.press(SUPPORTER, SEND, language_code="pt")
     assert message_rows(chat, SUPPORTER)[0]["language"] == "pt"
 
 
 async def test_a_supporter_half_way_continues_after_a_restart(settings, api):
     async with running_bot(settings, api) as chat:
-        await chat.press(SUPPORTER, journey.WRITE)
+        await chat.press(SUPPORTER, WRITE)
         await chat.send(SUPPORTER, "Estamos com vocês.")
     async with running_bot(settings, api) as chat:
         await chat.send(SUPPORTER, "Maria")
         assert "Estamos com vocês." in chat.last_text(SUPPORTER)
     async with running_bot(settings, api) as chat:
-        await chat.press(SUPPORTER, journey.SEND)
+        await chat.press(SUPPORTER, SEND)
         [row] = message_rows(chat, SUPPORTER)
         assert (row["body"], row["signature"]) == ("Estamos com vocês.", "Maria")
 
 
 async def test_an_over_long_message_is_refused_with_the_limit_and_its_length(chat):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     replies = await chat.send(SUPPORTER, "a" * 601)
     assert "601" in replies[-1].text and "600" in replies[-1].text
     assert journey.DRAFT not in chat.app.user_data[SUPPORTER]
@@ -192,7 +203,7 @@ async def test_the_limit_comes_from_the_campaign_file(chat):
     campaign = chat.app.bot_data.campaign
     shorter = campaign.solidarity.model_copy(update={"max_message_length": 50})
     chat.app.bot_data.campaign = campaign.model_copy(update={"solidarity": shorter})
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     assert "50 characters" in chat.last_text(SUPPORTER)
     replies = await chat.send(SUPPORTER, "b" * 51)
     assert "51" in replies[-1].text
@@ -200,7 +211,7 @@ async def test_the_limit_comes_from_the_campaign_file(chat):
 
 @pytest.mark.parametrize("typed", ["   ", "\n\n\t"])
 async def test_an_empty_message_gets_a_kind_re_ask(chat, typed):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     replies = await chat.send(SUPPORTER, typed)
     assert "looks empty" in replies[-1].text
     await chat.send(SUPPORTER, "Coragem")
@@ -209,17 +220,17 @@ async def test_an_empty_message_gets_a_kind_re_ask(chat, typed):
 
 @pytest.mark.parametrize("kind", ["sticker", "photo"])
 async def test_a_sticker_or_photo_gets_a_kind_re_ask_at_each_step(chat, kind):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     await chat.app.process_update(non_text_message(chat, SUPPORTER, kind))
     assert "Only text can be printed" in chat.last_text(SUPPORTER)
     await chat.send(SUPPORTER, "Coragem")
     await chat.app.process_update(non_text_message(chat, SUPPORTER, kind))
     assert "first name or initials" in chat.last_text(SUPPORTER)
-    assert journey.ANONYMOUS in chat.button_data(SUPPORTER)
+    assert ANONYMOUS in chat.button_data(SUPPORTER)
 
 
 async def test_an_over_long_or_empty_signature_is_asked_for_again(chat):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     await chat.send(SUPPORTER, "Coragem")
     replies = await chat.send(SUPPORTER, "x" * (MAX_SIGNATURE_LENGTH + 1))
     assert str(MAX_SIGNATURE_LENGTH) in replies[-1].text
@@ -233,23 +244,23 @@ async def test_typing_at_the_preview_points_to_its_buttons(chat):
     await write(chat, SUPPORTER, "Coragem", "Ana")
     replies = await chat.send(SUPPORTER, "send it please")
     assert "use the buttons" in replies[-1].text
-    assert chat.button_data(SUPPORTER) == [journey.SEND, journey.EDIT, journey.CANCEL]
+    assert chat.button_data(SUPPORTER) == [SEND, EDIT, CANCEL]
     assert message_rows(chat, SUPPORTER) == []
 
 
 async def test_start_again_asks_for_a_new_message(chat):
     await write(chat, SUPPORTER, "First try", "Ana")
-    await chat.press(SUPPORTER, journey.EDIT)
+    await chat.press(SUPPORTER, EDIT)
     assert "Write your message" in chat.last_text(SUPPORTER)
     await chat.send(SUPPORTER, "Second try")
-    await chat.press(SUPPORTER, journey.ANONYMOUS)
-    await chat.press(SUPPORTER, journey.SEND)
+    await chat.press(SUPPORTER, ANONYMOUS)
+    await chat.press(SUPPORTER, SEND)
     assert [row["body"] for row in message_rows(chat, SUPPORTER)] == ["Second try"]
 
 
 async def test_cancel_sends_nothing_and_discards_the_draft(chat):
     await write(chat, SUPPORTER, "Never mind", "Ana")
-    await chat.press(SUPPORTER, journey.CANCEL)
+    await chat.press(SUPPORTER, CANCEL)
     assert "Nothing was sent" in chat.last_text(SUPPORTER)
     assert message_rows(chat, SUPPORTER) == []
     assert journey.DRAFT not in chat.app.user_data[SUPPORTER]
@@ -257,7 +268,7 @@ async def test_cancel_sends_nothing_and_discards_the_draft(chat):
 
 
 async def test_leaving_for_the_menu_ends_the_journey_and_keeps_no_draft(chat):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     await chat.send(SUPPORTER, "Half a thought")
     await chat.send(SUPPORTER, "/menu")
     assert "Your progress" in chat.last_text(SUPPORTER)
@@ -268,7 +279,7 @@ async def test_leaving_for_the_menu_ends_the_journey_and_keeps_no_draft(chat):
 
 async def test_an_old_send_button_cannot_send_twice(chat):
     await submit(chat, SUPPORTER, "Once only")
-    calls = await chat.press(SUPPORTER, journey.SEND)
+    calls = await chat.press(SUPPORTER, SEND)
     assert len(message_rows(chat, SUPPORTER)) == 1
     assert answers(calls)
     assert GENERIC_ERROR not in " ".join(texts(calls))
@@ -280,7 +291,7 @@ async def test_html_and_emoji_are_shown_escaped_in_the_preview(chat):
     assert "&lt;b&gt;Força&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt; 💜" in preview
     assert "&lt;i&gt;Ana&lt;/i&gt;" in preview
     assert tags_in(preview) <= OUR_TAGS
-    await chat.press(SUPPORTER, journey.SEND)
+    await chat.press(SUPPORTER, SEND)
     assert message_rows(chat, SUPPORTER)[0]["body"] == "<b>Força</b> & <script>x</script> 💜"
 
 
@@ -298,7 +309,7 @@ typed_text = typed_text.filter(bool)
 )
 @given(typed=typed_text)
 async def test_any_text_at_either_step_gets_a_helpful_escaped_answer(chat, typed):
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     answered = await chat.send(SUPPORTER, typed)
     body = tidy_message(typed)
     assert answered, "every text gets an answer"
@@ -320,7 +331,7 @@ async def test_any_text_at_either_step_gets_a_helpful_escaped_answer(chat, typed
 
 async def test_forget_erases_the_supporters_messages_and_draft(chat):
     await submit(chat, SUPPORTER, "Mine to erase")
-    await chat.press(SUPPORTER, journey.WRITE)
+    await chat.press(SUPPORTER, WRITE)
     await chat.send(SUPPORTER, "A draft to erase")
     await chat.send(SUPPORTER, "/forget")
     await chat.press(SUPPORTER, keyboards.FORGET_YES)
@@ -338,8 +349,8 @@ async def test_neither_the_message_nor_the_signature_is_logged(tmp_path, capsys,
         async with running_bot(settings, api) as chat:
             message_id = await submit(chat, SUPPORTER, f"{typed} 💜🌸", name)
             await chat.send(ORGANISER_ID, "/moderate")
-            await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
-            await chat.press(ORGANISER_ID, journey.EXPORT)
+            await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
+            await chat.press(ORGANISER_ID, EXPORT)
             assert documents(api)
         captured = capsys.readouterr().err
     finally:
@@ -363,8 +374,8 @@ async def test_moderate_shows_the_oldest_waiting_message_escaped_with_the_counts
     assert "English" in shown
     assert tags_in(shown) <= OUR_TAGS
     assert chat.button_data(ORGANISER_ID) == [
-        f"{journey.APPROVE}:{first}",
-        f"{journey.REJECT}:{first}",
+        f"{APPROVE}:{first}",
+        f"{REJECT}:{first}",
     ]
     assert str(SUPPORTER) not in shown.replace(f"#{first}", "")
 
@@ -374,18 +385,18 @@ async def test_approve_and_reject_record_the_decision_and_show_the_next(chat):
     second = await submit(chat, OTHER, "Second")
     await chat.send(ORGANISER_ID, "/moderate")
 
-    await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{first}")
+    await chat.press(ORGANISER_ID, f"{APPROVE}:{first}")
     shown = chat.last_text(ORGANISER_ID)
     assert f"#{first} approved" in shown
     assert "Second" in shown and "1 waiting, 1 approved" in shown
-    assert journey.EXPORT in chat.button_data(ORGANISER_ID)
+    assert EXPORT in chat.button_data(ORGANISER_ID)
 
-    await chat.press(ORGANISER_ID, f"{journey.REJECT}:{second}")
+    await chat.press(ORGANISER_ID, f"{REJECT}:{second}")
     shown = chat.last_text(ORGANISER_ID)
     assert f"#{second} rejected" in shown
     assert "No messages are waiting" in shown
     assert "0 waiting, 1 approved, 1 rejected" in shown
-    assert chat.button_data(ORGANISER_ID) == [journey.EXPORT]
+    assert chat.button_data(ORGANISER_ID) == [EXPORT]
 
     [approved] = message_rows(chat, SUPPORTER)
     assert approved["status"] == "approved"
@@ -395,8 +406,8 @@ async def test_approve_and_reject_record_the_decision_and_show_the_next(chat):
 
 async def test_a_message_already_decided_is_not_decided_again(chat):
     message_id = await submit(chat, SUPPORTER, "Decide me once")
-    await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
-    calls = await chat.press(ORGANISER_ID, f"{journey.REJECT}:{message_id}")
+    await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
+    calls = await chat.press(ORGANISER_ID, f"{REJECT}:{message_id}")
     assert f"#{message_id} had already been approved" in texts(calls)[-1]
     assert message_rows(chat, SUPPORTER)[0]["status"] == "approved"
 
@@ -405,7 +416,7 @@ async def test_a_message_its_author_erased_is_reported_politely(chat):
     message_id = await submit(chat, SUPPORTER, "Soon gone")
     await chat.send(SUPPORTER, "/forget")
     await chat.press(SUPPORTER, keyboards.FORGET_YES)
-    calls = await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
+    calls = await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
     assert f"#{message_id} no longer exists" in texts(calls)[-1]
     assert GENERIC_ERROR not in " ".join(texts(calls))
 
@@ -413,13 +424,13 @@ async def test_a_message_its_author_erased_is_reported_politely(chat):
 @pytest.mark.parametrize(
     "data",
     [
-        f"{journey.APPROVE}:abc",
-        f"{journey.APPROVE}:-1",
-        f"{journey.APPROVE}:１２",
-        f"{journey.REJECT}:{'9' * 40}",
-        f"{journey.APPROVE}:",
-        journey.APPROVE,
-        f"{journey.REJECT}:1:2",
+        f"{APPROVE}:abc",
+        f"{APPROVE}:-1",
+        f"{APPROVE}:１２",
+        f"{REJECT}:{'9' * 40}",
+        f"{APPROVE}:",
+        APPROVE,
+        f"{REJECT}:1:2",
     ],
 )
 async def test_a_tampered_moderation_button_changes_nothing(chat, data):
@@ -428,7 +439,7 @@ async def test_a_tampered_moderation_button_changes_nothing(chat, data):
     shown = " ".join(texts(calls))
     assert "wasn't valid" in shown
     assert GENERIC_ERROR not in shown
-    assert f"{journey.APPROVE}:{message_id}" in chat.button_data(ORGANISER_ID)
+    assert f"{APPROVE}:{message_id}" in chat.button_data(ORGANISER_ID)
     assert message_rows(chat, SUPPORTER)[0]["status"] == "pending"
 
 
@@ -437,9 +448,9 @@ async def test_a_tampered_moderation_button_changes_nothing(chat, data):
     [
         ("command", "/moderate"),
         ("command", "/moderate pdf"),
-        ("button", f"{journey.APPROVE}:MESSAGE"),
-        ("button", f"{journey.REJECT}:MESSAGE"),
-        ("button", journey.EXPORT),
+        ("button", f"{APPROVE}:MESSAGE"),
+        ("button", f"{REJECT}:MESSAGE"),
+        ("button", EXPORT),
     ],
 )
 async def test_every_organiser_command_and_button_is_refused_to_anyone_else(
@@ -471,10 +482,10 @@ async def test_the_pdf_holds_only_approved_messages_and_no_telegram_ids(chat, ap
     rejected = await submit(chat, authors[2], "Rejected words", "Zed")
     await submit(chat, authors[3], "Pending words")
     for message_id in (approved, anonymous):
-        await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
-    await chat.press(ORGANISER_ID, f"{journey.REJECT}:{rejected}")
+        await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
+    await chat.press(ORGANISER_ID, f"{REJECT}:{rejected}")
 
-    calls = await chat.press(ORGANISER_ID, journey.EXPORT)
+    calls = await chat.press(ORGANISER_ID, EXPORT)
     [document] = [call for call in calls if call.method == "sendDocument"]
     assert "2 approved messages" in document.text
     [(filename, pdf)] = documents(api)
@@ -492,7 +503,7 @@ async def test_the_pdf_holds_only_approved_messages_and_no_telegram_ids(chat, ap
 
 async def test_moderate_pdf_sends_the_same_cards(chat, api):
     message_id = await submit(chat, SUPPORTER, "Printed by command")
-    await chat.press(ORGANISER_ID, f"{journey.APPROVE}:{message_id}")
+    await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
     await chat.send(ORGANISER_ID, "/moderate pdf")
     [(_, pdf)] = documents(api)
     assert "Printed by command" in flat(pdf_text(pdf))

@@ -4,8 +4,7 @@ import logging
 
 from bot import logs
 from bot.cli import secrets_of
-from handlers import solidarity
-from messages import keyboards
+from messages import keyboards, solidarity
 from tests.harness import make_settings, running_bot
 
 TOKEN = "987654321:AAH-secret-token-do-not-log"

@@ -11,15 +11,10 @@ import time_machine
 
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast
 from bot.offline import Fault
-from handlers import broadcast as composer
+from messages import broadcast as screens
+from messages.broadcast import duration, progress_text, report_text
 from scheduler import broadcasts
-from scheduler.broadcasts import (
-    AT_START_DELAY,
-    duration,
-    job_name,
-    progress_text,
-    report_text,
-)
+from scheduler.broadcasts import AT_START_DELAY, job_name
 from tests.harness import ORGANISER_ID, make_settings, running_bot
 from tests.test_handlers_broadcast import compose, finish, received, subscribe
 
@@ -43,9 +38,9 @@ def clock():
 async def schedule_for(chat, typed: str) -> int:
     """An organiser schedules a broadcast to everyone for the time they type."""
     await compose(chat)
-    await chat.press(ORGANISER_ID, composer.CONTINUE)
-    await chat.press(ORGANISER_ID, composer.EVERYONE)
-    await chat.press(ORGANISER_ID, composer.SCHEDULE)
+    await chat.press(ORGANISER_ID, screens.CONTINUE)
+    await chat.press(ORGANISER_ID, screens.EVERYONE)
+    await chat.press(ORGANISER_ID, screens.SCHEDULE)
     await chat.send(ORGANISER_ID, typed)
     [row] = chat.storage.db.query("SELECT max(id) AS id FROM broadcasts")
     return row["id"]
@@ -146,7 +141,7 @@ async def test_the_organiser_sees_progress_edited_in_place_then_a_report(
         "25 of 25 done",
     ]
     assert all(
-        f"{broadcasts.STOP_PREFIX}{broadcast_id}" in str(call.params["reply_markup"])
+        f"{screens.STOP_PREFIX}{broadcast_id}" in str(call.params["reply_markup"])
         for call in edits[:-1]
     )
     assert "per second" in edits[0].text

@@ -1,0 +1,200 @@
+"""Write to your MP: the texts and keyboards of the letter journey and of "Did your MP reply?",
+and the callback data those keyboards carry (the handlers match on the same constants)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.campaign import Campaign
+from bot.mps import (
+    MP,
+    REPLY_OUTCOMES,
+    LetterFieldTooLong,
+    PersonalSentenceTooLong,
+    SignatureTooLong,
+    tweet_mp_url,
+    writetothem_url,
+)
+from bot.progress import checklist
+from messages import keyboards
+from messages.i18n import Html, catalog, text
+
+FIND = "mp:find"
+SKIP_NAME = "mp:skip:name"
+SKIP_SENTENCE = "mp:skip:sentence"
+LETTER_LANGUAGE_PREFIX = "mp:letter:"
+SENT = "mp:sent"
+# Follow-up answers: `mp:reply:<followup id>:<outcome>`.
+ANSWER_PREFIX = "mp:reply:"
+
+MESSAGE_LIMIT = 4096  # characters in one Telegram message
+COPY_TEXT_LIMIT = 256  # characters a CopyTextButton carries
+
+TOO_LONG = {
+    SignatureTooLong: "mp.signature_too_long",
+    PersonalSentenceTooLong: "mp.personal_sentence_too_long",
+}
+
+
+# --- texts --------------------------------------------------------------------------------------
+
+
+def intro_text(lang: str, already_sent: bool) -> Html:
+    """What will happen, and that the postcode is not kept; a reminder if they wrote already."""
+    parts = [text(lang, "mp.intro")]
+    if already_sent:
+        parts.append(text(lang, "mp.intro_already_sent"))
+    return Html("\n\n".join(parts))
+
+
+def found_text(lang: str, mp: MP) -> Html:
+    """Who the MP is, then the question about the signature."""
+    lines = [text(lang, "mp.found_mp", mp_name=mp.name)]
+    if mp.party:
+        lines.append(text(lang, "mp.found_party", party=mp.party))
+    lines.append(text(lang, "mp.found_constituency", constituency=mp.constituency_name))
+    anonymous = text(lang, "mp.anonymous_signature")
+    lines += ["", text(lang, "mp.ask_name", anonymous=anonymous)]
+    return Html("\n".join(lines))
+
+
+def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
+    """The limit of the name or sentence that was too long for the letter."""
+    return text(lang, TOO_LONG[type(error)], limit=error.limit)
+
+
+def preview_intro(lang: str) -> Html:
+    return text(lang, "mp.preview_intro", language_name=catalog(lang)["core.language.name"])
+
+
+def handover_intro(lang: str, mp: MP, subject: str) -> Html:
+    """Where the letter goes and its subject; without an email address, WriteToThem instead."""
+    key = "mp.handover_intro" if mp.email else "mp.handover_intro_no_email"
+    return text(lang, key, mp_name=mp.name, email=mp.email, subject=subject)
+
+
+def _size(raw: str) -> int:
+    """Length of `raw` once escaped, in the UTF-16 units Telegram counts."""
+    return len(html.escape(raw).encode("utf-16-le")) // 2
+
+
+def _pieces(body: str, room: int) -> Iterator[str]:
+    """The lines of `body` with their line ends, any line too long for one message cut up."""
+    for line in body.splitlines(keepends=True):
+        if _size(line) <= room:
+            yield line
+            continue
+        start = size = 0
+        for index, char in enumerate(line):
+            size += _size(char)
+            if size > room:
+                yield line[start:index]
+                start, size = index, _size(char)
+        yield line[start:]
+
+
+def blocks(body: str, tag: str) -> list[Html]:
+    """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
+    split at line ends where possible (escaping can make a long sentence much longer)."""
+    room = MESSAGE_LIMIT - len(f"<{tag}></{tag}>")
+    chunks: list[str] = []
+    used = room  # so the first piece opens a chunk
+    for piece in _pieces(body, room):
+        size = _size(piece)
+        if used + size > room:
+            chunks.append("")
+            used = 0
+        chunks[-1] += piece
+        used += size
+    return [Html(f"<{tag}>{html.escape(chunk)}</{tag}>") for chunk in chunks if chunk]
+
+
+# --- keyboards ----------------------------------------------------------------------------------
+
+
+def _menu_row(lang: str) -> list[InlineKeyboardButton]:
+    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
+
+
+def _url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text(lang, key), url=url)]
+
+
+def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButton]:
+    """A button copying `value`, or no button when there is nothing to copy or it is too long."""
+    if not value or len(value) > COPY_TEXT_LIMIT:
+        return []
+    return [InlineKeyboardButton(text(lang, key), copy_text=CopyTextButton(value))]
+
+
+def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.find_button", FIND)], _menu_row(lang)])
+
+
+def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:
+    """WriteToThem opened at the MP for `postcode`; the link is built here and kept nowhere."""
+    url = writetothem_url(str(campaign.writetothem_url), postcode)
+    return InlineKeyboardMarkup(
+        [
+            _url_row(lang, "mp.writetothem_button", url),
+            [keyboards.button(lang, "mp.try_again_button", FIND)],
+            _menu_row(lang),
+        ]
+    )
+
+
+def skip_keyboard(lang: str, data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.skip_button", data)]])
+
+
+def letter_language_keyboard(lang: str) -> InlineKeyboardMarkup:
+    own = InlineKeyboardButton(
+        catalog(lang)["core.language.name"], callback_data=f"{LETTER_LANGUAGE_PREFIX}{lang}"
+    )
+    english = keyboards.button(lang, "mp.english_recommended_button", f"{LETTER_LANGUAGE_PREFIX}en")
+    return InlineKeyboardMarkup([[english], [own]])
+
+
+def handover_keyboard(
+    lang: str, campaign: Campaign, mp: MP, body: str, letter_language: str
+) -> InlineKeyboardMarkup:
+    """Copy buttons where Telegram's limit allows, WriteToThem (Telegram refuses mailto: links),
+    a post to the MP on X when they list an account, and "I've sent it"."""
+    tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
+    rows = [
+        _copy_row(lang, "mp.copy_letter_button", body),
+        _copy_row(lang, "mp.copy_email_button", mp.email),
+        _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
+        _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
+        [keyboards.button(lang, "mp.sent_button", SENT)],
+        _menu_row(lang),
+    ]
+    return InlineKeyboardMarkup([row for row in rows if row])
+
+
+def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
+    step = checklist(done_actions).next_step
+    rows = [_menu_row(lang)]
+    if step:
+        rows.insert(
+            0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def answer_keyboard(lang: str, followup_id: int) -> InlineKeyboardMarkup:
+    """The answers to "Did your MP reply?", one a row."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text(lang, f"mp.followup_{outcome}"),
+                    callback_data=f"{ANSWER_PREFIX}{followup_id}:{outcome}",
+                )
+            ]
+            for outcome in REPLY_OUTCOMES
+        ]
+    )
