@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import random
 import signal
 import sys
@@ -54,7 +53,7 @@ from bot.storage import Storage
 from handlers import solidarity as journey
 from messages import solidarity as screens
 from messages.i18n import language_for
-from tests.fake_bot_api import MESSAGE_METHODS, TOKEN, FakeBotApi, Request
+from tests.fake_bot_api import MESSAGE_METHODS, FakeBotApi, Request, start_bot_process
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = ZoneInfo("Europe/London")
@@ -382,27 +381,13 @@ class CrashRun:
     # --- the process ---
 
     async def start(self) -> None:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_BASE_URL": self.api.base_url,
-            "DATABASE_PATH": str(self.database),
-            "CAMPAIGN_FILE": str(self.workdir / "campaign.toml"),
-            "BROADCAST_RATE": str(self.scale.rate),
-            "ORGANISER_IDS": "",
-        }
-        with self.log.open("ab") as output:
-            self.bot = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                env=env,
-                cwd=self.workdir,  # so no developer's .env is read
-                stdout=output,
-                stderr=output,
-            )
+        self.bot = await start_bot_process(
+            self.api.base_url,
+            self.database,
+            self.log,
+            CAMPAIGN_FILE=str(self.workdir / "campaign.toml"),
+            BROADCAST_RATE=str(self.scale.rate),
+        )
 
     async def stop(self) -> None:
         """Make sure the process is gone (SIGKILL if it is still running)."""

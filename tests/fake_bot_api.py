@@ -24,16 +24,20 @@ import contextlib
 import itertools
 import json
 import math
+import os
 import signal
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 TOKEN = "123456:loopback-fake-token"
+ROOT = Path(__file__).resolve().parents[1]
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Step Up", "username": "StepUpBot"}
 MESSAGE_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "sendAnimation", "sendVideo", "copyMessage"}
@@ -350,6 +354,33 @@ async def _serve_until_stopped() -> None:
     async with FakeBotApi(keep_requests=False) as api:
         print(f"port {api.port}", flush=True)
         await stop.wait()
+
+
+async def start_bot_process(
+    base_url: str, database: Path, log: Path, **settings: str
+) -> asyncio.subprocess.Process:
+    """The real bot (`python -m bot run`) as its own process, talking to a fake Bot API at
+    `base_url`, its output appended to `log`. `settings` are extra environment settings."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": base_url,
+        "DATABASE_PATH": str(database),
+        "ORGANISER_IDS": "",
+        **settings,
+    }
+    with log.open("ab") as output:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=database.parent,  # so no developer's .env is read
+            stdout=output,
+            stderr=output,
+        )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ database."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,9 +14,8 @@ import pytest
 
 from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
-from tests.fake_bot_api import TOKEN, FakeBotApi
+from tests.fake_bot_api import FakeBotApi, start_bot_process
 
-ROOT = Path(__file__).resolve().parents[1]
 RECIPIENTS = 2_000
 TEXT = "<b>Kill test</b>: one message per supporter"
 KILL_AFTER = (400, 1_200)  # messages of the broadcast delivered before each kill
@@ -53,29 +50,6 @@ def received(api: FakeBotApi) -> Counter[int]:
     )
 
 
-async def start_bot(api: FakeBotApi, database: Path, log: Path) -> asyncio.subprocess.Process:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_BASE_URL": api.base_url,
-        "DATABASE_PATH": str(database),
-        "BROADCAST_RATE": "500",
-        "ORGANISER_IDS": "",
-    }
-    with log.open("ab") as output:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=database.parent,  # so no developer's .env is read
-            stdout=output,
-            stderr=output,
-        )
-
-
 async def until(condition, bot: asyncio.subprocess.Process, log: Path, what: str) -> None:
     deadline = time.monotonic() + GIVE_UP_SECONDS
     while not condition():
@@ -93,7 +67,7 @@ async def test_a_broadcast_killed_twice_serves_everyone_with_duplicates_bounded(
 
     async with FakeBotApi() as api:
         for kill_after in KILL_AFTER:
-            bot = await start_bot(api, database, log)
+            bot = await start_bot_process(api.base_url, database, log, BROADCAST_RATE="500")
             await until(
                 lambda n=kill_after: received(api).total() >= n, bot, log, f"{kill_after} sends"
             )
@@ -102,7 +76,7 @@ async def test_a_broadcast_killed_twice_serves_everyone_with_duplicates_bounded(
             _, summary, _ = read(database, broadcast_id)
             in_flight_at_kills.append(summary.get("sending", 0))
 
-        bot = await start_bot(api, database, log)
+        bot = await start_bot_process(api.base_url, database, log, BROADCAST_RATE="500")
         await until(
             lambda: read(database, broadcast_id)[0] == "done", bot, log, "the broadcast to end"
         )
