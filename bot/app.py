@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import httpx
-from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions
+from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
@@ -93,19 +93,22 @@ def commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
 
 async def publish_commands(app: Application) -> None:
     """The command menu in each language; organisers alone also see their own commands."""
-    bot = app.bot
+    await publish_menu(app.bot, SUPPORTER_COMMANDS)
+    for organiser_id in app.bot_data.settings.organiser_ids:
+        await publish_menu(app.bot, ALL_COMMANDS, BotCommandScopeChat(organiser_id))
+
+
+async def publish_menu(
+    bot: Bot, names: tuple[str, ...], scope: BotCommandScopeChat | None = None
+) -> None:
+    """One command menu: English by default, and each language for people using it."""
     try:
-        await bot.set_my_commands(commands("en", SUPPORTER_COMMANDS))
+        await bot.set_my_commands(commands("en", names), scope=scope)
         for language in LANGUAGES:
             await bot.set_my_commands(
-                commands(language, SUPPORTER_COMMANDS), language_code=language
+                commands(language, names), scope=scope, language_code=language
             )
-        for organiser_id in app.bot_data.settings.organiser_ids:
-            scope = BotCommandScopeChat(organiser_id)
-            await bot.set_my_commands(commands("en", ALL_COMMANDS), scope=scope)
-            for language in LANGUAGES:
-                menu = commands(language, ALL_COMMANDS)
-                await bot.set_my_commands(menu, scope=scope, language_code=language)
     except TelegramError as error:
-        # An organiser who never opened the bot has no chat yet; the bot works without menus.
-        logger.warning("Could not publish every command menu: %s", error)
+        # An organiser who never opened the bot has no chat yet: the bot works without the menu,
+        # and the others still get theirs.
+        logger.warning("Could not publish a command menu: %s", error)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
+from bot.offline import Fault
 from messages import keyboards
-from tests.harness import running_bot
+from tests.harness import make_settings, running_bot
 
 
 async def test_start_greets_in_telegram_language_and_asks_for_opt_in(chat):
@@ -125,3 +128,19 @@ async def test_cancel_outside_a_journey_shows_the_menu(chat):
     await chat.send(1, "/start")
     replies = await chat.send(1, "/cancel")
     assert "Your progress" in replies[-1].text
+
+
+async def test_an_organiser_who_never_opened_the_bot_does_not_cost_the_others_their_menu(
+    tmp_path, api
+):
+    settings = make_settings(tmp_path, organiser_ids=frozenset({111, 222}))
+    # Whichever organiser is asked first has never opened the bot: Telegram refuses.
+    api.fail(Fault(400, "Bad Request: chat not found"), when=lambda call: "scope" in call.params)
+    async with running_bot(settings, api):
+        menus = Counter(
+            call.params["scope"]["chat_id"]
+            for call in api.calls
+            if call.method == "setMyCommands" and "scope" in call.params
+        )
+    assert api.faults == []
+    assert sorted(menus.values()) == [1, 4]  # one refusal; the other got all four menus
