@@ -238,28 +238,32 @@ async def run_broadcast(
     return report
 
 
-async def resume_unfinished(
-    bot: Bot,
-    storage: Storage,
-    *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    on_progress: ProgressCallback | None = None,
-) -> list[DeliveryReport]:
-    """At start-up, carry on every broadcast a previous process left running.
-
-    Its rows still 'sending' were in flight when it died and are sent again: this is where the
-    (bounded) duplicates come from. Run it as a background task from post_init, before anything
-    in this process starts a broadcast.
-    """
+def requeue_unfinished(storage: Storage) -> list[int]:
+    """At start, before this process sends anything: the broadcasts a previous process left
+    running, their rows still 'sending' put back to pending. Those were in flight when it died
+    and will be sent again: this is where the (bounded) duplicates come from."""
     unfinished = storage.running_broadcasts()
     for broadcast_id in unfinished:
         in_flight = storage.requeue_in_flight(broadcast_id)
         logger.info("Resuming broadcast %s; %s sends were in flight", broadcast_id, in_flight)
+    return unfinished
+
+
+async def resume(
+    bot: Bot,
+    storage: Storage,
+    broadcast_ids: list[int],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> list[DeliveryReport]:
+    """Carry on the broadcasts `requeue_unfinished` found (one finished or cancelled since
+    returns at once)."""
     return [
         await run_broadcast(
             bot, storage, broadcast_id, batch_size=batch_size, on_progress=on_progress
         )
-        for broadcast_id in unfinished
+        for broadcast_id in broadcast_ids
     ]
 
 

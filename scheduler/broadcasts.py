@@ -4,7 +4,7 @@ the organiser, edited in place, then the final report.
 
 Delivery itself is `bot.delivery.run_broadcast`: resumable, paced by the bot's rate limiter,
 subscription re-checked at send time. A run is a task, so the bot keeps answering (D7); a run a
-dead process left behind is resumed at start by the daily catch-up (`resume_unfinished`).
+dead process left behind is resumed at start by the daily catch-up job.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ KIND = "broadcast"
 JOB_PREFIX = "broadcast-"
 # The organiser's progress message is edited at most this often (Telegram frowns on more).
 PROGRESS_EVERY = 3.0
-# delivery.resume_unfinished (the daily catch-up job) must list what a dead process left running
-# before this process starts a broadcast of its own, or it would resume that one a second time.
+# A broadcast that fell due while the bot was down goes out once the bot has finished starting.
 AT_START_DELAY = dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS + 3)
 
 

@@ -2,7 +2,8 @@
 
 Nothing about a day's prompt lives in memory: daily_runs in SQLite says what was prepared and
 posted, so a restart simply runs the same idempotent `bot.daily.run_day` again. The job at start
-first finishes what a previous process left (`resume_unfinished`, D1), then sends today's prompt
+first finishes what a previous process left (D1: its in-flight rows were put back in the queue
+in `schedule`, before this process could send anything), then sends today's prompt
 if its time has passed (a prompt missed while the bot was down goes out when it is back the same
 day, D6). One lock per process keeps these jobs and "send today's now" from running a broadcast
 twice at once. Jobs run as tasks, so the bot keeps answering while they send (D7).
@@ -16,9 +17,8 @@ import logging
 
 from telegram.ext import Application
 
-from bot import daily
+from bot import daily, delivery
 from bot.context import BotData, Context
-from bot.delivery import batch_size_for, resume_unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ async def catch_up(context: Context) -> None:
     data = context.bot_data
     async with _lock(data):
         daily.recover(data.storage, daily.local_now(data.settings.zone).date())
-        batch_size = batch_size_for(data.settings.broadcast_rate)
-        await resume_unfinished(context.bot, data.storage, batch_size=batch_size)
+        batch_size = delivery.batch_size_for(data.settings.broadcast_rate)
+        await delivery.resume(context.bot, data.storage, context.job.data, batch_size=batch_size)
         # Resuming may have taken a while: look at the clock again.
         now = daily.local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
@@ -85,6 +85,11 @@ def schedule(app: Application) -> None:
         name=DAILY_JOB,
         job_kwargs={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True},
     )
+    # Runs in post_init, before any update is handled: nothing of this process is in flight yet.
+    unfinished = delivery.requeue_unfinished(data.storage)
     app.job_queue.run_once(
-        catch_up, when=dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS), name=CATCH_UP_JOB
+        catch_up,
+        when=dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS),
+        name=CATCH_UP_JOB,
+        data=unfinished,
     )

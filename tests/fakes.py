@@ -100,6 +100,12 @@ class FileKeepingAPI(OfflineBotAPI):
         return await super().do_request(url, method, request_data, **kwargs)
 
 
+async def run_job(app, name: str) -> None:
+    """Run a scheduled job now, as the JobQueue would, with its own data."""
+    (job,) = app.job_queue.get_jobs_by_name(name)
+    await job.run(app)
+
+
 class JobContext:
     """What a JobQueue callback receives, for calling the job directly."""
 

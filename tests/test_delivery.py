@@ -20,7 +20,8 @@ from bot.delivery import (
     ProgressSnapshot,
     create_broadcast,
     enqueue,
-    resume_unfinished,
+    requeue_unfinished,
+    resume,
     run_broadcast,
 )
 from bot.storage import Storage
@@ -278,7 +279,7 @@ async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
     # What a process killed mid-batch leaves behind: 8 rows claimed, outcomes never written.
     in_flight = storage.claim_deliveries(broadcast_id, 8)
 
-    [report] = await resume_unfinished(bot, storage, batch_size=10)
+    [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=10)
 
     assert len(in_flight) == 8
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
@@ -295,7 +296,7 @@ async def test_resume_ignores_broadcasts_that_are_finished_cancelled_or_not_star
     broadcast(storage)
     loopback.delivered.clear()
 
-    assert await resume_unfinished(bot, storage) == []
+    assert await resume(bot, storage, requeue_unfinished(storage)) == []
     assert not loopback.delivered
 
 
@@ -318,7 +319,7 @@ async def test_a_scheduled_broadcast_waits_until_it_is_run(storage, loopback, bo
     broadcast_id = broadcast(storage, scheduled_for=when)
 
     assert storage.scheduled_broadcasts() == [(broadcast_id, "2025-11-25T09:00:00+00:00")]
-    assert await resume_unfinished(bot, storage) == []
+    assert await resume(bot, storage, requeue_unfinished(storage)) == []
     report = await run_broadcast(bot, storage, broadcast_id)
 
     assert (report.status, report.sent) == ("done", 3)
@@ -396,6 +397,6 @@ async def test_a_revoked_token_stops_the_run_without_failing_anyone(storage, loo
 
     assert "failed" not in statuses(storage, broadcast_id).values()
     loopback.token = good_token
-    [report] = await resume_unfinished(bot, storage, batch_size=5)
+    [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=5)
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent) == ("done", 20)

@@ -13,8 +13,8 @@ import time_machine
 from bot import daily
 from handlers import schedule
 from messages import keyboards, text
-from scheduler.daily import SEND_NOW_JOB, catch_up
-from tests.fakes import JobContext
+from scheduler.daily import CATCH_UP_JOB, SEND_NOW_JOB
+from tests.fakes import JobContext, run_job
 from tests.harness import ORGANISER_ID, running_bot
 
 LONDON = ZoneInfo("Europe/London")
@@ -77,7 +77,7 @@ async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
     assert "Today, 27 November: day 3 of 16" in before
     assert "Not sent yet" in before
     assert "28 November · day 4 · share: <i>Every share brings new supporters." in before
-    await catch_up(JobContext(chat.app))
+    await run_job(chat.app, CATCH_UP_JOB)
     await chat.send(ORGANISER_ID, "/schedule")
     after = chat.last_text(ORGANISER_ID)
     assert "Subscribers: 1 of 1 sent, 0 still to go." in after
@@ -102,7 +102,7 @@ async def test_preview_is_exactly_what_subscribers_get(chat):
     assert f"{schedule.PREVIEW_PREFIX}3:pt" in chat.button_data(ORGANISER_ID)
     await chat.press(ORGANISER_ID, f"{schedule.PREVIEW_PREFIX}3:pt")
     preview = chat.api.last(ORGANISER_ID)
-    await catch_up(JobContext(chat.app))
+    await run_job(chat.app, CATCH_UP_JOB)
     [received] = prompts_to(chat, SUPPORTER)
     assert (preview.text, preview.buttons) == (received.text, received.buttons)
 
@@ -147,11 +147,11 @@ async def test_pausing_stops_the_prompt_and_resuming_lets_it_go(chat):
     await chat.press(ORGANISER_ID, schedule.PAUSE)
     assert "Paused" in chat.last_text(ORGANISER_ID)
     assert schedule.RESUME in chat.button_data(ORGANISER_ID)
-    await catch_up(JobContext(chat.app))
+    await run_job(chat.app, CATCH_UP_JOB)
     assert prompts_to(chat, SUPPORTER) == []
     await chat.press(ORGANISER_ID, schedule.RESUME)
     assert "Paused" not in chat.last_text(ORGANISER_ID)
-    await catch_up(JobContext(chat.app))
+    await run_job(chat.app, CATCH_UP_JOB)
     assert len(prompts_to(chat, SUPPORTER)) == 1
 
 
@@ -171,7 +171,7 @@ async def test_send_now_asks_first_then_sends_todays_prompt_once(chat):
     await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
     assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.already_sent")
     await run_queued_send(chat)
-    await catch_up(JobContext(chat.app))  # and the day's own job later finds it done
+    await run_job(chat.app, CATCH_UP_JOB)  # and the day's own job later finds it done
     assert len(prompts_to(chat, SUPPORTER)) == 1
 
 

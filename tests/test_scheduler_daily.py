@@ -22,10 +22,9 @@ from scheduler.daily import (
     CATCH_UP_JOB,
     DAILY_JOB,
     MISFIRE_GRACE,
-    catch_up,
     send_daily_prompt,
 )
-from tests.fakes import CHANNEL_ID, X_CREDENTIALS, JobContext, XAccount
+from tests.fakes import CHANNEL_ID, X_CREDENTIALS, JobContext, XAccount, run_job
 from tests.harness import make_settings, running_bot
 
 LONDON = ZoneInfo("Europe/London")
@@ -64,7 +63,7 @@ async def subscribe_all(settings, api) -> None:
 async def start(settings, api, *, at_prompt_time: bool = False) -> None:
     """Start the bot, run its at-start job (and the prompt-time job if asked), stop it."""
     async with running_bot(settings, api) as chat:
-        await catch_up(JobContext(chat.app))
+        await run_job(chat.app, CATCH_UP_JOB)
         if at_prompt_time:
             await send_daily_prompt(JobContext(chat.app))
 
@@ -116,7 +115,7 @@ async def test_nothing_is_sent_before_or_after_the_campaign(subscribed, settings
 async def test_before_the_prompt_time_a_start_waits_for_the_job(subscribed, settings, clock):
     clock.move_to(london(11, 27, 8, 0))
     async with running_bot(settings, subscribed) as chat:
-        await catch_up(JobContext(chat.app))
+        await run_job(chat.app, CATCH_UP_JOB)
         assert prompts(subscribed) == {}
         clock.move_to(london(11, 27, 9, 0))
         await send_daily_prompt(JobContext(chat.app))
@@ -238,3 +237,19 @@ async def test_channel_and_x_are_posted_once_a_day_across_restarts(clock, tmp_pa
     assert first_day == (1, 1)
     assert (len(api.sent(CHANNEL_ID)), len(x_account.posts)) == (2, 2)
     assert x_account.posts[1].startswith("Day 4 of 16: ")
+
+
+async def test_a_broadcast_started_after_a_restart_is_not_resumed_a_second_time(settings, api):
+    async with running_bot(settings, api) as chat:
+        for uid in (1, 2, 3):
+            chat.storage.ensure_supporter(uid, "en")
+            chat.storage.set_opt_in(uid, True, "v1")
+        # An organiser presses "Send now" in the seconds before the at-start job runs...
+        broadcast_id = delivery.create_broadcast(chat.storage, texts={"en": "Now!"})
+        delivery.enqueue(chat.storage, broadcast_id)
+        in_flight = chat.storage.claim_deliveries(broadcast_id, 3)
+        await run_job(chat.app, CATCH_UP_JOB)
+        # ...and the at-start job leaves that run alone: its sends stay in flight, unrepeated.
+        assert len(in_flight) == 3
+        assert chat.storage.broadcast_summary(broadcast_id).get("sending") == 3
+        assert not [call for call in chat.api.sent() if call.text == "Now!"]

@@ -118,7 +118,9 @@ class Campaign(RuleBasedStateMachine):
     @precondition(lambda self: self.unfinished)
     @rule()
     def resume(self):
-        self.run(delivery.resume_unfinished(self.chat.app.bot, self.chat.storage))
+        # The restart put what was in flight back in the queue (post_init); now send it.
+        storage = self.chat.storage
+        self.run(delivery.resume(self.chat.app.bot, storage, storage.running_broadcasts()))
         self.unfinished.clear()
 
     @invariant()
