@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from bot.storage import Storage
 
 
+# The user_data key stamping when a supporter last touched one of their drafts.
+DRAFT_STAMP = "draft_at"
+
+
 class BotData:
     """Services shared by all handlers.
 
@@ -31,6 +35,9 @@ class BotData:
     def __init__(self) -> None:
         # Journey name -> the callback that opens it (from the menu or a deep link).
         self.journeys: dict[str, Callable[[Update, Context], Awaitable[None]]] = {}
+        # The user_data keys where journeys keep an unfinished draft (a letter, a message):
+        # stamped while in use, swept by housekeeping once abandoned.
+        self.drafts: set[str] = set()
         # Anything a domain module keeps for the life of the process (caches, clients).
         self.services: dict[str, Any] = {}
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.context import Context
+from bot.context import DRAFT_STAMP, Context
+from bot.storage import stamp
 from handlers import (
     broadcast,
     errors,
@@ -34,6 +35,8 @@ async def persist_now(update: Update, context: Context) -> None:
     message_ids = getattr(context, "message_ids", None)
     if message_ids:
         context.bot_data.storage.record_chat_messages(message_ids)
+    if any(key in context.user_data for key in context.bot_data.drafts):
+        context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
     if update.effective_user:
         # PTB marks this update's user_data for saving only after every group has run, which
         # is after this handler: mark it now, or it is written with the next update (or lost).

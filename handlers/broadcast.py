@@ -542,3 +542,4 @@ BUTTONS = [
 def register(app: Application) -> None:
     app.add_handler(conversation())
     app.add_handlers(routes({}, BUTTONS))
+    app.bot_data.drafts.add(DRAFT)

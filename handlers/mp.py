@@ -356,3 +356,4 @@ def register(app: Application) -> None:
     app.add_handler(conversation())
     app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp
+    app.bot_data.drafts.add(LETTER)

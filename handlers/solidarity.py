@@ -320,3 +320,4 @@ def register(app: Application) -> None:
     app.add_handler(conversation())
     app.add_handlers(routes(COMMANDS, BUTTONS))
     app.bot_data.journeys["solidarity"] = open_solidarity
+    app.bot_data.drafts.add(DRAFT)

@@ -1,5 +1,6 @@
-"""Daily housekeeping: forget message ids Telegram no longer lets us delete, and purge personal
-data once the retention period after the campaign has passed (P5)."""
+"""Daily housekeeping: forget message ids Telegram no longer lets us delete, drop journey drafts
+their writers abandoned, and purge personal data once the retention period after the campaign
+has passed (P5)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import logging
 
 from telegram.ext import Application
 
-from bot.context import Context
-from bot.storage import utcnow
+from bot.context import DRAFT_STAMP, Context
+from bot.storage import stamp, utcnow
 
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
 MESSAGE_ID_MEMORY = dt.timedelta(hours=48)
+# An unfinished letter or message nobody has touched for this long is deleted (P5).
+DRAFT_LIFETIME = dt.timedelta(hours=24)
 MISFIRE_GRACE = 6 * 60 * 60
 
 
@@ -22,11 +25,25 @@ async def run_housekeeping(context: Context) -> None:
     """Prune old message ids; after the retention period, erase every supporter's data."""
     data = context.bot_data
     data.storage.prune_chat_messages(utcnow() - MESSAGE_ID_MEMORY)
+    await drop_abandoned_drafts(context.application)
     purge_on = data.campaign.end_date + dt.timedelta(days=data.settings.data_retention_days)
     if utcnow().astimezone(data.settings.zone).date() >= purge_on:
         erased = data.storage.purge_personal_data()
         if erased:
             logger.info("Retention period over: erased %d supporters' data", erased)
+
+
+async def drop_abandoned_drafts(app: Application) -> None:
+    """Delete drafts (and their stamp) left untouched for DRAFT_LIFETIME. A journey that meets a
+    missing draft simply starts that step again."""
+    cutoff = stamp(utcnow() - DRAFT_LIFETIME)
+    drafts = app.bot_data.drafts | {DRAFT_STAMP}
+    for user_id, user_data in list(app.user_data.items()):
+        if user_data.get(DRAFT_STAMP, cutoff) < cutoff:
+            for key in drafts:
+                user_data.pop(key, None)
+            app.mark_data_for_update_persistence(user_ids=user_id)
+    await app.update_persistence()
 
 
 def schedule(app: Application) -> None:
