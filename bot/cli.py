@@ -118,6 +118,7 @@ def backup_command(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.database_path.exists():
         return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
+    args.destination.parent.mkdir(parents=True, exist_ok=True)
     source = sqlite3.connect(settings.database_path)
     target = sqlite3.connect(args.destination)
     with target:

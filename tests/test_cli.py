@@ -102,7 +102,7 @@ async def test_backup_copies_a_live_database_consistently(tmp_path):
     async with running_bot(settings) as chat:
         await chat.send(1, "/start")
         result = subprocess.run(
-            [sys.executable, "-m", "bot", "backup", str(tmp_path / "copy.db")],
+            [sys.executable, "-m", "bot", "backup", str(tmp_path / "backups" / "copy.db")],
             capture_output=True,
             text=True,
             timeout=60,
@@ -110,7 +110,7 @@ async def test_backup_copies_a_live_database_consistently(tmp_path):
             env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(settings.database_path)},
         )
     assert result.returncode == 0, result.stderr
-    copy = Storage.open(tmp_path / "copy.db")
+    copy = Storage.open(tmp_path / "backups" / "copy.db")
     assert copy.integrity() == "ok"
     assert copy.get_supporter(1) is not None
 
