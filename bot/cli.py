@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-from telegram import Update
-from telegram.error import InvalidToken
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from tqdm import tqdm
 
@@ -86,13 +86,27 @@ def serve(app: Application, settings: Settings) -> None:
         app.run_webhook(**webhook_options(settings))
 
 
+async def reach_telegram(settings: Settings) -> None:
+    """Ask Telegram who the bot is, so a wrong token or no connection is one clear line before
+    anything starts (raises InvalidToken or NetworkError)."""
+    token = settings.telegram_bot_token.get_secret_value()
+    async with Bot(token, base_url=settings.telegram_base_url):
+        pass
+
+
 def run_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
     logs.configure(settings.log_level, secrets_of(settings))
     try:
-        serve(build_application(settings, campaign=campaign), settings)
+        asyncio.run(reach_telegram(settings))
     except InvalidToken:
         return fail(BAD_TOKEN)
+    except NetworkError as error:
+        return fail(
+            f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
+            f"({error.message}). Check the network connection and the setting, then start again."
+        )
+    serve(build_application(settings, campaign=campaign), settings)
     return 0
 
 

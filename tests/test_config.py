@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
+from tests.fake_bot_api import FakeBotApi
 
 
 def run_cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
@@ -109,3 +111,34 @@ def test_env_example_documents_every_setting_with_a_comment():
         if line in settings:
             explained_by = next(above for above in reversed(lines[:index]) if above not in settings)
             assert explained_by.startswith("#"), line
+
+
+def test_unreachable_telegram_stops_start_up_in_one_line(tmp_path):
+    env = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"}
+    result = run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "TELEGRAM_BASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "1:x" not in result.stderr
+
+
+async def test_a_token_telegram_rejects_stops_start_up_in_one_line(tmp_path):
+    async with FakeBotApi() as api:
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env={
+                "PATH": "/usr/bin:/bin",
+                "TELEGRAM_BOT_TOKEN": "1:revoked",
+                "TELEGRAM_BASE_URL": api.base_url,
+                "DATABASE_PATH": str(tmp_path / "bot.db"),
+            },
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(bot.communicate(), timeout=60)
+    assert bot.returncode != 0
+    assert "Telegram rejected this token" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
