@@ -41,6 +41,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.progress import same_journey
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -87,11 +88,16 @@ class Audience:
     constituency_code: str | None = None
 
     def as_filters(self) -> dict[str, object]:
-        """As keyword arguments for the storage queries that choose recipients."""
+        """As keyword arguments for the storage queries that choose recipients. An action
+        stands for its whole journey, as on the supporter's checklist (bot.progress)."""
         return {
             "languages": self.languages,
-            "done_action": self.done_action,
-            "missing_action": self.missing_action,
+            "done_actions": tuple(sorted(same_journey(self.done_action)))
+            if self.done_action
+            else (),
+            "missing_actions": (
+                tuple(sorted(same_journey(self.missing_action))) if self.missing_action else ()
+            ),
             "constituency_code": self.constituency_code,
         }
 

@@ -19,6 +19,12 @@ JOURNEYS: dict[str, frozenset[str]] = {
 }
 
 
+def same_journey(kind: str) -> frozenset[str]:
+    """Every action that completes the journey `kind` completes: posting a solidarity letter
+    and writing one here both count as solidarity."""
+    return next((kinds for kinds in JOURNEYS.values() if kind in kinds), frozenset({kind}))
+
+
 @dataclass(frozen=True)
 class Checklist:
     done: tuple[str, ...]

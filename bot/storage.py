@@ -37,23 +37,24 @@ PERSONAL_ROWS = {
 
 def audience_filter(
     languages: tuple[str, ...],
-    done_action: str | None,
-    missing_action: str | None,
+    done_actions: tuple[str, ...],
+    missing_actions: tuple[str, ...],
     constituency_code: str | None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: subscribed and
-    not blocked (P2), narrowed by each filter given. Counting and sending share it."""
+    not blocked (P2), narrowed by each filter given: done any of `done_actions`, none of
+    `missing_actions`. Counting and sending share it."""
     where = ["s.opted_in = 1", "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
         where.append(f"s.language IN ({', '.join('?' * len(languages))})")
         params.extend(languages)
-    for action, test in ((done_action, "EXISTS"), (missing_action, "NOT EXISTS")):
-        if action:
-            where.append(
-                f"{test} (SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind = ?)"
-            )
-            params.append(action)
+    for kinds, test in ((done_actions, "EXISTS"), (missing_actions, "NOT EXISTS")):
+        if kinds:
+            marks = ", ".join("?" * len(kinds))
+            did = f"SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind IN ({marks})"
+            where.append(f"{test} ({did})")
+            params.extend(kinds)
     if constituency_code:
         where.append("s.constituency_code = ?")
         params.append(constituency_code)
@@ -515,14 +516,14 @@ class Storage:
         broadcast_id: int,
         *,
         languages: tuple[str, ...] = (),
-        done_action: str | None = None,
-        missing_action: str | None = None,
+        done_actions: tuple[str, ...] = (),
+        missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
     ) -> int | None:
         """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
         recipient, in one transaction and inside SQLite (recipients never become a Python list).
         Returns the number of recipients, or None if it had already started or ended."""
-        where, params = audience_filter(languages, done_action, missing_action, constituency_code)
+        where, params = audience_filter(languages, done_actions, missing_actions, constituency_code)
         now = stamp()
         with self.immediate():
             started = self.db.execute(
@@ -635,13 +636,13 @@ class Storage:
         self,
         *,
         languages: tuple[str, ...] = (),
-        done_action: str | None = None,
-        missing_action: str | None = None,
+        done_actions: tuple[str, ...] = (),
+        missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
     ) -> int:
         """How many supporters a broadcast to this audience would reach if it started now: the
         same selection as `start_deliveries` (subscribed, and every filter given)."""
-        where, params = audience_filter(languages, done_action, missing_action, constituency_code)
+        where, params = audience_filter(languages, done_actions, missing_actions, constituency_code)
         query = f"SELECT count(*) FROM supporters s WHERE {where}"
         return self.db.execute(query, params).fetchone()[0]
 

@@ -37,7 +37,7 @@ LIST = "broadcast:list"
 STOP_PREFIX = "broadcast:stop:"  # + broadcast id
 
 # Supporters who have done one action but not the next, or not an action at all: (done, missing).
-# Audience takes one kind each way, so "solidarity" means a message written here.
+# Each stands for its whole journey, so "no solidarity" means neither posted nor written here.
 GAPS: dict[str, tuple[str | None, str]] = {
     "no_petition": (None, PETITION_SIGNED),
     "signed_no_mp": (PETITION_SIGNED, MP_LETTER_SENT),

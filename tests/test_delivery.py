@@ -400,3 +400,16 @@ async def test_a_revoked_token_stops_the_run_without_failing_anyone(storage, loo
     [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=5)
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent) == ("done", 20)
+
+
+async def test_an_audience_missing_solidarity_skips_those_who_posted_or_wrote(
+    storage, loopback, bot
+):
+    add_supporters(storage, range(1, 5))
+    storage.record_action(1, "solidarity_posted")
+    storage.record_action(2, "solidarity_written")
+    broadcast_id = broadcast(storage, audience=Audience(missing_action="solidarity_written"))
+
+    await run_broadcast(bot, storage, broadcast_id)
+
+    assert set(loopback.delivered) == {3, 4}
