@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.offline import Fault
 from messages import keyboards
-from tests.harness import make_settings, running_bot
+from tests.harness import make_settings, running_bot, tags_in
 
 
 async def test_start_greets_in_telegram_language_and_asks_for_opt_in(chat):
@@ -144,3 +146,20 @@ async def test_an_organiser_who_never_opened_the_bot_does_not_cost_the_others_th
         )
     assert api.faults == []
     assert sorted(menus.values()) == [1, 4]  # one refusal; the other got all four menus
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    typed=st.text(min_size=1, max_size=10_000)
+    | st.sampled_from(["<b>x</b>", "<script>", "🙂" * 50])
+)
+async def test_any_text_outside_a_journey_gets_a_kind_escaped_answer(chat, typed):
+    if not typed.strip() or typed.lstrip().startswith("/"):
+        return  # commands are routed elsewhere; Telegram sends no blank messages
+    replies = await chat.send(5, typed)
+    assert replies, "the supporter got no answer"
+    answer = replies[-1].text
+    assert "didn't understand" in answer
+    assert tags_in(answer) <= {"b", "i", "a", "code"}  # nothing from the input became markup
