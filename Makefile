@@ -1,22 +1,29 @@
-# Two commands on a fresh machine: `make run` and `make test`. Each creates .venv when needed.
+# Two commands on a fresh machine: `make run` and `make test`. Each creates .venv when needed and
+# installs exactly the versions in the lock files, checked against their hashes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
+# The one tool that writes the lock files; pinned so two people refreshing get the same result.
+UV_VERSION := 0.13.9
+COMPILE := $(BIN)/uv pip compile pyproject.toml --group build --universal --python-version 3.11 \
+	--generate-hashes --no-header --quiet
 
-.PHONY: run try test lint bench clean
+.PHONY: run try test lint bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# --no-build-isolation: the build backend (setuptools) comes from the lock too.
+$(INSTALLED): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(TEST_INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+$(TEST_INSTALLED): requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@ $(INSTALLED)
 
 run: $(INSTALLED)  ## start the bot with the settings in .env
@@ -33,6 +40,11 @@ test: $(TEST_INSTALLED) lint  ## the whole suite, offline
 
 bench: $(TEST_INSTALLED)  ## benchmarks; figures go in the README
 	$(BIN)/python -m bench
+
+lock: | $(BIN)/python  ## after changing dependencies in pyproject.toml: newest versions allowed, with hashes
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(COMPILE) --upgrade -o requirements.lock
+	$(COMPILE) --extra test --extra bench -c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import json
 
-from babel.dates import format_skeleton
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from bot.campaign import Campaign
@@ -18,12 +18,16 @@ MAX_MYDATA_ROW = 300
 
 # British English for dates: the campaign and its supporters are in the UK.
 BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
+# Our own date patterns, not a locale's skeleton match, which changes between Babel releases.
+DATE_PATTERNS = {"en": "d MMMM", "pt": "d 'de' MMMM", "es": "d 'de' MMMM"}
+YEAR_PATTERNS = {"en": "d MMMM y", "pt": "d 'de' MMMM 'de' y", "es": "d 'de' MMMM 'de' y"}
 
 
 @functools.cache  # Babel's pattern matching is slow, and a campaign has only a few dates
 def date(language: str, day: dt.date, with_year: bool = False) -> str:
     """'25 November', '25 de novembro', '25 de noviembre' (with the year if asked)."""
-    return format_skeleton("yMMMMd" if with_year else "dMMMM", day, locale=BABEL_LOCALES[language])
+    pattern = (YEAR_PATTERNS if with_year else DATE_PATTERNS)[language]
+    return format_date(day, format=pattern, locale=BABEL_LOCALES[language])
 
 
 def number(language: str, value: float, pattern: str = "#,##0") -> str:

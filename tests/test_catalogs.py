@@ -3,9 +3,12 @@ placeholders, and renders as HTML Telegram accepts."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from messages.i18n import LANGUAGES, catalog, placeholders, text
+from messages.render import date
 from tests.harness import tags_in
 
 # The tags Telegram's HTML parse mode accepts.
@@ -59,3 +62,12 @@ def test_no_message_is_empty(language):
 def test_values_are_escaped_once_at_render_time():
     rendered = text("en", "core.menu.item_done", action="<b>x</b> & y")
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in rendered
+
+
+def test_dates_read_the_same_whatever_babel_release_is_installed():
+    """Our own patterns, not a locale skeleton whose rendering changed in Babel 2.19."""
+    day = dt.date(2026, 11, 28)
+    assert date("en", day) == "28 November"
+    assert date("en", day, with_year=True) == "28 November 2026"
+    assert date("pt", day, with_year=True) == "28 de novembro de 2026"
+    assert date("es", day, with_year=True) == "28 de noviembre de 2026"

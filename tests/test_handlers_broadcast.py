@@ -456,7 +456,7 @@ async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, c
     [broadcast_id] = created(chat)
     row = chat.storage.get_broadcast(broadcast_id)
     assert (row["status"], row["scheduled_for"]) == ("scheduled", "2026-11-28T18:00:00+00:00")
-    assert "28 Nov 2026, 18:00" in replies[-1].text
+    assert "28 November 2026, 18:00" in replies[-1].text
     assert screens.STOP_PREFIX + str(broadcast_id) in chat.button_data(ORGANISER)
     assert chat.app.job_queue.get_jobs_by_name(broadcasts.job_name(broadcast_id))
     assert received(chat, 1) == []
@@ -493,7 +493,7 @@ async def test_the_list_shows_scheduled_broadcasts_and_cancelling_one_unschedule
 
     await chat.send(ORGANISER, "/broadcast list")
     listing = chat.last_text(ORGANISER)
-    assert f"#{broadcast_id} scheduled for 28 Nov 2026, 18:00" in listing
+    assert f"#{broadcast_id} scheduled for 28 November 2026, 18:00" in listing
     assert "<i>Day 5: write to your MP</i>" in listing
     assert chat.button_data(ORGANISER) == [f"{screens.STOP_PREFIX}{broadcast_id}"]
 
