@@ -460,7 +460,8 @@ def compose_letter(
 ) -> tuple[str, str]:
     """(subject, body) of the letter in `letter_language`, from the campaign template.
 
-    A blank personal sentence drops its paragraph; a blank signature signs as a constituent.
+    A blank personal sentence drops its paragraph; a blank signature signs as someone who lives
+    in the constituency (not as a voter: many supporters cannot vote).
     """
     sentence = " ".join((personal_sentence or "").split())
     name = " ".join((signature or "").split())
@@ -477,7 +478,8 @@ def compose_letter(
             "mp_name": mp_name,
             "constituency": constituency,
             "personal_sentence": sentence,
-            "signature": name or str(text(letter_language, "mp.anonymous_signature")),
+            "signature": name
+            or str(text(letter_language, "mp.anonymous_signature", constituency=constituency)),
         }
     )
     return campaign.mp_letter.subject(letter_language), body

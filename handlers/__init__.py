@@ -33,10 +33,12 @@ async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
     the ids of this update's messages for /forget."""
     message_ids = getattr(context, "message_ids", None)
-    if message_ids:
+    if message_ids and getattr(context, "started", False):
         context.bot_data.storage.record_chat_messages(message_ids)
     if any(key in context.user_data for key in context.bot_data.drafts):
         context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
+    else:
+        context.user_data.pop(DRAFT_STAMP, None)  # no draft left: nothing to stamp
     if update.effective_user:
         # PTB marks this update's user_data for saving only after every group has run, which
         # is after this handler: mark it now, or it is written with the next update (or lost).

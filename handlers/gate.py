@@ -61,23 +61,60 @@ async def limit_flood(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+# What a person with no row (not started yet, or forgotten) may still use: these keep nothing.
+WITHOUT_STARTING = frozenset({"/help", "/privacy", "/mydata"})
+
+
+def command_of(update: Update) -> str | None:
+    """The command a message starts with (`/start`, `/help`...), without any @botname."""
+    message = update.message
+    words = (message.text or "").split() if message else []
+    if not words or not words[0].startswith("/"):
+        return None
+    return words[0].split("@", 1)[0].lower()
+
+
 async def know_supporter(update: Update, context: Context) -> None:
-    """Make sure the person has a supporter row, and note their messages for /forget."""
+    """Know who is talking, and note their messages for /forget.
+
+    A person gets a row only when they start (/start, which a deep link sends too), never from
+    any other update. Until then, and after /forget, the commands that keep nothing still work;
+    anything else (a stale button, "I've sent it" after /forget, a message) records nothing and
+    is kindly asked to /start first. Organisers' commands work either way."""
     user = update.effective_user
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
     storage = context.bot_data.storage
     supporter = storage.get_supporter(user.id)
-    if supporter is None:
+    command = command_of(update)
+    if supporter is None and command == "/start":
         supporter, _ = storage.ensure_supporter(
             user.id, language_for(user.language_code), start_payload(update)
         )
-    elif supporter["blocked_at"]:
+    if supporter is None:
+        context.language = language_for(user.language_code)
+        context.message_ids = []  # shown, but not kept: there is nobody to keep them for
+        context.started = False
+        if command in WITHOUT_STARTING or context.bot_data.settings.is_organiser(user.id):
+            return
+        await ask_to_start(update, context)
+        raise ApplicationHandlerStop
+    if supporter["blocked_at"]:
         storage.unblock(user.id)
     context.language = supporter["language"]
+    context.started = True
     context.message_ids = (
         [(update.message.chat_id, update.message.message_id)] if update.message else []
     )
+
+
+async def ask_to_start(update: Update, context: Context) -> None:
+    """Someone the bot keeps nothing about pressed a button or wrote: say how to begin."""
+    notice = text(context.language, "core.errors.not_started")
+    if update.callback_query:
+        await update.callback_query.answer(notice, show_alert=True)
+    elif update.effective_message:
+        await context.bot.send_message(update.effective_chat.id, notice)
 
 
 def register(app: Application) -> None:

@@ -181,7 +181,7 @@ async def take_name(update: Update, context: Context) -> str | None:
 
 @needs_letter
 async def skip_name(update: Update, context: Context) -> str | None:
-    """No name: the letter is signed as a constituent."""
+    """No name: the letter is signed as someone who lives in the constituency."""
     await keep_field(update, context, "signature", None)
     return await ask_sentence(update, context)
 

@@ -1,4 +1,5 @@
-"""First contact and the main menu: /start (with deep links), language, daily opt-in, /menu."""
+"""First contact and the main menu: /start (with deep links), language, what the supporter
+agrees to hear from us (asked at /start, changed on the menu's Messages screen), /menu."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from telegram.ext import Application, MessageHandler, filters
 from bot.context import Context
 from bot.progress import JOURNEYS, checklist
 from handlers.common import language, reply, routes, show, user_id
-from messages import keyboards, render, text
+from messages import Html, consent, keyboards, render, text
 from messages.i18n import LANGUAGES
 
 # Deep-link payloads that open a journey rather than being only a referral source.
@@ -27,26 +28,40 @@ def start_payload(update: Update) -> str | None:
 
 
 async def start(update: Update, context: Context) -> None:
-    """Greet a new supporter and ask about the daily prompt; send a returning one to the menu."""
+    """Greet a new supporter and ask what they would like to hear from us; send a returning one
+    to the menu, or where their deep link points. Someone who hears nothing from us (after
+    /stop, say) is offered the messages again, each explained, then the menu is a tap away."""
     storage = context.bot_data.storage
     payload = start_payload(update)
-    decided = storage.has_consent_decision(user_id(update))
     lang = language(update, context)
-    if not decided:
+    if not storage.has_consent_decision(user_id(update)):
         if payload in JOURNEYS:
             context.user_data["pending_journey"] = payload
         await send_welcome(update, context, lang)
+        return
+    if payload not in JOURNEYS and not any(storage.consents(user_id(update)).values()):
+        await reply(update, context, text(lang, "consent.welcome_back"))
+        await ask_consent(update, context, lang)
         return
     await open_journey(update, context, payload or "menu")
 
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:
-    campaign = context.bot_data.campaign
-    await reply(update, context, render.welcome(lang, campaign))
+    await reply(update, context, render.welcome(lang, context.bot_data.campaign))
     await reply(
         update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
     )
-    await reply(update, context, render.optin_question(lang, campaign), keyboards.optin(lang))
+    await ask_consent(update, context, lang)
+
+
+def daily_cap(context: Context) -> int:
+    return context.bot_data.settings.broadcasts_per_day
+
+
+async def ask_consent(update: Update, context: Context, lang: str) -> None:
+    """The daily prompt and campaign updates, each explained, with a button per combination."""
+    question = consent.question(lang, context.bot_data.campaign, daily_cap(context))
+    await reply(update, context, question, consent.question_keyboard(lang))
 
 
 async def open_journey(update: Update, context: Context, journey: str) -> None:
@@ -60,13 +75,11 @@ async def open_journey(update: Update, context: Context, journey: str) -> None:
 async def show_menu(update: Update, context: Context) -> None:
     """The checklist of what this supporter has done, what is next, and every action."""
     storage = context.bot_data.storage
-    supporter = storage.get_supporter(user_id(update))
     lang = language(update, context)
-    opted_in = bool(supporter and supporter["opted_in"])
     progress = checklist(storage.done_actions(user_id(update)))
-    await show(
-        update, context, render.menu(lang, progress, opted_in), keyboards.main_menu(lang, opted_in)
-    )
+    chosen = storage.consents(user_id(update))
+    body = render.menu(lang, progress, consent.states(lang, chosen, consent.ASKED_AT_START))
+    await show(update, context, body, keyboards.main_menu(lang))
 
 
 async def language_command(update: Update, context: Context) -> None:
@@ -93,35 +106,50 @@ async def choose_language(update: Update, context: Context) -> None:
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)
     else:
-        campaign = context.bot_data.campaign
-        await reply(update, context, render.welcome(chosen, campaign))
-        await reply(
-            update, context, render.optin_question(chosen, campaign), keyboards.optin(chosen)
-        )
+        await reply(update, context, render.welcome(chosen, context.bot_data.campaign))
+        await ask_consent(update, context, chosen)
 
 
-async def answer_optin(update: Update, context: Context) -> None:
-    """Record the daily-prompt decision with its time and wording, then move on."""
-    granted = update.callback_query.data == keyboards.OPTIN_YES
-    lang = language(update, context)
+async def answer_consent(update: Update, context: Context) -> None:
+    """The answer to the question at /start: both kinds recorded, each with its time and
+    wording, then on to the journey a deep link asked for, or the menu."""
+    match = consent.OPTIN.fullmatch(update.callback_query.data)
+    if match is None:
+        await stale_button(update, context)
+        return
+    storage = context.bot_data.storage
     wording = context.bot_data.campaign.consent_wording_version
-    context.bot_data.storage.set_opt_in(user_id(update), granted, wording)
-    await show(
-        update,
-        context,
-        text(lang, "core.welcome.optin_yes" if granted else "core.welcome.optin_no"),
-    )
+    for subject, answer in zip(consent.ASKED_AT_START, match.groups(), strict=True):
+        storage.set_consent(user_id(update), subject, answer == "1", wording)
+    lang = language(update, context)
+    await show(update, context, consent.saved(lang, storage.consents(user_id(update))))
     await open_journey(update, context, context.user_data.pop("pending_journey", "menu"))
 
 
-async def ask_daily(update: Update, context: Context) -> None:
-    """The menu's daily-prompt button: ask again, so consent is always an explicit answer."""
+async def show_messages(update: Update, context: Context, note: Html | None = None) -> None:
+    """The menu's Messages screen: each kind of message explained, and a button to change it."""
     lang = language(update, context)
+    chosen = context.bot_data.storage.consents(user_id(update))
+    body = consent.screen(lang, context.bot_data.campaign, daily_cap(context), chosen)
     await show(
         update,
         context,
-        render.optin_question(lang, context.bot_data.campaign),
-        keyboards.optin(lang),
+        Html(f"{note}\n\n{body}") if note else body,
+        consent.screen_keyboard(lang, chosen),
+    )
+
+
+async def change_consent(update: Update, context: Context) -> None:
+    """A button on the Messages screen: record that one choice, then show the screen again."""
+    match = consent.CHOICE.fullmatch(update.callback_query.data)
+    if match is None:
+        await stale_button(update, context)
+        return
+    subject, granted = match.group(1), match.group(2) == "1"
+    wording = context.bot_data.campaign.consent_wording_version
+    context.bot_data.storage.set_consent(user_id(update), subject, granted, wording)
+    await show_messages(
+        update, context, consent.changed(language(update, context), subject, granted)
     )
 
 
@@ -152,8 +180,9 @@ COMMANDS = {
 BUTTONS = [
     (f"^{keyboards.LANGUAGE_PREFIX}", choose_language),
     (f"^{keyboards.MENU_LANGUAGE}$", language_command),
-    (f"^({keyboards.OPTIN_YES}|{keyboards.OPTIN_NO})$", answer_optin),
-    (f"^{keyboards.MENU_DAILY}$", ask_daily),
+    (f"^{consent.OPTIN_PREFIX}", answer_consent),
+    (f"^{keyboards.MENU_MESSAGES}$", show_messages),
+    (f"^{consent.CONSENT_PREFIX}", change_consent),
     (f"^{keyboards.MENU}$", show_menu),
 ]
 # Registered after every journey, so their own buttons are matched first.

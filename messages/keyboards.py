@@ -13,14 +13,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from messages.i18n import LANGUAGES, catalog, text
 
 LANGUAGE_PREFIX = "lang:"
-OPTIN_YES = "optin:yes"
-OPTIN_NO = "optin:no"
 MENU_PREFIX = "menu:"
 MENU = "menu:show"
-MENU_DAILY = "menu:daily"
+MENU_MESSAGES = "menu:messages"
 MENU_LANGUAGE = "menu:language"
 MENU_HELP = "menu:help"
 MENU_PRIVACY = "menu:privacy"
+MENU_MYDATA = "menu:mydata"
+FORGET_ASK = "forget:ask"
 FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 
@@ -54,30 +54,18 @@ def language_choice() -> InlineKeyboardMarkup:
 
 
 @functools.cache
-def optin(language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                button(language, "core.welcome.optin_yes_button", OPTIN_YES),
-                button(language, "core.welcome.optin_no_button", OPTIN_NO),
-            ]
-        ]
-    )
-
-
-@functools.cache
-def main_menu(language: str, opted_in: bool) -> InlineKeyboardMarkup:
-    daily_key = "core.menu.button_daily_on" if opted_in else "core.menu.button_daily_off"
+def main_menu(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         rows(
             button(language, "core.menu.button_petition", journey_data("petition")),
             button(language, "core.menu.button_mp", journey_data("mp")),
             button(language, "core.menu.button_solidarity", journey_data("solidarity")),
             button(language, "core.menu.button_share", journey_data("share")),
-            button(language, daily_key, MENU_DAILY),
+            button(language, "consent.menu_button", MENU_MESSAGES),
             button(language, "core.menu.button_language", MENU_LANGUAGE),
             button(language, "core.menu.button_help", MENU_HELP),
             button(language, "core.menu.button_privacy", MENU_PRIVACY),
+            button(language, "core.privacy.erase_button", FORGET_ASK),
         )
     )
 
@@ -85,6 +73,19 @@ def main_menu(language: str, opted_in: bool) -> InlineKeyboardMarkup:
 @functools.cache
 def back_to_menu(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(language, "core.menu.button_back", MENU)]])
+
+
+@functools.cache
+def my_data(language: str) -> InlineKeyboardMarkup:
+    """Under /privacy and /mydata: see what is kept, erase it all (two taps with the
+    confirmation), or go back."""
+    return InlineKeyboardMarkup(
+        [
+            [button(language, "core.privacy.mydata_button", MENU_MYDATA)],
+            [button(language, "core.privacy.erase_button", FORGET_ASK)],
+            [button(language, "core.menu.button_back", MENU)],
+        ]
+    )
 
 
 @functools.cache

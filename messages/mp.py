@@ -56,7 +56,7 @@ def found_text(lang: str, mp: MP) -> Html:
     if mp.party:
         lines.append(text(lang, "mp.found_party", party=mp.party))
     lines.append(text(lang, "mp.found_constituency", constituency=mp.constituency_name))
-    anonymous = text(lang, "mp.anonymous_signature")
+    anonymous = text(lang, "mp.anonymous_signature", constituency=mp.constituency_name)
     lines += ["", text(lang, "mp.ask_name", anonymous=anonymous)]
     return Html("\n".join(lines))
 

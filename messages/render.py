@@ -49,22 +49,14 @@ def welcome(language: str, campaign: Campaign) -> Html:
     )
 
 
-def optin_question(language: str, campaign: Campaign) -> Html:
-    return text(
-        language,
-        "core.welcome.optin_question",
-        start=date(language, campaign.start_date),
-        end=date(language, campaign.end_date),
-    )
-
-
-def menu(language: str, progress: Checklist, opted_in: bool) -> Html:
+def menu(language: str, progress: Checklist, messages: Html) -> Html:
+    """The checklist, what the supporter hears from us (`messages`, rendered by
+    messages.consent), the next step and the menu's title."""
     lines = [text(language, "core.menu.progress_title")]
     for journey in ("petition", "mp", "solidarity", "share"):
         key = "core.menu.item_done" if journey in progress.done else "core.menu.item_todo"
         lines.append(text(language, key, action=text(language, f"core.menu.action_{journey}")))
-    lines.append(text(language, "core.menu.daily_on" if opted_in else "core.menu.daily_off"))
-    lines.append("")
+    lines += ["", messages, ""]
     if progress.next_step:
         action = text(language, f"core.menu.action_{progress.next_step}")
         lines.append(text(language, "core.menu.next_step", action=action))

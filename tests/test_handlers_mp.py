@@ -149,7 +149,7 @@ async def test_happy_path_from_postcode_to_the_letter_ready_to_send(chat):
     assert "Equal protection for migrant survivors of domestic abuse" in intro
     letter = letter_in(replies)
     assert letter.startswith("Dear Jane Example,")
-    assert f"constituent in {WESTMINSTER.name}" in letter
+    assert f"I live in {WESTMINSTER.name}" in letter
     assert "My neighbour was turned away from a refuge." in letter
     assert letter.endswith("Ana Silva")
 
@@ -199,14 +199,14 @@ async def test_i_have_sent_it_still_counts_after_leaving_the_journey(chat):
     assert "mp_letter_sent" in chat.storage.done_actions(1)
 
 
-async def test_skipping_name_and_sentence_signs_as_a_constituent_without_a_blank_paragraph(chat):
+async def test_skipping_name_and_sentence_signs_as_a_resident_without_a_blank_paragraph(chat):
     await use_services(chat, FakeServices(lookup_routes()))
     await at_name(chat, 1)
     await chat.press(1, SKIP_NAME)
     before = len(chat.api.calls)
     await chat.press(1, SKIP_SENTENCE)
     letter = letter_in(chat.api.calls[before:])
-    assert letter.endswith("A constituent")
+    assert letter.endswith(f"A resident of {WESTMINSTER.name}")
     assert "\n\n\n" not in letter
 
 

@@ -386,7 +386,7 @@ def test_letter_carries_mp_constituency_sentence_and_signature(campaign):
     )
     assert subject == campaign.mp_letter.subject("en")
     assert body.startswith("Dear Jane Example,")
-    assert f"constituent in {WESTMINSTER.name}" in body
+    assert f"I live in {WESTMINSTER.name}" in body
     assert "\n\nMy sister was helped.\n\n" in body
     assert body.endswith("Ana")
 
@@ -399,11 +399,24 @@ def test_blank_personal_sentence_drops_its_paragraph_cleanly(campaign):
 
 
 @pytest.mark.parametrize(
-    ("language", "signed"), [("en", "A constituent"), ("pt", "Um(a) eleitor(a)")]
+    ("language", "signed"),
+    [("en", "A resident of"), ("pt", "Uma pessoa que mora em"), ("es", "Una persona que vive en")],
 )
-def test_unsigned_letter_is_signed_by_a_constituent_in_its_language(campaign, language, signed):
+def test_unsigned_letter_is_signed_by_someone_who_lives_there_in_its_language(
+    campaign, language, signed
+):
     _, body = compose_letter(campaign, language, "Jane Example", WESTMINSTER.name, "", None)
-    assert body.endswith(signed)
+    assert body.endswith(f"{signed} {WESTMINSTER.name}")
+
+
+@pytest.mark.parametrize("language", ["en", "pt", "es"])
+def test_every_letter_speaks_as_someone_who_lives_there_not_as_a_voter(campaign, language):
+    """Many supporters cannot vote; every one of them lives somewhere (issue 13, point 7)."""
+    _, body = compose_letter(campaign, language, "Jane Example", WESTMINSTER.name, "", None)
+    lives_there = {"en": "I live in", "pt": "Moro em", "es": "Vivo en"}[language]
+    assert f"{lives_there} {WESTMINSTER.name}" in body
+    for voter in ("voter", "constituent", "eleitor", "votante", "elector"):
+        assert voter not in body.lower()
 
 
 def test_over_long_personal_sentence_is_refused_with_the_limit(campaign):
