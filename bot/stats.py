@@ -222,8 +222,8 @@ def stats_sections(language: str, stats: CampaignStats) -> list[Html]:
 
 def format_stats_text(stats: CampaignStats) -> str:
     """The figures as plain English text, for the terminal."""
-    # Imported here: bot.console builds the whole Application, whose handlers import this module.
-    from bot.console import plain
+    # Imported here: bot.app.console builds the Application, whose handlers import this module.
+    from bot.app.console import plain
 
     return plain(render_stats("en", stats))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.context import DRAFT_STAMP, Context
+from bot.app.context import DRAFT_STAMP, Context
 from bot.storage import stamp
 from handlers import (
     broadcast,

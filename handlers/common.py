@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
-from bot.context import Context
+from bot.app.context import Context
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
 
 Handler = Callable[[Update, Context], Awaitable[object]]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.context import Context
+from bot.app.context import Context
 from handlers.common import language
 from handlers.onboarding import start_payload
 from messages import text

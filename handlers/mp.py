@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,

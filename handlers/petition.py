@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import sharing
-from bot.context import Context
+from bot.app.context import Context
 from bot.petition import PetitionCounter
 from bot.progress import PETITION_SIGNED, SHARED
 from handlers.common import language, routes, show, user_id

@@ -11,7 +11,7 @@ from telegram.ext import Application
 
 import scheduler.daily
 from bot import daily
-from bot.context import Context
+from bot.app.context import Context
 from bot.delivery import LinkButton
 from handlers.common import language, organiser_only, reply, routes, show
 from messages import keyboards, text

@@ -7,7 +7,7 @@ import asyncio
 from telegram import Update
 from telegram.ext import Application
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.stats import actions_chart, export_csvs, gather_stats, stats_messages
 from bot.storage import utcnow
 from handlers.common import language, organiser_only, remember, reply, routes

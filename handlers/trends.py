@@ -7,8 +7,8 @@ import asyncio
 from telegram import Update
 from telegram.ext import Application
 
+from bot.app.context import Context
 from bot.charts import volume_chart
-from bot.context import Context
 from bot.storage import utcnow
 from bot.tracking import daily_volume, digest_for, volume_series
 from handlers.common import language, organiser_only, remember, reply, routes

@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
-from bot.context import BotData, Context
+from bot.app.context import BotData, Context
 from bot.delivery import (
     DeliveryReport,
     ProgressSnapshot,

@@ -18,7 +18,7 @@ import logging
 from telegram.ext import Application
 
 from bot import daily, delivery
-from bot.context import BotData, Context
+from bot.app.context import BotData, Context
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.app.context import BotData, Context
 from bot.campaign import Campaign
-from bot.context import BotData, Context
 from bot.storage import Storage, utcnow
 from bot.tracking import Sources, digest_for, poll_once, render_alert
 from messages import Html

@@ -13,9 +13,9 @@ import pytest
 from aioresponses import aioresponses
 
 from bot import daily
+from bot.app.offline import Fault
 from bot.campaign import LANGUAGES, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
-from bot.offline import Fault
 from bot.storage import Storage
 from messages import text
 from tests.fakes import (

@@ -16,7 +16,7 @@ import time_machine
 from aioresponses import aioresponses
 
 from bot import daily, delivery
-from bot.offline import OfflineBotAPI
+from bot.app.offline import OfflineBotAPI
 from messages import keyboards
 from scheduler.daily import (
     CATCH_UP_JOB,

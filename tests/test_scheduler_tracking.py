@@ -16,7 +16,7 @@ import pytest
 import time_machine
 from aioresponses import aioresponses
 
-from bot.offline import Fault
+from bot.app.offline import Fault
 from bot.tracking import Found, SourceError, Sources
 from scheduler.tracking import (
     DIGEST_JOB,

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from bot import cli
+from bot.app import cli
 from bot.campaign import load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
 from bot.stats import (

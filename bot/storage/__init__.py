@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from sqlite_utils import Database
 
-from bot.migrations import migrations
+from bot.storage.migrations import migrations
 
 BUSY_TIMEOUT_MS = 5000
 # Where each table keeps rows about one supporter; /forget and /mydata read these. deliveries has

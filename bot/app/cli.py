@@ -20,8 +20,8 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from tqdm import tqdm
 
-from bot import logs
-from bot.app import build_application
+from bot.app import logs
+from bot.app.build import build_application
 from bot.campaign import Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
@@ -111,7 +111,7 @@ def run_command(_: argparse.Namespace) -> int:
 
 
 def try_command(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.app.console import run_console
 
     settings, campaign = load(need_token=False)
     return asyncio.run(run_console(settings, campaign, language=args.language))

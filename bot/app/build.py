@@ -14,10 +14,10 @@ from telegram.request import BaseRequest
 import handlers
 import scheduler
 from bot import delivery
+from bot.app.context import BotData
+from bot.app.persistence import SQLitePersistence
 from bot.campaign import Campaign, load_campaign
 from bot.config import Settings
-from bot.context import BotData
-from bot.persistence import SQLitePersistence
 from bot.tracking import build_sources
 from messages.i18n import LANGUAGES, catalog
 from scheduler.tracking import TRACKING_SOURCES

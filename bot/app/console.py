@@ -13,10 +13,10 @@ import re
 import tempfile
 from pathlib import Path
 
-from bot.app import build_application
+from bot.app.build import build_application
+from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
 from bot.campaign import Campaign
 from bot.config import Settings
-from bot.offline import Call, OfflineBotAPI, UpdateFactory
 
 CONSOLE_USER = 1
 TAG = re.compile(r"<[^>]+>")
