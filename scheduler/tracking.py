@@ -1,7 +1,7 @@
 """Hashtag tracking's jobs: a poll every TRACKING_POLL_MINUTES, and an evening digest to organisers.
 
 Both are scheduled only when X or Bluesky is configured. The sources are opened once in
-`post_init` (under TRACKING_SOURCES in bot_data.services) and closed at shutdown. A problem with a
+`post_init` (`bot_data.tracking`) and closed at shutdown. A problem with a
 source reaches organisers once, when it starts: `poll_once` reports each problem only once,
 however many polls it lasts.
 """
@@ -25,7 +25,6 @@ from messages.i18n import DEFAULT_LANGUAGE
 
 logger = logging.getLogger(__name__)
 
-TRACKING_SOURCES = "tracking_sources"  # the key of the open `Sources` in bot_data.services
 POLL_JOB = "hashtag-poll"
 DIGEST_JOB = "hashtag-digest"
 FIRST_POLL_AFTER = 30  # seconds: let the bot settle after a start
@@ -36,8 +35,8 @@ DIGEST_MISFIRE_GRACE = 3 * 60 * 60
 
 def configured_sources(data: BotData) -> Sources | None:
     """The tracking sources opened at start, or None when neither X nor Bluesky is configured."""
-    sources: Sources | None = data.services.get(TRACKING_SOURCES)
-    if sources is None or (sources.x is None and sources.bluesky is None):
+    sources = data.tracking
+    if sources.x is None and sources.bluesky is None:
         return None
     return sources
 
@@ -65,7 +64,7 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
 async def poll_hashtags(context: Context) -> None:
     """Refresh every campaign hashtag from X and Bluesky; tell organisers of new problems."""
     data = context.bot_data
-    sources: Sources = data.services[TRACKING_SOURCES]
+    sources = data.tracking
     try:
         report = await poll_once(
             data.settings,
