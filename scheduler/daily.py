@@ -12,12 +12,14 @@ twice at once. Jobs run as tasks, so the bot keeps answering while they send (D7
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 from telegram.ext import Application
 
 from bot import daily, delivery
 from bot.app.context import BotData, Context
+from messages.daily import day_words
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,8 @@ CATCH_UP_DELAY_SECONDS = 2
 async def _run_today(context: Context) -> None:
     data = context.bot_data
     today = daily.local_now(data.settings.zone).date()
-    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today)
+    words = functools.partial(day_words, data.campaign, context.bot.username)
+    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today, words)
 
 
 async def send_daily_prompt(context: Context) -> None:
