@@ -8,8 +8,6 @@ press one, anything else to send it as a message, /quit to leave.
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 import tempfile
 from pathlib import Path
 
@@ -17,15 +15,10 @@ from bot.app.build import build_application
 from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
 from bot.campaign import Campaign
 from bot.config import Settings
+from messages.i18n import plain
 
 CONSOLE_USER = 1
-TAG = re.compile(r"<[^>]+>")
 QUIT = {"/quit", "/exit"}
-
-
-def plain(text: str) -> str:
-    """Telegram HTML as terminal text."""
-    return html.unescape(TAG.sub("", text))
 
 
 class Console:
