@@ -19,9 +19,10 @@ from telegram.ext import Application
 from bot.app.context import BotData, Context
 from bot.campaign import Campaign
 from bot.storage import Storage, utcnow
-from bot.tracking import Sources, digest_for, poll_once, render_alert
+from bot.tracking import Sources, digest, poll_once
 from messages import Html
 from messages.i18n import DEFAULT_LANGUAGE
+from messages.trends import render_alert, render_digest
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ async def send_digest(context: Context) -> None:
     today = utcnow().astimezone(data.settings.zone).date()
     if not is_digest_day(data.campaign, today):
         return
-    await tell_organisers(context, lambda language: digest_for(data.storage, language, today))
+    facts = digest(data.storage, today)
+    await tell_organisers(context, functools.partial(render_digest, digest=facts))
 
 
 def schedule(app: Application) -> None:
