@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Delivery and fairness.
     broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
     user_updates_per_minute: int = Field(default=30, ge=1)
+    # Organiser broadcasts one person may get in a day (local time), the daily prompt aside.
+    broadcasts_per_day: int = Field(default=1, ge=0)
     # Hashtag tracking: X bills every read, so both the cadence and the daily ceiling are settings.
     tracking_poll_minutes: int = Field(default=60, ge=5)
     x_daily_request_budget: int = Field(default=48, ge=0)

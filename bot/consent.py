@@ -76,17 +76,9 @@ def hears_from_campaign(storage: Storage, user_id: int, rules: Rules, now: dt.da
     return storage.may_receive(user_id, rules.subject_for(BROADCAST_KIND, now))
 
 
-def choose(
-    storage: Storage, user_id: int, subject: str, granted: bool, wording_version: str
-) -> bool:
-    """Record the person's choice about `subject` with its time and wording. A choice that
-    repeats the one on record writes nothing (a second /stop is not a new decision); returns
-    whether anything was recorded."""
-    if subject not in SUBJECTS:
-        raise ValueError(f"unknown consent subject {subject!r}")
-    return storage.set_consent(user_id, subject, granted, wording_version)
-
-
 def stop_everything(storage: Storage, user_id: int, wording_version: str) -> bool:
-    """/stop: every choice becomes no, in one write. Returns whether anything was on."""
-    return storage.withdraw_consents(user_id, SUBJECTS, wording_version)
+    """/stop: every choice becomes no (a repeated /stop records nothing new). Returns whether
+    the person was hearing from us at all."""
+    was_on = any(storage.consents(user_id).values())
+    storage.set_consents(user_id, dict.fromkeys(SUBJECTS, False), wording_version)
+    return was_on

@@ -9,9 +9,10 @@ yet recorded; a batch bounds it, and a batch is about a second of sending at the
 
 Outcomes: sent; blocked (403: the supporter is marked blocked and never retried); failed (400 or
 another refusal: recorded, the run goes on); unknown (a timeout or network error after the request
-may have left: Telegram may have delivered it, so it is not retried); skipped (no longer
-subscribed at send time). A 429 that gets past the bot's rate limiter stops every send for its
-retry_after and puts the recipient back in the queue; so does a request that provably never left
+may have left: Telegram may have delivered it, so it is not retried); skipped (at send time no
+longer agreed to this kind of message, or over the daily cap: bot.consent.Rules). A 429 that
+gets past the bot's rate limiter stops every send for its retry_after and puts the recipient
+back in the queue; so does a request that provably never left
 (no free connection, connection refused), with a growing pause.
 """
 
@@ -41,8 +42,9 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.consent import Rules
 from bot.progress import same_journey
-from bot.storage import Storage
+from bot.storage import Storage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -190,14 +192,22 @@ def create_broadcast(
     )
 
 
-def enqueue(storage: Storage, broadcast_id: int) -> int | None:
+def enqueue(storage: Storage, broadcast_id: int, rules: Rules) -> int | None:
     """Fix a draft or scheduled broadcast's recipients now (one pending delivery each, written
-    inside SQLite) and mark it running. Returns how many, or None if it had already started."""
+    inside SQLite): its audience among those who agreed to its kind of message today. Marks it
+    running. Returns how many, or None if it had already started."""
     broadcast = storage.get_broadcast(broadcast_id)
     if broadcast is None:
         raise LookupError(f"no broadcast {broadcast_id}")
     audience = Audience.from_dict(broadcast["audience"])
-    return storage.start_deliveries(broadcast_id, **audience.as_filters())
+    consent = rules.subject_for(broadcast["kind"], utcnow())
+    return storage.start_deliveries(broadcast_id, consent=consent, **audience.as_filters())
+
+
+def reach(storage: Storage, audience: Audience, rules: Rules, kind: str = "broadcast") -> int:
+    """How many people a broadcast of `kind` to `audience` would reach if it started now."""
+    consent = rules.subject_for(kind, utcnow())
+    return storage.count_audience(consent=consent, **audience.as_filters())
 
 
 async def run_broadcast(
@@ -205,6 +215,7 @@ async def run_broadcast(
     storage: Storage,
     broadcast_id: int,
     *,
+    rules: Rules,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
     progress_every: float = PROGRESS_EVERY_SECONDS,
@@ -214,17 +225,18 @@ async def run_broadcast(
     Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
     that is done or cancelled. A cancel takes effect after the current batch. Pass the
     Application's bot (its AIORateLimiter sets the pace) and `batch_size_for` its rate.
+    `rules` say who may get it at the moment each message goes (consent by kind, daily cap).
     """
     clock = time.monotonic()
-    enqueue(storage, broadcast_id)
+    enqueue(storage, broadcast_id, rules)
     broadcast = storage.get_broadcast(broadcast_id)
     message = _Message(broadcast["texts"], broadcast["buttons"], broadcast["photo_file_id"])
-    run = _Run(bot, storage, broadcast_id, message)
+    run = _Run(bot, storage, broadcast_id, message, rules, broadcast["kind"])
     tally = _Tally(broadcast_id, storage, broadcast["total"] or 0, on_progress, progress_every)
     while storage.broadcast_status(broadcast_id) == "running":
         # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
         await run.pause.wait()
-        batch = storage.claim_deliveries(broadcast_id, batch_size)
+        batch = storage.claim_deliveries(broadcast_id, batch_size, run.cap())
         if not batch:
             storage.finish_broadcast(broadcast_id)
             break
@@ -260,6 +272,7 @@ async def resume(
     storage: Storage,
     broadcast_ids: list[int],
     *,
+    rules: Rules,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
 ) -> list[DeliveryReport]:
@@ -267,7 +280,12 @@ async def resume(
     returns at once)."""
     return [
         await run_broadcast(
-            bot, storage, broadcast_id, batch_size=batch_size, on_progress=on_progress
+            bot,
+            storage,
+            broadcast_id,
+            rules=rules,
+            batch_size=batch_size,
+            on_progress=on_progress,
         )
         for broadcast_id in broadcast_ids
     ]
@@ -342,12 +360,28 @@ class _Pause:
 class _Run:
     """One broadcast being delivered by this process."""
 
-    def __init__(self, bot: Bot, storage: Storage, broadcast_id: int, message: _Message) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        storage: Storage,
+        broadcast_id: int,
+        message: _Message,
+        rules: Rules,
+        kind: str,
+    ) -> None:
         self.bot = bot
         self.storage = storage
         self.broadcast_id = broadcast_id
         self.message = message
+        self.rules = rules
+        self.kind = kind
         self.pause = _Pause()
+
+    def cap(self) -> tuple[int, dt.datetime] | None:
+        """The daily cap to claim the next batch under (None for the daily prompt)."""
+        if not self.rules.capped(self.kind):
+            return None
+        return self.rules.daily_cap, self.rules.day_start(utcnow())
 
     async def send_batch(self, batch: list[tuple[int, str]]) -> list[_Outcome]:
         """Send a claimed batch (the bot's rate limiter paces it), then write every outcome in
@@ -375,9 +409,10 @@ class _Run:
         return outcomes
 
     async def deliver(self, user_id: int, language: str) -> _Outcome:
-        """One recipient: re-check the subscription at send time, send, classify the result."""
+        """One recipient: re-check their consent to this kind of message at send time, send,
+        classify the result."""
         await self.pause.wait()
-        if not self.storage.is_subscribed(user_id):
+        if not self.storage.may_receive(user_id, self.rules.subject_for(self.kind, utcnow())):
             return _Outcome(user_id, SKIPPED)
         try:
             message_id = await self.message.send(self.bot, user_id, language)

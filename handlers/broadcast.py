@@ -25,10 +25,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import Context
+from bot import delivery
+from bot.app.context import Context
 from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
 from bot.mps import constituency_key
-from bot.storage import Storage, utcnow
+from bot.storage import utcnow
 from handlers.common import (
     Handler,
     answer,
@@ -129,9 +130,10 @@ def audience_from(data: str, known: dict[str, str]) -> Audience | None:
     return None
 
 
-def reach(storage: Storage, audience: Audience) -> int:
-    """How many supporters the audience would reach if it started now."""
-    return storage.count_audience(**audience.as_filters())
+def reach(context: Context, audience: Audience) -> int:
+    """How many supporters the audience would reach if it started now: among those who agreed
+    to campaign updates (after the campaign, to what comes next)."""
+    return delivery.reach(context.bot_data.storage, audience, context.bot_data.rules)
 
 
 # --- composing ---------------------------------------------------------------------------------
@@ -288,7 +290,7 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
     storage = context.bot_data.storage
     lang = language(update, context)
     who = screens.describe(lang, audience, storage.supporter_constituencies())
-    count = reach(storage, audience)
+    count = reach(context, audience)
     if not count:
         return await ask_audience(
             update, context, text(lang, "broadcast.audience_empty", audience=who)
@@ -409,7 +411,7 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
             when,
             context.bot_data.settings.tz,
             screens.describe(lang, audience, storage.supporter_constituencies()),
-            reach(storage, audience),
+            reach(context, audience),
         ),
         screens.stop_keyboard(lang, broadcast_id),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.progress import JOURNEYS, checklist
 from handlers.common import language, reply, routes, show, user_id
 from messages import Html, consent, keyboards, render, text
@@ -119,8 +119,10 @@ async def answer_consent(update: Update, context: Context) -> None:
         return
     storage = context.bot_data.storage
     wording = context.bot_data.campaign.consent_wording_version
-    for subject, answer in zip(consent.ASKED_AT_START, match.groups(), strict=True):
-        storage.set_consent(user_id(update), subject, answer == "1", wording)
+    answers = zip(consent.ASKED_AT_START, match.groups(), strict=True)
+    storage.set_consents(
+        user_id(update), {subject: yes == "1" for subject, yes in answers}, wording
+    )
     lang = language(update, context)
     await show(update, context, consent.saved(lang, storage.consents(user_id(update))))
     await open_journey(update, context, context.user_data.pop("pending_journey", "menu"))
@@ -147,7 +149,7 @@ async def change_consent(update: Update, context: Context) -> None:
         return
     subject, granted = match.group(1), match.group(2) == "1"
     wording = context.bot_data.campaign.consent_wording_version
-    context.bot_data.storage.set_consent(user_id(update), subject, granted, wording)
+    context.bot_data.storage.set_consents(user_id(update), {subject: granted}, wording)
     await show_messages(
         update, context, consent.changed(language(update, context), subject, granted)
     )

@@ -267,5 +267,20 @@ def stats_indexes(db: Database) -> None:
 def deliveries_without_user_index(db: Database) -> None:
     """Every broadcast inserts a row per recipient; an index on user_id scattered those writes
     across the whole index and made starting a broadcast slow. /forget and /mydata find a
-    person's deliveries through the primary key instead (see storage.PERSONAL_ROWS)."""
+    person's deliveries through the primary key instead (see `supporters.PERSONAL_ROWS`)."""
     db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")
+
+
+@migrations(name="0013_consent_by_kind")
+def consent_by_kind(db: Database) -> None:
+    """The daily prompt, campaign updates and what comes next after the campaign become separate
+    choices (bot.consent). `opted_in` stays the daily prompt's. Nobody is moved to the new two:
+    saying yes to "one short prompt a day" was not saying yes to organisers' broadcasts, so
+    everyone starts at no and is asked at their next /start or from the menu's Messages screen.
+
+    A printed solidarity message gets `printed_at`, and from then on no author (see
+    JourneyStore.mark_printed)."""
+    for column in ("updates_opted_in", "whats_next_opted_in"):
+        db["supporters"].add_column(column, int, not_null_default=0)
+        db["supporters"].create_index([column, "language", "blocked_at"])
+    db["solidarity_messages"].add_column("printed_at", str)
