@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import resource
 import subprocess
@@ -25,16 +26,20 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from telegram.ext import AIORateLimiter, ExtBot
 
+from bot.consent import Rules
 from bot.delivery import batch_size_for, create_broadcast, run_broadcast, telegram_request
 from bot.storage import Storage, stamp
 from tests.fake_bot_api import TOKEN
 
 FULL = ((10_000, 1000.0), (100_000, 1000.0), (900, 30.0))
 QUICK = ((2_000, 1000.0), (10_000, 1000.0), (150, 30.0))
+# A campaign still running, with the default cap: each supporter gets this one broadcast.
+RULES = Rules(ends_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC), daily_cap=1, zone=ZoneInfo("UTC"))
 TEXT = "<b>Day 5 of #16Days</b>: ask your MP to back safe reporting for migrant women."
 
 
@@ -80,6 +85,7 @@ def supporters(count: int) -> Iterator[dict[str, object]]:
             "created_at": created_at,
             "referral_code": f"r{user_id}",
             "opted_in": 1,
+            "updates_opted_in": 1,
         }
 
 
@@ -120,7 +126,9 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
             TOKEN, base_url=f"{root}/bot", rate_limiter=limiter, request=request
         ) as bot:
             cpu, started = cpu_seconds(), time.monotonic()
-            await run_broadcast(bot, storage, broadcast_id, batch_size=batch_size_for(rate))
+            await run_broadcast(
+                bot, storage, broadcast_id, rules=RULES, batch_size=batch_size_for(rate)
+            )
             seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
         async with httpx.AsyncClient() as client:
             stats = (await client.get(f"{root}/_fake/stats")).json()

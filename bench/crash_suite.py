@@ -47,6 +47,7 @@ import tomli_w
 
 from bot.campaign import LANGUAGES, Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
+from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT, Rules
 from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
 from handlers import solidarity as journey
@@ -57,6 +58,8 @@ from tests.fake_bot_api import MESSAGE_METHODS, FakeBotApi, Request, start_bot_p
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = ZoneInfo("Europe/London")
+# Who the seeded broadcast is for: every seeded supporter agreed to every kind of message.
+SEED_RULES = Rules(ends_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC), daily_cap=1, zone=ZONE)
 BROADCAST = "broadcast"
 PROMPT = "daily prompt"
 AT_START_UP = "start-up"
@@ -283,9 +286,11 @@ def seed(database: Path, recipients: int) -> int:
     try:
         for user_id in range(1, recipients + 1):
             storage.ensure_supporter(user_id, LANGUAGES[user_id % len(LANGUAGES)])
-            storage.set_opt_in(user_id, True, "crash-suite")
+            storage.set_consents(
+                user_id, {DAILY_PROMPT: True, UPDATES: True, WHATS_NEXT: True}, "crash-suite"
+            )
         broadcast_id = create_broadcast(storage, texts={"en": BROADCAST_TEXT})
-        enqueue(storage, broadcast_id)
+        enqueue(storage, broadcast_id, SEED_RULES)
     finally:
         storage.close()
     return broadcast_id

@@ -157,7 +157,9 @@ class Generator:
                     "referral_code": codes[index],
                     "constituency_code": seat,
                     "constituency_name": f"Seat {seat}" if seat else None,
+                    # Subscribed people said yes to both the daily prompt and campaign updates.
                     "opted_in": int(person.subscribed),
+                    "updates_opted_in": int(person.subscribed),
                     "blocked_at": stamp(self.moment(joined)) if draw < BLOCKED else None,
                 }
             )

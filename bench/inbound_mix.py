@@ -4,13 +4,13 @@ lookup served by a local fake of postcodes.io and the Members API), and checks t
 
 from __future__ import annotations
 
-from messages import keyboards, mp
+from messages import consent, keyboards, mp
 from tests.fakes_parliament import FakeServices, client, lookup_routes
 from tests.harness import Chat
 
 SESSION = [
     ("send", "/start ref-bench"),
-    ("press", keyboards.OPTIN_YES),
+    ("press", consent.OPTIN_DAILY),
     ("send", "/menu"),
     ("press", keyboards.MENU_HELP),
     ("press", keyboards.journey_data("mp")),

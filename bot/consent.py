@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.storage.supporters import DAILY_PROMPT, UPDATES, WHATS_NEXT
+
 if TYPE_CHECKING:
     from bot.campaign import Campaign
     from bot.config import Settings
     from bot.storage import Storage
 
-DAILY_PROMPT = "daily_prompt"
-UPDATES = "campaign_updates"
-WHATS_NEXT = "whats_next"
 SUBJECTS = (DAILY_PROMPT, UPDATES, WHATS_NEXT)
 
 # The delivery engine's kinds of message (bot.delivery.KINDS).

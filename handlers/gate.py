@@ -28,10 +28,6 @@ async def limit_flood(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-# What a person with no row (not started yet, or forgotten) may still use: these keep nothing.
-WITHOUT_STARTING = frozenset({"/help", "/privacy", "/mydata"})
-
-
 def command_of(update: Update) -> str | None:
     """The command a message starts with (`/start`, `/help`...), without any @botname."""
     message = update.message
@@ -45,9 +41,10 @@ async def know_supporter(update: Update, context: Context) -> None:
     """Know who is talking, and note their messages for /forget.
 
     A person gets a row only when they start (/start, which a deep link sends too), never from
-    any other update. Until then, and after /forget, the commands that keep nothing still work;
-    anything else (a stale button, "I've sent it" after /forget, a message) records nothing and
-    is kindly asked to /start first. Organisers' commands work either way."""
+    any other update. Until then, and after /forget, commands still answer (none of them keeps
+    anything about a person without a row; organisers' check their ids), but a button or a
+    message (a stale button, "I've sent it" after /forget) records nothing and is kindly asked
+    to /start first. Organisers' own buttons work whether or not they started as supporters."""
     user = update.effective_user
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
@@ -62,7 +59,7 @@ async def know_supporter(update: Update, context: Context) -> None:
         context.language = language_for(user.language_code)
         context.message_ids = []  # shown, but not kept: there is nobody to keep them for
         context.started = False
-        if command in WITHOUT_STARTING or context.bot_data.settings.is_organiser(user.id):
+        if command is not None or context.bot_data.settings.is_organiser(user.id):
             return
         await ask_to_start(update, context)
         raise ApplicationHandlerStop

@@ -39,6 +39,7 @@ from bot.mps import (
 )
 from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
+from bot.typed import says_something
 from handlers.common import Handler, answer, journey, language, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
@@ -72,6 +73,9 @@ FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
 # user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...}
 LETTER = "mp_letter"
+# user_data key of a letter handed over and not yet confirmed sent: its constituency's name. Only
+# then does "I've sent it" count anything.
+HANDED_OVER = "mp_handed_over"
 
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
@@ -173,8 +177,14 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
 
 @needs_letter
 async def take_name(update: Update, context: Context) -> str | None:
-    """The name to sign with."""
-    if not await keep_field(update, context, "signature", update.effective_message.text):
+    """The name to sign with; one that shows nothing (only spaces, invisible characters) is
+    asked for again."""
+    typed = update.effective_message.text
+    if not says_something(typed):
+        lang = language(update, context)
+        await reply(update, context, text(lang, "mp.name_blank"), skip_keyboard(lang, SKIP_NAME))
+        return None
+    if not await keep_field(update, context, "signature", typed):
         return None
     return await ask_sentence(update, context)
 
@@ -199,8 +209,15 @@ async def ask_sentence(update: Update, context: Context) -> str:
 
 @needs_letter
 async def take_sentence(update: Update, context: Context) -> str | int | None:
-    """The supporter's own sentence, which makes the letter theirs."""
-    if not await keep_field(update, context, "sentence", update.effective_message.text):
+    """The supporter's own sentence, which makes the letter theirs; one that shows nothing is
+    asked for again."""
+    typed = update.effective_message.text
+    if not says_something(typed):
+        lang = language(update, context)
+        blank = text(lang, "mp.sentence_blank")
+        await reply(update, context, blank, skip_keyboard(lang, SKIP_SENTENCE))
+        return None
+    if not await keep_field(update, context, "sentence", typed):
         return None
     return await ask_letter_language(update, context)
 
@@ -247,6 +264,7 @@ async def hand_over(update: Update, context: Context, letter_language: str) -> i
     lang = language(update, context)
     letter = context.user_data.pop(LETTER)
     mp = MP(**letter["mp"])
+    context.user_data[HANDED_OVER] = mp.constituency_name
     subject, body = compose(context, letter, letter_language)
     await show(update, context, handover_intro(lang, mp, subject))
     for block in blocks(body, "pre"):
@@ -261,7 +279,12 @@ async def hand_over(update: Update, context: Context, letter_language: str) -> i
 
 
 async def mark_sent(update: Update, context: Context) -> int:
-    """The "I've sent it" button: count the letter for the constituency, ask about a reply later."""
+    """The "I've sent it" button: count the letter for the constituency, ask about a reply later.
+    Without a letter handed over (a stale or forged press) nothing is recorded."""
+    if context.user_data.pop(HANDED_OVER, None) is None:
+        lang = language(update, context)
+        await answer(update.callback_query, text(lang, "mp.nothing_to_confirm"))
+        return ConversationHandler.END
     forget_letter(context)
     storage = context.bot_data.storage
     supporter = storage.get_supporter(user_id(update))

@@ -9,10 +9,11 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot import consent
 from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import language, reply, routes, show, user_id
-from messages import keyboards, render, text
+from messages import keyboards, mydata, render, text
 
 logger = logging.getLogger(__name__)
 
@@ -33,31 +34,35 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def privacy_command(update: Update, context: Context) -> None:
-    """/privacy: what is stored, why and for how long."""
+    """/privacy (the menu's My data): what is kept, why and for how long, with the buttons to
+    see it all and to erase it."""
     lang = language(update, context)
+    settings = context.bot_data.settings
     body = render.privacy(
-        lang, context.bot_data.campaign, context.bot_data.settings.data_retention_days
+        lang, context.bot_data.campaign, settings.data_retention_days, settings.broadcasts_per_day
     )
-    await show(update, context, body, keyboards.back_to_menu(lang))
+    await show(update, context, body, keyboards.my_data(lang))
 
 
 async def mydata_command(update: Update, context: Context) -> None:
-    """/mydata: every row stored about this supporter."""
+    """/mydata: everything kept about this supporter, as a page in their language."""
     lang = language(update, context)
     data = context.bot_data.storage.personal_data(user_id(update))
-    await show(update, context, render.mydata(lang, data), keyboards.back_to_menu(lang))
+    body = mydata.page(lang, data, context.bot_data.settings.zone)
+    await show(
+        update, context, body, keyboards.my_data(lang) if data else keyboards.back_to_menu(lang)
+    )
 
 
 async def stop_command(update: Update, context: Context) -> None:
-    """/stop: no more prompts or broadcasts, confirmed only once the write has happened."""
-    storage = context.bot_data.storage
+    """/stop: no more prompts, updates or reminders, confirmed only once the write has happened."""
     lang = language(update, context)
-    was_subscribed = storage.is_subscribed(user_id(update))
-    storage.set_opt_in(user_id(update), False, context.bot_data.campaign.consent_wording_version)
+    wording = context.bot_data.campaign.consent_wording_version
+    was_on = consent.stop_everything(context.bot_data.storage, user_id(update), wording)
     await reply(
         update,
         context,
-        text(lang, "core.privacy.stopped" if was_subscribed else "core.privacy.stop_nothing"),
+        text(lang, "core.privacy.stopped" if was_on else "core.privacy.stop_nothing"),
     )
 
 
@@ -90,6 +95,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     recent.append(update.callback_query.message.message_id)
     deleted = await delete_messages(context, chat_id, sorted(set(recent)))
     storage.forget(user_id(update))
+    context.started = False  # nothing of this update is kept either
     context.user_data.clear()
     context.application.drop_user_data(user_id(update))
     # This last message is not recorded: nothing about the supporter is written again.
@@ -126,6 +132,8 @@ COMMANDS = {
 BUTTONS = [
     (f"^{keyboards.MENU_HELP}$", help_command),
     (f"^{keyboards.MENU_PRIVACY}$", privacy_command),
+    (f"^{keyboards.MENU_MYDATA}$", mydata_command),
+    (f"^{keyboards.FORGET_ASK}$", forget_command),
     (f"^{keyboards.FORGET_YES}$", forget_confirmed),
     (f"^{keyboards.FORGET_NO}$", forget_cancelled),
 ]

@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import solidarity
 from bot.app.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
+from bot.typed import says_something
 from handlers.common import (
     Handler,
     answer,
@@ -121,7 +122,7 @@ async def receive_message(update: Update, context: Context) -> str:
     lang = language(update, context)
     body = solidarity.tidy_message(update.effective_message.text)
     limit = message_limit(context)
-    if not body:
+    if not says_something(body):  # only spaces or invisible characters: a blank card
         await reply(update, context, text(lang, "solidarity.message_empty"))
         return ASK_MESSAGE
     if len(body) > limit:
@@ -159,7 +160,7 @@ async def receive_signature(update: Update, context: Context) -> str:
             anonymous_keyboard(lang),
         )
         return ASK_SIGNATURE
-    if not signature:
+    if not says_something(signature):
         return await ask_signature_again(update, context)
     return await preview(update, context, signature)
 
@@ -306,6 +307,8 @@ async def export_pdf(update: Update, context: Context) -> None:
         caption=text(lang, "solidarity.pdf_caption", count=len(rows)),
     )
     remember(context, sent)
+    # Sent for printing: from now on nothing links these cards to their authors.
+    context.bot_data.storage.mark_printed([row["id"] for row in rows])
 
 
 COMMANDS = {"moderate": organiser_only(moderate_command)}

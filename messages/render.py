@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -12,9 +11,6 @@ from babel.numbers import format_decimal
 from bot.campaign import Campaign
 from bot.progress import Checklist
 from messages.i18n import Html, text
-
-MAX_MYDATA_ROW = 300
-
 
 # British English for dates: the campaign and its supporters are in the UK.
 BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
@@ -105,24 +101,11 @@ def purge_date(campaign: Campaign, retention_days: int) -> dt.date:
     return campaign.end_date + dt.timedelta(days=retention_days)
 
 
-def privacy(language: str, campaign: Campaign, retention_days: int) -> Html:
+def privacy(language: str, campaign: Campaign, retention_days: int, daily_cap: int) -> Html:
     return text(
         language,
         "core.privacy.text",
         retention_days=retention_days,
         purge_date=date(language, purge_date(campaign, retention_days), with_year=True),
+        cap=daily_cap,
     )
-
-
-def mydata(language: str, data: dict[str, list[dict]]) -> Html:
-    if not data:
-        return text(language, "core.privacy.mydata_empty")
-    lines = [text(language, "core.privacy.mydata_title")]
-    for table, found in data.items():
-        lines.append(text(language, "core.privacy.mydata_table", table=table, count=len(found)))
-        for row in found:
-            shown = json.dumps(row, ensure_ascii=False)
-            if len(shown) > MAX_MYDATA_ROW:
-                shown = shown[: MAX_MYDATA_ROW - 1] + "…"
-            lines.append(text(language, "core.privacy.mydata_row", row=shown))
-    return Html("\n".join(lines))

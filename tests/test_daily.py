@@ -17,6 +17,7 @@ from bot import daily
 from bot.app.offline import Fault
 from bot.campaign import LANGUAGES, Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
+from bot.consent import DAILY_PROMPT
 from bot.delivery import DeliveryReport
 from bot.storage import Storage
 from messages import daily as words
@@ -55,7 +56,7 @@ def storage(tmp_path):
 
 def subscribe(storage: Storage, user_id: int, language: str = "en") -> None:
     storage.ensure_supporter(user_id, language)
-    storage.set_opt_in(user_id, True, "test-wording")
+    storage.set_consents(user_id, {DAILY_PROMPT: True}, "test-wording")
 
 
 def words_of(campaign: Campaign) -> daily.Words:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,20 +16,27 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot import delivery
+from bot.consent import UPDATES, Rules
 from bot.delivery import (
     Audience,
     LinkButton,
     ProgressSnapshot,
     create_broadcast,
-    enqueue,
     requeue_unfinished,
-    resume,
-    run_broadcast,
 )
 from bot.storage import Storage
 from tests.fake_bot_api import TOKEN, FakeBotApi
 
 WORDING = "opt-in-v1"
+# The engine's own behaviour, apart from consent rules: a campaign that never ends, and a daily
+# cap no test here reaches (tests/test_consent.py covers both).
+RULES = Rules(
+    ends_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC), daily_cap=1000, zone=ZoneInfo("Europe/London")
+)
+run_broadcast = functools.partial(delivery.run_broadcast, rules=RULES)
+resume = functools.partial(delivery.resume, rules=RULES)
+enqueue = functools.partial(delivery.enqueue, rules=RULES)
 
 
 @pytest.fixture
@@ -79,7 +88,7 @@ def add_supporters(
     for user_id in user_ids:
         storage.ensure_supporter(user_id, language)
         if opted_in:
-            storage.set_opt_in(user_id, True, WORDING)
+            storage.set_consents(user_id, {UPDATES: True}, WORDING)
         if constituency:
             storage.set_constituency(user_id, constituency, f"Constituency {constituency}")
         for kind in actions:
@@ -177,7 +186,7 @@ async def test_a_supporter_who_blocked_the_bot_is_marked_blocked_and_never_tried
     assert (first.sent, first.blocked, second.total) == (4, 1, 4)
     assert len(loopback.sends(3)) == 1
     assert storage.get_supporter(3)["blocked_at"] is not None
-    assert not storage.is_subscribed(3)
+    assert not storage.may_receive(3, UPDATES)
 
 
 async def test_a_bad_request_for_one_recipient_does_not_stop_the_run(storage, loopback, bot):
@@ -233,7 +242,7 @@ async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, l
 
     def stop_last_supporter(chat_id: int | str) -> None:
         if chat_id == 1:
-            storage.set_opt_in(20, False, WORDING)
+            storage.set_consents(20, {UPDATES: False}, WORDING)
 
     loopback.on_message = stop_last_supporter
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.campaign import load_campaign
+from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
+from bot.consent import UPDATES, WHATS_NEXT, Rules
 from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
 from tests.fake_bot_api import FakeBotApi, start_bot_process
@@ -26,9 +29,10 @@ def seed(path: Path) -> int:
     storage = Storage.open(path)
     for user_id in range(1, RECIPIENTS + 1):
         storage.ensure_supporter(user_id, "en")
-        storage.set_opt_in(user_id, True, "opt-in-v1")
+        storage.set_consents(user_id, {UPDATES: True, WHATS_NEXT: True}, "opt-in-v1")
     broadcast_id = create_broadcast(storage, texts={"en": TEXT})
-    enqueue(storage, broadcast_id)  # now 'running', as if a process had just started it
+    # Now 'running', as if a process had just started it (rules: the shipped campaign's).
+    enqueue(storage, broadcast_id, Rules.of(load_campaign(DEFAULT_CAMPAIGN_FILE), Settings()))
     storage.close()
     return broadcast_id
 

@@ -13,7 +13,8 @@ import time_machine
 from bot.app.offline import Fault
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.stats import export_csvs, gather_stats
-from messages import keyboards
+from handlers.mp import HANDED_OVER
+from messages import consent, keyboards
 from messages.mp import ANSWER_PREFIX, SENT
 from scheduler.followups import CHECK_EVERY, FOLLOWUP_JOB, MISFIRE_GRACE
 from tests.fakes_parliament import WESTMINSTER
@@ -30,8 +31,9 @@ def later(delta: dt.timedelta):
 async def letter_sent(chat, uid: int) -> None:
     """A supporter who found their MP and tapped "I've sent it"."""
     await chat.send(uid, "/start")
-    await chat.press(uid, keyboards.OPTIN_NO)
+    await chat.press(uid, consent.OPTIN_NONE)
     chat.storage.set_constituency(uid, WESTMINSTER.code, WESTMINSTER.name)
+    chat.app.user_data[uid][HANDED_OVER] = WESTMINSTER.name  # as the hand-over leaves it
     await chat.press(uid, SENT)
 
 
@@ -85,7 +87,8 @@ async def test_question_is_asked_once_fourteen_days_later_even_across_a_restart(
 
 async def test_question_comes_in_the_supporters_language(chat):
     await chat.send(1, "/start", language_code="es")
-    await chat.press(1, keyboards.OPTIN_NO, language_code="es")
+    await chat.press(1, consent.OPTIN_NONE, language_code="es")
+    chat.app.user_data[1][HANDED_OVER] = WESTMINSTER.name
     await chat.press(1, SENT, language_code="es")
     await asked(chat, 1)
     assert "¿Te respondió?" in chat.last_text(1)

@@ -4,7 +4,7 @@ bug never shows a traceback to a person."""
 from __future__ import annotations
 
 from bot.flood import FloodGate
-from messages import keyboards
+from messages import consent
 from tests.harness import make_settings, running_bot
 
 
@@ -44,7 +44,7 @@ async def test_a_bug_gets_a_kind_answer_in_the_supporters_language(chat):
 
     chat.app.bot_data.journeys["broken"] = broken
     await chat.send(1, "/start", language_code="pt")
-    await chat.press(1, keyboards.OPTIN_NO, language_code="pt")
+    await chat.press(1, consent.OPTIN_NONE, language_code="pt")
     replies = await chat.send(1, "/start broken", language_code="pt")
     assert "Desculpe, algo deu errado" in replies[-1].text
     assert "KeyError" not in replies[-1].text
@@ -52,7 +52,7 @@ async def test_a_bug_gets_a_kind_answer_in_the_supporters_language(chat):
 
 async def test_a_blocked_supporter_who_writes_again_is_unblocked(chat):
     await chat.send(1, "/start")
-    await chat.press(1, keyboards.OPTIN_YES)
+    await chat.press(1, consent.OPTIN_DAILY)
     chat.storage.mark_blocked(1)
     assert chat.storage.get_supporter(1)["blocked_at"]
     await chat.send(1, "/menu")

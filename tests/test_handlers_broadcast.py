@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.app.offline import Fault, OfflineBotAPI
+from bot.consent import UPDATES, WHATS_NEXT
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from handlers.broadcast import DRAFT, match_constituencies, parse_when
 from messages import broadcast as screens
@@ -50,9 +51,10 @@ def subscribe(
     actions: tuple[str, ...] = (),
     constituency: tuple[str, str] | None = None,
 ) -> None:
-    """A supporter as onboarding leaves them: a language, a consent decision, maybe actions."""
+    """A supporter as onboarding leaves them: a language, their choice about campaign updates
+    (and what comes next, so these tests hold after the campaign too), maybe actions."""
     storage.ensure_supporter(user_id, language)
-    storage.set_opt_in(user_id, opted_in, WORDING)
+    storage.set_consents(user_id, {UPDATES: opted_in, WHATS_NEXT: opted_in}, WORDING)
     for kind in actions:
         storage.record_action(user_id, kind, constituency[0] if constituency else None)
     if constituency:

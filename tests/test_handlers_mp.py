@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.app.logs import QUIET
+from bot.typed import says_something
 from handlers.mp import LETTER
-from messages import keyboards
+from messages import consent, keyboards
 from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
 from tests.fakes_parliament import (
     NOT_FOUND,
@@ -49,7 +50,7 @@ async def use_services(chat, services: FakeServices) -> FakeServices:
 
 async def onboard(chat, uid: int, language_code: str = "en") -> None:
     await chat.send(uid, "/start", language_code)
-    await chat.press(uid, keyboards.OPTIN_NO, language_code)
+    await chat.press(uid, consent.OPTIN_NONE, language_code)
 
 
 async def at_postcode(chat, uid: int, language_code: str = "en") -> None:
@@ -111,7 +112,7 @@ async def test_menu_opens_the_journey_saying_the_postcode_is_not_kept(chat):
 
 async def test_deep_link_opens_the_journey_after_onboarding_and_for_a_returning_supporter(chat):
     await chat.send(1, "/start mp")
-    await chat.press(1, keyboards.OPTIN_YES)
+    await chat.press(1, consent.OPTIN_DAILY)
     assert "Write to your MP" in chat.last_text(1)
     assert FIND in chat.button_data(1)
     await chat.send(1, "/start mp")
@@ -182,12 +183,37 @@ async def test_i_have_sent_it_counts_the_letter_and_schedules_the_follow_up(chat
 
 
 async def test_pressing_i_have_sent_it_twice_counts_once(chat):
-    await onboard(chat, 1)
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)
     await chat.press(1, SENT)
     await chat.press(1, SENT)
     data = chat.storage.personal_data(1)
     assert [row["kind"] for row in data["actions"]] == ["mp_letter_sent"]
     assert len(data["mp_followups"]) == 1
+
+
+async def test_i_have_sent_it_without_a_letter_handed_over_records_nothing(chat):
+    """A stale or forged press (issue 13, point 5): no letter, no count, no reminder."""
+    await onboard(chat, 1)
+    calls = await chat.press(1, SENT)
+    answers = [call.params.get("text", "") for call in calls if call.method == "answerCallbackQuery"]
+    assert any("no letter waiting" in answer for answer in answers)
+    data = chat.storage.personal_data(1)
+    assert "actions" not in data and "mp_followups" not in data
+
+
+async def test_i_have_sent_it_after_forget_records_nothing_and_brings_back_no_row(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)  # the letter is handed over
+    await chat.send(1, "/forget")
+    await chat.press(1, keyboards.FORGET_YES)
+    calls = await chat.press(1, SENT)
+    alerts = [call.params["text"] for call in calls if call.method == "answerCallbackQuery"]
+    assert alerts and "/start" in alerts[0]
+    assert chat.storage.personal_data(1) == {}
+    assert chat.storage.get_supporter(1) is None
 
 
 async def test_i_have_sent_it_still_counts_after_leaving_the_journey(chat):
@@ -474,6 +500,7 @@ def assert_safe_helpful_answer(replies) -> None:
 @given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
 async def test_any_text_as_a_postcode_gets_a_safe_helpful_answer(chat, typed):
     await use_services(chat, FakeServices(lookup_routes()))
+    chat.storage.ensure_supporter(1, "en")  # started, as /start leaves them
     await chat.press(1, FIND)
     assert_safe_helpful_answer(await chat.send(1, typed))
 
@@ -482,6 +509,7 @@ async def test_any_text_as_a_postcode_gets_a_safe_helpful_answer(chat, typed):
 @given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
 async def test_any_text_as_a_name_gets_a_safe_helpful_answer(chat, typed):
     await use_services(chat, FakeServices(lookup_routes()))
+    chat.storage.ensure_supporter(1, "en")  # started, as /start leaves them
     await chat.press(1, FIND)
     await chat.send(1, "SW1A 1AA")
     assert_safe_helpful_answer(await chat.send(1, typed))
@@ -491,11 +519,16 @@ async def test_any_text_as_a_name_gets_a_safe_helpful_answer(chat, typed):
 @given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
 async def test_any_text_as_the_sentence_gets_a_safe_helpful_answer(chat, typed):
     await use_services(chat, FakeServices(lookup_routes()))
+    chat.storage.ensure_supporter(1, "en")  # started, as /start leaves them
     await chat.press(1, FIND)
     await chat.send(1, "SW1A 1AA")
     await chat.press(1, SKIP_NAME)
     replies = await chat.send(1, typed)
     assert_safe_helpful_answer(replies)
+    answered = " ".join(c.text for c in replies)
+    if not says_something(typed):
+        assert "can't see any words" in answered
+        return
     if len(" ".join(typed.split())) <= 500:
         assert " ".join(typed.split()) in letter_in(replies)
-    assert re.search(r"under 500 characters|Your letter to", " ".join(c.text for c in replies))
+    assert re.search(r"under 500 characters|Your letter to", answered)

@@ -12,7 +12,7 @@ from pydantic import HttpUrl
 
 from bot.campaign import load_campaign
 from bot.petition import PetitionCounter
-from messages import keyboards
+from messages import consent, keyboards
 from messages.i18n import LANGUAGES, catalog
 from messages.petition import SHARE_DONE, SIGNED
 from tests.harness import running_bot
@@ -41,7 +41,7 @@ async def use_petitions(chat, handler) -> None:
 
 async def onboard(chat, user_id: int, language_code: str = "en") -> None:
     await chat.send(user_id, "/start", language_code=language_code)
-    await chat.press(user_id, keyboards.OPTIN_NO, language_code=language_code)
+    await chat.press(user_id, consent.OPTIN_NONE, language_code=language_code)
 
 
 def url_buttons(chat, user_id: int) -> dict[str, str]:
@@ -79,7 +79,7 @@ async def test_start_petition_deep_link_opens_the_journey(chat):
 
 async def test_new_supporter_from_petition_link_gets_the_petition_after_consent(chat):
     await chat.send(1, "/start petition")
-    await chat.press(1, keyboards.OPTIN_YES)
+    await chat.press(1, consent.OPTIN_DAILY)
     assert SIGNED in chat.button_data(1)
 
 

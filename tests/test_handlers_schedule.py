@@ -12,7 +12,7 @@ import time_machine
 
 from bot import daily
 from handlers import schedule
-from messages import keyboards, text
+from messages import consent, text
 from messages.daily import prompt_text
 from scheduler.daily import CATCH_UP_JOB, SEND_NOW_JOB
 from tests.fakes import JobContext, run_job
@@ -50,7 +50,7 @@ async def chat(clock, settings, api):
 
 async def opt_in(chat, user_id: int, language: str = "en") -> None:
     await chat.send(user_id, "/start", language_code=language)
-    await chat.press(user_id, keyboards.OPTIN_YES, language_code=language)
+    await chat.press(user_id, consent.OPTIN_DAILY, language_code=language)
 
 
 def prompts_to(chat, user_id: int) -> list:

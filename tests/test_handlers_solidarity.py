@@ -15,7 +15,7 @@ from bot.app import logs
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.solidarity import MAX_SIGNATURE_LENGTH, tidy_message, tidy_signature
 from handlers import solidarity as journey
-from messages import keyboards
+from messages import consent, keyboards
 from messages.solidarity import (
     ANONYMOUS,
     APPROVE,
@@ -117,7 +117,7 @@ async def test_menu_button_shows_the_address_suggested_message_and_languages(cha
 
 async def test_journey_speaks_the_supporters_language(chat):
     await chat.send(SUPPORTER, "/start", language_code="pt-br")
-    await chat.press(SUPPORTER, keyboards.OPTIN_NO, language_code="pt-br")
+    await chat.press(SUPPORTER, consent.OPTIN_NONE, language_code="pt-br")
     await chat.send(SUPPORTER, "/start solidarity", language_code="pt-br")
     shown = chat.last_text(SUPPORTER)
     assert "Apoiamos direitos iguais" in shown

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from messages import keyboards
+from messages import consent, keyboards
 from tests.fakes import FileKeepingAPI
 from tests.harness import ORGANISER_ID, make_settings, running_bot
 
@@ -24,7 +24,7 @@ def api():
 
 async def join(chat, user_id: int, payload: str = "", language_code: str = "en") -> None:
     await chat.send(user_id, f"/start {payload}".strip(), language_code=language_code)
-    await chat.press(user_id, keyboards.OPTIN_YES, language_code=language_code)
+    await chat.press(user_id, consent.OPTIN_DAILY, language_code=language_code)
 
 
 @pytest.fixture

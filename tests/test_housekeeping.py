@@ -4,7 +4,7 @@ import datetime as dt
 
 import time_machine
 
-from messages import keyboards, solidarity
+from messages import consent, solidarity
 from scheduler.housekeeping import HOUSEKEEPING_JOB, run_housekeeping
 from tests.fakes import JobContext
 from tests.harness import running_bot
@@ -43,7 +43,7 @@ ABANDONED, FRESH = "AbandonedDraftQuokka", "FreshDraftWombat"
 
 async def write_half_a_message(chat, user_id: int, words: str) -> None:
     await chat.send(user_id, "/start")
-    await chat.press(user_id, keyboards.OPTIN_NO)
+    await chat.press(user_id, consent.OPTIN_NONE)
     await chat.press(user_id, solidarity.WRITE)
     await chat.send(user_id, f"Courage, from me. {words}")
 

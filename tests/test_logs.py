@@ -4,7 +4,7 @@ import logging
 
 from bot.app import logs
 from bot.app.cli import secrets_of
-from messages import keyboards, solidarity
+from messages import consent, solidarity
 from tests.harness import make_settings, running_bot
 
 TOKEN = "987654321:AAH-secret-token-do-not-log"
@@ -18,7 +18,7 @@ async def test_a_full_journey_at_debug_level_logs_neither_token_nor_typed_text(t
         async with running_bot(settings) as chat:
             chat.app.bot_data.journeys["boom"] = explode
             await chat.send(1, "/start")
-            await chat.press(1, keyboards.OPTIN_YES)
+            await chat.press(1, consent.OPTIN_DAILY)
             await chat.send(1, TYPED)
             await chat.send(1, f"/start {TYPED}")
             # The solidarity preview shows the supporter's own words back to them.

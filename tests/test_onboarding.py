@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app.offline import Fault
-from messages import keyboards
+from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT
+from messages import consent, keyboards
 from tests.harness import make_settings, running_bot, tags_in
 
 
@@ -15,9 +16,9 @@ async def test_start_greets_in_telegram_language_and_asks_for_opt_in(chat):
     replies = await chat.send(1, "/start", language_code="pt-br")
     texts = [call.text for call in replies]
     assert any("Boas-vindas" in text for text in texts)
-    assert keyboards.OPTIN_YES in chat.button_data(1)
+    assert consent.OPTIN_DAILY in chat.button_data(1)
     assert chat.storage.get_supporter(1)["language"] == "pt"
-    assert not chat.storage.is_subscribed(1)
+    assert not any(chat.storage.consents(1).values())
 
 
 @pytest.mark.parametrize(
@@ -29,23 +30,26 @@ async def test_language_is_guessed_from_telegram(chat, code, greeting):
     assert greeting in chat.texts(7)[0]
 
 
-async def test_opting_in_records_time_and_wording_then_shows_menu(chat):
+async def test_each_kind_is_chosen_separately_and_recorded_with_time_and_wording(chat):
     await chat.send(1, "/start")
-    await chat.press(1, keyboards.OPTIN_YES)
-    assert chat.storage.is_subscribed(1)
-    consent = chat.storage.personal_data(1)["consents"][0]
-    assert consent["granted"] == 1
-    assert consent["wording_version"] == chat.app.bot_data.campaign.consent_wording_version
-    assert consent["at"]
+    await chat.press(1, consent.OPTIN_DAILY)
+    assert chat.storage.consents(1) == {DAILY_PROMPT: True, UPDATES: False, WHATS_NEXT: False}
+    recorded = chat.storage.personal_data(1)["consents"]
+    assert [(row["subject"], row["granted"]) for row in recorded] == [
+        (DAILY_PROMPT, 1),
+        (UPDATES, 0),
+    ]
+    wording = chat.app.bot_data.campaign.consent_wording_version
+    assert all(row["wording_version"] == wording and row["at"] for row in recorded)
     assert "Your progress" in chat.last_text(1)
     assert keyboards.journey_data("mp") in chat.button_data(1)
 
 
-async def test_declining_opt_in_is_recorded_and_nothing_is_subscribed(chat):
+async def test_declining_both_is_recorded_and_nothing_is_sent(chat):
     await chat.send(1, "/start")
-    await chat.press(1, keyboards.OPTIN_NO)
-    assert not chat.storage.is_subscribed(1)
-    assert chat.storage.personal_data(1)["consents"][0]["granted"] == 0
+    await chat.press(1, consent.OPTIN_NONE)
+    assert not any(chat.storage.consents(1).values())
+    assert [row["granted"] for row in chat.storage.personal_data(1)["consents"]] == [0, 0]
 
 
 async def test_switching_language_during_onboarding_repeats_the_question_in_it(chat):
@@ -71,7 +75,7 @@ async def test_malformed_deep_link_is_ignored_not_stored(chat):
 
 async def test_returning_supporter_goes_straight_to_menu(chat):
     await chat.send(1, "/start")
-    await chat.press(1, keyboards.OPTIN_NO)
+    await chat.press(1, consent.OPTIN_DAILY)
     replies = await chat.send(1, "/start")
     assert len(replies) == 1
     assert "Your progress" in replies[0].text
@@ -79,7 +83,7 @@ async def test_returning_supporter_goes_straight_to_menu(chat):
 
 async def test_menu_shows_checklist_with_next_step(chat):
     await chat.send(1, "/start")
-    await chat.press(1, keyboards.OPTIN_NO)
+    await chat.press(1, consent.OPTIN_NONE)
     chat.storage.record_action(1, "petition_signed")
     await chat.send(1, "/menu")
     menu = chat.last_text(1)
@@ -112,8 +116,8 @@ async def test_half_way_onboarding_survives_restart(settings, api):
         await chat.send(1, "/start mp")
     async with running_bot(settings, api) as chat:
         assert chat.app.user_data[1]["pending_journey"] == "mp"
-        await chat.press(1, keyboards.OPTIN_YES)
-        assert chat.storage.is_subscribed(1)
+        await chat.press(1, consent.OPTIN_DAILY)
+        assert chat.storage.may_receive(1, DAILY_PROMPT)
         assert "pending_journey" not in chat.app.user_data[1]
 
 

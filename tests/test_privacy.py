@@ -5,7 +5,7 @@ import datetime as dt
 import time_machine
 
 from bot.app.offline import Fault
-from messages import keyboards
+from messages import consent, keyboards
 from tests.harness import running_bot
 
 CANARY = "CanaryZebra7731"
@@ -13,17 +13,19 @@ CANARY = "CanaryZebra7731"
 
 async def onboard(chat, user_id: int, opt_in: bool = True, payload: str = f"ref-{CANARY}") -> None:
     await chat.send(user_id, f"/start {payload}")
-    await chat.press(user_id, keyboards.OPTIN_YES if opt_in else keyboards.OPTIN_NO)
+    await chat.press(user_id, consent.OPTIN_DAILY if opt_in else consent.OPTIN_NONE)
 
 
 async def test_stop_unsubscribes_and_confirms_after_the_write(chat):
     await onboard(chat, 1)
     confirmed_while_subscribed = []
-    chat.api.on_call = lambda call: confirmed_while_subscribed.append(chat.storage.is_subscribed(1))
+    chat.api.on_call = lambda call: confirmed_while_subscribed.append(
+        any(chat.storage.consents(1).values())
+    )
     replies = await chat.send(1, "/stop")
     assert "won't get any more" in replies[-1].text
     assert confirmed_while_subscribed == [False]
-    assert not chat.storage.is_subscribed(1)
+    assert not any(chat.storage.consents(1).values())
     assert chat.storage.personal_data(1)["consents"][-1]["granted"] == 0
 
 

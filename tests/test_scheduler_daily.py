@@ -18,7 +18,8 @@ from aioresponses import aioresponses
 
 from bot import daily, delivery
 from bot.app.offline import OfflineBotAPI
-from messages import keyboards
+from bot.consent import UPDATES, WHATS_NEXT
+from messages import consent
 from messages.daily import day_words
 from scheduler.daily import (
     CATCH_UP_JOB,
@@ -59,7 +60,7 @@ async def subscribe_all(settings, api) -> None:
     async with running_bot(settings, api) as chat:
         for user_id, language in SUBSCRIBERS.items():
             await chat.send(user_id, "/start", language_code=language)
-            await chat.press(user_id, keyboards.OPTIN_YES, language_code=language)
+            await chat.press(user_id, consent.OPTIN_DAILY, language_code=language)
 
 
 async def start(settings, api, *, at_prompt_time: bool = False) -> None:
@@ -157,7 +158,7 @@ async def test_only_supporters_who_said_yes_and_did_not_stop_get_it(subscribed, 
     async with running_bot(settings, subscribed) as chat:
         await chat.send(2, "/stop", language_code="pt")
         await chat.send(7, "/start")
-        await chat.press(7, keyboards.OPTIN_NO)
+        await chat.press(7, consent.OPTIN_NONE)
         await chat.send(8, "/start")  # never answered
     await start(settings, subscribed)
     assert prompts(subscribed) == {1: 1, 3: 1}
@@ -178,7 +179,7 @@ async def test_a_prompt_interrupted_mid_run_is_finished_on_restart_without_repea
         broadcast_id = daily.prepare_day(
             chat.storage, chat.app.bot_data.campaign, prompt_words(chat), dt.date(2026, 11, 27)
         )
-        delivery.enqueue(chat.storage, broadcast_id)
+        delivery.enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
         chat.storage.claim_deliveries(broadcast_id, 2)  # in flight when the process died
     await start(settings, subscribed)
     assert prompts(subscribed) == {1: 1, 2: 1, 3: 1}
@@ -189,7 +190,7 @@ async def test_an_earlier_days_unfinished_prompt_is_not_sent_beside_todays(subsc
         yesterday = daily.prepare_day(
             chat.storage, chat.app.bot_data.campaign, prompt_words(chat), dt.date(2026, 11, 26)
         )
-        delivery.enqueue(chat.storage, yesterday)
+        delivery.enqueue(chat.storage, yesterday, chat.app.bot_data.rules)
     await start(settings, subscribed)
     day_2_heading = "<b>Day 2 of 16</b>"
     assert not any(call.text.startswith(day_2_heading) for call in subscribed.sent())
@@ -250,10 +251,10 @@ async def test_a_broadcast_started_after_a_restart_is_not_resumed_a_second_time(
     async with running_bot(settings, api) as chat:
         for uid in (1, 2, 3):
             chat.storage.ensure_supporter(uid, "en")
-            chat.storage.set_opt_in(uid, True, "v1")
+            chat.storage.set_consents(uid, {UPDATES: True, WHATS_NEXT: True}, "v1")
         # An organiser presses "Send now" in the seconds before the at-start job runs...
         broadcast_id = delivery.create_broadcast(chat.storage, texts={"en": "Now!"})
-        delivery.enqueue(chat.storage, broadcast_id)
+        delivery.enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
         in_flight = chat.storage.claim_deliveries(broadcast_id, 3)
         await run_job(chat.app, CATCH_UP_JOB)
         # ...and the at-start job leaves that run alone: its sends stay in flight, unrepeated.

@@ -4,6 +4,7 @@ import sqlite3
 
 from sqlite_utils import Database
 
+from bot.consent import DAILY_PROMPT
 from bot.storage import Storage
 from bot.storage.migrations import migrations
 
@@ -49,9 +50,9 @@ def test_ensure_supporter_creates_once_with_a_unique_referral_code(tmp_path):
 def test_committed_writes_are_visible_to_a_second_connection(tmp_path):
     storage = Storage.open(tmp_path / "t.db")
     storage.ensure_supporter(1, "en")
-    storage.set_opt_in(1, True, "v1")
+    storage.set_consents(1, {DAILY_PROMPT: True}, "v1")
     other = Storage.open(tmp_path / "t.db")
-    assert other.is_subscribed(1)
+    assert other.may_receive(1, DAILY_PROMPT)
 
 
 def test_purge_erases_every_supporter_after_retention(tmp_path):

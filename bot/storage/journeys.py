@@ -46,9 +46,10 @@ class JourneyStore(Store):
         return dict(rows)
 
     def moderate_solidarity(self, message_id: int, status: str, organiser_id: int) -> str | None:
-        """Approve or reject a pending message. Returns the status it had before, so 'pending'
-        means this decision took effect; None when there is no such message (its author may
-        have used /forget)."""
+        """Approve or reject a pending message. A rejected message keeps only its status (for
+        the counts): its words, signature and author are deleted at once, as /privacy says.
+        Returns the status it had before, so 'pending' means this decision took effect; None
+        when there is no such message (its author may have used /forget)."""
         with self.immediate():
             row = self.db.execute(
                 "SELECT status FROM solidarity_messages WHERE id = ?", [message_id]
@@ -59,16 +60,34 @@ class JourneyStore(Store):
                     " WHERE id = ?",
                     [status, organiser_id, stamp(), message_id],
                 )
+                if status == "rejected":
+                    self.db.execute(
+                        "UPDATE solidarity_messages SET body = NULL, signature = NULL,"
+                        " user_id = NULL WHERE id = ?",
+                        [message_id],
+                    )
         return row[0] if row else None
 
     def approved_solidarity_messages(self) -> list[dict[str, Any]]:
-        """Approved messages, oldest first, with only what is printed: body, signature, language."""
+        """Approved messages, oldest first, with their id and only what is printed: body,
+        signature, language. Printed ones too, so a lost PDF can be made again."""
         return list(
             self.rows(
-                "SELECT body, signature, language FROM solidarity_messages"
+                "SELECT id, body, signature, language FROM solidarity_messages"
                 " WHERE status = 'approved' ORDER BY id"
             )
         )
+
+    def mark_printed(self, message_ids: list[int]) -> None:
+        """These messages went out in a PDF for the refuges: note when, and drop their author,
+        so nothing links a printed card to a person (/privacy says so)."""
+        now = stamp()
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE solidarity_messages SET printed_at = ?, user_id = NULL"
+                " WHERE id = ? AND printed_at IS NULL",
+                [(now, message_id) for message_id in message_ids],
+            )
 
     # --- mps and petition -------------------------------------------------------------------
 

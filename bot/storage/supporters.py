@@ -7,9 +7,12 @@ import json
 import secrets
 from typing import Any
 
-from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT
 from bot.storage.base import Store, stamp
 
+# What a person can agree to hear from us, each a separate choice (see bot.consent).
+DAILY_PROMPT = "daily_prompt"
+UPDATES = "campaign_updates"
+WHATS_NEXT = "whats_next"
 # Each consent subject's current answer, kept on the supporter's row so audiences read an index;
 # the consents table keeps every decision with its time and wording.
 CONSENT_COLUMNS = {
@@ -29,6 +32,7 @@ PERSONAL_ROWS = {
     "solidarity_messages": "user_id = ?",
     "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
     "user_data": "user_id = ?",
+    "chat_messages": "chat_id = ?",  # bots talk to people in private chats, whose id is theirs
 }
 
 
@@ -166,12 +170,17 @@ class SupporterStore(Store):
     # --- privacy ----------------------------------------------------------------------------
 
     def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Every row about this supporter, table by table (for /mydata)."""
+        """Every row about this supporter, table by table (for /mydata); each delivery with its
+        broadcast's `kind` (daily prompt or campaign update)."""
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
             rows = self.rows(f"SELECT * FROM [{table}] WHERE {where}", [user_id])
             if rows:
                 found[table] = rows
+        for delivery in found.get("deliveries", []):
+            (delivery["kind"],) = self.db.execute(
+                "SELECT kind FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
+            ).fetchone()
         found.update(self._conversation_rows(user_id))
         return found
 
@@ -195,14 +204,13 @@ class SupporterStore(Store):
                     [row["name"], row["key"]],
                 )
             self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [user_id])
-            self.db.execute("DELETE FROM chat_messages WHERE chat_id = ?", [user_id])
         self.checkpoint()
 
     def purge_personal_data(self) -> int:
         """Erase every supporter (the retention period is over). Returns how many."""
         (count,) = self.db.execute("SELECT count(*) FROM supporters").fetchone()
         with self.immediate():
-            for table in (*PERSONAL_ROWS, "conversations", "chat_data", "chat_messages"):
+            for table in (*PERSONAL_ROWS, "conversations", "chat_data"):
                 self.db.execute(f"DELETE FROM [{table}]")
         self.checkpoint()
         return count

@@ -1,0 +1,248 @@
+"""/mydata: everything kept about a person (`Storage.personal_data`), as a page in their language.
+
+Every table that holds rows about a person has a section here, and every user_data key a journey
+keeps has a line; a key nobody taught this page still shows, as "something else you started".
+Times are shown in the campaign's time zone. Long pages are split by `reply`, like any message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.consent import SUBJECTS
+from messages.consent import name as consent_name
+from messages.i18n import LANGUAGES, Html, catalog, text
+from messages.render import date
+
+Row = Mapping[str, Any]
+# user_data keys (set in handlers/) and how long an unfinished draft is kept (housekeeping).
+MP_LETTER, MP_HANDED_OVER = "mp_letter", "mp_handed_over"
+SOLIDARITY_DRAFT, BROADCAST_DRAFT = "solidarity_draft", "broadcast_draft"
+PENDING_JOURNEY, DRAFT_STAMP = "pending_journey", "draft_at"
+DRAFT_KEPT_FOR = dt.timedelta(days=1)
+CONVERSATIONS = ("mp", "solidarity", "broadcast")
+
+
+def when(lang: str, stamped: str, zone: ZoneInfo) -> str:
+    """'3 December 2026, 14:02' in the campaign's time zone, from a stored UTC stamp."""
+    moment = dt.datetime.fromisoformat(stamped).astimezone(zone)
+    return text(lang, "mydata.when", date=date(lang, moment.date(), True), time=f"{moment:%H:%M}")
+
+
+def day(lang: str, stamped: str, zone: ZoneInfo) -> str:
+    return date(lang, dt.datetime.fromisoformat(stamped).astimezone(zone).date(), True)
+
+
+def page(lang: str, data: Mapping[str, list[Row]], zone: ZoneInfo) -> Html:
+    """The whole page; the empty page when nothing is kept."""
+    if not data:
+        return text(lang, "mydata.empty")
+    sections: dict[str, list[str]] = {}
+    for table, (area, lines) in SECTIONS.items():
+        if data.get(table):
+            sections.setdefault(area, []).extend(lines(lang, data[table], zone))
+    blocks = [
+        "\n".join([text(lang, f"mydata.{area}.title"), *lines]) for area, lines in sections.items()
+    ]
+    return Html("\n\n".join([text(lang, "mydata.title"), *blocks, text(lang, "mydata.footer")]))
+
+
+def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    (row,) = rows
+    lines = [
+        text(lang, "mydata.you.telegram_id", id=row["user_id"]),
+        text(lang, "mydata.you.since", when=when(lang, row["created_at"], zone)),
+        text(lang, "mydata.you.language", language=catalog(row["language"])["core.language.name"])
+        if row["language"] in LANGUAGES
+        else "",
+    ]
+    source = row["referral_source"]
+    if source:
+        shown = (
+            text(lang, "mydata.you.source_referral", code=source.removeprefix("ref-"))
+            if source.startswith("ref-")
+            else text(lang, "mydata.you.source_link", payload=source)
+        )
+        lines.append(text(lang, "mydata.you.came_through", source=shown))
+    lines.append(text(lang, "mydata.you.referral_code", code=row["referral_code"]))
+    if row["constituency_name"]:
+        lines.append(text(lang, "mydata.you.constituency", constituency=row["constituency_name"]))
+    if row["blocked_at"]:
+        lines.append(text(lang, "mydata.you.blocked", when=when(lang, row["blocked_at"], zone)))
+    return [line for line in lines if line]
+
+
+def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    lines = [
+        text(
+            lang,
+            "mydata.choices.item",
+            when=when(lang, row["at"], zone),
+            name=consent_name(lang, row["subject"]) if row["subject"] in SUBJECTS else "",
+            answer=text(lang, "mydata.choices.yes" if row["granted"] else "mydata.choices.no"),
+            version=row["wording_version"],
+        )
+        for row in rows
+    ]
+    return lines
+
+
+def actions(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    names = catalog(lang)
+    lines = []
+    for row in rows:
+        key = f"mydata.actions.{row['kind']}"
+        action = text(lang, key) if key in names else text(lang, "mydata.actions.other")
+        stamped = when(lang, row["at"], zone)
+        if row["constituency_code"]:
+            lines.append(
+                text(
+                    lang,
+                    "mydata.actions.item_in",
+                    when=stamped,
+                    action=action,
+                    constituency=row["constituency_code"],
+                )
+            )
+        else:
+            lines.append(text(lang, "mydata.actions.item", when=stamped, action=action))
+    return lines
+
+
+def followups(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    lines = []
+    for row in rows:
+        sent = day(lang, row["sent_at"], zone)
+        if row["outcome"]:
+            lines.append(
+                text(
+                    lang,
+                    "mydata.followups.answered",
+                    sent=sent,
+                    answered=day(lang, row["answered_at"], zone),
+                    outcome=text(lang, f"mp.followup_{row['outcome']}"),
+                )
+            )
+        elif row["asked_at"]:
+            asked = day(lang, row["asked_at"], zone)
+            lines.append(text(lang, "mydata.followups.asked", sent=sent, asked=asked))
+        else:
+            due = day(lang, row["due_at"], zone)
+            lines.append(text(lang, "mydata.followups.waiting", sent=sent, due=due))
+    return lines
+
+
+def solidarity(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    lines = [
+        text(
+            lang,
+            "mydata.solidarity.item",
+            when=when(lang, row["created_at"], zone),
+            body=row["body"],
+            signed=text(lang, "mydata.solidarity.signed", signature=row["signature"])
+            if row["signature"]
+            else text(lang, "mydata.solidarity.unsigned"),
+            status=text(lang, f"mydata.solidarity.{row['status']}"),
+        )
+        for row in rows
+    ]
+    return lines
+
+
+def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    lines = [
+        text(
+            lang,
+            "mydata.deliveries.item",
+            when=when(lang, row["updated_at"], zone),
+            kind=text(lang, f"mydata.deliveries.{row['kind']}"),
+            status=text(lang, f"mydata.deliveries.{row['status']}"),
+        )
+        for row in rows
+    ]
+    return lines
+
+
+def chat(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    stamps = sorted(row["at"] for row in rows)
+    kept = text(
+        lang,
+        "mydata.chat.kept",
+        count=len(rows),
+        first=when(lang, stamps[0], zone),
+        last=when(lang, stamps[-1], zone),
+    )
+    return [kept]
+
+
+def conversations(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    lines = [
+        text(lang, f"mydata.unfinished.in_{row['name']}")
+        if row["name"] in CONVERSATIONS
+        else text(lang, "mydata.unfinished.in_other")
+        for row in rows
+    ]
+    return lines
+
+
+def user_data(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    """What journeys keep between messages: drafts, a letter handed over, where to go next."""
+    (row,) = rows
+    kept: dict[str, Any] = json.loads(row["data"])
+    stamped = kept.pop(DRAFT_STAMP, None)
+    lines = []
+    for key, value in kept.items():
+        lines += _kept(lang, key, value)
+    if stamped:
+        until = dt.datetime.fromisoformat(stamped) + DRAFT_KEPT_FOR
+        lines.append(
+            text(lang, "mydata.unfinished.kept_until", when=when(lang, until.isoformat(), zone))
+        )
+    return lines
+
+
+def _kept(lang: str, key: str, value: Any) -> list[str]:
+    if key == MP_LETTER:
+        mp = value["mp"]
+        lines = [
+            text(
+                lang,
+                "mydata.unfinished.mp_letter",
+                mp=mp["name"],
+                constituency=mp["constituency_name"],
+            )
+        ]
+        if value.get("signature"):
+            lines.append(text(lang, "mydata.unfinished.signature", signature=value["signature"]))
+        if value.get("sentence"):
+            lines.append(text(lang, "mydata.unfinished.sentence", sentence=value["sentence"]))
+        return lines
+    if key == SOLIDARITY_DRAFT:
+        return [text(lang, "mydata.unfinished.solidarity_draft", body=value["body"])]
+    if key == BROADCAST_DRAFT:
+        return [text(lang, "mydata.unfinished.broadcast_draft")]
+    if key == MP_HANDED_OVER:
+        return [text(lang, "mydata.unfinished.mp_handed_over", constituency=value)]
+    if key == PENDING_JOURNEY:
+        journey = f"core.menu.action_{value}"
+        shown = text(lang, journey) if journey in catalog(lang) else value
+        return [text(lang, "mydata.unfinished.pending_journey", journey=shown)]
+    return [text(lang, "mydata.unfinished.other")]
+
+
+# Each table Storage.personal_data reads, in the order the page shows them, with its section.
+SECTIONS: dict[str, tuple[str, Callable[[str, list[Row], ZoneInfo], list[str]]]] = {
+    "supporters": ("you", you),
+    "consents": ("choices", choices),
+    "actions": ("actions", actions),
+    "mp_followups": ("followups", followups),
+    "solidarity_messages": ("solidarity", solidarity),
+    "deliveries": ("deliveries", deliveries),
+    "chat_messages": ("chat", chat),
+    "conversations": ("unfinished", conversations),
+    "user_data": ("unfinished", user_data),
+}
