@@ -39,11 +39,12 @@ async def start(update: Update, context: Context) -> None:
             context.user_data["pending_journey"] = payload
         await send_welcome(update, context, lang)
         return
-    if payload not in JOURNEYS and not any(storage.consents(user_id(update)).values()):
+    journey = payload if payload in context.bot_data.journeys else "menu"
+    if journey == "menu" and not any(storage.consents(user_id(update)).values()):
         await reply(update, context, text(lang, "consent.welcome_back"))
         await ask_consent(update, context, lang)
         return
-    await open_journey(update, context, payload or "menu")
+    await open_journey(update, context, journey)
 
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:

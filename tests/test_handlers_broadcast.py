@@ -642,6 +642,7 @@ async def test_a_non_organiser_gets_no_broadcast_button(chat, data):
     subscribe(chat.storage, 1)
     scheduled = await schedule_one(chat)
     data = data.replace(screens.STOP_PREFIX + "1", f"{screens.STOP_PREFIX}{scheduled}")
+    chat.storage.ensure_supporter(NOT_ORGANISER, "en")  # a supporter who started
     calls = await chat.press(NOT_ORGANISER, data)
     assert len(alerts(calls)) == 1 and NOT_ALLOWED in alerts(calls)[0]
     assert [call for call in calls if call.method != "answerCallbackQuery"] == []
@@ -667,6 +668,7 @@ async def test_an_organiser_removed_mid_draft_can_go_no_further(tmp_path, api):
         await chat.press(ORGANISER, screens.CONTINUE)
     demoted = make_settings(tmp_path, organiser_ids=frozenset())
     async with running_bot(demoted, api) as chat:
+        chat.storage.ensure_supporter(ORGANISER, "en")  # still a supporter who started
         calls = await chat.press(ORGANISER, screens.EVERYONE)
         assert NOT_ALLOWED in alerts(calls)[0]
         replies = await chat.send(ORGANISER, "Bristol")

@@ -197,8 +197,8 @@ async def test_i_have_sent_it_without_a_letter_handed_over_records_nothing(chat)
     """A stale or forged press (issue 13, point 5): no letter, no count, no reminder."""
     await onboard(chat, 1)
     calls = await chat.press(1, SENT)
-    answers = [call.params.get("text", "") for call in calls if call.method == "answerCallbackQuery"]
-    assert any("no letter waiting" in answer for answer in answers)
+    answers = [call.params.get("text") for call in calls if call.method == "answerCallbackQuery"]
+    assert any("no letter waiting" in (answer or "") for answer in answers)
     data = chat.storage.personal_data(1)
     assert "actions" not in data and "mp_followups" not in data
 

@@ -162,6 +162,7 @@ async def test_an_organiser_who_never_opened_the_bot_does_not_cost_the_others_th
 async def test_any_text_outside_a_journey_gets_a_kind_escaped_answer(chat, typed):
     if not typed.strip() or typed.lstrip().startswith("/"):
         return  # commands are routed elsewhere; Telegram sends no blank messages
+    chat.storage.ensure_supporter(5, "en")  # someone who started (the gate answers the others)
     replies = await chat.send(5, typed)
     assert replies, "the supporter got no answer"
     answer = replies[-1].text

@@ -32,7 +32,7 @@ async def test_stop_unsubscribes_and_confirms_after_the_write(chat):
 async def test_stop_when_not_subscribed_says_so(chat):
     await onboard(chat, 1, opt_in=False)
     replies = await chat.send(1, "/stop")
-    assert "weren't getting prompts" in replies[-1].text
+    assert "weren't getting any messages" in replies[-1].text
 
 
 async def test_mydata_shows_everything_stored(chat):
