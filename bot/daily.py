@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import tweepy
@@ -30,7 +29,7 @@ from bot import delivery
 from bot.campaign import Campaign
 from bot.config import Settings
 from bot.delivery import DeliveryReport, LinkButton
-from bot.storage import Storage, utcnow
+from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +41,6 @@ X_TIMEOUT_SECONDS = 15
 
 
 # --- the calendar ------------------------------------------------------------------------------
-
-
-def local_now(zone: ZoneInfo) -> dt.datetime:
-    return utcnow().astimezone(zone)
 
 
 def is_due(campaign: Campaign, now: dt.datetime) -> bool:

@@ -120,10 +120,22 @@ class Audience:
         )
 
 
+def reach(storage: Storage, audience: Audience) -> int:
+    """How many supporters the audience would reach if it started now."""
+    return storage.count_audience(**audience.as_filters())
+
+
 @dataclass(frozen=True)
 class LinkButton:
     label: str
     url: str
+
+
+def link_keyboard(*buttons: LinkButton) -> InlineKeyboardMarkup:
+    """Link buttons one under another: how a prompt or a broadcast carries its buttons."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label, url=button.url)] for button in buttons]
+    )
 
 
 @dataclass(frozen=True)
@@ -289,7 +301,7 @@ class _Message:
         button = self.buttons.get(language) or self.buttons.get(FALLBACK_LANGUAGE)
         if not button:
             return None
-        return InlineKeyboardMarkup([[InlineKeyboardButton(button["label"], url=button["url"])]])
+        return link_keyboard(LinkButton(button["label"], button["url"]))
 
     async def send(self, bot: Bot, chat_id: int, language: str) -> int:
         """Send it in `language` (or the fallback); returns the message id."""

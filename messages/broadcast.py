@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
 from bot.delivery import FALLBACK_LANGUAGE, Audience, DeliveryReport, ProgressSnapshot
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.i18n import LANGUAGES, Html, text
@@ -46,8 +47,6 @@ GAPS: dict[str, tuple[str | None, str]] = {
     "no_solidarity": (None, SOLIDARITY_WRITTEN),
 }
 
-CLOCK_FORMAT = "%H:%M"
-EXAMPLE_FORMAT = "%Y-%m-%d %H:%M"  # the handler reads times typed this way
 MAX_ECHO = 60  # characters of a typed search repeated back
 LIST_PREVIEW = 80  # characters of a broadcast's text shown in /broadcast list
 

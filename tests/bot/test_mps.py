@@ -27,7 +27,7 @@ from bot.mps import (
     constituency_for_postcode,
     current_mp,
     find_mp,
-    mailto_url,
+    match_constituencies,
     normalise_postcode,
     sync_all_mps,
     tweet_mp_url,
@@ -441,10 +441,14 @@ def test_tweet_link_addresses_the_mp_with_the_hashtags():
     assert query["hashtags"] == ["16Days,StepUpMigrantWomen"]
 
 
-def test_mailto_link_carries_subject_and_body_encoded():
-    url = mailto_url("jane.example.mp@parliament.uk", "Equal protection", "Dear Jane,\n\nA & B?")
-    assert url.startswith("mailto:jane.example.mp@parliament.uk?")
-    query = parse_qs(urlsplit(url).query)
-    assert query["subject"] == ["Equal protection"]
-    assert query["body"] == ["Dear Jane,\r\n\r\nA & B?"]
-    assert " " not in url
+def test_constituencies_match_by_code_exact_name_or_part_of_a_name():
+    bristol, bristol_nw = ("E14001063", "Bristol Central"), ("E14001064", "Bristol North West")
+    leeds = ("E14001318", "Leeds Central and Headingley")
+    known = dict([bristol, bristol_nw, leeds, ("W07000081", "Ynys Môn")])
+    assert match_constituencies("e14001063", known) == [bristol]
+    assert match_constituencies("E14000000", known) == []
+    assert match_constituencies("ynys mon", known) == [("W07000081", "Ynys Môn")]
+    assert match_constituencies("Bristol Central", known) == [bristol]
+    assert match_constituencies("bristol", known) == [bristol, bristol_nw]
+    assert match_constituencies("headingley", known) == [leeds]
+    assert match_constituencies("!!!", known) == []

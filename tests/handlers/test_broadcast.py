@@ -16,7 +16,7 @@ from telegram import Update
 
 from bot.app.offline import Fault, OfflineBotAPI
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
-from handlers.broadcast import DRAFT, match_constituencies, parse_when
+from handlers.broadcast import DRAFT
 from messages import broadcast as screens
 from scheduler import broadcasts
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot, tags_in
@@ -712,38 +712,3 @@ async def test_any_text_at_any_step_gets_a_helpful_escaped_answer(chat, typed):
     assert answered and tags_in(answered[-1].text) <= OUR_TAGS
     assert GENERIC_ERROR not in organiser_sees(chat)
     await chat.send(ORGANISER, "/cancel")
-
-
-# --- the pure parts ------------------------------------------------------------------------------
-
-NOW = dt.datetime(2026, 11, 27, 19, 30, tzinfo=LONDON)
-
-
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("2026-11-28 18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("2026-11-28T18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("28/11/2026 18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("  2026-11-28   18:00 ", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("20:00", dt.datetime(2026, 11, 27, 20, 0, tzinfo=LONDON)),
-        ("18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("19:30", dt.datetime(2026, 11, 28, 19, 30, tzinfo=LONDON)),
-        ("tomorrow", None),
-        ("", None),
-        ("2026-02-30 10:00", None),
-    ],
-)
-def test_times_are_read_in_the_bots_time_zone(typed, expected):
-    assert parse_when(typed, NOW) == expected
-
-
-def test_constituencies_match_by_code_exact_name_or_part_of_a_name():
-    known = dict([BRISTOL, BRISTOL_NW, LEEDS, ("W07000081", "Ynys Môn")])
-    assert match_constituencies("e14001063", known) == [BRISTOL]
-    assert match_constituencies("E14000000", known) == []
-    assert match_constituencies("ynys mon", known) == [("W07000081", "Ynys Môn")]
-    assert match_constituencies("Bristol Central", known) == [BRISTOL]
-    assert match_constituencies("bristol", known) == [BRISTOL, BRISTOL_NW]
-    assert match_constituencies("headingley", known) == [LEEDS]
-    assert match_constituencies("!!!", known) == []

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from bot import daily
-from handlers import schedule
+from messages import daily as schedule
 from messages import keyboards, text
 from messages.daily import prompt_text
 from scheduler.daily import CATCH_UP_JOB, SEND_NOW_JOB
