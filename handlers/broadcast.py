@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
-from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast, reach
+from bot.delivery import OUTCOMES, Audience, create_broadcast, reach
 from bot.mps import match_constituencies
 from handlers.common import (
     Handler,
@@ -43,7 +43,7 @@ from handlers.common import (
 from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
-from messages.i18n import LANGUAGES
+from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from scheduler import broadcasts
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
@@ -71,7 +71,7 @@ ANY_MESSAGE = filters.UpdateType.MESSAGE & ~filters.COMMAND
 def new_draft() -> dict[str, Any]:
     """Texts by language (Telegram HTML), the photo's file id, which version is being asked for,
     and the chosen audience (`Audience.as_dict()`)."""
-    return {"texts": {}, "photo": None, "asking": FALLBACK_LANGUAGE, "audience": {}}
+    return {"texts": {}, "photo": None, "asking": DEFAULT_LANGUAGE, "audience": {}}
 
 
 def audience_from(data: str, known: dict[str, str]) -> Audience | None:
@@ -116,7 +116,7 @@ async def receive_message(update: Update, context: Context) -> str:
         return await start_broadcast(update, context)
     lang = language(update, context)
     message = update.effective_message
-    first = draft["asking"] == FALLBACK_LANGUAGE
+    first = draft["asking"] == DEFAULT_LANGUAGE
     if message.photo and not first:
         await reply(update, context, screens.version_text_only(lang, draft["asking"]))
         return ASK_TEXT
@@ -166,7 +166,7 @@ async def ask_version(update: Update, context: Context) -> str | None:
     code = update.callback_query.data.removeprefix(screens.VERSION_PREFIX)
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
-    if code not in LANGUAGES or code == FALLBACK_LANGUAGE:
+    if code not in LANGUAGES or code == DEFAULT_LANGUAGE:
         return await show_versions(update, context)
     draft["asking"] = code
     lang = language(update, context)

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+from telegram.constants import MessageLimit
 
 from bot.app import cli
 from bot.campaign import load_campaign
@@ -15,7 +16,6 @@ from bot.stats import export_csvs, gather_stats, stats_days
 from bot.storage import Storage
 from messages.i18n import LANGUAGES
 from messages.stats import (
-    MESSAGE_LIMIT,
     actions_chart,
     format_stats_text,
     render_stats,
@@ -293,7 +293,7 @@ def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage)
     stats = gather_stats(storage, CAMPAIGN, NOW)
     messages = stats_messages("en", stats)
     assert len(messages) > 1
-    assert all(len(message) <= MESSAGE_LIMIT for message in messages)
+    assert all(len(message) <= MessageLimit.MAX_TEXT_LENGTH for message in messages)
     # Nothing lost or repeated: only where the report breaks differs.
     assert " ".join(messages).split() == render_stats("en", stats).split()
 
