@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,8 +13,6 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.campaign import load_campaign
-from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.mps import (
     MP,
     LookupUnavailable,
@@ -34,7 +31,6 @@ from bot.mps import (
     writetothem_url,
     x_handle,
 )
-from bot.storage import Storage
 from messages.mp import compose_letter
 from tests.support.parliament import (
     MEMBERS,
@@ -58,23 +54,6 @@ from tests.support.parliament import (
 )
 
 CANONICAL = re.compile(r"(?:[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}|GIR 0AA)")
-
-
-@pytest.fixture
-def storage(tmp_path: Path):
-    storage = Storage.open(tmp_path / "t.db")
-    yield storage
-    storage.close()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, database_path=tmp_path / "t.db")
-
-
-@pytest.fixture(scope="module")
-def campaign():
-    return load_campaign(DEFAULT_CAMPAIGN_FILE)
 
 
 # --- postcodes --------------------------------------------------------------------------------
@@ -320,7 +299,7 @@ async def test_malformed_postcode_is_refused_before_any_request(settings, storag
 async def test_postcode_is_nowhere_in_the_database_after_a_lookup(settings, storage, tmp_path):
     async with client(FakeServices(lookup_routes())) as http:
         await find_mp(http, settings, storage, "sw1a 1aa")
-    stored = b"".join(path.read_bytes() for path in tmp_path.glob("t.db*"))
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("storage.db*"))
     assert WESTMINSTER.name.encode() in stored  # the constituency is kept...
     for form in (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"SW1A%201AA"):
         assert form not in stored  # ...the postcode is not
