@@ -10,15 +10,20 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
+from bot import backups
 from bot.migrations import migrations
+
+logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 # Where each table keeps rows about one supporter; /forget and /mydata read these. deliveries has
@@ -75,15 +80,34 @@ class Storage:
 
     @classmethod
     def open(cls, path: Path | str) -> Storage:
-        """Open (creating if needed) and migrate the database at `path`."""
+        """Open (creating if needed, readable only by this user) and migrate the database at
+        `path`. An existing database with migrations pending is backed up first, beside it in
+        backups/ (see bot.backups), so an upgrade that goes wrong can be undone."""
+        path = Path(path)
+        backups.create_private(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Deleted rows are overwritten with zeros, so /forget leaves nothing readable behind.
         db.execute("PRAGMA secure_delete = ON")
         db.execute("PRAGMA synchronous = NORMAL")
+        pending = migrations.pending(db)
+        if pending and migrations.applied(db):
+            name = backups.backup_name(path, utcnow(), before=pending[0].name)
+            destination = backups.default_folder(path) / name
+            backups.copy_database(conn, destination)
+            logger.info("Backed up the database to %s before upgrading its schema", destination)
         migrations.apply(db)
         return cls(db)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Storage:
+        """Open an existing database only to read it: nothing is created or migrated (another
+        process, e.g. `stepup-bot health`, looking at a running bot's database). Raises
+        sqlite3.OperationalError when there is no database to open."""
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        return cls(Database(conn))
 
     def close(self) -> None:
         self.db.close()
@@ -327,6 +351,56 @@ class Storage:
             self.db.execute("DELETE FROM flags WHERE key = ?", [key])
         else:
             self.db["flags"].upsert({"key": key, "value": value}, pk="key")
+
+    # --- outside services -------------------------------------------------------------------
+
+    def note_service_failure(self, service: str, detail: str) -> int:
+        """Count one more failure in a row of an outside service (a recovery not yet reported is
+        forgotten: the outage goes on); returns how many in a row."""
+        with self.immediate():
+            self.db.execute(
+                "INSERT INTO service_outages (service, failures, detail, since)"
+                " VALUES (?, 1, ?, ?) ON CONFLICT (service) DO UPDATE SET"
+                " failures = failures + 1, detail = excluded.detail, recovered_at = NULL",
+                [service, detail, stamp()],
+            )
+            query = "SELECT failures FROM service_outages WHERE service = ?"
+            return self.db.execute(query, [service]).fetchone()[0]
+
+    def note_service_success(self, service: str) -> int:
+        """The service answered. Failures not yet reported are forgotten; a reported outage is
+        marked over, for its recovery alert. Returns how many failures in a row this ended."""
+        query = "SELECT failures, reported_at, recovered_at FROM service_outages WHERE service = ?"
+        row = self.db.execute(query, [service]).fetchone()
+        if row is None:
+            return 0  # the usual case: one read, no write
+        failures, reported_at, recovered_at = row
+        if reported_at is None:
+            self.db.execute("DELETE FROM service_outages WHERE service = ?", [service])
+        elif recovered_at is None:
+            self.db.execute(
+                "UPDATE service_outages SET recovered_at = ? WHERE service = ?", [stamp(), service]
+            )
+        else:
+            return 0  # already over, its recovery not yet reported
+        return failures
+
+    def outages_to_report(self, failures_for_outage: int) -> list[dict[str, Any]]:
+        """Outages organisers have not heard of (at least `failures_for_outage` failures in a
+        row), and reported ones now over."""
+        return self.rows(
+            "SELECT * FROM service_outages WHERE (reported_at IS NULL AND failures >= ?)"
+            " OR (reported_at IS NOT NULL AND recovered_at IS NOT NULL) ORDER BY since",
+            [failures_for_outage],
+        )
+
+    def mark_outage_reported(self, service: str) -> None:
+        self.db.execute(
+            "UPDATE service_outages SET reported_at = ? WHERE service = ?", [stamp(), service]
+        )
+
+    def close_outage(self, service: str) -> None:
+        self.db.execute("DELETE FROM service_outages WHERE service = ?", [service])
 
     # --- solidarity -------------------------------------------------------------------------
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from scheduler import broadcasts, daily, followups, heartbeat, housekeeping, tracking
+from scheduler import (
+    broadcasts,
+    daily,
+    followups,
+    heartbeat,
+    housekeeping,
+    outages,
+    tracking,
+)
 
 
 def schedule_all(app: Application) -> None:
@@ -15,3 +23,4 @@ def schedule_all(app: Application) -> None:
     followups.schedule(app)
     broadcasts.schedule(app)
     tracking.schedule(app)
+    outages.schedule(app)

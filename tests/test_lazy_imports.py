@@ -23,7 +23,7 @@ def test_building_the_bot_imports_no_chart_pdf_or_social_library():
     built = modules_after(
         "from bot.app import build_application\n"
         "from bot.config import Settings\n"
-        "build_application(Settings(_env_file=None, database_path=':memory:'))"
+        "build_application(Settings(_env_file=None, database_path='unused.db'))"
     )
     assert built == set()
 
