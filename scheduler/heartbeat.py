@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot import health
-from bot.context import Context
+from bot.app.context import Context
 
 HEARTBEAT_JOB = "heartbeat"
 

@@ -9,7 +9,7 @@ import functools
 from telegram.ext import Application
 
 from bot import outages
-from bot.context import Context
+from bot.app.context import Context
 from messages.outages import outage_alert
 from scheduler.tracking import tell_organisers
 

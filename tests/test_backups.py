@@ -13,8 +13,8 @@ import pytest
 from sqlite_utils import Database
 
 from bot import backups
-from bot.migrations import migrations
 from bot.storage import Storage
+from bot.storage.migrations import migrations
 
 
 def mode(path: Path) -> int:

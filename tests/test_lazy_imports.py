@@ -21,7 +21,7 @@ def modules_after(code: str) -> set[str]:
 
 def test_building_the_bot_imports_no_chart_pdf_or_social_library():
     built = modules_after(
-        "from bot.app import build_application\n"
+        "from bot.app.build import build_application\n"
         "from bot.config import Settings\n"
         "build_application(Settings(_env_file=None, database_path='unused.db'))"
     )
