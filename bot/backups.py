@@ -69,7 +69,8 @@ def rotated(folder: Path, database: Path) -> list[Path]:
     """The regular backups of `database` in `folder`, newest first (those taken before a
     migration are not among them)."""
     found = [path for path in folder.glob(f"{database.stem}-*.db") if BEFORE not in path.name]
-    return sorted(found, key=lambda path: path.stat().st_mtime, reverse=True)
+    # Written in the same instant, the names (their UTC time) decide.
+    return sorted(found, key=lambda path: (path.stat().st_mtime, path.name), reverse=True)
 
 
 def rotate(folder: Path, database: Path, keep: int) -> list[Path]:

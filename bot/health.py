@@ -26,16 +26,16 @@ def stopped(storage: Storage) -> None:
     storage.set_flag(HEARTBEAT, None)
 
 
-def problem(storage: Storage, now: dt.datetime | None = None) -> str | None:
-    """None while the heartbeat is fresh (at most STALE_AFTER old at `now`); otherwise one line
-    saying what is wrong, for the operator."""
+def status(storage: Storage, now: dt.datetime | None = None) -> tuple[bool, str]:
+    """(healthy, one line for the operator): healthy while the heartbeat is at most
+    STALE_AFTER old at `now` (default: this moment)."""
     last = storage.get_flag(HEARTBEAT)
     if last is None:
-        return "Not running: the bot has not started, or it was stopped."
-    age = (now or utcnow()) - dt.datetime.fromisoformat(last)
-    if age > STALE_AFTER:
-        return (
-            f"Not responding: the last heartbeat was {int(age.total_seconds())} s ago "
-            f"(at {last}); the bot has stopped or is stuck. Check its log."
+        return False, "Not running: the bot has not started, or it was stopped."
+    seconds = int(((now or utcnow()) - dt.datetime.fromisoformat(last)).total_seconds())
+    if seconds > STALE_AFTER.total_seconds():
+        return False, (
+            f"Not responding: the last heartbeat was {seconds} s ago (at {last}); the bot has "
+            "stopped or is stuck. Check its log."
         )
-    return None
+    return True, f"Running: the last heartbeat was {seconds} s ago."
