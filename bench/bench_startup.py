@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.fake_bot_api import FakeBotApi, start_bot_process
+from tests.support.bot_api import FakeBotApi, start_bot_process
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 GIVE_UP_SECONDS = 60
