@@ -89,24 +89,35 @@ def webhook_options(settings: Settings) -> dict[str, object]:
     }
 
 
-def serve(app: Application, settings: Settings) -> str:
-    """Run until a stop signal, then shut down cleanly; returns the signal, for the log. Long
-    polling by default; a webhook, its secret token required, when WEBHOOK_URL is set."""
-    stopped_by = []
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # the loop python-telegram-bot runs on
-
-    def stop(reason: str) -> None:
-        stopped_by.append(reason)
-        raise SystemExit  # as python-telegram-bot's own handler: it then shuts down cleanly
-
+async def serve(app: Application, settings: Settings) -> str:
+    """Serve until SIGTERM or Ctrl-C, then shut down cleanly in python-telegram-bot's order (as
+    `run_polling` would); returns what stopped it, for the log. Long polling by default; a
+    webhook, its secret token required, when WEBHOOK_URL is set. A signal that arrives while
+    the bot is still starting stops it as soon as it has started, never half-way."""
+    stopped_by: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     for number, reason in STOP_SIGNALS.items():
-        loop.add_signal_handler(number, stop, reason)
-    if settings.webhook_url is None:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
-    else:
-        app.run_webhook(**webhook_options(settings), stop_signals=None)
-    return stopped_by[0] if stopped_by else "asked to stop"
+        asyncio.get_running_loop().add_signal_handler(number, stop, stopped_by, reason)
+    await app.initialize()
+    try:
+        await app.post_init(app)
+        if settings.webhook_url is None:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        else:
+            await app.updater.start_webhook(**webhook_options(settings))
+        await app.start()
+        return await stopped_by
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+
+def stop(stopped_by: asyncio.Future[str], reason: str) -> None:
+    if not stopped_by.done():
+        stopped_by.set_result(reason)
 
 
 async def reach_telegram(settings: Settings) -> None:
@@ -131,9 +142,9 @@ def run_command(_: argparse.Namespace) -> int:
         )
     app = build_application(settings, campaign=campaign)
     try:
-        reason = serve(app, settings)
+        reason = asyncio.run(serve(app, settings))
     except Exception as error:
-        logger.exception("Stopped by an error: %s", type(error).__name__)
+        logger.exception("Stopped by an error: %s: %s", type(error).__name__, error)
         return 1
     logger.info("Stopped: %s.", reason)
     return 0

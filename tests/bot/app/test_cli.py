@@ -215,3 +215,25 @@ async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
         assert f"database {tmp_path / 'bot.db'}" in started
         assert lines[-1].endswith(f"Stopped: {said}.")
         assert bot.returncode == 0
+
+
+async def test_an_error_that_stops_the_bot_is_logged_as_the_reason(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        log = tmp_path / "bot.log"
+        async with FakeBotApi() as api:
+            bot = await start_bot_process(
+                api.base_url,
+                tmp_path / "bot.db",
+                log,
+                WEBHOOK_URL="https://bot.example.org/telegram",
+                WEBHOOK_SECRET=SECRET,
+                WEBHOOK_LISTEN="127.0.0.1",
+                WEBHOOK_PORT=str(taken.getsockname()[1]),  # someone else listens there
+            )
+            await asyncio.wait_for(bot.wait(), timeout=60)
+    text = log.read_text()
+    assert bot.returncode == 1
+    assert "Starting @StepUpBot" in text and "webhook at https://bot.example.org/telegram" in text
+    assert "Stopped by an error: OSError: [Errno 98] Address already in use" in text
