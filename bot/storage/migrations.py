@@ -271,7 +271,25 @@ def deliveries_without_user_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")
 
 
-@migrations(name="0013_consent_by_kind")
+@migrations(name="0013_service_outages")
+def service_outages(db: Database) -> None:
+    """Outside services failing (bot.outages): failures in a row, and whether organisers were
+    told, so one outage is one alert, and one more when it is over, across restarts."""
+    db["service_outages"].create(
+        {
+            "service": str,
+            "failures": int,
+            "detail": str,
+            "since": str,
+            "reported_at": str,
+            "recovered_at": str,
+        },
+        pk="service",
+        not_null={"failures", "detail", "since"},
+    )
+
+
+@migrations(name="0014_consent_by_kind")
 def consent_by_kind(db: Database) -> None:
     """The daily prompt, campaign updates and what comes next after the campaign become separate
     choices (bot.consent). `opted_in` stays the daily prompt's. Nobody is moved to the new two:

@@ -1,0 +1,239 @@
+"""Run modes: webhook with a required secret (X2), and the offline console (`make try`)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+import socket
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+import time_machine
+
+from bot.app.cli import launch_warnings, main, sync_mps, webhook_options
+from bot.app.offline import UpdateFactory
+from bot.campaign import load_campaign
+from bot.config import Settings
+from bot.storage import Storage
+from tests.support.bot_api import FakeBotApi, start_bot_process
+from tests.support.harness import make_settings, running_bot
+from tests.support.parliament import ConcurrencyProbe, client, sync_transport
+
+SECRET = "s3cret-token_for-webhook"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_webhook_refuses_requests_without_the_secret_token(tmp_path):
+    settings = make_settings(
+        tmp_path,
+        webhook_url="https://bot.example.org/telegram",
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=free_port(),
+    )
+    async with running_bot(settings) as chat:
+        app = chat.app
+        await app.start()
+        await app.updater.start_webhook(**webhook_options(settings))
+        update = UpdateFactory(app.bot).message(1, "/start").to_dict()
+        url = f"http://127.0.0.1:{settings.webhook_port}/telegram"
+        try:
+            async with httpx.AsyncClient() as client:
+                refused = await client.post(url, json=update)
+                wrong = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                )
+                accepted = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                )
+            for _ in range(50):
+                if chat.api.sent(1):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    assert refused.status_code == 403
+    assert wrong.status_code == 403
+    assert accepted.status_code == 200
+    assert "Welcome" in chat.api.sent(1)[0].text
+    registered = [call for call in chat.api.calls if call.method == "setWebhook"]
+    assert registered[0].params["secret_token"] == SECRET
+
+
+def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
+    script = "2\n/help\n/quit\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "try", "--language", "es"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "bienvenida" in out  # greeted in the chosen language
+    assert "[1] Los dos, por favor" in out  # buttons are numbered
+    assert "✅ mensaje diario: sí" in out  # "2" pressed "Solo el mensaje diario"
+    assert "0808 2000 247" in out  # /help typed as text reached the real handler
+    assert "<b>" not in out  # HTML shown as plain text
+    assert "Traceback" not in result.stderr
+
+
+def test_check_confirms_a_valid_configuration(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "1:x", "ORGANISER_IDS": "5,6"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+    assert "2 organiser(s)" in result.stdout
+
+
+async def test_backup_copies_a_live_database_consistently(tmp_path):
+    settings = make_settings(tmp_path)
+    async with running_bot(settings) as chat:
+        await chat.send(1, "/start")
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "backup", str(tmp_path / "backups" / "copy.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(settings.database_path)},
+        )
+    assert result.returncode == 0, result.stderr
+    copy = Storage.open(tmp_path / "backups" / "copy.db")
+    assert copy.integrity() == "ok"
+    assert copy.get_supporter(1) is not None
+
+
+async def test_mps_sync_saves_every_sitting_mp_with_a_progress_bar(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    assert await sync_mps(settings, sync_transport(650, ConcurrencyProbe())) == 0
+    assert Storage.open(settings.database_path).mp_count() == 650
+    captured = capsys.readouterr()
+    assert "Saved 650 MPs." in captured.out
+    assert "650/650" in captured.err  # the progress bar reached the end
+
+
+async def test_mps_sync_says_plainly_when_the_members_api_is_down(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    down = client(lambda request: httpx.Response(503))
+    assert await sync_mps(settings, down) != 0
+    error = capsys.readouterr().err
+    assert "MEMBERS_API_URL" in error
+    assert "Traceback" not in error
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    """Settings from the environment only, as a fresh install has them."""
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "stepup.db"))
+    return monkeypatch
+
+
+def test_version_is_the_installed_release(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"stepup-bot {version('stepup-bot')}"
+
+
+def test_check_works_without_a_token_and_warns_what_is_not_ready(environment, capsys):
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "Settings and campaign file are valid" in out
+    warnings = [line for line in out.splitlines() if line.startswith("Warning: ")]
+    assert any("TELEGRAM_BOT_TOKEN is empty" in line for line in warnings)
+    assert any("home page rather than a petition" in line for line in warnings)
+    assert any("ORGANISER_IDS is empty" in line for line in warnings)
+    assert not any("ended on" in line for line in warnings)  # the campaign is still ahead
+
+
+def test_check_warns_about_a_campaign_that_has_ended():
+    settings = make_settings(Path("unused"))
+    campaign = load_campaign(settings.campaign_file)
+    last_day = launch_warnings(settings, campaign, campaign.end_date)
+    day_after = launch_warnings(settings, campaign, campaign.end_date + dt.timedelta(days=1))
+    [ended] = [warning for warning in day_after if warning not in last_day]
+    assert f"ended on {campaign.end_date}: no daily prompt will be sent" in ended
+
+
+def test_backup_keep_rotates_the_regular_backups(environment, tmp_path, capsys):
+    Storage.open(tmp_path / "stepup.db").close()
+    start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    for night in range(4):
+        with time_machine.travel(start + dt.timedelta(days=night), tick=False):
+            assert main(["backup", "--keep", "3"]) == 0
+    kept = sorted(path.name for path in (tmp_path / "backups").iterdir())
+    assert kept == [
+        "stepup-20261202-020000.db",
+        "stepup-20261203-020000.db",
+        "stepup-20261204-020000.db",
+    ]
+    assert "Deleted the older backup" in capsys.readouterr().out
+    assert all((tmp_path / "backups" / name).stat().st_mode & 0o777 == 0o600 for name in kept)
+
+
+async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
+    for stop_signal, said in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C (SIGINT)")):
+        log = tmp_path / f"{said}.log"
+        async with FakeBotApi() as api:
+            bot = await start_bot_process(
+                api.base_url, tmp_path / "bot.db", log, ORGANISER_IDS="5,6"
+            )
+            for _ in range(600):
+                if "Starting @" in log.read_text() or bot.returncode is not None:
+                    break
+                await asyncio.sleep(0.05)
+            bot.send_signal(stop_signal)
+            await asyncio.wait_for(bot.wait(), timeout=5)  # D11: SIGTERM exits within 5 s
+        lines = log.read_text().splitlines()
+        [started] = [line for line in lines if "Starting @" in line]
+        assert f"Starting @StepUpBot (stepup-bot {version('stepup-bot')}): long polling" in started
+        assert "2 organiser(s), campaign Step Up Migrant Women 2026-11-25 to 2026-12-10" in started
+        assert f"database {tmp_path / 'bot.db'}" in started
+        assert lines[-1].endswith(f"Stopped: {said}.")
+        assert bot.returncode == 0
+
+
+async def test_an_error_that_stops_the_bot_is_logged_as_the_reason(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        log = tmp_path / "bot.log"
+        async with FakeBotApi() as api:
+            bot = await start_bot_process(
+                api.base_url,
+                tmp_path / "bot.db",
+                log,
+                WEBHOOK_URL="https://bot.example.org/telegram",
+                WEBHOOK_SECRET=SECRET,
+                WEBHOOK_LISTEN="127.0.0.1",
+                WEBHOOK_PORT=str(taken.getsockname()[1]),  # someone else listens there
+            )
+            await asyncio.wait_for(bot.wait(), timeout=60)
+    text = log.read_text()
+    assert bot.returncode == 1
+    assert "Starting @StepUpBot" in text and "webhook at https://bot.example.org/telegram" in text
+    assert "Stopped by an error: OSError: [Errno 98] Address already in use" in text

@@ -1,0 +1,110 @@
+"""Petition counts: petition.parliament.uk's public JSON faked at the HTTP edge, in its real
+shape (GET /petitions/N.json)."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from bot.petition import PetitionCounter, PetitionCounts, parliament_petition_id
+from tests.support.petitions import PETITION, FakePetitions, petition_json
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def counter(petitions: FakePetitions, clock: FakeClock) -> PetitionCounter:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(petitions))
+    return PetitionCounter(http, clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("url", "petition_id"),
+    [
+        ("https://petition.parliament.uk/petitions/700001", 700001),
+        ("https://petition.parliament.uk/petitions/700001/", 700001),
+        ("https://petition.parliament.uk/petitions/700001.json", 700001),
+        ("https://petition.parliament.uk/petitions/700001?reveal_response=yes", 700001),
+        ("http://petition.parliament.uk/petitions/42", 42),
+        ("https://stepupmigrantwomen.org", None),
+        ("https://www.change.org/p/700001", None),
+        ("https://petition.parliament.uk/petitions", None),
+        ("https://petition.parliament.uk/petitions/abc", None),
+        ("https://petition.parliament.uk.evil.example/petitions/1", None),
+        ("ftp://petition.parliament.uk/petitions/1", None),
+        ("not a url", None),
+    ],
+)
+def test_only_uk_parliament_petitions_have_an_id(url, petition_id):
+    assert parliament_petition_id(url) == petition_id
+
+
+async def test_counts_total_and_by_constituency(clock):
+    petitions = FakePetitions(
+        petition_json(
+            1234,
+            {"E14001172": ("Cities of London and Westminster", 57), "S14000021": ("Glasgow", 3)},
+        )
+    )
+    counts = await counter(petitions, clock).counts(PETITION)
+    assert counts == PetitionCounts(total=1234, by_constituency={"E14001172": 57, "S14000021": 3})
+    assert str(petitions.requests[0].url) == f"{PETITION}.json"
+
+
+async def test_counts_are_fetched_at_most_once_a_minute(clock):
+    petitions = FakePetitions(petition_json(10, {}), petition_json(25, {}))
+    counts = counter(petitions, clock)
+    assert (await counts.counts(PETITION)).total == 10
+    clock.now += 59
+    assert (await counts.counts(PETITION + "/")).total == 10
+    assert len(petitions.requests) == 1
+    clock.now += 1
+    assert (await counts.counts(PETITION)).total == 25
+    assert len(petitions.requests) == 2
+
+
+async def test_other_petition_sites_get_no_counts_and_no_request(clock):
+    petitions = FakePetitions(petition_json(10, {}))
+    assert await counter(petitions, clock).counts("https://stepupmigrantwomen.org") is None
+    assert petitions.requests == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [500, 404, b"<html>busy</html>", {"data": {"attributes": {}}}],
+    ids=["500", "404", "not-json", "unexpected-shape"],
+)
+async def test_failed_refresh_keeps_the_last_good_counts(clock, failure, caplog):
+    petitions = FakePetitions(petition_json(10, {"E14001172": ("Westminster", 4)}), failure)
+    counts = counter(petitions, clock)
+    good = await counts.counts(PETITION)
+    clock.now += 61
+    with caplog.at_level(logging.WARNING, logger="bot.petition"):
+        assert await counts.counts(PETITION) == good
+    assert [record.exc_info for record in caplog.records] == [None]  # a line, no traceback
+    assert len(petitions.requests) == 2
+
+
+async def test_failure_before_any_success_gives_none_and_waits_a_minute(clock):
+    calls: list[httpx.Request] = []
+
+    def timeout(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    counts = PetitionCounter(httpx.AsyncClient(transport=httpx.MockTransport(timeout)), clock=clock)
+    assert await counts.counts(PETITION) is None
+    assert await counts.counts(PETITION) is None
+    assert len(calls) == 1
