@@ -498,11 +498,12 @@ class CrashRun:
         return cohort
 
     async def begin_journeys(self, cohort: list[Supporter]) -> None:
-        """They press Write a message, then type their messages (their updates interleave, as
-        several people's do). Wait until the bot has asked each for a signature, written that
-        place in the journey down and confirmed the updates (so none is served again): the
-        cohort is half-way when the kill lands."""
-        updates = [self.api.press(s.user_id, screens.WRITE, s.language_code) for s in cohort]
+        """They start the bot, press Write a message, then type their messages (their updates
+        interleave, as several people's do). Wait until the bot has asked each for a signature,
+        written that place in the journey down and confirmed the updates (so none is served
+        again): the cohort is half-way when the kill lands."""
+        updates = [self.api.send_text(s.user_id, "/start", s.language_code) for s in cohort]
+        updates += [self.api.press(s.user_id, screens.WRITE, s.language_code) for s in cohort]
         updates += [self.api.send_text(s.user_id, s.body, s.language_code) for s in cohort]
 
         def halfway(storage: Storage) -> bool:

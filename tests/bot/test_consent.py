@@ -1,0 +1,180 @@
+"""Consent by kind (P2, P7): who gets a daily prompt, an organiser's broadcast, or anything after
+the campaign; the daily cap; and existing consents moved honestly by the migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from zoneinfo import ZoneInfo
+
+import time_machine
+from sqlite_utils import Database
+
+from bot import delivery
+from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT, Rules, hears_from_campaign
+from bot.storage import Storage
+from bot.storage.migrations import migrations
+
+LONDON = ZoneInfo("Europe/London")
+WORDING = "consent-test-v1"
+ONGOING = Rules(ends_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC), daily_cap=1, zone=LONDON)
+OVER = Rules(ends_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), daily_cap=1, zone=LONDON)
+
+
+def person(storage: Storage, user_id: int, **choices: bool) -> int:
+    storage.ensure_supporter(user_id, "en")
+    storage.set_consents(user_id, choices, WORDING)
+    return user_id
+
+
+def reached(chat, text: str) -> set[int]:
+    return {call.chat_id for call in chat.api.sent() if call.text == text}
+
+
+async def send(chat, text: str, rules: Rules, kind: str = "broadcast") -> delivery.DeliveryReport:
+    broadcast_id = delivery.create_broadcast(chat.storage, texts={"en": text}, kind=kind)
+    return await delivery.run_broadcast(chat.app.bot, chat.storage, broadcast_id, rules=rules)
+
+
+async def test_broadcasts_reach_only_those_who_agreed_to_campaign_updates(chat):
+    """P7: a yes to the daily prompt is not a yes to organisers' broadcasts."""
+    daily_only = person(chat.storage, 1, **{DAILY_PROMPT: True})
+    updates = person(chat.storage, 2, **{UPDATES: True})
+    both = person(chat.storage, 3, **{DAILY_PROMPT: True, UPDATES: True})
+    person(chat.storage, 4, **{DAILY_PROMPT: False, UPDATES: False})
+    await send(chat, "An update", ONGOING)
+    assert reached(chat, "An update") == {updates, both}
+    await send(chat, "Today's prompt", ONGOING, kind="daily_prompt")
+    assert reached(chat, "Today's prompt") == {daily_only, both}
+    assert delivery.reach(chat.storage, delivery.Audience(), ONGOING) == 2
+
+
+async def test_a_second_broadcast_the_same_day_is_held_back_by_the_daily_cap(chat):
+    """P7: at most BROADCASTS_PER_DAY organiser broadcasts a person a day; the prompt is apart."""
+    person(chat.storage, 1, **{DAILY_PROMPT: True, UPDATES: True})
+    await send(chat, "Prompt", ONGOING, kind="daily_prompt")
+    first = await send(chat, "First update", ONGOING)
+    second = await send(chat, "Second update", ONGOING)
+    assert (first.sent, second.sent, second.skipped) == (1, 0, 1)
+    assert reached(chat, "Prompt") == reached(chat, "First update") == {1}
+    assert reached(chat, "Second update") == set()
+    (held,) = [row for row in chat.storage.personal_data(1)["deliveries"] if row["error"]]
+    assert held["error"] == "daily cap"
+
+
+async def test_the_cap_counts_days_in_the_campaigns_time_zone(chat):
+    person(chat.storage, 1, **{UPDATES: True})
+    with time_machine.travel(dt.datetime(2026, 12, 1, 23, 30, tzinfo=LONDON), tick=False):
+        await send(chat, "Late on the 1st", ONGOING)
+    with time_machine.travel(dt.datetime(2026, 12, 2, 0, 30, tzinfo=LONDON), tick=False):
+        await send(chat, "Early on the 2nd", ONGOING)
+        await send(chat, "Later on the 2nd", ONGOING)
+    assert reached(chat, "Late on the 1st") == reached(chat, "Early on the 2nd") == {1}
+    assert reached(chat, "Later on the 2nd") == set()
+
+
+async def test_a_higher_cap_lets_that_many_through(chat):
+    person(chat.storage, 1, **{UPDATES: True})
+    two_a_day = Rules(ends_at=ONGOING.ends_at, daily_cap=2, zone=LONDON)
+    for text in ("One", "Two", "Three"):
+        await send(chat, text, two_a_day)
+    assert [len(reached(chat, text)) for text in ("One", "Two", "Three")] == [1, 1, 0]
+
+
+def test_two_broadcasts_sending_at_once_cannot_both_pass_the_cap(storage):
+    """Claims take the write lock: the one that claims a person first sends, the other skips."""
+    person(storage, 1, **{UPDATES: True})
+    first = delivery.create_broadcast(storage, texts={"en": "A"})
+    second = delivery.create_broadcast(storage, texts={"en": "B"})
+    for broadcast_id in (first, second):
+        delivery.enqueue(storage, broadcast_id, ONGOING)
+    cap = (1, ONGOING.day_start(dt.datetime.now(dt.UTC)))
+    assert storage.claim_deliveries(first, 10, cap) == [(1, "en")]
+    assert storage.claim_deliveries(second, 10, cap) == []
+    assert storage.broadcast_summary(second) == {"skipped": 1}
+
+
+async def test_nothing_is_sent_after_the_campaign_without_a_yes_to_what_comes_next(chat):
+    """P7: after the last day, only those who agreed to hear what comes next get anything."""
+    person(chat.storage, 1, **{UPDATES: True})
+    person(chat.storage, 2, **{UPDATES: True, WHATS_NEXT: True})
+    person(chat.storage, 3, **{WHATS_NEXT: True})
+    await send(chat, "Next steps", OVER)
+    assert reached(chat, "Next steps") == {2, 3}
+    assert not hears_from_campaign(chat.storage, 1, OVER, dt.datetime.now(dt.UTC))
+    assert hears_from_campaign(chat.storage, 1, ONGOING, dt.datetime.now(dt.UTC))
+
+
+async def test_a_broadcast_that_runs_past_the_end_checks_each_send_against_the_end(chat):
+    person(chat.storage, 1, **{UPDATES: True})
+    broadcast_id = delivery.create_broadcast(chat.storage, texts={"en": "Late"})
+    delivery.enqueue(chat.storage, broadcast_id, ONGOING)  # recipients fixed before the end
+    report = await delivery.run_broadcast(chat.app.bot, chat.storage, broadcast_id, rules=OVER)
+    assert (report.sent, report.skipped) == (0, 1)
+
+
+def test_the_campaign_ends_at_midnight_after_its_last_day_in_its_time_zone(campaign, settings):
+    rules = Rules.of(campaign, settings)
+    last_evening = dt.datetime.combine(campaign.end_date, dt.time(23, 59), tzinfo=LONDON)
+    assert not rules.over(last_evening)
+    assert rules.over(last_evening + dt.timedelta(minutes=1))
+    assert rules.daily_cap == settings.broadcasts_per_day == 1
+
+
+def test_a_choice_is_recorded_only_when_it_changes(storage):
+    """A second /stop, or a double tap, is not a new decision: no new row."""
+    person(storage, 1, **{DAILY_PROMPT: True})
+    assert storage.set_consents(1, {DAILY_PROMPT: False}, WORDING) == [DAILY_PROMPT]
+    assert storage.set_consents(1, {DAILY_PROMPT: False}, WORDING) == []
+    rows = storage.personal_data(1)["consents"]
+    assert [(row["subject"], row["granted"]) for row in rows] == [
+        (DAILY_PROMPT, 1),
+        (DAILY_PROMPT, 0),
+    ]
+
+
+def test_nothing_is_recorded_for_someone_who_never_started(storage):
+    assert storage.set_consents(99, {UPDATES: True}, WORDING) == []
+    assert storage.personal_data(99) == {}
+
+
+def test_the_migration_moves_existing_consents_honestly(tmp_path):
+    """A yes to the old daily-prompt question stays a yes to the daily prompt, and is not a yes
+    to campaign updates or to anything after the campaign."""
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0014_consent_by_kind")
+    old["supporters"].insert_all(
+        [
+            {
+                "user_id": 1,
+                "language": "en",
+                "created_at": "2026-11-25T09:00:00+00:00",
+                "referral_code": "a",
+                "opted_in": 1,
+            },
+            {
+                "user_id": 2,
+                "language": "pt",
+                "created_at": "2026-11-25T09:00:00+00:00",
+                "referral_code": "b",
+                "opted_in": 0,
+            },
+        ]
+    )
+    old["consents"].insert(
+        {
+            "user_id": 1,
+            "subject": DAILY_PROMPT,
+            "granted": 1,
+            "wording_version": "daily-prompt-2026-v1",
+            "at": "2026-11-25T09:00:00+00:00",
+        }
+    )
+    old.close()
+    storage = Storage.open(path)
+    assert storage.consents(1) == {DAILY_PROMPT: True, UPDATES: False, WHATS_NEXT: False}
+    assert storage.consents(2) == {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
+    [kept] = storage.personal_data(1)["consents"]
+    assert kept["wording_version"] == "daily-prompt-2026-v1"
+    storage.close()
