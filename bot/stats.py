@@ -43,8 +43,6 @@ TOP_CONSTITUENCIES = 20
 TOP_REFERRAL_LINKS = 10
 TOP_DEEP_LINKS = 10
 RECENT_BROADCASTS = 5
-# Telegram's limit on one message; a longer report is sent in several, split between sections.
-MESSAGE_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -183,24 +181,8 @@ def broadcast_outcomes(storage: Storage, limit: int | None) -> tuple[BroadcastOu
 
 
 def render_stats(language: str, stats: CampaignStats) -> Html:
-    """The figures as one Telegram HTML text (see `stats_messages` to send it)."""
+    """The figures as one Telegram HTML text, of any length (`handlers.common.reply` splits it)."""
     return Html("\n\n".join(stats_sections(language, stats)))
-
-
-def stats_messages(language: str, stats: CampaignStats) -> list[Html]:
-    """The figures in as few messages as Telegram's length limit allows, split between sections
-    (or, for a section too long on its own, between lines: each line is whole HTML)."""
-    messages: list[str] = []
-    for section in stats_sections(language, stats):
-        if messages and len(messages[-1]) + 2 + len(section) <= MESSAGE_LIMIT:
-            messages[-1] += f"\n\n{section}"
-            continue
-        messages.append("")
-        for line in section.split("\n"):
-            if messages[-1] and len(messages[-1]) + 1 + len(line) > MESSAGE_LIMIT:
-                messages.append("")
-            messages[-1] += f"\n{line}" if messages[-1] else line
-    return [Html(message) for message in messages]
 
 
 def stats_sections(language: str, stats: CampaignStats) -> list[Html]:

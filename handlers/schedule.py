@@ -13,7 +13,7 @@ import scheduler.daily
 from bot import daily
 from bot.context import Context
 from bot.delivery import LinkButton
-from handlers.common import language, organiser_only, reply, routes, show
+from handlers.common import answer, language, organiser_only, reply, routes, show
 from messages import keyboards, text
 from messages.i18n import LANGUAGES, Html, catalog
 from messages.render import date as date_label
@@ -158,7 +158,7 @@ async def preview_prompt(update: Update, context: Context) -> None:
         return
     day, chosen = parsed
     campaign = context.bot_data.campaign
-    await update.callback_query.answer()
+    await answer(update, context)
     button = daily.prompt_button(campaign, context.bot.username, day, chosen)
     await reply(update, context, daily.prompt_text(campaign, day, chosen), prompt_markup(button))
 
@@ -210,7 +210,7 @@ async def stale_schedule_button(update: Update, context: Context) -> None:
     """A schedule button with data we don't recognise (old, or tampered with): say so kindly and
     show the schedule again."""
     lang = language(update, context)
-    await update.callback_query.answer(text(lang, "daily.schedule.stale"))
+    await answer(update, context, text(lang, "daily.schedule.stale"))
     await reply(update, context, *overview(context, lang))
 
 

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.context import Context
-from bot.stats import actions_chart, export_csvs, gather_stats, stats_messages
+from bot.stats import actions_chart, export_csvs, gather_stats, render_stats
 from bot.storage import utcnow
 from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
@@ -19,8 +19,7 @@ async def show_stats(update: Update, context: Context) -> None:
     """/stats: the campaign's figures, then a chart of actions per day."""
     lang = language(update, context)
     stats = gather_stats(context.bot_data.storage, context.bot_data.campaign, utcnow())
-    for message in stats_messages(lang, stats):
-        await reply(update, context, message)
+    await reply(update, context, render_stats(lang, stats))
     # Drawing takes a few hundred milliseconds: off the event loop, so supporters never wait.
     chart = await asyncio.to_thread(actions_chart, lang, stats)
     photo = await context.bot.send_photo(

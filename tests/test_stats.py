@@ -12,17 +12,16 @@ from bot import cli
 from bot.campaign import load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
 from bot.stats import (
-    MESSAGE_LIMIT,
     actions_chart,
     export_csvs,
     format_stats_text,
     gather_stats,
     render_stats,
     stats_days,
-    stats_messages,
 )
 from bot.storage import Storage
 from messages.i18n import LANGUAGES
+from messages.split import TEXT_LIMIT, split_html, visible_length
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 2026-11-25 to 2026-12-10, 16 days.
@@ -281,8 +280,8 @@ def test_an_empty_database_reports_zeros_in_every_language(storage):
     assert "Nobody has joined through a link yet." in report
 
 
-def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage):
-    long_name = "Very Long Constituency Name " * 6
+def test_a_long_report_is_split_within_telegrams_limit(storage):
+    long_name = "Very Long Constituency Name " * 12
     storage.db["supporters"].insert_all(
         supporter(number, "en", "2026-11-26T10:00:00+00:00", seat=f"E{number}")
         | {"constituency_name": long_name}
@@ -293,9 +292,9 @@ def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage)
         for number in range(1, 21)
     )
     stats = gather_stats(storage, CAMPAIGN, NOW)
-    messages = stats_messages("en", stats)
+    messages = split_html(render_stats("en", stats))
     assert len(messages) > 1
-    assert all(len(message) <= MESSAGE_LIMIT for message in messages)
+    assert all(visible_length(message) <= TEXT_LIMIT for message in messages)
     # Nothing lost or repeated: only where the report breaks differs.
     assert " ".join(messages).split() == render_stats("en", stats).split()
 
