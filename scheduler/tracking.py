@@ -22,6 +22,7 @@ from bot.storage import Storage, utcnow
 from bot.tracking import Sources, digest_for, poll_once, render_alert
 from messages import Html
 from messages.i18n import DEFAULT_LANGUAGE
+from messages.split import split_html
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,14 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
     data = context.bot_data
     for organiser_id in sorted(data.settings.organiser_ids):
         language = organiser_language(data.storage, organiser_id)
+        sent = []
         try:
-            message = await context.bot.send_message(organiser_id, render(language))
+            # A digest grows with the posts it lists: in as many messages as it needs.
+            for part in split_html(render(language)):
+                sent.append(await context.bot.send_message(organiser_id, part))
         except TelegramError as error:
             logger.warning("Could not tell organiser %s about hashtags: %s", organiser_id, error)
-            continue
-        data.storage.record_chat_messages([(organiser_id, message.message_id)])
+        data.storage.record_chat_messages([(organiser_id, message.message_id) for message in sent])
 
 
 async def poll_hashtags(context: Context) -> None:
