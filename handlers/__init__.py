@@ -14,7 +14,7 @@ import sqlite3
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.context import DRAFT_STAMP, Context
+from bot.app.context import DRAFT_STAMP, Context
 from bot.storage import stamp
 from handlers import (
     broadcast,
@@ -45,10 +45,9 @@ ALLOWED_UPDATES = [
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
     the ids of this update's messages for /forget."""
-    message_ids = getattr(context, "message_ids", None)
-    if message_ids:
+    if context.message_ids:
         try:
-            context.bot_data.storage.record_chat_messages(message_ids)
+            context.bot_data.storage.record_chat_messages(context.message_ids)
         except sqlite3.Error as error:
             # Only /forget's deleting of these messages is lost; what the person asked for was
             # done, so this is no reason to tell them something failed.

@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import Context
+from bot.app.context import Context
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
 from messages.split import TEXT_LIMIT, split_html, visible_length
 
@@ -41,9 +41,8 @@ def language(update: Update, context: Context) -> str:
 
     Read once per update: every message an update sends asks for it.
     """
-    known = getattr(context, "language", None)
-    if known:
-        return known
+    if context.language:
+        return context.language
     user = update.effective_user
     if user is None:
         return DEFAULT_LANGUAGE
@@ -74,11 +73,10 @@ async def reply(
 def remember(context: Context, message: Message) -> None:
     """Note a message in the chat so /forget can delete it. During an update the ids are kept
     and written together when it ends (`handlers.persist_now`), saving a write per message."""
-    pending = getattr(context, "message_ids", None)
-    if pending is None:
+    if context.message_ids is None:
         context.bot_data.storage.record_chat_messages([(message.chat_id, message.message_id)])
     else:
-        pending.append((message.chat_id, message.message_id))
+        context.message_ids.append((message.chat_id, message.message_id))
 
 
 async def answer(
@@ -92,7 +90,7 @@ async def answer(
     and that must never stop what the press asked for, so no Telegram error leaves this.
     """
     query = update.callback_query
-    if query is None or getattr(context, "answered", False):
+    if query is None or context.answered:
         return
     context.answered = True
     try:
@@ -114,7 +112,7 @@ async def show(
     if (
         query is None
         or query.message is None
-        or getattr(context, "edited_message", False)
+        or context.edited_message
         or visible_length(html) > TEXT_LIMIT
     ):
         await reply(update, context, html, markup)

@@ -10,7 +10,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.context import Context
+from bot.app.context import Context
 from handlers.common import language
 from messages import text
 

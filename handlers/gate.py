@@ -4,14 +4,12 @@ bookkeeping; and the one update about the bot itself, being blocked or unblocked
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
-from bot.context import Context
+from bot.app.context import Context
 from handlers.common import answer, language
 from handlers.onboarding import start_payload
 from messages import text
@@ -37,8 +35,8 @@ async def private_only(update: Update, context: Context) -> None:
     lang = language_for(user.language_code if user else None)
     if update.callback_query:
         await answer(update, context, text(lang, "core.errors.private_only_button"), alert=True)
-    elif chat is not None and is_command(update) and chat.id not in told_privately(context):
-        told_privately(context).add(chat.id)
+    elif chat is not None and is_command(update) and chat.id not in context.bot_data.told_privately:
+        context.bot_data.told_privately.add(chat.id)
         link = f"https://t.me/{context.bot.username}?start=menu"
         await context.bot.send_message(chat.id, text(lang, "core.errors.private_only", link=link))
     raise ApplicationHandlerStop
@@ -49,48 +47,12 @@ def is_command(update: Update) -> bool:
     return bool(message and message.text and message.text.startswith("/"))
 
 
-def told_privately(context: Context) -> set[int]:
-    """Chats already told to message the bot privately, since it started (kept in memory only:
-    a group is not a supporter, and nothing about it is stored)."""
-    return context.bot_data.services.setdefault("told_privately", set())
-
-
-@dataclass
-class Bucket:
-    tokens: float
-    refilled_at: float
-    warned: bool = False
-
-
-class FloodGate:
-    """A token bucket per user: one person flooding the bot cannot starve everyone else (X6)."""
-
-    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self.buckets: dict[int, Bucket] = {}
-
-    def admit(self, user_id: int) -> Bucket | None:
-        """Take a token; None means admitted, a bucket means refused (and whether we warned)."""
-        now = self.clock()
-        bucket = self.buckets.setdefault(user_id, Bucket(self.capacity, now))
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.refilled_at) * self.rate)
-        bucket.refilled_at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            bucket.warned = False
-            return None
-        return bucket
-
-
 async def limit_flood(update: Update, context: Context) -> None:
     """Drop updates past a user's allowance, warning them once per burst."""
     user = update.effective_user
     if user is None:
         return
-    gate: FloodGate = context.bot_data.services["flood_gate"]
-    refused = gate.admit(user.id)
+    refused = context.bot_data.flood_gate.admit(user.id)
     if refused is None:
         return
     if not refused.warned and update.effective_chat:
@@ -131,7 +93,6 @@ async def record_membership(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:
-    app.bot_data.services["flood_gate"] = FloodGate(app.bot_data.settings.user_updates_per_minute)
     app.add_handler(TypeHandler(Update, private_only), group=-4)
     app.add_handler(TypeHandler(Update, limit_flood), group=-3)
     app.add_handler(TypeHandler(Update, know_supporter), group=-2)

@@ -30,7 +30,9 @@ def readable(data: Any) -> dict[str, Any] | None:
         if not isinstance(update_id, int):
             logger.warning("Skipped an update without an id (%s)", type(error).__name__)
             return None
-        logger.warning("Skipped update %s: it could not be read (%s)", update_id, type(error).__name__)
+        logger.warning(
+            "Skipped update %s: it could not be read (%s)", update_id, type(error).__name__
+        )
         return {"update_id": update_id}
     return data
 

@@ -15,17 +15,20 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from tqdm import tqdm
 
-from bot import logs
-from bot.app import build_application
+import handlers
+from bot.app import logs
+from bot.app.build import build_application
 from bot.campaign import Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
-from bot.storage import Storage
+from bot.stats import gather_stats
+from bot.storage import Storage, utcnow
+from messages.stats import format_stats_text
 
 EXIT_CONFIG = 2
 NO_TOKEN = (
@@ -74,14 +77,14 @@ def webhook_options(settings: Settings) -> dict[str, object]:
         "url_path": urlparse(str(settings.webhook_url)).path.lstrip("/"),
         "webhook_url": str(settings.webhook_url),
         "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
+        "allowed_updates": handlers.ALLOWED_UPDATES,
     }
 
 
 def serve(app: Application, settings: Settings) -> None:
     """Long polling by default; a webhook, its secret token required, when WEBHOOK_URL is set."""
     if settings.webhook_url is None:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=handlers.ALLOWED_UPDATES)
     else:
         app.run_webhook(**webhook_options(settings))
 
@@ -111,7 +114,7 @@ def run_command(_: argparse.Namespace) -> int:
 
 
 def try_command(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.app.console import run_console
 
     settings, campaign = load(need_token=False)
     return asyncio.run(run_console(settings, campaign, language=args.language))
@@ -144,9 +147,6 @@ def backup_command(args: argparse.Namespace) -> int:
 
 
 def stats_command(_: argparse.Namespace) -> int:
-    from bot.stats import format_stats_text, gather_stats
-    from bot.storage import Storage, utcnow
-
     settings, campaign = load(need_token=False)
     if not settings.database_path.exists():
         return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
