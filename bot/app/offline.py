@@ -43,9 +43,23 @@ CAPTION_LIMIT = 1024
 ANSWER_WITHIN = 15.0  # seconds Telegram waits for a button press to be answered
 # The tags Telegram's HTML parse mode knows (https://core.telegram.org/bots/api#html-style).
 TELEGRAM_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-    "tg-emoji", "code", "pre", "blockquote",
-}  # fmt: skip
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
+}
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are"
@@ -143,6 +157,9 @@ class OfflineBotAPI(BaseRequest):
         # What each chat holds: (chat id, message id) -> the message, as Telegram keeps it.
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
+        # Updates waiting for the bot to fetch them, as raw JSON; and the last getUpdates asked.
+        self.inbox: list[dict[str, Any]] = []
+        self.last_poll: dict[str, Any] = {}
         self.on_call: Callable[[Call], None] | None = None
 
     # --- the BaseRequest interface --------------------------------------------------------
@@ -163,8 +180,7 @@ class OfflineBotAPI(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         call = Call(api_method, dict(request_data.parameters) if request_data else {})
         if api_method == "getUpdates":
-            await asyncio.sleep(0.05)
-            return self._ok([])
+            return await self._updates(call)
         self.calls.append(call)
         if self.on_call:
             self.on_call(call)
@@ -172,6 +188,15 @@ class OfflineBotAPI(BaseRequest):
         if fault:
             return self._fail(fault)
         return self._ok(self._result(call))
+
+    async def _updates(self, call: Call) -> tuple[int, bytes]:
+        """Waiting updates from `offset` on; asking with an offset confirms those before it."""
+        self.last_poll = call.params
+        offset = int(call.params.get("offset") or 0)
+        self.inbox = [update for update in self.inbox if update["update_id"] >= offset]
+        if not self.inbox:
+            await asyncio.sleep(0.05)
+        return self._ok(self.inbox)
 
     # --- what Telegram refuses ------------------------------------------------------------
 
@@ -441,6 +466,136 @@ class UpdateFactory:
             },
         }
         return self.update({"callback_query": query})
+
+    def of_type(self, kind: str, user_id: int, chat: str = "private") -> Update:
+        """An update of any `kind` in `Update.ALL_TYPES`, in a chat of kind `chat` where it has
+        one, as Telegram shapes it. Message kinds carry "hello"; a membership change is the
+        bot being removed; a poll is a poll message's closed poll."""
+        person = self.user(user_id)
+        where = self.chat(chat, user_id)
+        bot = dict(BOT_USER)
+        emoji = {"type": "emoji", "emoji": "👍"}
+        boost_source = {"source": "premium", "user": person}
+        option = {"text": "Yes", "voter_count": 1, "persistent_id": "o1"}
+        member = {
+            "chat": where,
+            "from": person,
+            "date": int(time.time()),
+            "old_chat_member": {"status": "member", "user": bot},
+            "new_chat_member": {"status": "kicked", "user": bot, "until_date": 0},
+        }
+        message_kinds = {
+            "message",
+            "edited_message",
+            "channel_post",
+            "edited_channel_post",
+            "business_message",
+            "edited_business_message",
+            "guest_message",
+        }
+        if kind in message_kinds:
+            content = self.message_json(user_id, "hello", chat=chat)
+            if kind.startswith("edited"):
+                content["edit_date"] = int(time.time())
+            if "business" in kind:
+                content["business_connection_id"] = "bc1"
+            return self.update({kind: content})
+        if kind == "callback_query":
+            return self.callback(user_id, "menu", chat=chat)
+        shapes: dict[str, Any] = {
+            "inline_query": {"id": "iq1", "from": person, "query": "16days", "offset": ""},
+            "chosen_inline_result": {"result_id": "r1", "from": person, "query": "16days"},
+            "shipping_query": {
+                "id": "sq1",
+                "from": person,
+                "invoice_payload": "p",
+                "shipping_address": {
+                    "country_code": "GB",
+                    "state": "",
+                    "city": "London",
+                    "street_line1": "1 Street",
+                    "street_line2": "",
+                    "post_code": "SW1A 1AA",
+                },
+            },
+            "pre_checkout_query": {
+                "id": "pq1",
+                "from": person,
+                "currency": "GBP",
+                "total_amount": 100,
+                "invoice_payload": "p",
+            },
+            "poll": {
+                "id": "p1",
+                "question": "Did you sign?",
+                "options": [option],
+                "total_voter_count": 1,
+                "is_closed": True,
+                "is_anonymous": True,
+                "type": "regular",
+                "allows_multiple_answers": False,
+                "allows_revoting": False,
+                "members_only": False,
+            },
+            "poll_answer": {
+                "poll_id": "p1",
+                "option_ids": [0],
+                "option_persistent_ids": ["o1"],
+                "user": person,
+            },
+            "my_chat_member": member,
+            "chat_member": member,
+            "chat_join_request": {
+                "chat": where,
+                "from": person,
+                "user_chat_id": user_id,
+                "date": 0,
+            },
+            "chat_boost": {
+                "chat": where,
+                "boost": {
+                    "boost_id": "b1",
+                    "add_date": 0,
+                    "expiration_date": 1,
+                    "source": boost_source,
+                },
+            },
+            "removed_chat_boost": {
+                "chat": where,
+                "boost_id": "b1",
+                "remove_date": 0,
+                "source": boost_source,
+            },
+            "message_reaction": {
+                "chat": where,
+                "message_id": 1,
+                "user": person,
+                "date": 0,
+                "old_reaction": [],
+                "new_reaction": [emoji],
+            },
+            "message_reaction_count": {
+                "chat": where,
+                "message_id": 1,
+                "date": 0,
+                "reactions": [{"type": emoji, "total_count": 2}],
+            },
+            "business_connection": {
+                "id": "bc1",
+                "user": person,
+                "user_chat_id": user_id,
+                "date": 0,
+                "is_enabled": True,
+            },
+            "deleted_business_messages": {
+                "business_connection_id": "bc1",
+                "chat": where,
+                "message_ids": [1],
+            },
+            "purchased_paid_media": {"from": person, "paid_media_payload": "p"},
+            "managed_bot": {"user": person, "bot": bot},
+        }
+        return self.update({kind: shapes[kind]})
 
     def update(self, content: dict[str, Any]) -> Update:
         """An update carrying `content` (e.g. {"message": ...}), with a fresh update id."""
