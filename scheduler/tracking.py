@@ -61,7 +61,7 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
             for part in split_html(render(language)):
                 sent.append(await context.bot.send_message(organiser_id, part))
         except TelegramError as error:
-            logger.warning("Could not tell organiser %s about hashtags: %s", organiser_id, error)
+            logger.warning("Could not tell organiser %s %s", organiser_id, error)
         data.storage.record_chat_messages([(organiser_id, message.message_id) for message in sent])
 
 

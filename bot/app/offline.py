@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import Bot, Update
 from telegram.error import NetworkError, TimedOut
@@ -35,8 +35,6 @@ NO_CONTENT_METHODS = {
     "deleteWebhook",
     "setWebhook",
     "sendChatAction",
-    "setMyDescription",
-    "setMyShortDescription",
 }
 TEXT_LIMIT = 4096  # characters of a message after entity parsing, as Telegram counts them
 CAPTION_LIMIT = 1024
@@ -146,6 +144,33 @@ class Fault:
 SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway"}
 
 
+class Profile:
+    """The bot's name, description and short description per language, as the Bot API keeps
+    them: setMyName sets what getMyName answers, and so on. Shared by both fake Bot APIs."""
+
+    FIELDS: ClassVar[dict[str, str]] = {
+        "Name": "name",
+        "Description": "description",
+        "ShortDescription": "short_description",
+    }
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], str] = {}  # (field, language code or "") -> text
+
+    @classmethod
+    def handles(cls, method: str) -> bool:
+        return method.startswith(("getMy", "setMy")) and method[len("getMy") :] in cls.FIELDS
+
+    def answer(self, method: str, params: dict[str, Any]) -> object:
+        """The Bot API's result for a getMy*/setMy* call of the profile."""
+        field = self.FIELDS[method[len("getMy") :]]
+        key = (field, params.get("language_code") or "")
+        if method.startswith("set"):
+            self.texts[key] = params.get(field) or ""
+            return True
+        return {field: self.texts.get(key, "")}
+
+
 class OfflineBotAPI(BaseRequest):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.calls: list[Call] = []
@@ -160,6 +185,7 @@ class OfflineBotAPI(BaseRequest):
         # Updates waiting for the bot to fetch them, as raw JSON; and the last getUpdates asked.
         self.inbox: list[dict[str, Any]] = []
         self.last_poll: dict[str, Any] = {}
+        self.profile = Profile()
         self.on_call: Callable[[Call], None] | None = None
 
     # --- the BaseRequest interface --------------------------------------------------------
@@ -285,6 +311,8 @@ class OfflineBotAPI(BaseRequest):
             }
         if call.method in NO_CONTENT_METHODS:
             return True
+        if Profile.handles(call.method):
+            return self.profile.answer(call.method, call.params)
         if call.method.startswith("send") or call.method.startswith("edit"):
             return self._message(call)
         return True

@@ -4,10 +4,15 @@ answering everyone else, and the log holds the update's id, never what it said."
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import signal
 
 import handlers
 from bot.app import cli
+from bot.app.build import build_application
+from bot.app.offline import OfflineBotAPI
 from bot.app.updates import readable
 
 CANARY = "MyAddressIs42CanaryLane"
@@ -69,12 +74,15 @@ def test_an_update_without_an_id_is_dropped():
     assert readable({"message": {"text": CANARY}}) is None
 
 
-def test_polling_asks_telegram_only_for_the_updates_the_bot_handles(settings, monkeypatch):
-    asked = {}
-
-    class App:
-        def run_polling(self, **options):
-            asked.update(options)
-
-    cli.serve(App(), settings)
-    assert asked == {"allowed_updates": handlers.ALLOWED_UPDATES}
+async def test_polling_asks_telegram_only_for_the_updates_the_bot_handles(settings):
+    api = OfflineBotAPI()
+    app = build_application(settings, request=api)
+    serving = asyncio.create_task(cli.serve(app, settings))
+    for _ in range(250):
+        if api.last_poll or serving.done():
+            break
+        await asyncio.sleep(0.02)
+    os.kill(os.getpid(), signal.SIGTERM)  # as `kill` would stop the bot
+    assert await serving == "SIGTERM"
+    asked = api.last_poll["allowed_updates"]
+    assert (json.loads(asked) if isinstance(asked, str) else asked) == handlers.ALLOWED_UPDATES
