@@ -13,6 +13,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.app.context import Context
 from handlers.common import language
 from messages import text
+from messages.i18n import DEFAULT_LANGUAGE
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ async def tell(update: Update, context: Context, key: str) -> None:
     try:
         lang = language(update, context)
     except Exception:  # the storage itself may be what failed
-        lang = "en"
+        lang = DEFAULT_LANGUAGE
     try:
         await context.bot.send_message(update.effective_chat.id, text(lang, key))
     except TelegramError:

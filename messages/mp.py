@@ -85,10 +85,6 @@ def quoted(body: str, tag: str) -> Html:
 # --- keyboards ----------------------------------------------------------------------------------
 
 
-def _menu_row(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
-
-
 def _url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text(lang, key), url=url)]
 
@@ -101,7 +97,8 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
 
 
 def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.find_button", FIND)], _menu_row(lang)])
+    find = keyboards.button(lang, "mp.find_button", FIND)
+    return InlineKeyboardMarkup([[find], keyboards.menu_row(lang)])
 
 
 def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:
@@ -111,7 +108,7 @@ def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> Inline
         [
             _url_row(lang, "mp.writetothem_button", url),
             [keyboards.button(lang, "mp.try_again_button", FIND)],
-            _menu_row(lang),
+            keyboards.menu_row(lang),
         ]
     )
 
@@ -140,14 +137,14 @@ def handover_keyboard(
         _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
         _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
         [keyboards.button(lang, "mp.sent_button", SENT)],
-        _menu_row(lang),
+        keyboards.menu_row(lang),
     ]
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
 def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
     step = checklist(done_actions).next_step
-    rows = [_menu_row(lang)]
+    rows = [keyboards.menu_row(lang)]
     if step:
         rows.insert(
             0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]

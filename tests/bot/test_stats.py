@@ -12,7 +12,6 @@ from bot.app import cli
 from bot.campaign import load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
 from bot.stats import export_csvs, gather_stats, stats_days
-from bot.storage import Storage
 from messages.i18n import LANGUAGES
 from messages.split import TEXT_LIMIT, split_html, visible_length
 from messages.stats import (
@@ -52,13 +51,6 @@ def supporter(
 
 def action(user_id, kind, at, seat=None):
     return {"user_id": user_id, "kind": kind, "at": at, "constituency_code": seat}
-
-
-@pytest.fixture
-def storage(tmp_path):
-    storage = Storage.open(tmp_path / "stats.db")
-    yield storage
-    storage.close()
 
 
 @pytest.fixture
@@ -391,7 +383,7 @@ def test_an_empty_database_exports_headers_only(storage):
 
 def test_stats_command_prints_the_figures(campaign_db, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "stats.db"))
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "storage.db"))
     assert cli.main(["stats"]) == 0
     printed = capsys.readouterr().out
     assert "Supporters: 6, of whom 3 get the daily prompt" in printed
