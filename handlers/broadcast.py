@@ -44,6 +44,7 @@ from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from messages.split import telegram_length
 from scheduler import broadcasts
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
@@ -129,10 +130,10 @@ async def receive_message(update: Update, context: Context) -> str:
         if message.photo or draft["photo"]
         else MessageLimit.MAX_TEXT_LENGTH
     )
-    if len(words) > limit:
-        await reply(
-            update, context, text(lang, "broadcast.too_long", length=len(words), limit=limit)
-        )
+    # Counted as Telegram counts: an emoji can be two characters.
+    length = telegram_length(words)
+    if length > limit:
+        await reply(update, context, text(lang, "broadcast.too_long", length=length, limit=limit))
         return ASK_TEXT
     if first:
         # Telegram lists a photo's sizes smallest first: keep the largest.

@@ -26,7 +26,12 @@ _TAG_NAME = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
 def visible_length(markup: str) -> int:
     """How long Telegram finds `markup` (HTML): its text without tags, references resolved, in
     UTF-16 code units."""
-    return len(_plain(markup).encode("utf-16-le")) // 2
+    return telegram_length(_plain(markup))
+
+
+def telegram_length(plain: str) -> int:
+    """How long Telegram finds a plain text (a message as typed): in UTF-16 code units."""
+    return len(plain.encode("utf-16-le")) // 2
 
 
 def _plain(markup: str) -> str:
