@@ -8,8 +8,8 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
 from bot.progress import JOURNEYS, checklist
-from handlers.common import language, reply, routes, show, user_id
-from messages import Html, consent, keyboards, render, text
+from handlers.common import answer, language, reply, routes, show, user_id
+from messages import Html, consent, core, keyboards, text
 from messages.i18n import LANGUAGES
 
 MAX_PAYLOAD = 64
@@ -46,7 +46,7 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:
-    await reply(update, context, render.welcome(lang, context.bot_data.campaign))
+    await reply(update, context, core.welcome(lang, context.bot_data.campaign))
     await reply(
         update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
     )
@@ -77,7 +77,7 @@ async def show_menu(update: Update, context: Context) -> None:
     lang = language(update, context)
     progress = checklist(storage.done_actions(user_id(update)))
     chosen = storage.consents(user_id(update))
-    body = render.menu(lang, progress, consent.states(lang, chosen, consent.ASKED_AT_START))
+    body = core.menu(lang, progress, consent.states(lang, chosen, consent.ASKED_AT_START))
     await show(update, context, body, keyboards.main_menu(lang))
 
 
@@ -98,14 +98,14 @@ async def choose_language(update: Update, context: Context) -> None:
     if chosen not in LANGUAGES:
         await stale_button(update, context)
         return
-    await query.answer()
+    await answer(update, context)
     context.bot_data.storage.set_language(user_id(update), chosen)
     context.language = chosen
     await reply(update, context, text(chosen, "core.language.changed"))
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)
     else:
-        await reply(update, context, render.welcome(chosen, context.bot_data.campaign))
+        await reply(update, context, core.welcome(chosen, context.bot_data.campaign))
         await ask_consent(update, context, chosen)
 
 
@@ -165,9 +165,8 @@ async def menu_journey(update: Update, context: Context) -> None:
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button we no longer recognise (old message, new version, or tampered data)."""
-    query = update.callback_query
     lang = language(update, context)
-    await query.answer(text(lang, "core.errors.stale_button"))
+    await answer(update, context, text(lang, "core.errors.stale_button"))
     await show_menu(update, context)
 
 
@@ -207,5 +206,9 @@ def register_fallbacks(app: Application) -> None:
     """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for."""
     app.add_handlers(routes({}, LAST_BUTTONS))
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, not_understood)
+        # An edit outside a journey answers nothing: it is left alone.
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL,
+            not_understood,
+        )
     )

@@ -15,9 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.campaign import Campaign
 from bot.consent import DAILY_PROMPT, SUBJECTS, UPDATES
+from messages.core import date
 from messages.i18n import Html, text
 from messages.keyboards import MENU, button
-from messages.render import date
 
 OPTIN_PREFIX = "optin:"
 CONSENT_PREFIX = "consent:"

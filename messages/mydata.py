@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.campaign import LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
-from messages.i18n import LANGUAGES, Html, catalog, text
-from messages.render import date
+from messages.core import date
+from messages.i18n import Html, catalog, text
 
 Row = Mapping[str, Any]
 # user_data keys (set in handlers/) and how long an unfinished draft is kept (housekeeping).
