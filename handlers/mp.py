@@ -281,7 +281,7 @@ async def mark_sent(update: Update, context: Context) -> int:
     Without a letter handed over (a stale or forged press) nothing is recorded."""
     if context.user_data.pop(HANDED_OVER, None) is None:
         lang = language(update, context)
-        await answer(update.callback_query, text(lang, "mp.nothing_to_confirm"))
+        await answer(update, context, text(lang, "mp.nothing_to_confirm"))
         return ConversationHandler.END
     forget_letter(context)
     storage = context.bot_data.storage

@@ -57,7 +57,7 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = [
         text(lang, "mydata.you.telegram_id", id=row["user_id"]),
         text(lang, "mydata.you.since", when=when(lang, row["created_at"], zone)),
-        text(lang, "mydata.you.language", language=catalog(row["language"])["core.language.name"])
+        text(lang, "mydata.you.language", name=catalog(row["language"])["core.language.name"])
         if row["language"] in LANGUAGES
         else "",
     ]
@@ -160,7 +160,9 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
             lang,
             "mydata.deliveries.item",
             when=when(lang, row["updated_at"], zone),
-            kind=text(lang, f"mydata.deliveries.{row['kind']}"),
+            kind=text(lang, f"mydata.deliveries.{row['kind']}")
+            if f"mydata.deliveries.{row['kind']}" in catalog(lang)
+            else text(lang, "mydata.deliveries.other"),
             status=text(lang, f"mydata.deliveries.{row['status']}"),
         )
         for row in rows

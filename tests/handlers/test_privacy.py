@@ -5,8 +5,10 @@ import datetime as dt
 import time_machine
 
 from bot.app.offline import Fault
+from bot.storage.supporters import PERSONAL_ROWS
 from messages import consent, keyboards
-from tests.support.harness import running_bot
+from messages.mydata import SECTIONS
+from tests.support.harness import ORGANISER_ID, running_bot
 
 CANARY = "CanaryZebra7731"
 
@@ -35,13 +37,78 @@ async def test_stop_when_not_subscribed_says_so(chat):
     assert "weren't getting any messages" in replies[-1].text
 
 
-async def test_mydata_shows_everything_stored(chat):
-    await onboard(chat, 1)
+async def test_p4_mydata_reads_as_a_page_in_the_persons_language(chat):
+    """No raw rows, no English table or field names on a Portuguese screen (issue 13, point 3)."""
+    await chat.send(1, f"/start ref-{CANARY}", language_code="pt-br")
+    await chat.press(1, consent.OPTIN_BOTH, language_code="pt-br")
     chat.storage.record_action(1, "petition_signed")
+    chat.storage.set_constituency(1, "E14001063", "Bristol Central")
+    replies = await chat.send(1, "/mydata", language_code="pt-br")
+    shown = "\n".join(call.text for call in replies)
+    for expected in (
+        "Tudo o que guardo sobre você",
+        "assinou a petição",
+        "Bristol Central",
+        "mensagem diária: sim",
+        "novidades da campanha: sim",
+        CANARY,  # the link they came through
+        "Os números (não o conteúdo)",  # message ids kept for /forget
+    ):
+        assert expected in shown, expected
+    for raw in ("supporters", "consents", "petition_signed", "opted_in", "draft_at", '{"', "None"):
+        assert raw not in shown, raw
+
+
+async def test_p4_mydata_shows_every_table_kept_about_a_person(chat):
+    """Every table that holds rows about a person has its section on the page."""
+    assert set(PERSONAL_ROWS) | {"conversations"} <= set(SECTIONS)
+
+
+async def test_no_stale_draft_stamp_is_kept_once_the_draft_is_gone(chat):
+    await onboard(chat, 1)
+    await chat.press(1, "solidarity:write")
+    await chat.send(1, "Estamos com vocês.")
+    assert "draft_at" in chat.app.user_data[1]
+    await chat.press(1, "solidarity:anonymous")
+    await chat.press(1, "solidarity:send")
+    assert "draft_at" not in chat.app.user_data[1]
     replies = await chat.send(1, "/mydata")
-    shown = replies[-1].text
-    for expected in ("supporters", "consents", "actions", "petition_signed", f"ref-{CANARY}"):
-        assert expected in shown
+    assert "Kept until" not in replies[-1].text
+
+
+async def test_erase_everything_is_two_taps_from_the_menu_and_from_my_data(chat):
+    """Issue 13, point 2: the button, one confirmation, the same erasure as /forget."""
+    for screen in (keyboards.MENU, keyboards.MENU_PRIVACY):
+        await onboard(chat, 1)
+        await chat.press(1, screen)
+        assert keyboards.FORGET_ASK in chat.button_data(1)
+        await chat.press(1, keyboards.FORGET_ASK)  # tap one
+        assert "Erase everything about you?" in chat.last_text(1)
+        await chat.press(1, keyboards.FORGET_YES)  # tap two
+        assert chat.storage.personal_data(1) == {}
+        assert "Delete chat" in chat.last_text(1)  # how to clear the chat itself
+
+
+async def test_privacy_says_backups_outlive_forget_and_what_happens_to_solidarity_messages(chat):
+    replies = await chat.send(1, "/privacy")
+    said = replies[-1].text
+    assert "Backups of the database" in said and "don't reach them" in said
+    assert "Once printed it is kept without anything linking it to you" in said
+    assert "the limit of 1" in said  # the daily cap, from the settings
+
+
+async def test_a_printed_solidarity_message_no_longer_names_its_author(chat):
+    """What /privacy promises: once organisers print it, nothing links the card to a person."""
+    await onboard(chat, 1)
+    message_id = chat.storage.add_solidarity_message(1, "Você não está sozinha.", None, "pt")
+    chat.storage.moderate_solidarity(message_id, "approved", ORGANISER_ID)
+    assert chat.storage.personal_data(1)["solidarity_messages"]
+    await chat.send(ORGANISER_ID, "/moderate pdf")
+    assert "solidarity_messages" not in chat.storage.personal_data(1)
+    (author, printed_at) = chat.storage.db.execute(
+        "SELECT user_id, printed_at FROM solidarity_messages WHERE id = ?", [message_id]
+    ).fetchone()
+    assert author is None and printed_at
 
 
 async def test_mydata_for_a_stranger_after_forget_shows_nothing_personal(chat):
@@ -135,10 +202,11 @@ async def test_forget_mid_journey_leaves_no_conversation_state(settings, api):
 
 
 async def test_p4_mydata_for_a_busy_supporter_is_split_within_telegrams_limit(chat):
-    """16 daily prompts and 5 broadcasts received: more than one message can hold."""
+    """16 daily prompts, 5 broadcasts and eight long solidarity messages: more than one message
+    can hold."""
     await onboard(chat, 1)
     for number in range(1, 22):
-        kind = "daily" if number <= 16 else "broadcast"
+        kind = "daily_prompt" if number <= 16 else "broadcast"
         chat.storage.db["broadcasts"].insert(
             {"id": number, "kind": kind, "created_at": "2026-11-25T08:00:00+00:00"}
         )
@@ -152,9 +220,13 @@ async def test_p4_mydata_for_a_busy_supporter_is_split_within_telegrams_limit(ch
                 "message_id": 5000 + number,
             }
         )
-        chat.storage.record_action(1, f"daily_{number}")
+    bodies = [f"Message {number}: " + "solidarity " * 53 for number in range(8)]
+    for body in bodies:
+        chat.storage.add_solidarity_message(1, body.strip(), None, "en")
     replies = [call for call in await chat.send(1, "/mydata") if call.method == "sendMessage"]
     assert len(replies) > 1  # the strict fake refuses any over 4,096 characters
     shown = "\n".join(call.text for call in replies)
-    assert all(f"daily_{number}" in shown for number in range(1, 22))  # nothing left out
+    assert all(body.strip() in shown for body in bodies)  # nothing left out
+    assert shown.count("daily prompt: delivered") == 16
+    assert shown.count("campaign update: delivered") == 5
     assert replies[-1].buttons  # the way back to the menu, under the last part

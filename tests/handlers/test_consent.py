@@ -1,0 +1,134 @@
+"""What supporters choose to hear from us, from their side of the chat: separate choices at
+/start, changeable from the menu (P2, P7); /stop and back; nothing kept about anyone until they
+start, and nothing brought back after /forget (issue 13, points 1, 5 and 8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT
+from bot.stats import gather_stats
+from messages import consent, keyboards
+from messages.mp import SENT
+
+NOTHING = {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
+
+
+def recorded(chat, user_id: int) -> list[tuple[str, int]]:
+    return [
+        (row["subject"], row["granted"]) for row in chat.storage.personal_data(user_id)["consents"]
+    ]
+
+
+async def test_the_question_at_start_explains_each_kind_and_offers_every_combination(chat):
+    await chat.send(1, "/start")
+    question = chat.last_text(1)
+    assert "Daily prompt" in question and "one short message a day" in question
+    assert "Campaign updates" in question and "at most 1 a day" in question
+    assert set(chat.button_data(1)) == {
+        consent.OPTIN_BOTH,
+        consent.OPTIN_DAILY,
+        consent.OPTIN_UPDATES,
+        consent.OPTIN_NONE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("pressed", "daily", "updates"),
+    [
+        (consent.OPTIN_BOTH, True, True),
+        (consent.OPTIN_DAILY, True, False),
+        (consent.OPTIN_UPDATES, False, True),
+        (consent.OPTIN_NONE, False, False),
+    ],
+)
+async def test_each_answer_records_both_choices(chat, pressed, daily, updates):
+    await chat.send(1, "/start")
+    await chat.press(1, pressed)
+    assert chat.storage.consents(1) == {**NOTHING, DAILY_PROMPT: daily, UPDATES: updates}
+    assert recorded(chat, 1) == [(DAILY_PROMPT, int(daily)), (UPDATES, int(updates))]
+
+
+async def test_every_choice_can_be_changed_from_the_menu_and_each_change_is_recorded(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_DAILY)
+    assert keyboards.MENU_MESSAGES in chat.button_data(1)
+    await chat.press(1, keyboards.MENU_MESSAGES)
+    screen = chat.last_text(1)
+    assert "What comes next" in screen and "after 10 December" in screen
+    for subject, granted in ((UPDATES, True), (WHATS_NEXT, True), (DAILY_PROMPT, False)):
+        assert consent.choice_data(subject, granted) in chat.button_data(1)
+        await chat.press(1, consent.choice_data(subject, granted))
+    assert chat.storage.consents(1) == {DAILY_PROMPT: False, UPDATES: True, WHATS_NEXT: True}
+    assert recorded(chat, 1)[2:] == [(UPDATES, 1), (WHATS_NEXT, 1), (DAILY_PROMPT, 0)]
+    wording = chat.app.bot_data.campaign.consent_wording_version
+    rows = chat.storage.personal_data(1)["consents"]
+    assert all(row["wording_version"] == wording and row["at"] for row in rows)
+    assert "no more daily prompt" in chat.last_text(1)
+
+
+async def test_a_forged_choice_button_changes_nothing(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_NONE)
+    for forged in ("consent:everything:1", "optin:21", "consent:campaign_updates:yes"):
+        calls = await chat.press(1, forged)
+        assert any(call.method == "answerCallbackQuery" for call in calls)
+    assert chat.storage.consents(1) == NOTHING
+
+
+async def test_a_repeated_stop_adds_no_consent_row(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_BOTH)
+    await chat.send(1, "/stop")
+    after_first = recorded(chat, 1)
+    replies = await chat.send(1, "/stop")
+    assert recorded(chat, 1) == after_first
+    assert chat.storage.consents(1) == NOTHING
+    assert "weren't getting any messages" in replies[-1].text
+
+
+async def test_after_stop_start_offers_the_daily_prompt_and_updates_again(chat):
+    """Issue 13, point 8: /stop said "/start brings you back", so /start does."""
+    await chat.send(1, "/start", language_code="es")
+    await chat.press(1, consent.OPTIN_BOTH, language_code="es")
+    await chat.send(1, "/stop", language_code="es")
+    replies = await chat.send(1, "/start", language_code="es")
+    offered = "\n".join(call.text for call in replies)
+    assert "tenerte de vuelta" in offered
+    assert "Mensaje diario" in offered and "Novedades de la campaña" in offered
+    assert consent.OPTIN_BOTH in chat.button_data(1)
+    await chat.press(1, consent.OPTIN_DAILY, language_code="es")
+    assert chat.storage.may_receive(1, DAILY_PROMPT)
+    assert "Tu progreso" in chat.last_text(1)
+
+
+async def test_nothing_but_start_creates_a_row(chat):
+    """Issue 13, point 5: a message, a button or a command from someone who never started keeps
+    nothing about them, and each gets a polite answer."""
+    replies = await chat.send(1, "hello")
+    assert "/start" in replies[-1].text
+    calls = await chat.press(1, keyboards.journey_data("mp"))
+    assert any("/start" in call.params.get("text", "") for call in calls)
+    await chat.send(1, "/help")
+    await chat.send(1, "/stop")
+    assert chat.storage.get_supporter(1) is None
+    assert chat.storage.personal_data(1) == {}
+    await chat.send(1, "/start mp")
+    assert chat.storage.get_supporter(1)["referral_source"] == "mp"
+
+
+async def test_after_forget_nothing_brings_the_row_back_and_stats_do_not_count_them(chat):
+    for user_id in (1, 2):
+        await chat.send(user_id, "/start")
+        await chat.press(user_id, consent.OPTIN_BOTH)
+    await chat.send(1, "/forget")
+    await chat.press(1, keyboards.FORGET_YES)
+    await chat.send(1, "are you still there?")
+    await chat.press(1, SENT)  # "I've sent it" from an old message
+    await chat.press(1, consent.OPTIN_BOTH)
+    await chat.send(1, "/stop")
+    assert chat.storage.personal_data(1) == {}
+    stats = gather_stats(chat.storage, chat.app.bot_data.campaign, dt.datetime.now(dt.UTC))
+    assert stats.funnel["started"] == 1
