@@ -34,6 +34,12 @@ def when(lang: str, stamped: str, zone: ZoneInfo) -> str:
     return text(lang, "mydata.when", date=date(lang, moment.date(), True), time=f"{moment:%H:%M}")
 
 
+def label(lang: str, key: str, fallback: str) -> Html:
+    """The words for `key`, or `fallback`'s for a kind this page was never taught (a new kind
+    of action or message still shows, in the person's language)."""
+    return text(lang, key if key in catalog(lang) else fallback)
+
+
 def day(lang: str, stamped: str, zone: ZoneInfo) -> str:
     return date(lang, dt.datetime.fromisoformat(stamped).astimezone(zone).date(), True)
 
@@ -93,11 +99,9 @@ def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 
 def actions(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
-    names = catalog(lang)
     lines = []
     for row in rows:
-        key = f"mydata.actions.{row['kind']}"
-        action = text(lang, key) if key in names else text(lang, "mydata.actions.other")
+        action = label(lang, f"mydata.actions.{row['kind']}", "mydata.actions.other")
         stamped = when(lang, row["at"], zone)
         if row["constituency_code"]:
             lines.append(
@@ -138,36 +142,39 @@ def followups(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 
 def solidarity(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
-    lines = [
-        text(
-            lang,
-            "mydata.solidarity.item",
-            when=when(lang, row["created_at"], zone),
-            body=row["body"],
-            signed=text(lang, "mydata.solidarity.signed", signature=row["signature"])
+    lines = []
+    for row in rows:
+        signed = (
+            text(lang, "mydata.solidarity.signed", signature=row["signature"])
             if row["signature"]
-            else text(lang, "mydata.solidarity.unsigned"),
-            status=text(lang, f"mydata.solidarity.{row['status']}"),
+            else text(lang, "mydata.solidarity.unsigned")
         )
-        for row in rows
-    ]
+        status = text(lang, f"mydata.solidarity.{row['status']}")
+        stamped = when(lang, row["created_at"], zone)
+        lines.append(
+            text(
+                lang,
+                "mydata.solidarity.item",
+                when=stamped,
+                body=row["body"],
+                signed=signed,
+                status=status,
+            )
+        )
     return lines
 
 
 def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
-    lines = [
+    return [
         text(
             lang,
             "mydata.deliveries.item",
             when=when(lang, row["updated_at"], zone),
-            kind=text(lang, f"mydata.deliveries.{row['kind']}")
-            if f"mydata.deliveries.{row['kind']}" in catalog(lang)
-            else text(lang, "mydata.deliveries.other"),
+            kind=label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.other"),
             status=text(lang, f"mydata.deliveries.{row['status']}"),
         )
         for row in rows
     ]
-    return lines
 
 
 def chat(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:

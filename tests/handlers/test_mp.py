@@ -532,3 +532,17 @@ async def test_any_text_as_the_sentence_gets_a_safe_helpful_answer(chat, typed):
     if len(" ".join(typed.split())) <= 500:
         assert " ".join(typed.split()) in letter_in(replies)
     assert re.search(r"under 500 characters|Your letter to", answered)
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u200b", "\u3164", " \u2060 "])
+async def test_an_invisible_name_or_sentence_is_asked_for_again_kindly(chat, invisible):
+    """Issue 13, point 6: the letter is never signed with nothing, nor given an empty line."""
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1)
+    replies = await chat.send(1, invisible)
+    assert "can't see a name" in replies[-1].text
+    assert SKIP_NAME in chat.button_data(1)
+    await chat.send(1, "Ana")
+    replies = await chat.send(1, invisible)
+    assert "can't see any words" in replies[-1].text
+    assert chat.app.user_data[1][LETTER].get("sentence") is None

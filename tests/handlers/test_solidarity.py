@@ -531,3 +531,15 @@ async def test_asking_for_the_pdf_with_nothing_approved_says_so(chat, api):
     replies = await chat.send(ORGANISER_ID, "/moderate pdf")
     assert "nothing to print" in replies[-1].text
     assert not documents(api)
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u200b\u200b", "\u3164\u3164", "\u2800 \u2060"])
+async def test_an_invisible_message_or_signature_is_asked_for_again(chat, invisible):
+    """Issue 13, point 6: no blank card reaches the refuges, and no blank signature."""
+    await chat.press(SUPPORTER, WRITE)
+    replies = await chat.send(SUPPORTER, invisible)
+    assert "looks empty" in replies[-1].text
+    await chat.send(SUPPORTER, "Estamos com vocês.")
+    replies = await chat.send(SUPPORTER, invisible)
+    assert "first name or initials" in replies[-1].text
+    assert message_rows(chat, SUPPORTER) == []
