@@ -26,6 +26,7 @@ from bot.campaign import Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
 from bot.storage import Storage
+from messages.i18n import catalog_problems
 
 EXIT_CONFIG = 2
 NO_TOKEN = (
@@ -119,9 +120,11 @@ def try_command(args: argparse.Namespace) -> int:
 
 def check_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
+    if problems := catalog_problems():
+        return fail("\n".join(problems))
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     print(
-        f"Settings and campaign file are valid: {campaign.name('en')}, "
+        f"Settings, campaign file and messages are valid: {campaign.name('en')}, "
         f"{campaign.start_date} to {campaign.end_date}, {len(settings.organiser_ids)} "
         f"organiser(s), {mode}."
     )

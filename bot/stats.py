@@ -32,8 +32,8 @@ from bot.progress import (
 )
 from bot.sharing import REFERRAL_PREFIX
 from bot.storage import Storage
-from messages.i18n import LANGUAGES, Html, catalog, text
-from messages.render import BABEL_LOCALES, date, number
+from messages.i18n import BABEL_LOCALES, LANGUAGES, Html, catalog, number, text
+from messages.render import date
 
 ACTION_KINDS = (PETITION_SIGNED, MP_LETTER_SENT, SOLIDARITY_WRITTEN, SOLIDARITY_POSTED, SHARED)
 FUNNEL_JOURNEYS = ("petition", "mp", "solidarity")

@@ -45,6 +45,7 @@ from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
 from messages.i18n import LANGUAGES
+from messages.render import too_long
 from scheduler import broadcasts
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
@@ -174,9 +175,7 @@ async def receive_message(update: Update, context: Context) -> str:
         else MessageLimit.MAX_TEXT_LENGTH
     )
     if len(words) > limit:
-        await reply(
-            update, context, text(lang, "broadcast.too_long", length=len(words), limit=limit)
-        )
+        await reply(update, context, too_long(lang, "broadcast.too_long", len(words), limit))
         return ASK_TEXT
     if first:
         # Telegram lists a photo's sizes smallest first: keep the largest.

@@ -65,6 +65,7 @@ from messages.mp import (
     too_long_text,
     writetothem_keyboard,
 )
+from messages.render import characters
 from scheduler import followups
 
 FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
@@ -191,7 +192,7 @@ async def ask_sentence(update: Update, context: Context) -> str:
     await show(
         update,
         context,
-        text(lang, "mp.ask_sentence", limit=PERSONAL_SENTENCE_LIMIT),
+        text(lang, "mp.ask_sentence", limit=characters(lang, PERSONAL_SENTENCE_LIMIT)),
         skip_keyboard(lang, SKIP_SENTENCE),
     )
     return SENTENCE
