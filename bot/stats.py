@@ -252,7 +252,7 @@ def _supporters(language: str, stats: CampaignStats) -> Html:
     languages = counts_line(
         language,
         (
-            (catalog(code).get("core.language.name", code), count)
+            (catalog(language).get(f"core.languages.{code}", code), count)
             for code, count in sorted(stats.by_language.items(), key=_language_order)
         ),
     )

@@ -77,7 +77,7 @@ def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
     out = result.stdout
     assert "bienvenida" in out  # greeted in the chosen language
     assert "[1] Sí, uno al día" in out  # buttons are numbered
-    assert "Sin problema" in out  # "2" pressed "No, gracias"
+    assert "no te voy a enviar mensajes diarios" in out  # "2" pressed "Ahora no"
     assert "0808 2000 247" in out  # /help typed as text reached the real handler
     assert "<b>" not in out  # HTML shown as plain text
     assert "Traceback" not in result.stderr
