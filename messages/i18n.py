@@ -12,6 +12,7 @@ escaped here, once, unless it is already `Html` (a fragment we rendered ourselve
 from __future__ import annotations
 
 import html
+import re
 import string
 import tomllib
 from collections.abc import Iterable
@@ -31,6 +32,8 @@ BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
 # A table with this key is one message in its plural forms, not a group of messages.
 PLURAL_OTHER = "other"
 EXACTLY_ZERO = "zero"
+
+TAG = re.compile(r"<[^>]+>")
 
 Message = str | dict[str, str]
 
@@ -133,6 +136,12 @@ def text(language: str, key: str, **values: object) -> Html:
             message = message.get(plural_category(language, count), message[PLURAL_OTHER])
         values["count"] = number(language, count)
     return Html(message.format(**{name: escape(value) for name, value in values.items()}))
+
+
+def plain(html_text: str) -> str:
+    """Telegram HTML as plain text (for a terminal, an image, a preview): tags dropped, entities
+    decoded."""
+    return html.unescape(TAG.sub("", html_text))
 
 
 def _message_problems(language: str, english: Message, message: Message) -> list[str]:
