@@ -23,8 +23,8 @@ from babel import Locale
 from babel.lists import format_list
 from babel.numbers import format_decimal
 
-LANGUAGES = ("en", "pt", "es")
-DEFAULT_LANGUAGE = "en"
+from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
+
 LOCALES = Path(__file__).parent / "locales"
 # British English, Brazilian Portuguese; Spanish with Spain's separators (12.345), which Latin
 # American supporters in the UK read without trouble, and the same plural rules as es_419.
