@@ -166,10 +166,12 @@ def _message_problems(language: str, english: Message, message: Message) -> list
     ]
 
 
-def catalog_problems(locales: Path = LOCALES) -> list[str]:
-    """Everything that would break the catalogs under `locales`, one line each naming the file
-    and the key: a TOML error, a message missing or extra beside English, other placeholders than
-    the English, plural forms that are not the language's CLDR ones. Empty when all is well."""
+def catalog_problems(locales: Path | None = None) -> list[str]:
+    """Everything that would break the catalogs under `locales` (ours by default), one line each
+    naming the file and the key: a TOML error, a message missing or extra beside English, other
+    placeholders than the English, plural forms that are not the language's CLDR ones. Empty
+    when all is well."""
+    locales = locales or LOCALES
     problems: list[str] = []
     loaded: dict[str, dict[str, Message]] = {language: {} for language in LANGUAGES}
     for language in LANGUAGES:
