@@ -43,8 +43,8 @@ from handlers.common import (
 from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
+from messages.core import too_long
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from messages.render import too_long
 from scheduler import broadcasts
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (

@@ -43,6 +43,7 @@ from handlers.common import Handler, answer, journey, language, reply, show, use
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
+from messages.core import characters
 from messages.mp import (
     ANSWER_PREFIX,
     FIND,
@@ -65,7 +66,6 @@ from messages.mp import (
     too_long_text,
     writetothem_keyboard,
 )
-from messages.render import characters
 from scheduler import followups
 
 FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")

@@ -36,7 +36,7 @@ from handlers.common import (
 )
 from handlers.exits import exits
 from messages import Html, keyboards, text
-from messages.render import characters, too_long
+from messages.core import characters, too_long
 from messages.solidarity import (
     ANONYMOUS,
     APPROVE,

@@ -16,9 +16,9 @@ from bot.config import Settings
 from bot.daily import FAILED, POSTED, POSTING, UNKNOWN, DayStatus, DayWords, deep_link
 from bot.delivery import LinkButton, link_keyboard
 from messages import keyboards
+from messages.core import campaign_dates
+from messages.core import date as date_label
 from messages.i18n import Html, catalog, escape, text
-from messages.render import campaign_dates
-from messages.render import date as date_label
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"
@@ -96,7 +96,6 @@ def x_text(campaign: Campaign, bot_username: str, day: int) -> str:
         cut = words.rfind(" ")
         words = words[:cut] if cut > 0 else words[:-1]
     return post(words.rstrip(" ,;:.") + ELLIPSIS)
-
 
 
 FIRST_WORDS = 6
@@ -213,8 +212,7 @@ def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
     return DayWords(
         texts={language: prompt_text(campaign, day, language) for language in LANGUAGES},
         buttons={
-            language: prompt_button(campaign, bot_username, day, language)
-            for language in LANGUAGES
+            language: prompt_button(campaign, bot_username, day, language) for language in LANGUAGES
         },
         channel_text=channel_text(campaign, day),
         channel_markup=channel_markup(campaign, bot_username, day),

@@ -23,8 +23,8 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
+from messages.core import characters
 from messages.i18n import Html, catalog, text
-from messages.render import characters
 
 FIND = "mp:find"
 SKIP_NAME = "mp:skip:name"

@@ -23,8 +23,8 @@ from bot.stats import (
     ConstituencyLetters,
     Referrals,
 )
+from messages.core import date
 from messages.i18n import BABEL_LOCALES, LANGUAGES, Html, catalog, number, plain, text
-from messages.render import date
 
 
 def render_stats(language: str, stats: CampaignStats) -> Html:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import Settings
+from messages.core import date
 from messages.i18n import (
     LANGUAGES,
     catalog,
@@ -21,7 +22,6 @@ from messages.i18n import (
     plural_categories,
     text,
 )
-from messages.render import date
 from tests.support.harness import tags_in
 
 # The tags Telegram's HTML parse mode accepts.
