@@ -660,4 +660,4 @@ async def test_a_broadcast_is_measured_as_telegram_counts_it(chat):
     """2,100 emoji are 4,200 characters to Telegram: refused at composing, not at sending."""
     await chat.send(ORGANISER, "/broadcast")
     replies = await chat.send(ORGANISER, "💜" * 2100)
-    assert "4200 characters" in replies[-1].text and "4096" in replies[-1].text
+    assert "That is 4,200 characters, and Telegram allows 4,096 characters" in replies[-1].text
