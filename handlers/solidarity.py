@@ -37,6 +37,7 @@ from handlers.common import (
 )
 from handlers.exits import exits
 from messages import Html, keyboards, text
+from messages.core import characters, too_long
 from messages.solidarity import (
     ANONYMOUS,
     APPROVE,
@@ -111,7 +112,7 @@ async def ask_message(update: Update, context: Context) -> str:
     await show(
         update,
         context,
-        text(lang, "solidarity.ask_message", limit=message_limit(context)),
+        text(lang, "solidarity.ask_message", limit=characters(lang, message_limit(context))),
         cancel_keyboard(lang),
     )
     return ASK_MESSAGE
@@ -129,14 +130,18 @@ async def receive_message(update: Update, context: Context) -> str:
         await reply(
             update,
             context,
-            text(lang, "solidarity.message_too_long", length=len(body), limit=limit),
+            too_long(lang, "solidarity.message_too_long", len(body), limit),
         )
         return ASK_MESSAGE
     context.user_data[DRAFT] = {"body": body}
     await reply(
         update,
         context,
-        text(lang, "solidarity.ask_signature", limit=solidarity.MAX_SIGNATURE_LENGTH),
+        text(
+            lang,
+            "solidarity.ask_signature",
+            limit=characters(lang, solidarity.MAX_SIGNATURE_LENGTH),
+        ),
         signature_keyboard(lang),
     )
     return ASK_SIGNATURE
@@ -156,7 +161,7 @@ async def receive_signature(update: Update, context: Context) -> str:
         await reply(
             update,
             context,
-            text(lang, "solidarity.signature_too_long", length=len(signature), limit=limit),
+            too_long(lang, "solidarity.signature_too_long", len(signature), limit),
             anonymous_keyboard(lang),
         )
         return ASK_SIGNATURE

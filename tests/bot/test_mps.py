@@ -379,7 +379,7 @@ def test_blank_personal_sentence_drops_its_paragraph_cleanly(campaign):
 
 @pytest.mark.parametrize(
     ("language", "signed"),
-    [("en", "A resident of"), ("pt", "Uma pessoa que mora em"), ("es", "Una persona que vive en")],
+    [("en", "A resident of"), ("pt", "Um(a) morador(a) de"), ("es", "Una persona que vive en")],
 )
 def test_unsigned_letter_is_signed_by_someone_who_lives_there_in_its_language(
     campaign, language, signed
