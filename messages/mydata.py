@@ -101,7 +101,7 @@ def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 def actions(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = []
     for row in rows:
-        action = label(lang, f"mydata.actions.{row['kind']}", "mydata.actions.other")
+        action = label(lang, f"mydata.actions.{row['kind']}", "mydata.actions.unknown_kind")
         stamped = when(lang, row["at"], zone)
         if row["constituency_code"]:
             lines.append(
@@ -170,7 +170,7 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
             lang,
             "mydata.deliveries.item",
             when=when(lang, row["updated_at"], zone),
-            kind=label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.other"),
+            kind=label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind"),
             status=text(lang, f"mydata.deliveries.{row['status']}"),
         )
         for row in rows
@@ -241,7 +241,7 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
         journey = f"core.menu.action_{value}"
         shown = text(lang, journey) if journey in catalog(lang) else value
         return [text(lang, "mydata.unfinished.pending_journey", journey=shown)]
-    return [text(lang, "mydata.unfinished.other")]
+    return [text(lang, "mydata.unfinished.something_else")]
 
 
 # Each table Storage.personal_data reads, in the order the page shows them, with its section.
