@@ -154,7 +154,9 @@ def try_command(args: argparse.Namespace) -> int:
     from bot.app.console import run_console
 
     settings, campaign = load(need_token=False)
-    return asyncio.run(run_console(settings, campaign, language=args.language))
+    return asyncio.run(
+        run_console(settings, campaign, language=args.language, sample_data=args.sample_data)
+    )
 
 
 def check_command(_: argparse.Namespace) -> int:
@@ -285,6 +287,11 @@ def parser() -> argparse.ArgumentParser:
     )
     trial.add_argument(
         "--language", choices=("en", "pt", "es"), default=None, help="your Telegram language"
+    )
+    trial.add_argument(
+        "--sample-data",
+        action="store_true",
+        help="answer postcode and MP lookups from built-in samples, to preview the MP journey",
     )
     trial.set_defaults(handler=try_command)
     commands.add_parser(

@@ -36,7 +36,10 @@ NO_CONTENT_METHODS = {
 class Call:
     method: str
     params: dict[str, Any]
+    # Uploaded files by part name: (file name, content).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    result: Any = None  # the Bot API's answer; None when the call was refused
 
     @property
     def chat_id(self) -> int | None:
@@ -120,13 +123,15 @@ class OfflineBotAPI(BaseRequest):
         if api_method == "getUpdates":
             await asyncio.sleep(0.05)
             return self._ok([])
+        if request_data:
+            call.files = uploads(request_data)
         self.calls.append(call)
+        fault = self._fault_for(call) or self._answered_twice(call)
+        if not fault:
+            call.result = self._result(call)
         if self.on_call:
             self.on_call(call)
-        fault = self._fault_for(call) or self._answered_twice(call)
-        if fault:
-            return self._fail(fault)
-        return self._ok(self._result(call))
+        return self._fail(fault) if fault else self._ok(call.result)
 
     def _answered_twice(self, call: Call) -> Fault | None:
         """Telegram accepts one answer per button press; a second one is a 400."""
@@ -230,6 +235,15 @@ class OfflineBotAPI(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def uploads(request_data: RequestData) -> dict[str, tuple[str, bytes]]:
+    """The files a request uploads (a chart, a PDF, a CSV), by part name."""
+    files = {}
+    for name, (filename, content, _) in request_data.multipart_data.items():
+        data = content if isinstance(content, bytes) else content.read()
+        files[name] = (filename or name, data)
+    return files
 
 
 class UpdateFactory:
