@@ -116,6 +116,7 @@ async def serve(app: Application, settings: Settings) -> str:
 
 
 def stop(stopped_by: asyncio.Future[str], reason: str) -> None:
+    """A stop signal's handler: the first one gives the reason; a second changes nothing."""
     if not stopped_by.done():
         stopped_by.set_result(reason)
 

@@ -125,10 +125,6 @@ class Console:
             path.write_bytes(content)
             print(f"\n[{kind} saved: {path.resolve()}]")
 
-    def number_of(self, text: str) -> int:
-        """The number of the button on screen labelled `text` (the newest, if several)."""
-        return max(number for number, button in self.buttons.items() if button.text == text)
-
 
 class Session:
     """The bot, and what the console user types into it."""
