@@ -11,8 +11,6 @@ from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text
 from messages.i18n import LANGUAGES
 
-# Deep-link payloads that open a journey rather than being only a referral source.
-JOURNEY_PAYLOADS = (*JOURNEYS, "menu")
 MAX_PAYLOAD = 64
 
 
