@@ -9,18 +9,10 @@ from pydantic import HttpUrl
 
 from bot.app.console import session
 from bot.app.samples import SAMPLE_PETITION_SIGNATURES, sample_postcodes
-from bot.campaign import load_campaign
-from bot.config import Settings
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return Settings(_env_file=None, database_path=tmp_path / "unused.db")
-
-
-@pytest.fixture
-async def trial(settings, tmp_path):
-    campaign = load_campaign(settings.campaign_file)
+async def trial(settings, campaign, tmp_path):
     async with session(settings, campaign, sample_data=True, files=tmp_path / "files") as trial:
         yield trial
 
@@ -113,11 +105,13 @@ async def test_inline_links_show_their_address(trial, capsys):
     assert "(https://" in out  # a support line's website, after its name
 
 
-async def test_sample_data_shows_a_parliament_petitions_live_count(settings, tmp_path, capsys):
-    campaign = load_campaign(settings.campaign_file).model_copy(
+async def test_sample_data_shows_a_parliament_petitions_live_count(
+    settings, campaign, tmp_path, capsys
+):
+    parliament = campaign.model_copy(
         update={"petition_url": HttpUrl("https://petition.parliament.uk/petitions/700123")}
     )
-    async with session(settings, campaign, sample_data=True, files=tmp_path) as trial:
+    async with session(settings, parliament, sample_data=True, files=tmp_path) as trial:
         await trial.type("/start")
         await press(trial, "No, thanks")
         await press(trial, "✍️ Petition")
