@@ -23,8 +23,8 @@ from bot.stats import (
     ConstituencyLetters,
     Referrals,
 )
+from messages.core import BABEL_LOCALES, date, number
 from messages.i18n import LANGUAGES, Html, catalog, plain, text
-from messages.render import BABEL_LOCALES, date, number
 
 
 def render_stats(language: str, stats: CampaignStats) -> Html:
