@@ -129,11 +129,13 @@ class Console:
 class Session:
     """The bot, and what the console user types into it."""
 
-    def __init__(self, app: Application, console: Console, language: str | None) -> None:
+    def __init__(
+        self, app: Application, updates: UpdateFactory, console: Console, language: str | None
+    ) -> None:
         self.app = app
+        self.updates = updates  # they tell the offline Bot API which presses it may answer
         self.console = console
         self.language = language
-        self.updates = UpdateFactory(app.bot)
 
     async def type(self, line: str) -> None:
         """A button's number presses it; anything else is sent as a message."""
@@ -179,7 +181,7 @@ async def session(
         console = Console(files)
         api.on_call = console.show
         try:
-            yield Session(app, console, language)
+            yield Session(app, UpdateFactory(app.bot, api), console, language)
         finally:
             await app.stop()
             await app.shutdown()
