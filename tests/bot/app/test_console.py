@@ -9,6 +9,7 @@ from pydantic import HttpUrl
 
 from bot.app.console import session
 from bot.app.samples import SAMPLE_PETITION_SIGNATURES, sample_postcodes
+from messages.i18n import plain, text
 
 
 @pytest.fixture
@@ -33,10 +34,10 @@ async def test_both_welcome_keyboards_can_be_pressed_and_numbers_never_change_me
     shown = capsys.readouterr().out
     assert "[2] Português" in shown and "[5] No, thanks" in shown  # two keyboards, one count
     await trial.type("2")  # the language keyboard, not the opt-in below it
-    assert "a partir de agora falo com você em português" in capsys.readouterr().out
-    declined = number_of(trial, "Não, obrigada")
+    assert plain(text("pt", "core.language.changed")) in capsys.readouterr().out
+    declined = number_of(trial, text("pt", "core.welcome.optin_no_button"))
     await trial.type(str(declined))
-    assert "Sem problema" in capsys.readouterr().out
+    assert plain(text("pt", "core.welcome.optin_no")) in capsys.readouterr().out
     await trial.type(str(declined))  # its message now shows the menu instead
     assert f"[{declined}] is no longer on screen" in capsys.readouterr().out
 
