@@ -7,29 +7,10 @@ import datetime as dt
 
 import pytest
 
+from bot.app.offline import TELEGRAM_TAGS
 from messages.core import date
 from messages.i18n import LANGUAGES, catalog, placeholders, text
 from tests.support.harness import tags_in
-
-# The tags Telegram's HTML parse mode accepts.
-TELEGRAM_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "a",
-    "code",
-    "pre",
-    "tg-spoiler",
-    "span",
-    "blockquote",
-    "tg-emoji",
-}
 
 
 def test_the_three_catalogs_have_the_same_keys():
