@@ -83,6 +83,9 @@ class FakeBotApi:
         self.bad: set[int] = set()
         self.flood: dict[int, int] = {}  # the chat's first send gets 429 with this retry_after
         self.slow: dict[int, float] = {}  # the chat's next answer is this late (but delivered)
+        # Telegram's servers failing: this many next sends are refused with a 500 (JSON) or a
+        # 502 (an HTML page, from the proxy in front), alternately; nothing is delivered.
+        self.server_errors = 0
         self.on_message: Callable[[int | str], None] | None = None
         # The same moment, with what was sent (the request's parameters).
         self.on_delivered: Callable[[int | str, dict[str, Any]], None] | None = None
@@ -239,6 +242,9 @@ class FakeBotApi:
         if chat_id in self.bad:
             return _error(400, "Bad Request: chat not found")
         if method in MESSAGE_METHODS:
+            if self.server_errors:
+                self.server_errors -= 1
+                return _server_error(self.server_errors % 2 == 0)
             if arrived < self.flood_until:
                 self.early += 1
                 return _too_many(math.ceil(self.flood_until - arrived))
@@ -340,6 +346,14 @@ def _error(code: int, description: str, **parameters: int) -> web.Response:
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=code)
+
+
+def _server_error(bad_gateway: bool) -> web.Response:
+    if bad_gateway:
+        return web.Response(
+            status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+        )
+    return _error(500, "Internal Server Error")
 
 
 def _too_many(retry_after: int) -> web.Response:

@@ -21,6 +21,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_path": tmp_path / "bot.db",
         "organiser_ids": frozenset({ORGANISER_ID}),
+        "paid_broadcasts": True,
         "broadcast_rate": 1000,
         "user_updates_per_minute": 1000,
     }

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.ext import ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.delivery import (
     Audience,
@@ -24,6 +24,7 @@ from bot.delivery import (
     resume,
     run_broadcast,
 )
+from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage
 from tests.fake_bot_api import TOKEN, FakeBotApi
 
@@ -44,10 +45,15 @@ async def loopback() -> AsyncIterator[FakeBotApi]:
 
 
 @contextlib.asynccontextmanager
-async def limited_bot(loopback: FakeBotApi, read_timeout: float = 5.0) -> AsyncIterator[Bot]:
-    """The bot as the Application builds it: every send goes through AIORateLimiter."""
-    limiter = AIORateLimiter(overall_max_rate=1000, max_retries=3)
-    request = HTTPXRequest(read_timeout=read_timeout)
+async def limited_bot(
+    loopback: FakeBotApi,
+    read_timeout: float = 5.0,
+    max_retries: int = 3,
+    request: BaseRequest | None = None,
+) -> AsyncIterator[ExtBot]:
+    """The bot as the Application builds it: every send goes through our rate limiter."""
+    limiter = PriorityRateLimiter(1000, paid_broadcasts=True, max_retries=max_retries)
+    request = request or HTTPXRequest(read_timeout=read_timeout)
     async with ExtBot(
         TOKEN, base_url=loopback.base_url, rate_limiter=limiter, request=request
     ) as bot:
@@ -55,9 +61,9 @@ async def limited_bot(loopback: FakeBotApi, read_timeout: float = 5.0) -> AsyncI
 
 
 @contextlib.asynccontextmanager
-async def bare_bot(loopback: FakeBotApi) -> AsyncIterator[Bot]:
-    """No limiter: a 429 reaches the engine itself."""
-    async with Bot(TOKEN, base_url=loopback.base_url) as bot:
+async def bare_bot(loopback: FakeBotApi) -> AsyncIterator[ExtBot]:
+    """A limiter that never retries: a 429 reaches the engine itself."""
+    async with limited_bot(loopback, max_retries=0) as bot:
         yield bot
 
 
@@ -203,6 +209,22 @@ async def test_a_timeout_is_recorded_as_unknown_and_not_retried(storage, loopbac
     assert (report.sent, report.unknown, report.status) == (4, 1, "done")
     assert statuses(storage, broadcast_id)[2] == "unknown"
     assert len(loopback.sends(2)) == 1
+
+
+async def test_server_errors_mean_not_sent_and_the_recipients_are_tried_again(
+    storage, loopback, bot
+):
+    """D9: a 500 or a proxy's 502 is a definite "not sent", unlike a timeout: nobody is lost
+    to an outage of Telegram's servers, and nobody gets the message twice."""
+    recipients = add_supporters(storage, range(1, 13))
+    loopback.server_errors = 6  # the first batch and one more fail: two pauses, then it's back
+    broadcast_id = broadcast(storage)
+
+    report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+
+    assert (report.sent, report.unknown, report.failed, report.status) == (12, 0, 0, "done")
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+    assert {request.status for request in loopback.sends()} == {200, 500, 502}
 
 
 # PTB's own RetryAfter warns about its retry_after type on construction; nothing of ours.
@@ -375,7 +397,7 @@ class RefusedOnce(HTTPXRequest):
 
 async def test_a_send_that_never_left_is_tried_again(storage, loopback):
     add_supporters(storage, range(1, 4))
-    async with Bot(TOKEN, base_url=loopback.base_url, request=RefusedOnce()) as bot:
+    async with limited_bot(loopback, request=RefusedOnce()) as bot:
         report = await run_broadcast(bot, storage, broadcast(storage))
 
     assert (report.sent, report.unknown) == (3, 0)
