@@ -16,6 +16,9 @@ from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
 from tests.fake_bot_api import FakeBotApi, start_bot_process
 
+# Paid broadcasts, so a run is over in seconds; a batch (the most in flight) is a second of it.
+FAST = {"BROADCAST_RATE": "500", "PAID_BROADCASTS": "true"}
+
 RECIPIENTS = 2_000
 TEXT = "<b>Kill test</b>: one message per supporter"
 KILL_AFTER = (400, 1_200)  # messages of the broadcast delivered before each kill
@@ -67,7 +70,7 @@ async def test_a_broadcast_killed_twice_serves_everyone_with_duplicates_bounded(
 
     async with FakeBotApi() as api:
         for kill_after in KILL_AFTER:
-            bot = await start_bot_process(api.base_url, database, log, BROADCAST_RATE="500")
+            bot = await start_bot_process(api.base_url, database, log, **FAST)
             await until(
                 lambda n=kill_after: received(api).total() >= n, bot, log, f"{kill_after} sends"
             )
@@ -76,7 +79,7 @@ async def test_a_broadcast_killed_twice_serves_everyone_with_duplicates_bounded(
             _, summary, _ = read(database, broadcast_id)
             in_flight_at_kills.append(summary.get("sending", 0))
 
-        bot = await start_bot_process(api.base_url, database, log, BROADCAST_RATE="500")
+        bot = await start_bot_process(api.base_url, database, log, **FAST)
         await until(
             lambda: read(database, broadcast_id)[0] == "done", bot, log, "the broadcast to end"
         )

@@ -10,8 +10,8 @@ import asyncio
 
 from telegram import Bot, Update
 
-from bot.offline import OfflineBotAPI, UpdateFactory
-from bot.updates import PersonUpdateProcessor, person_of
+from bot.app.offline import OfflineBotAPI, UpdateFactory
+from bot.app.updates import PersonUpdateProcessor, person_of
 
 
 def updates() -> UpdateFactory:

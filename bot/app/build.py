@@ -9,7 +9,7 @@ import httpx
 from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
@@ -17,10 +17,12 @@ import scheduler
 from bot import delivery
 from bot.app.context import BotData, Context
 from bot.app.persistence import SQLitePersistence
+from bot.app.updates import PersonUpdateProcessor
 from bot.campaign import Campaign, load_campaign
 from bot.config import Settings
 from bot.flood import FloodGate
 from bot.petition import PetitionCounter
+from bot.ratelimit import PriorityRateLimiter
 from bot.tracking import build_sources
 from messages.i18n import LANGUAGES, catalog
 
@@ -32,6 +34,10 @@ SUPPORTER_COMMANDS = ("start", "menu", "language", "help", "privacy", "mydata", 
 ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "trends")
 ALL_COMMANDS = SUPPORTER_COMMANDS + ORGANISER_COMMANDS
 USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
+# Updates at work at once, each person's one at a time. Most of an update's life is waiting
+# (for Telegram, a lookup, its turn under the rate limit), so many can wait side by side;
+# the bound keeps a rush of thousands from holding thousands of half-done updates in memory.
+CONCURRENT_UPDATES = 256
 
 
 def build_application(
@@ -53,7 +59,10 @@ def build_application(
             )
         )
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.broadcast_rate, max_retries=3))
+        .rate_limiter(
+            PriorityRateLimiter(settings.broadcast_rate, paid_broadcasts=settings.paid_broadcasts)
+        )
+        .concurrent_updates(PersonUpdateProcessor(CONCURRENT_UPDATES))
         .persistence(SQLitePersistence(settings.database_path))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
