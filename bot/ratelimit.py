@@ -106,13 +106,19 @@ class RatePlan:
     """Which waiting requests may start, given the time. No clock of its own: every call says
     what time it is, so tests drive it step by step."""
 
-    def __init__(self, rate: float, *, paid_broadcasts: bool = False) -> None:
+    def __init__(
+        self, rate: float, *, paid_broadcasts: bool = False, telegram_limits: bool = True
+    ) -> None:
         """`rate`: messages per second overall; above 30 only with `paid_broadcasts` (raises
-        ValueError otherwise, as Telegram would answer with 429s)."""
+        ValueError otherwise, as Telegram would answer with 429s). `telegram_limits`: also
+        keep Telegram's limits beyond the overall rate (one message a second per chat, 30 a
+        second for what is not a paid broadcast); off only under a fake Bot API without them,
+        where they would only make tests wait."""
         if rate > FREE_RATE and not paid_broadcasts:
             raise ValueError(f"a rate above {FREE_RATE}/s needs paid broadcasts")
         self.overall = Window(min(rate, PAID_RATE))
-        self.free = Window(min(rate, FREE_RATE))
+        self.free = Window(min(rate, FREE_RATE) if telegram_limits else rate)
+        self.telegram_limits = telegram_limits
         self.chat_free_at: dict[int | str, float] = {}
         self.paused_until = 0.0
         self.waiting: list[Waiter] = []
@@ -128,11 +134,12 @@ class RatePlan:
         future: asyncio.Future[None] | None = None,
     ) -> Waiter:
         """Queue a request to `chat_id`; `message` when it puts a new message in the chat."""
+        paced = message and chat_id is not None and self.telegram_limits
         waiter = Waiter(
             priority,
             next(self._arrivals),
-            chat_id if message else None,
-            chat_interval(chat_id) if message and chat_id is not None else 0.0,
+            chat_id if paced else None,
+            chat_interval(chat_id) if paced else 0.0,
             paid,
             future,
         )
@@ -199,9 +206,17 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
     """
 
     def __init__(
-        self, rate: float, *, paid_broadcasts: bool = False, max_retries: int = 3
+        self,
+        rate: float,
+        *,
+        paid_broadcasts: bool = False,
+        telegram_limits: bool = True,
+        max_retries: int = 3,
     ) -> None:
-        self.plan = RatePlan(rate, paid_broadcasts=paid_broadcasts)
+        """`rate`, `paid_broadcasts` and `telegram_limits` as for `RatePlan`."""
+        self.plan = RatePlan(
+            rate, paid_broadcasts=paid_broadcasts, telegram_limits=telegram_limits
+        )
         self.max_retries = max_retries
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None

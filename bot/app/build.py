@@ -41,9 +41,14 @@ CONCURRENT_UPDATES = 256
 
 
 def build_application(
-    settings: Settings, *, campaign: Campaign | None = None, request: BaseRequest | None = None
+    settings: Settings,
+    *,
+    campaign: Campaign | None = None,
+    request: BaseRequest | None = None,
+    telegram_limits: bool = True,
 ) -> Application:
-    """The bot, wired but not started. Pass `request` to put a fake network under it."""
+    """The bot, wired but not started. Pass `request` to put a fake network under it, and
+    `telegram_limits=False` if that fake has no per-chat limits (see `RatePlan`)."""
     token = (
         settings.telegram_bot_token.get_secret_value()
         if settings.telegram_bot_token
@@ -60,7 +65,11 @@ def build_application(
         )
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .rate_limiter(
-            PriorityRateLimiter(settings.broadcast_rate, paid_broadcasts=settings.paid_broadcasts)
+            PriorityRateLimiter(
+                settings.broadcast_rate,
+                paid_broadcasts=settings.paid_broadcasts,
+                telegram_limits=telegram_limits,
+            )
         )
         .concurrent_updates(PersonUpdateProcessor(CONCURRENT_UPDATES))
         .persistence(SQLitePersistence(settings.database_path))

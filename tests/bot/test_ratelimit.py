@@ -200,3 +200,11 @@ async def test_a_request_without_a_chat_is_never_held():
         return True
 
     assert await limiter.process_request(answer, (), {}, "answerCallbackQuery", {}, None)
+
+
+def test_without_telegrams_own_limits_only_the_overall_rate_holds():
+    """For a fake Bot API with no per-chat limit: one chat's messages go back to back."""
+    plan = RatePlan(100, paid_broadcasts=True, telegram_limits=False)
+    started = drive(plan, [Arrival(0.0, chat_id=1) for _ in range(150)])
+    assert busiest_window([at for at, _ in started]) == 100
+    assert [at for at, _ in started][:100] == [0.0] * 100
