@@ -30,7 +30,7 @@ import httpx
 from telegram.constants import FloodLimit
 from telegram.ext import ExtBot
 
-from bot.delivery import batch_size_for, create_broadcast, run_broadcast, telegram_request
+from bot.delivery import Sending, create_broadcast, run_broadcast, telegram_request
 from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage, stamp
 from tests.support.bot_api import TOKEN
@@ -124,7 +124,7 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
         ) as bot:
             cpu, started = cpu_seconds(), time.monotonic()
             await run_broadcast(
-                bot, storage, broadcast_id, batch_size=batch_size_for(rate), paid_broadcasts=paid
+                bot, storage, broadcast_id, sending=Sending.at_rate(rate, paid_broadcasts=paid)
             )
             seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
         async with httpx.AsyncClient() as client:

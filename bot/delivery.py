@@ -28,7 +28,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -41,6 +41,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
@@ -80,6 +81,33 @@ def telegram_request(rate: float) -> HTTPXRequest:
 def batch_size_for(rate: float) -> int:
     """About one second of sending at `rate` messages per second, capped at MAX_BATCH_SIZE."""
     return max(1, min(MAX_BATCH_SIZE, math.ceil(rate)))
+
+
+@dataclass
+class Sending:
+    """How this process delivers: batches of about a second at the configured rate, as paid
+    broadcasts or not, and the runs under way, so that a shutdown can stop them all."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    paid_broadcasts: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    runs: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def at_rate(cls, rate: float, *, paid_broadcasts: bool = False) -> Sending:
+        return cls(batch_size_for(rate), paid_broadcasts)
+
+    async def stop(self, grace: float) -> None:
+        """Stop every run once its batch in flight is recorded; after `grace` seconds cancel
+        the runs still going (waiting out a 429 or an outage): their claimed rows stay in
+        flight and are sent at the next start. Runs stay 'running', to be resumed then."""
+        self.stopping.set()
+        if not self.runs:
+            return
+        _, late = await asyncio.wait(set(self.runs), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -210,38 +238,39 @@ async def run_broadcast(
     storage: Storage,
     broadcast_id: int,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    paid_broadcasts: bool = False,
+    sending: Sending | None = None,
     on_progress: ProgressCallback | None = None,
     progress_every: float = PROGRESS_EVERY_SECONDS,
-    stopping: asyncio.Event | None = None,
 ) -> DeliveryReport:
     """Deliver a broadcast to everyone still waiting for it, then report.
 
     Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
-    that is done or cancelled. A cancel takes effect after the current batch; so does
-    `stopping` (the process is shutting down: the broadcast stays running, to be resumed). Pass
-    the Application's bot (its rate limiter sets the pace) and `batch_size_for` its rate;
-    `paid_broadcasts` sends each message as a paid broadcast (above 30 a second).
+    that is done or cancelled. A cancel takes effect after the current batch; so does a
+    shutdown (`Sending.stop`), which leaves the broadcast running, to be resumed at the next
+    start. Pass the Application's bot (its rate limiter sets the pace) and the process's
+    `Sending` (by default, batches for the default rate).
     """
     clock = time.monotonic()
+    sending = sending or Sending()
     enqueue(storage, broadcast_id)
     broadcast = storage.get_broadcast(broadcast_id)
     message = _Message(
-        broadcast["texts"], broadcast["buttons"], broadcast["photo_file_id"], paid_broadcasts
+        broadcast["texts"],
+        broadcast["buttons"],
+        broadcast["photo_file_id"],
+        sending.paid_broadcasts,
     )
     run = _Run(bot, storage, broadcast_id, message)
     tally = _Tally(broadcast_id, storage, broadcast["total"] or 0, on_progress, progress_every)
-    while storage.broadcast_status(broadcast_id) == "running":
-        if stopping is not None and stopping.is_set():
-            break
-        # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
-        await run.pause.wait()
-        batch = storage.claim_deliveries(broadcast_id, batch_size)
-        if not batch:
-            storage.finish_broadcast(broadcast_id)
-            break
-        await tally.add(await run.send_batch(batch))
+    batches = asyncio.ensure_future(_send_batches(run, tally, sending))
+    sending.runs.add(batches)
+    try:
+        await batches
+    except asyncio.CancelledError:
+        if not batches.cancelled() or asyncio.current_task().cancelling():
+            raise  # this caller was cancelled, not the shutdown's doing
+    finally:
+        sending.runs.discard(batches)
     report = _report(storage, broadcast_id, time.monotonic() - clock)
     logger.info(
         "Broadcast %s %s: %s sent, %s blocked, %s failed, %s unknown, %s skipped of %s",
@@ -255,6 +284,22 @@ async def run_broadcast(
         report.total,
     )
     return report
+
+
+async def _send_batches(run: _Run, tally: _Tally, sending: Sending) -> None:
+    """Claim and send a batch at a time until none is left, the broadcast is cancelled or the
+    process is stopping."""
+    storage = run.storage
+    while storage.broadcast_status(run.broadcast_id) == "running":
+        if sending.stopping.is_set():
+            return
+        # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
+        await run.pause.wait()
+        batch = storage.claim_deliveries(run.broadcast_id, sending.batch_size)
+        if not batch:
+            storage.finish_broadcast(run.broadcast_id)
+            return
+        await tally.add(await run.send_batch(batch))
 
 
 def requeue_unfinished(storage: Storage) -> list[int]:
@@ -274,8 +319,7 @@ async def resume(
     """Carry on the broadcasts `requeue_unfinished` found (one finished or cancelled since
     returns at once); `options` as for `run_broadcast`."""
     return [
-        await run_broadcast(bot, storage, broadcast_id, **options)
-        for broadcast_id in broadcast_ids
+        await run_broadcast(bot, storage, broadcast_id, **options) for broadcast_id in broadcast_ids
     ]
 
 
@@ -356,9 +400,7 @@ class _Pause:
 class _Run:
     """One broadcast being delivered by this process."""
 
-    def __init__(
-        self, bot: ExtBot, storage: Storage, broadcast_id: int, message: _Message
-    ) -> None:
+    def __init__(self, bot: ExtBot, storage: Storage, broadcast_id: int, message: _Message) -> None:
         self.bot = bot
         self.storage = storage
         self.broadcast_id = broadcast_id
@@ -425,8 +467,11 @@ class _Run:
 
 def _answered(error: NetworkError) -> bool:
     """Whether the Bot API (or a proxy in front of it) answered with an error status, such as
-    500 or 502: then nothing was sent. A transport failure carries its cause from the HTTP
-    client; an answer has none, or the parse error of an unreadable body."""
+    500 or 502: then nothing was sent. A timeout is never an answer; another transport failure
+    carries its cause from the HTTP client; an answer has none, or the parse error of an
+    unreadable body."""
+    if isinstance(error, TimedOut):
+        return False
     return error.__cause__ is None or isinstance(error.__cause__, TelegramError)
 
 

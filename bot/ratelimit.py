@@ -214,9 +214,7 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         max_retries: int = 3,
     ) -> None:
         """`rate`, `paid_broadcasts` and `telegram_limits` as for `RatePlan`."""
-        self.plan = RatePlan(
-            rate, paid_broadcasts=paid_broadcasts, telegram_limits=telegram_limits
-        )
+        self.plan = RatePlan(rate, paid_broadcasts=paid_broadcasts, telegram_limits=telegram_limits)
         self.max_retries = max_retries
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None

@@ -3,8 +3,9 @@
 the organiser, edited in place, then the final report.
 
 Delivery itself is `bot.delivery.run_broadcast`: resumable, paced by the bot's rate limiter,
-subscription re-checked at send time. A run is a task, so the bot keeps answering (D7); a run a
-dead process left behind is resumed at start by the daily catch-up job.
+subscription re-checked at send time. A run is a task, so the bot keeps answering (D7). A run
+the process stopped (a shutdown) or a dead process left behind is resumed after the next start,
+with a new progress message and the final report.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from bot.app.context import BotData, Context
 from bot.delivery import (
     DeliveryReport,
     ProgressSnapshot,
-    batch_size_for,
     enqueue,
     run_broadcast,
 )
@@ -48,12 +48,21 @@ def job_name(broadcast_id: int) -> str:
 # --- jobs ----------------------------------------------------------------------------------------
 
 
-def schedule(app: Application) -> None:
+def schedule(app: Application, unfinished: list[int]) -> None:
     """At start: a job for every scheduled broadcast; one whose time passed while the bot was
-    down (a misfire) goes out straight after the start."""
+    down (a misfire) goes out straight after the start, and so do the `unfinished` ones a
+    previous process left running."""
     earliest = utcnow() + AT_START_DELAY
     for broadcast_id, scheduled_for in app.bot_data.storage.scheduled_broadcasts():
         add(app, broadcast_id, max(dt.datetime.fromisoformat(scheduled_for), earliest))
+    for broadcast_id in unfinished:
+        app.job_queue.run_once(
+            resume_unfinished,
+            when=earliest,
+            data=broadcast_id,
+            name=job_name(broadcast_id),
+            job_kwargs={"misfire_grace_time": None},
+        )
 
 
 def add(app: Application, broadcast_id: int, when: dt.datetime) -> None:
@@ -90,6 +99,11 @@ async def send_scheduled(context: Context) -> None:
     await asyncio.wait({start(context.application, broadcast_id)})
 
 
+async def resume_unfinished(context: Context) -> None:
+    """Carry on a broadcast a previous process left running, as if it had just been sent."""
+    await asyncio.wait({start(context.application, context.job.data)})
+
+
 # --- runs ----------------------------------------------------------------------------------------
 
 
@@ -123,7 +137,7 @@ async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
         app.bot,
         storage,
         broadcast_id,
-        batch_size=batch_size_for(data.settings.broadcast_rate),
+        sending=data.sending,
         on_progress=progress.update,
         progress_every=PROGRESS_EVERY,
     )

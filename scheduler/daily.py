@@ -36,7 +36,9 @@ async def _run_today(context: Context) -> None:
     data = context.bot_data
     today = daily.local_now(data.settings.zone).date()
     words = functools.partial(day_words, data.campaign, context.bot.username)
-    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today, words)
+    await daily.run_day(
+        context.bot, data.storage, data.settings, data.campaign, today, words, data.sending
+    )
 
 
 async def send_daily_prompt(context: Context) -> None:
@@ -55,13 +57,12 @@ async def send_today_now(context: Context) -> None:
 
 
 async def catch_up(context: Context) -> None:
-    """Once at start: finish broadcasts a previous process left running, then send today's
-    prompt if its time has passed and it has not fully gone out."""
+    """Once at start: finish the daily prompts a previous process left running, then send
+    today's prompt if its time has passed and it has not fully gone out."""
     data = context.bot_data
     async with data.daily_lock:
         daily.recover(data.storage, daily.local_now(data.settings.zone).date())
-        batch_size = delivery.batch_size_for(data.settings.broadcast_rate)
-        await delivery.resume(context.bot, data.storage, context.job.data, batch_size=batch_size)
+        await delivery.resume(context.bot, data.storage, context.job.data, sending=data.sending)
         # Resuming may have taken a while: look at the clock again.
         now = daily.local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
@@ -74,7 +75,9 @@ def send_now(app: Application) -> None:
     app.job_queue.run_once(send_today_now, when=0, name=SEND_NOW_JOB)
 
 
-def schedule(app: Application) -> None:
+def schedule(app: Application, unfinished: list[int]) -> None:
+    """The prompt's daily job, and the catch-up job at start, which resumes `unfinished`
+    (daily prompts a previous process left running)."""
     data: BotData = app.bot_data
     prompt_time = data.campaign.prompt_time.replace(tzinfo=data.settings.zone)
     app.job_queue.run_daily(
@@ -83,8 +86,6 @@ def schedule(app: Application) -> None:
         name=DAILY_JOB,
         job_kwargs={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True},
     )
-    # Runs in post_init, before any update is handled: nothing of this process is in flight yet.
-    unfinished = delivery.requeue_unfinished(data.storage)
     app.job_queue.run_once(
         catch_up,
         when=dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS),

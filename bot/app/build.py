@@ -38,6 +38,18 @@ USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
 # (for Telegram, a lookup, its turn under the rate limit), so many can wait side by side;
 # the bound keeps a rush of thousands from holding thousands of half-done updates in memory.
 CONCURRENT_UPDATES = 256
+# At SIGTERM, broadcasts get this long to record the batch they have in flight; systemd allows
+# 90 s, we promise 5 (D11).
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
+class StepUpApplication(Application):
+    """python-telegram-bot's Application, which at shutdown first stops the broadcasts under
+    way: otherwise it waits for every job and task to finish, a whole broadcast if need be."""
+
+    async def stop(self) -> None:
+        await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
+        await super().stop()
 
 
 def build_application(
@@ -56,6 +68,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
+        .application_class(StepUpApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
         .defaults(
@@ -96,6 +109,9 @@ async def post_init(app: Application) -> None:
     data.petition_counter = PetitionCounter(data.http)
     data.tracking = build_sources(data.settings)
     data.daily_lock = asyncio.Lock()
+    data.sending = delivery.Sending.at_rate(
+        data.settings.broadcast_rate, paid_broadcasts=data.settings.paid_broadcasts
+    )
     data.broadcast_runs = {}
     await publish_commands(app)
     scheduler.schedule_all(app)

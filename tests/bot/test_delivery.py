@@ -18,6 +18,7 @@ from bot.delivery import (
     Audience,
     LinkButton,
     ProgressSnapshot,
+    Sending,
     create_broadcast,
     enqueue,
     requeue_unfinished,
@@ -112,7 +113,7 @@ async def test_every_opted_in_supporter_gets_the_message_exactly_once(storage, l
     storage.mark_blocked(102)
     broadcast_id = broadcast(storage)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=7)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=7))
 
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent, report.total, report.not_sent) == ("done", 30, 30, 0)
@@ -191,7 +192,7 @@ async def test_a_bad_request_for_one_recipient_does_not_stop_the_run(storage, lo
     loopback.bad.add(4)
     broadcast_id = broadcast(storage)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=3)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=3))
 
     assert (report.sent, report.failed, report.status) == (9, 1, "done")
     assert statuses(storage, broadcast_id)[4] == "failed"
@@ -220,7 +221,7 @@ async def test_server_errors_mean_not_sent_and_the_recipients_are_tried_again(
     loopback.server_errors = 6  # the first batch and one more fail: two pauses, then it's back
     broadcast_id = broadcast(storage)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert (report.sent, report.unknown, report.failed, report.status) == (12, 0, 0, "done")
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
@@ -237,7 +238,9 @@ async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(
     batch_size = 5
 
     async with make_bot(loopback) as bot:
-        report = await run_broadcast(bot, storage, broadcast(storage), batch_size=batch_size)
+        report = await run_broadcast(
+            bot, storage, broadcast(storage), sending=Sending(batch_size=batch_size)
+        )
 
     assert report.sent == 20
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
@@ -259,7 +262,7 @@ async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, l
 
     loopback.on_message = stop_last_supporter
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert loopback.delivered[20] == 0
     assert statuses(storage, broadcast_id)[20] == "skipped"
@@ -301,7 +304,9 @@ async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
     # What a process killed mid-batch leaves behind: 8 rows claimed, outcomes never written.
     in_flight = storage.claim_deliveries(broadcast_id, 8)
 
-    [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=10)
+    [report] = await resume(
+        bot, storage, requeue_unfinished(storage), sending=Sending(batch_size=10)
+    )
 
     assert len(in_flight) == 8
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
@@ -327,8 +332,8 @@ async def test_cancelling_stops_the_run_after_the_current_batch(storage, loopbac
     broadcast_id = broadcast(storage)
     loopback.on_message = lambda chat_id: storage.cancel_broadcast(broadcast_id)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
-    again = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
+    again = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert sum(loopback.delivered.values()) == 5
     assert (report.status, report.sent, report.not_sent) == ("cancelled", 5, 25)
@@ -358,7 +363,12 @@ async def test_the_organiser_sees_progress_while_it_runs(storage, loopback, bot)
 
     broadcast_id = broadcast(storage)
     await run_broadcast(
-        bot, storage, broadcast_id, batch_size=4, on_progress=remember, progress_every=0
+        bot,
+        storage,
+        broadcast_id,
+        sending=Sending(batch_size=4),
+        on_progress=remember,
+        progress_every=0,
     )
 
     assert [snapshot.done for snapshot in snapshots] == [4, 8, 10]
@@ -375,7 +385,12 @@ async def test_a_failing_progress_callback_does_not_stop_delivery(storage, loopb
         raise RuntimeError("message to edit was deleted")
 
     report = await run_broadcast(
-        bot, storage, broadcast(storage), batch_size=2, on_progress=broken, progress_every=0
+        bot,
+        storage,
+        broadcast(storage),
+        sending=Sending(batch_size=2),
+        on_progress=broken,
+        progress_every=0,
     )
 
     assert report.sent == 5
@@ -415,11 +430,13 @@ async def test_a_revoked_token_stops_the_run_without_failing_anyone(storage, loo
     good_token, loopback.token = loopback.token, "revoked"
 
     with pytest.raises(InvalidToken):
-        await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+        await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert "failed" not in statuses(storage, broadcast_id).values()
     loopback.token = good_token
-    [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=5)
+    [report] = await resume(
+        bot, storage, requeue_unfinished(storage), sending=Sending(batch_size=5)
+    )
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent) == ("done", 20)
 
