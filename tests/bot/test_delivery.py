@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -452,3 +453,43 @@ async def test_an_audience_missing_solidarity_skips_those_who_posted_or_wrote(
     await run_broadcast(bot, storage, broadcast_id)
 
     assert set(loopback.delivered) == {3, 4}
+
+
+async def test_a_shutdown_records_the_batch_in_flight_and_the_rest_goes_out_at_the_next_start(
+    storage, loopback, bot
+):
+    """D11: the run stops after its batch, nothing is left in flight, nobody gets it twice."""
+    recipients = add_supporters(storage, range(1, 31))
+    broadcast_id = broadcast(storage)
+    sending = Sending(batch_size=5)
+    loopback.on_message = lambda _: sending.stopping.set()  # SIGTERM as the first one arrives
+
+    stopped = await run_broadcast(bot, storage, broadcast_id, sending=sending)
+
+    assert (stopped.status, stopped.sent, stopped.not_sent) == ("running", 5, 25)
+    assert "sending" not in storage.broadcast_summary(broadcast_id)
+    loopback.on_message = None
+    [report] = await resume(bot, storage, requeue_unfinished(storage))
+    assert (report.status, report.sent) == ("done", 30)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+
+
+async def test_a_shutdown_does_not_wait_out_a_long_429(storage, loopback):
+    """A run paused for Telegram's retry_after is cancelled after the grace period; what it had
+    claimed is sent at the next start, once."""
+    recipients = add_supporters(storage, range(1, 11))
+    broadcast_id = broadcast(storage)
+    loopback.flood[1] = 3600
+    sending = Sending(batch_size=5)
+    async with bare_bot(loopback) as bot:
+        run = asyncio.create_task(run_broadcast(bot, storage, broadcast_id, sending=sending))
+        while not loopback.floods:
+            await asyncio.sleep(0.01)
+        await sending.stop(grace=0.1)
+        stopped = await run
+        assert stopped.status == "running"
+
+        loopback.flood_until = 0.0  # the hour has passed by the next start
+        [report] = await resume(bot, storage, requeue_unfinished(storage))
+    assert (report.status, report.sent) == ("done", 10)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from bot.app.offline import Fault
-from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast
+from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast, enqueue
 from messages import broadcast as screens
 from messages.broadcast import duration, progress_text, report_text
 from scheduler import broadcasts
@@ -85,6 +85,28 @@ async def test_a_broadcast_due_while_the_bot_was_down_goes_out_at_start(settings
         assert f"Broadcast #{broadcast_id} finished" in chat.last_text(ORGANISER_ID)
     async with running_bot(settings, api) as chat:
         assert not chat.app.job_queue.get_jobs_by_name(job_name(broadcast_id))
+
+
+async def test_a_broadcast_left_running_resumes_at_start_with_progress_and_report(settings, api):
+    """D11: after a shutdown (or a crash) mid-broadcast, the next start carries on, and the
+    organiser sees it: a progress message, then the final report."""
+    async with running_bot(settings, api) as chat:
+        for user_id in (1, 2, 3):
+            subscribe(chat.storage, user_id)
+        broadcast_id = create_broadcast(
+            chat.storage, texts={"en": "Carry on"}, created_by=ORGANISER_ID
+        )
+        enqueue(chat.storage, broadcast_id)  # as a stopped process leaves it: running
+        chat.storage.record_deliveries(broadcast_id, [(1, "sent", 77, None)])
+    async with running_bot(settings, api) as chat:
+        await the_job(chat, broadcast_id).run(chat.app)
+        assert chat.storage.broadcast_status(broadcast_id) == "done"
+    assert [call.text for call in received(chat, 2)] == ["Carry on"]
+    assert [call.text for call in received(chat, 3)] == ["Carry on"]
+    assert received(chat, 1) == []
+    to_organiser = [call.text for call in api.sent(ORGANISER_ID)]
+    assert f"Sending broadcast #{broadcast_id}</b> to 3 supporters" in to_organiser[0]
+    assert f"Broadcast #{broadcast_id} finished" in to_organiser[-1]
 
 
 async def test_a_broadcast_cancelled_before_its_time_is_not_sent(chat, clock):
