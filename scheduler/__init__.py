@@ -6,7 +6,15 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot import delivery
-from scheduler import broadcasts, daily, followups, housekeeping, tracking
+from scheduler import (
+    broadcasts,
+    daily,
+    followups,
+    heartbeat,
+    housekeeping,
+    outages,
+    tracking,
+)
 
 
 def schedule_all(app: Application) -> None:
@@ -18,8 +26,10 @@ def schedule_all(app: Application) -> None:
     organisers = [
         id_ for id_ in unfinished if storage.get_broadcast(id_)["kind"] == broadcasts.KIND
     ]
+    heartbeat.schedule(app)
     housekeeping.schedule(app)
     daily.schedule(app, [id_ for id_ in unfinished if id_ not in organisers])
     followups.schedule(app)
     broadcasts.schedule(app, organisers)
     tracking.schedule(app)
+    outages.schedule(app)

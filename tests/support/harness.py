@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 from telegram.ext import Application
 
 from bot.app.build import build_application
@@ -79,14 +80,20 @@ class Chat:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, api: OfflineBotAPI | None = None, campaign: Campaign | None = None
+    settings: Settings,
+    api: OfflineBotAPI | None = None,
+    campaign: Campaign | None = None,
+    lookups: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Chat]:
     """The real Application, initialised as `run_polling` would, on a fake network (and with
-    `campaign` instead of the settings' campaign file, if given)."""
+    `campaign` instead of the settings' campaign file, and `lookups` answering the outside
+    services, if given)."""
     api = api or OfflineBotAPI()
     # The offline API answers at once and has no per-chat limit: pacing each chat to a message
     # a second would only make the suite wait. The overall rate is kept.
-    app = build_application(settings, campaign=campaign, request=api, telegram_limits=False)
+    app = build_application(
+        settings, campaign=campaign, request=api, lookups=lookups, telegram_limits=False
+    )
     await app.initialize()
     await app.post_init(app)
     try:
