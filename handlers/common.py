@@ -8,7 +8,8 @@ import warnings
 from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
@@ -59,6 +60,16 @@ def remember(context: Context, message: Message) -> None:
         context.bot_data.storage.record_chat_messages([(message.chat_id, message.message_id)])
     else:
         context.message_ids.append((message.chat_id, message.message_id))
+
+
+async def looking_up(update: Update, context: Context) -> None:
+    """Show the person at once that the bot is on it (Telegram's "typing…") while an outside
+    service answers. Failing to show it never stops the lookup."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
 
 
 async def answer(query: CallbackQuery, notice: str | None = None) -> None:
