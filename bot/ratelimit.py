@@ -7,7 +7,9 @@ clock passed in, which waiting request may start now:
 
 - never more than `rate` requests in any window of one second (a sliding window, so no burst
   of twice the rate at the start, as a token bucket allows), and never more than 30 a second
-  of requests that are not paid broadcasts;
+  of requests that are not paid broadcasts; starts are spread evenly (1/rate apart), as a
+  burst of a whole second's requests at once would queue for connections and arrive in an
+  order Telegram could count against us;
 - messages to one chat at least a second apart (three seconds for groups and channels);
 - replies to supporters before bulk messages (broadcasts, daily prompts), which use the
   capacity replies leave; in each class, first come first served;
@@ -70,21 +72,25 @@ def chat_interval(chat_id: int | str) -> float:
 
 
 class Window:
-    """At most `capacity` starts in any `period` seconds: the start times of the last
-    `capacity` requests, the oldest of which says when the next may go."""
+    """At most `capacity` starts in any `period` seconds, each at least `gap` after the one
+    before: the start times of the last `capacity` requests say when the next may go."""
 
     def __init__(self, rate: float) -> None:
         self.capacity = max(1, math.floor(rate))
         self.period = self.capacity / rate
+        self.gap = 1 / rate
         self.starts: deque[float] = deque()
 
     def free_at(self, now: float) -> float:
         """The earliest moment, `now` or later, when one more request may start."""
         while self.starts and self.starts[0] + self.period <= now:
             self.starts.popleft()
-        if len(self.starts) < self.capacity:
+        if not self.starts:
             return now
-        return self.starts[0] + self.period
+        moment = max(now, self.starts[-1] + self.gap)
+        if len(self.starts) < self.capacity:
+            return moment
+        return max(moment, self.starts[0] + self.period)
 
     def take(self, now: float) -> None:
         self.starts.append(now)
@@ -162,18 +168,25 @@ class RatePlan:
     def start(self, now: float) -> tuple[list[Waiter], float | None]:
         """Take every request that may start at `now`, best first. Returns them, and when the
         next one could (None when nobody waits). A request held only by its own chat's limit
-        does not hold up the others."""
+        does not hold up the others; a less urgent one does not take the place a more urgent
+        one, waiting, is about to need."""
         started: list[Waiter] = []
         held: list[Waiter] = []
-        next_at: float | None = None
+        soonest: dict[int, float] = {}  # by priority: when its first held request may start
         while self.waiting:
             waiter = heapq.heappop(self.waiting)
             if waiter.future is not None and waiter.future.done():
                 continue  # its caller gave up (cancelled)
             moment = self.ready_at(waiter, now)
+            urgent = min(
+                (at for priority, at in soonest.items() if priority < waiter.priority),
+                default=math.inf,
+            )
+            if moment <= now < urgent <= now + self.overall.gap:
+                moment = urgent
             if moment > now:
                 held.append(waiter)
-                next_at = moment if next_at is None else min(next_at, moment)
+                soonest[waiter.priority] = min(soonest.get(waiter.priority, math.inf), moment)
                 if moment == max(now, self.paused_until, self.overall.free_at(now)):
                     break  # the whole bot is at its limit: nobody else can go either
                 continue
@@ -181,7 +194,7 @@ class RatePlan:
             started.append(waiter)
         for waiter in held:
             heapq.heappush(self.waiting, waiter)
-        return started, next_at
+        return started, min(soonest.values(), default=None)
 
     def _take(self, waiter: Waiter, now: float) -> None:
         self.overall.take(now)

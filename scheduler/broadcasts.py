@@ -4,8 +4,8 @@ the organiser, edited in place, then the final report.
 
 Delivery itself is `bot.delivery.run_broadcast`: resumable, paced by the bot's rate limiter,
 subscription re-checked at send time. A run is a task, so the bot keeps answering (D7). A run
-the process stopped (a shutdown) or a dead process left behind is resumed after the next start,
-with a new progress message and the final report.
+the process stopped (a shutdown) or a dead process left behind is resumed after the next start
+by the daily catch-up job, through `start`: with a new progress message and the final report.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from bot.storage import Storage, utcnow
 from messages import Html, text
 from messages.broadcast import figures, progress_text, report_text, stop_keyboard
 from messages.i18n import DEFAULT_LANGUAGE
-from scheduler.daily import CATCH_UP_DELAY_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +36,9 @@ KIND = "broadcast"
 JOB_PREFIX = "broadcast-"
 # The organiser's progress message is edited at most this often (Telegram frowns on more).
 PROGRESS_EVERY = 3.0
-# A broadcast that fell due while the bot was down goes out once the bot has finished starting.
-AT_START_DELAY = dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS + 3)
+# A broadcast that fell due while the bot was down goes out once the bot has finished starting,
+# after the daily catch-up job (scheduler.daily, two seconds after the start).
+AT_START_DELAY = dt.timedelta(seconds=5)
 
 
 def job_name(broadcast_id: int) -> str:
@@ -48,21 +48,12 @@ def job_name(broadcast_id: int) -> str:
 # --- jobs ----------------------------------------------------------------------------------------
 
 
-def schedule(app: Application, unfinished: list[int]) -> None:
+def schedule(app: Application) -> None:
     """At start: a job for every scheduled broadcast; one whose time passed while the bot was
-    down (a misfire) goes out straight after the start, and so do the `unfinished` ones a
-    previous process left running."""
+    down (a misfire) goes out straight after the start."""
     earliest = utcnow() + AT_START_DELAY
     for broadcast_id, scheduled_for in app.bot_data.storage.scheduled_broadcasts():
         add(app, broadcast_id, max(dt.datetime.fromisoformat(scheduled_for), earliest))
-    for broadcast_id in unfinished:
-        app.job_queue.run_once(
-            resume_unfinished,
-            when=earliest,
-            data=broadcast_id,
-            name=job_name(broadcast_id),
-            job_kwargs={"misfire_grace_time": None},
-        )
 
 
 def add(app: Application, broadcast_id: int, when: dt.datetime) -> None:
@@ -97,11 +88,6 @@ async def send_scheduled(context: Context) -> None:
         return
     # Wait for the run without re-raising its error: the Application has already reported it.
     await asyncio.wait({start(context.application, broadcast_id)})
-
-
-async def resume_unfinished(context: Context) -> None:
-    """Carry on a broadcast a previous process left running, as if it had just been sent."""
-    await asyncio.wait({start(context.application, context.job.data)})
 
 
 # --- runs ----------------------------------------------------------------------------------------

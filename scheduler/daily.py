@@ -11,6 +11,7 @@ twice at once. Jobs run as tasks, so the bot keeps answering while they send (D7
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -20,6 +21,7 @@ from telegram.ext import Application
 from bot import daily, delivery
 from bot.app.context import BotData, Context
 from messages.daily import day_words
+from scheduler import broadcasts
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +59,20 @@ async def send_today_now(context: Context) -> None:
 
 
 async def catch_up(context: Context) -> None:
-    """Once at start: finish the daily prompts a previous process left running, then send
-    today's prompt if its time has passed and it has not fully gone out."""
+    """Once at start: finish, one after the other, the broadcasts a previous process left
+    running (an organiser's with its progress message and final report, as if just sent), then
+    send today's prompt if its time has passed and it has not fully gone out."""
     data = context.bot_data
     async with data.daily_lock:
         daily.recover(data.storage, daily.local_now(data.settings.zone).date())
-        await delivery.resume(context.bot, data.storage, context.job.data, sending=data.sending)
+        for broadcast_id in context.job.data:
+            if data.storage.get_broadcast(broadcast_id)["kind"] == broadcasts.KIND:
+                # Wait without re-raising its error: the Application has already reported it.
+                await asyncio.wait({broadcasts.start(context.application, broadcast_id)})
+            else:
+                await delivery.run_broadcast(
+                    context.bot, data.storage, broadcast_id, sending=data.sending
+                )
         # Resuming may have taken a while: look at the clock again.
         now = daily.local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
@@ -75,9 +85,7 @@ def send_now(app: Application) -> None:
     app.job_queue.run_once(send_today_now, when=0, name=SEND_NOW_JOB)
 
 
-def schedule(app: Application, unfinished: list[int]) -> None:
-    """The prompt's daily job, and the catch-up job at start, which resumes `unfinished`
-    (daily prompts a previous process left running)."""
+def schedule(app: Application) -> None:
     data: BotData = app.bot_data
     prompt_time = data.campaign.prompt_time.replace(tzinfo=data.settings.zone)
     app.job_queue.run_daily(
@@ -86,6 +94,8 @@ def schedule(app: Application, unfinished: list[int]) -> None:
         name=DAILY_JOB,
         job_kwargs={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True},
     )
+    # Runs in post_init, before any update is handled: nothing of this process is in flight yet.
+    unfinished = delivery.requeue_unfinished(data.storage)
     app.job_queue.run_once(
         catch_up,
         when=dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS),

@@ -69,8 +69,8 @@ def test_a_burst_at_start_never_exceeds_the_rate_in_any_second():
     started = drive(plan, [Arrival(0.0, chat_id=user) for user in range(1, 301)])
     assert len(started) == 300
     assert busiest_window([at for at, _ in started]) == 30
-    # and the capacity is used: 300 messages take ten seconds, not more
-    assert started[-1][0] == pytest.approx(9.0)
+    # spread evenly, and the capacity used: 300 messages take ten seconds, not more
+    assert [at for at, _ in started] == pytest.approx([n / 30 for n in range(300)])
 
 
 @settings(max_examples=60, deadline=None)
@@ -101,10 +101,11 @@ def test_a_reply_goes_before_a_queued_broadcast():
     broadcast = [Arrival(0.0, BULK, chat_id=1000 + n) for n in range(50)]
     reply = Arrival(0.5, REPLY, chat_id=7)
     started = drive(plan, [*broadcast, reply])
-    order = [arrival for _, arrival in started]
-    # the first second's ten went at once; the reply takes the very next free place
-    assert order.index(reply) == 10
-    assert dict((id(arrival), at) for at, arrival in started)[id(reply)] == pytest.approx(1.0)
+    reply_at = next(at for at, arrival in started if arrival is reply)
+    # a place every 0.1 s: the reply takes the first one after it came, ahead of the broadcast
+    assert reply_at == pytest.approx(0.5)
+    assert all(at > reply_at for at, arrival in started[6:])
+    assert [arrival for _, arrival in started].index(reply) == 5
 
 
 def test_a_broadcast_uses_every_place_replies_leave():
@@ -112,8 +113,8 @@ def test_a_broadcast_uses_every_place_replies_leave():
     broadcast = [Arrival(0.0, BULK, chat_id=1000 + n) for n in range(40)]
     replies = [Arrival(0.1 + second, REPLY, chat_id=n) for second, n in enumerate(range(1, 4))]
     started = drive(plan, broadcast + replies)
-    # 43 messages at 10 a second: the last starts in the fifth second, none wasted
-    assert max(at for at, _ in started) == pytest.approx(4.0)
+    # 43 messages at 10 a second, one every 0.1 s: none wasted
+    assert max(at for at, _ in started) == pytest.approx(4.2)
     assert busiest_window([at for at, _ in started]) == 10
 
 
@@ -123,7 +124,8 @@ def test_one_chat_waiting_for_its_second_does_not_hold_up_the_others():
     others = [Arrival(0.0, chat_id=n) for n in range(2, 6)]
     started = dict((id(arrival), at) for at, arrival in drive(plan, [first, second, *others]))
     assert started[id(second)] == pytest.approx(1.0)
-    assert all(started[id(other)] == 0.0 for other in others)
+    # the others take the next places, 1/30 s apart, without waiting for the second
+    assert [started[id(other)] for other in others] == pytest.approx([n / 30 for n in range(1, 5)])
 
 
 def test_groups_and_channels_get_one_message_every_three_seconds():
@@ -135,14 +137,14 @@ def test_groups_and_channels_get_one_message_every_three_seconds():
 def test_edits_and_chat_actions_count_towards_the_rate_but_not_the_chats_own_limit():
     plan = RatePlan(2)
     started = drive(plan, [Arrival(0.0, chat_id=1, message=False) for _ in range(4)])
-    assert [at for at, _ in started] == pytest.approx([0.0, 0.0, 1.0, 1.0])
+    assert [at for at, _ in started] == pytest.approx([0.0, 0.5, 1.0, 1.5])
 
 
 def test_after_a_429_nothing_starts_before_retry_after():
     plan = RatePlan(30)
     plan.pause(until=5.0)
     started = drive(plan, [Arrival(0.0, chat_id=n) for n in range(1, 4)])
-    assert [at for at, _ in started] == pytest.approx([5.0, 5.0, 5.0])
+    assert [at for at, _ in started] == pytest.approx([5.0, 5.0 + 1 / 30, 5.0 + 2 / 30])
 
 
 def test_above_30_a_second_needs_paid_broadcasts():
@@ -155,7 +157,7 @@ def test_with_paid_broadcasts_only_paid_messages_go_above_30_a_second():
     paid = [Arrival(0.0, BULK, chat_id=1000 + n, paid=True) for n in range(200)]
     replies = [Arrival(0.0, REPLY, chat_id=n) for n in range(1, 61)]
     started = drive(plan, paid + replies)
-    assert busiest_window([at for at, _ in started]) == 100
+    assert 30 < busiest_window([at for at, _ in started]) <= 100
     assert busiest_window([at for at, arrival in started if not arrival.paid]) == 30
 
 
@@ -207,4 +209,4 @@ def test_without_telegrams_own_limits_only_the_overall_rate_holds():
     plan = RatePlan(100, paid_broadcasts=True, telegram_limits=False)
     started = drive(plan, [Arrival(0.0, chat_id=1) for _ in range(150)])
     assert busiest_window([at for at, _ in started]) == 100
-    assert [at for at, _ in started][:100] == [0.0] * 100
+    assert [at for at, _ in started][:3] == pytest.approx([0.0, 0.01, 0.02])

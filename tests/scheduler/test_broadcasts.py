@@ -15,7 +15,9 @@ from messages import broadcast as screens
 from messages.broadcast import duration, progress_text, report_text
 from scheduler import broadcasts
 from scheduler.broadcasts import AT_START_DELAY, job_name
+from scheduler.daily import CATCH_UP_JOB
 from tests.handlers.test_broadcast import compose, finish, received, subscribe
+from tests.support.fakes import run_job
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
@@ -99,7 +101,7 @@ async def test_a_broadcast_left_running_resumes_at_start_with_progress_and_repor
         enqueue(chat.storage, broadcast_id)  # as a stopped process leaves it: running
         chat.storage.record_deliveries(broadcast_id, [(1, "sent", 77, None)])
     async with running_bot(settings, api) as chat:
-        await the_job(chat, broadcast_id).run(chat.app)
+        await run_job(chat.app, CATCH_UP_JOB)
         assert chat.storage.broadcast_status(broadcast_id) == "done"
     assert [call.text for call in received(chat, 2)] == ["Carry on"]
     assert [call.text for call in received(chat, 3)] == ["Carry on"]

@@ -28,7 +28,7 @@ import os
 import signal
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,11 @@ TRUE_METHODS = frozenset(
 )
 
 
+# Telegram counts in whole seconds, not to the millisecond: two sends a second apart at the bot
+# may arrive a little less than that apart.
+FLOOD_TOLERANCE = 0.05
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -73,11 +78,25 @@ class Request:
 
 class FakeBotApi:
     def __init__(
-        self, token: str = TOKEN, *, keep_requests: bool = True, long_poll_seconds: float = 0.2
+        self,
+        token: str = TOKEN,
+        *,
+        keep_requests: bool = True,
+        long_poll_seconds: float = 0.2,
+        latency: float = 0.0,
+        flood_limit: float | None = None,
     ) -> None:
+        """`latency`: seconds before each answer (a server's distance from Telegram).
+        `flood_limit`: refuse with 429, as Telegram does, sends beyond this many a second
+        overall or one a second in a chat (with FLOOD_TOLERANCE for the network's jitter)."""
         self.token = token
         self.keep_requests = keep_requests
         self.long_poll_seconds = long_poll_seconds
+        self.latency = latency
+        self.flood_limit = flood_limit
+        self._recent_sends: deque[float] = deque()
+        self._last_send_to: dict[int | str, float] = {}
+        self.over_limit = 0  # sends refused for going beyond flood_limit
         # Faults, by chat id.
         self.blocked: set[int] = set()
         self.bad: set[int] = set()
@@ -229,6 +248,8 @@ class FakeBotApi:
         chat_id = _chat_id(params.get("chat_id"))
         arrived = time.monotonic()
         response = self._answer(method, chat_id, params, arrived)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.keep_requests:
             self.requests.append(Request(method, chat_id, arrived, response.status, params))
         if response.status == 200 and chat_id in self.slow:
@@ -246,6 +267,9 @@ class FakeBotApi:
             if self.server_errors:
                 self.server_errors -= 1
                 return _server_error(self.server_errors % 2 == 0)
+            if self.flood_limit is not None and self._beyond_limit(chat_id, arrived):
+                self.over_limit += 1
+                return _too_many(1)
             if arrived < self.flood_until:
                 self.early += 1
                 return _too_many(math.ceil(self.flood_until - arrived))
@@ -262,6 +286,18 @@ class FakeBotApi:
                 self.on_delivered(chat_id, params)
         result = self._result(method, chat_id, params)
         return _error(404, "Not Found") if result is None else _ok(result)
+
+    def _beyond_limit(self, chat_id: int | str | None, arrived: float) -> bool:
+        """Whether a send arriving now breaks Telegram's limits; if not, it counts towards them."""
+        window = 1.0 - FLOOD_TOLERANCE
+        while self._recent_sends and self._recent_sends[0] <= arrived - window:
+            self._recent_sends.popleft()
+        last = self._last_send_to.get(chat_id)
+        if len(self._recent_sends) >= self.flood_limit or (last and arrived - last < window):
+            return True
+        self._recent_sends.append(arrived)
+        self._last_send_to[chat_id] = arrived
+        return False
 
     def _result(self, method: str, chat_id: int | str | None, params: dict[str, Any]) -> object:
         if method == "getMe":
