@@ -4,7 +4,6 @@ and the callback data those keyboards carry (the handlers match on the same cons
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -32,7 +31,6 @@ SENT = "mp:sent"
 # Follow-up answers: `mp:reply:<followup id>:<outcome>`.
 ANSWER_PREFIX = "mp:reply:"
 
-MESSAGE_LIMIT = 4096  # characters in one Telegram message
 COPY_TEXT_LIMIT = 256  # characters a CopyTextButton carries
 
 TOO_LONG = {
@@ -78,47 +76,13 @@ def handover_intro(lang: str, mp: MP, subject: str) -> Html:
     return text(lang, key, mp_name=mp.name, email=mp.email, subject=subject)
 
 
-def _size(raw: str) -> int:
-    """Length of `raw` once escaped, in the UTF-16 units Telegram counts."""
-    return len(html.escape(raw).encode("utf-16-le")) // 2
-
-
-def _pieces(body: str, room: int) -> Iterator[str]:
-    """The lines of `body` with their line ends, any line too long for one message cut up."""
-    for line in body.splitlines(keepends=True):
-        if _size(line) <= room:
-            yield line
-            continue
-        start = size = 0
-        for index, char in enumerate(line):
-            size += _size(char)
-            if size > room:
-                yield line[start:index]
-                start, size = index, _size(char)
-        yield line[start:]
-
-
-def blocks(body: str, tag: str) -> list[Html]:
-    """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
-    split at line ends where possible (escaping can make a long sentence much longer)."""
-    room = MESSAGE_LIMIT - len(f"<{tag}></{tag}>")
-    chunks: list[str] = []
-    used = room  # so the first piece opens a chunk
-    for piece in _pieces(body, room):
-        size = _size(piece)
-        if used + size > room:
-            chunks.append("")
-            used = 0
-        chunks[-1] += piece
-        used += size
-    return [Html(f"<{tag}>{html.escape(chunk)}</{tag}>") for chunk in chunks if chunk]
+def quoted(body: str, tag: str) -> Html:
+    """`body` escaped inside <tag>; `handlers.common.reply` sends it in as many messages as it
+    needs, each block closed and reopened at the cuts so every part copies cleanly."""
+    return Html(f"<{tag}>{html.escape(body)}</{tag}>")
 
 
 # --- keyboards ----------------------------------------------------------------------------------
-
-
-def _menu_row(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
 
 
 def _url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
@@ -133,7 +97,8 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
 
 
 def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.find_button", FIND)], _menu_row(lang)])
+    find = keyboards.button(lang, "mp.find_button", FIND)
+    return InlineKeyboardMarkup([[find], keyboards.menu_row(lang)])
 
 
 def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:
@@ -143,7 +108,7 @@ def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> Inline
         [
             _url_row(lang, "mp.writetothem_button", url),
             [keyboards.button(lang, "mp.try_again_button", FIND)],
-            _menu_row(lang),
+            keyboards.menu_row(lang),
         ]
     )
 
@@ -172,14 +137,14 @@ def handover_keyboard(
         _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
         _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
         [keyboards.button(lang, "mp.sent_button", SENT)],
-        _menu_row(lang),
+        keyboards.menu_row(lang),
     ]
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
 def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
     step = checklist(done_actions).next_step
-    rows = [_menu_row(lang)]
+    rows = [keyboards.menu_row(lang)]
     if step:
         rows.insert(
             0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]

@@ -20,6 +20,7 @@ from telegram.ext import Application
 
 from bot import daily, delivery
 from bot.app.context import BotData, Context
+from bot.clock import local_now
 from messages.daily import day_words
 from scheduler import broadcasts
 
@@ -36,7 +37,7 @@ CATCH_UP_DELAY_SECONDS = 2
 
 async def _run_today(context: Context) -> None:
     data = context.bot_data
-    today = daily.local_now(data.settings.zone).date()
+    today = local_now(data.settings.zone).date()
     words = functools.partial(day_words, data.campaign, context.bot.username)
     await daily.run_day(
         context.bot, data.storage, data.settings, data.campaign, today, words, data.sending
@@ -64,7 +65,7 @@ async def catch_up(context: Context) -> None:
     send today's prompt if its time has passed and it has not fully gone out."""
     data = context.bot_data
     async with data.daily_lock:
-        daily.recover(data.storage, daily.local_now(data.settings.zone).date())
+        daily.recover(data.storage, local_now(data.settings.zone).date())
         for broadcast_id in context.job.data:
             if data.storage.get_broadcast(broadcast_id)["kind"] == broadcasts.KIND:
                 # Wait without re-raising its error: the Application has already reported it.
@@ -74,7 +75,7 @@ async def catch_up(context: Context) -> None:
                     context.bot, data.storage, broadcast_id, sending=data.sending
                 )
         # Resuming may have taken a while: look at the clock again.
-        now = daily.local_now(data.settings.zone)
+        now = local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
             return
         await _run_today(context)

@@ -1,72 +1,68 @@
-"""Updates from different people side by side, each person's in the order they came.
+"""Reading updates from Telegram without letting one bad update stop the bot (X9).
 
-python-telegram-bot handles one update at a time unless told otherwise, so a lookup that hangs
-for one supporter makes everyone wait. `PersonUpdateProcessor` runs different people's updates
-concurrently and chains each person's updates one after the other, as their conversations
-(python-telegram-bot's `ConversationHandler` keeps one state per person) and the write-through
-of their state (`handlers.persist_now`) need.
+python-telegram-bot reads a whole `getUpdates` batch at once: one update it cannot parse (a poll
+without `persistent_id`, as an older local Bot API server sends) fails the batch, the same batch
+is fetched again for ever, nobody is answered, and the library logs the raw batch (what
+supporters typed) at CRITICAL each time. Here each update of the answer is checked on its own at
+the network edge; one the library cannot read is replaced by its bare id, which handlers ignore
+and which moves the offset on, so Telegram counts it as confirmed. Only its id is logged.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Hashable
+import json
+import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-# python-telegram-bot's own semaphore is taken before our per-person chaining, so a person with
-# many updates queued would hold its slots while waiting for their own turn. Its bound is set
-# far above ours so it never does; ours is taken once it is the person's turn.
-_OUTER_BOUND = 1_000_000
+logger = logging.getLogger(__name__)
 
 
-def person_of(update: object) -> Hashable | None:
-    """Whose update this is: the user, or the chat when there is no user (a channel post);
-    None for updates about nobody in particular (a poll's new results)."""
-    if not isinstance(update, Update):
-        return None
-    if update.effective_user is not None:
-        return ("user", update.effective_user.id)
-    if update.effective_chat is not None:
-        return ("chat", update.effective_chat.id)
-    return None
+def readable(data: Any) -> dict[str, Any] | None:
+    """One update's JSON, as Telegram sent it if python-telegram-bot can read it, else only its
+    id (`{"update_id": ...}`); None if it has no id at all."""
+    try:
+        Update.de_json(data, None)
+    except Exception as error:  # whatever failed, the content is never shown
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int):
+            logger.warning("Skipped an update without an id (%s)", type(error).__name__)
+            return None
+        logger.warning(
+            "Skipped update %s: it could not be read (%s)", update_id, type(error).__name__
+        )
+        return {"update_id": update_id}
+    return data
 
 
-class PersonUpdateProcessor(BaseUpdateProcessor):
-    """At most `max_concurrent_updates` updates at work at once; one person's never overlap
-    and run in arrival order, so a slow step delays only the person it serves."""
+class ReadableUpdates(BaseRequest):
+    """The connection `getUpdates` goes through, handing on only updates the library can read.
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(_OUTER_BOUND)
-        self.bound = max_concurrent_updates
-        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
-        # The last update of each person with one in progress: the next one waits for it.
-        self._tails: dict[Hashable, asyncio.Future[None]] = {}
+    Wraps `inner` (by default the connection python-telegram-bot would make for polling: one
+    connection, its default timeouts).
+    """
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        person = person_of(update)
-        if person is None:
-            async with self._slots:
-                await coroutine
-            return
-        # Claim the place in this person's line before the first await: arrival order.
-        before = self._tails.get(person)
-        mine = asyncio.get_running_loop().create_future()
-        self._tails[person] = mine
-        try:
-            if before is not None:
-                await asyncio.shield(before)
-            async with self._slots:
-                await coroutine
-        finally:
-            mine.set_result(None)
-            if self._tails.get(person) is mine:
-                del self._tails[person]
+    def __init__(self, inner: BaseRequest | None = None) -> None:
+        self.inner = inner or HTTPXRequest(connection_pool_size=1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
 
     async def initialize(self) -> None:
-        """Nothing to open."""
+        await self.inner.initialize()
 
     async def shutdown(self) -> None:
-        """Nothing to close: the Application waits for the updates in progress itself."""
+        await self.inner.shutdown()
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        status, body = await self.inner.do_request(url, method, request_data, **timeouts)
+        if status != 200 or not url.endswith("/getUpdates"):
+            return status, body
+        answer = json.loads(body)
+        kept = [update for raw in answer.get("result", []) if (update := readable(raw))]
+        return status, json.dumps({**answer, "result": kept}).encode()

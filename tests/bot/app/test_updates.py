@@ -1,126 +1,88 @@
-"""Different people are served side by side, each person's updates in order (D8).
-
-The update processor is fed real `Update` objects with callbacks that wait on events the test
-controls, so what runs when is decided by the test, never by a clock.
-"""
+"""X9: an update python-telegram-bot cannot read is skipped and confirmed, the bot keeps
+answering everyone else, and the log holds the update's id, never what it said."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
+import signal
 
-from telegram import Bot, Update
+import handlers
+from bot.app import cli
+from bot.app.build import build_application
+from bot.app.offline import OfflineBotAPI
+from bot.app.updates import readable
 
-from bot.app.offline import OfflineBotAPI, UpdateFactory
-from bot.app.updates import PersonUpdateProcessor, person_of
-
-
-def updates() -> UpdateFactory:
-    return UpdateFactory(Bot("1:offline", request=OfflineBotAPI()))
-
-
-class Steps:
-    """Callbacks that note when they start and finish, and finish when the test says so."""
-
-    def __init__(self) -> None:
-        self.log: list[str] = []
-        self.release: dict[str, asyncio.Event] = {}
-
-    async def step(self, name: str, *, hold: bool = False) -> None:
-        self.log.append(f"{name} starts")
-        if hold:
-            self.release[name] = asyncio.Event()
-            await self.release[name].wait()
-        self.log.append(f"{name} ends")
+CANARY = "MyAddressIs42CanaryLane"
+SUPPORTER = 818_001
 
 
-async def settle() -> None:
-    """Let every task that can run, run."""
-    for _ in range(20):
-        await asyncio.sleep(0)
+def poll_message(updates, update_id: int) -> dict:
+    """A poll as an older local Bot API server sends it: options without `persistent_id`."""
+    message = updates.message_json(SUPPORTER, "") | {
+        "poll": {
+            "id": "p1",
+            "question": f"Where do I live? {CANARY}",
+            "options": [{"text": CANARY, "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+    }
+    del message["text"]
+    return {"update_id": update_id, "message": message}
 
 
-async def test_one_persons_updates_run_one_after_the_other_in_order():
-    processor = PersonUpdateProcessor(8)
-    steps, make = Steps(), updates()
-    tasks = [
-        asyncio.create_task(
-            processor.process_update(make.message(1, text), steps.step(text, hold=text == "a"))
-        )
-        for text in ("a", "b", "c")
-    ]
-    await settle()
-    assert steps.log == ["a starts"]  # b and c wait for a, whatever the others do
-    steps.release["a"].set()
-    await asyncio.gather(*tasks)
-    assert steps.log == ["a starts", "a ends", "b starts", "b ends", "c starts", "c ends"]
+def start_from(updates, user_id: int, update_id: int) -> dict:
+    return {"update_id": update_id, "message": updates.message_json(user_id, "/start")}
 
 
-async def test_a_person_stuck_on_a_slow_step_holds_up_nobody_else():
-    processor = PersonUpdateProcessor(8)
-    steps, make = Steps(), updates()
-    stuck = asyncio.create_task(
-        processor.process_update(make.message(1, "SW1A 1AA"), steps.step("lookup", hold=True))
-    )
-    await settle()
-    help_update = make.message(2, "/help")
-    await asyncio.wait_for(processor.process_update(help_update, steps.step("help")), 5)
-    assert steps.log == ["lookup starts", "help starts", "help ends"]
-    steps.release["lookup"].set()
-    await stuck
+async def answered(chat, user_id: int) -> bool:
+    for _ in range(200):
+        if chat.api.sent(user_id):
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
-async def test_a_flood_from_one_person_does_not_take_the_places_of_others():
-    processor = PersonUpdateProcessor(2)
-    steps, make = Steps(), updates()
-    flood = [
-        asyncio.create_task(
-            processor.process_update(make.message(1, f"{n}"), steps.step(f"flood {n}", hold=True))
-        )
-        for n in range(10)
-    ]
-    await settle()
-    menu = make.message(2, "/menu")
-    await asyncio.wait_for(processor.process_update(menu, steps.step("menu")), 5)
-    assert "menu ends" in steps.log
-    for n in range(10):
-        steps.release.setdefault(f"flood {n}", asyncio.Event()).set()
-        await settle()
-    await asyncio.gather(*flood)
+async def test_x9_a_bad_update_is_skipped_and_confirmed_and_the_bot_keeps_answering(chat, caplog):
+    caplog.set_level(logging.DEBUG)
+    updates = chat.updates
+    chat.api.inbox = [poll_message(updates, 9_000_001), start_from(updates, 1, 9_000_002)]
+    await chat.app.start()
+    await chat.app.updater.start_polling(poll_interval=0, allowed_updates=handlers.ALLOWED_UPDATES)
+    try:
+        assert await answered(chat, 1)
+        # A bad update alone in a batch, then a good one: the offset still moves on.
+        chat.api.inbox.append(poll_message(updates, 9_000_003))
+        chat.api.inbox.append(start_from(updates, 2, 9_000_004))
+        assert await answered(chat, 2)
+    finally:
+        await chat.app.updater.stop()
+        await chat.app.stop()
+    assert chat.api.inbox == []  # every update confirmed, the bad ones too
+    assert CANARY not in caplog.text
+    assert "Skipped update 9000001" in caplog.text and "Skipped update 9000003" in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
-async def test_no_more_than_the_bound_are_at_work_at_once():
-    processor = PersonUpdateProcessor(2)
-    steps, make = Steps(), updates()
-    tasks = [
-        asyncio.create_task(
-            processor.process_update(make.message(user, "hi"), steps.step(f"{user}", hold=True))
-        )
-        for user in (1, 2, 3)
-    ]
-    await settle()
-    assert steps.log == ["1 starts", "2 starts"]
-    steps.release["1"].set()
-    await settle()
-    assert steps.log[-1] == "3 starts"
-    steps.release["2"].set()
-    steps.release["3"].set()
-    await asyncio.gather(*tasks)
+def test_an_update_without_an_id_is_dropped():
+    assert readable({"message": {"text": CANARY}}) is None
 
 
-def test_a_person_is_the_user_or_else_the_chat():
-    make = updates()
-    assert person_of(make.message(7, "hi")) == ("user", 7)
-    channel_post = Update.de_json(
-        {
-            "update_id": 1,
-            "channel_post": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": -100123, "type": "channel", "title": "Campaign"},
-                "text": "#16Days",
-            },
-        },
-        make.bot,
-    )
-    assert person_of(channel_post) == ("chat", -100123)
-    assert person_of(object()) is None
+async def test_polling_asks_telegram_only_for_the_updates_the_bot_handles(settings):
+    api = OfflineBotAPI()
+    app = build_application(settings, request=api)
+    serving = asyncio.create_task(cli.serve(app, settings))
+    for _ in range(250):
+        if api.last_poll or serving.done():
+            break
+        await asyncio.sleep(0.02)
+    os.kill(os.getpid(), signal.SIGTERM)  # as `kill` would stop the bot
+    assert await serving == "SIGTERM"
+    asked = api.last_poll["allowed_updates"]
+    assert (json.loads(asked) if isinstance(asked, str) else asked) == handlers.ALLOWED_UPDATES
