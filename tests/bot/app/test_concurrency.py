@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from handlers.mp import LETTER
-from tests.handlers.test_mp import at_postcode, use_services
+from messages import keyboards
+from messages.mp import FIND
+from tests.support.harness import running_bot
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
 
 GIVE_UP_SECONDS = 30
@@ -27,6 +29,26 @@ class Stalled:
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         await self.release.wait()
         return httpx.Response(200, json=postcode_found())
+
+
+@pytest.fixture
+def postcodes() -> Stalled:
+    return Stalled()
+
+
+@pytest.fixture
+async def chat(settings, api, postcodes):
+    lookups = httpx.MockTransport(FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": postcodes})))
+    async with running_bot(settings, api, lookups=lookups) as chat:
+        yield chat
+
+
+async def at_postcode(chat, user_id: int) -> None:
+    """The supporter has opened the MP journey and is asked for their postcode."""
+    await chat.send(user_id, "/start")
+    await chat.press(user_id, keyboards.OPTIN_NO)
+    await chat.press(user_id, keyboards.journey_data("mp"))
+    await chat.press(user_id, FIND)
 
 
 async def until(condition, what: str) -> None:
@@ -45,9 +67,7 @@ def typing_shown(chat, user_id: int) -> bool:
     return any(call.method == "sendChatAction" for call in chat.api.sent(user_id))
 
 
-async def test_a_slow_lookup_holds_up_only_the_supporter_waiting_for_it(chat):
-    postcodes = Stalled()
-    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": postcodes})))
+async def test_a_slow_lookup_holds_up_only_the_supporter_waiting_for_it(chat, postcodes):
     await at_postcode(chat, 1)
     before = len(messages_to(chat, 1))
     await chat.app.start()
@@ -64,11 +84,9 @@ async def test_a_slow_lookup_holds_up_only_the_supporter_waiting_for_it(chat):
     assert "Your MP is <b>Jane Example</b>" in messages_to(chat, 1)[-1]
 
 
-async def test_a_supporters_next_message_waits_for_the_one_before(chat):
+async def test_a_supporters_next_message_waits_for_the_one_before(chat, postcodes):
     """Typed while the postcode is being looked up, the name is taken as the letter's signature
     once the MP is found: the conversation sees the two in the order they were sent."""
-    postcodes = Stalled()
-    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": postcodes})))
     await at_postcode(chat, 1)
     await chat.app.start()
     try:
