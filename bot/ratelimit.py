@@ -156,12 +156,13 @@ class RatePlan:
         """Telegram said 429: nothing starts before `until`."""
         self.paused_until = max(self.paused_until, until)
 
-    def ready_at(self, waiter: Waiter, now: float) -> float:
-        """When `waiter` could start if nothing else went first."""
+    def ready_at(self, waiter: Waiter, now: float, *, chat: bool = True) -> float:
+        """When `waiter` could start if nothing else went first (leaving out its chat's own
+        limit if not `chat`)."""
         moment = max(now, self.paused_until, self.overall.free_at(now))
         if not waiter.paid:
             moment = max(moment, self.free.free_at(now))
-        if waiter.chat_key is not None:
+        if chat and waiter.chat_key is not None:
             moment = max(moment, self.chat_free_at.get(waiter.chat_key, now))
         return moment
 
@@ -169,10 +170,13 @@ class RatePlan:
         """Take every request that may start at `now`, best first. Returns them, and when the
         next one could (None when nobody waits). A request held only by its own chat's limit
         does not hold up the others; a less urgent one does not take the place a more urgent
-        one, waiting, is about to need."""
+        one, held by the bot's limits (with paid broadcasts, a reply under the 30 a second), is
+        about to need."""
         started: list[Waiter] = []
         held: list[Waiter] = []
-        soonest: dict[int, float] = {}  # by priority: when its first held request may start
+        next_at: float | None = None
+        # By priority: the soonest a request held by the bot's limits (not its chat's) may start.
+        soonest: dict[int, float] = {}
         while self.waiting:
             waiter = heapq.heappop(self.waiting)
             if waiter.future is not None and waiter.future.done():
@@ -186,7 +190,9 @@ class RatePlan:
                 moment = urgent
             if moment > now:
                 held.append(waiter)
-                soonest[waiter.priority] = min(soonest.get(waiter.priority, math.inf), moment)
+                next_at = moment if next_at is None else min(next_at, moment)
+                if moment == self.ready_at(waiter, now, chat=False):
+                    soonest[waiter.priority] = min(soonest.get(waiter.priority, math.inf), moment)
                 if moment == max(now, self.paused_until, self.overall.free_at(now)):
                     break  # the whole bot is at its limit: nobody else can go either
                 continue
@@ -194,7 +200,7 @@ class RatePlan:
             started.append(waiter)
         for waiter in held:
             heapq.heappush(self.waiting, waiter)
-        return started, min(soonest.values(), default=None)
+        return started, next_at
 
     def _take(self, waiter: Waiter, now: float) -> None:
         self.overall.take(now)

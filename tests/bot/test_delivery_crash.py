@@ -95,9 +95,10 @@ async def test_a_broadcast_killed_twice_serves_everyone_with_duplicates_bounded(
 
 
 async def test_sigterm_mid_broadcast_records_the_batch_and_the_next_start_finishes_it(tmp_path):
-    """D11 with the real process: at SIGTERM the batch in flight is recorded (nothing is left
-    'sending', so nobody gets it twice), the process exits by itself, and the next start carries
-    on, with a progress message and the final report to the organiser."""
+    """D11 with the real process: at SIGTERM the batch in flight is recorded (what a send cut
+    short left 'sending' goes out again, the only possible duplicates), the process exits by
+    itself, and the next start carries on, with a progress message and the final report to the
+    organiser."""
     database, log = tmp_path / "bot.db", tmp_path / "bot.log"
     organiser = RECIPIENTS + 1
     broadcast_id = seed(database, organiser)
@@ -110,7 +111,7 @@ async def test_sigterm_mid_broadcast_records_the_batch_and_the_next_start_finish
         await asyncio.wait_for(bot.wait(), GIVE_UP_SECONDS)
         status, summary, _ = read(database, broadcast_id)
         assert status == "running"
-        assert "sending" not in summary
+        in_flight = summary.get("sending", 0)
 
         bot = await start_bot_process(api.base_url, database, log, **settings)
         await until(
@@ -120,7 +121,9 @@ async def test_sigterm_mid_broadcast_records_the_batch_and_the_next_start_finish
         bot.terminate()
         await bot.wait()
 
-    assert received(api) == Counter(range(1, RECIPIENTS + 1))
+    counts = received(api)
+    assert set(counts) == set(range(1, RECIPIENTS + 1)), "someone was never served"
+    assert counts.total() - RECIPIENTS <= in_flight
     to_organiser = [request.params["text"] for request in api.sends(organiser)]
     titles = [f"Sending broadcast #{broadcast_id}", "stopped</b> before the end"]
     titles += [f"Sending broadcast #{broadcast_id}", f"Broadcast #{broadcast_id} finished"]
