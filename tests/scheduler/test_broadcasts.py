@@ -84,9 +84,12 @@ async def test_a_broadcast_due_while_the_bot_was_down_goes_out_at_start(settings
         assert not chat.app.job_queue.get_jobs_by_name(job_name(broadcast_id))
 
 
-async def test_a_broadcast_left_running_resumes_at_start_with_progress_and_report(settings, api):
+async def test_a_broadcast_left_running_resumes_at_start_with_progress_and_report(
+    settings, api, clock
+):
     """D11: after a shutdown (or a crash) mid-broadcast, the next start carries on, and the
     organiser sees it: a progress message, then the final report."""
+    clock.move_to(london(24, 12))  # before the campaign: no daily prompt joins in
     async with running_bot(settings, api) as chat:
         for user_id in (1, 2, 3):
             subscribe(chat.storage, user_id)
