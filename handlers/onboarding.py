@@ -46,9 +46,10 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:
-    await reply(update, context, core.welcome(lang, context.bot_data.campaign))
+    """Two messages, the welcome (with the languages under it) and the question: in a rush
+    each message is a thirtieth of a second of everything the bot may send."""
     await reply(
-        update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
+        update, context, core.welcome(lang, context.bot_data.campaign), keyboards.language_choice()
     )
     await ask_consent(update, context, lang)
 
@@ -105,7 +106,9 @@ async def choose_language(update: Update, context: Context) -> None:
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)
     else:
-        await reply(update, context, core.welcome(chosen, context.bot_data.campaign))
+        await reply(
+            update, context, core.welcome(chosen, context.bot_data.campaign), keyboards.language_choice()
+        )
         await ask_consent(update, context, chosen)
 
 
