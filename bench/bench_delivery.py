@@ -130,7 +130,10 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
         ) as bot:
             cpu, started = cpu_seconds(), time.monotonic()
             await run_broadcast(
-                bot, storage, broadcast_id, rules=RULES,
+                bot,
+                storage,
+                broadcast_id,
+                rules=RULES,
                 sending=Sending.at_rate(rate, paid_broadcasts=paid),
             )
             seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu

@@ -145,9 +145,7 @@ async def run_day(
     if settings.x_can_post:
         await _post_once(storage, date, X, lambda: post_to_x(settings, words(day).x_post))
     rules = Rules.of(campaign, settings)
-    return await delivery.run_broadcast(
-        bot, storage, broadcast_id, rules=rules, sending=sending
-    )
+    return await delivery.run_broadcast(bot, storage, broadcast_id, rules=rules, sending=sending)
 
 
 async def _post_once(

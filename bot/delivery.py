@@ -10,10 +10,11 @@ yet recorded; a batch bounds it, and a batch is about a second of sending at the
 Outcomes: sent; blocked (403: the supporter is marked blocked and never retried); failed (400 or
 another refusal: recorded, the run goes on); unknown (a timeout or network error after the request
 may have left: Telegram may have delivered it, so it is not retried); skipped (at send time no
-longer agreed to this kind of message, or over the daily cap: bot.consent.Rules). A definite "not sent" puts the recipient back in the queue: a 429 that
-gets past the bot's rate limiter stops every send for its retry_after; a server error (5xx)
-or a request that provably never left (no free connection, connection refused) pauses the run,
-longer each time, so an outage of Telegram's servers delays the broadcast and loses nobody.
+longer agreed to this kind of message, or over the daily cap: bot.consent.Rules). A definite "not
+sent" puts the recipient back in the queue: a 429 that gets past the bot's rate limiter stops every
+send for its retry_after; a server error (5xx) or a request that provably never left (no free
+connection, connection refused) pauses the run, longer each time, so an outage of Telegram's servers
+delays the broadcast and loses nobody.
 
 Every send is marked `BULK` for the rate limiter (`bot.ratelimit`), so supporters' replies go
 first, and carries `allow_paid_broadcast` when paid broadcasts are switched on.

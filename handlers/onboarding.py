@@ -107,7 +107,10 @@ async def choose_language(update: Update, context: Context) -> None:
         await show_menu(update, context)
     else:
         await reply(
-            update, context, core.welcome(chosen, context.bot_data.campaign), keyboards.language_choice()
+            update,
+            context,
+            core.welcome(chosen, context.bot_data.campaign),
+            keyboards.language_choice(),
         )
         await ask_consent(update, context, chosen)
 
