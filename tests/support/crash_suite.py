@@ -278,11 +278,16 @@ def write_campaign(path: Path, today: dt.date) -> Campaign:
     return load_campaign(path)
 
 
-def seed(database: Path, recipients: int) -> int:
+def seed(database: Path, recipients: int, journeys: int) -> int:
     """Opted-in supporters 1..recipients in three languages, and a broadcast to them that is
-    already running, as if a process had started it and died. Returns its id."""
+    already running, as if a process had started it and died; and the `journeys` supporters
+    who will take the journey, started (/start made their rows) without opting in. Returns the
+    broadcast's id."""
     storage = Storage.open(database)
     try:
+        for user_id in range(FIRST_JOURNEY_ID, FIRST_JOURNEY_ID + journeys):
+            code = LANGUAGE_CODES[user_id % len(LANGUAGE_CODES)]
+            storage.ensure_supporter(user_id, language_for(code))
         for user_id in range(1, recipients + 1):
             storage.ensure_supporter(user_id, LANGUAGES[user_id % len(LANGUAGES)])
             storage.set_consents(
@@ -500,12 +505,11 @@ class CrashRun:
         return cohort
 
     async def begin_journeys(self, cohort: list[Supporter]) -> None:
-        """They start the bot, press Write a message, then type their messages (their updates
-        interleave, as several people's do). Wait until the bot has asked each for a signature,
-        written that place in the journey down and confirmed the updates (so none is served
-        again): the cohort is half-way when the kill lands."""
-        updates = [self.api.send_text(s.user_id, "/start", s.language_code) for s in cohort]
-        updates += [self.api.press(s.user_id, screens.WRITE, s.language_code) for s in cohort]
+        """They press Write a message, then type their messages (their updates interleave, as
+        several people's do). Wait until the bot has asked each for a signature, written that
+        place in the journey down and confirmed the updates (so none is served again): the
+        cohort is half-way when the kill lands."""
+        updates = [self.api.press(s.user_id, screens.WRITE, s.language_code) for s in cohort]
         updates += [self.api.send_text(s.user_id, s.body, s.language_code) for s in cohort]
 
         def halfway(storage: Storage) -> bool:
@@ -640,7 +644,8 @@ async def run_lane(
 ) -> Lane:
     workdir.mkdir(parents=True, exist_ok=True)
     campaign = write_campaign(workdir / "campaign.toml", today)
-    broadcast_id = seed(workdir / "bot.db", scale.recipients)
+    journeys = (len(plan) + 1) * scale.journeys_per_cycle
+    broadcast_id = seed(workdir / "bot.db", scale.recipients, journeys)
     async with FakeBotApi() as api:
         crash = CrashRun(scale, workdir, api, today, campaign, broadcast_id)
         api.on_delivered = crash.on_delivered

@@ -32,19 +32,19 @@ async def test_both_welcome_keyboards_can_be_pressed_and_numbers_never_change_me
 ):
     await trial.type("/start")
     shown = capsys.readouterr().out
-    assert "[2] Português" in shown and "[5] No, thanks" in shown  # two keyboards, one count
-    await trial.type("2")  # the language keyboard, not the opt-in below it
+    assert "[2] Português" in shown and "[7] Neither, thanks" in shown  # two keyboards, one count
+    await trial.type("2")  # the language keyboard, not the question below it
     assert plain(text("pt", "core.language.changed")) in capsys.readouterr().out
-    declined = number_of(trial, text("pt", "core.welcome.optin_no_button"))
+    declined = number_of(trial, text("pt", "consent.none_button"))
     await trial.type(str(declined))
-    assert plain(text("pt", "core.welcome.optin_no")) in capsys.readouterr().out
+    assert "▫️ mensagem diária: não" in capsys.readouterr().out
     await trial.type(str(declined))  # its message now shows the menu instead
     assert f"[{declined}] is no longer on screen" in capsys.readouterr().out
 
 
 async def test_links_copy_texts_and_the_whole_mp_journey_work_offline(trial, capsys):
     await trial.type("/start")
-    await press(trial, "No, thanks")
+    await press(trial, "Neither, thanks")
     await press(trial, "🏛 Write to your MP")
     await press(trial, "🔎 Find my MP")
     await trial.type("SW1A 1AA")
@@ -70,7 +70,7 @@ async def test_links_copy_texts_and_the_whole_mp_journey_work_offline(trial, cap
 )
 async def test_each_sample_postcode_previews_its_path(trial, capsys, postcode, answer):
     await trial.type("/start")
-    await press(trial, "No, thanks")
+    await press(trial, "Neither, thanks")
     await press(trial, "🏛 Write to your MP")
     await press(trial, "🔎 Find my MP")
     await trial.type(postcode)
@@ -99,7 +99,7 @@ async def test_pictures_and_files_are_saved_and_their_paths_printed(trial, tmp_p
 
 async def test_inline_links_show_their_address(trial, capsys):
     await trial.type("/start")
-    await press(trial, "No, thanks")
+    await press(trial, "Neither, thanks")
     await press(trial, "🆘 Help and support")
     out = capsys.readouterr().out
     assert "<a href" not in out
@@ -114,6 +114,6 @@ async def test_sample_data_shows_a_parliament_petitions_live_count(
     )
     async with session(settings, parliament, sample_data=True, files=tmp_path) as trial:
         await trial.type("/start")
-        await press(trial, "No, thanks")
+        await press(trial, "Neither, thanks")
         await press(trial, "✍️ Petition")
     assert f"{SAMPLE_PETITION_SIGNATURES:,}" in capsys.readouterr().out
