@@ -121,6 +121,8 @@ class MP:
     # Known when the MP was found through a postcode; a bulk sync only knows the name.
     constituency_code: str | None
     constituency_name: str
+    # The office's number, Parliament's preferred (for a lobby day in Westminster).
+    phone: str | None = None
 
     def as_row(self) -> dict[str, Any]:
         """The MP as a row of the `mps` cache."""
@@ -236,7 +238,7 @@ async def current_mp(
         party = (member.get("latestParty") or {}).get("name") or ""
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise _shape_error("Members API", error) from None
-    email, x_handle = await _contact_details(http, base, member_id)
+    email, x_handle, phone = await _contact_details(http, base, member_id)
     return MP(
         member_id=member_id,
         name=name,
@@ -245,6 +247,7 @@ async def current_mp(
         x_handle=x_handle,
         constituency_code=constituency.code,
         constituency_name=constituency.name,
+        phone=phone,
     )
 
 
@@ -261,22 +264,24 @@ def _current_constituency(found: dict[str, Any] | None, name: str) -> dict[str, 
 
 async def _contact_details(
     http: httpx.AsyncClient, base: str, member_id: int
-) -> tuple[str | None, str | None]:
-    """(parliamentary email, X handle) from the member's listed contact details."""
+) -> tuple[str | None, str | None, str | None]:
+    """(email, X handle, phone) from the member's listed contact details
+    (`/api/Members/{id}/Contact`, a ContactInformationListItem); each None where not listed."""
     data = await _get_json(http, f"{base}/api/Members/{member_id}/Contact")
     if data is None:  # nothing listed
-        return None, None
+        return None, None, None
     if not isinstance(data.get("value"), list):
         raise LookupUnavailable("Members API: contact details in an unexpected shape")
     entries = [entry for entry in data["value"] if isinstance(entry, dict)]
-    return _email(entries), _x_handle_of(entries)
+    return _office_detail(entries, "email"), _x_handle_of(entries), _office_detail(entries, "phone")
 
 
-def _email(entries: list[dict[str, Any]]) -> str | None:
-    with_email = [entry for entry in entries if entry.get("email")]
-    office = [entry for entry in with_email if entry.get("type") == "Parliamentary office"]
-    chosen = (office or with_email or [None])[0]
-    return chosen["email"].strip() if chosen else None
+def _office_detail(entries: list[dict[str, Any]], field: str) -> str | None:
+    """An email or phone number, the Parliamentary office's if it lists one, else the first."""
+    listed = [entry for entry in entries if isinstance(entry.get(field), str) and entry[field]]
+    office = [entry for entry in listed if entry.get("type") == "Parliamentary office"]
+    chosen = (office or listed or [None])[0]
+    return chosen[field].strip() if chosen else None
 
 
 def _x_handle_of(entries: list[dict[str, Any]]) -> str | None:
@@ -313,6 +318,7 @@ def _mp_from_row(row: dict[str, Any], constituency: Constituency) -> MP:
         x_handle=row["x_handle"],
         constituency_code=constituency.code,
         constituency_name=constituency.name,
+        phone=row["phone"],
     )
 
 
@@ -410,7 +416,7 @@ async def _synced_mp(http: httpx.AsyncClient, base: str, member: dict[str, Any])
         constituency_name = member["latestHouseMembership"]["membershipFrom"]
     except (KeyError, TypeError, ValueError) as error:
         raise _shape_error("Members API", error) from None
-    email, handle = await _contact_details(http, base, member_id)
+    email, handle, phone = await _contact_details(http, base, member_id)
     return MP(
         member_id=member_id,
         name=name,
@@ -419,6 +425,7 @@ async def _synced_mp(http: httpx.AsyncClient, base: str, member: dict[str, Any])
         x_handle=handle,
         constituency_code=None,
         constituency_name=constituency_name,
+        phone=phone,
     )
 
 
@@ -436,12 +443,18 @@ def writetothem_url(base: str, postcode: str) -> str:
     return _with_params(str(base), {"a": "westminstermp", "pc": postcode})
 
 
+def x_post_url(text: str, hashtags: Iterable[str], handle: str | None = None) -> str:
+    """X's page for writing a post with `text` and `hashtags`, addressed to @handle if given."""
+    tags = ",".join(tag.lstrip("#") for tag in hashtags)
+    words = f"@{handle} {text}" if handle else text
+    return _with_params(X_INTENT_URL, {"text": words, "hashtags": tags})
+
+
 def tweet_mp_url(mp: MP, text: str, hashtags: Iterable[str]) -> str | None:
     """An X post addressed to the MP, or None when they list no X account."""
     if not mp.x_handle:
         return None
-    tags = ",".join(tag.lstrip("#") for tag in hashtags)
-    return _with_params(X_INTENT_URL, {"text": f"@{mp.x_handle} {text}", "hashtags": tags})
+    return x_post_url(text, hashtags, mp.x_handle)
 
 
 def mailto_url(email: str, subject: str, body: str) -> str:
