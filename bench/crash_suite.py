@@ -47,11 +47,11 @@ import tomli_w
 
 from bot.campaign import LANGUAGES, Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
-from bot.daily import prompt_text
 from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
 from handlers import solidarity as journey
 from messages import solidarity as screens
+from messages.daily import prompt_text
 from messages.i18n import language_for
 from tests.fake_bot_api import MESSAGE_METHODS, FakeBotApi, Request, start_bot_process
 

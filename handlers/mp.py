@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
@@ -34,7 +34,6 @@ from bot.mps import (
     LookupUnavailable,
     PostcodeNotFound,
     SeatVacant,
-    compose_letter,
     find_mp,
     normalise_postcode,
 )
@@ -53,6 +52,7 @@ from messages.mp import (
     SKIP_SENTENCE,
     answer_keyboard,
     blocks,
+    compose_letter,
     found_text,
     handover_intro,
     handover_keyboard,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.offline import OfflineBotAPI
+from bot.app.offline import OfflineBotAPI
 from tests.harness import make_settings, running_bot
 
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import aiohttp
 from aioresponses import CallbackResult, aioresponses
 
-from bot.offline import OfflineBotAPI
+from bot.app.offline import OfflineBotAPI
 
 # --- X API v2 ----------------------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app.build import build_application
+from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
 from bot.campaign import Campaign
 from bot.config import Settings
-from bot.offline import Call, OfflineBotAPI, UpdateFactory
 
 ORGANISER_ID = 4242
 

@@ -9,8 +9,8 @@ import sys
 
 import httpx
 
-from bot.cli import sync_mps, webhook_options
-from bot.offline import UpdateFactory
+from bot.app.cli import sync_mps, webhook_options
+from bot.app.offline import UpdateFactory
 from bot.storage import Storage
 from tests.fakes_parliament import ConcurrencyProbe, client, sync_transport
 from tests.harness import make_settings, running_bot

@@ -5,6 +5,7 @@ documented response shapes: POST /2/tweets answers 201 {"data": {"id", "text", .
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
@@ -13,10 +14,12 @@ import pytest
 from aioresponses import aioresponses
 
 from bot import daily
-from bot.campaign import LANGUAGES, load_campaign
+from bot.app.offline import Fault
+from bot.campaign import LANGUAGES, Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
-from bot.offline import Fault
+from bot.delivery import DeliveryReport
 from bot.storage import Storage
+from messages import daily as words
 from messages import text
 from tests.fakes import (
     CHANNEL_ID,
@@ -55,6 +58,18 @@ def subscribe(storage: Storage, user_id: int, language: str = "en") -> None:
     storage.set_opt_in(user_id, True, "test-wording")
 
 
+def words_of(campaign: Campaign) -> daily.Words:
+    """The days' words as the bot renders them (the offline bot is @StepUpBot)."""
+    return functools.partial(words.day_words, campaign, "StepUpBot")
+
+
+async def run_third_day(chat, settings: Settings) -> DeliveryReport | None:
+    data = chat.app.bot_data
+    return await daily.run_day(
+        chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY, words_of(data.campaign)
+    )
+
+
 def daily_broadcasts(storage: Storage) -> int:
     return storage.db.execute(
         "SELECT count(*) FROM broadcasts WHERE kind = 'daily_prompt'"
@@ -66,7 +81,7 @@ def daily_broadcasts(storage: Storage) -> int:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_prompt_names_the_day_carries_the_hashtags_and_the_days_text(campaign, language):
-    prompt = daily.prompt_text(campaign, 3, language)
+    prompt = words.prompt_text(campaign, 3, language)
     assert prompt.startswith(text(language, "daily.heading", day=3, total=16))
     assert "#16Days #StepUpMigrantWomen" in prompt
     first_words = campaign.prompt_for_day(3).text(language).split()[:4]
@@ -75,7 +90,7 @@ def test_prompt_names_the_day_carries_the_hashtags_and_the_days_text(campaign, l
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_prompt_button_opens_the_days_journey_by_deep_link(campaign, language):
-    button = daily.prompt_button(campaign, "StepUpBot", 2, language)
+    button = words.prompt_button(campaign, "StepUpBot", 2, language)
     assert button.url == "https://t.me/StepUpBot?start=mp"
     assert button.label == text(language, "daily.button_mp")
 
@@ -92,16 +107,16 @@ def test_a_campaign_text_with_markup_characters_is_escaped(campaign):
             )
         }
     )
-    assert "Sign &lt;now&gt; &amp; share" in daily.prompt_text(risky, 1, "en")
-    assert "Sign <now> & share" in daily.x_text(risky, "StepUpBot", 1)  # X is plain text
+    assert "Sign &lt;now&gt; &amp; share" in words.prompt_text(risky, 1, "en")
+    assert "Sign <now> & share" in words.x_text(risky, "StepUpBot", 1)  # X is plain text
 
 
 def test_channel_post_is_english_with_portuguese_and_spanish_below(campaign):
-    post = daily.channel_text(campaign, 3)
+    post = words.channel_text(campaign, 3)
     positions = [post.index(campaign.prompt_for_day(3).text(lang)[:20]) for lang in LANGUAGES]
     assert positions == sorted(positions)
     assert post.endswith("#16Days #StepUpMigrantWomen")
-    markup = daily.channel_markup(campaign, "StepUpBot", 3)
+    markup = words.channel_markup(campaign, "StepUpBot", 3)
     urls = {row[0].url for row in markup.inline_keyboard}
     assert urls == {"https://t.me/StepUpBot?start=solidarity"}
     assert len(markup.inline_keyboard) == len(LANGUAGES)
@@ -109,9 +124,9 @@ def test_channel_post_is_english_with_portuguese_and_spanish_below(campaign):
 
 @pytest.mark.parametrize("day", range(1, 17))
 def test_every_x_post_fits_280_characters_with_hashtags_and_link(campaign, day):
-    post = daily.x_text(campaign, "StepUpBot", day)
+    post = words.x_text(campaign, "StepUpBot", day)
     link = daily.deep_link("StepUpBot", campaign.prompt_for_day(day).journey)
-    assert daily.x_length(post, link) <= 280
+    assert words.x_length(post, link) <= 280
     assert post.startswith(f"Day {day} of 16: ")
     assert link in post
     assert post.endswith("#16Days #StepUpMigrantWomen")
@@ -130,9 +145,9 @@ def test_a_long_prompt_is_trimmed_at_a_word_for_x_keeping_link_and_hashtags(camp
             )
         }
     )
-    post = daily.x_text(long_campaign, "StepUpBot", 1)
+    post = words.x_text(long_campaign, "StepUpBot", 1)
     link = daily.deep_link("StepUpBot", "petition")
-    assert daily.x_length(post, link) <= 280
+    assert words.x_length(post, link) <= 280
     assert post.endswith(f"…\n{link}\n\n#16Days #StepUpMigrantWomen")
     trimmed = post.split("…")[0].removeprefix("Day 1 of 16: ")
     assert long_text.startswith(trimmed)
@@ -141,33 +156,33 @@ def test_a_long_prompt_is_trimmed_at_a_word_for_x_keeping_link_and_hashtags(camp
 
 def test_x_counts_links_as_23_and_emoji_as_two():
     link = "https://t.me/StepUpBot?start=petition"
-    assert daily.x_length(f"a {link}", link) == 2 + 23
-    assert daily.x_length("💜é", link) == 3
+    assert words.x_length(f"a {link}", link) == 2 + 23
+    assert words.x_length("💜é", link) == 3
 
 
 # --- one broadcast per campaign day --------------------------------------------------------------
 
 
 def test_preparing_a_day_twice_gives_the_same_broadcast(storage, campaign):
-    first = daily.prepare_day(storage, campaign, "StepUpBot", THIRD_DAY)
-    again = daily.prepare_day(storage, campaign, "StepUpBot", THIRD_DAY)
+    first = daily.prepare_day(storage, campaign, words_of(campaign), THIRD_DAY)
+    again = daily.prepare_day(storage, campaign, words_of(campaign), THIRD_DAY)
     assert first == again
     assert daily_broadcasts(storage) == 1
     broadcast = storage.get_broadcast(first)
     assert broadcast["kind"] == "daily_prompt"
     assert broadcast["campaign_day"] == 3
     assert broadcast["audience"] == {}  # every opted-in, unblocked supporter
-    assert broadcast["texts"]["pt"] == daily.prompt_text(campaign, 3, "pt")
+    assert broadcast["texts"]["pt"] == words.prompt_text(campaign, 3, "pt")
     assert broadcast["buttons"]["es"]["url"] == "https://t.me/StepUpBot?start=solidarity"
 
 
 def test_a_day_is_prepared_once_across_a_reopened_database(tmp_path, campaign):
     path = tmp_path / "restart.db"
     first_process = Storage.open(path)
-    first = daily.prepare_day(first_process, campaign, "StepUpBot", THIRD_DAY)
+    first = daily.prepare_day(first_process, campaign, words_of(campaign), THIRD_DAY)
     first_process.close()
     second_process = Storage.open(path)
-    assert daily.prepare_day(second_process, campaign, "StepUpBot", THIRD_DAY) == first
+    assert daily.prepare_day(second_process, campaign, words_of(campaign), THIRD_DAY) == first
     assert daily_broadcasts(second_process) == 1
     second_process.close()
 
@@ -179,7 +194,7 @@ def test_racing_processes_prepare_one_broadcast_for_the_day(tmp_path, campaign):
     def prepare(_: int) -> int:
         storage = Storage.open(path)  # each "process" has its own connection
         try:
-            return daily.prepare_day(storage, campaign, "StepUpBot", THIRD_DAY)
+            return daily.prepare_day(storage, campaign, words_of(campaign), THIRD_DAY)
         finally:
             storage.close()
 
@@ -193,21 +208,22 @@ def test_racing_processes_prepare_one_broadcast_for_the_day(tmp_path, campaign):
 
 @pytest.mark.parametrize("date", [dt.date(2026, 11, 24), dt.date(2026, 12, 11)])
 def test_no_prompt_outside_the_campaign(storage, campaign, date):
-    assert daily.prepare_day(storage, campaign, "StepUpBot", date) is None
+    assert daily.prepare_day(storage, campaign, words_of(campaign), date) is None
     assert daily_broadcasts(storage) == 0
 
 
 def test_each_campaign_day_gets_its_own_prompt(storage, campaign):
     ids = {
-        daily.prepare_day(storage, campaign, "StepUpBot", campaign.date_of_day(day))
+        daily.prepare_day(storage, campaign, words_of(campaign), campaign.date_of_day(day))
         for day in range(1, 17)
     }
     assert len(ids) == 16
 
 
 def test_an_earlier_days_unfinished_prompt_is_cancelled_at_start_up(storage, campaign):
-    yesterday = daily.prepare_day(storage, campaign, "StepUpBot", THIRD_DAY - dt.timedelta(1))
-    today = daily.prepare_day(storage, campaign, "StepUpBot", THIRD_DAY)
+    days = words_of(campaign)
+    yesterday = daily.prepare_day(storage, campaign, days, THIRD_DAY - dt.timedelta(1))
+    today = daily.prepare_day(storage, campaign, days, THIRD_DAY)
     daily.recover(storage, THIRD_DAY)
     assert storage.broadcast_status(yesterday) == "cancelled"
     assert storage.broadcast_status(today) == "draft"
@@ -221,19 +237,19 @@ async def test_channel_and_x_are_posted_once_however_often_the_day_runs(tmp_path
     async with running_bot(settings) as chat:
         data = chat.app.bot_data
         for _ in range(3):
-            await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
+            await run_third_day(chat, settings)
         channel_posts = chat.api.sent(CHANNEL_ID)
         run = data.storage.daily_run(THIRD_DAY.isoformat())
     assert len(channel_posts) == 1
-    assert channel_posts[0].text == daily.channel_text(data.campaign, 3)
-    assert x_account.posts == [daily.x_text(data.campaign, "StepUpBot", 3)]
+    assert channel_posts[0].text == words.channel_text(data.campaign, 3)
+    assert x_account.posts == [words.x_text(data.campaign, "StepUpBot", 3)]
     assert (run["channel_status"], run["x_status"]) == (daily.POSTED, daily.POSTED)
 
 
 async def test_without_channel_or_x_settings_nothing_is_posted_outside_telegram(chat, x_account):
     data = chat.app.bot_data
     subscribe(data.storage, 1)
-    await daily.run_day(chat.app.bot, data.storage, data.settings, data.campaign, THIRD_DAY)
+    await run_third_day(chat, data.settings)
     assert x_account.posts == []
     assert {call.chat_id for call in chat.api.sent()} == {1}
 
@@ -266,8 +282,8 @@ async def test_an_x_error_is_recorded_and_logged_and_supporters_still_get_the_pr
     async with running_bot(settings) as chat:
         data = chat.app.bot_data
         subscribe(data.storage, 1)
-        report = await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
-        await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
+        report = await run_third_day(chat, settings)
+        await run_third_day(chat, settings)
         run = data.storage.daily_run(THIRD_DAY.isoformat())
     assert report.sent == 1
     assert run["x_status"] == daily.FAILED
@@ -281,8 +297,8 @@ async def test_an_x_timeout_is_unsure_and_not_repeated(tmp_path, caplog):
         mocked.post(X_TWEETS, exception=TimeoutError(), repeat=True)
         async with running_bot(settings) as chat:
             data = chat.app.bot_data
-            await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
-            await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
+            await run_third_day(chat, settings)
+            await run_third_day(chat, settings)
             run = data.storage.daily_run(THIRD_DAY.isoformat())
         posts = [key for key in mocked.requests if key[0] == "POST"]
     assert run["x_status"] == daily.UNKNOWN
@@ -298,11 +314,11 @@ async def test_a_failed_channel_post_is_tried_again_only_after_a_restart(tmp_pat
             when=lambda call: call.chat_id == CHANNEL_ID,
         )
         for _ in range(2):
-            await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
+            await run_third_day(chat, settings)
         attempts = len(chat.api.sent(CHANNEL_ID))
         failed = data.storage.daily_run(THIRD_DAY.isoformat())["channel_status"]
         daily.recover(data.storage, THIRD_DAY)  # what the next start does
-        await daily.run_day(chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY)
+        await run_third_day(chat, settings)
         after_restart = data.storage.daily_run(THIRD_DAY.isoformat())["channel_status"]
     assert (attempts, failed) == (1, daily.FAILED)
     assert after_restart == daily.POSTED
@@ -313,7 +329,7 @@ async def test_a_failed_channel_post_is_tried_again_only_after_a_restart(tmp_pat
 
 def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
     settings = Settings(_env_file=None)
-    overview = daily.render_schedule("en", campaign, settings, THIRD_DAY, None, paused=False)
+    overview = words.render_schedule("en", campaign, settings, THIRD_DAY, None, paused=False)
     assert "09:00 (Europe/London)" in overview
     assert "Today, 27 November: day 3 of 16" in overview
     assert "Not sent yet: it goes out at 09:00." in overview
@@ -324,7 +340,7 @@ def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
 
 def test_schedule_overview_after_the_campaign_says_it_has_ended(campaign):
     settings = Settings(_env_file=None)
-    overview = daily.render_schedule(
+    overview = words.render_schedule(
         "es", campaign, settings, dt.date(2026, 12, 20), None, paused=True
     )
     assert "En pausa" in overview

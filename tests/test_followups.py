@@ -10,8 +10,8 @@ import io
 import pytest
 import time_machine
 
+from bot.app.offline import Fault
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
-from bot.offline import Fault
 from bot.stats import export_csvs, gather_stats
 from messages import keyboards
 from messages.mp import ANSWER_PREFIX, SENT

@@ -3,7 +3,7 @@ bug never shows a traceback to a person."""
 
 from __future__ import annotations
 
-from handlers.gate import FloodGate
+from bot.flood import FloodGate
 from messages import keyboards
 from tests.harness import make_settings, running_bot
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.offline import Fault, OfflineBotAPI
+from bot.app.offline import Fault, OfflineBotAPI
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from handlers.broadcast import DRAFT, match_constituencies, parse_when
 from messages import broadcast as screens

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.logs import QUIET
+from bot.app.logs import QUIET
 from handlers.mp import LETTER
 from messages import keyboards
 from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
@@ -337,7 +337,7 @@ async def test_lookup_service_down_offers_writetothem_with_the_postcode(chat, ro
 
 async def test_postcode_is_never_stored_or_logged(settings, api, caplog):
     caplog.set_level(logging.DEBUG)
-    for name in QUIET:  # as bot.logs sets them in production
+    for name in QUIET:  # as bot.app.logs sets them in production
         caplog.set_level(logging.WARNING, logger=name)
     async with running_bot(settings, api) as chat:
         await use_services(chat, FakeServices(lookup_routes()))

@@ -11,6 +11,7 @@ import pytest
 from pydantic import HttpUrl
 
 from bot.campaign import load_campaign
+from bot.petition import PetitionCounter
 from messages import keyboards
 from messages.i18n import LANGUAGES, catalog
 from messages.petition import SHARE_DONE, SIGNED
@@ -31,9 +32,11 @@ def parliament_campaign(settings):
 
 
 async def use_petitions(chat, handler) -> None:
-    """Put the fake petitions site under the bot's shared HTTP client."""
-    await chat.app.bot_data.http.aclose()
-    chat.app.bot_data.http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    """Put the fake petitions site under the bot's shared HTTP client and its petition counter."""
+    data = chat.app.bot_data
+    await data.http.aclose()
+    data.http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    data.petition_counter = PetitionCounter(data.http)
 
 
 async def onboard(chat, user_id: int, language_code: str = "en") -> None:

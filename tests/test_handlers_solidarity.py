@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot import logs
+from bot.app import logs
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.solidarity import MAX_SIGNATURE_LENGTH, tidy_message, tidy_signature
 from handlers import solidarity as journey

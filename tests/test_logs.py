@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import logs
-from bot.cli import secrets_of
+from bot.app import logs
+from bot.app.cli import secrets_of
 from messages import keyboards, solidarity
 from tests.harness import make_settings, running_bot
 

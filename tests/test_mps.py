@@ -24,7 +24,6 @@ from bot.mps import (
     PostcodeNotFound,
     SeatVacant,
     SignatureTooLong,
-    compose_letter,
     constituency_for_postcode,
     current_mp,
     find_mp,
@@ -36,6 +35,7 @@ from bot.mps import (
     x_handle,
 )
 from bot.storage import Storage
+from messages.mp import compose_letter
 from tests.fakes_parliament import (
     MEMBERS,
     NOT_FOUND,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.offline import Fault
+from bot.app.offline import Fault
 from messages import keyboards
 from tests.harness import make_settings, running_bot, tags_in
 

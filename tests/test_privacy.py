@@ -4,7 +4,7 @@ import datetime as dt
 
 import time_machine
 
-from bot.offline import Fault
+from bot.app.offline import Fault
 from messages import keyboards
 from tests.harness import running_bot
 

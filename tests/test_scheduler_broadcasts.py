@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from bot.app.offline import Fault
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast
-from bot.offline import Fault
 from messages import broadcast as screens
 from messages.broadcast import duration, progress_text, report_text
 from scheduler import broadcasts

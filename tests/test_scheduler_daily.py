@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,9 @@ import time_machine
 from aioresponses import aioresponses
 
 from bot import daily, delivery
-from bot.offline import OfflineBotAPI
+from bot.app.offline import OfflineBotAPI
 from messages import keyboards
+from messages.daily import day_words
 from scheduler.daily import (
     CATCH_UP_JOB,
     DAILY_JOB,
@@ -161,6 +163,11 @@ async def test_only_supporters_who_said_yes_and_did_not_stop_get_it(subscribed, 
     assert prompts(subscribed) == {1: 1, 3: 1}
 
 
+
+def prompt_words(chat) -> daily.Words:
+    """The days' words as the running bot renders them."""
+    return functools.partial(day_words, chat.app.bot_data.campaign, chat.app.bot.username)
+
 # --- what a previous process left (D1) -----------------------------------------------------------
 
 
@@ -169,7 +176,7 @@ async def test_a_prompt_interrupted_mid_run_is_finished_on_restart_without_repea
 ):
     async with running_bot(settings, subscribed) as chat:
         broadcast_id = daily.prepare_day(
-            chat.storage, chat.app.bot_data.campaign, "StepUpBot", dt.date(2026, 11, 27)
+            chat.storage, chat.app.bot_data.campaign, prompt_words(chat), dt.date(2026, 11, 27)
         )
         delivery.enqueue(chat.storage, broadcast_id)
         chat.storage.claim_deliveries(broadcast_id, 2)  # in flight when the process died
@@ -180,7 +187,7 @@ async def test_a_prompt_interrupted_mid_run_is_finished_on_restart_without_repea
 async def test_an_earlier_days_unfinished_prompt_is_not_sent_beside_todays(subscribed, settings):
     async with running_bot(settings, subscribed) as chat:
         yesterday = daily.prepare_day(
-            chat.storage, chat.app.bot_data.campaign, "StepUpBot", dt.date(2026, 11, 26)
+            chat.storage, chat.app.bot_data.campaign, prompt_words(chat), dt.date(2026, 11, 26)
         )
         delivery.enqueue(chat.storage, yesterday)
     await start(settings, subscribed)

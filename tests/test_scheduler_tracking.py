@@ -16,12 +16,11 @@ import pytest
 import time_machine
 from aioresponses import aioresponses
 
-from bot.offline import Fault
+from bot.app.offline import Fault
 from bot.tracking import Found, SourceError, Sources
 from scheduler.tracking import (
     DIGEST_JOB,
     POLL_JOB,
-    TRACKING_SOURCES,
     poll_hashtags,
     send_digest,
 )
@@ -78,7 +77,7 @@ def people(chat):
 def source(people) -> FakeSource:
     """The fake as the one source, where post_init keeps the real ones."""
     fake = FakeSource()
-    people.app.bot_data.services[TRACKING_SOURCES] = Sources(bluesky=fake)
+    people.app.bot_data.tracking = Sources(bluesky=fake)
     return fake
 
 
@@ -219,7 +218,7 @@ async def test_nothing_is_scheduled_without_x_or_bluesky(chat):
 async def test_the_sources_are_closed_when_the_bot_stops(settings):
     x, bluesky = FakeSource(), FakeSource()
     async with running_bot(settings) as chat:
-        chat.app.bot_data.services[TRACKING_SOURCES] = Sources(x=x, bluesky=bluesky)
+        chat.app.bot_data.tracking = Sources(x=x, bluesky=bluesky)
         assert not (x.closed or bluesky.closed)
 
     assert x.closed and bluesky.closed

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bot import delivery
-from bot.offline import Call, OfflineBotAPI
+from bot.app.offline import Call, OfflineBotAPI
 from messages import keyboards
 from tests.harness import Chat, make_settings, running_bot
 

@@ -8,21 +8,19 @@ import io
 
 import pytest
 
-from bot import cli
+from bot.app import cli
 from bot.campaign import load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
-from bot.stats import (
-    MESSAGE_LIMIT,
-    actions_chart,
-    export_csvs,
-    format_stats_text,
-    gather_stats,
-    render_stats,
-    stats_days,
-    stats_messages,
-)
+from bot.stats import export_csvs, gather_stats, stats_days
 from bot.storage import Storage
 from messages.i18n import LANGUAGES
+from messages.stats import (
+    MESSAGE_LIMIT,
+    actions_chart,
+    format_stats_text,
+    render_stats,
+    stats_messages,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 2026-11-25 to 2026-12-10, 16 days.

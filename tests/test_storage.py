@@ -4,8 +4,8 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from bot.migrations import migrations
 from bot.storage import Storage
+from bot.storage.migrations import migrations
 
 
 def test_a_new_database_is_wal_with_every_migration_applied(tmp_path):

@@ -25,7 +25,7 @@ from bot import tracking
 from bot.campaign import load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.storage import Storage
-from messages import LANGUAGES, catalog
+from messages import LANGUAGES, catalog, trends
 from messages.i18n import placeholders
 from tests.fakes import X_ERRORS, WireResponse, x_rate_limited
 
@@ -428,7 +428,7 @@ async def test_after_a_429_nothing_goes_to_x_until_the_rate_limit_resets(
 
     first = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert [(a.problem, a.resume_at) for a in first.alerts] == [("rate_limited", reset)]
-    assert "10:45 UTC" in tracking.render_alert("en", first.alerts[0])
+    assert "10:45 UTC" in trends.render_alert("en", first.alerts[0])
 
     fake_x.failure = None
     for minutes in (1, 5, 14):
@@ -765,7 +765,7 @@ def test_daily_volume_sums_hours_into_days_per_source_and_hashtag(storage):
     assert tracking.daily_volume(storage, 1, today=NOW.date()).keys() == {
         key for key in volume if key[2] == NOW.date()
     }
-    series = tracking.volume_series(volume, "en")
+    series = trends.volume_series(volume, "en")
     assert series["#16Days on X"] == {dt.date(2026, 11, 24): 50, dt.date(2026, 11, 25): 75}
 
 
@@ -802,7 +802,7 @@ def test_digest_shows_volumes_change_top_posts_and_open_problems(storage, langua
     )
     storage.raise_tracking_alert("x", "forbidden", "403")
 
-    digest = tracking.digest_for(storage, language, NOW.date())
+    digest = trends.render_digest(language, tracking.digest(storage, NOW.date()))
 
     assert "2026-11-25" in digest and "#16Days" in digest and "<b>80</b>" in digest
     assert "60%" in digest  # 80 against 50 the day before
@@ -813,7 +813,7 @@ def test_digest_shows_volumes_change_top_posts_and_open_problems(storage, langua
 
 
 def test_digest_says_plainly_when_nothing_is_tracked_yet(storage):
-    digest = tracking.digest_for(storage, "en", NOW.date())
+    digest = trends.render_digest("en", tracking.digest(storage, NOW.date()))
 
     assert "No posts counted yet." in digest and "No posts found yet." in digest
 

@@ -8,24 +8,17 @@ press one, anything else to send it as a message, /quit to leave.
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 import tempfile
 from pathlib import Path
 
-from bot.app import build_application
+from bot.app.build import build_application
+from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
 from bot.campaign import Campaign
 from bot.config import Settings
-from bot.offline import Call, OfflineBotAPI, UpdateFactory
+from messages.i18n import plain
 
 CONSOLE_USER = 1
-TAG = re.compile(r"<[^>]+>")
 QUIT = {"/quit", "/exit"}
-
-
-def plain(text: str) -> str:
-    """Telegram HTML as terminal text."""
-    return html.unescape(TAG.sub("", text))
 
 
 class Console:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -14,13 +15,14 @@ from telegram.request import BaseRequest
 import handlers
 import scheduler
 from bot import delivery
+from bot.app.context import BotData, Context
+from bot.app.persistence import SQLitePersistence
 from bot.campaign import Campaign, load_campaign
 from bot.config import Settings
-from bot.context import BotData
-from bot.persistence import SQLitePersistence
+from bot.flood import FloodGate
+from bot.petition import PetitionCounter
 from bot.tracking import build_sources
 from messages.i18n import LANGUAGES, catalog
-from scheduler.tracking import TRACKING_SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .context_types(ContextTypes(bot_data=BotData))
+        .context_types(ContextTypes(context=Context, bot_data=BotData))
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.broadcast_rate, max_retries=3))
         .persistence(SQLitePersistence(settings.database_path))
         .post_init(post_init)
@@ -72,17 +74,20 @@ async def post_init(app: Application) -> None:
     data: BotData = app.bot_data
     data.storage = app.persistence.storage
     data.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), headers={"User-Agent": USER_AGENT})
-    data.services[TRACKING_SOURCES] = build_sources(data.settings)
+    data.flood_gate = FloodGate(data.settings.user_updates_per_minute)
+    data.petition_counter = PetitionCounter(data.http)
+    data.tracking = build_sources(data.settings)
+    data.daily_lock = asyncio.Lock()
+    data.broadcast_runs = {}
     await publish_commands(app)
     scheduler.schedule_all(app)
 
 
 async def post_shutdown(app: Application) -> None:
+    """Close what `post_init` opened."""
     data: BotData = app.bot_data
-    if hasattr(data, "http"):
-        await data.http.aclose()
-    if TRACKING_SOURCES in data.services:
-        await data.services[TRACKING_SOURCES].aclose()
+    await data.http.aclose()
+    await data.tracking.aclose()
     app.persistence.close()
 
 

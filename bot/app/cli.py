@@ -20,12 +20,14 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from tqdm import tqdm
 
-from bot import logs
-from bot.app import build_application
+from bot.app import logs
+from bot.app.build import build_application
 from bot.campaign import Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
-from bot.storage import Storage
+from bot.stats import gather_stats
+from bot.storage import Storage, utcnow
+from messages.stats import format_stats_text
 
 EXIT_CONFIG = 2
 NO_TOKEN = (
@@ -111,7 +113,7 @@ def run_command(_: argparse.Namespace) -> int:
 
 
 def try_command(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.app.console import run_console
 
     settings, campaign = load(need_token=False)
     return asyncio.run(run_console(settings, campaign, language=args.language))
@@ -144,9 +146,6 @@ def backup_command(args: argparse.Namespace) -> int:
 
 
 def stats_command(_: argparse.Namespace) -> int:
-    from bot.stats import format_stats_text, gather_stats
-    from bot.storage import Storage, utcnow
-
     settings, campaign = load(need_token=False)
     if not settings.database_path.exists():
         return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")

@@ -267,5 +267,5 @@ def stats_indexes(db: Database) -> None:
 def deliveries_without_user_index(db: Database) -> None:
     """Every broadcast inserts a row per recipient; an index on user_id scattered those writes
     across the whole index and made starting a broadcast slow. /forget and /mydata find a
-    person's deliveries through the primary key instead (see storage.PERSONAL_ROWS)."""
+    person's deliveries through the primary key instead (see `supporters.PERSONAL_ROWS`)."""
     db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")
