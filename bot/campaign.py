@@ -66,13 +66,14 @@ class LetterTemplate(_Strict):
     @model_validator(mode="after")
     def _known_placeholders(self) -> LetterTemplate:
         allowed = self.PLACEHOLDERS
-        for language in LANGUAGES:
-            used = set(re.findall(r"{(\w+)}", self.body(language)))
-            if used - allowed:
-                raise ValueError(
-                    f"body.{language} uses unknown placeholders {sorted(used - allowed)}; "
-                    f"allowed: {sorted(allowed)}"
-                )
+        for part in ("subject", "body"):
+            for language in LANGUAGES:
+                used = set(re.findall(r"{(\w+)}", getattr(self, part)(language)))
+                if used - allowed:
+                    raise ValueError(
+                        f"{part}.{language} uses unknown placeholders {sorted(used - allowed)}; "
+                        f"allowed: {sorted(allowed)}"
+                    )
         return self
 
 

@@ -14,15 +14,16 @@ renders, `handlers.lobby` and `scheduler.lobby` drive.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from bot.mps import MP, constituency_key
+from bot.stats import csv_bytes
 
 if TYPE_CHECKING:
     from bot.storage import Storage
@@ -262,8 +263,21 @@ def coverage_csv(storage: Storage, event_id: int) -> bytes:
         [code, name, "", 0, 0, 0, *(0 for _ in OUTCOMES)]
         for code, name, _ in storage.uncovered_constituencies(event_id)
     ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(list(CSV_COLUMNS), rows)
+
+
+def rsvp_mp(storage: Storage, rsvp: Mapping[str, Any]) -> MP:
+    """The MP a supporter going will meet: as their RSVP recorded it, with the email, X account
+    and office phone from the MP cache when it still lists that same MP."""
+    cached = storage.mp_for_constituency(constituency_key(rsvp["constituency_name"]))
+    same = cached if cached and cached["member_id"] == rsvp["mp_member_id"] else {}
+    return MP(
+        member_id=rsvp["mp_member_id"],
+        name=rsvp["mp_name"],
+        party=rsvp["mp_party"] or "",
+        email=same.get("email"),
+        x_handle=same.get("x_handle"),
+        constituency_code=rsvp["constituency_code"],
+        constituency_name=rsvp["constituency_name"],
+        phone=same.get("phone"),
+    )

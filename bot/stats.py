@@ -188,12 +188,12 @@ def per_day_csv(storage: Storage, today: dt.date) -> bytes:
     """Each day from the first supporter's to today: new supporters and each kind of action."""
     first = storage.first_supporter_day()
     if first is None:
-        return _csv(["date", "new_supporters", *ACTION_KINDS], [])
+        return csv_bytes(["date", "new_supporters", *ACTION_KINDS], [])
     last = max(today.isoformat(), first)
     joined = storage.new_supporters_per_day(first, last)
     actions = storage.actions_per_day(ACTION_KINDS, first, last)
     rows = [[day, joined[day], *(actions[kind][day] for kind in ACTION_KINDS)] for day in joined]
-    return _csv(["date", "new_supporters", *ACTION_KINDS], rows)
+    return csv_bytes(["date", "new_supporters", *ACTION_KINDS], rows)
 
 
 def per_constituency_csv(storage: Storage) -> bytes:
@@ -201,7 +201,7 @@ def per_constituency_csv(storage: Storage) -> bytes:
         [seat.code, seat.name or "", seat.letters, *_replies_in_order(seat.replies)]
         for seat in constituency_letters(storage, None)
     ]
-    return _csv(["constituency_code", "constituency_name", "letters", *REPLY_OUTCOMES], rows)
+    return csv_bytes(["constituency_code", "constituency_name", "letters", *REPLY_OUTCOMES], rows)
 
 
 def _replies_in_order(replies: Mapping[str, int]) -> list[int]:
@@ -220,10 +220,11 @@ def per_broadcast_csv(storage: Storage) -> bytes:
         ]
         for broadcast in reversed(broadcast_outcomes(storage, None))
     ]
-    return _csv(["broadcast_id", "kind", "created_at", "status", "total", *DELIVERY_STATUSES], rows)
+    header = ["broadcast_id", "kind", "created_at", "status", "total", *DELIVERY_STATUSES]
+    return csv_bytes(header, rows)
 
 
-def _csv(header: list[str], rows: Iterable[list[object]]) -> bytes:
+def csv_bytes(header: list[str], rows: Iterable[list[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -27,6 +28,7 @@ from telegram.ext import (
 
 from bot.app.context import Context
 from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
+from bot.lobby import OPEN, LobbyEvent
 from bot.mps import constituency_key
 from bot.storage import Storage, utcnow
 from handlers.common import (
@@ -113,8 +115,15 @@ def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, s
     return [(code, name) for key, code, name in keyed if wanted in key]
 
 
-def audience_from(data: str, known: dict[str, str]) -> Audience | None:
+def audience_from(
+    data: str, known: dict[str, str], events: Mapping[int, LobbyEvent]
+) -> Audience | None:
     """The audience an audience button's callback data names; None if it names none (X4)."""
+    if data.startswith(screens.LOBBY_PREFIX):
+        event_id, _, reach = data.removeprefix(screens.LOBBY_PREFIX).partition(":")
+        if event_id.isdigit() and int(event_id) in events and reach in screens.LOBBY_REACHES:
+            return Audience(lobby_event=int(event_id), lobby_reach=reach)
+        return None
     choice = data.removeprefix(screens.AUDIENCE_PREFIX)
     kind, _, argument = choice.partition(":")
     if choice == "all":
@@ -127,6 +136,12 @@ def audience_from(data: str, known: dict[str, str]) -> Audience | None:
     if kind == "con" and argument in known:
         return Audience(constituency_code=argument)
     return None
+
+
+def lobby_events(storage: Storage) -> dict[int, LobbyEvent]:
+    """The open lobby days, by id: each offers its audiences."""
+    events = (LobbyEvent.from_row(row) for row in storage.lobby_events())
+    return {event.id: event for event in events if event.status == OPEN}
 
 
 def reach(storage: Storage, audience: Audience) -> int:
@@ -233,16 +248,21 @@ async def ask_audience(update: Update, context: Context, note: Html | None = Non
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
     lang = language(update, context)
+    events = lobby_events(context.bot_data.storage).values()
     await show(
-        update, context, screens.audience_question(lang, note), screens.audience_keyboard(lang)
+        update,
+        context,
+        screens.audience_question(lang, note),
+        screens.audience_keyboard(lang, events),
     )
     return AUDIENCE
 
 
 async def choose_audience(update: Update, context: Context) -> str | None:
     """An audience button (or a constituency among several that matched)."""
-    known = context.bot_data.storage.supporter_constituencies()
-    audience = audience_from(update.callback_query.data, known)
+    storage = context.bot_data.storage
+    known = storage.supporter_constituencies()
+    audience = audience_from(update.callback_query.data, known, lobby_events(storage))
     if audience is None:
         note = text(language(update, context), "broadcast.stale_button")
         return await ask_audience(update, context, note)
@@ -287,7 +307,9 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
         return await stale_step(update, context)
     storage = context.bot_data.storage
     lang = language(update, context)
-    who = screens.describe(lang, audience, storage.supporter_constituencies())
+    who = screens.describe(
+        lang, audience, storage.supporter_constituencies(), lobby_events(storage)
+    )
     count = reach(storage, audience)
     if not count:
         return await ask_audience(
@@ -408,7 +430,9 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
             broadcast_id,
             when,
             context.bot_data.settings.tz,
-            screens.describe(lang, audience, storage.supporter_constituencies()),
+            screens.describe(
+                lang, audience, storage.supporter_constituencies(), lobby_events(storage)
+            ),
             reach(storage, audience),
         ),
         screens.stop_keyboard(lang, broadcast_id),
@@ -452,7 +476,8 @@ def open_view(
         broadcast = storage.get_broadcast(broadcast_id)
         summary = storage.broadcast_summary(broadcast_id)
         open_now.append((broadcast, sum(summary.get(status, 0) for status in OUTCOMES)))
-    return screens.open_list(lang, open_now, known, context.bot_data.settings.zone, note)
+    zone = context.bot_data.settings.zone
+    return screens.open_list(lang, open_now, known, zone, note, lobby_events(storage))
 
 
 async def show_open(update: Update, context: Context, note: Html | None = None) -> None:

@@ -30,7 +30,7 @@ from telegram.ext import (
 from bot import lobby
 from bot.app.context import Context
 from bot.lobby import LobbyEvent, LobbyInputError
-from bot.mps import constituency_key
+from bot.mps import MP
 from bot.storage import utcnow
 from handlers.broadcast import parse_when
 from handlers.common import (
@@ -164,7 +164,9 @@ async def cancel_rsvp(update: Update, context: Context, event: LobbyEvent) -> No
     """Withdraw the yes, at any time; reminders stop with it."""
     lang = language(update, context)
     context.bot_data.storage.cancel_rsvp(event.id, user_id(update))
-    body = f"{text(lang, 'lobby.rsvp_cancelled')}\n\n{screens.cant_come(lang, event, zone(context))}"
+    body = (
+        f"{text(lang, 'lobby.rsvp_cancelled')}\n\n{screens.cant_come(lang, event, zone(context))}"
+    )
     await show(update, context, body, screens.fallback_keyboard(lang, event))
 
 
@@ -177,14 +179,12 @@ async def call_office(update: Update, context: Context, event: LobbyEvent) -> No
     if not rsvp or rsvp["status"] != lobby.GOING:
         await show(update, context, text(lang, "lobby.no_mp"), screens.guide_keyboard(lang, event))
         return
-    cached = storage.mp_for_constituency(constituency_key(rsvp["constituency_name"]))
-    phone = cached["phone"] if cached else None
-    body = screens.call(lang, event, zone(context), rsvp, phone)
+    body = screens.call(lang, event, zone(context), rsvp, lobby.rsvp_mp(storage, rsvp).phone)
     await show(update, context, body, screens.going_keyboard(lang, event))
 
 
 async def request_sent(update: Update, context: Context) -> None:
-    """"I've sent it" under a meeting request: counted for the organisers."""
+    """ "I've sent it" under a meeting request: counted for the organisers."""
     lang = language(update, context)
     event_id = id_in(update.callback_query.data, screens.REQUEST_SENT)
     if event_id:
@@ -196,7 +196,7 @@ async def request_sent(update: Update, context: Context) -> None:
 
 
 async def ask_postcode(update: Update, context: Context) -> str | int:
-    """"I'll be there": the postcode that finds their MP (RSVPs closed: the event again)."""
+    """ "I'll be there": the postcode that finds their MP (RSVPs closed: the event again)."""
     event = pressed_event(update, context, screens.YES)
     if event is None or not event.rsvp_open(utcnow()):
         await answer(update.callback_query, text(language(update, context), "lobby.stale"))
@@ -217,7 +217,7 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         await open_lobby(update, context)
         return ConversationHandler.END
     mp = await lookup_mp(update, context)
-    if not mp:  # said why, and asks again (None) or offered WriteToThem (END)
+    if not isinstance(mp, MP):  # said why, and asks again (None) or offered WriteToThem (END)
         return mp
     storage = context.bot_data.storage
     uid = user_id(update)
@@ -267,7 +267,7 @@ async def no_story(update: Update, context: Context) -> None:
 
 
 async def ask_story(update: Update, context: Context) -> str | int:
-    """"Tell my story", for someone who said yes to that event."""
+    """ "Tell my story", for someone who said yes to that event."""
     lang = language(update, context)
     event_id = id_in(update.callback_query.data, screens.STORY)
     rsvp = context.bot_data.storage.get_rsvp(event_id, user_id(update)) if event_id else None
@@ -377,8 +377,7 @@ async def ask_for_text(update: Update, context: Context) -> None:
 def events_with_counts(context: Context) -> list[tuple[LobbyEvent, int]]:
     storage = context.bot_data.storage
     return [
-        (LobbyEvent.from_row(row), storage.going_count(row["id"]))
-        for row in storage.lobby_events()
+        (LobbyEvent.from_row(row), storage.going_count(row["id"])) for row in storage.lobby_events()
     ]
 
 
@@ -432,8 +431,9 @@ async def cancel_event(update: Update, context: Context) -> None:
     await answer(update.callback_query)
     count = storage.going_count(event.id)
     told = await jobs.cancelled(context.application, event.id)
-    report = text(lang, "lobby.cancelled_report", title=event.text("title", lang), told=told,
-                  count=count)
+    report = text(
+        lang, "lobby.cancelled_report", title=event.text("title", lang), told=told, count=count
+    )
     await admin_list(update, context, report)
 
 
@@ -490,8 +490,9 @@ async def moderate(update: Update, context: Context) -> None:
         await admin_list(update, context, text(lang, "lobby.story_gone"))
         return
     decision = text(lang, f"lobby.decision_{status}")
-    await next_story(update, context, event, text(lang, "lobby.story_decided", id=story_id,
-                                                  decision=decision))
+    await next_story(
+        update, context, event, text(lang, "lobby.story_decided", id=story_id, decision=decision)
+    )
 
 
 async def show_approved(update: Update, context: Context) -> None:
@@ -565,7 +566,7 @@ def skippable(field: str, code: str) -> bool:
 
 
 async def new_event(update: Update, context: Context) -> str:
-    """"New lobby day": the composer, from the title."""
+    """ "New lobby day": the composer, from the title."""
     context.user_data[COMPOSER] = new_draft()
     return await next_step(update, context)
 
@@ -613,9 +614,7 @@ async def take_value(update: Update, context: Context) -> str | None:
     return await next_step(update, context)
 
 
-def keep_value(
-    context: Context, draft: dict[str, Any], field: str, code: str, typed: str
-) -> None:
+def keep_value(context: Context, draft: dict[str, Any], field: str, code: str, typed: str) -> None:
     """Validate and store one typed value in the draft; LobbyInputError if it can't be used."""
     if field in lobby.TEXT_FIELDS:
         draft["texts"][field][code] = lobby.clean_text(field, typed)

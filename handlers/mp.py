@@ -10,6 +10,7 @@ supporter leaves the journey (P5).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import lobby
 from bot.app.context import Context
 from bot.mps import (
     MP,
@@ -42,7 +44,8 @@ from bot.storage import utcnow
 from handlers.common import Handler, answer, journey, language, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
-from messages import LANGUAGES, keyboards, text
+from messages import LANGUAGES, Html, keyboards, text
+from messages import lobby as lobby_screens
 from messages.mp import (
     ANSWER_PREFIX,
     FIND,
@@ -80,8 +83,10 @@ NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 def compose(context: Context, letter: dict[str, Any], letter_language: str) -> tuple[str, str]:
-    """(subject, body) of the letter from what the supporter has given so far."""
+    """(subject, body) of the letter from what the supporter has given so far: the MP letter,
+    or the request to meet on a lobby day."""
     mp = letter["mp"]
+    meeting = letter.get("meeting")
     return compose_letter(
         context.bot_data.campaign,
         letter_language,
@@ -89,6 +94,7 @@ def compose(context: Context, letter: dict[str, Any], letter_language: str) -> t
         mp["constituency_name"],
         letter.get("sentence"),
         letter.get("signature"),
+        event_day=dt.date.fromisoformat(meeting["day"]) if meeting else None,
     )
 
 
@@ -142,7 +148,20 @@ async def ask_postcode(update: Update, context: Context) -> str:
 
 
 async def take_postcode(update: Update, context: Context) -> str | int | None:
-    """Find the MP for the postcode typed; every failure says what to do next."""
+    """Find the MP for the postcode typed, then ask how to sign the letter."""
+    mp = await lookup_mp(update, context)
+    if not isinstance(mp, MP):
+        return mp
+    lang = language(update, context)
+    context.user_data[LETTER] = {"mp": asdict(mp)}
+    await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
+    return NAME
+
+
+async def lookup_mp(update: Update, context: Context) -> MP | int | None:
+    """The MP for the postcode typed, whose constituency becomes the supporter's. Every failure
+    says what to do next and returns None (send it again) or END (WriteToThem offered). Also
+    the lobby day's RSVP (handlers/lobby.py)."""
     lang = language(update, context)
     postcode = normalise_postcode(update.effective_message.text)
     if postcode is None:
@@ -166,8 +185,30 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         )
         return ConversationHandler.END
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
-    context.user_data[LETTER] = {"mp": asdict(mp)}
-    await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
+    return mp
+
+
+async def request_meeting(update: Update, context: Context) -> str | int:
+    """"Ask your MP for a meeting" on a lobby day the supporter said yes to: this journey's
+    letter, from the meeting request template, starting at the signature (the MP is known)."""
+    lang = language(update, context)
+    event_id = update.callback_query.data.removeprefix(lobby_screens.REQUEST)
+    storage = context.bot_data.storage
+    row = storage.get_lobby_event(int(event_id)) if event_id.isdigit() else None
+    rsvp = storage.get_rsvp(row["id"], user_id(update)) if row else None
+    if not rsvp or rsvp["status"] != lobby.GOING or row["status"] != lobby.OPEN:
+        await show(update, context, text(lang, "lobby.no_mp"), keyboards.back_to_menu(lang))
+        return ConversationHandler.END
+    event = lobby.LobbyEvent.from_row(row)
+    mp = lobby.rsvp_mp(storage, rsvp)
+    day = event.local_day(context.bot_data.settings.zone)
+    context.user_data[LETTER] = {
+        "mp": asdict(mp),
+        "meeting": {"event": event.id, "day": day.isoformat(), "hashtag": event.hashtag},
+    }
+    intro = text(lang, "lobby.request_intro", mp_name=mp.name)
+    ask = text(lang, "mp.ask_name", anonymous=text(lang, "mp.anonymous_signature"))
+    await show(update, context, Html(f"{intro}\n\n{ask}"), skip_keyboard(lang, SKIP_NAME))
     return NAME
 
 
@@ -251,11 +292,12 @@ async def hand_over(update: Update, context: Context, letter_language: str) -> i
     await show(update, context, handover_intro(lang, mp, subject))
     for block in blocks(body, "pre"):
         await reply(update, context, block)
+    meeting = letter.get("meeting")
     await reply(
         update,
         context,
-        text(lang, "mp.handover_actions"),
-        handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language),
+        text(lang, "lobby.request_actions" if meeting else "mp.handover_actions"),
+        handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language, meeting),
     )
     return ConversationHandler.END
 
@@ -320,7 +362,10 @@ def conversation() -> ConversationHandler:
     letter_languages = f"{LETTER_LANGUAGE_PREFIX}({'|'.join(LANGUAGES)})"
     return journey(
         "mp",
-        entry_points=[button(FIND, ask_postcode)],
+        entry_points=[
+            button(FIND, ask_postcode),
+            CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
+        ],
         states={
             POSTCODE: [
                 MessageHandler(NEW_TEXT, take_postcode),

@@ -33,7 +33,7 @@ async def start(update: Update, context: Context) -> None:
     decided = storage.has_consent_decision(user_id(update))
     lang = language(update, context)
     if not decided:
-        if payload in JOURNEYS:
+        if payload in context.bot_data.journeys:
             context.user_data["pending_journey"] = payload
         await send_welcome(update, context, lang)
         return

@@ -123,9 +123,7 @@ def event_details(
     return Html("\n".join(lines))
 
 
-def invitation(
-    lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, going: int
-) -> Html:
+def invitation(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, going: int) -> Html:
     """The event and a few lines about what a lobby day is, for someone not (yet) going."""
     details = event_details(lang, event, zone, now, going)
     return Html(f"{details}\n\n{text(lang, 'lobby.about')}")
@@ -171,9 +169,7 @@ def going_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     )
 
 
-def rsvp_done(
-    lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: bool
-) -> Html:
+def rsvp_done(lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: bool) -> Html:
     """The yes confirmed, who they'll meet, whether anyone from their constituency is going
     already, what to do next and whether reminders will come."""
     constituency = rsvp["constituency_name"]
@@ -460,8 +456,9 @@ def example_time(now: dt.datetime) -> str:
     return (now + dt.timedelta(days=7)).replace(hour=10, minute=0).strftime(EXAMPLE_FORMAT)
 
 
-def ask_step(lang: str, field: str, code: str, limits: Mapping[str, int], now: dt.datetime,
-             zone: str) -> Html:
+def ask_step(
+    lang: str, field: str, code: str, limits: Mapping[str, int], now: dt.datetime, zone: str
+) -> Html:
     """The question for one composer step: (field, language), language "" if untranslated."""
     if field == STARTS_AT:
         return text(lang, "lobby.ask_starts_at", zone=zone, example=example_time(now))
@@ -506,9 +503,7 @@ def versions(lang: str, texts: Mapping[str, Mapping[str, str]]) -> Html:
     return Html("\n".join(lines))
 
 
-def review(
-    lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime
-) -> Html:
+def review(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
     """The event as supporters in the organiser's language will see it, and which languages
     have their own texts."""
     texts = {field: getattr(event, field) for field in TEXT_FIELDS}
@@ -547,9 +542,7 @@ def review_keyboard(lang: str) -> InlineKeyboardMarkup:
 # --- organisers: stories for the live blog ----------------------------------------------------
 
 
-def story_view(
-    lang: str, story: Mapping[str, Any], event: LobbyEvent, pending: int
-) -> Html:
+def story_view(lang: str, story: Mapping[str, Any], event: LobbyEvent, pending: int) -> Html:
     return text(
         lang,
         "lobby.story_view",

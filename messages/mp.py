@@ -3,8 +3,10 @@ and the callback data those keyboards carry (the handlers match on the same cons
 
 from __future__ import annotations
 
+import datetime as dt
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -23,6 +25,8 @@ from bot.mps import (
 from bot.progress import checklist
 from messages import keyboards
 from messages.i18n import Html, catalog, text
+from messages.lobby import REQUEST_SENT
+from messages.render import date
 
 FIND = "mp:find"
 SKIP_NAME = "mp:skip:name"
@@ -161,17 +165,31 @@ def letter_language_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def handover_keyboard(
-    lang: str, campaign: Campaign, mp: MP, body: str, letter_language: str
+    lang: str,
+    campaign: Campaign,
+    mp: MP,
+    body: str,
+    letter_language: str,
+    meeting: Mapping[str, Any] | None = None,
 ) -> InlineKeyboardMarkup:
     """Copy buttons where Telegram's limit allows, WriteToThem (Telegram refuses mailto: links),
-    a post to the MP on X when they list an account, and "I've sent it"."""
-    tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
+    a post to the MP on X when they list an account, and "I've sent it". For a request to meet
+    on a lobby day (`meeting`: event id, day, hashtag) the post carries the event's hashtag."""
+    if meeting:
+        day = date(letter_language, dt.date.fromisoformat(meeting["day"]), with_year=True)
+        words = text(letter_language, "lobby.request_tweet_text", date=day)
+        tweet = tweet_mp_url(mp, words, [meeting["hashtag"]])
+        sent_data = f"{REQUEST_SENT}{meeting['event']}"
+        sent = keyboards.button(lang, "lobby.request_sent_button", sent_data)
+    else:
+        tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
+        sent = keyboards.button(lang, "mp.sent_button", SENT)
     rows = [
         _copy_row(lang, "mp.copy_letter_button", body),
         _copy_row(lang, "mp.copy_email_button", mp.email),
         _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
         _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
-        [keyboards.button(lang, "mp.sent_button", SENT)],
+        [sent],
         _menu_row(lang),
     ]
     return InlineKeyboardMarkup([row for row in rows if row])
@@ -209,8 +227,11 @@ def compose_letter(
     constituency: str,
     personal_sentence: str | None,
     signature: str | None,
+    *,
+    event_day: dt.date | None = None,
 ) -> tuple[str, str]:
-    """(subject, body) of the letter in `letter_language`, from the campaign template.
+    """(subject, body) of the letter in `letter_language`, from the campaign template: the MP
+    letter, or with `event_day` the request to meet on that lobby day.
 
     A blank personal sentence drops its paragraph; a blank signature signs as a constituent.
     """
@@ -220,16 +241,16 @@ def compose_letter(
         raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
     if len(name) > SIGNATURE_LIMIT:
         raise SignatureTooLong(SIGNATURE_LIMIT)
-    template = campaign.mp_letter.body(letter_language)
+    letter = campaign.meeting_request if event_day else campaign.mp_letter
+    template = letter.body(letter_language)
     if not sentence:
         paragraphs = template.split("\n\n")
         template = "\n\n".join(p for p in paragraphs if p.strip() != "{personal_sentence}")
-    body = template.format_map(
-        {
-            "mp_name": mp_name,
-            "constituency": constituency,
-            "personal_sentence": sentence,
-            "signature": name or str(text(letter_language, "mp.anonymous_signature")),
-        }
-    )
-    return campaign.mp_letter.subject(letter_language), body
+    values = {
+        "mp_name": mp_name,
+        "constituency": constituency,
+        "personal_sentence": sentence,
+        "signature": name or str(text(letter_language, "mp.anonymous_signature")),
+        "event_date": date(letter_language, event_day, with_year=True) if event_day else None,
+    }
+    return letter.subject(letter_language).format_map(values), template.format_map(values)

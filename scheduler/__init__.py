@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from scheduler import broadcasts, daily, followups, housekeeping, tracking
+from scheduler import broadcasts, daily, followups, housekeeping, lobby, tracking
 
 
 def schedule_all(app: Application) -> None:
@@ -13,4 +13,5 @@ def schedule_all(app: Application) -> None:
     daily.schedule(app)
     followups.schedule(app)
     broadcasts.schedule(app)
+    lobby.schedule(app)
     tracking.schedule(app)

@@ -126,7 +126,9 @@ CONSTITUENCY_SEARCH = search_result(
 
 
 def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | None = None) -> dict:
-    """GET /api/Members/{id}/Contact (ContactInformationListItem)."""
+    """GET /api/Members/{id}/Contact (ContactInformationListItem: every ContactInformation
+    field the Members API's schema lists, null where an office leaves it empty)."""
+    unused = {"line3": None, "line4": None, "line5": None, "fax": None, "website": None}
     entries = [
         {
             "type": "Constituency office",
@@ -140,6 +142,7 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
             "postcode": "SW1A 0AA",
             "phone": "020 7946 0000",
             "email": "caseworker@example.org",
+            **unused,
         },
         {
             "type": "Parliamentary office",
@@ -153,6 +156,7 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
             "postcode": "SW1A 0AA",
             "phone": "020 7219 3000",
             "email": email,
+            **unused,
         },
     ]
     if x:
@@ -165,6 +169,11 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
                 "isWebAddress": True,
                 "notes": None,
                 "line1": x,
+                "line2": None,
+                "postcode": None,
+                "phone": None,
+                "email": None,
+                **unused,
             }
         )
     return {"value": entries, "links": []}

@@ -191,7 +191,7 @@ async def test_network_error_is_unavailable():
 # --- the MP -----------------------------------------------------------------------------------
 
 
-async def test_current_mp_of_the_current_seat_with_email_and_x_handle():
+async def test_current_mp_of_the_current_seat_with_email_x_handle_and_office_phone():
     services = FakeServices(lookup_routes())
     async with client(services) as http:
         mp = await current_mp(http, MEMBERS, WESTMINSTER)
@@ -203,6 +203,7 @@ async def test_current_mp_of_the_current_seat_with_email_and_x_handle():
         x_handle="JaneExampleMP",
         constituency_code=WESTMINSTER.code,
         constituency_name=WESTMINSTER.name,
+        phone="020 7219 3000",  # the Parliamentary office's, not the constituency office's
     )
     search = next(r for r in services.requests if r.url.path.endswith("/Search"))
     assert search.url.params["searchText"] == WESTMINSTER.name
@@ -221,6 +222,17 @@ async def test_mp_without_parliamentary_email_falls_back_to_a_listed_one():
     async with client(services) as http:
         mp = await current_mp(http, MEMBERS, WESTMINSTER)
     assert mp.email == "caseworker@example.org"
+
+
+async def test_office_phone_falls_back_to_any_listed_and_is_none_when_none_is():
+    listed = contacts()
+    listed["value"][1]["phone"] = None  # the Parliamentary office lists none
+    services = FakeServices(lookup_routes(**{"/api/Members/5001/Contact": listed}))
+    async with client(services) as http:
+        assert (await current_mp(http, MEMBERS, WESTMINSTER)).phone == "020 7946 0000"
+    listed["value"][0]["phone"] = None
+    async with client(services) as http:
+        assert (await current_mp(http, MEMBERS, WESTMINSTER)).phone is None
 
 
 async def test_vacant_seat_is_its_own_error():
@@ -342,6 +354,7 @@ async def test_sync_saves_every_sitting_mp_page_by_page(storage):
     row = storage.mp_for_constituency("constituency 44")
     assert row["name"] == "Member 44"
     assert row["email"] == "member6044@parliament.uk"
+    assert row["phone"] == "020 7219 3000"
     assert 1 <= probe.most <= 5
 
 

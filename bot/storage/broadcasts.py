@@ -7,6 +7,13 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
+from bot.storage.lobby import going_clause, uncovered_clause
+
+LOBBY_REACHES = {
+    "going": going_clause(),
+    "uncovered": uncovered_clause(),
+    "not_going": f"NOT {going_clause()}",
+}
 
 
 def audience_filter(
@@ -14,10 +21,12 @@ def audience_filter(
     done_actions: tuple[str, ...],
     missing_actions: tuple[str, ...],
     constituency_code: str | None,
+    lobby: tuple[int, str] | None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: subscribed and
     not blocked (P2), narrowed by each filter given: done any of `done_actions`, none of
-    `missing_actions`. Counting and sending share it."""
+    `missing_actions`, and `lobby` as (event id, 'going' | 'uncovered' | 'not_going').
+    Counting and sending share it."""
     where = ["s.opted_in = 1", "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
@@ -32,6 +41,10 @@ def audience_filter(
     if constituency_code:
         where.append("s.constituency_code = ?")
         params.append(constituency_code)
+    if lobby:
+        event_id, reach = lobby
+        where.append(LOBBY_REACHES[reach])
+        params.append(event_id)
     return " AND ".join(where), params
 
 
@@ -91,11 +104,14 @@ class BroadcastStore(Store):
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
+        lobby: tuple[int, str] | None = None,
     ) -> int | None:
         """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
         recipient, in one transaction and inside SQLite (recipients never become a Python list).
         Returns the number of recipients, or None if it had already started or ended."""
-        where, params = audience_filter(languages, done_actions, missing_actions, constituency_code)
+        where, params = audience_filter(
+            languages, done_actions, missing_actions, constituency_code, lobby
+        )
         now = stamp()
         with self.immediate():
             started = self.db.execute(
@@ -211,10 +227,13 @@ class BroadcastStore(Store):
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
+        lobby: tuple[int, str] | None = None,
     ) -> int:
         """How many supporters a broadcast to this audience would reach if it started now: the
         same selection as `start_deliveries` (subscribed, and every filter given)."""
-        where, params = audience_filter(languages, done_actions, missing_actions, constituency_code)
+        where, params = audience_filter(
+            languages, done_actions, missing_actions, constituency_code, lobby
+        )
         query = f"SELECT count(*) FROM supporters s WHERE {where}"
         return self.db.execute(query, params).fetchone()[0]
 

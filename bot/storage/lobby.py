@@ -156,8 +156,9 @@ class LobbyStore(Store):
             " VALUES (?, ?, 'yes', ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (event_id, user_id) DO UPDATE SET status = 'yes',"
             " constituency_code = excluded.constituency_code,"
-            " constituency_name = excluded.constituency_name, mp_member_id = excluded.mp_member_id,"
-            " mp_name = excluded.mp_name, mp_party = excluded.mp_party, updated_at = excluded.updated_at",
+            " constituency_name = excluded.constituency_name,"
+            " mp_member_id = excluded.mp_member_id, mp_name = excluded.mp_name,"
+            " mp_party = excluded.mp_party, updated_at = excluded.updated_at",
             [event_id, user_id, code, name, mp["member_id"], mp["name"], mp["party"], now, now],
         )
 

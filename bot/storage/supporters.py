@@ -18,6 +18,8 @@ PERSONAL_ROWS = {
     "actions": "user_id = ?",
     "mp_followups": "user_id = ?",
     "solidarity_messages": "user_id = ?",
+    "lobby_rsvps": "user_id = ?",
+    "lobby_stories": "user_id = ?",
     "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
     "user_data": "user_id = ?",
 }
