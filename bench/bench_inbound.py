@@ -28,7 +28,7 @@ from telegram.ext import Application, ApplicationBuilder, MessageHandler, TypeHa
 
 from bench.inbound_mix import SESSION, serve_lookups_locally, supporter_session
 from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
-from tests.harness import make_settings, running_bot
+from tests.support.harness import make_settings, running_bot
 
 
 async def echo(update: Update, context) -> None:

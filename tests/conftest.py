@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app.offline import OfflineBotAPI
-from tests.harness import make_settings, running_bot
+from tests.support.harness import make_settings, running_bot
 
 
 @pytest.fixture
