@@ -19,10 +19,10 @@ from messages import keyboards
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
-from tests.fakes import FileKeepingAPI
-from tests.fakes_parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
-from tests.harness import ORGANISER_ID, tags_in
-from tests.test_handlers_mp import letter_in, onboard, stored_bytes, url_buttons, use_services
+from tests.handlers.test_mp import letter_in, onboard, stored_bytes, url_buttons, use_services
+from tests.support.fakes import FileKeepingAPI
+from tests.support.harness import ORGANISER_ID, tags_in
+from tests.support.parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
 
 ORGANISER = ORGANISER_ID
 LONDON = ZoneInfo("Europe/London")
