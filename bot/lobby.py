@@ -111,12 +111,15 @@ class LobbyEvent:
         return texts.get(language) or texts.get(FALLBACK_LANGUAGE)
 
     def rsvp_open(self, now: dt.datetime) -> bool:
+        """Whether supporters may still say yes at `now`: open, before deadline and start."""
         return self.status == OPEN and now < min(self.rsvp_deadline, self.starts_at)
 
     def is_over(self, now: dt.datetime) -> bool:
+        """Whether the event has begun by `now`."""
         return now >= self.starts_at
 
     def local_day(self, zone: ZoneInfo) -> dt.date:
+        """The event's date in `zone`."""
         return self.starts_at.astimezone(zone).date()
 
     def moment(self, which: str, zone: ZoneInfo) -> dt.datetime:
@@ -209,6 +212,7 @@ class Coverage:
 
     @property
     def mps_covered(self) -> int:
+        """How many MPs someone is going to meet."""
         return sum(self.mps_by_party.values())
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import (
@@ -65,7 +67,8 @@ NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
-def zone(context: Context):
+def zone(context: Context) -> ZoneInfo:
+    """The bot's time zone, in which events are typed and shown."""
     return context.bot_data.settings.zone
 
 
@@ -76,6 +79,7 @@ def id_in(data: str, prefix: str) -> int | None:
 
 
 def load_event(context: Context, event_id: int | None) -> LobbyEvent | None:
+    """The event with that id, or None (no id, or gone)."""
     row = context.bot_data.storage.get_lobby_event(event_id) if event_id else None
     return LobbyEvent.from_row(row) if row else None
 
@@ -86,6 +90,7 @@ def pressed_event(update: Update, context: Context, prefix: str) -> LobbyEvent |
 
 
 def upcoming(context: Context) -> list[LobbyEvent]:
+    """Open events still to start, soonest first: what supporters can say yes to."""
     rows = context.bot_data.storage.lobby_events(open_after=utcnow())
     return [LobbyEvent.from_row(row) for row in rows]
 
@@ -120,10 +125,13 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
     await show(update, context, body, screens.invitation_keyboard(lang, event, now))
 
 
-def supporter_button(prefix: str):
-    """A supporter's button on one event: the event, or the list if it is gone or over."""
+EventHandler = Callable[[Update, Context, LobbyEvent], Awaitable[None]]
 
-    def wrap(callback):
+
+def supporter_button(prefix: str) -> Callable[[EventHandler], Handler]:
+    """A supporter's button on one event: the event, or the list if it is gone or cancelled."""
+
+    def wrap(callback: EventHandler) -> Handler:
         @functools.wraps(callback)
         async def checked(update: Update, context: Context) -> None:
             event = pressed_event(update, context, prefix)
@@ -280,6 +288,7 @@ async def ask_story(update: Update, context: Context) -> str | int:
 
 
 def story_draft(context: Context) -> dict[str, Any] | None:
+    """The supporter's story being written, if any."""
     return context.user_data.get(DRAFT)
 
 
@@ -306,6 +315,7 @@ async def take_story(update: Update, context: Context) -> str | int | None:
 
 
 async def story_not_text(update: Update, context: Context) -> None:
+    """A photo or sticker where the story was expected."""
     await reply(update, context, text(language(update, context), "lobby.story_not_text"))
 
 
@@ -333,6 +343,7 @@ async def ask_signature(update: Update, context: Context) -> str | int:
 
 
 async def take_signature(update: Update, context: Context) -> str | int | None:
+    """A typed signature (a first name, initials), then the story is saved."""
     try:
         signature = lobby.clean_signature(update.effective_message.text)
     except LobbyInputError:
@@ -348,6 +359,7 @@ async def take_signature(update: Update, context: Context) -> str | int | None:
 
 
 async def unsigned(update: Update, context: Context) -> int:
+    """Publish it unsigned: the story is saved without a name."""
     return await save_story(update, context, None)
 
 
@@ -364,10 +376,12 @@ async def save_story(update: Update, context: Context, signature: str | None) ->
 
 
 async def use_buttons(update: Update, context: Context) -> None:
+    """Text where the step waits for a button."""
     await reply(update, context, text(language(update, context), "lobby.use_buttons"))
 
 
 async def ask_for_text(update: Update, context: Context) -> None:
+    """A photo or sticker where a postcode or signature was expected."""
     await reply(update, context, text(language(update, context), "mp.text_only"))
 
 
@@ -375,6 +389,7 @@ async def ask_for_text(update: Update, context: Context) -> None:
 
 
 def events_with_counts(context: Context) -> list[tuple[LobbyEvent, int]]:
+    """Every event, newest first, with how many are going."""
     storage = context.bot_data.storage
     return [
         (LobbyEvent.from_row(row), storage.going_count(row["id"])) for row in storage.lobby_events()
@@ -532,6 +547,7 @@ def new_draft() -> dict[str, Any]:
 
 
 def draft_from(event: LobbyEvent) -> dict[str, Any]:
+    """An existing event as a composer draft, every step already answered."""
     draft = new_draft()
     draft.update(
         event=event.id,
@@ -637,6 +653,7 @@ def keep_value(context: Context, draft: dict[str, Any], field: str, code: str, t
 
 
 def problem_text(context: Context, lang: str, error: LobbyInputError, draft: dict) -> str:
+    """Why a typed value can't be used, and what to send instead."""
     now = utcnow().astimezone(zone(context))
     if error.problem == "unreadable":
         return text(lang, "lobby.time_unreadable", example=screens.example_time(now))
@@ -744,6 +761,7 @@ async def discard(update: Update, context: Context) -> int:
 
 
 async def composer_not_text(update: Update, context: Context) -> None:
+    """A photo or sticker where the composer expected text."""
     await reply(update, context, text(language(update, context), "lobby.not_text"))
 
 
@@ -760,6 +778,7 @@ async def stale_step(update: Update, context: Context) -> None:
 
 
 def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
+    """A button handler matching callback data that starts with `pattern`."""
     return CallbackQueryHandler(callback, pattern=f"^{pattern}")
 
 
@@ -863,6 +882,7 @@ ORGANISER_BUTTONS = [
 
 
 def register(app: Application) -> None:
+    """The supporter journey and the composer conversations, then the plain buttons and /lobby."""
     app.add_handler(supporter_conversation())
     app.add_handler(composer())
     app.add_handlers(

@@ -87,10 +87,12 @@ def menu_button(lang: str) -> InlineKeyboardButton:
 
 
 def when(lang: str, moment: dt.datetime, zone: ZoneInfo) -> Html:
+    """A moment as the bot's time zone reads it: '26 November 2026, 11:00'."""
     return local_time(lang, moment.astimezone(zone))
 
 
 def day(lang: str, event: LobbyEvent, zone: ZoneInfo) -> str:
+    """The event's date with the year, in `lang`."""
     return date_label(lang, event.local_day(zone), with_year=True)
 
 
@@ -144,6 +146,7 @@ def invitation_keyboard(lang: str, event: LobbyEvent, now: dt.datetime) -> Inlin
 
 
 def going(lang: str, rsvp: Mapping[str, Any]) -> Html:
+    """Who a supporter going will meet, and for which constituency."""
     return text(
         lang,
         "lobby.going_view",
@@ -155,6 +158,7 @@ def going(lang: str, rsvp: Mapping[str, Any]) -> Html:
 def going_view(
     lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, rsvp: Mapping[str, Any]
 ) -> Html:
+    """The event as someone going sees it."""
     return Html(f"{going(lang, rsvp)}\n\n{event_details(lang, event, zone, now)}")
 
 
@@ -214,6 +218,7 @@ def post_url(lang: str, event: LobbyEvent) -> str:
 
 
 def cant_come(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
+    """The email-or-post offer for someone who can't come."""
     return text(lang, "lobby.cant_come", date=day(lang, event, zone), hashtag=event.hashtag)
 
 
@@ -277,6 +282,7 @@ def fallback(lang: str, event: LobbyEvent) -> Html:
 
 
 def ask_outcome(lang: str, event: LobbyEvent, mp_name: str) -> Html:
+    """The question after the event, naming the MP they went to meet."""
     return text(lang, "lobby.ask_outcome", title=event.text("title", lang), mp_name=mp_name)
 
 
@@ -311,6 +317,7 @@ def unsigned_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def status_label(lang: str, event: LobbyEvent, now: dt.datetime) -> Html:
+    """Open, over or cancelled, in words."""
     if event.status != "open":
         return text(lang, "lobby.status_cancelled")
     return text(lang, "lobby.status_over" if event.is_over(now) else "lobby.status_open")
@@ -448,6 +455,7 @@ def confirm_cancel_keyboard(lang: str, event_id: int) -> InlineKeyboardMarkup:
 
 
 def language_name(lang: str, code: str) -> Html:
+    """A language's name in `lang`."""
     return text(lang, f"lobby.language_{code}")
 
 
@@ -543,6 +551,7 @@ def review_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def story_view(lang: str, story: Mapping[str, Any], event: LobbyEvent, pending: int) -> Html:
+    """One story waiting for moderation, with the MP it is about (not its author)."""
     return text(
         lang,
         "lobby.story_view",

@@ -38,6 +38,7 @@ ASK_OUTCOME_WITHIN = dt.timedelta(days=14)
 
 
 def job_name(event_id: int, moment: str) -> str:
+    """The JobQueue name of one event's moment."""
     return f"{JOB_PREFIX}{event_id}-{moment}"
 
 
@@ -92,6 +93,7 @@ def _remove_jobs(app: Application, event_id: int) -> None:
 
 
 async def run_moment(context: Context) -> None:
+    """The JobQueue callback: `act` on the (event id, moment) in the job's data."""
     event_id, moment = context.job.data
     await act(context.application, event_id, moment)
 
@@ -121,6 +123,7 @@ async def act(app: Application, event_id: int, moment: str) -> int:
 
 
 async def send_each(app: Application, event: LobbyEvent, moment: str) -> int:
+    """Claim, then send, the moment's message to each supporter still owed it."""
     storage = app.bot_data.storage
     sent = 0
     for person in storage.due_lobby_moment(event.id, moment):

@@ -173,6 +173,7 @@ class LobbyStore(Store):
         )
 
     def get_rsvp(self, event_id: int, user_id: int) -> dict[str, Any] | None:
+        """The supporter's RSVP row for the event (any status), or None."""
         rows = self.rows(
             "SELECT * FROM lobby_rsvps WHERE event_id = ? AND user_id = ?", [event_id, user_id]
         )
@@ -257,6 +258,7 @@ class LobbyStore(Store):
         return rows[0] if rows else None
 
     def story_event(self, story_id: int) -> int | None:
+        """The event a story is about, or None if the story is gone."""
         row = self.db.execute(
             "SELECT event_id FROM lobby_stories WHERE id = ?", [story_id]
         ).fetchone()
@@ -336,6 +338,7 @@ class LobbyStore(Store):
         ).fetchall()
 
     def story_counts(self, event_id: int) -> dict[str, int]:
+        """Stories per moderation status ('pending', 'approved', 'rejected')."""
         return dict(
             self.db.execute(
                 "SELECT status, count(*) FROM lobby_stories WHERE event_id = ? GROUP BY status",

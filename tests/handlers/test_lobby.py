@@ -432,6 +432,18 @@ async def asked_how_it_went(chat, uid: int, event_id: int) -> None:
     assert "How did it go?" in chat.last_text(uid)
 
 
+async def story_allowed(chat, uid: int, story: str) -> int:
+    """A supporter went, was asked how it went, wrote `story` and allowed publishing it; the
+    signature question is next. Returns the event's id."""
+    event_id = await create_event(chat)
+    await going(chat, uid, event_id)
+    await asked_how_it_went(chat, uid, event_id)
+    await chat.press(uid, f"{screens.STORY}{event_id}")
+    await chat.send(uid, story)
+    await chat.press(uid, screens.PUBLISH_YES)
+    return event_id
+
+
 async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -483,12 +495,7 @@ async def test_a_story_without_permission_is_not_kept(lobby_chat):
 
 async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     chat = lobby_chat
-    event_id = await create_event(chat)
-    await going(chat, 1, event_id)
-    await asked_how_it_went(chat, 1, event_id)
-    await chat.press(1, f"{screens.STORY}{event_id}")
-    await chat.send(1, "A staffer took notes.")
-    await chat.press(1, screens.PUBLISH_YES)
+    await story_allowed(chat, 1, "A staffer took notes.")
     await chat.press(1, screens.UNSIGNED)
     (story,) = chat.storage.personal_data(1)["lobby_stories"]
     assert story["signature"] is None and story["status"] == "pending"
@@ -496,12 +503,7 @@ async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
 
 async def test_forget_erases_rsvps_and_stories_and_mydata_shows_them(lobby_chat, settings):
     chat = lobby_chat
-    event_id = await create_event(chat)
-    await going(chat, 1, event_id)
-    await asked_how_it_went(chat, 1, event_id)
-    await chat.press(1, f"{screens.STORY}{event_id}")
-    await chat.send(1, "CanaryLobby7731 went well")
-    await chat.press(1, screens.PUBLISH_YES)
+    event_id = await story_allowed(chat, 1, "CanaryLobby7731 went well")
     await chat.press(1, screens.UNSIGNED)
     await chat.send(1, "/mydata")
     mine = chat.last_text(1)

@@ -65,6 +65,13 @@ def new_event(storage) -> int:
     return event_id
 
 
+@pytest.fixture
+async def event_id(settings, api, clock) -> int:
+    """A lobby day on 26 November at 11:00, saved by a bot that has since stopped."""
+    async with running_bot(settings, api) as chat:
+        return new_event(chat.storage)
+
+
 def received(api, uid: int, words: str) -> list[str]:
     return [call.text for call in api.sent(uid) if words in call.text]
 
@@ -75,9 +82,7 @@ async def run(chat, event_id: int, moment: str) -> None:
     await job.run(chat.app)
 
 
-async def test_jobs_are_rebuilt_at_start_at_the_moments_of_the_day(settings, api, clock):
-    async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
+async def test_jobs_are_rebuilt_at_start_at_the_moments_of_the_day(settings, api, clock, event_id):
     async with running_bot(settings, api) as chat:
         runs = {
             moment: chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, moment))[0]
@@ -90,10 +95,8 @@ async def test_jobs_are_rebuilt_at_start_at_the_moments_of_the_day(settings, api
 
 
 async def test_reminders_go_once_to_those_going_who_agreed_even_across_a_restart(
-    settings, api, clock
+    settings, api, clock, event_id
 ):
-    async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
     clock.move_to(london(25, 18))
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "eve")
@@ -110,9 +113,7 @@ async def test_reminders_go_once_to_those_going_who_agreed_even_across_a_restart
     assert api.sent(GOING_NOT_SUBSCRIBED) == []
 
 
-async def test_no_reminder_once_the_event_has_begun(settings, api, clock):
-    async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
+async def test_no_reminder_once_the_event_has_begun(settings, api, clock, event_id):
     clock.move_to(START + dt.timedelta(minutes=5))  # the bot was down all morning
     async with running_bot(settings, api) as chat:
         names = {job.name for job in chat.app.job_queue.jobs()}
@@ -123,10 +124,8 @@ async def test_no_reminder_once_the_event_has_begun(settings, api, clock):
 
 
 async def test_on_the_morning_everyone_else_subscribed_is_offered_to_email_or_post(
-    settings, api, clock
+    settings, api, clock, event_id
 ):
-    async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
     clock.move_to(london(26, 8))
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "fallback")
@@ -142,9 +141,7 @@ async def test_on_the_morning_everyone_else_subscribed_is_offered_to_email_or_po
     assert api.sent(ORGANISER_ID)  # its progress and report, as for any broadcast
 
 
-async def test_no_today_message_after_the_day(settings, api, clock):
-    async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
+async def test_no_today_message_after_the_day(settings, api, clock, event_id):
     clock.move_to(london(27, 9))
     async with running_bot(settings, api) as chat:
         assert await jobs.act(chat.app, event_id, "fallback") == 0
@@ -152,10 +149,9 @@ async def test_no_today_message_after_the_day(settings, api, clock):
 
 
 async def test_how_did_it_go_is_asked_once_to_everyone_going_unless_they_stopped(
-    settings, api, clock
+    settings, api, clock, event_id
 ):
     async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
         supporter(chat.storage, STOPPED, subscribed=True, going_to=event_id)
     clock.move_to(london(26, 12))
     async with running_bot(settings, api) as chat:
@@ -174,10 +170,9 @@ async def test_how_did_it_go_is_asked_once_to_everyone_going_unless_they_stopped
 
 
 async def test_a_cancellation_not_yet_told_when_the_bot_stopped_is_told_at_start(
-    settings, api, clock
+    settings, api, clock, event_id
 ):
     async with running_bot(settings, api) as chat:
-        event_id = new_event(chat.storage)
         chat.storage.cancel_lobby_event(event_id)  # the process dies before telling anyone
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "cancelled")
