@@ -13,13 +13,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.storage import utcnow
 from messages import keyboards
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
-from tests.handlers.test_mp import letter_in, onboard, stored_bytes, url_buttons, use_services
+from tests.handlers.test_mp import (
+    PROPERTY,
+    arbitrary_text,
+    assert_safe_helpful_answer,
+    letter_in,
+    onboard,
+    stored_bytes,
+    url_buttons,
+    use_services,
+)
 from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import ORGANISER_ID, tags_in
 from tests.support.parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
@@ -35,7 +46,7 @@ def local(days: int, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=LONDON)
 
 
-def typed(moment: dt.datetime) -> str:
+def typed_at(moment: dt.datetime) -> str:
     return moment.strftime(screens.EXAMPLE_FORMAT)
 
 
@@ -45,14 +56,14 @@ async def create_event(chat, *, days: int = 7, deadline_days: int | None = 5) ->
     await chat.send(ORGANISER, "/lobby")
     await chat.press(ORGANISER, screens.NEW)
     await chat.send(ORGANISER, "Mass lobby for equal protection")
-    await chat.send(ORGANISER, typed(local(days)))
+    await chat.send(ORGANISER, typed_at(local(days)))
     await chat.send(ORGANISER, "Central Lobby, Houses of Parliament, London SW1A 0AA")
     await chat.send(ORGANISER, "Photo ID for security")
     await chat.send(ORGANISER, "masslobby")
     if deadline_days is None:
         await chat.press(ORGANISER, screens.SKIP)
     else:
-        await chat.send(ORGANISER, typed(local(deadline_days, 18)))
+        await chat.send(ORGANISER, typed_at(local(deadline_days, 18)))
     await chat.press(ORGANISER, f"{screens.VERSION}pt")
     await chat.send(ORGANISER, "Lobby em massa por proteção igual")
     await chat.press(ORGANISER, screens.SKIP)  # the place: English for Portuguese speakers
@@ -92,17 +103,17 @@ async def test_organiser_composes_a_lobby_day_and_is_told_which_languages_fall_b
     await chat.send(ORGANISER, "Mass lobby")
     await chat.send(ORGANISER, "next tuesday maybe")
     assert "couldn't read that time" in chat.last_text(ORGANISER)
-    await chat.send(ORGANISER, typed(local(-1)))
+    await chat.send(ORGANISER, typed_at(local(-1)))
     assert "already passed" in chat.last_text(ORGANISER)
-    await chat.send(ORGANISER, typed(local(7)))
+    await chat.send(ORGANISER, typed_at(local(7)))
     await chat.send(ORGANISER, "Central Lobby")
     await chat.press(ORGANISER, screens.SKIP)  # nothing to bring
     await chat.send(ORGANISER, "#mass lobby")
     assert "one hashtag" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, "#MassLobby")
-    await chat.send(ORGANISER, typed(local(8)))
+    await chat.send(ORGANISER, typed_at(local(8)))
     assert "must be before the lobby day starts" in chat.last_text(ORGANISER)
-    await chat.send(ORGANISER, typed(local(6)))
+    await chat.send(ORGANISER, typed_at(local(6)))
     review = chat.last_text(ORGANISER)
     assert "Check the lobby day" in review and "#MassLobby" in review
     assert "Portuguese: not given, supporters see the English texts" in review
@@ -143,7 +154,7 @@ async def test_organiser_edits_the_time_and_adds_spanish_keeping_the_rsvps(lobby
     await going(chat, 1, event_id)
     await chat.press(ORGANISER, f"{screens.EDIT}{event_id}")
     await chat.press(ORGANISER, f"{screens.CHANGE}{screens.STARTS_AT}")
-    await chat.send(ORGANISER, typed(local(9, 11)))
+    await chat.send(ORGANISER, typed_at(local(9, 11)))
     await chat.press(ORGANISER, f"{screens.VERSION}es")
     await chat.send(ORGANISER, "Lobby masivo por la igualdad")
     await chat.send(ORGANISER, "Central Lobby, Parlamento")
@@ -541,3 +552,63 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     assert chat.storage.count_audience(lobby=(event_id, "not_going")) == 2
     calls = await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id + 1}:going")
     assert calls  # an event that doesn't exist: asked again, nothing chosen
+
+
+# --- arbitrary text at every free-text step (X3) ------------------------------------------------
+
+any_words = arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/"))
+
+
+def event_for(chat) -> int:
+    """An open lobby day a week away, and supporter 1 going to it, asked how it went."""
+    storage = chat.storage
+    if not storage.lobby_events():
+        storage.create_lobby_event(
+            texts={"title": {"en": "Mass lobby"}, "place": {"en": "Central Lobby"}},
+            starts_at=local(7),
+            rsvp_deadline=local(6),
+            hashtag="#masslobby",
+            created_by=ORGANISER,
+        )
+        storage.ensure_supporter(1, "en")
+        storage.save_rsvp(
+            1,
+            1,
+            constituency=(WESTMINSTER.code, WESTMINSTER.name),
+            mp={"member_id": 5001, "name": "Jane Example", "party": "Labour"},
+        )
+        storage.claim_lobby_moment(1, 1, "outcome")
+    return 1
+
+
+@PROPERTY
+@given(typed=any_words)
+async def test_any_text_as_a_postcode_for_a_yes_gets_a_safe_helpful_answer(lobby_chat, typed):
+    event_id = event_for(lobby_chat)
+    await lobby_chat.press(2, f"{screens.YES}{event_id}")
+    assert_safe_helpful_answer(await lobby_chat.send(2, typed))
+
+
+@PROPERTY
+@given(typed=any_words)
+async def test_any_text_as_a_story_or_its_signature_gets_a_safe_helpful_answer(lobby_chat, typed):
+    event_id = event_for(lobby_chat)
+    await lobby_chat.press(1, f"{screens.STORY}{event_id}")
+    assert_safe_helpful_answer(await lobby_chat.send(1, typed))
+    await lobby_chat.press(1, f"{screens.STORY}{event_id}")
+    await lobby_chat.send(1, "It went well.")
+    await lobby_chat.press(1, screens.PUBLISH_YES)
+    assert_safe_helpful_answer(await lobby_chat.send(1, typed))
+
+
+@PROPERTY
+@given(typed=any_words, step=st.integers(min_value=0, max_value=5))
+async def test_any_text_at_any_composer_step_gets_a_safe_helpful_answer(lobby_chat, typed, step):
+    """Title, time, place, what to bring, hashtag, deadline: whatever the organiser types."""
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    answers = ["Mass lobby", typed_at(local(7)), "Central Lobby", "Photo ID", "#masslobby"]
+    for answer in answers[:step]:
+        await chat.send(ORGANISER, answer)
+    assert_safe_helpful_answer(await chat.send(ORGANISER, typed))
