@@ -12,9 +12,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -71,6 +72,8 @@ def _without_controls(text: str, keep: str) -> str:
 
 
 def font_path() -> Path:
+    import matplotlib
+
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 
 
@@ -96,6 +99,9 @@ CARD_SLOTS = tuple(
 def cards_pdf(cards: list[Card], *, title: str) -> bytes:
     """A printable PDF of `cards`: A6 cards, four to an A4 page with cut lines; a message too long
     for a card gets a page of its own."""
+    # fpdf2 (and matplotlib, for the font) are slow to import: only /moderate pdf pays for them.
+    from fpdf import FPDF
+
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_title(title)

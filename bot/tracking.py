@@ -23,10 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import aiohttp
 import httpx
-import tweepy
-from tweepy.asynchronous import AsyncClient as XClient
 
 from bot.campaign import Campaign
 from bot.config import Settings
@@ -149,6 +146,9 @@ def snowflake_time(post_id: str) -> dt.datetime:
 
 
 def _x_error(error: Exception) -> SourceError:
+    import aiohttp
+    import tweepy
+
     if isinstance(error, tweepy.TooManyRequests):
         reset = error.reset_time
         resume = dt.datetime.fromtimestamp(reset, dt.UTC) if reset else None
@@ -174,6 +174,9 @@ class XSource:
     has_counts = True
 
     def __init__(self, bearer_token: str) -> None:
+        # tweepy (with aiohttp) is imported only by bots that track X: it slows every start.
+        from tweepy.asynchronous import AsyncClient as XClient
+
         # wait_on_rate_limit=False: a 429 must come back to us, never sleep inside tweepy.
         self._client = XClient(
             bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False
@@ -181,6 +184,9 @@ class XSource:
 
     async def _call(self, request: Awaitable[dict]) -> dict:
         """Await one tweepy request (it reads `session` only when awaited) as a SourceError."""
+        import aiohttp
+        import tweepy
+
         if self._client.session is None:
             self._client.session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)

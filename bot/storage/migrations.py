@@ -271,7 +271,25 @@ def deliveries_without_user_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")
 
 
-@migrations(name="0013_lobby")
+@migrations(name="0013_service_outages")
+def service_outages(db: Database) -> None:
+    """Outside services failing (bot.outages): failures in a row, and whether organisers were
+    told, so one outage is one alert, and one more when it is over, across restarts."""
+    db["service_outages"].create(
+        {
+            "service": str,
+            "failures": int,
+            "detail": str,
+            "since": str,
+            "reported_at": str,
+            "recovered_at": str,
+        },
+        pk="service",
+        not_null={"failures", "detail", "since"},
+    )
+
+
+@migrations(name="0014_lobby")
 def lobby(db: Database) -> None:
     """Lobby days (bot/lobby.py): events with their texts as JSON {language: text}; RSVPs by
     constituency with the MP (never the postcode) and a timestamp for each reminder or question
