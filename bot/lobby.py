@@ -22,14 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.campaign import DEFAULT_LANGUAGE
 from bot.mps import MP, constituency_key
 from bot.stats import csv_bytes
 
 if TYPE_CHECKING:
     from bot.storage import Storage
-
-LANGUAGES = ("en", "pt", "es")
-FALLBACK_LANGUAGE = "en"
 
 # The texts organisers write, each in up to three languages; English is required for title and
 # place, "what to bring" may be left out altogether.
@@ -108,7 +106,7 @@ class LobbyEvent:
     def text(self, field: str, language: str) -> str | None:
         """The field in `language`, else in English; None for a "what to bring" left out."""
         texts = getattr(self, field)
-        return texts.get(language) or texts.get(FALLBACK_LANGUAGE)
+        return texts.get(language) or texts.get(DEFAULT_LANGUAGE)
 
     def rsvp_open(self, now: dt.datetime) -> bool:
         """Whether supporters may still say yes at `now`: open, before deadline and start."""
@@ -146,6 +144,12 @@ class LobbyEvent:
             next_day = self.local_day(zone) + dt.timedelta(days=1)
             return now >= dt.datetime.combine(next_day, dt.time(0, 0), tzinfo=zone)
         return False
+
+
+def open_events(storage: Storage) -> dict[int, LobbyEvent]:
+    """Every event not cancelled, by id, whether still to come or over."""
+    events = (LobbyEvent.from_row(row) for row in storage.lobby_events())
+    return {event.id: event for event in events if event.status == OPEN}
 
 
 def clean_text(field: str, raw: str) -> str:

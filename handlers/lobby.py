@@ -31,10 +31,10 @@ from telegram.ext import (
 
 from bot import lobby
 from bot.app.context import Context
+from bot.clock import local_now, parse_when
 from bot.lobby import LobbyEvent, LobbyInputError
 from bot.mps import MP
 from bot.storage import utcnow
-from handlers.broadcast import parse_when
 from handlers.common import (
     Handler,
     answer,
@@ -50,7 +50,7 @@ from handlers.common import (
 )
 from handlers.exits import discarding, exits
 from handlers.mp import lookup_mp
-from messages import keyboards, text
+from messages import LANGUAGES, keyboards, text
 from messages import lobby as screens
 from scheduler import lobby as jobs
 
@@ -606,7 +606,7 @@ async def next_step(update: Update, context: Context, note: str = "") -> str:
     lang = language(update, context)
     settings = context.bot_data.settings
     question = screens.ask_step(
-        lang, field, code, lobby.TEXT_LIMITS, utcnow().astimezone(settings.zone), settings.tz
+        lang, field, code, lobby.TEXT_LIMITS, local_now(settings.zone), settings.tz
     )
     body = f"{note}\n\n{question}".strip()
     await show(update, context, body, screens.step_keyboard(lang, skippable(field, code)))
@@ -637,7 +637,7 @@ def keep_value(context: Context, draft: dict[str, Any], field: str, code: str, t
     elif field == screens.HASHTAG:
         draft["hashtag"] = lobby.clean_hashtag(typed)
     else:
-        now = utcnow().astimezone(zone(context))
+        now = local_now(zone(context))
         moment = parse_when(typed, now)
         if moment is None:
             raise LobbyInputError("unreadable")
@@ -654,7 +654,7 @@ def keep_value(context: Context, draft: dict[str, Any], field: str, code: str, t
 
 def problem_text(context: Context, lang: str, error: LobbyInputError, draft: dict) -> str:
     """Why a typed value can't be used, and what to send instead."""
-    now = utcnow().astimezone(zone(context))
+    now = local_now(zone(context))
     if error.problem == "unreadable":
         return text(lang, "lobby.time_unreadable", example=screens.example_time(now))
     if error.problem == "past":
@@ -706,7 +706,7 @@ async def add_version(update: Update, context: Context) -> str | None:
     """A language's button: its title, place and what to bring, each skippable."""
     draft = context.user_data.get(COMPOSER)
     code = update.callback_query.data.removeprefix(screens.VERSION)
-    if not draft or code not in lobby.LANGUAGES[1:]:
+    if not draft or code not in LANGUAGES[1:]:
         return await stale_step(update, context)
     draft["steps"] = [
         [field, code] for field in lobby.TEXT_FIELDS if draft["texts"][field].get("en")

@@ -6,13 +6,11 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
-from bot.progress import JOURNEYS, checklist
+from bot.progress import checklist
 from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text
 from messages.i18n import LANGUAGES
 
-# Deep-link payloads that open a journey rather than being only a referral source.
-JOURNEY_PAYLOADS = (*JOURNEYS, "menu")
 MAX_PAYLOAD = 64
 
 

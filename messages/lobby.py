@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot.clock import EXAMPLE_FORMAT
 from bot.lobby import (
     APPROVED,
-    LANGUAGES,
     OUTCOMES,
     PENDING,
     REJECTED,
@@ -28,7 +28,7 @@ from bot.lobby import (
 from bot.mps import x_post_url
 from messages import keyboards
 from messages.broadcast import local_time
-from messages.i18n import Html, text
+from messages.i18n import LANGUAGES, Html, text
 from messages.render import date as date_label
 
 PREFIX = "lobby:"
@@ -72,7 +72,6 @@ DISCARD = "lobbyadm:discard"
 # The composer's steps: (field, language) with language "" for the fields not translated.
 STARTS_AT, HASHTAG, DEADLINE = "starts_at", "hashtag", "rsvp_deadline"
 CHANGEABLE = ("title", STARTS_AT, "place", "bring", HASHTAG, DEADLINE)
-EXAMPLE_FORMAT = "%Y-%m-%d %H:%M"
 UNCOVERED_SHOWN = 10  # constituencies with nobody going listed in the dashboard
 LIST_SHOWN = 10  # events in /lobby
 

@@ -15,8 +15,8 @@ from aioresponses import aioresponses
 
 from bot import daily
 from bot.app.offline import Fault
-from bot.campaign import LANGUAGES, Campaign, load_campaign
-from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
+from bot.campaign import LANGUAGES, Campaign
+from bot.config import Settings
 from bot.delivery import DeliveryReport
 from bot.storage import Storage
 from messages import daily as words
@@ -39,18 +39,6 @@ THIRD_DAY = dt.date(2026, 11, 27)
 def x_account():
     with aioresponses() as mocked:
         yield XAccount(mocked)
-
-
-@pytest.fixture
-def campaign():
-    return load_campaign(DEFAULT_CAMPAIGN_FILE)
-
-
-@pytest.fixture
-def storage(tmp_path):
-    storage = Storage.open(tmp_path / "daily.db")
-    yield storage
-    storage.close()
 
 
 def subscribe(storage: Storage, user_id: int, language: str = "en") -> None:

@@ -7,15 +7,14 @@ import datetime as dt
 import io
 
 import pytest
+from telegram.constants import MessageLimit
 
 from bot.app import cli
 from bot.campaign import load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
 from bot.stats import export_csvs, gather_stats, stats_days
-from bot.storage import Storage
 from messages.i18n import LANGUAGES
 from messages.stats import (
-    MESSAGE_LIMIT,
     actions_chart,
     format_stats_text,
     render_stats,
@@ -53,13 +52,6 @@ def supporter(
 
 def action(user_id, kind, at, seat=None):
     return {"user_id": user_id, "kind": kind, "at": at, "constituency_code": seat}
-
-
-@pytest.fixture
-def storage(tmp_path):
-    storage = Storage.open(tmp_path / "stats.db")
-    yield storage
-    storage.close()
 
 
 @pytest.fixture
@@ -293,7 +285,7 @@ def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage)
     stats = gather_stats(storage, CAMPAIGN, NOW)
     messages = stats_messages("en", stats)
     assert len(messages) > 1
-    assert all(len(message) <= MESSAGE_LIMIT for message in messages)
+    assert all(len(message) <= MessageLimit.MAX_TEXT_LENGTH for message in messages)
     # Nothing lost or repeated: only where the report breaks differs.
     assert " ".join(messages).split() == render_stats("en", stats).split()
 
@@ -392,7 +384,7 @@ def test_an_empty_database_exports_headers_only(storage):
 
 def test_stats_command_prints_the_figures(campaign_db, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "stats.db"))
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "storage.db"))
     assert cli.main(["stats"]) == 0
     printed = capsys.readouterr().out
     assert "Supporters: 6, of whom 3 get the daily prompt" in printed

@@ -18,12 +18,10 @@ from urllib.parse import parse_qs
 import aiohttp
 import httpx
 import pytest
-import time_machine
 from aioresponses import CallbackResult, aioresponses
 
 from bot import tracking
-from bot.campaign import load_campaign
-from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
+from bot.config import Settings
 from bot.storage import Storage
 from messages import LANGUAGES, catalog, trends
 from messages.i18n import placeholders
@@ -37,24 +35,6 @@ X_EPOCH_MS = 1288834974657
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def storage(tmp_path):
-    storage = Storage.open(tmp_path / "t.db")
-    yield storage
-    storage.close()
-
-
-@pytest.fixture
-def campaign():
-    return load_campaign(DEFAULT_CAMPAIGN_FILE)
 
 
 @pytest.fixture

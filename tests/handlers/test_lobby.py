@@ -16,6 +16,7 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.clock import EXAMPLE_FORMAT
 from bot.storage import utcnow
 from messages import keyboards
 from messages import lobby as screens
@@ -47,7 +48,7 @@ def local(days: int, hour: int = 10) -> dt.datetime:
 
 
 def typed_at(moment: dt.datetime) -> str:
-    return moment.strftime(screens.EXAMPLE_FORMAT)
+    return moment.strftime(EXAMPLE_FORMAT)
 
 
 async def create_event(chat, *, days: int = 7, deadline_days: int | None = 5) -> int:

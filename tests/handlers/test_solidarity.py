@@ -27,9 +27,9 @@ from messages.solidarity import (
     SEND,
     WRITE,
 )
-from tests.bot.test_solidarity import flat, pdf_text
 from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import ORGANISER_ID, running_bot, tags_in
+from tests.support.pdf import flat, pdf_text
 
 SUPPORTER = 1
 OTHER = 2
@@ -42,11 +42,6 @@ def documents(api: FileKeepingAPI) -> list[tuple[str, bytes]]:
     return [
         (filename, content) for method, filename, content in api.files if method == "sendDocument"
     ]
-
-
-@pytest.fixture
-def api():
-    return FileKeepingAPI()
 
 
 def texts(calls) -> list[str]:

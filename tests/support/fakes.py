@@ -94,8 +94,9 @@ class FileKeepingAPI(OfflineBotAPI):
     async def do_request(self, url, method, request_data=None, **kwargs):
         api_method = url.rsplit("/", 1)[-1]
         field = {"sendPhoto": "photo", "sendDocument": "document"}.get(api_method)
-        if request_data and field:
-            filename, content, _ = request_data.multipart_data[field]
+        uploaded = (request_data.multipart_data or {}) if request_data else {}
+        if field in uploaded:  # a file sent again by its file_id uploads nothing
+            filename, content, _ = uploaded[field]
             self.files.append((api_method, filename, content))
         return await super().do_request(url, method, request_data, **kwargs)
 
