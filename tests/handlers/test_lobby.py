@@ -22,7 +22,9 @@ from messages import keyboards
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
-from tests.handlers.test_mp import (
+from tests.support.fakes import FileKeepingAPI
+from tests.support.harness import ORGANISER_ID, tags_in
+from tests.support.journeys import (
     PROPERTY,
     arbitrary_text,
     assert_safe_helpful_answer,
@@ -32,8 +34,6 @@ from tests.handlers.test_mp import (
     url_buttons,
     use_services,
 )
-from tests.support.fakes import FileKeepingAPI
-from tests.support.harness import ORGANISER_ID, tags_in
 from tests.support.parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
 
 ORGANISER = ORGANISER_ID

@@ -4,29 +4,35 @@ faked at the HTTP edge in their documented shapes (shared with tests/bot/test_mp
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import hypothesis
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import strategies as st
+from hypothesis import given
 from telegram import Update
 
 from bot.app.logs import QUIET
 from handlers.mp import LETTER
 from messages import keyboards
 from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
-from tests.support.harness import running_bot, tags_in
+from tests.support.harness import running_bot
+from tests.support.journeys import (
+    PROPERTY,
+    arbitrary_text,
+    assert_safe_helpful_answer,
+    letter_in,
+    onboard,
+    stored_bytes,
+    url_buttons,
+    use_services,
+)
 from tests.support.parliament import (
     NOT_FOUND,
     TERMINATED,
     WESTMINSTER,
     FakeServices,
-    client,
     constituency_item,
     contacts,
     lookup_routes,
@@ -36,22 +42,6 @@ from tests.support.parliament import (
 
 CANARY = "CanaryOkapi5519"
 POSTCODE_FORMS = (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"sw1a1aa", b"SW1A%201AA")
-# Tags our own catalogs never use: one of them in the output can only have come from the input.
-FOREIGN_TAGS = ("u", "s", "script", "tg-spoiler", "zz")
-
-
-async def use_services(chat, services: FakeServices) -> FakeServices:
-    """Put fake postcodes.io and Members API under the running bot."""
-    await chat.app.bot_data.http.aclose()
-    chat.app.bot_data.http = client(services)
-    return services
-
-
-async def onboard(chat, uid: int, language_code: str = "en") -> None:
-    await chat.send(uid, "/start", language_code)
-    await chat.press(uid, keyboards.OPTIN_NO, language_code)
-
-
 async def at_postcode(chat, uid: int, language_code: str = "en") -> None:
     await onboard(chat, uid, language_code)
     await chat.press(uid, keyboards.journey_data("mp"), language_code)
@@ -66,23 +56,6 @@ async def at_name(chat, uid: int, language_code: str = "en") -> None:
 async def at_sentence(chat, uid: int, language_code: str = "en") -> None:
     await at_name(chat, uid, language_code)
     await chat.send(uid, "Ana Silva", language_code)
-
-
-def url_buttons(chat, uid: int) -> dict[str, str]:
-    return {button["text"]: button["url"] for button in chat.buttons(uid) if "url" in button}
-
-
-def letter_in(calls) -> str:
-    """The letter as the supporter copies it: the text of the <pre> blocks, in order."""
-    blocks = [call.text for call in calls if call.text.startswith("<pre>")]
-    return "".join(
-        html.unescape(block.removeprefix("<pre>").removesuffix("</pre>")) for block in blocks
-    )
-
-
-def stored_bytes(settings) -> bytes:
-    path = settings.database_path
-    return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
 
 
 def photo_update(uid: int) -> Update:
@@ -449,26 +422,6 @@ async def test_letter_text_is_gone_from_database_wal_and_user_data_after_sending
 
 
 # --- arbitrary text at every free-text step (X3) ------------------------------------------------
-
-arbitrary_text = st.one_of(
-    st.text(max_size=300),
-    st.text(max_size=40).map(lambda s: f"{s}<u>x</u><script>{s}</script>"),
-    st.text(min_size=1, max_size=5).map(lambda s: (s + "<zz>🙂&") * (10_000 // (len(s) + 5))),
-)
-PROPERTY = hypothesis.settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-def assert_safe_helpful_answer(replies) -> None:
-    texts = [call.text for call in replies if call.text]
-    assert texts, "no answer"
-    for sent in texts:
-        assert "something went wrong" not in sent
-        assert not set(FOREIGN_TAGS) & tags_in(sent)
-
 
 @PROPERTY
 @given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
