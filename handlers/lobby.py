@@ -172,9 +172,7 @@ async def cancel_rsvp(update: Update, context: Context, event: LobbyEvent) -> No
     """Withdraw the yes, at any time; reminders stop with it."""
     lang = language(update, context)
     context.bot_data.storage.cancel_rsvp(event.id, user_id(update))
-    body = (
-        f"{text(lang, 'lobby.rsvp_cancelled')}\n\n{screens.cant_come(lang, event, zone(context))}"
-    )
+    body = screens.rsvp_cancelled(lang, event, zone(context))
     await show(update, context, body, screens.fallback_keyboard(lang, event))
 
 
@@ -264,8 +262,9 @@ async def answer_outcome(update: Update, context: Context) -> None:
         await answer(update.callback_query, text(lang, "lobby.outcome_stale"))
         return
     event_id = int(match.group(1))
-    body = f"{text(lang, 'lobby.outcome_thanks')}\n\n{text(lang, 'lobby.offer_story')}"
-    await show(update, context, body, screens.story_offer_keyboard(lang, event_id))
+    await show(
+        update, context, screens.outcome_thanks(lang), screens.story_offer_keyboard(lang, event_id)
+    )
 
 
 async def no_story(update: Update, context: Context) -> None:
@@ -475,11 +474,11 @@ async def next_story(update: Update, context: Context, event: LobbyEvent, note: 
     storage = context.bot_data.storage
     story = storage.next_pending_story(event.id)
     if story is None:
-        body = f"{note}\n\n{text(lang, 'lobby.no_stories')}".strip()
+        body = screens.with_note(note, text(lang, "lobby.no_stories"))
         await show(update, context, body, screens.back_to_event_keyboard(lang, event.id))
         return
     pending = storage.story_counts(event.id).get(lobby.PENDING, 0)
-    body = f"{note}\n\n{screens.story_view(lang, story, event, pending)}".strip()
+    body = screens.with_note(note, screens.story_view(lang, story, event, pending))
     await show(update, context, body, screens.story_keyboard(lang, story["id"], event.id))
 
 
@@ -608,7 +607,7 @@ async def next_step(update: Update, context: Context, note: str = "") -> str:
     question = screens.ask_step(
         lang, field, code, lobby.TEXT_LIMITS, local_now(settings.zone), settings.tz
     )
-    body = f"{note}\n\n{question}".strip()
+    body = screens.with_note(note, question)
     await show(update, context, body, screens.step_keyboard(lang, skippable(field, code)))
     return FIELD
 
@@ -688,7 +687,7 @@ async def show_review(update: Update, context: Context, note: str = "") -> str:
     draft = context.user_data[COMPOSER]
     lang = language(update, context)
     body = screens.review(lang, draft_event(draft), zone(context), utcnow())
-    await show(update, context, f"{note}\n\n{body}".strip(), screens.review_keyboard(lang))
+    await show(update, context, screens.with_note(note, body), screens.review_keyboard(lang))
     return REVIEW
 
 

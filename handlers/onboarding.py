@@ -7,8 +7,8 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
 from bot.progress import checklist
-from handlers.common import language, reply, routes, show, user_id
-from messages import keyboards, render, text
+from handlers.common import answer, language, reply, routes, show, user_id
+from messages import core, keyboards, text
 from messages.i18n import LANGUAGES
 
 MAX_PAYLOAD = 64
@@ -40,11 +40,11 @@ async def start(update: Update, context: Context) -> None:
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:
     campaign = context.bot_data.campaign
-    await reply(update, context, render.welcome(lang, campaign))
+    await reply(update, context, core.welcome(lang, campaign))
     await reply(
         update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
     )
-    await reply(update, context, render.optin_question(lang, campaign), keyboards.optin(lang))
+    await reply(update, context, core.optin_question(lang, campaign), keyboards.optin(lang))
 
 
 async def open_journey(update: Update, context: Context, journey: str) -> None:
@@ -63,7 +63,7 @@ async def show_menu(update: Update, context: Context) -> None:
     opted_in = bool(supporter and supporter["opted_in"])
     progress = checklist(storage.done_actions(user_id(update)))
     await show(
-        update, context, render.menu(lang, progress, opted_in), keyboards.main_menu(lang, opted_in)
+        update, context, core.menu(lang, progress, opted_in), keyboards.main_menu(lang, opted_in)
     )
 
 
@@ -84,7 +84,7 @@ async def choose_language(update: Update, context: Context) -> None:
     if chosen not in LANGUAGES:
         await stale_button(update, context)
         return
-    await query.answer()
+    await answer(update, context)
     context.bot_data.storage.set_language(user_id(update), chosen)
     context.language = chosen
     await reply(update, context, text(chosen, "core.language.changed"))
@@ -92,9 +92,9 @@ async def choose_language(update: Update, context: Context) -> None:
         await show_menu(update, context)
     else:
         campaign = context.bot_data.campaign
-        await reply(update, context, render.welcome(chosen, campaign))
+        await reply(update, context, core.welcome(chosen, campaign))
         await reply(
-            update, context, render.optin_question(chosen, campaign), keyboards.optin(chosen)
+            update, context, core.optin_question(chosen, campaign), keyboards.optin(chosen)
         )
 
 
@@ -118,7 +118,7 @@ async def ask_daily(update: Update, context: Context) -> None:
     await show(
         update,
         context,
-        render.optin_question(lang, context.bot_data.campaign),
+        core.optin_question(lang, context.bot_data.campaign),
         keyboards.optin(lang),
     )
 
@@ -134,9 +134,8 @@ async def menu_journey(update: Update, context: Context) -> None:
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button we no longer recognise (old message, new version, or tampered data)."""
-    query = update.callback_query
     lang = language(update, context)
-    await query.answer(text(lang, "core.errors.stale_button"))
+    await answer(update, context, text(lang, "core.errors.stale_button"))
     await show_menu(update, context)
 
 
@@ -175,5 +174,9 @@ def register_fallbacks(app: Application) -> None:
     """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for."""
     app.add_handlers(routes({}, LAST_BUTTONS))
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, not_understood)
+        # An edit outside a journey answers nothing: it is left alone.
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL,
+            not_understood,
+        )
     )

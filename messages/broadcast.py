@@ -15,10 +15,10 @@ from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
+from messages.core import date as date_label
+from messages.core import number
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, plain, text
 from messages.keyboards import button, rows
-from messages.render import date as date_label
-from messages.render import number
 
 PREFIX = "broadcast:"
 VERSION_PREFIX = "broadcast:version:"  # + language

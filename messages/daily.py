@@ -16,9 +16,9 @@ from bot.config import Settings
 from bot.daily import FAILED, POSTED, POSTING, UNKNOWN, DayStatus, DayWords, deep_link
 from bot.delivery import LinkButton, link_keyboard
 from messages import keyboards
+from messages.core import campaign_dates
+from messages.core import date as date_label
 from messages.i18n import Html, catalog, escape, text
-from messages.render import campaign_dates
-from messages.render import date as date_label
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"

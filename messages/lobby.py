@@ -28,8 +28,8 @@ from bot.lobby import (
 from bot.mps import x_post_url
 from messages import keyboards
 from messages.broadcast import local_time
+from messages.core import date as date_label
 from messages.i18n import LANGUAGES, Html, text
-from messages.render import date as date_label
 
 PREFIX = "lobby:"
 OPEN = "lobby:open"
@@ -83,6 +83,11 @@ def column(*buttons: InlineKeyboardButton | None) -> InlineKeyboardMarkup:
 
 def menu_button(lang: str) -> InlineKeyboardButton:
     return keyboards.button(lang, "core.menu.button_back", keyboards.MENU)
+
+
+def with_note(note: str | None, body: str) -> Html:
+    """`body` after a note on what just happened (a confirmation, or what went wrong), if any."""
+    return Html(f"{note}\n\n{body}" if note else body)
 
 
 def when(lang: str, moment: dt.datetime, zone: ZoneInfo) -> Html:
@@ -221,6 +226,16 @@ def cant_come(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     return text(lang, "lobby.cant_come", date=day(lang, event, zone), hashtag=event.hashtag)
 
 
+def rsvp_cancelled(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
+    """The RSVP withdrawn, and the email-or-post offer instead."""
+    return with_note(text(lang, "lobby.rsvp_cancelled"), cant_come(lang, event, zone))
+
+
+def outcome_thanks(lang: str) -> Html:
+    """Thanks for the answer, and the offer of a story for the live blog."""
+    return with_note(text(lang, "lobby.outcome_thanks"), text(lang, "lobby.offer_story"))
+
+
 def fallback_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     """Email (through the MP journey) or post to the MP with the event's hashtag."""
     return column(
@@ -236,6 +251,12 @@ def guide_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     return column(
         keyboards.button(lang, "lobby.details_button", f"{EVENT}{event.id}"), menu_button(lang)
     )
+
+
+def request_intro(lang: str, mp_name: str) -> Html:
+    """The meeting request begins: what it is, then how to sign it (the MP letter's question)."""
+    ask = text(lang, "mp.ask_name", anonymous=text(lang, "mp.anonymous_signature"))
+    return with_note(text(lang, "lobby.request_intro", mp_name=mp_name), ask)
 
 
 def call(

@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.campaign import Campaign
 from bot.petition import PetitionCounts
 from messages import keyboards
+from messages.core import number
 from messages.i18n import Html, text
-from messages.render import number
 
 SIGNED = "petition:signed"
 SHARE_DONE = "share:done"

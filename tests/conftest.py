@@ -8,7 +8,9 @@ import time_machine
 
 from bot.campaign import Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
+from bot.stats import CampaignStats, gather_stats
 from bot.storage import Storage
+from tests.support import figures
 from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import make_settings, running_bot
 
@@ -49,3 +51,15 @@ def clock(request):
     """Time stands still at the test module's NOW; tests move it with `clock.move_to(...)`."""
     with time_machine.travel(request.module.NOW, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def campaign_db(storage):
+    """`storage` holding the small campaign of tests/support/figures.py."""
+    return figures.small_campaign(storage)
+
+
+@pytest.fixture
+def stats(campaign_db, campaign) -> CampaignStats:
+    """The organisers' figures for that small campaign, on its day 3."""
+    return gather_stats(campaign_db, campaign, figures.NOW)

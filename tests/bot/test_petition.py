@@ -9,15 +9,8 @@ import httpx
 import pytest
 
 from bot.petition import PetitionCounter, PetitionCounts, parliament_petition_id
+from tests.support.fakes import FakeClock
 from tests.support.petitions import PETITION, FakePetitions, petition_json
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

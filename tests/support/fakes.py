@@ -114,3 +114,13 @@ class JobContext:
         self.bot_data = app.bot_data
         self.bot = app.bot
         self.application = app
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it (`clock.now += seconds`)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
