@@ -136,7 +136,7 @@ def supporter_button(prefix: str) -> Callable[[EventHandler], Handler]:
         async def checked(update: Update, context: Context) -> None:
             event = pressed_event(update, context, prefix)
             if event is None or event.status != lobby.OPEN:
-                await answer(update.callback_query, text(language(update, context), "lobby.stale"))
+                await answer(update, context, text(language(update, context), "lobby.stale"))
                 await open_lobby(update, context)
                 return
             await callback(update, context, event)
@@ -205,7 +205,7 @@ async def ask_postcode(update: Update, context: Context) -> str | int:
     """ "I'll be there": the postcode that finds their MP (RSVPs closed: the event again)."""
     event = pressed_event(update, context, screens.YES)
     if event is None or not event.rsvp_open(utcnow()):
-        await answer(update.callback_query, text(language(update, context), "lobby.stale"))
+        await answer(update, context, text(language(update, context), "lobby.stale"))
         await open_lobby(update, context)
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event.id}
@@ -259,7 +259,7 @@ async def answer_outcome(update: Update, context: Context) -> None:
     if match is None or not storage.record_lobby_outcome(
         int(match.group(1)), user_id(update), match.group(2)
     ):
-        await answer(update.callback_query, text(lang, "lobby.outcome_stale"))
+        await answer(update, context, text(lang, "lobby.outcome_stale"))
         return
     event_id = int(match.group(1))
     await show(
@@ -279,7 +279,7 @@ async def ask_story(update: Update, context: Context) -> str | int:
     event_id = id_in(update.callback_query.data, screens.STORY)
     rsvp = context.bot_data.storage.get_rsvp(event_id, user_id(update)) if event_id else None
     if rsvp is None:
-        await answer(update.callback_query, text(lang, "lobby.stale"))
+        await answer(update, context, text(lang, "lobby.stale"))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event_id}
     await show(update, context, text(lang, "lobby.ask_story", limit=lobby.STORY_LIMIT))
@@ -442,7 +442,7 @@ async def cancel_event(update: Update, context: Context) -> None:
     if event is None or not storage.cancel_lobby_event(event.id):
         await admin_list(update, context, text(lang, "lobby.already_cancelled"))
         return
-    await answer(update.callback_query)
+    await answer(update, context)
     count = storage.going_count(event.id)
     told = await jobs.cancelled(context.application, event.id)
     report = text(
@@ -458,7 +458,7 @@ async def send_csv(update: Update, context: Context) -> None:
     if event is None:
         await admin_list(update, context, text(lang, "lobby.stale_step"))
         return
-    await answer(update.callback_query)
+    await answer(update, context)
     document = await context.bot.send_document(
         update.effective_chat.id,
         lobby.coverage_csv(context.bot_data.storage, event.id),
@@ -516,7 +516,7 @@ async def show_approved(update: Update, context: Context) -> None:
     if event is None:
         await admin_list(update, context, text(lang, "lobby.stale_step"))
         return
-    await answer(update.callback_query)
+    await answer(update, context)
     stories = context.bot_data.storage.approved_stories(event.id)
     for message in screens.approved_stories(lang, event, stories):
         await reply(update, context, message)
@@ -768,7 +768,7 @@ async def stale_step(update: Update, context: Context) -> None:
     """A composer button or message whose step is over: say so; the step stays."""
     note = text(language(update, context), "lobby.stale_step")
     if update.callback_query:
-        await update.callback_query.answer(note, show_alert=True)
+        await answer(update, context, note, alert=True)
     else:
         await reply(update, context, note)
 
