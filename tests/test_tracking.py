@@ -27,7 +27,7 @@ from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.storage import Storage
 from messages import LANGUAGES, catalog
 from messages.i18n import placeholders
-from tests.fakes import X_ERRORS, WireResponse, x_rate_limited
+from tests.fakes import X_ERRORS, x_answer, x_rate_limited
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
@@ -80,9 +80,7 @@ async def x_source():
 
 
 def answer(payload: dict, status: int = 200, headers: dict | None = None) -> CallbackResult:
-    return CallbackResult(
-        status=status, payload=payload, headers=headers, response_class=WireResponse
-    )
+    return x_answer(status, payload, headers)
 
 
 def x_time(moment: dt.datetime) -> str:
@@ -97,7 +95,7 @@ class FakeX:
         self.hourly: Counter[tuple[str, dt.datetime]] = Counter()  # (hashtag, hour) -> count
         self.tweets: dict[str, list[dict]] = {}  # hashtag -> tweets
         self.users: dict[str, dict] = {}
-        self.failure: tuple[int, dict, dict] | None = None  # status, body, headers
+        self.failure: tuple[int, dict | bytes, dict] | None = None  # status, body, headers
         self.network_down = False
         self._sequence = 0
         mocked.get(X_COUNTS, callback=self._counts, repeat=True)
@@ -457,6 +455,69 @@ async def test_a_429_without_a_reset_header_pauses_x_for_a_rate_limit_window(
     clock.move_to(NOW + dt.timedelta(minutes=16))
     await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert len(fake_x.requests) == 3
+
+
+# X's edge answers some 429s (and other errors) without X's JSON problem body.
+BODILESS = {
+    "empty": (b"", {}),
+    "empty-json": (b"", {"Content-Type": "application/json"}),
+    "html": (b"<html><body>Rate limit exceeded</body></html>", {"Content-Type": "text/html"}),
+    "cut-json": (b'{"title": "Too Many', {"Content-Type": "application/json"}),
+}
+
+
+@pytest.mark.parametrize("body", BODILESS.values(), ids=BODILESS.keys())
+async def test_a_429_without_a_json_body_is_a_rate_limit_until_the_reset(
+    clock, storage, one_tag, fake_x, x_source, body
+):
+    reset = NOW + dt.timedelta(minutes=12)
+    content, headers = body
+    fake_x.failure = (429, content, {**headers, **x_rate_limited(reset)[2]})
+
+    first = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert [(a.problem, a.resume_at) for a in first.alerts] == [("rate_limited", reset)]
+
+    fake_x.failure = None
+    for minutes in (1, 6, 11):
+        clock.move_to(NOW + dt.timedelta(minutes=minutes))
+        report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+        assert report.skipped == {"x": "rate_limited"} and report.alerts == []
+    assert len(fake_x.requests) == 1
+
+    clock.move_to(reset + dt.timedelta(seconds=1))
+    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert len(fake_x.requests) == 3
+
+
+@pytest.mark.parametrize("body", BODILESS.values(), ids=BODILESS.keys())
+async def test_a_bare_429_without_a_reset_header_pauses_x_for_fifteen_minutes(
+    clock, storage, one_tag, fake_x, x_source, body
+):
+    fake_x.failure = (429, *body)
+    report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert [(a.problem, a.resume_at) for a in report.alerts] == [
+        ("rate_limited", NOW + dt.timedelta(minutes=15))
+    ]
+    fake_x.failure = None
+    clock.move_to(NOW + dt.timedelta(minutes=14, seconds=59))
+    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert len(fake_x.requests) == 1
+    clock.move_to(NOW + dt.timedelta(minutes=15, seconds=1))
+    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert len(fake_x.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "problem"),
+    [(401, "unauthorized"), (403, "forbidden"), (502, "server_error"), (418, "unexpected")],
+)
+@pytest.mark.parametrize("body", BODILESS.values(), ids=BODILESS.keys())
+async def test_other_errors_without_a_json_body_are_named_by_their_status(
+    clock, storage, one_tag, fake_x, x_source, body, status, problem
+):
+    fake_x.failure = (status, *body)
+    report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert [a.problem for a in report.alerts] == [problem]
 
 
 # --- a fake Bluesky ----------------------------------------------------------------------------
