@@ -31,8 +31,9 @@ from bot.campaign import Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
 from bot.delivery import Audience, create_broadcast, enqueue
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
-from bot.stats import actions_chart, export_csvs, gather_stats
+from bot.stats import export_csvs, gather_stats
 from bot.storage import Storage
+from messages.stats import actions_chart
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_MS = 200.0

@@ -31,7 +31,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.delivery import batch_size_for, create_broadcast, run_broadcast, telegram_request
 from bot.storage import Storage, stamp
-from tests.fake_bot_api import TOKEN
+from tests.support.bot_api import TOKEN
 
 FULL = ((10_000, 1000.0), (100_000, 1000.0), (900, 30.0))
 QUICK = ((2_000, 1000.0), (10_000, 1000.0), (150, 30.0))
@@ -97,7 +97,7 @@ def cpu_seconds() -> float:
 async def fake_api() -> AsyncIterator[str]:
     """A fake Bot API in its own process; yields its root URL."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.fake_bot_api", stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "tests.support.bot_api", stdout=asyncio.subprocess.PIPE
     )
     try:
         line = await process.stdout.readline()

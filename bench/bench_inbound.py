@@ -27,8 +27,8 @@ from telegram import Message, Update
 from telegram.ext import Application, ApplicationBuilder, MessageHandler, TypeHandler, filters
 
 from bench.inbound_mix import SESSION, serve_lookups_locally, supporter_session
-from bot.offline import Call, OfflineBotAPI, UpdateFactory
-from tests.harness import make_settings, running_bot
+from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
+from tests.support.harness import make_settings, running_bot
 
 
 async def echo(update: Update, context) -> None:

@@ -5,8 +5,8 @@ lookup served by a local fake of postcodes.io and the Members API), and checks t
 from __future__ import annotations
 
 from messages import keyboards, mp
-from tests.fakes_parliament import FakeServices, client, lookup_routes
-from tests.harness import Chat
+from tests.support.harness import Chat
+from tests.support.parliament import FakeServices, client, lookup_routes
 
 SESSION = [
     ("send", "/start ref-bench"),

@@ -15,25 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError, TimedOut
 from tweepy.asynchronous import AsyncClient as XClient
 
 from bot import delivery
-from bot.campaign import LANGUAGES, Campaign
+from bot.campaign import Campaign
 from bot.config import Settings
 from bot.delivery import DeliveryReport, LinkButton
 from bot.storage import Storage, utcnow
 from bot.xapi import x_session
-from messages.i18n import Html, catalog, escape, text
-from messages.render import campaign_dates
-from messages.render import date as date_label
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +38,7 @@ PAUSED_FLAG = "daily_paused"
 CHANNEL, X = "channel", "x"
 # What daily_runs.channel_status / x_status can hold (NULL: not tried yet).
 POSTING, POSTED, FAILED, UNKNOWN = "posting", "sent", "failed", "unknown"
-X_MAX_LENGTH = 280
-X_LINK_LENGTH = 23  # X counts every link as this many characters, whatever its length
-# Code points X counts as one character (twitter-text's config v3); everything else counts two.
-X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 X_TIMEOUT_SECONDS = 15
-ELLIPSIS = "…"
 
 
 # --- the calendar ------------------------------------------------------------------------------
@@ -77,72 +69,25 @@ def deep_link(bot_username: str, journey: str) -> str:
     return f"https://t.me/{bot_username}?start={journey}"
 
 
-def _section(campaign: Campaign, day: int, language: str) -> str:
-    heading = text(language, "daily.heading", day=day, total=campaign.total_days)
-    return f"{heading}\n{escape(campaign.prompt_for_day(day).text(language))}"
+@dataclass(frozen=True)
+class DayWords:
+    """One campaign day's prompt as each audience reads it (rendered by `messages.daily`)."""
+
+    texts: Mapping[str, str]  # Telegram HTML for supporters, by language
+    buttons: Mapping[str, LinkButton]  # the button into the day's journey, by language
+    channel_text: str  # Telegram HTML, every language in one post
+    channel_markup: InlineKeyboardMarkup
+    x_post: str  # plain text within X's 280 characters
 
 
-def prompt_text(campaign: Campaign, day: int, language: str) -> Html:
-    """Day N of 16, the day's prompt and the campaign hashtags, as a supporter gets them."""
-    return Html(f"{_section(campaign, day, language)}\n\n{escape(campaign.hashtag_line)}")
-
-
-def prompt_button(campaign: Campaign, bot_username: str, day: int, language: str) -> LinkButton:
-    """The button under the prompt, opening the day's journey in the bot."""
-    journey = campaign.prompt_for_day(day).journey
-    return LinkButton(text(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
-
-
-def channel_text(campaign: Campaign, day: int) -> Html:
-    sections = [_section(campaign, day, language) for language in LANGUAGES]
-    return Html("\n\n".join([*sections, escape(campaign.hashtag_line)]))
-
-
-def channel_markup(campaign: Campaign, bot_username: str, day: int) -> InlineKeyboardMarkup:
-    buttons = [prompt_button(campaign, bot_username, day, language) for language in LANGUAGES]
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(button.label, url=button.url)] for button in buttons]
-    )
-
-
-def x_length(post: str, link: str) -> int:
-    """Length as X counts it: links count 23, characters outside X's light ranges count 2."""
-    rest = post.replace(link, "")
-    weight = sum(1 if any(a <= ord(c) <= b for a, b in X_LIGHT_RANGES) else 2 for c in rest)
-    return weight + X_LINK_LENGTH * post.count(link)
-
-
-def x_text(campaign: Campaign, bot_username: str, day: int) -> str:
-    """The English prompt for X, plain text: heading, prompt, link and hashtags, within 280
-    characters; a long prompt loses its last words (never the link or the hashtags)."""
-    prompt = campaign.prompt_for_day(day)
-    link = deep_link(bot_username, prompt.journey)
-
-    def post(words: str) -> str:
-        return catalog("en")["daily.x_post"].format(
-            day=day,
-            total=campaign.total_days,
-            text=words,
-            link=link,
-            hashtags=campaign.hashtag_line,
-        )
-
-    words = prompt.text("en")
-    if x_length(post(words), link) <= X_MAX_LENGTH:
-        return post(words)
-    room = X_MAX_LENGTH - x_length(post(ELLIPSIS), link)
-    while words and x_length(words, link) > room:
-        cut = words.rfind(" ")
-        words = words[:cut] if cut > 0 else words[:-1]
-    return post(words.rstrip(" ,;:.") + ELLIPSIS)
+# Day number -> its words, for one bot (the buttons link to it).
+Words = Callable[[int], DayWords]
 
 
 # --- the day's broadcast -----------------------------------------------------------------------
 
 
-def prepare_day(
-    storage: Storage, campaign: Campaign, bot_username: str, date: dt.date
-) -> int | None:
+def prepare_day(storage: Storage, campaign: Campaign, words: Words, date: dt.date) -> int | None:
     """The broadcast for a local campaign date, made on first call; the same id on every later
     call, from any process. None outside the campaign. Recipients are fixed when it starts:
     every opted-in supporter who has not blocked the bot (P2)."""
@@ -153,14 +98,12 @@ def prepare_day(
         existing = storage.daily_run(date.isoformat())
         if existing:
             return existing["broadcast_id"]
+        day_words = words(day)
         broadcast_id = delivery.create_broadcast(
             storage,
             kind="daily_prompt",
-            texts={language: prompt_text(campaign, day, language) for language in LANGUAGES},
-            buttons={
-                language: prompt_button(campaign, bot_username, day, language)
-                for language in LANGUAGES
-            },
+            texts=day_words.texts,
+            buttons=day_words.buttons,
             campaign_day=day,
         )
         storage.add_daily_run(date.isoformat(), day, broadcast_id)
@@ -181,11 +124,11 @@ def recover(storage: Storage, today: dt.date) -> None:
 
 
 async def run_day(
-    bot: Bot, storage: Storage, settings: Settings, campaign: Campaign, date: dt.date
+    bot: Bot, storage: Storage, settings: Settings, campaign: Campaign, date: dt.date, words: Words
 ) -> DeliveryReport | None:
     """Prepare the date's prompt if needed, post it to the channel and X once, and deliver it to
     everyone still waiting for it. Safe to call any number of times. None outside the campaign."""
-    broadcast_id = prepare_day(storage, campaign, bot.username, date)
+    broadcast_id = prepare_day(storage, campaign, words, date)
     if broadcast_id is None:
         return None
     day = campaign.day_number(date)
@@ -194,11 +137,11 @@ async def run_day(
             storage,
             date,
             CHANNEL,
-            lambda: post_to_channel(bot, settings.channel_id, campaign, bot.username, day),
+            lambda: post_to_channel(bot, settings.channel_id, words(day), day),
         )
     if settings.x_can_post:
         await _post_once(
-            storage, date, X, lambda: post_to_x(settings, x_text(campaign, bot.username, day))
+            storage, date, X, lambda: post_to_x(settings, words(day).x_post)
         )
     batch_size = delivery.batch_size_for(settings.broadcast_rate)
     return await delivery.run_broadcast(bot, storage, broadcast_id, batch_size=batch_size)
@@ -221,16 +164,14 @@ async def _post_once(
 # --- the outside posts -------------------------------------------------------------------------
 
 
-async def post_to_channel(
-    bot: Bot, channel_id: str, campaign: Campaign, bot_username: str, day: int
-) -> str:
+async def post_to_channel(bot: Bot, channel_id: str, words: DayWords, day: int) -> str:
     """Post the day's prompt to the channel; returns the status to record."""
     try:
         await bot.send_message(
             channel_id,
-            channel_text(campaign, day),
+            words.channel_text,
             parse_mode=ParseMode.HTML,
-            reply_markup=channel_markup(campaign, bot_username, day),
+            reply_markup=words.channel_markup,
         )
     except TimedOut:
         logger.warning("Posting day %s to the channel timed out; it may have gone out", day)
@@ -311,110 +252,3 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
     )
 
 
-FIRST_WORDS = 6
-_POST_STATUS_KEYS = {
-    None: "post_waiting",
-    POSTING: "post_posting",
-    POSTED: "post_sent",
-    FAILED: "post_failed",
-    UNKNOWN: "post_unknown",
-}
-
-
-def first_words(prompt: str, count: int = FIRST_WORDS) -> str:
-    words = prompt.split()
-    return " ".join(words[:count]) + (ELLIPSIS if len(words) > count else "")
-
-
-def prompt_clock(campaign: Campaign) -> str:
-    return campaign.prompt_time.strftime("%H:%M")
-
-
-def render_journey(language: str, campaign: Campaign, day: int) -> Html:
-    return text(language, f"daily.journey_{campaign.prompt_for_day(day).journey}")
-
-
-def _post_status(language: str, configured: bool, status: str | None) -> Html:
-    key = _POST_STATUS_KEYS.get(status, "post_failed") if configured else "post_off"
-    return text(language, f"daily.schedule.{key}")
-
-
-def render_today(
-    language: str, campaign: Campaign, settings: Settings, today: dt.date, status: DayStatus | None
-) -> Html:
-    day = campaign.day_number(today)
-    if day is None:
-        return text(
-            language, "daily.schedule.not_campaign_day", dates=campaign_dates(language, campaign)
-        )
-    lines = [
-        text(
-            language,
-            "daily.schedule.today",
-            date=date_label(language, today),
-            day=day,
-            total=campaign.total_days,
-        )
-    ]
-    if status is None:
-        lines.append(text(language, "daily.schedule.waiting", time=prompt_clock(campaign)))
-    else:
-        lines.append(
-            text(
-                language,
-                "daily.schedule.counts",
-                sent=status.counts.get(delivery.SENT, 0),
-                total=status.total,
-                left=status.left,
-                blocked=status.counts.get(delivery.BLOCKED, 0),
-                failed=status.counts.get(delivery.FAILED, 0),
-                skipped=status.counts.get(delivery.SKIPPED, 0),
-                unknown=status.counts.get(delivery.UNKNOWN, 0),
-            )
-        )
-        lines.append(
-            text(
-                language,
-                "daily.schedule.posts",
-                channel=_post_status(language, bool(settings.channel_id), status.channel_status),
-                x=_post_status(language, settings.x_can_post, status.x_status),
-            )
-        )
-    return Html("\n".join(lines))
-
-
-def render_coming(language: str, campaign: Campaign, today: dt.date) -> Html:
-    """The prompts after today's (all of them before the campaign starts)."""
-    first = max(today + dt.timedelta(days=1), campaign.start_date)
-    if first > campaign.end_date:
-        return text(language, "daily.schedule.ended", date=date_label(language, campaign.end_date))
-    lines = [text(language, "daily.schedule.coming")]
-    for day in range(campaign.day_number(first), campaign.total_days + 1):
-        lines.append(
-            text(
-                language,
-                "daily.schedule.coming_item",
-                date=date_label(language, campaign.date_of_day(day)),
-                day=day,
-                journey=render_journey(language, campaign, day),
-                words=first_words(campaign.prompt_for_day(day).text(language)),
-            )
-        )
-    return Html("\n".join(lines))
-
-
-def render_schedule(
-    language: str,
-    campaign: Campaign,
-    settings: Settings,
-    today: dt.date,
-    status: DayStatus | None,
-    paused: bool,
-) -> Html:
-    """The /schedule overview: when prompts go out, today's progress, the coming prompts."""
-    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
-    if paused:
-        blocks.append(text(language, "daily.schedule.paused"))
-    blocks.append(render_today(language, campaign, settings, today, status))
-    blocks.append(render_coming(language, campaign, today))
-    return Html("\n\n".join(blocks))

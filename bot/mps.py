@@ -21,10 +21,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import httpx
 
 from bot.storage import utcnow
-from messages import text
 
 if TYPE_CHECKING:
-    from bot.campaign import Campaign
     from bot.config import Settings
     from bot.storage import Storage
 
@@ -474,36 +472,3 @@ def mailto_url(email: str, subject: str, body: str) -> str:
     # RFC 6068: line breaks in a mailto body are CRLF.
     query = urlencode({"subject": subject, "body": body.replace("\n", "\r\n")}, quote_via=quote)
     return f"mailto:{quote(email, safe='@')}?{query}"
-
-
-def compose_letter(
-    campaign: Campaign,
-    letter_language: str,
-    mp_name: str,
-    constituency: str,
-    personal_sentence: str | None,
-    signature: str | None,
-) -> tuple[str, str]:
-    """(subject, body) of the letter in `letter_language`, from the campaign template.
-
-    A blank personal sentence drops its paragraph; a blank signature signs as a constituent.
-    """
-    sentence = " ".join((personal_sentence or "").split())
-    name = " ".join((signature or "").split())
-    if len(sentence) > PERSONAL_SENTENCE_LIMIT:
-        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
-    if len(name) > SIGNATURE_LIMIT:
-        raise SignatureTooLong(SIGNATURE_LIMIT)
-    template = campaign.mp_letter.body(letter_language)
-    if not sentence:
-        paragraphs = template.split("\n\n")
-        template = "\n\n".join(p for p in paragraphs if p.strip() != "{personal_sentence}")
-    body = template.format_map(
-        {
-            "mp_name": mp_name,
-            "constituency": constituency,
-            "personal_sentence": sentence,
-            "signature": name or str(text(letter_language, "mp.anonymous_signature")),
-        }
-    )
-    return campaign.mp_letter.subject(letter_language), body

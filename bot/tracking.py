@@ -8,17 +8,16 @@ at most one request per endpoint and hashtag per poll and never a retry: a failu
 an alert, reported to organisers once, and the source is left alone until the next poll (or,
 after a 429, until its rate limit resets).
 
-The read side (`daily_volume`, `day_change`, `top_posts`, `render_digest`) feeds /trends and the
-daily organiser digest. Days are UTC days (the same as London's during the campaign).
+The read side (`daily_volume`, `day_change`, `top_posts`, `digest`) feeds /trends and the
+daily organiser digest, rendered by `messages.trends`. Days are UTC days (the same as London's
+during the campaign).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import math
-import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,7 +31,6 @@ from bot.campaign import Campaign
 from bot.config import Settings
 from bot.storage import Storage, stamp, utcnow
 from bot.xapi import rate_limit_reset, x_session
-from messages import Html, text
 
 if TYPE_CHECKING:
     from atproto_client.models.app.bsky.feed.defs import PostView
@@ -46,7 +44,6 @@ X_WINDOW = dt.timedelta(days=7)
 DEFAULT_RATE_LIMIT_PAUSE = dt.timedelta(minutes=15)
 X_EPOCH_MS = 1288834974657  # Twitter's snowflake epoch
 BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not bill reads
-SNIPPET_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -557,108 +554,18 @@ def active_alerts(storage: Storage) -> list[Alert]:
     ]
 
 
-def source_name(language: str, source: str) -> str:
-    return text(language, f"trends.source_{source}")
+@dataclass(frozen=True)
+class Digest:
+    """What the organisers' daily digest and the /trends caption report for one UTC day."""
+
+    day: dt.date
+    changes: Sequence[DayChange]  # each hashtag's day against the day before
+    posts: Sequence[Post]  # the most engaged posts since midnight
+    alerts: Sequence[Alert] = ()  # problems still going on
 
 
-def volume_series(
-    volume: dict[tuple[str, str, dt.date], int], language: str
-) -> dict[str, dict[dt.date, int]]:
-    """`daily_volume` as chart lines, one per hashtag and source (for charts.volume_chart)."""
-    series: dict[str, dict[dt.date, int]] = defaultdict(dict)
-    for (source, hashtag, date), count in volume.items():
-        label = text(
-            language,
-            "trends.chart_label",
-            hashtag=f"#{hashtag}",
-            source=source_name(language, source),
-        )
-        series[html.unescape(label)][date] = count
-    return dict(series)
-
-
-def render_alert(language: str, alert: Alert) -> Html:
-    time = alert.resume_at.astimezone(dt.UTC).strftime("%H:%M") if alert.resume_at else ""
-    problem = text(
-        language,
-        f"trends.problem_{alert.problem}",
-        source=source_name(language, alert.source),
-        time=time,
-        detail=alert.detail,
-    )
-    return text(language, "trends.alert", problem=problem)
-
-
-def _render_change(language: str, change: DayChange) -> Html:
-    if not change.previous:
-        return text(language, "trends.change_new")
-    percent = round((change.total - change.previous) * 100 / change.previous)
-    if percent == 0:
-        return text(language, "trends.change_same")
-    key = "trends.change_up" if percent > 0 else "trends.change_down"
-    return text(language, key, percent=abs(percent))
-
-
-def _snippet(post_text: str) -> str:
-    flat = re.sub(r"\s+", " ", post_text).strip()
-    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
-
-
-def render_digest(
-    language: str,
-    day: dt.date,
-    changes: Sequence[DayChange],
-    posts: Sequence[Post],
-    alerts: Sequence[Alert] = (),
-) -> Html:
-    """The organisers' daily digest and /trends caption: each hashtag's day and change, the
-    most engaged posts, and any problem still going on."""
-    lines = [text(language, "trends.digest_title", date=day.isoformat())]
-    for change in changes:
-        sources = ", ".join(
-            text(language, "trends.source_count", source=source_name(language, source), count=n)
-            for source, n in sorted(change.counts.items())
-        )
-        lines.append(
-            text(
-                language,
-                "trends.hashtag_line",
-                hashtag=f"#{change.hashtag}",
-                total=change.total,
-                sources=Html(sources),
-                change=_render_change(language, change),
-            )
-        )
-    if not changes:
-        lines.append(text(language, "trends.no_counts"))
-    lines += ["", text(language, "trends.top_title")]
-    for rank, post in enumerate(posts, start=1):
-        lines.append(
-            text(
-                language,
-                "trends.top_post",
-                rank=rank,
-                url=Html(html.escape(post.url, quote=True)),
-                author=post.author or source_name(language, post.source),
-                source=source_name(language, post.source),
-                snippet=_snippet(post.text),
-                engagement=post.engagement,
-            )
-        )
-    if not posts:
-        lines.append(text(language, "trends.no_posts"))
-    if alerts:
-        lines += ["", text(language, "trends.alerts_title")]
-        lines += [render_alert(language, alert) for alert in alerts]
-    return Html("\n".join(lines))
-
-
-def digest_for(storage: Storage, language: str, day: dt.date, *, limit: int = 5) -> Html:
-    """`render_digest` for `day` from what is stored: its posts and the problems still open."""
-    return render_digest(
-        language,
-        day,
-        day_change(storage, day),
-        top_posts(storage, _midnight(day), limit),
-        active_alerts(storage),
-    )
+def digest(storage: Storage, day: dt.date, *, limit: int = 5) -> Digest:
+    """The digest for `day` from what is stored: its counts, its top `limit` posts and the
+    problems still open."""
+    posts = top_posts(storage, _midnight(day), limit)
+    return Digest(day, day_change(storage, day), posts, active_alerts(storage))

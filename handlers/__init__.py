@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.context import DRAFT_STAMP, Context
+from bot.app.context import DRAFT_STAMP, Context
 from bot.storage import stamp
 from handlers import (
     broadcast,
@@ -32,9 +32,8 @@ PERSIST_GROUP = 100
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
     the ids of this update's messages for /forget."""
-    message_ids = getattr(context, "message_ids", None)
-    if message_ids:
-        context.bot_data.storage.record_chat_messages(message_ids)
+    if context.message_ids:
+        context.bot_data.storage.record_chat_messages(context.message_ids)
     if any(key in context.user_data for key in context.bot_data.drafts):
         context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
     if update.effective_user:

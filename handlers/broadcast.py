@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
 from bot.mps import constituency_key
 from bot.storage import Storage, utcnow

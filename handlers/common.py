@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
-from bot.context import Context
+from bot.app.context import Context
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
 
 Handler = Callable[[Update, Context], Awaitable[object]]
@@ -30,9 +30,8 @@ def language(update: Update, context: Context) -> str:
 
     Read once per update: every message an update sends asks for it.
     """
-    known = getattr(context, "language", None)
-    if known:
-        return known
+    if context.language:
+        return context.language
     user = update.effective_user
     if user is None:
         return DEFAULT_LANGUAGE
@@ -56,11 +55,10 @@ async def reply(
 def remember(context: Context, message: Message) -> None:
     """Note a message in the chat so /forget can delete it. During an update the ids are kept
     and written together when it ends (`handlers.persist_now`), saving a write per message."""
-    pending = getattr(context, "message_ids", None)
-    if pending is None:
+    if context.message_ids is None:
         context.bot_data.storage.record_chat_messages([(message.chat_id, message.message_id)])
     else:
-        pending.append((message.chat_id, message.message_id))
+        context.message_ids.append((message.chat_id, message.message_id))
 
 
 async def answer(query: CallbackQuery, notice: str | None = None) -> None:
@@ -79,7 +77,7 @@ async def show(
     messages, so a confirmation is never overwritten by the screen that follows it.
     """
     query = update.callback_query
-    if query is None or query.message is None or getattr(context, "edited_message", False):
+    if query is None or query.message is None or context.edited_message:
         await reply(update, context, html, markup)
         return
     await answer(query)

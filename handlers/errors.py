@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.context import Context
+from bot.app.context import Context
 from handlers.common import language
 from messages import text
 

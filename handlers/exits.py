@@ -9,7 +9,7 @@ import functools
 from telegram import Update
 from telegram.ext import BaseHandler
 
-from bot.context import Context
+from bot.app.context import Context
 from handlers import onboarding, privacy
 from handlers.common import Handler, ending, routes
 

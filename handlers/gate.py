@@ -2,46 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.context import Context
+from bot.app.context import Context
 from handlers.common import language
 from handlers.onboarding import start_payload
 from messages import text
 from messages.i18n import language_for
-
-
-@dataclass
-class Bucket:
-    tokens: float
-    refilled_at: float
-    warned: bool = False
-
-
-class FloodGate:
-    """A token bucket per user: one person flooding the bot cannot starve everyone else (X6)."""
-
-    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self.buckets: dict[int, Bucket] = {}
-
-    def admit(self, user_id: int) -> Bucket | None:
-        """Take a token; None means admitted, a bucket means refused (and whether we warned)."""
-        now = self.clock()
-        bucket = self.buckets.setdefault(user_id, Bucket(self.capacity, now))
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.refilled_at) * self.rate)
-        bucket.refilled_at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            bucket.warned = False
-            return None
-        return bucket
 
 
 async def limit_flood(update: Update, context: Context) -> None:
@@ -49,8 +17,7 @@ async def limit_flood(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None:
         return
-    gate: FloodGate = context.bot_data.services["flood_gate"]
-    refused = gate.admit(user.id)
+    refused = context.bot_data.flood_gate.admit(user.id)
     if refused is None:
         return
     if not refused.warned and update.effective_chat:
@@ -81,6 +48,5 @@ async def know_supporter(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:
-    app.bot_data.services["flood_gate"] = FloodGate(app.bot_data.settings.user_updates_per_minute)
     app.add_handler(TypeHandler(Update, limit_flood), group=-3)
     app.add_handler(TypeHandler(Update, know_supporter), group=-2)

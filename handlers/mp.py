@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
@@ -37,7 +37,6 @@ from bot.mps import (
     PostcodeMalformed,
     PostcodeNotFound,
     SeatVacant,
-    compose_letter,
     find_mp,
     normalise_postcode,
 )
@@ -56,6 +55,7 @@ from messages.mp import (
     SKIP_SENTENCE,
     answer_keyboard,
     blocks,
+    compose_letter,
     found_text,
     handover_intro,
     handover_keyboard,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.progress import JOURNEYS, checklist
 from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text

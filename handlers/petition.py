@@ -8,8 +8,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import sharing
-from bot.context import Context
-from bot.petition import PetitionCounter
+from bot.app.context import Context
 from bot.progress import PETITION_SIGNED, SHARED
 from handlers.common import language, routes, show, user_id
 from messages import keyboards, text
@@ -23,14 +22,6 @@ from messages.petition import (
 )
 
 # --- domain glue --------------------------------------------------------------------------------
-
-
-def petition_counter(context: Context) -> PetitionCounter:
-    """The process's one counter, so every supporter shares its once-a-minute cache."""
-    services = context.bot_data.services
-    if "petition_counter" not in services:
-        services["petition_counter"] = PetitionCounter(context.bot_data.http)
-    return services["petition_counter"]
 
 
 def supporter_row(update: Update, context: Context) -> dict[str, Any]:
@@ -55,7 +46,7 @@ async def open_petition(update: Update, context: Context) -> None:
     url = str(campaign.petition_url)
     supporter = supporter_row(update, context)
     signed = PETITION_SIGNED in context.bot_data.storage.done_actions(user_id(update))
-    counts = await petition_counter(context).counts(url)
+    counts = await context.bot_data.petition_counter.counts(url)
     await show(
         update,
         context,

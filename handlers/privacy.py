@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text

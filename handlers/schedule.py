@@ -11,9 +11,10 @@ from telegram.ext import Application
 
 import scheduler.daily
 from bot import daily
-from bot.context import Context
+from bot.app.context import Context
 from bot.delivery import LinkButton
 from handlers.common import language, organiser_only, reply, routes, show
+from messages import daily as words
 from messages import keyboards, text
 from messages.i18n import LANGUAGES, Html, catalog
 from messages.render import date as date_label
@@ -116,7 +117,7 @@ def overview(context: Context, lang: str) -> tuple[Html, InlineKeyboardMarkup]:
     day = today(context)
     paused = daily.is_paused(data.storage)
     status = daily.day_status(data.storage, day)
-    body = daily.render_schedule(lang, data.campaign, data.settings, day, status, paused)
+    body = words.render_schedule(lang, data.campaign, data.settings, day, status, paused)
     return body, overview_keyboard(lang, paused, data.campaign.day_number(day) is not None)
 
 
@@ -145,7 +146,7 @@ async def choose_preview_language(update: Update, context: Context) -> None:
         "daily.schedule.choose_language",
         day=day,
         date=date_label(lang, campaign.date_of_day(day)),
-        journey=daily.render_journey(lang, campaign, day),
+        journey=words.render_journey(lang, campaign, day),
     )
     await show(update, context, body, languages_keyboard(lang, day))
 
@@ -159,8 +160,8 @@ async def preview_prompt(update: Update, context: Context) -> None:
     day, chosen = parsed
     campaign = context.bot_data.campaign
     await update.callback_query.answer()
-    button = daily.prompt_button(campaign, context.bot.username, day, chosen)
-    await reply(update, context, daily.prompt_text(campaign, day, chosen), prompt_markup(button))
+    button = words.prompt_button(campaign, context.bot.username, day, chosen)
+    await reply(update, context, words.prompt_text(campaign, day, chosen), prompt_markup(button))
 
 
 async def pause_schedule(update: Update, context: Context) -> None:

@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot import solidarity
-from bot.context import Context
+from bot.app.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from handlers.common import (
     Handler,

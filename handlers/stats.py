@@ -7,11 +7,12 @@ import asyncio
 from telegram import Update
 from telegram.ext import Application
 
-from bot.context import Context
-from bot.stats import actions_chart, export_csvs, gather_stats, stats_messages
+from bot.app.context import Context
+from bot.stats import export_csvs, gather_stats
 from bot.storage import utcnow
 from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
+from messages.stats import actions_chart, stats_messages
 
 
 @organiser_only

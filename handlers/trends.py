@@ -7,12 +7,13 @@ import asyncio
 from telegram import Update
 from telegram.ext import Application
 
+from bot.app.context import Context
 from bot.charts import volume_chart
-from bot.context import Context
 from bot.storage import utcnow
-from bot.tracking import daily_volume, digest_for, volume_series
+from bot.tracking import daily_volume, digest
 from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
+from messages.trends import render_digest, volume_series
 from scheduler.tracking import configured_sources
 
 
@@ -35,7 +36,7 @@ async def show_trends(update: Update, context: Context) -> None:
     # The digest may be longer than a caption may be (1024 characters): it follows on its own.
     photo = await context.bot.send_photo(update.effective_chat.id, chart, caption=title)
     remember(context, photo)
-    await reply(update, context, digest_for(data.storage, lang, today))
+    await reply(update, context, render_digest(lang, digest(data.storage, today)))
 
 
 COMMANDS = {"trends": show_trends}

@@ -8,6 +8,7 @@ by us; every value substituted into a placeholder is escaped here, once, unless 
 from __future__ import annotations
 
 import html
+import re
 import string
 import tomllib
 from functools import cache
@@ -16,6 +17,7 @@ from pathlib import Path
 LANGUAGES = ("en", "pt", "es")
 DEFAULT_LANGUAGE = "en"
 LOCALES = Path(__file__).parent / "locales"
+TAG = re.compile(r"<[^>]+>")
 
 
 class Html(str):
@@ -62,3 +64,9 @@ def text(language: str, key: str, **values: object) -> Html:
     """The message `key` in `language`, with `values` escaped into its placeholders."""
     template = catalog(language if language in LANGUAGES else DEFAULT_LANGUAGE)[key]
     return Html(template.format(**{name: escape(value) for name, value in values.items()}))
+
+
+def plain(html_text: str) -> str:
+    """Telegram HTML as plain text (for a terminal, an image, a preview): tags dropped, entities
+    decoded."""
+    return html.unescape(TAG.sub("", html_text))

@@ -11,7 +11,9 @@ from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 from bot.campaign import Campaign
 from bot.mps import (
     MP,
+    PERSONAL_SENTENCE_LIMIT,
     REPLY_OUTCOMES,
+    SIGNATURE_LIMIT,
     LetterFieldTooLong,
     PersonalSentenceTooLong,
     SignatureTooLong,
@@ -198,3 +200,36 @@ def answer_keyboard(lang: str, followup_id: int) -> InlineKeyboardMarkup:
             for outcome in REPLY_OUTCOMES
         ]
     )
+
+
+def compose_letter(
+    campaign: Campaign,
+    letter_language: str,
+    mp_name: str,
+    constituency: str,
+    personal_sentence: str | None,
+    signature: str | None,
+) -> tuple[str, str]:
+    """(subject, body) of the letter in `letter_language`, from the campaign template.
+
+    A blank personal sentence drops its paragraph; a blank signature signs as a constituent.
+    """
+    sentence = " ".join((personal_sentence or "").split())
+    name = " ".join((signature or "").split())
+    if len(sentence) > PERSONAL_SENTENCE_LIMIT:
+        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
+    if len(name) > SIGNATURE_LIMIT:
+        raise SignatureTooLong(SIGNATURE_LIMIT)
+    template = campaign.mp_letter.body(letter_language)
+    if not sentence:
+        paragraphs = template.split("\n\n")
+        template = "\n\n".join(p for p in paragraphs if p.strip() != "{personal_sentence}")
+    body = template.format_map(
+        {
+            "mp_name": mp_name,
+            "constituency": constituency,
+            "personal_sentence": sentence,
+            "signature": name or str(text(letter_language, "mp.anonymous_signature")),
+        }
+    )
+    return campaign.mp_letter.subject(letter_language), body

@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
-from bot.context import BotData, Context
+from bot.app.context import BotData, Context
 from bot.delivery import (
     DeliveryReport,
     ProgressSnapshot,
@@ -93,19 +93,15 @@ async def send_scheduled(context: Context) -> None:
 # --- runs ----------------------------------------------------------------------------------------
 
 
-def _runs(data: BotData) -> dict[int, asyncio.Task[DeliveryReport]]:
-    return data.services.setdefault("broadcast_runs", {})
-
-
 def running(app: Application) -> list[asyncio.Task[DeliveryReport]]:
     """The runs this process has under way."""
-    return list(_runs(app.bot_data).values())
+    return list(app.bot_data.broadcast_runs.values())
 
 
 def start(app: Application, broadcast_id: int) -> asyncio.Task[DeliveryReport]:
     """Send a broadcast in the background, reporting to the organiser who made it; the run
     already under way if there is one (never two runs of one broadcast in a process)."""
-    runs = _runs(app.bot_data)
+    runs = app.bot_data.broadcast_runs
     if broadcast_id not in runs:
         task = app.create_task(deliver(app, broadcast_id), name=job_name(broadcast_id))
         runs[broadcast_id] = task

@@ -11,14 +11,15 @@ twice at once. Jobs run as tasks, so the bot keeps answering while they send (D7
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import functools
 import logging
 
 from telegram.ext import Application
 
 from bot import daily, delivery
-from bot.context import BotData, Context
+from bot.app.context import BotData, Context
+from messages.daily import day_words
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +32,16 @@ MISFIRE_GRACE = 6 * 60 * 60
 CATCH_UP_DELAY_SECONDS = 2
 
 
-def _lock(data: BotData) -> asyncio.Lock:
-    return data.services.setdefault("daily_lock", asyncio.Lock())
-
-
 async def _run_today(context: Context) -> None:
     data = context.bot_data
     today = daily.local_now(data.settings.zone).date()
-    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today)
+    words = functools.partial(day_words, data.campaign, context.bot.username)
+    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today, words)
 
 
 async def send_daily_prompt(context: Context) -> None:
     """At the prompt time: today's prompt, unless organisers paused the schedule."""
-    async with _lock(context.bot_data):
+    async with context.bot_data.daily_lock:
         if daily.is_paused(context.bot_data.storage):
             logger.info("Daily prompts are paused; nothing sent")
             return
@@ -52,7 +50,7 @@ async def send_daily_prompt(context: Context) -> None:
 
 async def send_today_now(context: Context) -> None:
     """An organiser's "send today's now": today's prompt, once, paused or not."""
-    async with _lock(context.bot_data):
+    async with context.bot_data.daily_lock:
         await _run_today(context)
 
 
@@ -60,7 +58,7 @@ async def catch_up(context: Context) -> None:
     """Once at start: finish broadcasts a previous process left running, then send today's
     prompt if its time has passed and it has not fully gone out."""
     data = context.bot_data
-    async with _lock(data):
+    async with data.daily_lock:
         daily.recover(data.storage, daily.local_now(data.settings.zone).date())
         batch_size = delivery.batch_size_for(data.settings.broadcast_rate)
         await delivery.resume(context.bot, data.storage, context.job.data, batch_size=batch_size)

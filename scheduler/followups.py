@@ -13,7 +13,7 @@ import logging
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
-from bot.context import Context
+from bot.app.context import Context
 from bot.storage import utcnow
 from messages import text
 from messages.mp import answer_keyboard

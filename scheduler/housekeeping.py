@@ -9,7 +9,7 @@ import logging
 
 from telegram.ext import Application
 
-from bot.context import DRAFT_STAMP, Context
+from bot.app.context import DRAFT_STAMP, Context
 from bot.storage import stamp, utcnow
 
 logger = logging.getLogger(__name__)

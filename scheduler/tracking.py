@@ -1,7 +1,7 @@
 """Hashtag tracking's jobs: a poll every TRACKING_POLL_MINUTES, and an evening digest to organisers.
 
 Both are scheduled only when X or Bluesky is configured. The sources are opened once in
-`post_init` (under TRACKING_SOURCES in bot_data.services) and closed at shutdown. A problem with a
+`post_init` (`bot_data.tracking`) and closed at shutdown. A problem with a
 source reaches organisers once, when it starts: `poll_once` reports each problem only once,
 however many polls it lasts.
 """
@@ -16,16 +16,16 @@ from collections.abc import Callable
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.app.context import BotData, Context
 from bot.campaign import Campaign
-from bot.context import BotData, Context
 from bot.storage import Storage, utcnow
-from bot.tracking import Sources, digest_for, poll_once, render_alert
+from bot.tracking import Sources, digest, poll_once
 from messages import Html
 from messages.i18n import DEFAULT_LANGUAGE
+from messages.trends import render_alert, render_digest
 
 logger = logging.getLogger(__name__)
 
-TRACKING_SOURCES = "tracking_sources"  # the key of the open `Sources` in bot_data.services
 POLL_JOB = "hashtag-poll"
 DIGEST_JOB = "hashtag-digest"
 FIRST_POLL_AFTER = 30  # seconds: let the bot settle after a start
@@ -36,8 +36,8 @@ DIGEST_MISFIRE_GRACE = 3 * 60 * 60
 
 def configured_sources(data: BotData) -> Sources | None:
     """The tracking sources opened at start, or None when neither X nor Bluesky is configured."""
-    sources: Sources | None = data.services.get(TRACKING_SOURCES)
-    if sources is None or (sources.x is None and sources.bluesky is None):
+    sources = data.tracking
+    if sources.x is None and sources.bluesky is None:
         return None
     return sources
 
@@ -65,7 +65,7 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
 async def poll_hashtags(context: Context) -> None:
     """Refresh every campaign hashtag from X and Bluesky; tell organisers of new problems."""
     data = context.bot_data
-    sources: Sources = data.services[TRACKING_SOURCES]
+    sources = data.tracking
     try:
         report = await poll_once(
             data.settings,
@@ -93,7 +93,8 @@ async def send_digest(context: Context) -> None:
     today = utcnow().astimezone(data.settings.zone).date()
     if not is_digest_day(data.campaign, today):
         return
-    await tell_organisers(context, lambda language: digest_for(data.storage, language, today))
+    facts = digest(data.storage, today)
+    await tell_organisers(context, functools.partial(render_digest, digest=facts))
 
 
 def schedule(app: Application) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.offline import OfflineBotAPI
-from tests.harness import make_settings, running_bot
+from bot.app.offline import OfflineBotAPI
+from tests.support.harness import make_settings, running_bot
 
 
 @pytest.fixture

@@ -1,0 +1,119 @@
+"""`build_application`: the one place the python-telegram-bot Application is put together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+import scheduler
+from bot import delivery
+from bot.app.context import BotData, Context
+from bot.app.persistence import SQLitePersistence
+from bot.campaign import Campaign, load_campaign
+from bot.config import Settings
+from bot.flood import FloodGate
+from bot.petition import PetitionCounter
+from bot.tracking import build_sources
+from messages.i18n import LANGUAGES, catalog
+
+logger = logging.getLogger(__name__)
+
+# `stepup-bot try` and tests run without a real token; Telegram would reject this one.
+OFFLINE_TOKEN = "123456:offline-token-for-local-use"
+SUPPORTER_COMMANDS = ("start", "menu", "language", "help", "privacy", "mydata", "stop", "forget")
+ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "trends")
+ALL_COMMANDS = SUPPORTER_COMMANDS + ORGANISER_COMMANDS
+USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
+
+
+def build_application(
+    settings: Settings, *, campaign: Campaign | None = None, request: BaseRequest | None = None
+) -> Application:
+    """The bot, wired but not started. Pass `request` to put a fake network under it."""
+    token = (
+        settings.telegram_bot_token.get_secret_value()
+        if settings.telegram_bot_token
+        else OFFLINE_TOKEN
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .context_types(ContextTypes(context=Context, bot_data=BotData))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.broadcast_rate, max_retries=3))
+        .persistence(SQLitePersistence(settings.database_path))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is None:
+        builder = builder.request(delivery.telegram_request(settings.broadcast_rate))
+    else:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    app.bot_data.settings = settings
+    app.bot_data.campaign = campaign or load_campaign(settings.campaign_file)
+    handlers.register_all(app)
+    return app
+
+
+async def post_init(app: Application) -> None:
+    """Open long-lived services, publish the command menus and rebuild scheduled jobs."""
+    data: BotData = app.bot_data
+    data.storage = app.persistence.storage
+    data.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), headers={"User-Agent": USER_AGENT})
+    data.flood_gate = FloodGate(data.settings.user_updates_per_minute)
+    data.petition_counter = PetitionCounter(data.http)
+    data.tracking = build_sources(data.settings)
+    data.daily_lock = asyncio.Lock()
+    data.broadcast_runs = {}
+    await publish_commands(app)
+    scheduler.schedule_all(app)
+
+
+async def post_shutdown(app: Application) -> None:
+    """Close what `post_init` opened."""
+    data: BotData = app.bot_data
+    await data.http.aclose()
+    await data.tracking.aclose()
+    app.persistence.close()
+
+
+def commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
+    descriptions = catalog(language)
+    return [BotCommand(name, descriptions[f"core.commands.{name}"]) for name in names]
+
+
+async def publish_commands(app: Application) -> None:
+    """The command menu in each language; organisers alone also see their own commands."""
+    await publish_menu(app.bot, SUPPORTER_COMMANDS)
+    for organiser_id in app.bot_data.settings.organiser_ids:
+        await publish_menu(app.bot, ALL_COMMANDS, BotCommandScopeChat(organiser_id))
+
+
+async def publish_menu(
+    bot: Bot, names: tuple[str, ...], scope: BotCommandScopeChat | None = None
+) -> None:
+    """One command menu: English by default, and each language for people using it."""
+    try:
+        await bot.set_my_commands(commands("en", names), scope=scope)
+        for language in LANGUAGES:
+            await bot.set_my_commands(
+                commands(language, names), scope=scope, language_code=language
+            )
+    except TelegramError as error:
+        # An organiser who never opened the bot has no chat yet: the bot works without the menu,
+        # and the others still get theirs.
+        logger.warning("Could not publish a command menu: %s", error)

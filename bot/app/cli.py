@@ -1,0 +1,226 @@
+"""`stepup-bot`: run the bot, try it in a terminal, and organiser tools.
+
+Start-up problems (a missing token, a malformed setting, a broken campaign file) end in one line
+naming what to fix and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import Application
+from tqdm import tqdm
+
+from bot.app import logs
+from bot.app.build import build_application
+from bot.campaign import Campaign, CampaignError, load_campaign
+from bot.config import ConfigError, Settings, load_settings
+from bot.mps import LookupUnavailable, sync_all_mps
+from bot.stats import gather_stats
+from bot.storage import Storage, utcnow
+from messages.stats import format_stats_text
+
+EXIT_CONFIG = 2
+NO_TOKEN = (
+    "Setting TELEGRAM_BOT_TOKEN: is required to run the bot. Get one by talking to @BotFather in "
+    "Telegram (send /newbot), put it in .env, and start again. To try the bot without a token, "
+    "run `make try`."
+)
+BAD_TOKEN = (
+    "Setting TELEGRAM_BOT_TOKEN: Telegram rejected this token. Copy it again from @BotFather "
+    "(/mybots > your bot > API Token) into .env."
+)
+
+
+def fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    fields = (
+        settings.telegram_bot_token,
+        settings.webhook_secret,
+        settings.x_bearer_token,
+        settings.x_api_key,
+        settings.x_api_secret,
+        settings.x_access_token,
+        settings.x_access_token_secret,
+        settings.bluesky_app_password,
+    )
+    return [field.get_secret_value() for field in fields if field is not None]
+
+
+def load(need_token: bool) -> tuple[Settings, Campaign]:
+    """Settings and campaign, or ConfigError/CampaignError with the one line to show."""
+    settings = load_settings()
+    if need_token and settings.telegram_bot_token is None:
+        raise ConfigError(NO_TOKEN)
+    return settings, load_campaign(settings.campaign_file)
+
+
+def webhook_options(settings: Settings) -> dict[str, object]:
+    """Where the webhook listens and the secret Telegram must present (X2)."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlparse(str(settings.webhook_url)).path.lstrip("/"),
+        "webhook_url": str(settings.webhook_url),
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def serve(app: Application, settings: Settings) -> None:
+    """Long polling by default; a webhook, its secret token required, when WEBHOOK_URL is set."""
+    if settings.webhook_url is None:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_webhook(**webhook_options(settings))
+
+
+async def reach_telegram(settings: Settings) -> None:
+    """Ask Telegram who the bot is, so a wrong token or no connection is one clear line before
+    anything starts (raises InvalidToken or NetworkError)."""
+    token = settings.telegram_bot_token.get_secret_value()
+    async with Bot(token, base_url=settings.telegram_base_url):
+        pass
+
+
+def run_command(_: argparse.Namespace) -> int:
+    settings, campaign = load(need_token=True)
+    logs.configure(settings.log_level, secrets_of(settings))
+    try:
+        asyncio.run(reach_telegram(settings))
+    except InvalidToken:
+        return fail(BAD_TOKEN)
+    except NetworkError as error:
+        return fail(
+            f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
+            f"({error.message}). Check the network connection and the setting, then start again."
+        )
+    serve(build_application(settings, campaign=campaign), settings)
+    return 0
+
+
+def try_command(args: argparse.Namespace) -> int:
+    from bot.app.console import run_console
+
+    settings, campaign = load(need_token=False)
+    return asyncio.run(run_console(settings, campaign, language=args.language))
+
+
+def check_command(_: argparse.Namespace) -> int:
+    settings, campaign = load(need_token=True)
+    mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
+    print(
+        f"Settings and campaign file are valid: {campaign.name('en')}, "
+        f"{campaign.start_date} to {campaign.end_date}, {len(settings.organiser_ids)} "
+        f"organiser(s), {mode}."
+    )
+    return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.database_path.exists():
+        return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
+    args.destination.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(settings.database_path)
+    target = sqlite3.connect(args.destination)
+    with target:
+        source.backup(target)  # SQLite's online backup: consistent even while the bot writes
+    source.close()
+    target.close()
+    print(f"Backed up {settings.database_path} to {args.destination}.")
+    return 0
+
+
+def stats_command(_: argparse.Namespace) -> int:
+    settings, campaign = load(need_token=False)
+    if not settings.database_path.exists():
+        return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
+    storage = Storage.open(settings.database_path)
+    try:
+        print(format_stats_text(gather_stats(storage, campaign, utcnow())))
+    finally:
+        storage.close()
+    return 0
+
+
+def mps_sync_command(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    return asyncio.run(sync_mps(settings, httpx.AsyncClient(timeout=httpx.Timeout(30.0))))
+
+
+async def sync_mps(settings: Settings, http: httpx.AsyncClient) -> int:
+    """Refresh every sitting MP from the Members API into the cache, with a progress bar."""
+    storage = Storage.open(settings.database_path)
+    with tqdm(total=650, unit="MP", desc="MPs") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            async with http:
+                saved = await sync_all_mps(http, str(settings.members_api_url), storage, progress)
+        except LookupUnavailable as error:
+            return fail(
+                f"Could not refresh the MPs from MEMBERS_API_URL ({error}); try again later."
+            )
+        finally:
+            storage.close()
+    print(f"Saved {saved} MPs.")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="stepup-bot", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)"
+    ).set_defaults(handler=run_command)
+    trial = commands.add_parser(
+        "try", help="chat with the real bot in this terminal, no token needed"
+    )
+    trial.add_argument(
+        "--language", choices=("en", "pt", "es"), default=None, help="your Telegram language"
+    )
+    trial.set_defaults(handler=try_command)
+    commands.add_parser(
+        "check", help="check the settings and the campaign file, then exit"
+    ).set_defaults(handler=check_command)
+    commands.add_parser(
+        "stats", help="print the campaign's figures (the same as /stats)"
+    ).set_defaults(handler=stats_command)
+    mps = commands.add_parser("mps", help="the MP cache")
+    mps.add_subparsers(dest="mps_command", required=True).add_parser(
+        "sync", help="refresh all 650 MPs from the UK Parliament Members API"
+    ).set_defaults(handler=mps_sync_command)
+    backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
+    backup.add_argument("destination", type=Path, help="the backup file to write")
+    backup.set_defaults(handler=backup_command)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except (ConfigError, CampaignError) as error:
+        return fail(str(error))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The typed context every callback receives, and the long-lived services it carries.
+
+Services are born in one place (`bot.app.build.post_init`) and closed in one place
+(`post_shutdown`); handlers and jobs only use them. Values that live for one update are
+declared on `Context`, so nothing is patched onto the context on the fly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.campaign import Campaign
+    from bot.config import Settings
+    from bot.delivery import DeliveryReport
+    from bot.flood import FloodGate
+    from bot.petition import PetitionCounter
+    from bot.storage import Storage
+    from bot.tracking import Sources
+
+
+# The user_data key stamping when a supporter last touched one of their drafts.
+DRAFT_STAMP = "draft_at"
+
+
+class BotData:
+    """Services shared by all handlers and jobs.
+
+    PTB instantiates this without arguments; `build_application` sets settings and campaign,
+    `post_init` opens everything else.
+    """
+
+    settings: Settings
+    campaign: Campaign
+    storage: Storage
+    http: httpx.AsyncClient
+    flood_gate: FloodGate
+    # One counter for the process, so every supporter shares its once-a-minute cache.
+    petition_counter: PetitionCounter
+    # The hashtag sources the settings configure (X, Bluesky, either or none).
+    tracking: Sources
+    # Never two daily runs at once (the prompt time, a catch-up, "send today's now").
+    daily_lock: asyncio.Lock
+    # The broadcast runs under way in this process, by broadcast id: never two of one broadcast.
+    broadcast_runs: dict[int, asyncio.Task[DeliveryReport]]
+
+    def __init__(self) -> None:
+        # Journey name -> the callback that opens it (from the menu or a deep link).
+        self.journeys: dict[str, Callable[[Update, Context], Awaitable[None]]] = {}
+        # The user_data keys where journeys keep an unfinished draft (a letter, a message):
+        # stamped while in use, swept by housekeeping once abandoned.
+        self.drafts: set[str] = set()
+
+
+class Context(CallbackContext[ExtBot, dict, dict, BotData]):
+    """PTB's context plus what one update carries from the gates to the journeys."""
+
+    def __init__(
+        self, application: Application, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        # The person's language, once read for this update (every message asks for it).
+        self.language: str | None = None
+        # (chat id, message id) of this update's messages, written together when it ends so
+        # /forget can delete them; None outside an update from a person (a job).
+        self.message_ids: list[tuple[int, int]] | None = None
+        # Whether a button press has already replaced its message during this update.
+        self.edited_message = False

@@ -1,0 +1,94 @@
+"""The connection, its settings and the primitives every area of storage builds on."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Self
+
+from sqlite_utils import Database
+
+from bot.storage.migrations import migrations
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def stamp(moment: dt.datetime | None = None) -> str:
+    return (moment or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """The connection and the few primitives every area uses; see the package docstring."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Self:
+        """Open (creating if needed) and migrate the database at `path`."""
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        db = Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Deleted rows are overwritten with zeros, so /forget leaves nothing readable behind.
+        db.execute("PRAGMA secure_delete = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def immediate(self) -> Iterator[Database]:
+        """A transaction holding the write lock from its first statement, for a read-then-write
+        (why: see the package docstring)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # sqlite-utils' query() wraps every SELECT in a savepoint and insert() looks the table up
+    # in sqlite_master each call; on the per-update path that was most of our SQL time, so
+    # reads and inserts go through these two instead.
+
+    def rows(self, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
+        """The rows of a SELECT, as dicts."""
+        cursor = self.db.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row; returns its rowid."""
+        columns = ", ".join(f"[{name}]" for name in row)
+        marks = ", ".join("?" * len(row))
+        sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"
+        return self.db.execute(sql, list(row.values())).lastrowid
+
+    def integrity(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the main file and truncate it to zero bytes."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # --- flags ------------------------------------------------------------------------------
+
+    def get_flag(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM flags WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_flag(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM flags WHERE key = ?", [key])
+        else:
+            self.db["flags"].upsert({"key": key, "value": value}, pk="key")

@@ -1,0 +1,238 @@
+"""Broadcasts and their per-recipient deliveries, and the composer's audience counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bot.storage.base import Store, stamp
+
+
+def audience_filter(
+    languages: tuple[str, ...],
+    done_actions: tuple[str, ...],
+    missing_actions: tuple[str, ...],
+    constituency_code: str | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: subscribed and
+    not blocked (P2), narrowed by each filter given: done any of `done_actions`, none of
+    `missing_actions`. Counting and sending share it."""
+    where = ["s.opted_in = 1", "s.blocked_at IS NULL"]
+    params: list[Any] = []
+    if languages:
+        where.append(f"s.language IN ({', '.join('?' * len(languages))})")
+        params.extend(languages)
+    for kinds, test in ((done_actions, "EXISTS"), (missing_actions, "NOT EXISTS")):
+        if kinds:
+            marks = ", ".join("?" * len(kinds))
+            did = f"SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind IN ({marks})"
+            where.append(f"{test} ({did})")
+            params.extend(kinds)
+    if constituency_code:
+        where.append("s.constituency_code = ?")
+        params.append(constituency_code)
+    return " AND ".join(where), params
+
+
+class BroadcastStore(Store):
+    """Broadcasts, their recipients' deliveries, and audience counts."""
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def create_broadcast(
+        self,
+        *,
+        kind: str,
+        texts: dict[str, str],
+        audience: dict[str, Any],
+        buttons: dict[str, dict[str, str]] | None = None,
+        photo_file_id: str | None = None,
+        created_by: int | None = None,
+        scheduled_for: dt.datetime | None = None,
+        campaign_day: int | None = None,
+    ) -> int:
+        """Store a broadcast: 'scheduled' when it has a time, otherwise a 'draft'."""
+        row = {
+            "kind": kind,
+            "created_by": created_by,
+            "created_at": stamp(),
+            "audience": json.dumps(audience),
+            "texts": json.dumps(texts),
+            "buttons": json.dumps(buttons) if buttons else None,
+            "photo_file_id": photo_file_id,
+            "status": "scheduled" if scheduled_for else "draft",
+            "scheduled_for": stamp(scheduled_for) if scheduled_for else None,
+            "campaign_day": campaign_day,
+        }
+        return self.insert("broadcasts", row)
+
+    def get_broadcast(self, broadcast_id: int) -> dict[str, Any] | None:
+        """The broadcast row with its JSON columns (audience, texts, buttons) decoded."""
+        rows = self.rows("SELECT * FROM broadcasts WHERE id = ?", [broadcast_id])
+        if not rows:
+            return None
+        row = rows[0]
+        for column in ("audience", "texts", "buttons"):
+            row[column] = json.loads(row[column]) if row[column] else {}
+        return row
+
+    def broadcast_status(self, broadcast_id: int) -> str | None:
+        row = self.db.execute(
+            "SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    def start_deliveries(
+        self,
+        broadcast_id: int,
+        *,
+        languages: tuple[str, ...] = (),
+        done_actions: tuple[str, ...] = (),
+        missing_actions: tuple[str, ...] = (),
+        constituency_code: str | None = None,
+    ) -> int | None:
+        """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
+        recipient, in one transaction and inside SQLite (recipients never become a Python list).
+        Returns the number of recipients, or None if it had already started or ended."""
+        where, params = audience_filter(languages, done_actions, missing_actions, constituency_code)
+        now = stamp()
+        with self.immediate():
+            started = self.db.execute(
+                "UPDATE broadcasts SET status = 'running', started_at = ? "
+                "WHERE id = ? AND status IN ('draft', 'scheduled')",
+                [now, broadcast_id],
+            ).rowcount
+            if not started:
+                return None
+            self.db.execute(
+                "INSERT OR IGNORE INTO deliveries (broadcast_id, user_id, status, updated_at) "
+                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {where}",
+                [broadcast_id, now, *params],
+            )
+            total = self.db.execute(
+                "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", [broadcast_id]
+            ).fetchone()[0]
+            self.db.execute("UPDATE broadcasts SET total = ? WHERE id = ?", [total, broadcast_id])
+        return total
+
+    def claim_deliveries(self, broadcast_id: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` pending recipients as (user id, language), now marked 'sending': from
+        here until their outcome is written they count as in flight."""
+        with self.immediate():
+            rows = self.db.execute(
+                "SELECT d.user_id, coalesce(s.language, 'en') FROM deliveries d "
+                "LEFT JOIN supporters s ON s.user_id = d.user_id "
+                "WHERE d.broadcast_id = ? AND d.status = 'pending' ORDER BY d.rowid LIMIT ?",
+                [broadcast_id, limit],
+            ).fetchall()
+            now = stamp()
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = 'sending', updated_at = ? "
+                "WHERE broadcast_id = ? AND user_id = ?",
+                [(now, broadcast_id, user_id) for user_id, _ in rows],
+            )
+        return rows
+
+    def record_deliveries(
+        self, broadcast_id: int, outcomes: list[tuple[int, str, int | None, str | None]]
+    ) -> None:
+        """Write a batch's outcomes (user id, status, message id, error) in one transaction; a
+        'blocked' outcome also marks the supporter blocked."""
+        now = stamp()
+        with self.immediate():
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = ?, message_id = ?, error = ?, updated_at = ? "
+                "WHERE broadcast_id = ? AND user_id = ?",
+                [
+                    (status, message_id, error, now, broadcast_id, user_id)
+                    for user_id, status, message_id, error in outcomes
+                ],
+            )
+            for user_id, status, _, _ in outcomes:
+                if status == "blocked":
+                    self.mark_blocked(user_id)
+
+    def requeue_in_flight(self, broadcast_id: int) -> int:
+        """Put rows a dead process left 'sending' back to pending; returns how many (each may or
+        may not have reached Telegram before the process died)."""
+        return self.db.execute(
+            "UPDATE deliveries SET status = 'pending', updated_at = ? "
+            "WHERE broadcast_id = ? AND status = 'sending'",
+            [stamp(), broadcast_id],
+        ).rowcount
+
+    def finish_broadcast(self, broadcast_id: int) -> bool:
+        """Mark a running broadcast done, only once no recipient is pending or in flight."""
+        return bool(
+            self.db.execute(
+                "UPDATE broadcasts SET status = 'done', finished_at = ? "
+                "WHERE id = ? AND status = 'running' AND NOT EXISTS (SELECT 1 FROM deliveries "
+                "  WHERE broadcast_id = ? AND status IN ('pending', 'sending'))",
+                [stamp(), broadcast_id, broadcast_id],
+            ).rowcount
+        )
+
+    def cancel_broadcast(self, broadcast_id: int) -> bool:
+        """Stop a draft, scheduled or running broadcast; a running one stops after its batch."""
+        return bool(
+            self.db.execute(
+                "UPDATE broadcasts SET status = 'cancelled', finished_at = ? "
+                "WHERE id = ? AND status IN ('draft', 'scheduled', 'running')",
+                [stamp(), broadcast_id],
+            ).rowcount
+        )
+
+    def running_broadcasts(self) -> list[int]:
+        rows = self.db.execute("SELECT id FROM broadcasts WHERE status = 'running' ORDER BY id")
+        return [broadcast_id for (broadcast_id,) in rows.fetchall()]
+
+    def scheduled_broadcasts(self) -> list[tuple[int, str]]:
+        """(id, scheduled_for) of every broadcast waiting for its time, earliest first."""
+        return self.db.execute(
+            "SELECT id, scheduled_for FROM broadcasts WHERE status = 'scheduled' "
+            "ORDER BY scheduled_for, id"
+        ).fetchall()
+
+    def broadcast_summary(self, broadcast_id: int) -> dict[str, int]:
+        """How many deliveries of a broadcast are in each status (pending, sending, sent, ...)."""
+        rows = self.db.execute(
+            "SELECT status, count(*) FROM deliveries WHERE broadcast_id = ? GROUP BY status",
+            [broadcast_id],
+        ).fetchall()
+        return dict(rows)
+
+    # --- broadcast composer -----------------------------------------------------------------
+
+    def count_audience(
+        self,
+        *,
+        languages: tuple[str, ...] = (),
+        done_actions: tuple[str, ...] = (),
+        missing_actions: tuple[str, ...] = (),
+        constituency_code: str | None = None,
+    ) -> int:
+        """How many supporters a broadcast to this audience would reach if it started now: the
+        same selection as `start_deliveries` (subscribed, and every filter given)."""
+        where, params = audience_filter(languages, done_actions, missing_actions, constituency_code)
+        query = f"SELECT count(*) FROM supporters s WHERE {where}"
+        return self.db.execute(query, params).fetchone()[0]
+
+    def supporter_constituencies(self) -> dict[str, str]:
+        """GSS code -> name of every constituency a supporter's postcode lookup gave (a few
+        hundred at most: read through the constituency index)."""
+        rows = self.db.execute(
+            "SELECT constituency_code, max(constituency_name) FROM supporters"
+            " WHERE constituency_code IS NOT NULL GROUP BY constituency_code"
+        ).fetchall()
+        return {code: name or code for code, name in rows}
+
+    def open_broadcasts(self, kind: str) -> list[int]:
+        """Ids of broadcasts of `kind` being sent, then those waiting for their time (soonest
+        first)."""
+        rows = self.db.execute(
+            "SELECT id FROM broadcasts WHERE kind = ? AND status IN ('running', 'scheduled')"
+            " ORDER BY status = 'scheduled', scheduled_for, id",
+            [kind],
+        ).fetchall()
+        return [broadcast_id for (broadcast_id,) in rows]

@@ -1,0 +1,151 @@
+"""The journeys' records: solidarity messages, the MP cache and the "did your MP reply?"
+follow-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.storage.base import Store, stamp
+
+
+class JourneyStore(Store):
+    """Solidarity messages, the MP cache and MP follow-ups."""
+
+    # --- solidarity -------------------------------------------------------------------------
+
+    def add_solidarity_message(
+        self, user_id: int, body: str, signature: str | None, language: str
+    ) -> int:
+        """Queue a supporter's message for moderation; returns its id."""
+        row = {
+            "user_id": user_id,
+            "body": body,
+            "signature": signature,
+            "language": language,
+            "status": "pending",
+            "created_at": stamp(),
+        }
+        return self.insert("solidarity_messages", row)
+
+    def next_pending_solidarity(self) -> dict[str, Any] | None:
+        """The oldest message waiting for moderation (without its author's id)."""
+        rows = list(
+            self.rows(
+                "SELECT id, body, signature, language, created_at FROM solidarity_messages"
+                " WHERE status = 'pending' ORDER BY id LIMIT 1"
+            )
+        )
+        return rows[0] if rows else None
+
+    def solidarity_counts(self) -> dict[str, int]:
+        """How many messages are in each status (pending, approved, rejected)."""
+        rows = self.db.execute(
+            "SELECT status, count(*) FROM solidarity_messages GROUP BY status"
+        ).fetchall()
+        return dict(rows)
+
+    def moderate_solidarity(self, message_id: int, status: str, organiser_id: int) -> str | None:
+        """Approve or reject a pending message. Returns the status it had before, so 'pending'
+        means this decision took effect; None when there is no such message (its author may
+        have used /forget)."""
+        with self.immediate():
+            row = self.db.execute(
+                "SELECT status FROM solidarity_messages WHERE id = ?", [message_id]
+            ).fetchone()
+            if row and row[0] == "pending":
+                self.db.execute(
+                    "UPDATE solidarity_messages SET status = ?, moderated_by = ?, moderated_at = ?"
+                    " WHERE id = ?",
+                    [status, organiser_id, stamp(), message_id],
+                )
+        return row[0] if row else None
+
+    def approved_solidarity_messages(self) -> list[dict[str, Any]]:
+        """Approved messages, oldest first, with only what is printed: body, signature, language."""
+        return list(
+            self.rows(
+                "SELECT body, signature, language FROM solidarity_messages"
+                " WHERE status = 'approved' ORDER BY id"
+            )
+        )
+
+    # --- mps and petition -------------------------------------------------------------------
+
+    def save_mp(self, row: dict[str, Any]) -> None:
+        """Cache an MP (`bot.mps.MP.as_row()`) under its constituency key. A sync knows no GSS
+        code, so a missing code keeps the one an earlier postcode lookup stored."""
+        if row.get("constituency_code") is None:
+            row = {key: value for key, value in row.items() if key != "constituency_code"}
+        self.db["mps"].upsert({**row, "updated_at": stamp()}, pk="constituency_key")
+
+    def mp_for_constituency(self, constituency_key: str) -> dict[str, Any] | None:
+        """The cached MP row (with `updated_at`) for a key from bot.mps.constituency_key."""
+        rows = list(self.rows("SELECT * FROM mps WHERE constituency_key = ?", [constituency_key]))
+        return rows[0] if rows else None
+
+    def mp_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM mps").fetchone()[0]
+
+    # --- mp follow-ups ----------------------------------------------------------------------
+
+    def record_mp_letter(
+        self, user_id: int, kind: str, constituency_code: str | None, follow_up_at: dt.datetime
+    ) -> int | None:
+        """The supporter sent their letter: the action `kind` and a follow-up question due at
+        `follow_up_at`, written together. While a follow-up is still waiting to be asked another
+        "I've sent it" records nothing (None), so a double tap counts once."""
+        with self.immediate():
+            waiting = self.db.execute(
+                "SELECT 1 FROM mp_followups WHERE user_id = ? AND asked_at IS NULL", [user_id]
+            ).fetchone()
+            if waiting:
+                return None
+            self.record_action(user_id, kind, constituency_code)
+            row = {
+                "user_id": user_id,
+                "constituency_code": constituency_code,
+                "sent_at": stamp(),
+                "due_at": stamp(follow_up_at),
+            }
+            return self.insert("mp_followups", row)
+
+    def due_mp_followups(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Follow-ups due and not yet asked (id, user_id, language). Left out: supporters who
+        blocked the bot, and those whose latest consent decision after sending the letter was
+        "no" (/stop promises no more reminders)."""
+        return list(
+            self.rows(
+                "SELECT f.id, f.user_id, s.language FROM mp_followups f"
+                " JOIN supporters s ON s.user_id = f.user_id"
+                " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
+                " AND coalesce((SELECT c.granted FROM consents c WHERE c.user_id = f.user_id"
+                "   AND c.at > f.sent_at ORDER BY c.id DESC LIMIT 1), 1) = 1"
+                " ORDER BY f.due_at, f.id",
+                [stamp(now)],
+            )
+        )
+
+    def claim_mp_followup(self, followup_id: int) -> bool:
+        """Mark a follow-up asked, before the question is sent, so it is asked at most once
+        whatever happens to the process. False if it was already asked."""
+        return bool(
+            self.db.execute(
+                "UPDATE mp_followups SET asked_at = ? WHERE id = ? AND asked_at IS NULL",
+                [stamp(), followup_id],
+            ).rowcount
+        )
+
+    def answer_mp_followup(
+        self, followup_id: int, user_id: int, outcome: str, changeable: str
+    ) -> bool:
+        """Record the answer to the supporter's own, asked follow-up. Only an unanswered one, or
+        one answered `changeable` ("not yet"), takes an answer; False when nothing matched."""
+        return bool(
+            self.db.execute(
+                "UPDATE mp_followups SET outcome = ?, answered_at = ?"
+                " WHERE id = ? AND user_id = ? AND asked_at IS NOT NULL"
+                " AND (outcome IS NULL OR outcome = ?)",
+                [outcome, stamp(), followup_id, user_id, changeable],
+            ).rowcount
+        )

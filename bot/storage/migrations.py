@@ -1,0 +1,271 @@
+"""Schema history. The schema changes only here, one named migration at a time, so an old
+database upgrades in place on the next start (`Storage.open` applies what is pending)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("stepup-bot")
+
+
+@migrations(name="0001_wal", transactional=False)
+def wal(db: Database) -> None:
+    """WAL lets readers and the writer work together and survives kill -9; it can't run in a
+    transaction, hence its own migration."""
+    db.enable_wal()
+
+
+@migrations(name="0002_supporters")
+def supporters(db: Database) -> None:
+    db["supporters"].create(
+        {
+            "user_id": int,
+            "language": str,
+            "created_at": str,
+            "referral_source": str,
+            "referral_code": str,
+            "constituency_code": str,
+            "constituency_name": str,
+            "opted_in": int,
+            "blocked_at": str,
+        },
+        pk="user_id",
+        not_null={"language", "created_at", "referral_code"},
+        defaults={"opted_in": 0},
+    )
+    db["supporters"].create_index(["referral_code"], unique=True)
+    db["supporters"].create_index(["referral_source"])
+    db["supporters"].create_index(["opted_in", "language"])
+    db["supporters"].create_index(["constituency_code"])
+    db["supporters"].create_index(["created_at"])
+    db["consents"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "subject": str,
+            "granted": int,
+            "wording_version": str,
+            "at": str,
+        },
+        pk="id",
+    )
+    db["consents"].create_index(["user_id"])
+    db["actions"].create(
+        {"id": int, "user_id": int, "kind": str, "at": str, "constituency_code": str},
+        pk="id",
+        not_null={"user_id", "kind", "at"},
+    )
+    db["actions"].create_index(["user_id", "kind"])
+    db["actions"].create_index(["kind", "at"])
+    db["actions"].create_index(["constituency_code", "kind"])
+
+
+@migrations(name="0003_mps")
+def mps(db: Database) -> None:
+    db["mps"].create(
+        {
+            "constituency_code": str,
+            "constituency_name": str,
+            "member_id": int,
+            "name": str,
+            "party": str,
+            "email": str,
+            "x_handle": str,
+            "updated_at": str,
+        },
+        pk="constituency_code",
+    )
+    db["mp_followups"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "constituency_code": str,
+            "sent_at": str,
+            "due_at": str,
+            "asked_at": str,
+            "outcome": str,
+            "answered_at": str,
+        },
+        pk="id",
+    )
+    db["mp_followups"].create_index(["due_at"])
+    db["mp_followups"].create_index(["user_id"])
+    db["mp_followups"].create_index(["constituency_code", "outcome"])
+
+
+@migrations(name="0004_solidarity")
+def solidarity(db: Database) -> None:
+    db["solidarity_messages"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "body": str,
+            "signature": str,
+            "language": str,
+            "status": str,
+            "created_at": str,
+            "moderated_by": int,
+            "moderated_at": str,
+        },
+        pk="id",
+        defaults={"status": "pending"},
+    )
+    db["solidarity_messages"].create_index(["status", "id"])
+    db["solidarity_messages"].create_index(["user_id"])
+
+
+@migrations(name="0005_delivery")
+def delivery(db: Database) -> None:
+    db["broadcasts"].create(
+        {
+            "id": int,
+            "kind": str,
+            "created_by": int,
+            "created_at": str,
+            "audience": str,
+            "texts": str,
+            "photo_file_id": str,
+            "status": str,
+            "scheduled_for": str,
+            "started_at": str,
+            "finished_at": str,
+            "campaign_day": int,
+            "total": int,
+        },
+        pk="id",
+    )
+    db["broadcasts"].create_index(["status"])
+    db["deliveries"].create(
+        {
+            "broadcast_id": int,
+            "user_id": int,
+            "status": str,
+            "updated_at": str,
+            "message_id": int,
+            "error": str,
+        },
+        pk=("broadcast_id", "user_id"),
+    )
+    db["deliveries"].create_index(["broadcast_id", "status"])
+    db["deliveries"].create_index(["user_id"])
+    db["daily_runs"].create(
+        {
+            "campaign_date": str,
+            "day": int,
+            "broadcast_id": int,
+            "channel_status": str,
+            "x_status": str,
+            "created_at": str,
+        },
+        pk="campaign_date",
+    )
+    db["flags"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations(name="0006_chat_state")
+def chat_state(db: Database) -> None:
+    """Conversation persistence and the message ids /forget may still delete."""
+    db["conversations"].create({"name": str, "key": str, "state": str}, pk=("name", "key"))
+    db["user_data"].create({"user_id": int, "data": str}, pk="user_id")
+    db["chat_data"].create({"chat_id": int, "data": str}, pk="chat_id")
+    db["chat_messages"].create(
+        {"chat_id": int, "message_id": int, "at": str}, pk=("chat_id", "message_id")
+    )
+    db["chat_messages"].create_index(["at"])
+
+
+@migrations(name="0007_tracking")
+def tracking(db: Database) -> None:
+    db["hashtag_counts"].create(
+        {"source": str, "hashtag": str, "hour": str, "count": int},
+        pk=("source", "hashtag", "hour"),
+    )
+    db["hashtag_posts"].create(
+        {
+            "source": str,
+            "post_id": str,
+            "hashtag": str,
+            "author": str,
+            "text": str,
+            "url": str,
+            "created_at": str,
+            "likes": int,
+            "reposts": int,
+            "replies": int,
+            "quotes": int,
+        },
+        pk=("source", "post_id"),
+    )
+    db["hashtag_posts"].create_index(["created_at"])
+    db["tracking_checkpoints"].create(
+        {"source": str, "hashtag": str, "since_id": str, "updated_at": str},
+        pk=("source", "hashtag"),
+    )
+    db["tracking_requests"].create(
+        {"source": str, "day": str, "requests": int}, pk=("source", "day")
+    )
+    db["tracking_alerts"].create(
+        {"source": str, "problem": str, "detail": str, "first_seen": str, "reported_at": str},
+        pk=("source", "problem"),
+    )
+
+
+@migrations(name="0008_mps_keyed_by_name")
+def mps_keyed_by_name(db: Database) -> None:
+    """The Members API publishes no GSS codes, so a bulk sync can't fill a code-keyed cache.
+    MPs are keyed by the constituency's normalised name instead (bot.mps.constituency_key), the
+    key postcodes.io and Parliament share; the code is kept when a postcode lookup knew it.
+    The table is only a cache, so it is rebuilt empty."""
+    db["mps"].drop()
+    db["mps"].create(
+        {
+            "constituency_key": str,
+            "constituency_code": str,
+            "constituency_name": str,
+            "member_id": int,
+            "name": str,
+            "party": str,
+            "email": str,
+            "x_handle": str,
+            "updated_at": str,
+        },
+        pk="constituency_key",
+        not_null={"constituency_name", "member_id", "name", "updated_at"},
+    )
+
+
+@migrations(name="0009_hashtag_post_tags")
+def hashtag_post_tags(db: Database) -> None:
+    """Which tracked hashtags each stored post was found under. A post often carries several
+    (#16Days with #StepUpMigrantWomen), and Bluesky has no counts endpoint, so its hourly counts
+    are computed from these rows."""
+    db["hashtag_post_tags"].create(
+        {"source": str, "post_id": str, "hashtag": str}, pk=("source", "post_id", "hashtag")
+    )
+    db["hashtag_post_tags"].create_index(["source", "hashtag"])
+
+
+@migrations(name="0010_broadcast_buttons")
+def broadcast_buttons(db: Database) -> None:
+    """An optional link button under a broadcast, one per language: {language: {label, url}}."""
+    db["broadcasts"].add_column("buttons", str)
+
+
+@migrations(name="0011_stats_indexes")
+def stats_indexes(db: Database) -> None:
+    """Indexes that keep /stats and broadcast audiences fast at 100,000 supporters and 1,000,000
+    actions (bench/bench_database.py): the people who did a kind (funnel, audiences with or
+    without an action), letters per constituency, and supporters per language with their
+    subscription (counts and language audiences read the index alone)."""
+    db["actions"].create_index(["kind", "user_id"])
+    db["actions"].create_index(["kind", "constituency_code"])
+    db["supporters"].create_index(["language", "opted_in", "blocked_at"])
+
+
+@migrations(name="0012_deliveries_without_user_index")
+def deliveries_without_user_index(db: Database) -> None:
+    """Every broadcast inserts a row per recipient; an index on user_id scattered those writes
+    across the whole index and made starting a broadcast slow. /forget and /mydata find a
+    person's deliveries through the primary key instead (see `supporters.PERSONAL_ROWS`)."""
+    db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")

@@ -1,0 +1,186 @@
+"""Supporters, their consents and actions, and what /mydata shows and /forget erases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+from bot.storage.base import Store, stamp
+
+# Where each table keeps rows about one supporter; /forget and /mydata read these. deliveries has
+# no user_id index (it would slow the start of every broadcast): its primary key finds a
+# person's rows one broadcast at a time.
+PERSONAL_ROWS = {
+    "supporters": "user_id = ?",
+    "consents": "user_id = ?",
+    "actions": "user_id = ?",
+    "mp_followups": "user_id = ?",
+    "solidarity_messages": "user_id = ?",
+    "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
+    "user_data": "user_id = ?",
+}
+
+
+class SupporterStore(Store):
+    """Supporters, consents, actions, and what /mydata shows and /forget erases."""
+
+    # --- supporters -------------------------------------------------------------------------
+
+    def get_supporter(self, user_id: int) -> dict[str, Any] | None:
+        rows = self.rows("SELECT * FROM supporters WHERE user_id = ?", [user_id])
+        return rows[0] if rows else None
+
+    def ensure_supporter(
+        self, user_id: int, language: str, referral_source: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The supporter's row, creating it on first contact. Returns (row, created)."""
+        with self.immediate():
+            existing = self.get_supporter(user_id)
+            if existing:
+                return existing, False
+            row = {
+                "user_id": user_id,
+                "language": language,
+                "created_at": stamp(),
+                "referral_source": referral_source,
+                "referral_code": secrets.token_urlsafe(6),
+                "opted_in": 0,
+            }
+            self.insert("supporters", row)
+        return self.get_supporter(user_id) or row, True
+
+    def set_language(self, user_id: int, language: str) -> None:
+        self.db.execute("UPDATE supporters SET language = ? WHERE user_id = ?", [language, user_id])
+
+    def set_constituency(self, user_id: int, code: str, name: str) -> None:
+        self.db.execute(
+            "UPDATE supporters SET constituency_code = ?, constituency_name = ? WHERE user_id = ?",
+            [code, name, user_id],
+        )
+
+    def set_opt_in(self, user_id: int, granted: bool, wording_version: str) -> None:
+        """Record a daily-prompt consent decision and when, with the wording it answered."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE supporters SET opted_in = ? WHERE user_id = ?", [int(granted), user_id]
+            )
+            self.insert(
+                "consents",
+                {
+                    "user_id": user_id,
+                    "subject": "daily_prompt",
+                    "granted": int(granted),
+                    "wording_version": wording_version,
+                    "at": stamp(),
+                },
+            )
+
+    def has_consent_decision(self, user_id: int) -> bool:
+        """Whether the supporter has answered the daily-prompt question (yes or no) yet."""
+        query = "SELECT 1 FROM consents WHERE user_id = ? LIMIT 1"
+        return self.db.execute(query, [user_id]).fetchone() is not None
+
+    def mark_blocked(self, user_id: int) -> None:
+        """The supporter blocked the bot: nothing is sent to them again."""
+        self.db.execute(
+            "UPDATE supporters SET blocked_at = ?, opted_in = 0 WHERE user_id = ?",
+            [stamp(), user_id],
+        )
+
+    def unblock(self, user_id: int) -> None:
+        """They wrote to us again, so they have unblocked the bot."""
+        self.db.execute(
+            "UPDATE supporters SET blocked_at = NULL WHERE user_id = ? AND blocked_at IS NOT NULL",
+            [user_id],
+        )
+
+    def is_subscribed(self, user_id: int) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM supporters WHERE user_id = ? AND opted_in = 1 AND blocked_at IS NULL",
+            [user_id],
+        ).fetchone()
+        return row is not None
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def record_action(self, user_id: int, kind: str, constituency_code: str | None = None) -> None:
+        row = {
+            "user_id": user_id,
+            "kind": kind,
+            "at": stamp(),
+            "constituency_code": constituency_code,
+        }
+        self.insert("actions", row)
+
+    def done_actions(self, user_id: int) -> set[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT kind FROM actions WHERE user_id = ?", [user_id]
+        ).fetchall()
+        return {kind for (kind,) in rows}
+
+    # --- privacy ----------------------------------------------------------------------------
+
+    def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every row about this supporter, table by table (for /mydata)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for table, where in PERSONAL_ROWS.items():
+            rows = self.rows(f"SELECT * FROM [{table}] WHERE {where}", [user_id])
+            if rows:
+                found[table] = rows
+        found.update(self._conversation_rows(user_id))
+        return found
+
+    def _conversation_rows(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Conversations whose key (a JSON list of chat and user ids) names this supporter."""
+        candidates = self.rows(
+            "SELECT * FROM conversations WHERE key LIKE ? OR key LIKE ? OR key = ?",
+            [f"[{user_id},%", f"%, {user_id}]", f"[{user_id}]"],
+        )
+        rows = [row for row in candidates if user_id in json.loads(row["key"])]
+        return {"conversations": rows} if rows else {}
+
+    def forget(self, user_id: int) -> None:
+        """Erase everything about the supporter, then checkpoint so the WAL keeps no copy."""
+        with self.immediate():
+            for table, where in PERSONAL_ROWS.items():
+                self.db.execute(f"DELETE FROM [{table}] WHERE {where}", [user_id])
+            for row in self._conversation_rows(user_id).get("conversations", []):
+                self.db.execute(
+                    "DELETE FROM conversations WHERE name = ? AND key = ?",
+                    [row["name"], row["key"]],
+                )
+            self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [user_id])
+            self.db.execute("DELETE FROM chat_messages WHERE chat_id = ?", [user_id])
+        self.checkpoint()
+
+    def purge_personal_data(self) -> int:
+        """Erase every supporter (the retention period is over). Returns how many."""
+        (count,) = self.db.execute("SELECT count(*) FROM supporters").fetchone()
+        with self.immediate():
+            for table in (*PERSONAL_ROWS, "conversations", "chat_data", "chat_messages"):
+                self.db.execute(f"DELETE FROM [{table}]")
+        self.checkpoint()
+        return count
+
+    def record_chat_messages(self, messages: list[tuple[int, int]]) -> None:
+        """Remember (chat id, message id) pairs, so /forget can delete those messages."""
+        now = stamp()
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)",
+                [(chat_id, message_id, now) for chat_id, message_id in messages],
+            )
+
+    def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
+        rows = self.db.execute(
+            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? "
+            "ORDER BY message_id",
+            [chat_id, stamp(since)],
+        ).fetchall()
+        return [message_id for (message_id,) in rows]
+
+    def prune_chat_messages(self, before: dt.datetime) -> None:
+        """Message ids older than Telegram's deletion window are no use to /forget."""
+        self.db.execute("DELETE FROM chat_messages WHERE at < ?", [stamp(before)])

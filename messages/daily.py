@@ -1,0 +1,210 @@
+"""The daily prompt's words: what supporters, the channel and X read each campaign day, and the
+/schedule overview organisers read.
+
+The domain side (`bot.daily`) sends and records; it receives these words as a `DayWords`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import delivery
+from bot.campaign import LANGUAGES, Campaign
+from bot.config import Settings
+from bot.daily import FAILED, POSTED, POSTING, UNKNOWN, DayStatus, DayWords, deep_link
+from bot.delivery import LinkButton
+from messages.i18n import Html, catalog, escape, text
+from messages.render import campaign_dates
+from messages.render import date as date_label
+
+X_MAX_LENGTH = 280
+X_LINK_LENGTH = 23  # X counts every link as this many characters, whatever its length
+# Code points X counts as one character (twitter-text's config v3); everything else counts two.
+X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+ELLIPSIS = "…"
+
+
+def _section(campaign: Campaign, day: int, language: str) -> str:
+    heading = text(language, "daily.heading", day=day, total=campaign.total_days)
+    return f"{heading}\n{escape(campaign.prompt_for_day(day).text(language))}"
+
+
+def prompt_text(campaign: Campaign, day: int, language: str) -> Html:
+    """Day N of 16, the day's prompt and the campaign hashtags, as a supporter gets them."""
+    return Html(f"{_section(campaign, day, language)}\n\n{escape(campaign.hashtag_line)}")
+
+
+def prompt_button(campaign: Campaign, bot_username: str, day: int, language: str) -> LinkButton:
+    """The button under the prompt, opening the day's journey in the bot."""
+    journey = campaign.prompt_for_day(day).journey
+    return LinkButton(text(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
+
+
+def channel_text(campaign: Campaign, day: int) -> Html:
+    sections = [_section(campaign, day, language) for language in LANGUAGES]
+    return Html("\n\n".join([*sections, escape(campaign.hashtag_line)]))
+
+
+def channel_markup(campaign: Campaign, bot_username: str, day: int) -> InlineKeyboardMarkup:
+    buttons = [prompt_button(campaign, bot_username, day, language) for language in LANGUAGES]
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label, url=button.url)] for button in buttons]
+    )
+
+
+def x_length(post: str, link: str) -> int:
+    """Length as X counts it: links count 23, characters outside X's light ranges count 2."""
+    rest = post.replace(link, "")
+    weight = sum(1 if any(a <= ord(c) <= b for a, b in X_LIGHT_RANGES) else 2 for c in rest)
+    return weight + X_LINK_LENGTH * post.count(link)
+
+
+def x_text(campaign: Campaign, bot_username: str, day: int) -> str:
+    """The English prompt for X, plain text: heading, prompt, link and hashtags, within 280
+    characters; a long prompt loses its last words (never the link or the hashtags)."""
+    prompt = campaign.prompt_for_day(day)
+    link = deep_link(bot_username, prompt.journey)
+
+    def post(words: str) -> str:
+        return catalog("en")["daily.x_post"].format(
+            day=day,
+            total=campaign.total_days,
+            text=words,
+            link=link,
+            hashtags=campaign.hashtag_line,
+        )
+
+    words = prompt.text("en")
+    if x_length(post(words), link) <= X_MAX_LENGTH:
+        return post(words)
+    room = X_MAX_LENGTH - x_length(post(ELLIPSIS), link)
+    while words and x_length(words, link) > room:
+        cut = words.rfind(" ")
+        words = words[:cut] if cut > 0 else words[:-1]
+    return post(words.rstrip(" ,;:.") + ELLIPSIS)
+
+
+
+FIRST_WORDS = 6
+_POST_STATUS_KEYS = {
+    None: "post_waiting",
+    POSTING: "post_posting",
+    POSTED: "post_sent",
+    FAILED: "post_failed",
+    UNKNOWN: "post_unknown",
+}
+
+
+def first_words(prompt: str, count: int = FIRST_WORDS) -> str:
+    words = prompt.split()
+    return " ".join(words[:count]) + (ELLIPSIS if len(words) > count else "")
+
+
+def prompt_clock(campaign: Campaign) -> str:
+    return campaign.prompt_time.strftime("%H:%M")
+
+
+def render_journey(language: str, campaign: Campaign, day: int) -> Html:
+    return text(language, f"daily.journey_{campaign.prompt_for_day(day).journey}")
+
+
+def _post_status(language: str, configured: bool, status: str | None) -> Html:
+    key = _POST_STATUS_KEYS.get(status, "post_failed") if configured else "post_off"
+    return text(language, f"daily.schedule.{key}")
+
+
+def render_today(
+    language: str, campaign: Campaign, settings: Settings, today: dt.date, status: DayStatus | None
+) -> Html:
+    day = campaign.day_number(today)
+    if day is None:
+        return text(
+            language, "daily.schedule.not_campaign_day", dates=campaign_dates(language, campaign)
+        )
+    lines = [
+        text(
+            language,
+            "daily.schedule.today",
+            date=date_label(language, today),
+            day=day,
+            total=campaign.total_days,
+        )
+    ]
+    if status is None:
+        lines.append(text(language, "daily.schedule.waiting", time=prompt_clock(campaign)))
+    else:
+        lines.append(
+            text(
+                language,
+                "daily.schedule.counts",
+                sent=status.counts.get(delivery.SENT, 0),
+                total=status.total,
+                left=status.left,
+                blocked=status.counts.get(delivery.BLOCKED, 0),
+                failed=status.counts.get(delivery.FAILED, 0),
+                skipped=status.counts.get(delivery.SKIPPED, 0),
+                unknown=status.counts.get(delivery.UNKNOWN, 0),
+            )
+        )
+        lines.append(
+            text(
+                language,
+                "daily.schedule.posts",
+                channel=_post_status(language, bool(settings.channel_id), status.channel_status),
+                x=_post_status(language, settings.x_can_post, status.x_status),
+            )
+        )
+    return Html("\n".join(lines))
+
+
+def render_coming(language: str, campaign: Campaign, today: dt.date) -> Html:
+    """The prompts after today's (all of them before the campaign starts)."""
+    first = max(today + dt.timedelta(days=1), campaign.start_date)
+    if first > campaign.end_date:
+        return text(language, "daily.schedule.ended", date=date_label(language, campaign.end_date))
+    lines = [text(language, "daily.schedule.coming")]
+    for day in range(campaign.day_number(first), campaign.total_days + 1):
+        lines.append(
+            text(
+                language,
+                "daily.schedule.coming_item",
+                date=date_label(language, campaign.date_of_day(day)),
+                day=day,
+                journey=render_journey(language, campaign, day),
+                words=first_words(campaign.prompt_for_day(day).text(language)),
+            )
+        )
+    return Html("\n".join(lines))
+
+
+def render_schedule(
+    language: str,
+    campaign: Campaign,
+    settings: Settings,
+    today: dt.date,
+    status: DayStatus | None,
+    paused: bool,
+) -> Html:
+    """The /schedule overview: when prompts go out, today's progress, the coming prompts."""
+    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
+    if paused:
+        blocks.append(text(language, "daily.schedule.paused"))
+    blocks.append(render_today(language, campaign, settings, today, status))
+    blocks.append(render_coming(language, campaign, today))
+    return Html("\n\n".join(blocks))
+
+
+def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
+    """Everything the day's prompt says, in every language and for every audience."""
+    return DayWords(
+        texts={language: prompt_text(campaign, day, language) for language in LANGUAGES},
+        buttons={
+            language: prompt_button(campaign, bot_username, day, language)
+            for language in LANGUAGES
+        },
+        channel_text=channel_text(campaign, day),
+        channel_markup=channel_markup(campaign, bot_username, day),
+        x_post=x_text(campaign, bot_username, day),
+    )

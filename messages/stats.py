@@ -1,0 +1,254 @@
+"""The campaign's figures as organisers read them: Telegram HTML in their language (/stats),
+plain text for the terminal (`stepup-bot stats`) and the words on the actions chart.
+
+The figures themselves are gathered in `bot.stats`; nothing here reads the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from babel.numbers import format_percent
+from telegram.constants import MessageLimit
+
+from bot.charts import volume_chart
+from bot.mps import REPLY_OUTCOMES
+from bot.stats import (
+    DELIVERY_STATUSES,
+    FUNNEL_JOURNEYS,
+    TOP_CONSTITUENCIES,
+    BroadcastOutcome,
+    CampaignStats,
+    ConstituencyLetters,
+    Referrals,
+)
+from messages.i18n import LANGUAGES, Html, catalog, plain, text
+from messages.render import BABEL_LOCALES, date, number
+
+# Telegram's limit on one message; a longer report is sent in several, split between sections.
+MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+
+
+def render_stats(language: str, stats: CampaignStats) -> Html:
+    """The figures as one Telegram HTML text (see `stats_messages` to send it)."""
+    return Html("\n\n".join(stats_sections(language, stats)))
+
+
+def stats_messages(language: str, stats: CampaignStats) -> list[Html]:
+    """The figures in as few messages as Telegram's length limit allows, split between sections
+    (or, for a section too long on its own, between lines: each line is whole HTML)."""
+    messages: list[str] = []
+    for section in stats_sections(language, stats):
+        if messages and len(messages[-1]) + 2 + len(section) <= MESSAGE_LIMIT:
+            messages[-1] += f"\n\n{section}"
+            continue
+        messages.append("")
+        for line in section.split("\n"):
+            if messages[-1] and len(messages[-1]) + 1 + len(line) > MESSAGE_LIMIT:
+                messages.append("")
+            messages[-1] += f"\n{line}" if messages[-1] else line
+    return [Html(message) for message in messages]
+
+
+def stats_sections(language: str, stats: CampaignStats) -> list[Html]:
+    return [
+        _supporters(language, stats),
+        _new_per_day(language, stats.new_per_day),
+        _funnel(language, stats.funnel),
+        _constituencies(language, stats.constituencies),
+        _referrals(language, stats.referrals),
+        _broadcasts(language, stats.broadcasts),
+        text(
+            language,
+            "stats.solidarity",
+            pending=number(language, stats.solidarity.get("pending", 0)),
+            approved=number(language, stats.solidarity.get("approved", 0)),
+        ),
+    ]
+
+
+def format_stats_text(stats: CampaignStats) -> str:
+    """The figures as plain English text, for the terminal."""
+    return plain(render_stats("en", stats))
+
+
+def label(language: str, group: str, value: str) -> str:
+    """The catalog's name for a stored value (an action kind, a status...), or the value itself
+    for one added since this catalog was written."""
+    return catalog(language).get(f"stats.{group}_{value}", value)
+
+
+def counts_line(language: str, counts: Iterable[tuple[str, int]]) -> Html:
+    """'English 12 · Português 3', from (label, count) pairs."""
+    return Html(
+        text(language, "stats.separator").join(
+            text(language, "stats.count_item", label=name, count=number(language, count))
+            for name, count in counts
+        )
+    )
+
+
+def _lines(*lines: str) -> Html:
+    return Html("\n".join(lines))
+
+
+def _supporters(language: str, stats: CampaignStats) -> Html:
+    languages = counts_line(
+        language,
+        (
+            (catalog(code).get("core.language.name", code), count)
+            for code, count in sorted(stats.by_language.items(), key=_language_order)
+        ),
+    )
+    return _lines(
+        text(language, "stats.title", time=stats.at.astimezone(dt.UTC).strftime("%H:%M")),
+        text(
+            language,
+            "stats.supporters",
+            total=number(language, stats.supporters),
+            subscribed=number(language, stats.subscribed),
+        ),
+        text(language, "stats.by_language", languages=languages),
+    )
+
+
+def _language_order(item: tuple[str, int]) -> tuple[int, str]:
+    """Ours in their usual order (en, pt, es), then any other."""
+    code = item[0]
+    return (LANGUAGES.index(code) if code in LANGUAGES else len(LANGUAGES), code)
+
+
+def _new_per_day(language: str, days: Mapping[dt.date, int]) -> Html:
+    return _lines(
+        text(language, "stats.new_title"),
+        *(
+            text(language, "stats.new_day", date=date(language, day), count=number(language, n))
+            for day, n in sorted(days.items())
+        ),
+    )
+
+
+def _funnel(language: str, funnel: Mapping[str, int]) -> Html:
+    started = funnel["started"]
+    steps = [
+        text(
+            language,
+            "stats.funnel_step",
+            journey=label(language, "journey", journey),
+            count=number(language, funnel[journey]),
+            percent=format_percent(
+                funnel[journey] / started if started else 0, locale=BABEL_LOCALES[language]
+            ),
+        )
+        for journey in FUNNEL_JOURNEYS
+    ]
+    return _lines(
+        text(language, "stats.funnel_title"),
+        text(language, "stats.funnel_started", count=number(language, started)),
+        *steps,
+    )
+
+
+def _constituencies(language: str, constituencies: tuple[ConstituencyLetters, ...]) -> Html:
+    title = text(language, "stats.letters_title", limit=TOP_CONSTITUENCIES)
+    if not constituencies:
+        return _lines(title, text(language, "stats.no_letters"))
+    lines = [title]
+    for rank, seat in enumerate(constituencies, start=1):
+        replies = [
+            (label(language, "outcome", outcome), count)
+            for outcome, count in _in_order(seat.replies, REPLY_OUTCOMES)
+        ]
+        lines.append(
+            text(
+                language,
+                "stats.letters_line",
+                rank=rank,
+                name=seat.name or seat.code,
+                letters=number(language, seat.letters),
+                replies=counts_line(language, replies)
+                if replies
+                else text(language, "stats.no_replies"),
+            )
+        )
+    return _lines(*lines)
+
+
+def _referrals(language: str, found: Referrals) -> Html:
+    lines = [text(language, "stats.referrals_title")]
+    if found.recruits:
+        lines.append(
+            text(
+                language,
+                "stats.referral_links",
+                recruits=number(language, found.recruits),
+                links=number(language, found.links),
+            )
+        )
+        links = text(language, "stats.separator").join(
+            text(language, "stats.referral_link", code=code, count=number(language, count))
+            for code, count in found.top_links
+        )
+        lines.append(text(language, "stats.referral_top", links=Html(links)))
+    if found.deep_links:
+        sources = counts_line(language, found.deep_links.items())
+        lines.append(text(language, "stats.deep_links", sources=sources))
+    if len(lines) == 1:
+        lines.append(text(language, "stats.no_referrals"))
+    return _lines(*lines)
+
+
+def _broadcasts(language: str, broadcasts: tuple[BroadcastOutcome, ...]) -> Html:
+    lines = [text(language, "stats.broadcasts_title")]
+    for broadcast in broadcasts:
+        lines.append(
+            text(
+                language,
+                "stats.broadcast_line",
+                id=broadcast.id,
+                kind=label(language, "type", broadcast.kind),
+                date=date(language, broadcast.created_at.date()),
+                status=label(language, "status", broadcast.status),
+                total=number(language, broadcast.total),
+            )
+        )
+        deliveries = [
+            (label(language, "delivery", status), count)
+            for status, count in _in_order(broadcast.deliveries, DELIVERY_STATUSES)
+        ]
+        lines.append(
+            text(
+                language,
+                "stats.broadcast_deliveries",
+                deliveries=counts_line(language, deliveries)
+                if deliveries
+                else text(language, "stats.no_deliveries"),
+            )
+        )
+    if not broadcasts:
+        lines.append(text(language, "stats.no_broadcasts"))
+    return _lines(*lines)
+
+
+def _in_order(counts: Mapping[str, int], order: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Non-zero counts in `order`, then any value not in it (one added since)."""
+    known = [(key, counts[key]) for key in order if counts.get(key)]
+    return known + sorted((key, n) for key, n in counts.items() if key not in order and n)
+
+
+# --- chart ----------------------------------------------------------------------------------
+
+
+def actions_chart(language: str, stats: CampaignStats) -> bytes:
+    """A PNG of actions per day, one line per kind of action that happened in the period."""
+    series = {
+        label(language, "kind", kind): days
+        for kind, days in stats.actions_per_day.items()
+        if any(days.values())
+    }
+    # Drawn on an image, so the catalog's plain text, not HTML.
+    messages = catalog(language)
+    return volume_chart(
+        series, messages["stats.chart_title"], empty_note=messages["stats.chart_empty"]
+    )

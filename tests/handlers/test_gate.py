@@ -1,0 +1,59 @@
+"""Fairness (X6) and the kind error path: one supporter flooding cannot starve the others, and a
+bug never shows a traceback to a person."""
+
+from __future__ import annotations
+
+from bot.flood import FloodGate
+from messages import keyboards
+from tests.support.harness import make_settings, running_bot
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_flood_gate_refills_over_time():
+    clock = FakeClock()
+    gate = FloodGate(per_minute=3, clock=clock)
+    assert [gate.admit(1) is None for _ in range(4)] == [True, True, True, False]
+    assert gate.admit(2) is None  # someone else is unaffected
+    clock.now += 20  # one token back after 20 s at 3 per minute
+    assert gate.admit(1) is None
+    assert gate.admit(1) is not None
+
+
+async def test_a_flooding_supporter_is_paused_and_warned_once_while_others_are_served(tmp_path):
+    settings = make_settings(tmp_path, user_updates_per_minute=5)
+    async with running_bot(settings) as chat:
+        for _ in range(30):
+            await chat.send(1, "/menu")
+        flooder = chat.texts(1)
+        assert len(flooder) == 6  # five answered, one warning, the rest dropped unread
+        assert sum("very fast" in text for text in flooder) == 1
+        replies = await chat.send(2, "/start")
+        assert "Welcome" in replies[0].text
+
+
+async def test_a_bug_gets_a_kind_answer_in_the_supporters_language(chat):
+    async def broken(update, context):
+        raise KeyError("bug")
+
+    chat.app.bot_data.journeys["broken"] = broken
+    await chat.send(1, "/start", language_code="pt")
+    await chat.press(1, keyboards.OPTIN_NO, language_code="pt")
+    replies = await chat.send(1, "/start broken", language_code="pt")
+    assert "Desculpe, algo deu errado" in replies[-1].text
+    assert "KeyError" not in replies[-1].text
+
+
+async def test_a_blocked_supporter_who_writes_again_is_unblocked(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, keyboards.OPTIN_YES)
+    chat.storage.mark_blocked(1)
+    assert chat.storage.get_supporter(1)["blocked_at"]
+    await chat.send(1, "/menu")
+    assert chat.storage.get_supporter(1)["blocked_at"] is None

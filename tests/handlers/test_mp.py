@@ -1,0 +1,544 @@
+"""Write to your MP, end to end through the real Application: postcodes.io and the Members API are
+faked at the HTTP edge in their documented shapes (shared with tests/bot/test_mps.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import hypothesis
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+from telegram import Update
+
+from bot.app.logs import QUIET
+from handlers.mp import LETTER
+from messages import keyboards
+from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
+from tests.support.harness import running_bot, tags_in
+from tests.support.parliament import (
+    ISLE_OF_MAN,
+    JERSEY,
+    NOT_FOUND,
+    TERMINATED,
+    WESTMINSTER,
+    FakeServices,
+    client,
+    constituency_item,
+    contacts,
+    lookup_routes,
+    search_result,
+    timeout,
+)
+
+CANARY = "CanaryOkapi5519"
+POSTCODE_FORMS = (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"sw1a1aa", b"SW1A%201AA")
+# Tags our own catalogs never use: one of them in the output can only have come from the input.
+FOREIGN_TAGS = ("u", "s", "script", "tg-spoiler", "zz")
+
+
+async def use_services(chat, services: FakeServices) -> FakeServices:
+    """Put fake postcodes.io and Members API under the running bot."""
+    await chat.app.bot_data.http.aclose()
+    chat.app.bot_data.http = client(services)
+    return services
+
+
+async def onboard(chat, uid: int, language_code: str = "en") -> None:
+    await chat.send(uid, "/start", language_code)
+    await chat.press(uid, keyboards.OPTIN_NO, language_code)
+
+
+async def at_postcode(chat, uid: int, language_code: str = "en") -> None:
+    await onboard(chat, uid, language_code)
+    await chat.press(uid, keyboards.journey_data("mp"), language_code)
+    await chat.press(uid, FIND, language_code)
+
+
+async def at_name(chat, uid: int, language_code: str = "en") -> None:
+    await at_postcode(chat, uid, language_code)
+    await chat.send(uid, "sw1a 1aa", language_code)
+
+
+async def at_sentence(chat, uid: int, language_code: str = "en") -> None:
+    await at_name(chat, uid, language_code)
+    await chat.send(uid, "Ana Silva", language_code)
+
+
+def url_buttons(chat, uid: int) -> dict[str, str]:
+    return {button["text"]: button["url"] for button in chat.buttons(uid) if "url" in button}
+
+
+def letter_in(calls) -> str:
+    """The letter as the supporter copies it: the text of the <pre> blocks, in order."""
+    blocks = [call.text for call in calls if call.text.startswith("<pre>")]
+    return "".join(
+        html.unescape(block.removeprefix("<pre>").removesuffix("</pre>")) for block in blocks
+    )
+
+
+def stored_bytes(settings) -> bytes:
+    path = settings.database_path
+    return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
+
+
+def photo_update(uid: int) -> Update:
+    """A photo where text was expected, as Telegram would deliver it."""
+    message = {
+        "message_id": 900,
+        "date": int(time.time()),
+        "chat": {"id": uid, "type": "private", "first_name": "Ana"},
+        "from": {"id": uid, "is_bot": False, "first_name": "Ana", "language_code": "en"},
+        "photo": [{"file_id": "p", "file_unique_id": "p1", "width": 90, "height": 90}],
+    }
+    return Update.de_json({"update_id": 90_000, "message": message}, None)
+
+
+# --- opening the journey ------------------------------------------------------------------------
+
+
+async def test_menu_opens_the_journey_saying_the_postcode_is_not_kept(chat):
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("mp"))
+    assert "postcode is only used to find your MP and is not kept" in chat.last_text(1)
+    assert FIND in chat.button_data(1)
+    await chat.press(1, FIND)
+    assert "SW1A 1AA" in chat.last_text(1)
+
+
+async def test_deep_link_opens_the_journey_after_onboarding_and_for_a_returning_supporter(chat):
+    await chat.send(1, "/start mp")
+    await chat.press(1, keyboards.OPTIN_YES)
+    assert "Write to your MP" in chat.last_text(1)
+    assert FIND in chat.button_data(1)
+    await chat.send(1, "/start mp")
+    assert FIND in chat.button_data(1)
+
+
+async def test_supporter_who_already_wrote_is_thanked_on_the_first_screen(chat):
+    await onboard(chat, 1)
+    chat.storage.record_action(1, "mp_letter_sent", WESTMINSTER.code)
+    await chat.press(1, keyboards.journey_data("mp"))
+    assert "already written to your MP" in chat.last_text(1)
+
+
+# --- the whole journey --------------------------------------------------------------------------
+
+
+async def test_happy_path_from_postcode_to_the_letter_ready_to_send(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "  sw1a1AA ")
+    found = replies[-1].text
+    assert "Jane Example" in found and "Labour" in found and WESTMINSTER.name in found
+    assert chat.storage.get_supporter(1)["constituency_code"] == WESTMINSTER.code
+    assert services.asked("api.postcodes.io") == 1
+    assert SKIP_NAME in chat.button_data(1)
+
+    replies = await chat.send(1, "Ana Silva")
+    assert "one sentence in your own words" in replies[-1].text
+    assert "identical mass letters" in replies[-1].text
+    assert SKIP_SENTENCE in chat.button_data(1)
+
+    replies = await chat.send(1, "My neighbour was turned away from a refuge.")
+    intro = replies[0].text
+    assert "<code>jane.example.mp@parliament.uk</code>" in intro
+    assert "Equal protection for migrant survivors of domestic abuse" in intro
+    letter = letter_in(replies)
+    assert letter.startswith("Dear Jane Example,")
+    assert f"constituent in {WESTMINSTER.name}" in letter
+    assert "My neighbour was turned away from a refuge." in letter
+    assert letter.endswith("Ana Silva")
+
+    buttons = chat.buttons(1)
+    copies = [button["copy_text"]["text"] for button in buttons if "copy_text" in button]
+    assert copies == ["jane.example.mp@parliament.uk"]  # the letter is past the 256-char limit
+    links = list(url_buttons(chat, 1).values())
+    assert not any(link.startswith("mailto:") for link in links)
+    assert any(urlsplit(link).netloc == "www.writetothem.com" for link in links)
+    tweet = next(link for link in links if link.startswith("https://x.com/intent/tweet"))
+    assert parse_qs(urlsplit(tweet).query)["text"][0].startswith("@JaneExampleMP ")
+    assert SENT in chat.button_data(1)
+    assert LETTER not in chat.app.user_data[1]
+
+
+async def test_i_have_sent_it_counts_the_letter_and_schedules_the_follow_up(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.send(1, "It matters to me.")
+    await chat.press(1, SENT)
+    data = chat.storage.personal_data(1)
+    action = next(row for row in data["actions"] if row["kind"] == "mp_letter_sent")
+    assert action["constituency_code"] == WESTMINSTER.code
+    (followup,) = data["mp_followups"]
+    sent_at, due_at = (dt.datetime.fromisoformat(followup[key]) for key in ("sent_at", "due_at"))
+    assert (due_at - sent_at).days == 14
+    assert followup["asked_at"] is None
+    assert "Thank you for writing to your MP" in chat.last_text(1)
+    assert keyboards.journey_data("petition") in chat.button_data(1)  # the next step
+
+
+async def test_pressing_i_have_sent_it_twice_counts_once(chat):
+    await onboard(chat, 1)
+    await chat.press(1, SENT)
+    await chat.press(1, SENT)
+    data = chat.storage.personal_data(1)
+    assert [row["kind"] for row in data["actions"]] == ["mp_letter_sent"]
+    assert len(data["mp_followups"]) == 1
+
+
+async def test_i_have_sent_it_still_counts_after_leaving_the_journey(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)
+    await chat.send(1, "/menu")
+    await chat.press(1, SENT)
+    assert "mp_letter_sent" in chat.storage.done_actions(1)
+
+
+async def test_skipping_name_and_sentence_signs_as_a_constituent_without_a_blank_paragraph(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1)
+    await chat.press(1, SKIP_NAME)
+    before = len(chat.api.calls)
+    await chat.press(1, SKIP_SENTENCE)
+    letter = letter_in(chat.api.calls[before:])
+    assert letter.endswith("A constituent")
+    assert "\n\n\n" not in letter
+
+
+async def test_letter_is_read_in_portuguese_and_sent_in_english_by_default(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, "pt-br")
+    replies = await chat.send(1, "Isto importa-me.", "pt-br")
+    assert "em Português" in replies[0].text
+    assert any(r.text.startswith("<blockquote>Prezado(a) Jane Example") for r in replies)
+    assert "recomendamos o inglês" in replies[-1].text
+    assert chat.button_data(1)[:2] == ["mp:letter:en", "mp:letter:pt"]
+    assert chat.buttons(1)[0]["text"] == "Inglês (recomendado)"
+    before = len(chat.api.calls)
+    await chat.press(1, "mp:letter:en", "pt-br")
+    handed_over = chat.api.calls[before:]
+    assert letter_in(handed_over).startswith("Dear Jane Example,")
+    assert "Já enviei" in str(chat.buttons(1))  # the supporter's own language around it
+
+
+async def test_letter_can_go_to_the_mp_in_the_supporters_language(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, "es")
+    await chat.send(1, "Me importa.", "es")
+    before = len(chat.api.calls)
+    await chat.press(1, "mp:letter:es", "es")
+    assert letter_in(chat.api.calls[before:]).startswith("Estimado/a Jane Example")
+
+
+async def test_mp_without_x_account_gets_no_tweet_button(chat):
+    routes = lookup_routes(**{"/api/Members/5001/Contact": contacts()})
+    await use_services(chat, FakeServices(routes))
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)
+    assert not any("x.com" in url for url in url_buttons(chat, 1).values())
+
+
+async def test_mp_without_any_email_is_reached_through_writetothem(chat):
+    no_contacts = {"value": [], "links": []}
+    await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Members/5001/Contact": no_contacts}))
+    )
+    await at_sentence(chat, 1)
+    before = len(chat.api.calls)
+    await chat.press(1, SKIP_SENTENCE)
+    assert any("lists no email address" in call.text for call in chat.api.calls[before:])
+    assert not any("copy_text" in button for button in chat.buttons(1))
+    assert any("writetothem" in url for url in url_buttons(chat, 1).values())
+
+
+async def test_long_letter_is_split_into_messages_telegram_accepts(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1)
+    await chat.send(1, "&" * 100)
+    replies = await chat.send(1, '"' * 500)  # each " is 6 characters once escaped
+    blocks = [call.text for call in replies if call.text.startswith("<pre>")]
+    assert len(blocks) >= 2
+    assert all(len(block) <= 4096 for block in blocks)
+    letter = letter_in(replies)
+    assert '"' * 500 in letter and letter.endswith("&" * 100)
+
+
+# --- the postcode step: every way it can go wrong ----------------------------------------------
+
+
+async def test_malformed_postcode_gets_an_example_and_is_asked_again(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "my house")
+    assert "<code>SW1A 1AA</code>" in replies[-1].text
+    assert services.requests == []
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize("typed", ["SW1A-1AA", " sw1a  1aa.", "(SW1A 1AA)", "sw1a1aa"])
+async def test_postcode_with_punctuation_or_odd_spacing_finds_the_mp(chat, typed):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, typed)
+    assert "Jane Example" in replies[-1].text
+    assert services.requests[0].url.path == "/postcodes/SW1A1AA"
+
+
+async def test_first_half_of_a_postcode_asks_for_the_full_one(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "SW1A")
+    assert "send your full postcode" in replies[-1].text
+    assert services.requests == []
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize(("typed", "answer"), [("JE2 4WD", JERSEY), ("im1 1ad", ISLE_OF_MAN)])
+async def test_crown_dependency_postcode_is_told_plainly_there_is_no_mp(chat, typed, answer):
+    path = f"/postcodes/{answer['result']['postcode'].replace(' ', '')}"
+    services = await use_services(chat, FakeServices(lookup_routes(**{path: answer})))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, typed)
+    assert "no MP at Westminster" in replies[-1].text
+    assert "couldn't find" not in replies[-1].text
+    assert services.asked("members-api.parliament.uk") == 0
+    assert chat.storage.get_supporter(1)["constituency_code"] is None
+    replies = await chat.send(1, "SW1A 1AA")  # someone with a second home can still write
+    assert "Jane Example" in replies[-1].text
+
+
+async def test_crown_dependency_answer_is_in_the_supporters_language(chat):
+    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/JE24WD": JERSEY})))
+    await at_postcode(chat, 1, "pt-br")
+    replies = await chat.send(1, "JE2 4WD", "pt-br")
+    assert "Westminster" in replies[-1].text
+    assert "Ilha de Man" in replies[-1].text
+
+
+async def test_unknown_postcode_is_asked_again(chat):
+    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/XX11XX": NOT_FOUND})))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "xx1 1xx")
+    assert "couldn't find that postcode" in replies[-1].text
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+async def test_terminated_postcode_is_said_to_be_no_longer_in_use(chat):
+    routes = lookup_routes(
+        **{"/postcodes/E1W1UU": NOT_FOUND, "/terminated_postcodes/E1W1UU": TERMINATED}
+    )
+    await use_services(chat, FakeServices(routes))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "e1w 1uu")
+    assert "no longer in use" in replies[-1].text
+
+
+async def test_vacant_seat_names_the_constituency_and_offers_writetothem(chat):
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    routes = lookup_routes(**{"/api/Location/Constituency/Search": vacant})
+    services = await use_services(chat, FakeServices(routes))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "sw1a1aa")
+    assert f"The seat for {WESTMINSTER.name} has no MP" in replies[-1].text
+    (link,) = url_buttons(chat, 1).values()
+    assert parse_qs(urlsplit(link).query)["pc"] == ["SW1A 1AA"]
+    asked = len(services.requests)
+    await chat.send(1, "sw1a1aa")  # the journey has ended: no longer read as a postcode
+    assert len(services.requests) == asked
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        lookup_routes(**{"/postcodes/SW1A1AA": 503}),
+        lookup_routes(**{"/postcodes/SW1A1AA": timeout}),
+        lookup_routes(**{"/api/Location/Constituency/Search": timeout}),
+        lookup_routes(**{"/api/Members/5001/Contact": 500}),
+    ],
+    ids=["postcodes-503", "postcodes-timeout", "members-timeout", "contacts-500"],
+)
+async def test_lookup_service_down_offers_writetothem_with_the_postcode(chat, routes):
+    await use_services(chat, FakeServices(routes))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "can't reach the MP lookup service" in replies[-1].text
+    (link,) = url_buttons(chat, 1).values()
+    query = parse_qs(urlsplit(link).query)
+    assert query == {"a": ["westminstermp"], "pc": ["SW1A 1AA"]}
+    assert FIND in chat.button_data(1)  # try again
+
+
+async def test_postcode_is_never_stored_or_logged(settings, api, caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in QUIET:  # as bot.app.logs sets them in production
+        caplog.set_level(logging.WARNING, logger=name)
+    async with running_bot(settings, api) as chat:
+        await use_services(chat, FakeServices(lookup_routes()))
+        await at_name(chat, 1)
+        await chat.send(1, "Ana")
+        await chat.press(1, SKIP_SENTENCE)
+        await chat.press(1, SENT)
+        await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": 503})))
+        await chat.press(1, FIND)
+        await chat.send(1, "sw1a1aa")
+        assert not any("SW1A" in repr(data).upper() for data in chat.app.user_data.values())
+        chat.storage.checkpoint()
+        stored = stored_bytes(settings)
+    assert WESTMINSTER.code.encode() in stored
+    for form in POSTCODE_FORMS:
+        assert form not in stored
+        assert form.decode() not in caplog.text
+
+
+# --- the name and sentence steps ----------------------------------------------------------------
+
+
+async def test_over_long_name_is_refused_with_the_limit_and_asked_again(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1)
+    replies = await chat.send(1, "b" * 101)
+    assert "under 100 characters" in replies[-1].text
+    replies = await chat.send(1, "Ana")
+    assert "one sentence in your own words" in replies[-1].text
+
+
+async def test_over_long_sentence_is_refused_with_the_limit_and_asked_again(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    replies = await chat.send(1, "a" * 501)
+    assert "under 500 characters" in replies[-1].text
+    replies = await chat.send(1, "Short and mine.")
+    assert "Short and mine." in letter_in(replies)
+
+
+async def test_a_photo_instead_of_text_is_answered_kindly(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1)
+    await chat.app.process_update(photo_update(1))
+    assert "text message" in chat.last_text(1)
+    replies = await chat.send(1, "Ana")
+    assert "one sentence" in replies[-1].text
+
+
+async def test_a_button_from_an_earlier_step_is_answered_and_the_journey_waits(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    for stale in (SKIP_NAME, "mp:letter:fr", "mp:nonsense"):
+        replies = await chat.press(1, stale)
+        answers = [call for call in replies if call.method == "answerCallbackQuery"]
+        assert "earlier step" in answers[0].params["text"]
+    replies = await chat.send(1, "Still here.")
+    assert "Still here." in letter_in(replies)
+
+
+# --- leaving, restarting, forgetting ------------------------------------------------------------
+
+
+async def test_journey_continues_after_a_restart_half_way(settings, api):
+    async with running_bot(settings, api) as chat:
+        await use_services(chat, FakeServices(lookup_routes()))
+        await at_name(chat, 1)
+    async with running_bot(settings, api) as chat:
+        services = await use_services(chat, FakeServices(lookup_routes()))
+        replies = await chat.send(1, "Ana")
+        assert "one sentence in your own words" in replies[-1].text
+        replies = await chat.send(1, "After the restart.")
+        letter = letter_in(replies)
+        assert letter.startswith("Dear Jane Example,")
+        assert "After the restart." in letter
+        assert services.requests == []  # the MP found before the restart was kept
+
+
+async def test_menu_mid_way_ends_the_journey_and_drops_the_letter(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    replies = await chat.send(1, "/menu")
+    assert "Your progress" in replies[-1].text
+    assert LETTER not in chat.app.user_data[1]
+    assert chat.storage.load_conversations("mp") == {}
+    replies = await chat.send(1, CANARY)
+    assert not any(CANARY in call.text for call in replies)
+
+
+async def test_journey_whose_data_was_erased_meanwhile_starts_again_without_an_error(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1)
+    chat.app.user_data[1].clear()  # e.g. the retention purge ran while they were writing
+    replies = await chat.send(1, "Ana")
+    assert "Write to your MP" in replies[-1].text
+    assert FIND in chat.button_data(1)
+
+
+async def test_letter_text_is_gone_from_database_wal_and_user_data_after_sending(settings, api):
+    async with running_bot(settings, api) as chat:
+        await use_services(chat, FakeServices(lookup_routes()))
+        await at_sentence(chat, 1)
+        await chat.send(1, f"My own words {CANARY}.")
+        await chat.press(1, SENT)
+        assert CANARY not in repr(dict(chat.app.user_data))
+        chat.storage.checkpoint()
+        assert CANARY.encode() not in stored_bytes(settings)
+        assert "mp_letter_sent" in chat.storage.done_actions(1)
+
+
+# --- arbitrary text at every free-text step (X3) ------------------------------------------------
+
+arbitrary_text = st.one_of(
+    st.text(max_size=300),
+    st.text(max_size=40).map(lambda s: f"{s}<u>x</u><script>{s}</script>"),
+    st.text(min_size=1, max_size=5).map(lambda s: (s + "<zz>🙂&") * (10_000 // (len(s) + 5))),
+)
+PROPERTY = hypothesis.settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def assert_safe_helpful_answer(replies) -> None:
+    texts = [call.text for call in replies if call.text]
+    assert texts, "no answer"
+    for sent in texts:
+        assert "something went wrong" not in sent
+        assert not set(FOREIGN_TAGS) & tags_in(sent)
+
+
+@PROPERTY
+@given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
+async def test_any_text_as_a_postcode_gets_a_safe_helpful_answer(chat, typed):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await chat.press(1, FIND)
+    assert_safe_helpful_answer(await chat.send(1, typed))
+
+
+@PROPERTY
+@given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
+async def test_any_text_as_a_name_gets_a_safe_helpful_answer(chat, typed):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await chat.press(1, FIND)
+    await chat.send(1, "SW1A 1AA")
+    assert_safe_helpful_answer(await chat.send(1, typed))
+
+
+@PROPERTY
+@given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))
+async def test_any_text_as_the_sentence_gets_a_safe_helpful_answer(chat, typed):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await chat.press(1, FIND)
+    await chat.send(1, "SW1A 1AA")
+    await chat.press(1, SKIP_NAME)
+    replies = await chat.send(1, typed)
+    assert_safe_helpful_answer(replies)
+    if len(" ".join(typed.split())) <= 500:
+        assert " ".join(typed.split()) in letter_in(replies)
+    assert re.search(r"under 500 characters|Your letter to", " ".join(c.text for c in replies))

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.app.offline import Fault
+from messages import keyboards
+from tests.support.harness import make_settings, running_bot, tags_in
+
+
+async def test_start_greets_in_telegram_language_and_asks_for_opt_in(chat):
+    replies = await chat.send(1, "/start", language_code="pt-br")
+    texts = [call.text for call in replies]
+    assert any("Boas-vindas" in text for text in texts)
+    assert keyboards.OPTIN_YES in chat.button_data(1)
+    assert chat.storage.get_supporter(1)["language"] == "pt"
+    assert not chat.storage.is_subscribed(1)
+
+
+@pytest.mark.parametrize(
+    ("code", "greeting"),
+    [("es-AR", "Te damos la bienvenida"), ("fr", "Welcome"), (None, "Welcome")],
+)
+async def test_language_is_guessed_from_telegram(chat, code, greeting):
+    await chat.send(7, "/start", language_code=code)
+    assert greeting in chat.texts(7)[0]
+
+
+async def test_opting_in_records_time_and_wording_then_shows_menu(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, keyboards.OPTIN_YES)
+    assert chat.storage.is_subscribed(1)
+    consent = chat.storage.personal_data(1)["consents"][0]
+    assert consent["granted"] == 1
+    assert consent["wording_version"] == chat.app.bot_data.campaign.consent_wording_version
+    assert consent["at"]
+    assert "Your progress" in chat.last_text(1)
+    assert keyboards.journey_data("mp") in chat.button_data(1)
+
+
+async def test_declining_opt_in_is_recorded_and_nothing_is_subscribed(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, keyboards.OPTIN_NO)
+    assert not chat.storage.is_subscribed(1)
+    assert chat.storage.personal_data(1)["consents"][0]["granted"] == 0
+
+
+async def test_switching_language_during_onboarding_repeats_the_question_in_it(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, "lang:es")
+    texts = chat.texts(1)
+    assert "Listo" in texts[-3]
+    assert "bienvenida" in texts[-2]
+    assert "un mensaje corto al día" in texts[-1]
+    assert chat.storage.get_supporter(1)["language"] == "es"
+
+
+async def test_deep_link_referral_is_recorded_as_source(chat):
+    await chat.send(1, "/start ref-abc123")
+    assert chat.storage.get_supporter(1)["referral_source"] == "ref-abc123"
+
+
+async def test_malformed_deep_link_is_ignored_not_stored(chat):
+    await chat.send(1, "/start <script>")
+    assert chat.storage.get_supporter(1)["referral_source"] is None
+    assert "Welcome" in chat.texts(1)[0]
+
+
+async def test_returning_supporter_goes_straight_to_menu(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, keyboards.OPTIN_NO)
+    replies = await chat.send(1, "/start")
+    assert len(replies) == 1
+    assert "Your progress" in replies[0].text
+
+
+async def test_menu_shows_checklist_with_next_step(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, keyboards.OPTIN_NO)
+    chat.storage.record_action(1, "petition_signed")
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "✅ Sign the petition" in menu
+    assert "Next: <b>Write to your MP</b>" in menu
+
+
+async def test_stale_or_tampered_button_gets_polite_answer_and_menu(chat):
+    await chat.send(1, "/start")
+    replies = await chat.press(1, "menu:doesnotexist")
+    answers = [call for call in replies if call.method == "answerCallbackQuery"]
+    assert "expired" in answers[0].params["text"]
+    replies = await chat.press(1, "x" * 64)
+    assert any(call.method == "answerCallbackQuery" for call in replies)
+    assert "Your progress" in chat.last_text(1)
+
+
+async def test_commands_are_published_in_each_language_and_organisers_get_theirs(chat):
+    published = [call for call in chat.api.calls if call.method == "setMyCommands"]
+    languages = {call.params.get("language_code") for call in published}
+    assert {None, "en", "pt", "es"} <= languages
+    organiser = [call for call in published if "scope" in call.params]
+    assert organiser and all("stats" in str(call.params["commands"]) for call in organiser)
+    public = [call for call in published if "scope" not in call.params]
+    assert all("broadcast" not in str(call.params["commands"]) for call in public)
+
+
+async def test_half_way_onboarding_survives_restart(settings, api):
+    async with running_bot(settings, api) as chat:
+        await chat.send(1, "/start mp")
+    async with running_bot(settings, api) as chat:
+        assert chat.app.user_data[1]["pending_journey"] == "mp"
+        await chat.press(1, keyboards.OPTIN_YES)
+        assert chat.storage.is_subscribed(1)
+        assert "pending_journey" not in chat.app.user_data[1]
+
+
+async def test_text_nobody_waits_for_gets_a_kind_pointer_to_the_menu(chat):
+    await chat.send(1, "/start")
+    replies = await chat.send(1, "hello? <b>anyone</b>")
+    assert "didn't understand" in replies[-1].text
+    assert "<b>anyone" not in replies[-1].text
+    replies = await chat.send(1, "/nonsense")
+    assert "didn't understand" in replies[-1].text
+
+
+async def test_cancel_outside_a_journey_shows_the_menu(chat):
+    await chat.send(1, "/start")
+    replies = await chat.send(1, "/cancel")
+    assert "Your progress" in replies[-1].text
+
+
+async def test_an_organiser_who_never_opened_the_bot_does_not_cost_the_others_their_menu(
+    tmp_path, api
+):
+    settings = make_settings(tmp_path, organiser_ids=frozenset({111, 222}))
+    # Whichever organiser is asked first has never opened the bot: Telegram refuses.
+    api.fail(Fault(400, "Bad Request: chat not found"), when=lambda call: "scope" in call.params)
+    async with running_bot(settings, api):
+        menus = Counter(
+            call.params["scope"]["chat_id"]
+            for call in api.calls
+            if call.method == "setMyCommands" and "scope" in call.params
+        )
+    assert api.faults == []
+    assert sorted(menus.values()) == [1, 4]  # one refusal; the other got all four menus
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    typed=st.text(min_size=1, max_size=10_000)
+    | st.sampled_from(["<b>x</b>", "<script>", "🙂" * 50])
+)
+async def test_any_text_outside_a_journey_gets_a_kind_escaped_answer(chat, typed):
+    if not typed.strip() or typed.lstrip().startswith("/"):
+        return  # commands are routed elsewhere; Telegram sends no blank messages
+    replies = await chat.send(5, typed)
+    assert replies, "the supporter got no answer"
+    answer = replies[-1].text
+    assert "didn't understand" in answer
+    assert tags_in(answer) <= {"b", "i", "a", "code"}  # nothing from the input became markup

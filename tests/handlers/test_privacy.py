@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+
+from bot.app.offline import Fault
+from messages import keyboards
+from tests.support.harness import running_bot
+
+CANARY = "CanaryZebra7731"
+
+
+async def onboard(chat, user_id: int, opt_in: bool = True, payload: str = f"ref-{CANARY}") -> None:
+    await chat.send(user_id, f"/start {payload}")
+    await chat.press(user_id, keyboards.OPTIN_YES if opt_in else keyboards.OPTIN_NO)
+
+
+async def test_stop_unsubscribes_and_confirms_after_the_write(chat):
+    await onboard(chat, 1)
+    confirmed_while_subscribed = []
+    chat.api.on_call = lambda call: confirmed_while_subscribed.append(chat.storage.is_subscribed(1))
+    replies = await chat.send(1, "/stop")
+    assert "won't get any more" in replies[-1].text
+    assert confirmed_while_subscribed == [False]
+    assert not chat.storage.is_subscribed(1)
+    assert chat.storage.personal_data(1)["consents"][-1]["granted"] == 0
+
+
+async def test_stop_when_not_subscribed_says_so(chat):
+    await onboard(chat, 1, opt_in=False)
+    replies = await chat.send(1, "/stop")
+    assert "weren't getting prompts" in replies[-1].text
+
+
+async def test_mydata_shows_everything_stored(chat):
+    await onboard(chat, 1)
+    chat.storage.record_action(1, "petition_signed")
+    replies = await chat.send(1, "/mydata")
+    shown = replies[-1].text
+    for expected in ("supporters", "consents", "actions", "petition_signed", f"ref-{CANARY}"):
+        assert expected in shown
+
+
+async def test_mydata_for_a_stranger_after_forget_shows_nothing_personal(chat):
+    await onboard(chat, 1)
+    await chat.send(1, "/forget")
+    await chat.press(1, keyboards.FORGET_YES)
+    replies = await chat.send(1, "/mydata")
+    assert CANARY not in replies[-1].text
+
+
+async def test_help_shows_support_lines_and_is_one_tap_from_menu(chat):
+    await onboard(chat, 1)
+    assert keyboards.MENU_HELP in chat.button_data(1)
+    await chat.press(1, keyboards.MENU_HELP)
+    shown = chat.last_text(1)
+    assert "0808 2000 247" in shown
+    assert "999" in shown
+
+
+async def test_privacy_says_what_is_kept_and_when_it_goes(chat):
+    replies = await chat.send(1, "/privacy", language_code="es")
+    assert "código postal" in replies[-1].text
+    assert "90 días" in replies[-1].text
+
+
+async def test_forget_asks_first_and_keeps_data_when_declined(chat):
+    await onboard(chat, 1)
+    await chat.send(1, "/forget")
+    assert keyboards.FORGET_YES in chat.button_data(1)
+    await chat.press(1, keyboards.FORGET_NO)
+    assert chat.storage.get_supporter(1) is not None
+
+
+async def test_forget_erases_from_database_and_wal_files(settings, api):
+    async with running_bot(settings, api) as chat:
+        await onboard(chat, 1)
+        await onboard(chat, 2, payload="ref-someone-else")
+        chat.storage.record_action(1, "petition_signed")
+        chat.app.user_data[1]["note"] = CANARY
+        await chat.send(1, "/menu")
+        await chat.send(1, "/forget")
+        await chat.press(1, keyboards.FORGET_YES)
+        assert chat.storage.get_supporter(1) is None
+        assert chat.storage.get_supporter(2) is not None
+        files = [settings.database_path, settings.database_path.with_name("bot.db-wal")]
+        for path in files:
+            if path.exists():
+                assert CANARY.encode() not in path.read_bytes(), path.name
+        assert chat.storage.personal_data(1) == {}
+
+
+async def test_forget_deletes_recent_messages_and_is_honest_about_old_ones(settings, api):
+    three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    with time_machine.travel(three_days_ago, tick=True):
+        async with running_bot(settings, api) as chat:
+            await onboard(chat, 1)
+    async with running_bot(settings, api) as chat:
+        await chat.send(1, "/menu")
+        recent_ids = [call for call in chat.api.sent(1)][-1:]
+        await chat.send(1, "/forget")
+        await chat.press(1, keyboards.FORGET_YES, message_id=5000)
+        deletions = [call for call in chat.api.calls if call.method == "deleteMessages"]
+        deleted_ids = {int(i) for call in deletions for i in call.params["message_ids"]}
+        assert 5000 in deleted_ids
+        assert recent_ids
+        final = chat.last_text(1)
+        assert "erased" in final
+        assert "48 hours" in final
+
+
+async def test_forget_says_plainly_when_telegram_refuses_deletion(chat):
+    await onboard(chat, 1)
+    chat.api.fail(
+        Fault(400, "Bad Request: message can't be deleted"),
+        when=lambda c: c.method == "deleteMessages",
+    )
+    await chat.send(1, "/forget")
+    await chat.press(1, keyboards.FORGET_YES)
+    assert "I deleted 0 messages" in chat.last_text(1)
+    assert chat.storage.get_supporter(1) is None
+
+
+async def test_forget_mid_journey_leaves_no_conversation_state(settings, api):
+    async with running_bot(settings, api) as chat:
+        await chat.send(1, "/start mp")
+        await chat.send(1, "/forget")
+        await chat.press(1, keyboards.FORGET_YES)
+    async with running_bot(settings, api) as chat:
+        assert 1 not in chat.app.user_data or not chat.app.user_data[1]
+        assert chat.storage.personal_data(1) == {}

@@ -1,0 +1,222 @@
+"""/schedule for organisers: the coming prompts and today's progress, previews, pause and resume,
+and "send today's now"; and nothing at all for anyone else (X1), tampered buttons handled (X4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bot import daily
+from handlers import schedule
+from messages import keyboards, text
+from messages.daily import prompt_text
+from scheduler.daily import CATCH_UP_JOB, SEND_NOW_JOB
+from tests.support.fakes import JobContext, run_job
+from tests.support.harness import ORGANISER_ID, running_bot
+
+LONDON = ZoneInfo("Europe/London")
+SUPPORTER = 1
+HASHTAGS = "#16Days #StepUpMigrantWomen"
+ORGANISER_BUTTONS = [
+    schedule.SHOW,
+    schedule.DAYS,
+    f"{schedule.DAY_PREFIX}3",
+    f"{schedule.PREVIEW_PREFIX}3:pt",
+    schedule.PAUSE,
+    schedule.RESUME,
+    schedule.SEND,
+    schedule.SEND_CONFIRMED,
+    "schedule:anything",
+]
+
+
+@pytest.fixture
+def clock():
+    """27 November 2026 (day 3), 10:00 in London."""
+    moment = dt.datetime(2026, 11, 27, 10, 0, tzinfo=LONDON)
+    with time_machine.travel(moment, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+async def chat(clock, settings, api):
+    async with running_bot(settings, api) as chat:
+        yield chat
+
+
+async def opt_in(chat, user_id: int, language: str = "en") -> None:
+    await chat.send(user_id, "/start", language_code=language)
+    await chat.press(user_id, keyboards.OPTIN_YES, language_code=language)
+
+
+def prompts_to(chat, user_id: int) -> list:
+    return [call for call in chat.api.sent(user_id) if call.text.endswith(HASHTAGS)]
+
+
+def answers(calls) -> list[str]:
+    return [call.params.get("text", "") for call in calls if call.method == "answerCallbackQuery"]
+
+
+async def run_queued_send(chat) -> None:
+    """Run the queued "send today's now" job as the JobQueue would."""
+    for job in chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB):
+        await job.callback(JobContext(chat.app))
+        job.schedule_removal()
+
+
+# --- the overview --------------------------------------------------------------------------------
+
+
+async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
+    await opt_in(chat, SUPPORTER)
+    await chat.send(ORGANISER_ID, "/schedule")
+    before = chat.last_text(ORGANISER_ID)
+    assert "Today, 27 November: day 3 of 16" in before
+    assert "Not sent yet" in before
+    assert "28 November · day 4 · share: <i>Every share brings new supporters." in before
+    await run_job(chat.app, CATCH_UP_JOB)
+    await chat.send(ORGANISER_ID, "/schedule")
+    after = chat.last_text(ORGANISER_ID)
+    assert "Subscribers: 1 of 1 sent, 0 still to go." in after
+    assert "Channel: not set up · X: not set up" in after
+    assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE, schedule.SEND}
+
+
+async def test_the_schedule_speaks_the_organisers_language(chat):
+    await chat.send(ORGANISER_ID, "/schedule", language_code="pt-BR")
+    assert "dia 3 de 16" in chat.last_text(ORGANISER_ID)
+
+
+# --- previews ------------------------------------------------------------------------------------
+
+
+async def test_preview_is_exactly_what_subscribers_get(chat):
+    await opt_in(chat, SUPPORTER, "pt")
+    await chat.send(ORGANISER_ID, "/schedule")
+    await chat.press(ORGANISER_ID, schedule.DAYS)
+    assert f"{schedule.DAY_PREFIX}16" in chat.button_data(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, f"{schedule.DAY_PREFIX}3")
+    assert f"{schedule.PREVIEW_PREFIX}3:pt" in chat.button_data(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, f"{schedule.PREVIEW_PREFIX}3:pt")
+    preview = chat.api.last(ORGANISER_ID)
+    await run_job(chat.app, CATCH_UP_JOB)
+    [received] = prompts_to(chat, SUPPORTER)
+    assert (preview.text, preview.buttons) == (received.text, received.buttons)
+
+
+@pytest.mark.parametrize("language", ["en", "pt", "es"])
+async def test_any_day_can_be_previewed_in_any_language(chat, language):
+    await chat.press(ORGANISER_ID, f"{schedule.PREVIEW_PREFIX}16:{language}")
+    preview = chat.api.last(ORGANISER_ID)
+    assert preview.text == prompt_text(chat.app.bot_data.campaign, 16, language)
+    assert preview.buttons[0]["url"] == "https://t.me/StepUpBot?start=menu"
+    assert prompts_to(chat, SUPPORTER) == []  # a preview goes to the organiser only
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        f"{schedule.PREVIEW_PREFIX}17:en",
+        f"{schedule.PREVIEW_PREFIX}0:en",
+        f"{schedule.PREVIEW_PREFIX}3:fr",
+        f"{schedule.PREVIEW_PREFIX}3",
+        f"{schedule.PREVIEW_PREFIX}٣:en",
+        f"{schedule.PREVIEW_PREFIX}3:en:extra",
+        f"{schedule.DAY_PREFIX}x",
+        f"{schedule.DAY_PREFIX}-1",
+        "schedule:unknown",
+    ],
+)
+async def test_tampered_schedule_buttons_get_a_polite_answer(chat, caplog, data):
+    caplog.set_level(logging.ERROR)
+    replies = await chat.press(ORGANISER_ID, data)
+    assert answers(replies) == [text("en", "daily.schedule.stale")]
+    assert "Daily prompts" in chat.last_text(ORGANISER_ID)
+    assert not any(call.text.endswith(HASHTAGS) for call in replies)
+    assert caplog.records == []
+
+
+# --- pause and resume ----------------------------------------------------------------------------
+
+
+async def test_pausing_stops_the_prompt_and_resuming_lets_it_go(chat):
+    await opt_in(chat, SUPPORTER)
+    await chat.press(ORGANISER_ID, schedule.PAUSE)
+    assert "Paused" in chat.last_text(ORGANISER_ID)
+    assert schedule.RESUME in chat.button_data(ORGANISER_ID)
+    await run_job(chat.app, CATCH_UP_JOB)
+    assert prompts_to(chat, SUPPORTER) == []
+    await chat.press(ORGANISER_ID, schedule.RESUME)
+    assert "Paused" not in chat.last_text(ORGANISER_ID)
+    await run_job(chat.app, CATCH_UP_JOB)
+    assert len(prompts_to(chat, SUPPORTER)) == 1
+
+
+# --- send today's now ----------------------------------------------------------------------------
+
+
+async def test_send_now_asks_first_then_sends_todays_prompt_once(chat):
+    await opt_in(chat, SUPPORTER)
+    await chat.press(ORGANISER_ID, schedule.SEND)
+    assert "day 3" in chat.last_text(ORGANISER_ID)
+    assert schedule.SEND_CONFIRMED in chat.button_data(ORGANISER_ID)
+    assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.sending")
+    await run_queued_send(chat)
+    assert len(prompts_to(chat, SUPPORTER)) == 1
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.already_sent")
+    await run_queued_send(chat)
+    await run_job(chat.app, CATCH_UP_JOB)  # and the day's own job later finds it done
+    assert len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_send_now_pressed_twice_quickly_still_sends_once(chat):
+    await opt_in(chat, SUPPORTER)
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    await run_queued_send(chat)
+    assert len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_send_now_works_while_the_schedule_is_paused(chat):
+    await opt_in(chat, SUPPORTER)
+    await chat.press(ORGANISER_ID, schedule.PAUSE)
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    await run_queued_send(chat)
+    assert len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_send_now_outside_the_campaign_sends_nothing(chat, clock):
+    await opt_in(chat, SUPPORTER)
+    clock.move_to(dt.datetime(2026, 12, 11, 10, 0, tzinfo=LONDON))
+    await chat.send(ORGANISER_ID, "/schedule")
+    assert schedule.SEND not in chat.button_data(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.no_prompt_today")
+    assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
+
+
+# --- nobody else (X1) ----------------------------------------------------------------------------
+
+
+async def test_schedule_command_is_refused_to_a_non_organiser(chat):
+    replies = await chat.send(SUPPORTER, "/schedule")
+    assert [call.text for call in replies] == [text("en", "core.errors.not_allowed")]
+
+
+@pytest.mark.parametrize("data", ORGANISER_BUTTONS)
+async def test_schedule_buttons_do_nothing_for_a_non_organiser(chat, data):
+    await opt_in(chat, SUPPORTER)
+    before = len(chat.api.sent(SUPPORTER))
+    replies = await chat.press(SUPPORTER, data)
+    assert answers(replies) == [text("en", "core.errors.not_allowed")]
+    assert len(chat.api.sent(SUPPORTER)) == before  # no preview, no edited message
+    assert not daily.is_paused(chat.storage)
+    assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
+    assert chat.storage.daily_run("2026-11-27") is None

@@ -1,0 +1,212 @@
+"""The "Did your MP reply?" question: asked once, 14 days after "I've sent it", through the real
+Application and its JobQueue job, across restarts; answers recorded from the buttons."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+
+from bot.app.offline import Fault
+from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
+from bot.stats import export_csvs, gather_stats
+from messages import keyboards
+from messages.mp import ANSWER_PREFIX, SENT
+from scheduler.followups import CHECK_EVERY, FOLLOWUP_JOB, MISFIRE_GRACE
+from tests.support.harness import running_bot
+from tests.support.parliament import WESTMINSTER
+
+QUESTION = "Did your MP reply?"
+TWO_WEEKS_ON = dt.timedelta(days=14, minutes=1)
+
+
+def later(delta: dt.timedelta):
+    return time_machine.travel(dt.datetime.now(dt.UTC) + delta)
+
+
+async def letter_sent(chat, uid: int) -> None:
+    """A supporter who found their MP and tapped "I've sent it"."""
+    await chat.send(uid, "/start")
+    await chat.press(uid, keyboards.OPTIN_NO)
+    chat.storage.set_constituency(uid, WESTMINSTER.code, WESTMINSTER.name)
+    await chat.press(uid, SENT)
+
+
+async def run_followups(chat) -> None:
+    """What the JobQueue does every half hour."""
+    (job,) = chat.app.job_queue.get_jobs_by_name(FOLLOWUP_JOB)
+    await job.run(chat.app)
+
+
+def questions(chat, uid: int) -> list:
+    return [call for call in chat.api.sent(uid) if QUESTION in call.text]
+
+
+def followup(chat, uid: int) -> dict:
+    (row,) = chat.storage.personal_data(uid)["mp_followups"]
+    return row
+
+
+async def asked(chat, uid: int) -> int:
+    """Bring the follow-up due, run the job, and return the id its buttons carry."""
+    with later(TWO_WEEKS_ON):
+        await run_followups(chat)
+    return followup(chat, uid)["id"]
+
+
+def test_followup_job_repeats_with_a_grace_time(chat):
+    (job,) = chat.app.job_queue.get_jobs_by_name(FOLLOWUP_JOB)
+    assert job.job.trigger.interval == CHECK_EVERY
+    assert job.job.misfire_grace_time == MISFIRE_GRACE
+
+
+async def test_question_is_asked_once_fourteen_days_later_even_across_a_restart(settings, api):
+    async with running_bot(settings, api) as chat:
+        await letter_sent(chat, 1)
+        with later(dt.timedelta(days=13)):
+            await run_followups(chat)
+        assert questions(chat, 1) == []
+        with later(TWO_WEEKS_ON):
+            await run_followups(chat)
+            await run_followups(chat)
+        (question,) = questions(chat, 1)
+        buttons = [button["callback_data"] for button in question.buttons]
+        assert buttons == [
+            f"mp:reply:{followup(chat, 1)['id']}:{outcome}" for outcome in REPLY_OUTCOMES
+        ]
+    with later(TWO_WEEKS_ON + dt.timedelta(hours=1)):
+        async with running_bot(settings, api) as chat:
+            await run_followups(chat)
+    assert len([call for call in api.sent(1) if QUESTION in call.text]) == 1
+
+
+async def test_question_comes_in_the_supporters_language(chat):
+    await chat.send(1, "/start", language_code="es")
+    await chat.press(1, keyboards.OPTIN_NO, language_code="es")
+    await chat.press(1, SENT, language_code="es")
+    await asked(chat, 1)
+    assert "¿Te respondió?" in chat.last_text(1)
+
+
+async def test_supporter_who_blocked_the_bot_is_marked_and_not_asked_again(chat):
+    await letter_sent(chat, 1)
+    await letter_sent(chat, 2)
+    chat.api.fail(
+        Fault(403, "Forbidden: bot was blocked by the user"),
+        when=lambda call: call.method == "sendMessage" and call.chat_id == 1,
+    )
+    await asked(chat, 1)
+    assert chat.storage.get_supporter(1)["blocked_at"] is not None
+    assert len(questions(chat, 2)) == 1  # one blocked supporter does not stop the others
+    attempts = len([call for call in chat.api.calls if call.chat_id == 1])
+    with later(TWO_WEEKS_ON):
+        await run_followups(chat)
+    assert len([call for call in chat.api.calls if call.chat_id == 1]) == attempts
+
+
+async def test_a_failed_send_is_not_retried(chat):
+    await letter_sent(chat, 1)
+    chat.api.fail(Fault("timeout"), when=lambda call: call.method == "sendMessage")
+    await asked(chat, 1)
+    with later(TWO_WEEKS_ON):
+        await run_followups(chat)
+    assert len(questions(chat, 1)) == 1  # the one attempt, which may have reached them
+    assert followup(chat, 1)["asked_at"] is not None
+
+
+async def test_supporter_already_blocked_is_skipped(chat):
+    await letter_sent(chat, 1)
+    chat.storage.mark_blocked(1)
+    await asked(chat, 1)
+    assert questions(chat, 1) == []
+
+
+async def test_forgotten_supporter_is_not_asked(chat):
+    await letter_sent(chat, 1)
+    await chat.send(1, "/forget")
+    await chat.press(1, keyboards.FORGET_YES)
+    with later(TWO_WEEKS_ON):
+        await run_followups(chat)
+    assert questions(chat, 1) == []
+
+
+async def test_stop_after_sending_the_letter_cancels_the_question(chat):
+    await letter_sent(chat, 1)
+    with later(dt.timedelta(days=2)):
+        await chat.send(1, "/stop")
+    await asked(chat, 1)
+    assert questions(chat, 1) == []
+
+
+@pytest.mark.parametrize("outcome", [o for o in REPLY_OUTCOMES if o != REPLY_NOT_YET])
+async def test_answer_is_recorded_for_the_constituency(chat, outcome):
+    await letter_sent(chat, 1)
+    followup_id = await asked(chat, 1)
+    await chat.press(1, f"mp:reply:{followup_id}:{outcome}")
+    row = followup(chat, 1)
+    assert (row["outcome"], row["constituency_code"]) == (outcome, WESTMINSTER.code)
+    assert row["answered_at"]
+    assert "your answer is recorded" in chat.last_text(1)
+
+
+async def test_not_yet_can_be_changed_later_but_a_final_answer_cannot(chat):
+    await letter_sent(chat, 1)
+    followup_id = await asked(chat, 1)
+    await chat.press(1, f"mp:reply:{followup_id}:not_yet")
+    assert followup(chat, 1)["outcome"] == "not_yet"
+    assert f"mp:reply:{followup_id}:supportive" in chat.button_data(1)
+    await chat.press(1, f"mp:reply:{followup_id}:supportive")
+    assert followup(chat, 1)["outcome"] == "supportive"
+    replies = await chat.press(1, f"mp:reply:{followup_id}:no_reply")
+    assert followup(chat, 1)["outcome"] == "supportive"
+    assert any(call.method == "answerCallbackQuery" for call in replies)
+
+
+async def test_tampered_or_stale_answers_are_answered_politely_and_change_nothing(chat):
+    await letter_sent(chat, 1)
+    await letter_sent(chat, 2)
+    own = await asked(chat, 1)
+    other = followup(chat, 2)["id"]
+    for data in (
+        f"mp:reply:{other}:supportive",  # someone else's
+        f"mp:reply:{own + 1000}:supportive",  # no such follow-up
+        f"mp:reply:{own}:delighted",  # no such answer
+        f"mp:reply:{own}",
+        "mp:reply:abc:supportive",
+        "mp:reply:99999999999999999999999:supportive",
+        f"mp:reply:-{own}:supportive",
+    ):
+        replies = await chat.press(1, data)
+        answers = [call for call in replies if call.method == "answerCallbackQuery"]
+        assert "expired" in answers[0].params["text"], data
+        assert "something went wrong" not in chat.last_text(1)
+    assert followup(chat, 1)["outcome"] is None
+    assert followup(chat, 2)["outcome"] is None
+
+
+async def test_answer_before_the_question_was_asked_is_stale(chat):
+    await letter_sent(chat, 1)
+    followup_id = followup(chat, 1)["id"]
+    await chat.press(1, f"mp:reply:{followup_id}:supportive")
+    assert followup(chat, 1)["outcome"] is None
+
+
+@pytest.mark.parametrize("outcome", REPLY_OUTCOMES)
+async def test_every_answer_reaches_the_organisers_figures(chat, outcome):
+    await letter_sent(chat, 1)
+    followup_id = await asked(chat, 1)
+    await chat.press(1, f"{ANSWER_PREFIX}{followup_id}:{outcome}")
+    campaign = chat.app.bot_data.campaign
+    figures = gather_stats(chat.storage, campaign, dt.datetime.now(dt.UTC))
+    (seat,) = figures.constituencies
+    assert seat.replies == {outcome: 1}
+    (row,) = export_rows(chat.storage)
+    assert row[outcome] == "1"
+
+
+def export_rows(storage) -> list[dict]:
+    per_constituency = export_csvs(storage, dt.date.today())["per_constituency"]
+    return list(csv.DictReader(io.StringIO(per_constituency.decode("utf-8-sig"))))

@@ -1,0 +1,224 @@
+"""Hashtag tracking's jobs on the real Application: problems reach organisers once, the evening
+digest goes out on campaign days, and nothing is scheduled when no source is configured.
+
+The sources are either a fake `Source` (the protocol bot.tracking polls) put where post_init
+keeps the real ones, or the real X source answered by aioresponses in X's documented shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from aioresponses import aioresponses
+
+from bot.app.offline import Fault
+from bot.tracking import Found, SourceError, Sources
+from scheduler.tracking import (
+    DIGEST_JOB,
+    POLL_JOB,
+    poll_hashtags,
+    send_digest,
+)
+from tests.support.fakes import X_ERRORS, JobContext, WireResponse
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
+
+LONDON = ZoneInfo("Europe/London")
+SECOND_ORGANISER = 5151  # after ORGANISER_ID in the order organisers are told
+SUPPORTER = 910_000_001
+ORGANISERS = frozenset({ORGANISER_ID, SECOND_ORGANISER})
+X_COUNTS = re.compile(r"^https://api\.twitter\.com/2/tweets/counts/recent\?.*$")
+BLUESKY = {"bluesky_handle": "stepup.bsky.social", "bluesky_app_password": "app-pass-word"}
+
+
+class FakeSource:
+    """A tracking source (bot.tracking.Source) that finds nothing, or fails as told."""
+
+    name = "bluesky"
+    metered = False
+    has_counts = False
+
+    def __init__(self) -> None:
+        self.failure: Exception | None = None
+        self.searches = 0
+        self.closed = False
+
+    async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]:
+        raise NotImplementedError
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        self.searches += 1
+        if self.failure:
+            raise self.failure
+        return Found([], checkpoint)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path, organiser_ids=ORGANISERS)
+
+
+@pytest.fixture
+def people(chat):
+    """Two organisers, the second reading Portuguese, and a supporter who is no organiser."""
+    chat.storage.ensure_supporter(SECOND_ORGANISER, "pt")
+    chat.storage.ensure_supporter(SUPPORTER, "en")
+    return chat
+
+
+@pytest.fixture
+def source(people) -> FakeSource:
+    """The fake as the one source, where post_init keeps the real ones."""
+    fake = FakeSource()
+    people.app.bot_data.tracking = Sources(bluesky=fake)
+    return fake
+
+
+def london(month: int, day: int, hour: int) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, tzinfo=LONDON)
+
+
+# --- problems reach organisers once ------------------------------------------------------------
+
+
+async def test_a_new_problem_reaches_each_organiser_once_in_her_language(chat, source):
+    source.failure = SourceError("unauthorized", "401")
+
+    await poll_hashtags(JobContext(chat.app))
+    await poll_hashtags(JobContext(chat.app))  # still failing: nothing new to say
+
+    assert source.searches == 2
+    [english] = chat.texts(ORGANISER_ID)
+    [portuguese] = chat.texts(SECOND_ORGANISER)
+    assert "Bluesky rejected our credentials (401)" in english
+    assert "O Bluesky recusou as nossas credenciais (401)" in portuguese
+    assert chat.texts(SUPPORTER) == []
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(403, "Forbidden: bot was blocked by the user"),
+        Fault(400, "Bad Request: chat not found"),
+    ],
+)
+async def test_an_organiser_who_cannot_be_reached_does_not_stop_the_others(chat, source, fault):
+    source.failure = SourceError("server_error", "503")
+    chat.api.fail(fault, when=lambda call: call.chat_id == ORGANISER_ID)
+
+    await poll_hashtags(JobContext(chat.app))
+
+    assert len(chat.api.sent(ORGANISER_ID)) == 1  # tried once, refused by Telegram
+    [alert] = chat.texts(SECOND_ORGANISER)
+    assert "Bluesky" in alert and "servidores" in alert
+
+
+async def test_an_unexpected_failure_is_logged_and_the_next_poll_still_runs(chat, source, caplog):
+    source.failure = RuntimeError("the database is locked")
+
+    with caplog.at_level(logging.ERROR, logger="scheduler.tracking"):
+        await poll_hashtags(JobContext(chat.app))  # does not raise
+    source.failure = None
+    await poll_hashtags(JobContext(chat.app))
+
+    [record] = [r for r in caplog.records if r.name == "scheduler.tracking"]
+    assert record.exc_info and record.exc_info[0] is RuntimeError
+    assert source.searches > 1  # the second poll searched every hashtag again
+    assert chat.texts(ORGANISER_ID) == []
+
+
+async def test_the_x_source_opened_at_start_is_polled_and_its_401_reported_once(tmp_path):
+    settings = make_settings(tmp_path, organiser_ids=ORGANISERS, x_bearer_token="test-bearer")
+    with aioresponses() as mocked:
+        # X API v2's answer to a bearer token it does not accept.
+        mocked.get(
+            X_COUNTS, status=401, payload=X_ERRORS[401], response_class=WireResponse, repeat=True
+        )
+        async with running_bot(settings) as chat:
+            await poll_hashtags(JobContext(chat.app))
+            await poll_hashtags(JobContext(chat.app))
+        requests = sum(len(calls) for calls in mocked.requests.values())
+
+    assert requests == 2  # one per poll: no retry
+    for organiser in ORGANISERS:
+        [alert] = chat.texts(organiser)
+        assert "X rejected our credentials (401)" in alert
+
+
+# --- the evening digest ------------------------------------------------------------------------
+
+
+def seed_day(chat, day: dt.date) -> None:
+    chat.storage.save_hashtag_counts("bluesky", "16Days", {f"{day.isoformat()}T10:00:00+00:00": 42})
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [london(11, 25, 20), london(11, 27, 20), london(12, 10, 20), london(12, 11, 20)],
+    ids=["first day", "third day", "last day", "day after"],
+)
+async def test_the_digest_reaches_every_organiser_on_campaign_days(chat, people, moment):
+    seed_day(chat, moment.date())
+
+    with time_machine.travel(moment, tick=False):
+        await send_digest(JobContext(chat.app))
+
+    [english] = chat.texts(ORGANISER_ID)
+    [portuguese] = chat.texts(SECOND_ORGANISER)
+    assert f"<b>Hashtags on {moment.date().isoformat()}</b>" in english
+    assert "#16Days: <b>42</b>" in english
+    assert f"<b>Hashtags em {moment.date().isoformat()}</b>" in portuguese
+    assert chat.texts(SUPPORTER) == []
+
+
+@pytest.mark.parametrize("moment", [london(11, 24, 20), london(12, 12, 20)])
+async def test_no_digest_outside_the_campaign(chat, people, moment):
+    seed_day(chat, moment.date())
+
+    with time_machine.travel(moment, tick=False):
+        await send_digest(JobContext(chat.app))
+
+    assert chat.api.sent() == []
+
+
+# --- scheduling --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "configured", [{"x_bearer_token": "bearer"}, BLUESKY], ids=["x", "bluesky"]
+)
+async def test_polls_and_digest_are_scheduled_by_name_when_a_source_is_configured(
+    tmp_path, configured
+):
+    settings = make_settings(tmp_path, tracking_poll_minutes=15, **configured)
+    async with running_bot(settings) as chat:
+        [poll] = chat.app.job_queue.get_jobs_by_name(POLL_JOB)
+        [digest] = chat.app.job_queue.get_jobs_by_name(DIGEST_JOB)
+
+    assert poll.job.trigger.interval == dt.timedelta(minutes=15)
+    assert poll.job.misfire_grace_time > 0 and poll.job.coalesce is True
+    trigger = digest.job.trigger
+    assert str(trigger.timezone) == "Europe/London"
+    assert trigger.get_next_fire_time(None, london(11, 27, 9)) == london(11, 27, 20)
+    assert digest.job.misfire_grace_time > 0 and digest.job.coalesce is True
+
+
+async def test_nothing_is_scheduled_without_x_or_bluesky(chat):
+    assert chat.app.job_queue.get_jobs_by_name(POLL_JOB) == ()
+    assert chat.app.job_queue.get_jobs_by_name(DIGEST_JOB) == ()
+
+
+async def test_the_sources_are_closed_when_the_bot_stops(settings):
+    x, bluesky = FakeSource(), FakeSource()
+    async with running_bot(settings) as chat:
+        chat.app.bot_data.tracking = Sources(x=x, bluesky=bluesky)
+        assert not (x.closed or bluesky.closed)
+
+    assert x.closed and bluesky.closed

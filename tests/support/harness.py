@@ -1,0 +1,109 @@
+"""Drive the real Application through the offline Bot API, as a supporter would."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app.build import build_application
+from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
+from bot.campaign import Campaign
+from bot.config import Settings
+
+ORGANISER_ID = 4242
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_path": tmp_path / "bot.db",
+        "organiser_ids": frozenset({ORGANISER_ID}),
+        "broadcast_rate": 1000,
+        "user_updates_per_minute": 1000,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+class Chat:
+    """One running bot and the fake Telegram under it."""
+
+    def __init__(self, app: Application, api: OfflineBotAPI) -> None:
+        self.app = app
+        self.api = api
+        self.updates = UpdateFactory(app.bot)
+
+    @property
+    def storage(self):
+        return self.app.bot_data.storage
+
+    async def send(self, user_id: int, text: str, language_code: str | None = "en") -> list[Call]:
+        """A supporter types `text`; returns what the bot sent back."""
+        before = len(self.api.calls)
+        await self.app.process_update(self.updates.message(user_id, text, language_code))
+        return [call for call in self.api.calls[before:] if call.chat_id == user_id]
+
+    async def press(
+        self, user_id: int, data: str, language_code: str | None = "en", message_id: int = 1
+    ) -> list[Call]:
+        """A supporter taps a button carrying `data`; returns what the bot sent back."""
+        before = len(self.api.calls)
+        update = self.updates.callback(
+            user_id, data, message_id=message_id, language_code=language_code
+        )
+        await self.app.process_update(update)
+        return self.api.calls[before:]
+
+    def texts(self, user_id: int) -> list[str]:
+        return [call.text for call in self.api.sent(user_id)]
+
+    def last_text(self, user_id: int) -> str:
+        return self.api.last(user_id).text
+
+    def buttons(self, user_id: int) -> list[dict]:
+        """Buttons of the latest message to this user that had any."""
+        for call in reversed(self.api.sent(user_id)):
+            if call.buttons:
+                return call.buttons
+        return []
+
+    def button_data(self, user_id: int) -> list[str]:
+        return [
+            button["callback_data"] for button in self.buttons(user_id) if "callback_data" in button
+        ]
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings, api: OfflineBotAPI | None = None, campaign: Campaign | None = None
+) -> AsyncIterator[Chat]:
+    """The real Application, initialised as `run_polling` would, on a fake network (and with
+    `campaign` instead of the settings' campaign file, if given)."""
+    api = api or OfflineBotAPI()
+    app = build_application(settings, campaign=campaign, request=api)
+    await app.initialize()
+    await app.post_init(app)
+    try:
+        yield Chat(app, api)
+    finally:
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+
+
+def tags_in(html: str) -> set[str]:
+    """The HTML tags in a message, to prove text from a person was escaped."""
+    collector = _TagCollector()
+    collector.feed(html)
+    return collector.tags
