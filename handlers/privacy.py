@@ -13,6 +13,7 @@ from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import language, reply, routes, show, user_id
 from messages import keyboards, render, text
+from scheduler.housekeeping import scrub_files
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     storage.forget(user_id(update))
     context.user_data.clear()
     context.application.drop_user_data(user_id(update))
+    await scrub_files(context.application)
     # This last message is not recorded: nothing about the supporter is written again.
     lines = [text(lang, "core.privacy.forget_done", deleted=deleted)]
     lines.append(

@@ -14,6 +14,8 @@ from sqlite_utils import Database
 from bot.storage.migrations import migrations
 
 BUSY_TIMEOUT_MS = 5000
+# How long one checkpoint waits for other connections' reads and writes to end before giving up.
+CHECKPOINT_WAIT_SECONDS = 1.0
 
 
 def utcnow() -> dt.datetime:
@@ -29,6 +31,8 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        (_, _, file), *_ = db.execute("PRAGMA database_list").fetchall()
+        self.path = Path(file)
 
     @classmethod
     def open(cls, path: Path | str) -> Self:
@@ -77,9 +81,21 @@ class Store:
     def integrity(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
-    def checkpoint(self) -> None:
-        """Fold the WAL back into the main file and truncate it to zero bytes."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def checkpoint(self, wait_seconds: float = CHECKPOINT_WAIT_SECONDS) -> bool:
+        """Fold the WAL back into the main file and truncate it to zero bytes. Returns False when
+        another connection (a backup, `stepup-bot stats`) still reads an older snapshot after
+        `wait_seconds`: until a later checkpoint completes, rows deleted since the last one can
+        still be read from the files.
+
+        It runs on a connection of its own, so it may be called from a worker thread while the
+        bot's connection stays with the event loop.
+        """
+        conn = sqlite3.connect(self.path, timeout=wait_seconds)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        return busy == 0
 
     # --- flags ------------------------------------------------------------------------------
 
