@@ -8,7 +8,7 @@ TEST_INSTALLED := $(VENV)/.installed-test
 # The one tool that writes the lock files; pinned so two people refreshing get the same result.
 UV_VERSION := 0.13.9
 COMPILE := $(BIN)/uv pip compile pyproject.toml --group build --universal --python-version 3.11 \
-	--generate-hashes --no-header --quiet
+	--generate-hashes --no-header --no-annotate --quiet
 
 .PHONY: run try test lint bench lock clean
 

@@ -8,12 +8,14 @@ import subprocess
 import sys
 
 FULL = (
+    ["bench.bench_startup"],
     ["bench.bench_inbound"],
     ["bench.bench_database"],
     ["bench.bench_delivery"],
     ["bench.crash_suite"],
 )
 QUICK = (
+    ["bench.bench_startup", "--runs", "2", "--idle", "3"],
     ["bench.bench_inbound", "--supporters", "100", "--rounds", "1"],
     ["bench.bench_database", "--supporters", "10000", "--actions", "100000"],
     ["bench.bench_delivery", "--quick"],

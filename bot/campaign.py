@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, mod
 LANGUAGES = ("en", "pt", "es")
 Language = Literal["en", "pt", "es"]
 Journey = Literal["petition", "mp", "solidarity", "share", "menu"]
+PROFILE_LIMITS = {"name": 64, "description": 512, "short_description": 120}
 
 
 class CampaignError(Exception):
@@ -79,6 +80,27 @@ class Solidarity(_Strict):
     max_message_length: int = Field(default=600, ge=50, le=3000)
 
 
+class BotProfile(_Strict):
+    """How the bot introduces itself before anyone presses Start, per language: its name, the
+    description in the empty chat and the short description on its profile and shared links.
+    Telegram's limits: 64, 512 and 120 characters."""
+
+    name: Localised
+    description: Localised
+    short_description: Localised
+
+    @model_validator(mode="after")
+    def _within_telegram_limits(self) -> BotProfile:
+        for field, limit in PROFILE_LIMITS.items():
+            for language in LANGUAGES:
+                length = len(getattr(self, field)(language))
+                if length > limit:
+                    raise ValueError(
+                        f"{field}.{language} is {length} characters; Telegram allows {limit}"
+                    )
+        return self
+
+
 class Campaign(_Strict):
     name: Localised
     summary: Localised
@@ -97,6 +119,8 @@ class Campaign(_Strict):
     solidarity: Solidarity
     support_lines: tuple[SupportLine, ...] = Field(min_length=1)
     daily_prompts: tuple[DailyPrompt, ...]
+    # Without one, the bot keeps whatever profile was set in @BotFather.
+    bot_profile: BotProfile | None = None
 
     @model_validator(mode="after")
     def _one_prompt_per_day(self) -> Campaign:

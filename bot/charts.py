@@ -11,11 +11,10 @@ import datetime as dt
 import io
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.dates import ConciseDateFormatter, DayLocator
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 SIZE_INCHES = (8, 4.5)
 DPI = 100
@@ -28,6 +27,9 @@ def volume_chart(
 ) -> bytes:
     """One line per label across dates (label -> date -> value); `empty_note` when no label has
     any point, so an empty chart still says why it is empty."""
+    # matplotlib costs a second of CPU to import: only a bot asked for a chart pays for it.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     axes.set_title(title)
@@ -45,6 +47,9 @@ def volume_chart(
 
 
 def _draw_lines(axes: Axes, lines: Mapping[str, Mapping[dt.date, int]]) -> None:
+    from matplotlib.dates import ConciseDateFormatter, DayLocator
+    from matplotlib.ticker import MaxNLocator
+
     for label, points in sorted(lines.items()):
         dates = sorted(points)
         # Markers, so a single day still shows as a point.

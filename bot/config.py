@@ -29,7 +29,12 @@ class ConfigError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # An empty setting (`.env.example` leaves them all empty) means its default.
+        env_ignore_empty=True,
     )
 
     telegram_bot_token: SecretStr | None = None

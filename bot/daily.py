@@ -17,20 +17,21 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError, TimedOut
-from tweepy.asynchronous import AsyncClient as XClient
 
 from bot import delivery
 from bot.campaign import Campaign
 from bot.config import Settings
 from bot.delivery import DeliveryReport, LinkButton
 from bot.storage import Storage, utcnow
-from bot.xapi import x_session
+
+if TYPE_CHECKING:
+    from tweepy.asynchronous import AsyncClient as XClient
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,9 @@ async def post_to_channel(bot: Bot, channel_id: str, words: DayWords, day: int) 
 def x_client(settings: Settings) -> XClient:
     """The coalition's X account, with user-context (OAuth 1.0a) credentials; only call it when
     `settings.x_can_post`."""
+    # tweepy (with aiohttp) is imported only by bots that post to X: it slows every start.
+    from tweepy.asynchronous import AsyncClient as XClient
+
     return XClient(
         consumer_key=settings.x_api_key.get_secret_value(),
         consumer_secret=settings.x_api_secret.get_secret_value(),
@@ -198,6 +202,10 @@ def x_client(settings: Settings) -> XClient:
 async def post_to_x(settings: Settings, post: str) -> str:
     """Post to X; returns the status to record. Errors are logged, never raised; a 429 is not
     waited for (tweepy's own waiting is off): that day's post is tried again at the next start."""
+    import aiohttp
+
+    from bot.xapi import x_session
+
     client = x_client(settings)
     client.session = x_session(X_TIMEOUT_SECONDS)
     try:

@@ -16,11 +16,12 @@ import re
 import unicodedata
 from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import manimgx_fonts
-import matplotlib
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -80,6 +81,8 @@ def fonts() -> dict[str, Path]:
     """The fonts cards are printed in, by name: the main one first, then the fallbacks in the
     order fpdf2 tries them for a character the ones before lack. DejaVu Sans (shipped with
     matplotlib) comes last for the symbols Noto leaves out, such as ★."""
+    import matplotlib
+
     noto = Path(manimgx_fonts.__file__).parent
     scripts = sorted(
         path
@@ -99,6 +102,8 @@ def fonts() -> dict[str, Path]:
 @functools.cache
 def _coverage() -> dict[str, frozenset[int]]:
     """The code points each font has a glyph for."""
+    from fontTools.ttLib import TTFont
+
     return {
         name: frozenset(TTFont(path, lazy=True)["cmap"].getBestCmap())
         for name, path in fonts().items()
@@ -160,6 +165,9 @@ CARD_SLOTS = tuple(
 def cards_pdf(cards: list[Card], *, title: str) -> bytes:
     """A printable PDF of `cards`: A6 cards, four to an A4 page with cut lines; a message too long
     for a card gets a page of its own."""
+    # fpdf2 is slow to import: only /moderate pdf pays for it.
+    from fpdf import FPDF
+
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_title(title)

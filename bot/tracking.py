@@ -23,14 +23,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-import aiohttp
 import httpx
-from tweepy.asynchronous import AsyncClient as XClient
 
 from bot.campaign import Campaign
 from bot.config import Settings
 from bot.storage import Storage, stamp, utcnow
-from bot.xapi import rate_limit_reset, x_session
 
 if TYPE_CHECKING:
     from atproto_client.models.app.bsky.feed.defs import PostView
@@ -150,6 +147,10 @@ def snowflake_time(post_id: str) -> dt.datetime:
 
 def _x_error(error: Exception) -> SourceError:
     """What went wrong, from the status alone: X's error bodies are not always JSON."""
+    import aiohttp
+
+    from bot.xapi import rate_limit_reset
+
     if not isinstance(error, aiohttp.ClientResponseError):
         return SourceError("network", type(error).__name__)
     status = error.status
@@ -169,6 +170,9 @@ class XSource:
     has_counts = True
 
     def __init__(self, bearer_token: str) -> None:
+        # tweepy (with aiohttp) is imported only by bots that track X: it slows every start.
+        from tweepy.asynchronous import AsyncClient as XClient
+
         # wait_on_rate_limit=False: a 429 must come back to us, never sleep inside tweepy.
         self._client = XClient(
             bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False
@@ -176,6 +180,10 @@ class XSource:
 
     async def _call(self, request: Awaitable[dict]) -> dict:
         """Await one tweepy request (it reads `session` only when awaited) as a SourceError."""
+        import aiohttp
+
+        from bot.xapi import x_session
+
         if self._client.session is None:
             self._client.session = x_session(REQUEST_TIMEOUT_SECONDS)
         try:

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from scheduler import broadcasts, daily, followups, housekeeping, tracking
+from scheduler import (
+    broadcasts,
+    daily,
+    followups,
+    heartbeat,
+    housekeeping,
+    outages,
+    tracking,
+)
 
 
 def schedule_all(app: Application) -> None:
+    heartbeat.schedule(app)
     housekeeping.schedule(app)
     daily.schedule(app)
     followups.schedule(app)
     broadcasts.schedule(app)
     tracking.schedule(app)
+    outages.schedule(app)

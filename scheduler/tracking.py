@@ -57,7 +57,7 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
         try:
             message = await context.bot.send_message(organiser_id, render(language))
         except TelegramError as error:
-            logger.warning("Could not tell organiser %s about hashtags: %s", organiser_id, error)
+            logger.warning("Could not tell organiser %s: %s", organiser_id, error)
             continue
         data.storage.record_chat_messages([(organiser_id, message.message_id)])
 

@@ -8,21 +8,21 @@ import logging
 import httpx
 from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
 import scheduler
-from bot import delivery
+from bot import __version__, delivery, health, outages
 from bot.app.context import BotData, Context
 from bot.app.persistence import SQLitePersistence
-from bot.campaign import Campaign, load_campaign
+from bot.campaign import PROFILE_LIMITS, Campaign, load_campaign
 from bot.config import Settings
 from bot.flood import FloodGate
 from bot.petition import PetitionCounter
 from bot.tracking import build_sources
-from messages.i18n import LANGUAGES, catalog
+from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,15 @@ USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
 
 
 def build_application(
-    settings: Settings, *, campaign: Campaign | None = None, request: BaseRequest | None = None
+    settings: Settings,
+    *,
+    campaign: Campaign | None = None,
+    request: BaseRequest | None = None,
+    lookups: httpx.AsyncBaseTransport | None = None,
 ) -> Application:
-    """The bot, wired but not started. Pass `request` to put a fake network under it."""
+    """The bot, wired but not started. Pass `request` to put a fake Telegram under it, and
+    `lookups` to answer the outside services (postcodes, MPs, petition counts) without the
+    network: sample data for `stepup-bot try --sample-data`, fakes in tests."""
     token = (
         settings.telegram_bot_token.get_secret_value()
         if settings.telegram_bot_token
@@ -65,6 +71,7 @@ def build_application(
     app = builder.build()
     app.bot_data.settings = settings
     app.bot_data.campaign = campaign or load_campaign(settings.campaign_file)
+    app.bot_data.lookups = lookups
     handlers.register_all(app)
     return app
 
@@ -73,21 +80,43 @@ async def post_init(app: Application) -> None:
     """Open long-lived services, publish the command menus and rebuild scheduled jobs."""
     data: BotData = app.bot_data
     data.storage = app.persistence.storage
-    data.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), headers={"User-Agent": USER_AGENT})
+    watched = outages.WatchedTransport(
+        data.lookups or httpx.AsyncHTTPTransport(),
+        outages.services_by_host(data.settings),
+        data.storage,
+    )
+    data.http = httpx.AsyncClient(
+        transport=watched, timeout=httpx.Timeout(10.0), headers={"User-Agent": USER_AGENT}
+    )
     data.flood_gate = FloodGate(data.settings.user_updates_per_minute)
     data.petition_counter = PetitionCounter(data.http)
     data.tracking = build_sources(data.settings)
     data.daily_lock = asyncio.Lock()
     data.broadcast_runs = {}
     await publish_commands(app)
+    await publish_profile(app)
     scheduler.schedule_all(app)
+    logger.info("%s", started(app))
+
+
+def started(app: Application) -> str:
+    """The one line saying what is starting, for the log."""
+    data: BotData = app.bot_data
+    settings, campaign = data.settings, data.campaign
+    mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
+    return (
+        f"Starting @{app.bot.username} (stepup-bot {__version__}): {mode}, "
+        f"{len(settings.organiser_ids)} organiser(s), campaign {campaign.name('en')} "
+        f"{campaign.start_date} to {campaign.end_date}, database {settings.database_path.resolve()}"
+    )
 
 
 async def post_shutdown(app: Application) -> None:
-    """Close what `post_init` opened."""
+    """Close what `post_init` opened; `stepup-bot health` now says the bot is not running."""
     data: BotData = app.bot_data
     await data.http.aclose()
     await data.tracking.aclose()
+    health.stopped(data.storage)
     app.persistence.close()
 
 
@@ -117,3 +146,38 @@ async def publish_menu(
         # An organiser who never opened the bot has no chat yet: the bot works without the menu,
         # and the others still get theirs.
         logger.warning("Could not publish a command menu: %s", error)
+
+
+async def publish_profile(app: Application) -> None:
+    """How the bot introduces itself before anyone presses Start, from the campaign file: its
+    name, description and short description, in English by default and in each other language
+    for people using it. Each is set only where it differs from what Telegram has: renaming is
+    limited to a few times a day, and a refusal is logged and left for a later start."""
+    profile = app.bot_data.campaign.bot_profile
+    if profile is None:
+        return
+    # Around the rate limiter: it would wait out a renaming limit (hours) and hold every other
+    # request meanwhile.
+    request = app.bot.request
+    bot = Bot(
+        app.bot.token,
+        base_url=app.bot_data.settings.telegram_base_url,
+        request=request,
+        get_updates_request=request,
+    )
+    for language in LANGUAGES:
+        code = None if language == DEFAULT_LANGUAGE else language
+        for field in PROFILE_LIMITS:  # name, description, short_description
+            wanted = getattr(profile, field)(language)
+            try:
+                current = await getattr(bot, f"get_my_{field}")(language_code=code)
+                if getattr(current, field) != wanted:
+                    await getattr(bot, f"set_my_{field}")(wanted, language_code=code)
+            except RetryAfter:
+                logger.warning(
+                    "Telegram limits changes to the bot's %s (%s); a later start sets it",
+                    field,
+                    language,
+                )
+            except TelegramError as error:
+                logger.warning("Could not set the bot's %s (%s): %s", field, language, error)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import logging
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from tqdm import tqdm
 
+from bot import __version__, backups, health
 from bot.app import logs
 from bot.app.build import build_application
 from bot.campaign import Campaign, CampaignError, load_campaign
@@ -29,7 +33,12 @@ from bot.stats import gather_stats
 from bot.storage import Storage, utcnow
 from messages.stats import format_stats_text
 
+logger = logging.getLogger(__name__)
+
 EXIT_CONFIG = 2
+EXIT_UNHEALTHY = 1
+# What stops a running bot, named in the log's last line.
+STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C (SIGINT)"}
 NO_TOKEN = (
     "Setting TELEGRAM_BOT_TOKEN: is required to run the bot. Get one by talking to @BotFather in "
     "Telegram (send /newbot), put it in .env, and start again. To try the bot without a token, "
@@ -80,12 +89,35 @@ def webhook_options(settings: Settings) -> dict[str, object]:
     }
 
 
-def serve(app: Application, settings: Settings) -> None:
-    """Long polling by default; a webhook, its secret token required, when WEBHOOK_URL is set."""
-    if settings.webhook_url is None:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_webhook(**webhook_options(settings))
+async def serve(app: Application, settings: Settings) -> str:
+    """Serve until SIGTERM or Ctrl-C, then shut down cleanly in python-telegram-bot's order (as
+    `run_polling` would); returns what stopped it, for the log. Long polling by default; a
+    webhook, its secret token required, when WEBHOOK_URL is set. A signal that arrives while
+    the bot is still starting stops it as soon as it has started, never half-way."""
+    stopped_by: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    for number, reason in STOP_SIGNALS.items():
+        asyncio.get_running_loop().add_signal_handler(number, stop, stopped_by, reason)
+    await app.initialize()
+    try:
+        await app.post_init(app)
+        if settings.webhook_url is None:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        else:
+            await app.updater.start_webhook(**webhook_options(settings))
+        await app.start()
+        return await stopped_by
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+
+def stop(stopped_by: asyncio.Future[str], reason: str) -> None:
+    if not stopped_by.done():
+        stopped_by.set_result(reason)
 
 
 async def reach_telegram(settings: Settings) -> None:
@@ -108,7 +140,13 @@ def run_command(_: argparse.Namespace) -> int:
             f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
             f"({error.message}). Check the network connection and the setting, then start again."
         )
-    serve(build_application(settings, campaign=campaign), settings)
+    app = build_application(settings, campaign=campaign)
+    try:
+        reason = asyncio.run(serve(app, settings))
+    except Exception as error:
+        logger.exception("Stopped by an error: %s: %s", type(error).__name__, error)
+        return 1
+    logger.info("Stopped: %s.", reason)
     return 0
 
 
@@ -120,29 +158,80 @@ def try_command(args: argparse.Namespace) -> int:
 
 
 def check_command(_: argparse.Namespace) -> int:
-    settings, campaign = load(need_token=True)
+    settings, campaign = load(need_token=False)
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     print(
         f"Settings and campaign file are valid: {campaign.name('en')}, "
         f"{campaign.start_date} to {campaign.end_date}, {len(settings.organiser_ids)} "
         f"organiser(s), {mode}."
     )
+    today = dt.datetime.now(settings.zone).date()
+    for warning in launch_warnings(settings, campaign, today):
+        print(f"Warning: {warning}")
     return 0
+
+
+def launch_warnings(settings: Settings, campaign: Campaign, today: dt.date) -> list[str]:
+    """What is valid but probably not ready for a launch."""
+    warnings = []
+    if settings.telegram_bot_token is None:
+        warnings.append("TELEGRAM_BOT_TOKEN is empty: `make run` needs it (`make try` does not).")
+    if urlparse(str(campaign.petition_url)).path in ("", "/"):
+        warnings.append(
+            f"petition_url in {settings.campaign_file} is {campaign.petition_url}, a website's "
+            "home page rather than a petition: set it to the live petition before launch."
+        )
+    if not settings.organiser_ids:
+        warnings.append(
+            "ORGANISER_IDS is empty: nobody can broadcast, see the figures or moderate messages."
+        )
+    if campaign.end_date < today:
+        warnings.append(
+            f"the campaign in {settings.campaign_file} ended on {campaign.end_date}: no daily "
+            "prompt will be sent. Set start_date and end_date to this year's dates."
+        )
+    return warnings
+
+
+def health_command(_: argparse.Namespace) -> int:
+    """Exit 0 while the running bot's heartbeat is fresh; otherwise one line and exit 1."""
+    settings = load_settings()
+    try:
+        storage = Storage.open_readonly(settings.database_path)
+    except sqlite3.Error:
+        print(f"Not running: no database at {settings.database_path} yet.", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    try:
+        healthy, line = health.status(storage)
+    except sqlite3.Error as error:  # e.g. a file that is not the bot's database
+        healthy, line = False, f"Cannot read the heartbeat in {settings.database_path}: {error}."
+    finally:
+        storage.close()
+    print(line, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else EXIT_UNHEALTHY
 
 
 def backup_command(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if not settings.database_path.exists():
-        return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
-    args.destination.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(settings.database_path)
-    target = sqlite3.connect(args.destination)
-    with target:
-        source.backup(target)  # SQLite's online backup: consistent even while the bot writes
-    source.close()
-    target.close()
-    print(f"Backed up {settings.database_path} to {args.destination}.")
+    database = settings.database_path
+    if not database.exists():
+        return fail(f"Setting DATABASE_PATH: {database} does not exist.")
+    destination = args.destination or (
+        backups.default_folder(database) / backups.backup_name(database, utcnow())
+    )
+    backups.backup(database, destination)
+    print(f"Backed up {database} to {destination}.")
+    if args.keep is not None:
+        for old in backups.rotate(destination.parent, database, args.keep):
+            print(f"Deleted the older backup {old}.")
     return 0
+
+
+def at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("keep at least 1 backup")
+    return number
 
 
 def stats_command(_: argparse.Namespace) -> int:
@@ -186,6 +275,7 @@ async def sync_mps(settings: Settings, http: httpx.AsyncClient) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stepup-bot", description=__doc__.splitlines()[0])
+    root.add_argument("--version", action="version", version=f"stepup-bot {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)"
@@ -198,8 +288,11 @@ def parser() -> argparse.ArgumentParser:
     )
     trial.set_defaults(handler=try_command)
     commands.add_parser(
-        "check", help="check the settings and the campaign file, then exit"
+        "check", help="check the settings and the campaign file (no token needed), then exit"
     ).set_defaults(handler=check_command)
+    commands.add_parser(
+        "health", help="exit 0 if the running bot's heartbeat is fresh, 1 (and why) if not"
+    ).set_defaults(handler=health_command)
     commands.add_parser(
         "stats", help="print the campaign's figures (the same as /stats)"
     ).set_defaults(handler=stats_command)
@@ -208,7 +301,18 @@ def parser() -> argparse.ArgumentParser:
         "sync", help="refresh all 650 MPs from the UK Parliament Members API"
     ).set_defaults(handler=mps_sync_command)
     backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
-    backup.add_argument("destination", type=Path, help="the backup file to write")
+    backup.add_argument(
+        "destination",
+        type=Path,
+        nargs="?",
+        help="the backup file to write (default: backups/<database>-<UTC time>.db beside it)",
+    )
+    backup.add_argument(
+        "--keep",
+        type=at_least_one,
+        metavar="N",
+        help="then delete all but the newest N backups in the destination's folder",
+    )
     backup.set_defaults(handler=backup_command)
     return root
 

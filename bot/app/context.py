@@ -40,6 +40,11 @@ class BotData:
     settings: Settings
     campaign: Campaign
     storage: Storage
+    # Where requests to outside services go instead of the network, when set: sample data
+    # (`stepup-bot try --sample-data`) or a test's fake.
+    lookups: httpx.AsyncBaseTransport | None
+    # Requests to outside services (postcodes.io, the Members API, the petition's JSON), each
+    # one's outcome recorded by bot.outages.
     http: httpx.AsyncClient
     flood_gate: FloodGate
     # One counter for the process, so every supporter shares its once-a-minute cache.

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import Bot, Update
 from telegram.error import TimedOut
@@ -29,8 +29,6 @@ NO_CONTENT_METHODS = {
     "deleteWebhook",
     "setWebhook",
     "sendChatAction",
-    "setMyDescription",
-    "setMyShortDescription",
 }
 
 
@@ -66,12 +64,40 @@ class Fault:
     retry_after: int | None = None
 
 
+class Profile:
+    """The bot's name, description and short description per language, as the Bot API keeps
+    them: setMyName sets what getMyName answers, and so on. Shared by both fake Bot APIs."""
+
+    FIELDS: ClassVar[dict[str, str]] = {
+        "Name": "name",
+        "Description": "description",
+        "ShortDescription": "short_description",
+    }
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], str] = {}  # (field, language code or "") -> text
+
+    @classmethod
+    def handles(cls, method: str) -> bool:
+        return method.startswith(("getMy", "setMy")) and method[len("getMy") :] in cls.FIELDS
+
+    def answer(self, method: str, params: dict[str, Any]) -> object:
+        """The Bot API's result for a getMy*/setMy* call of the profile."""
+        field = self.FIELDS[method[len("getMy") :]]
+        key = (field, params.get("language_code") or "")
+        if method.startswith("set"):
+            self.texts[key] = params.get(field) or ""
+            return True
+        return {field: self.texts.get(key, "")}
+
+
 class OfflineBotAPI(BaseRequest):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.faults: list[tuple[Callable[[Call], bool], Fault]] = []
         self._message_ids = itertools.count(1000)
         self._answered: set[str] = set()
+        self.profile = Profile()
         self.on_call: Callable[[Call], None] | None = None
 
     # --- the BaseRequest interface --------------------------------------------------------
@@ -159,6 +185,8 @@ class OfflineBotAPI(BaseRequest):
             }
         if call.method in NO_CONTENT_METHODS:
             return True
+        if Profile.handles(call.method):
+            return self.profile.answer(call.method, call.params)
         if call.method.startswith("send") or call.method.startswith("edit"):
             return self._message(call)
         return True

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
+from bot import backups
 from bot.storage.migrations import migrations
+
+logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 # How long one checkpoint waits for other connections' reads and writes to end before giving up.
@@ -36,15 +41,34 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str) -> Self:
-        """Open (creating if needed) and migrate the database at `path`."""
+        """Open (creating if needed, readable only by this user) and migrate the database at
+        `path`. An existing database with migrations pending is backed up first, beside it in
+        backups/ (see bot.backups), so an upgrade that goes wrong can be undone."""
+        path = Path(path)
+        backups.create_private(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Deleted rows are overwritten with zeros, so /forget leaves nothing readable behind.
         db.execute("PRAGMA secure_delete = ON")
         db.execute("PRAGMA synchronous = NORMAL")
+        pending = migrations.pending(db)
+        if pending and migrations.applied(db):
+            name = backups.backup_name(path, utcnow(), before=pending[0].name)
+            destination = backups.default_folder(path) / name
+            backups.copy_database(conn, destination)
+            logger.info("Backed up the database to %s before upgrading its schema", destination)
         migrations.apply(db)
         return cls(db)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Self:
+        """Open an existing database only to read it: nothing is created or migrated (another
+        process, e.g. `stepup-bot health`, looking at a running bot's database). Raises
+        sqlite3.OperationalError when there is no database to open."""
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        return cls(Database(conn))
 
     def close(self) -> None:
         self.db.close()

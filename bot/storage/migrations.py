@@ -269,3 +269,21 @@ def deliveries_without_user_index(db: Database) -> None:
     across the whole index and made starting a broadcast slow. /forget and /mydata find a
     person's deliveries through the primary key instead (see `supporters.PERSONAL_ROWS`)."""
     db.execute("DROP INDEX IF EXISTS idx_deliveries_user_id")
+
+
+@migrations(name="0013_service_outages")
+def service_outages(db: Database) -> None:
+    """Outside services failing (bot.outages): failures in a row, and whether organisers were
+    told, so one outage is one alert, and one more when it is over, across restarts."""
+    db["service_outages"].create(
+        {
+            "service": str,
+            "failures": int,
+            "detail": str,
+            "since": str,
+            "reported_at": str,
+            "recovered_at": str,
+        },
+        pk="service",
+        not_null={"failures", "detail", "since"},
+    )

@@ -113,6 +113,16 @@ def test_env_example_documents_every_setting_with_a_comment():
             assert explained_by.startswith("#"), line
 
 
+def test_a_copied_env_example_switches_nothing_on(monkeypatch):
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    copied = Settings(_env_file=Path(__file__).parent.parent / ".env.example")
+    assert copied == Settings(_env_file=None)
+    assert copied.telegram_bot_token is None and copied.organiser_ids == frozenset()
+    assert not (copied.channel_id or copied.x_bearer_token or copied.x_can_post)
+    assert not (copied.bluesky_enabled or copied.webhook_url)
+
+
 def test_unreachable_telegram_stops_start_up_in_one_line(tmp_path):
     env = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"}
     result = run_cli("run", env=env, cwd=tmp_path)

@@ -36,6 +36,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.app.offline import Profile
+
 TOKEN = "123456:loopback-fake-token"
 ROOT = Path(__file__).resolve().parents[2]
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Step Up", "username": "StepUpBot"}
@@ -49,8 +51,6 @@ TRUE_METHODS = frozenset(
         "setWebhook",
         "setMyCommands",
         "deleteMyCommands",
-        "setMyDescription",
-        "setMyShortDescription",
         "setChatMenuButton",
         "deleteMessage",
         "deleteMessages",
@@ -93,6 +93,7 @@ class FakeBotApi:
         self._update_queued = asyncio.Event()
         # The latest message the bot sent or edited in each chat: the one a supporter presses.
         self.last_messages: dict[int | str, dict[str, Any]] = {}
+        self.profile = Profile()
         # What happened.
         self.delivered: Counter[int | str] = Counter()
         self.per_second: Counter[int] = Counter()
@@ -266,6 +267,8 @@ class FakeBotApi:
             }
         if method in TRUE_METHODS:
             return True
+        if Profile.handles(method):
+            return self.profile.answer(method, params)
         if method == "getMyCommands":
             return []
         if method == "getWebhookInfo":

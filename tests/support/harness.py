@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 from telegram.ext import Application
 
 from bot.app.build import build_application
@@ -78,12 +79,16 @@ class Chat:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, api: OfflineBotAPI | None = None, campaign: Campaign | None = None
+    settings: Settings,
+    api: OfflineBotAPI | None = None,
+    campaign: Campaign | None = None,
+    lookups: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Chat]:
     """The real Application, initialised as `run_polling` would, on a fake network (and with
-    `campaign` instead of the settings' campaign file, if given)."""
+    `campaign` instead of the settings' campaign file, and `lookups` answering the outside
+    services, if given)."""
     api = api or OfflineBotAPI()
-    app = build_application(settings, campaign=campaign, request=api)
+    app = build_application(settings, campaign=campaign, request=api, lookups=lookups)
     await app.initialize()
     await app.post_init(app)
     try:

@@ -203,6 +203,21 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
 # --- a fake network ---------------------------------------------------------------------------
 
 
+class FlakyService:
+    """postcodes.io that can be switched off (`down`: "503", or "timeout" for no answer at all)
+    and on again; working, it knows no postcode (404, as for an unknown one)."""
+
+    def __init__(self) -> None:
+        self.down: str | None = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if self.down == "503":
+            return httpx.Response(503, text="<html>Service Unavailable</html>")
+        return httpx.Response(404, json={"status": 404, "error": "Postcode not found"})
+
+
 class FakeServices:
     """Answers by path; records every request so tests can count who was asked what."""
 

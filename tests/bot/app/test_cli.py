@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import signal
 import socket
 import subprocess
 import sys
+from importlib.metadata import version
+from pathlib import Path
 
 import httpx
+import pytest
+import time_machine
 
-from bot.app.cli import sync_mps, webhook_options
+from bot.app.cli import launch_warnings, main, sync_mps, webhook_options
 from bot.app.offline import UpdateFactory
+from bot.campaign import load_campaign
+from bot.config import Settings
 from bot.storage import Storage
+from tests.support.bot_api import FakeBotApi, start_bot_process
 from tests.support.harness import make_settings, running_bot
 from tests.support.parliament import ConcurrencyProbe, client, sync_transport
 
@@ -131,3 +140,100 @@ async def test_mps_sync_says_plainly_when_the_members_api_is_down(tmp_path, caps
     error = capsys.readouterr().err
     assert "MEMBERS_API_URL" in error
     assert "Traceback" not in error
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    """Settings from the environment only, as a fresh install has them."""
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "stepup.db"))
+    return monkeypatch
+
+
+def test_version_is_the_installed_release(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"stepup-bot {version('stepup-bot')}"
+
+
+def test_check_works_without_a_token_and_warns_what_is_not_ready(environment, capsys):
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "Settings and campaign file are valid" in out
+    warnings = [line for line in out.splitlines() if line.startswith("Warning: ")]
+    assert any("TELEGRAM_BOT_TOKEN is empty" in line for line in warnings)
+    assert any("home page rather than a petition" in line for line in warnings)
+    assert any("ORGANISER_IDS is empty" in line for line in warnings)
+    assert not any("ended on" in line for line in warnings)  # the campaign is still ahead
+
+
+def test_check_warns_about_a_campaign_that_has_ended():
+    settings = make_settings(Path("unused"))
+    campaign = load_campaign(settings.campaign_file)
+    last_day = launch_warnings(settings, campaign, campaign.end_date)
+    day_after = launch_warnings(settings, campaign, campaign.end_date + dt.timedelta(days=1))
+    [ended] = [warning for warning in day_after if warning not in last_day]
+    assert f"ended on {campaign.end_date}: no daily prompt will be sent" in ended
+
+
+def test_backup_keep_rotates_the_regular_backups(environment, tmp_path, capsys):
+    Storage.open(tmp_path / "stepup.db").close()
+    start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    for night in range(4):
+        with time_machine.travel(start + dt.timedelta(days=night), tick=False):
+            assert main(["backup", "--keep", "3"]) == 0
+    kept = sorted(path.name for path in (tmp_path / "backups").iterdir())
+    assert kept == [
+        "stepup-20261202-020000.db",
+        "stepup-20261203-020000.db",
+        "stepup-20261204-020000.db",
+    ]
+    assert "Deleted the older backup" in capsys.readouterr().out
+    assert all((tmp_path / "backups" / name).stat().st_mode & 0o777 == 0o600 for name in kept)
+
+
+async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
+    for stop_signal, said in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C (SIGINT)")):
+        log = tmp_path / f"{said}.log"
+        async with FakeBotApi() as api:
+            bot = await start_bot_process(
+                api.base_url, tmp_path / "bot.db", log, ORGANISER_IDS="5,6"
+            )
+            for _ in range(600):
+                if "Starting @" in log.read_text() or bot.returncode is not None:
+                    break
+                await asyncio.sleep(0.05)
+            bot.send_signal(stop_signal)
+            await asyncio.wait_for(bot.wait(), timeout=5)  # D11: SIGTERM exits within 5 s
+        lines = log.read_text().splitlines()
+        [started] = [line for line in lines if "Starting @" in line]
+        assert f"Starting @StepUpBot (stepup-bot {version('stepup-bot')}): long polling" in started
+        assert "2 organiser(s), campaign Step Up Migrant Women 2026-11-25 to 2026-12-10" in started
+        assert f"database {tmp_path / 'bot.db'}" in started
+        assert lines[-1].endswith(f"Stopped: {said}.")
+        assert bot.returncode == 0
+
+
+async def test_an_error_that_stops_the_bot_is_logged_as_the_reason(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        log = tmp_path / "bot.log"
+        async with FakeBotApi() as api:
+            bot = await start_bot_process(
+                api.base_url,
+                tmp_path / "bot.db",
+                log,
+                WEBHOOK_URL="https://bot.example.org/telegram",
+                WEBHOOK_SECRET=SECRET,
+                WEBHOOK_LISTEN="127.0.0.1",
+                WEBHOOK_PORT=str(taken.getsockname()[1]),  # someone else listens there
+            )
+            await asyncio.wait_for(bot.wait(), timeout=60)
+    text = log.read_text()
+    assert bot.returncode == 1
+    assert "Starting @StepUpBot" in text and "webhook at https://bot.example.org/telegram" in text
+    assert "Stopped by an error: OSError: [Errno 98] Address already in use" in text

@@ -1,0 +1,82 @@
+"""Backups of the database, and files only the bot's user can read.
+
+The database holds supporters' Telegram ids, so it, its `-wal` and `-shm` files (SQLite gives
+them the database file's mode) and every backup are created with mode 0600, in folders of mode
+0700. A backup is SQLite's online backup, consistent even while the bot writes. Backups sit in
+`backups/` beside the database unless told otherwise, named `<database>-<UTC time>.db`;
+`rotate` keeps the newest few of those. The copy taken automatically before a schema migration
+is named `<database>-<UTC time>-before-<migration>.db` and is never rotated away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+SQLITE_SIDE_FILES = ("-wal", "-shm")
+STAMP_FORMAT = "%Y%m%d-%H%M%S"
+BEFORE = "-before-"
+
+
+def create_private(path: Path) -> None:
+    """Create `path` (and missing folders) readable only by this user; tighten it (and SQLite's
+    side files) if it already exists more open, e.g. from a version that did not do this."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    for candidate in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            if candidate.stat().st_mode & 0o777 != PRIVATE_FILE:
+                candidate.chmod(PRIVATE_FILE)
+
+
+def default_folder(database: Path) -> Path:
+    return database.parent / "backups"
+
+
+def backup_name(database: Path, at: dt.datetime, before: str | None = None) -> str:
+    """`stepup-20261205-093000.db`, or `stepup-20261205-093000-before-0013_x.db`."""
+    name = f"{database.stem}-{at.astimezone(dt.UTC).strftime(STAMP_FORMAT)}"
+    return f"{name}{BEFORE}{before}.db" if before else f"{name}.db"
+
+
+def copy_database(source: sqlite3.Connection, destination: Path) -> None:
+    """Write a consistent copy of the open database `source` to `destination` (mode 0600)."""
+    create_private(destination)
+    target = sqlite3.connect(destination)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        target.close()
+
+
+def backup(database: Path, destination: Path) -> None:
+    """Copy the database file at `database` to `destination` while the bot may be writing."""
+    source = sqlite3.connect(database)
+    try:
+        copy_database(source, destination)
+    finally:
+        source.close()
+
+
+def rotated(folder: Path, database: Path) -> list[Path]:
+    """The regular backups of `database` in `folder`, newest first (those taken before a
+    migration are not among them)."""
+    found = [path for path in folder.glob(f"{database.stem}-*.db") if BEFORE not in path.name]
+    # Written in the same instant, the names (their UTC time) decide.
+    return sorted(found, key=lambda path: (path.stat().st_mtime, path.name), reverse=True)
+
+
+def rotate(folder: Path, database: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` regular backups of `database` in `folder`; returns the
+    deleted ones."""
+    old = rotated(folder, database)[keep:]
+    for path in old:
+        path.unlink()
+    return old
