@@ -31,6 +31,11 @@ def stamp(moment: dt.datetime | None = None) -> str:
     return (moment or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+class DatabaseUnusable(Exception):
+    """The database file cannot be opened, read and written; the message says why, in one line
+    an operator can act on."""
+
+
 class Store:
     """The connection and the few primitives every area uses; see the package docstring."""
 
@@ -43,8 +48,22 @@ class Store:
     def open(cls, path: Path | str) -> Self:
         """Open (creating if needed, readable only by this user) and migrate the database at
         `path`. An existing database with migrations pending is backed up first, beside it in
-        backups/ (see bot.backups), so an upgrade that goes wrong can be undone."""
+        backups/ (see bot.backups), so an upgrade that goes wrong can be undone.
+
+        Raises DatabaseUnusable when the file or its folder cannot be created, read or written
+        (e.g. a backup restored as root), or the file is not an SQLite database.
+        """
         path = Path(path)
+        try:
+            return cls(cls._connect(path))
+        except (OSError, sqlite3.Error) as error:
+            raise DatabaseUnusable(
+                f"cannot use {path} as the database ({error}). It must be an SQLite file that "
+                "the user running the bot can read and write, in a folder it can write to."
+            ) from None
+
+    @staticmethod
+    def _connect(path: Path) -> Database:
         backups.create_private(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         db = Database(conn)
@@ -59,7 +78,14 @@ class Store:
             backups.copy_database(conn, destination)
             logger.info("Backed up the database to %s before upgrading its schema", destination)
         migrations.apply(db)
-        return cls(db)
+        # SQLite opens a file it may read but not write without a word, and only the first
+        # write would fail: one that is rolled back finds out now, before any supporter writes.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE write_check (x)")
+        finally:
+            db.execute("ROLLBACK")
+        return db
 
     @classmethod
     def open_readonly(cls, path: Path) -> Self:
