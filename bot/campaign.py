@@ -14,8 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
+# The languages supporters use the bot in; every text exists in each. The default is the one
+# a person whose Telegram speaks none of them gets, and the one any missing version falls back on.
 LANGUAGES = ("en", "pt", "es")
-Language = Literal["en", "pt", "es"]
+DEFAULT_LANGUAGE = "en"
 Journey = Literal["petition", "mp", "solidarity", "share", "menu"]
 PROFILE_LIMITS = {"name": 64, "description": 512, "short_description": 120}
 
@@ -36,7 +38,7 @@ class Localised(_Strict):
     es: str = Field(min_length=1)
 
     def __call__(self, language: str) -> str:
-        return getattr(self, language if language in LANGUAGES else "en")
+        return getattr(self, language if language in LANGUAGES else DEFAULT_LANGUAGE)
 
 
 class SupportLine(_Strict):

@@ -18,7 +18,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -28,7 +27,7 @@ from bot import delivery
 from bot.campaign import Campaign
 from bot.config import Settings
 from bot.delivery import DeliveryReport, LinkButton
-from bot.storage import Storage, utcnow
+from bot.storage import Storage
 
 if TYPE_CHECKING:
     from tweepy.asynchronous import AsyncClient as XClient
@@ -43,10 +42,6 @@ X_TIMEOUT_SECONDS = 15
 
 
 # --- the calendar ------------------------------------------------------------------------------
-
-
-def local_now(zone: ZoneInfo) -> dt.datetime:
-    return utcnow().astimezone(zone)
 
 
 def is_due(campaign: Campaign, now: dt.datetime) -> bool:

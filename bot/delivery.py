@@ -41,13 +41,13 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.campaign import DEFAULT_LANGUAGE
 from bot.progress import same_journey
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("broadcast", "daily_prompt")
-FALLBACK_LANGUAGE = "en"
 PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
     "pending",
     "sent",
@@ -120,10 +120,22 @@ class Audience:
         )
 
 
+def reach(storage: Storage, audience: Audience) -> int:
+    """How many supporters the audience would reach if it started now."""
+    return storage.count_audience(**audience.as_filters())
+
+
 @dataclass(frozen=True)
 class LinkButton:
     label: str
     url: str
+
+
+def link_keyboard(*buttons: LinkButton) -> InlineKeyboardMarkup:
+    """Link buttons one under another: how a prompt or a broadcast carries its buttons."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label, url=button.url)] for button in buttons]
+    )
 
 
 @dataclass(frozen=True)
@@ -176,8 +188,8 @@ def create_broadcast(
     nothing is sent until `run_broadcast`. Returns its id."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    if not texts.get(FALLBACK_LANGUAGE):
-        raise ValueError(f"texts need a {FALLBACK_LANGUAGE!r} version to fall back on")
+    if not texts.get(DEFAULT_LANGUAGE):
+        raise ValueError(f"texts need a {DEFAULT_LANGUAGE!r} version to fall back on")
     return storage.create_broadcast(
         kind=kind,
         texts=dict(texts),
@@ -283,13 +295,13 @@ class _Message:
     photo_file_id: str | None
 
     def text(self, language: str) -> str:
-        return self.texts.get(language) or self.texts[FALLBACK_LANGUAGE]
+        return self.texts.get(language) or self.texts[DEFAULT_LANGUAGE]
 
     def markup(self, language: str) -> InlineKeyboardMarkup | None:
-        button = self.buttons.get(language) or self.buttons.get(FALLBACK_LANGUAGE)
+        button = self.buttons.get(language) or self.buttons.get(DEFAULT_LANGUAGE)
         if not button:
             return None
-        return InlineKeyboardMarkup([[InlineKeyboardButton(button["label"], url=button["url"])]])
+        return link_keyboard(LinkButton(button["label"], button["url"]))
 
     async def send(self, bot: Bot, chat_id: int, language: str) -> int:
         """Send it in `language` (or the fallback); returns the message id."""

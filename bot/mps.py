@@ -48,6 +48,9 @@ _CROWN_DEPENDENCY_CODES = ("L99999999", "M99999999")
 _X_HANDLE_IN_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
 _X_HANDLE_ALONE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
 X_INTENT_URL = "https://x.com/intent/tweet"
+# A constituency's GSS code, as in E14001063 (England), W07000081 (Wales), S14000021...
+GSS_CODE = re.compile(r"[EWSN][0-9]{8}")
+MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -141,6 +144,21 @@ def constituency_key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     plain = "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
     return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
+
+
+def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, str]]:
+    """(code, name) of the known constituencies a typed GSS code or name means: the exact name
+    (accents, case and punctuation aside) if there is one, else every name containing it (if
+    enough of it was typed to mean something)."""
+    code = typed.strip().upper()
+    if GSS_CODE.fullmatch(code):
+        return [(code, known[code])] if code in known else []
+    wanted = constituency_key(typed)
+    keyed = sorted(((constituency_key(name), code, name) for code, name in known.items()))
+    exact = [(code, name) for key, code, name in keyed if key == wanted]
+    if exact or len(wanted) < MIN_PARTIAL_NAME:
+        return exact
+    return [(code, name) for key, code, name in keyed if wanted in key]
 
 
 def normalise_postcode(raw: str) -> str:
@@ -254,8 +272,22 @@ async def current_mp(
     try:
         current = _current_constituency(found, constituency.name)
         member = ((current.get("currentRepresentation") or {}).get("member") or {}).get("value")
-        if not member:
-            raise SeatVacant(constituency)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise _shape_error("Members API", error) from None
+    if not member:
+        raise SeatVacant(constituency)
+    return await _member_mp(http, base, member, constituency.code, constituency.name)
+
+
+async def _member_mp(
+    http: httpx.AsyncClient,
+    base: str,
+    member: dict[str, Any],
+    constituency_code: str | None,
+    constituency_name: str,
+) -> MP:
+    """An MP from a Members API member record, with the contact details it lists."""
+    try:
         member_id = int(member["id"])
         name = member["nameDisplayAs"]
         party = (member.get("latestParty") or {}).get("name") or ""
@@ -268,8 +300,8 @@ async def current_mp(
         party=party,
         email=email,
         x_handle=x_handle,
-        constituency_code=constituency.code,
-        constituency_name=constituency.name,
+        constituency_code=constituency_code,
+        constituency_name=constituency_name,
     )
 
 
@@ -428,22 +460,10 @@ async def _sitting_members(http: httpx.AsyncClient, base: str) -> list[dict[str,
 
 async def _synced_mp(http: httpx.AsyncClient, base: str, member: dict[str, Any]) -> MP:
     try:
-        member_id = int(member["id"])
-        name = member["nameDisplayAs"]
-        party = (member.get("latestParty") or {}).get("name") or ""
         constituency_name = member["latestHouseMembership"]["membershipFrom"]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError) as error:
         raise _shape_error("Members API", error) from None
-    email, handle = await _contact_details(http, base, member_id)
-    return MP(
-        member_id=member_id,
-        name=name,
-        party=party,
-        email=email,
-        x_handle=handle,
-        constituency_code=None,
-        constituency_name=constituency_name,
-    )
+    return await _member_mp(http, base, member, None, constituency_name)
 
 
 # --- handing the letter over ------------------------------------------------------------------
@@ -466,9 +486,3 @@ def tweet_mp_url(mp: MP, text: str, hashtags: Iterable[str]) -> str | None:
         return None
     tags = ",".join(tag.lstrip("#") for tag in hashtags)
     return _with_params(X_INTENT_URL, {"text": f"@{mp.x_handle} {text}", "hashtags": tags})
-
-
-def mailto_url(email: str, subject: str, body: str) -> str:
-    # RFC 6068: line breaks in a mailto body are CRLF.
-    query = urlencode({"subject": subject, "body": body.replace("\n", "\r\n")}, quote_via=quote)
-    return f"mailto:{quote(email, safe='@')}?{query}"

@@ -9,7 +9,6 @@ Sending is `scheduler.broadcasts`' job: in the background, with progress and a f
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -26,9 +25,9 @@ from telegram.ext import (
 )
 
 from bot.app.context import Context
-from bot.delivery import FALLBACK_LANGUAGE, OUTCOMES, Audience, create_broadcast
-from bot.mps import constituency_key
-from bot.storage import Storage, utcnow
+from bot.clock import local_now, parse_when
+from bot.delivery import OUTCOMES, Audience, create_broadcast, reach
+from bot.mps import match_constituencies
 from handlers.common import (
     Handler,
     answer,
@@ -44,7 +43,7 @@ from handlers.common import (
 from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
-from messages.i18n import LANGUAGES
+from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from scheduler import broadcasts
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
@@ -57,12 +56,8 @@ ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
 )
 DRAFT = "broadcast_draft"
 
-GSS_CODE = re.compile(r"[EWSN][0-9]{8}")
 BROADCAST_ID = re.compile(r"[0-9]{1,12}")
 MAX_CONSTITUENCY_CHOICES = 8
-MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
-# The first is the way the prompts' example is written, so the example always reads.
-TIME_FORMATS = (screens.EXAMPLE_FORMAT, "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
 
 TEXT_MESSAGE = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 PHOTO_MESSAGE = filters.UpdateType.MESSAGE & filters.PHOTO
@@ -76,41 +71,7 @@ ANY_MESSAGE = filters.UpdateType.MESSAGE & ~filters.COMMAND
 def new_draft() -> dict[str, Any]:
     """Texts by language (Telegram HTML), the photo's file id, which version is being asked for,
     and the chosen audience (`Audience.as_dict()`)."""
-    return {"texts": {}, "photo": None, "asking": FALLBACK_LANGUAGE, "audience": {}}
-
-
-def parse_when(typed: str, now: dt.datetime) -> dt.datetime | None:
-    """The moment meant by "2026-11-28 18:00", or by "18:00" (the next 18:00 after `now`), in
-    `now`'s time zone; None if it is neither."""
-    typed = " ".join(typed.split())
-    for pattern in TIME_FORMATS:
-        try:
-            return dt.datetime.strptime(typed, pattern).replace(tzinfo=now.tzinfo)
-        except ValueError:
-            continue
-    try:
-        clock = dt.datetime.strptime(typed, screens.CLOCK_FORMAT).time()
-    except ValueError:
-        return None
-    moment = dt.datetime.combine(now.date(), clock, tzinfo=now.tzinfo)
-    if moment <= now:
-        moment = dt.datetime.combine(now.date() + dt.timedelta(days=1), clock, tzinfo=now.tzinfo)
-    return moment
-
-
-def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, str]]:
-    """(code, name) of the known constituencies a typed GSS code or name means: the exact name
-    (accents, case and punctuation aside) if there is one, else every name containing it (if
-    enough of it was typed to mean something)."""
-    code = typed.strip().upper()
-    if GSS_CODE.fullmatch(code):
-        return [(code, known[code])] if code in known else []
-    wanted = constituency_key(typed)
-    keyed = sorted(((constituency_key(name), code, name) for code, name in known.items()))
-    exact = [(code, name) for key, code, name in keyed if key == wanted]
-    if exact or len(wanted) < MIN_PARTIAL_NAME:
-        return exact
-    return [(code, name) for key, code, name in keyed if wanted in key]
+    return {"texts": {}, "photo": None, "asking": DEFAULT_LANGUAGE, "audience": {}}
 
 
 def audience_from(data: str, known: dict[str, str]) -> Audience | None:
@@ -127,11 +88,6 @@ def audience_from(data: str, known: dict[str, str]) -> Audience | None:
     if kind == "con" and argument in known:
         return Audience(constituency_code=argument)
     return None
-
-
-def reach(storage: Storage, audience: Audience) -> int:
-    """How many supporters the audience would reach if it started now."""
-    return storage.count_audience(**audience.as_filters())
 
 
 # --- composing ---------------------------------------------------------------------------------
@@ -160,7 +116,7 @@ async def receive_message(update: Update, context: Context) -> str:
         return await start_broadcast(update, context)
     lang = language(update, context)
     message = update.effective_message
-    first = draft["asking"] == FALLBACK_LANGUAGE
+    first = draft["asking"] == DEFAULT_LANGUAGE
     if message.photo and not first:
         await reply(update, context, screens.version_text_only(lang, draft["asking"]))
         return ASK_TEXT
@@ -210,7 +166,7 @@ async def ask_version(update: Update, context: Context) -> str | None:
     code = update.callback_query.data.removeprefix(screens.VERSION_PREFIX)
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
-    if code not in LANGUAGES or code == FALLBACK_LANGUAGE:
+    if code not in LANGUAGES or code == DEFAULT_LANGUAGE:
         return await show_versions(update, context)
     draft["asking"] = code
     lang = language(update, context)
@@ -357,19 +313,16 @@ async def send_now(update: Update, context: Context) -> int | None:
     return ConversationHandler.END
 
 
-def local_now(context: Context) -> dt.datetime:
-    return utcnow().astimezone(context.bot_data.settings.zone)
-
-
 async def ask_time(update: Update, context: Context) -> str | None:
     """Schedule: ask when, in the bot's time zone."""
     if draft_of(context) is None:
         return await stale_step(update, context)
     lang = language(update, context)
+    settings = context.bot_data.settings
     await show(
         update,
         context,
-        screens.ask_time(lang, local_now(context), context.bot_data.settings.tz),
+        screens.ask_time(lang, local_now(settings.zone), settings.tz),
         screens.cancel_keyboard(lang),
     )
     return ASK_TIME
@@ -378,7 +331,7 @@ async def ask_time(update: Update, context: Context) -> str | None:
 async def receive_time(update: Update, context: Context) -> int | str | None:
     """A typed time: in the future, it schedules the broadcast; otherwise ask again."""
     lang = language(update, context)
-    now = local_now(context)
+    now = local_now(context.bot_data.settings.zone)
     when = parse_when(update.effective_message.text, now)
     if when is None:
         await reply(update, context, screens.time_unreadable(lang, now))

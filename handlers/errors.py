@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 from bot.app.context import Context
 from handlers.common import language
 from messages import text
+from messages.i18n import DEFAULT_LANGUAGE
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ async def on_error(update: object, context: Context) -> None:
     try:
         lang = language(update, context)
     except Exception:  # the storage itself may be what failed
-        lang = "en"
+        lang = DEFAULT_LANGUAGE
     try:
         await context.bot.send_message(update.effective_chat.id, text(lang, "core.errors.generic"))
     except TelegramError:

@@ -8,11 +8,9 @@ from telegram.ext import Application, MessageHandler, filters
 from bot.app.context import Context
 from bot.progress import JOURNEYS, checklist
 from handlers.common import language, reply, routes, show, user_id
-from messages import keyboards, render, text
+from messages import core, keyboards, text
 from messages.i18n import LANGUAGES
 
-# Deep-link payloads that open a journey rather than being only a referral source.
-JOURNEY_PAYLOADS = (*JOURNEYS, "menu")
 MAX_PAYLOAD = 64
 
 
@@ -42,11 +40,11 @@ async def start(update: Update, context: Context) -> None:
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:
     campaign = context.bot_data.campaign
-    await reply(update, context, render.welcome(lang, campaign))
+    await reply(update, context, core.welcome(lang, campaign))
     await reply(
         update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
     )
-    await reply(update, context, render.optin_question(lang, campaign), keyboards.optin(lang))
+    await reply(update, context, core.optin_question(lang, campaign), keyboards.optin(lang))
 
 
 async def open_journey(update: Update, context: Context, journey: str) -> None:
@@ -65,7 +63,7 @@ async def show_menu(update: Update, context: Context) -> None:
     opted_in = bool(supporter and supporter["opted_in"])
     progress = checklist(storage.done_actions(user_id(update)))
     await show(
-        update, context, render.menu(lang, progress, opted_in), keyboards.main_menu(lang, opted_in)
+        update, context, core.menu(lang, progress, opted_in), keyboards.main_menu(lang, opted_in)
     )
 
 
@@ -94,9 +92,9 @@ async def choose_language(update: Update, context: Context) -> None:
         await show_menu(update, context)
     else:
         campaign = context.bot_data.campaign
-        await reply(update, context, render.welcome(chosen, campaign))
+        await reply(update, context, core.welcome(chosen, campaign))
         await reply(
-            update, context, render.optin_question(chosen, campaign), keyboards.optin(chosen)
+            update, context, core.optin_question(chosen, campaign), keyboards.optin(chosen)
         )
 
 
@@ -120,7 +118,7 @@ async def ask_daily(update: Update, context: Context) -> None:
     await show(
         update,
         context,
-        render.optin_question(lang, context.bot_data.campaign),
+        core.optin_question(lang, context.bot_data.campaign),
         keyboards.optin(lang),
     )
 

@@ -12,7 +12,7 @@ from telegram.ext import Application
 from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import language, reply, routes, show, user_id
-from messages import keyboards, render, text
+from messages import core, keyboards, text
 from scheduler.housekeeping import scrub_files
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ async def help_command(update: Update, context: Context) -> None:
     await show(
         update,
         context,
-        render.help_text(lang, context.bot_data.campaign),
+        core.help_text(lang, context.bot_data.campaign),
         keyboards.back_to_menu(lang),
     )
 
@@ -36,7 +36,7 @@ async def help_command(update: Update, context: Context) -> None:
 async def privacy_command(update: Update, context: Context) -> None:
     """/privacy: what is stored, why and for how long."""
     lang = language(update, context)
-    body = render.privacy(
+    body = core.privacy(
         lang, context.bot_data.campaign, context.bot_data.settings.data_retention_days
     )
     await show(update, context, body, keyboards.back_to_menu(lang))
@@ -46,7 +46,7 @@ async def mydata_command(update: Update, context: Context) -> None:
     """/mydata: every row stored about this supporter."""
     lang = language(update, context)
     data = context.bot_data.storage.personal_data(user_id(update))
-    await show(update, context, render.mydata(lang, data), keyboards.back_to_menu(lang))
+    await show(update, context, core.mydata(lang, data), keyboards.back_to_menu(lang))
 
 
 async def stop_command(update: Update, context: Context) -> None:

@@ -6,36 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application
 
 import scheduler.daily
 from bot import daily
 from bot.app.context import Context
-from bot.delivery import LinkButton
+from bot.clock import local_now
+from bot.delivery import link_keyboard
 from handlers.common import language, organiser_only, reply, routes, show
-from messages import daily as words
-from messages import keyboards, text
-from messages.i18n import LANGUAGES, Html, catalog
-from messages.render import date as date_label
-
-PREFIX = "schedule:"
-SHOW = "schedule:show"
-DAYS = "schedule:days"
-DAY_PREFIX = "schedule:day:"
-PREVIEW_PREFIX = "schedule:preview:"
-PAUSE = "schedule:pause"
-RESUME = "schedule:resume"
-SEND = "schedule:send"
-SEND_CONFIRMED = "schedule:send:yes"
-DAYS_PER_ROW = 4
-
+from messages import daily as screens
+from messages import text
+from messages.i18n import LANGUAGES, Html
 
 # --- plain values out of the update ------------------------------------------------------------
 
 
 def today(context: Context) -> dt.date:
-    return daily.local_now(context.bot_data.settings.zone).date()
+    return local_now(context.bot_data.settings.zone).date()
 
 
 def parse_day(context: Context, value: str) -> int | None:
@@ -48,65 +36,9 @@ def parse_day(context: Context, value: str) -> int | None:
 
 def parse_preview(context: Context, data: str) -> tuple[int, str] | None:
     """(day, language) from `schedule:preview:<day>:<language>`, or None if tampered with."""
-    day_value, _, chosen = data.removeprefix(PREVIEW_PREFIX).partition(":")
+    day_value, _, chosen = data.removeprefix(screens.PREVIEW_PREFIX).partition(":")
     day = parse_day(context, day_value)
     return (day, chosen) if day is not None and chosen in LANGUAGES else None
-
-
-# --- keyboards ---------------------------------------------------------------------------------
-
-
-def back_button(lang: str) -> InlineKeyboardButton:
-    return keyboards.button(lang, "daily.schedule.button_back", SHOW)
-
-
-def overview_keyboard(lang: str, paused: bool, campaign_day: bool) -> InlineKeyboardMarkup:
-    buttons = [
-        keyboards.button(lang, "daily.schedule.button_preview", DAYS),
-        keyboards.button(lang, "daily.schedule.button_resume", RESUME)
-        if paused
-        else keyboards.button(lang, "daily.schedule.button_pause", PAUSE),
-    ]
-    if campaign_day:
-        buttons.append(keyboards.button(lang, "daily.schedule.button_send", SEND))
-    return InlineKeyboardMarkup(keyboards.rows(*buttons))
-
-
-def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
-    days = [
-        InlineKeyboardButton(
-            text(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
-        )
-        for day in range(1, total_days + 1)
-    ]
-    return InlineKeyboardMarkup([*keyboards.rows(*days, width=DAYS_PER_ROW), [back_button(lang)]])
-
-
-def languages_keyboard(lang: str, day: int) -> InlineKeyboardMarkup:
-    choices = [
-        InlineKeyboardButton(
-            catalog(code)["core.language.name"], callback_data=f"{PREVIEW_PREFIX}{day}:{code}"
-        )
-        for code in LANGUAGES
-    ]
-    back = keyboards.button(lang, "daily.schedule.button_preview", DAYS)
-    return InlineKeyboardMarkup([choices, [back]])
-
-
-def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                keyboards.button(lang, "daily.schedule.send_yes", SEND_CONFIRMED),
-                keyboards.button(lang, "daily.schedule.send_no", SHOW),
-            ]
-        ]
-    )
-
-
-def prompt_markup(button: LinkButton) -> InlineKeyboardMarkup:
-    """The prompt's link button, laid out as the delivery engine sends it."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(button.label, url=button.url)]])
 
 
 # --- callbacks ---------------------------------------------------------------------------------
@@ -117,8 +49,8 @@ def overview(context: Context, lang: str) -> tuple[Html, InlineKeyboardMarkup]:
     day = today(context)
     paused = daily.is_paused(data.storage)
     status = daily.day_status(data.storage, day)
-    body = words.render_schedule(lang, data.campaign, data.settings, day, status, paused)
-    return body, overview_keyboard(lang, paused, data.campaign.day_number(day) is not None)
+    body = screens.render_schedule(lang, data.campaign, data.settings, day, status, paused)
+    return body, screens.overview_keyboard(lang, paused, data.campaign.day_number(day) is not None)
 
 
 async def show_schedule(update: Update, context: Context) -> None:
@@ -129,26 +61,19 @@ async def show_schedule(update: Update, context: Context) -> None:
 async def choose_day(update: Update, context: Context) -> None:
     """Preview: pick a day."""
     lang = language(update, context)
-    total = context.bot_data.campaign.total_days
-    await show(update, context, text(lang, "daily.schedule.choose_day"), days_keyboard(lang, total))
+    keyboard = screens.days_keyboard(lang, context.bot_data.campaign.total_days)
+    await show(update, context, text(lang, "daily.schedule.choose_day"), keyboard)
 
 
 async def choose_preview_language(update: Update, context: Context) -> None:
     """Preview: pick the language for the chosen day."""
-    day = parse_day(context, update.callback_query.data.removeprefix(DAY_PREFIX))
+    day = parse_day(context, update.callback_query.data.removeprefix(screens.DAY_PREFIX))
     if day is None:
         await stale_schedule_button(update, context)
         return
     lang = language(update, context)
-    campaign = context.bot_data.campaign
-    body = text(
-        lang,
-        "daily.schedule.choose_language",
-        day=day,
-        date=date_label(lang, campaign.date_of_day(day)),
-        journey=words.render_journey(lang, campaign, day),
-    )
-    await show(update, context, body, languages_keyboard(lang, day))
+    body = screens.preview_choice(lang, context.bot_data.campaign, day)
+    await show(update, context, body, screens.languages_keyboard(lang, day))
 
 
 async def preview_prompt(update: Update, context: Context) -> None:
@@ -160,8 +85,8 @@ async def preview_prompt(update: Update, context: Context) -> None:
     day, chosen = parsed
     campaign = context.bot_data.campaign
     await update.callback_query.answer()
-    button = words.prompt_button(campaign, context.bot.username, day, chosen)
-    await reply(update, context, words.prompt_text(campaign, day, chosen), prompt_markup(button))
+    button = screens.prompt_button(campaign, context.bot.username, day, chosen)
+    await reply(update, context, screens.prompt_text(campaign, day, chosen), link_keyboard(button))
 
 
 async def pause_schedule(update: Update, context: Context) -> None:
@@ -185,11 +110,11 @@ async def confirm_send(update: Update, context: Context) -> None:
             update,
             context,
             text(lang, "daily.schedule.no_prompt_today"),
-            InlineKeyboardMarkup([[back_button(lang)]]),
+            screens.back_keyboard(lang),
         )
         return
     body = text(lang, "daily.schedule.send_confirm", day=day)
-    await show(update, context, body, confirm_keyboard(lang))
+    await show(update, context, body, screens.confirm_keyboard(lang))
 
 
 async def send_confirmed(update: Update, context: Context) -> None:
@@ -204,7 +129,7 @@ async def send_confirmed(update: Update, context: Context) -> None:
     else:
         scheduler.daily.send_now(context.application)
         key = "daily.schedule.sending"
-    await show(update, context, text(lang, key), InlineKeyboardMarkup([[back_button(lang)]]))
+    await show(update, context, text(lang, key), screens.back_keyboard(lang))
 
 
 async def stale_schedule_button(update: Update, context: Context) -> None:
@@ -217,15 +142,15 @@ async def stale_schedule_button(update: Update, context: Context) -> None:
 
 COMMANDS = {"schedule": show_schedule}
 BUTTONS = [
-    (f"^{SHOW}$", show_schedule),
-    (f"^{DAYS}$", choose_day),
-    (f"^{DAY_PREFIX}", choose_preview_language),
-    (f"^{PREVIEW_PREFIX}", preview_prompt),
-    (f"^{PAUSE}$", pause_schedule),
-    (f"^{RESUME}$", resume_schedule),
-    (f"^{SEND}$", confirm_send),
-    (f"^{SEND_CONFIRMED}$", send_confirmed),
-    (f"^{PREFIX}", stale_schedule_button),
+    (f"^{screens.SHOW}$", show_schedule),
+    (f"^{screens.DAYS}$", choose_day),
+    (f"^{screens.DAY_PREFIX}", choose_preview_language),
+    (f"^{screens.PREVIEW_PREFIX}", preview_prompt),
+    (f"^{screens.PAUSE}$", pause_schedule),
+    (f"^{screens.RESUME}$", resume_schedule),
+    (f"^{screens.SEND}$", confirm_send),
+    (f"^{screens.SEND_CONFIRMED}$", send_confirmed),
+    (f"^{screens.PREFIX}", stale_schedule_button),
 ]
 
 

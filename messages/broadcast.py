@@ -4,8 +4,6 @@ keyboards, and the callback data those keyboards carry (the handler matches on t
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
 from collections.abc import Collection, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,12 +11,13 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.delivery import FALLBACK_LANGUAGE, Audience, DeliveryReport, ProgressSnapshot
+from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
+from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
-from messages.i18n import LANGUAGES, Html, text
+from messages.core import date as date_label
+from messages.core import number
+from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, plain, text
 from messages.keyboards import button, rows
-from messages.render import date as date_label
-from messages.render import number
 
 PREFIX = "broadcast:"
 VERSION_PREFIX = "broadcast:version:"  # + language
@@ -46,8 +45,6 @@ GAPS: dict[str, tuple[str | None, str]] = {
     "no_solidarity": (None, SOLIDARITY_WRITTEN),
 }
 
-CLOCK_FORMAT = "%H:%M"
-EXAMPLE_FORMAT = "%Y-%m-%d %H:%M"  # the handler reads times typed this way
 MAX_ECHO = 60  # characters of a typed search repeated back
 LIST_PREVIEW = 80  # characters of a broadcast's text shown in /broadcast list
 
@@ -72,7 +69,7 @@ def echo(typed: str) -> str:
 
 def plain_words(body: str, limit: int) -> str:
     """A stored Telegram-HTML text as plain words, cut to `limit` characters."""
-    return shorten(html.unescape(re.sub(r"<[^>]*>", "", body)), limit)
+    return shorten(plain(body), limit)
 
 
 def duration(language: str, seconds: float) -> Html:
@@ -317,7 +314,7 @@ def open_line(
     values = {
         "id": broadcast["id"],
         "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known),
-        "preview": plain_words(broadcast["texts"][FALLBACK_LANGUAGE], LIST_PREVIEW),
+        "preview": plain_words(broadcast["texts"][DEFAULT_LANGUAGE], LIST_PREVIEW),
     }
     if broadcast["status"] == "running":
         return text(lang, "broadcast.list_running", done=done, total=broadcast["total"], **values)

@@ -14,10 +14,23 @@ from bot import delivery
 from bot.campaign import LANGUAGES, Campaign
 from bot.config import Settings
 from bot.daily import FAILED, POSTED, POSTING, UNKNOWN, DayStatus, DayWords, deep_link
-from bot.delivery import LinkButton
+from bot.delivery import LinkButton, link_keyboard
+from messages import keyboards
+from messages.core import campaign_dates
+from messages.core import date as date_label
 from messages.i18n import Html, catalog, escape, text
-from messages.render import campaign_dates
-from messages.render import date as date_label
+
+# /schedule's callback data; handlers.schedule matches on the same constants.
+PREFIX = "schedule:"
+SHOW = "schedule:show"
+DAYS = "schedule:days"
+DAY_PREFIX = "schedule:day:"
+PREVIEW_PREFIX = "schedule:preview:"
+PAUSE = "schedule:pause"
+RESUME = "schedule:resume"
+SEND = "schedule:send"
+SEND_CONFIRMED = "schedule:send:yes"
+DAYS_PER_ROW = 4
 
 X_MAX_LENGTH = 280
 X_LINK_LENGTH = 23  # X counts every link as this many characters, whatever its length
@@ -48,9 +61,8 @@ def channel_text(campaign: Campaign, day: int) -> Html:
 
 
 def channel_markup(campaign: Campaign, bot_username: str, day: int) -> InlineKeyboardMarkup:
-    buttons = [prompt_button(campaign, bot_username, day, language) for language in LANGUAGES]
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(button.label, url=button.url)] for button in buttons]
+    return link_keyboard(
+        *(prompt_button(campaign, bot_username, day, language) for language in LANGUAGES)
     )
 
 
@@ -207,4 +219,70 @@ def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
         channel_text=channel_text(campaign, day),
         channel_markup=channel_markup(campaign, bot_username, day),
         x_post=x_text(campaign, bot_username, day),
+    )
+
+
+# --- /schedule's keyboards (callback data above) ----------------------------------------------
+
+
+def back_button(lang: str) -> InlineKeyboardButton:
+    return keyboards.button(lang, "daily.schedule.button_back", SHOW)
+
+
+def overview_keyboard(lang: str, paused: bool, campaign_day: bool) -> InlineKeyboardMarkup:
+    buttons = [
+        keyboards.button(lang, "daily.schedule.button_preview", DAYS),
+        keyboards.button(lang, "daily.schedule.button_resume", RESUME)
+        if paused
+        else keyboards.button(lang, "daily.schedule.button_pause", PAUSE),
+    ]
+    if campaign_day:
+        buttons.append(keyboards.button(lang, "daily.schedule.button_send", SEND))
+    return InlineKeyboardMarkup(keyboards.rows(*buttons))
+
+
+def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
+    days = [
+        InlineKeyboardButton(
+            text(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
+        )
+        for day in range(1, total_days + 1)
+    ]
+    return InlineKeyboardMarkup([*keyboards.rows(*days, width=DAYS_PER_ROW), [back_button(lang)]])
+
+
+def languages_keyboard(lang: str, day: int) -> InlineKeyboardMarkup:
+    choices = [
+        InlineKeyboardButton(
+            catalog(code)["core.language.name"], callback_data=f"{PREVIEW_PREFIX}{day}:{code}"
+        )
+        for code in LANGUAGES
+    ]
+    back = keyboards.button(lang, "daily.schedule.button_preview", DAYS)
+    return InlineKeyboardMarkup([choices, [back]])
+
+
+def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                keyboards.button(lang, "daily.schedule.send_yes", SEND_CONFIRMED),
+                keyboards.button(lang, "daily.schedule.send_no", SHOW),
+            ]
+        ]
+    )
+
+
+def back_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[back_button(lang)]])
+
+
+def preview_choice(lang: str, campaign: Campaign, day: int) -> Html:
+    """Which language to preview the day's prompt in."""
+    return text(
+        lang,
+        "daily.schedule.choose_language",
+        day=day,
+        date=date_label(lang, campaign.date_of_day(day)),
+        journey=render_journey(lang, campaign, day),
     )

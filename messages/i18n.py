@@ -14,8 +14,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-LANGUAGES = ("en", "pt", "es")
-DEFAULT_LANGUAGE = "en"
+from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
+
 LOCALES = Path(__file__).parent / "locales"
 TAG = re.compile(r"<[^>]+>")
 

@@ -82,9 +82,14 @@ def main_menu(language: str, opted_in: bool) -> InlineKeyboardMarkup:
     )
 
 
+def menu_row(language: str) -> list[InlineKeyboardButton]:
+    """"Back to the menu", the last row under most screens."""
+    return [button(language, "core.menu.button_back", MENU)]
+
+
 @functools.cache
 def back_to_menu(language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(language, "core.menu.button_back", MENU)]])
+    return InlineKeyboardMarkup([menu_row(language)])
 
 
 @functools.cache

@@ -7,6 +7,7 @@ import html
 from collections.abc import Iterator
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
 
 from bot.campaign import Campaign
 from bot.mps import (
@@ -32,7 +33,6 @@ SENT = "mp:sent"
 # Follow-up answers: `mp:reply:<followup id>:<outcome>`.
 ANSWER_PREFIX = "mp:reply:"
 
-MESSAGE_LIMIT = 4096  # characters in one Telegram message
 COPY_TEXT_LIMIT = 256  # characters a CopyTextButton carries
 
 TOO_LONG = {
@@ -101,7 +101,7 @@ def _pieces(body: str, room: int) -> Iterator[str]:
 def blocks(body: str, tag: str) -> list[Html]:
     """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
     split at line ends where possible (escaping can make a long sentence much longer)."""
-    room = MESSAGE_LIMIT - len(f"<{tag}></{tag}>")
+    room = MessageLimit.MAX_TEXT_LENGTH - len(f"<{tag}></{tag}>")
     chunks: list[str] = []
     used = room  # so the first piece opens a chunk
     for piece in _pieces(body, room):
@@ -117,10 +117,6 @@ def blocks(body: str, tag: str) -> list[Html]:
 # --- keyboards ----------------------------------------------------------------------------------
 
 
-def _menu_row(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
-
-
 def _url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text(lang, key), url=url)]
 
@@ -133,7 +129,8 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
 
 
 def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.find_button", FIND)], _menu_row(lang)])
+    find = keyboards.button(lang, "mp.find_button", FIND)
+    return InlineKeyboardMarkup([[find], keyboards.menu_row(lang)])
 
 
 def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:
@@ -143,7 +140,7 @@ def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> Inline
         [
             _url_row(lang, "mp.writetothem_button", url),
             [keyboards.button(lang, "mp.try_again_button", FIND)],
-            _menu_row(lang),
+            keyboards.menu_row(lang),
         ]
     )
 
@@ -172,14 +169,14 @@ def handover_keyboard(
         _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
         _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
         [keyboards.button(lang, "mp.sent_button", SENT)],
-        _menu_row(lang),
+        keyboards.menu_row(lang),
     ]
     return InlineKeyboardMarkup([row for row in rows if row])
 
 
 def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
     step = checklist(done_actions).next_step
-    rows = [_menu_row(lang)]
+    rows = [keyboards.menu_row(lang)]
     if step:
         rows.insert(
             0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]

@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.campaign import Campaign
 from bot.petition import PetitionCounts
 from messages import keyboards
+from messages.core import number
 from messages.i18n import Html, text
-from messages.render import number
 
 SIGNED = "petition:signed"
 SHARE_DONE = "share:done"
@@ -53,21 +53,17 @@ def share_row(lang: str) -> list[InlineKeyboardButton]:
     return [keyboards.button(lang, "petition.share_button", keyboards.journey_data("share"))]
 
 
-def menu_row(lang: str) -> list[InlineKeyboardButton]:
-    return [keyboards.button(lang, "core.menu.button_back", keyboards.MENU)]
-
-
 def petition_keyboard(lang: str, url: str, signed: bool) -> InlineKeyboardMarkup:
     open_petition_row = [InlineKeyboardButton(text(lang, "petition.open_button"), url=url)]
     next_row = (
         share_row(lang) if signed else [keyboards.button(lang, "petition.signed_button", SIGNED)]
     )
-    return InlineKeyboardMarkup([open_petition_row, next_row, menu_row(lang)])
+    return InlineKeyboardMarkup([open_petition_row, next_row, keyboards.menu_row(lang)])
 
 
 def signed_keyboard(lang: str) -> InlineKeyboardMarkup:
     """After "I've signed": on to the share step, or back to the menu."""
-    return InlineKeyboardMarkup([share_row(lang), menu_row(lang)])
+    return InlineKeyboardMarkup([share_row(lang), keyboards.menu_row(lang)])
 
 
 def share_keyboard(lang: str, links: dict[str, str], shared: bool) -> InlineKeyboardMarkup:
@@ -78,5 +74,5 @@ def share_keyboard(lang: str, links: dict[str, str], shared: bool) -> InlineKeyb
     markup = keyboards.rows(*platforms)
     if not shared:
         markup.append([keyboards.button(lang, "petition.share.done_button", SHARE_DONE)])
-    markup.append(menu_row(lang))
+    markup.append(keyboards.menu_row(lang))
     return InlineKeyboardMarkup(markup)

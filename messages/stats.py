@@ -23,11 +23,8 @@ from bot.stats import (
     ConstituencyLetters,
     Referrals,
 )
+from messages.core import BABEL_LOCALES, date, number
 from messages.i18n import LANGUAGES, Html, catalog, plain, text
-from messages.render import BABEL_LOCALES, date, number
-
-# Telegram's limit on one message; a longer report is sent in several, split between sections.
-MESSAGE_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 
 
 def render_stats(language: str, stats: CampaignStats) -> Html:
@@ -40,12 +37,12 @@ def stats_messages(language: str, stats: CampaignStats) -> list[Html]:
     (or, for a section too long on its own, between lines: each line is whole HTML)."""
     messages: list[str] = []
     for section in stats_sections(language, stats):
-        if messages and len(messages[-1]) + 2 + len(section) <= MESSAGE_LIMIT:
+        if messages and len(messages[-1]) + 2 + len(section) <= MessageLimit.MAX_TEXT_LENGTH:
             messages[-1] += f"\n\n{section}"
             continue
         messages.append("")
         for line in section.split("\n"):
-            if messages[-1] and len(messages[-1]) + 1 + len(line) > MESSAGE_LIMIT:
+            if messages[-1] and len(messages[-1]) + 1 + len(line) > MessageLimit.MAX_TEXT_LENGTH:
                 messages.append("")
             messages[-1] += f"\n{line}" if messages[-1] else line
     return [Html(message) for message in messages]

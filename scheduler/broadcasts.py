@@ -28,7 +28,6 @@ from bot.delivery import (
 from bot.storage import Storage, utcnow
 from messages import Html, text
 from messages.broadcast import figures, progress_text, report_text, stop_keyboard
-from messages.i18n import DEFAULT_LANGUAGE
 from scheduler.daily import CATCH_UP_DELAY_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -131,12 +130,6 @@ async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
     return report
 
 
-def organiser_language(storage: Storage, organiser_id: int | None) -> str:
-    """No update to read it from: the language the organiser chose as a supporter, if they did."""
-    supporter = storage.get_supporter(organiser_id)
-    return supporter["language"] if supporter else DEFAULT_LANGUAGE
-
-
 class Progress:
     """The organiser's view of one run: a message edited as the figures come in (with a Cancel
     button), then the final report. Failing to reach the organiser never stops the delivery."""
@@ -149,7 +142,7 @@ class Progress:
         self.broadcast_id = broadcast_id
         self.chat_id = organiser_id
         self.total = total
-        self.language = organiser_language(storage, organiser_id)
+        self.language = storage.language_of(organiser_id)
         self.message_id: int | None = None
 
     async def open(self) -> None:

@@ -19,6 +19,7 @@ from telegram.ext import Application
 
 from bot import daily, delivery
 from bot.app.context import BotData, Context
+from bot.clock import local_now
 from messages.daily import day_words
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ CATCH_UP_DELAY_SECONDS = 2
 
 async def _run_today(context: Context) -> None:
     data = context.bot_data
-    today = daily.local_now(data.settings.zone).date()
+    today = local_now(data.settings.zone).date()
     words = functools.partial(day_words, data.campaign, context.bot.username)
     await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today, words)
 
@@ -59,11 +60,11 @@ async def catch_up(context: Context) -> None:
     prompt if its time has passed and it has not fully gone out."""
     data = context.bot_data
     async with data.daily_lock:
-        daily.recover(data.storage, daily.local_now(data.settings.zone).date())
+        daily.recover(data.storage, local_now(data.settings.zone).date())
         batch_size = delivery.batch_size_for(data.settings.broadcast_rate)
         await delivery.resume(context.bot, data.storage, context.job.data, batch_size=batch_size)
         # Resuming may have taken a while: look at the clock again.
-        now = daily.local_now(data.settings.zone)
+        now = local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
             return
         await _run_today(context)

@@ -18,10 +18,9 @@ from telegram.ext import Application
 
 from bot.app.context import BotData, Context
 from bot.campaign import Campaign
-from bot.storage import Storage, utcnow
+from bot.storage import utcnow
 from bot.tracking import Sources, digest, poll_once
 from messages import Html
-from messages.i18n import DEFAULT_LANGUAGE
 from messages.trends import render_alert, render_digest
 
 logger = logging.getLogger(__name__)
@@ -42,18 +41,12 @@ def configured_sources(data: BotData) -> Sources | None:
     return sources
 
 
-def organiser_language(storage: Storage, organiser_id: int) -> str:
-    """The language the organiser chose as a supporter, English if she never wrote to the bot."""
-    supporter = storage.get_supporter(organiser_id)
-    return supporter["language"] if supporter else DEFAULT_LANGUAGE
-
-
 async def tell_organisers(context: Context, render: Callable[[str], Html]) -> None:
     """Send every organiser `render(language)` in her language. One who cannot be reached
     (blocked the bot, never opened it) is logged and does not keep it from the others."""
     data = context.bot_data
     for organiser_id in sorted(data.settings.organiser_ids):
-        language = organiser_language(data.storage, organiser_id)
+        language = data.storage.language_of(organiser_id)
         try:
             message = await context.bot.send_message(organiser_id, render(language))
         except TelegramError as error:

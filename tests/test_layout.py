@@ -6,6 +6,9 @@ Each layer imports only the layers to its left. `bot/app/context.py` (the typed 
 callback receives) is the one module of `bot/app/` that jobs and handlers import, so it imports
 nothing but the domain. Every import counts: at module level, inside functions and under
 TYPE_CHECKING, because each says which way the code depends.
+
+Tests and benchmarks share fakes and builders through `tests/support/` only: a test never
+imports `bench/` nor another test module, and `bench/` takes nothing else from `tests/`.
 """
 
 from __future__ import annotations
@@ -164,6 +167,52 @@ def test_the_front_door_package_imports_nothing_itself(graph):
     """Handlers import bot.app.context, which runs bot/app/__init__.py first: if that imported
     the Application, every handler would import itself through it."""
     assert graph["bot.app"] == set()
+
+
+def absolute_imports(path: Path) -> set[str]:
+    """Every module name `path` imports absolutely (with `from a import b`: a and a.b)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def borrowed(folder: str, root: Path = ROOT) -> list[str]:
+    """What modules under `folder` import from tests/ and bench/ other than tests.support."""
+    found = []
+    for path in sorted((root / folder).rglob("*.py")):
+        for name in sorted(absolute_imports(path)):
+            top = name.split(".")[0]
+            shared = name.split(".")[:2] == ["tests", "support"]
+            if top in ("tests", "bench") and not shared and not top == folder == "bench":
+                found.append(f"{path.relative_to(root)} imports {name}")
+    return found
+
+
+def test_tests_and_benchmarks_share_only_the_support_package():
+    assert borrowed("tests") == []
+    assert borrowed("bench") == []
+
+
+def test_a_test_importing_bench_or_another_test_is_caught(tmp_path):
+    (tmp_path / "tests" / "bot").mkdir(parents=True)
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "tests" / "bot" / "test_x.py").write_text(
+        "from bench import crash_suite\nfrom tests.handlers.test_y import helper\n"
+        "from tests.support.harness import running_bot\n"
+    )
+    (tmp_path / "bench" / "run.py").write_text("from tests.support import fakes\nimport bench.x\n")
+    assert borrowed("tests", tmp_path) == [
+        "tests/bot/test_x.py imports bench",
+        "tests/bot/test_x.py imports bench.crash_suite",
+        "tests/bot/test_x.py imports tests.handlers.test_y",
+        "tests/bot/test_x.py imports tests.handlers.test_y.helper",
+    ]
+    assert borrowed("bench", tmp_path) == []
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from bot import __version__, backups, health
 from bot.app import logs
 from bot.app.build import build_application
-from bot.campaign import Campaign, CampaignError, load_campaign
+from bot.campaign import LANGUAGES, Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
 from bot.stats import gather_stats
@@ -286,7 +286,7 @@ def parser() -> argparse.ArgumentParser:
         "try", help="chat with the real bot in this terminal, no token needed"
     )
     trial.add_argument(
-        "--language", choices=("en", "pt", "es"), default=None, help="your Telegram language"
+        "--language", choices=LANGUAGES, default=None, help="your Telegram language"
     )
     trial.set_defaults(handler=try_command)
     commands.add_parser(

@@ -7,6 +7,7 @@ import json
 import secrets
 from typing import Any
 
+from bot.campaign import DEFAULT_LANGUAGE
 from bot.storage.base import Store, stamp
 
 # Where each table keeps rows about one supporter; /forget and /mydata read these. deliveries has
@@ -31,6 +32,12 @@ class SupporterStore(Store):
     def get_supporter(self, user_id: int) -> dict[str, Any] | None:
         rows = self.rows("SELECT * FROM supporters WHERE user_id = ?", [user_id])
         return rows[0] if rows else None
+
+    def language_of(self, user_id: int | None) -> str:
+        """The language the person chose as a supporter; the default for someone who never
+        wrote to the bot (an organiser reached only by a job)."""
+        supporter = self.get_supporter(user_id) if user_id is not None else None
+        return supporter["language"] if supporter else DEFAULT_LANGUAGE
 
     def ensure_supporter(
         self, user_id: int, language: str, referral_source: str | None = None

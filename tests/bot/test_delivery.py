@@ -31,13 +31,6 @@ WORDING = "opt-in-v1"
 
 
 @pytest.fixture
-def storage(tmp_path) -> Storage:
-    storage = Storage.open(tmp_path / "bot.db")
-    yield storage
-    storage.close()
-
-
-@pytest.fixture
 async def loopback() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi() as api:
         yield api

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,8 +13,6 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.campaign import load_campaign
-from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.mps import (
     MP,
     LookupUnavailable,
@@ -29,14 +26,13 @@ from bot.mps import (
     constituency_for_postcode,
     current_mp,
     find_mp,
-    mailto_url,
+    match_constituencies,
     normalise_postcode,
     sync_all_mps,
     tweet_mp_url,
     writetothem_url,
     x_handle,
 )
-from bot.storage import Storage
 from messages.mp import compose_letter
 from tests.support.parliament import (
     GUERNSEY,
@@ -63,23 +59,6 @@ from tests.support.parliament import (
 )
 
 CANONICAL = re.compile(r"(?:[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}|GIR 0AA)")
-
-
-@pytest.fixture
-def storage(tmp_path: Path):
-    storage = Storage.open(tmp_path / "t.db")
-    yield storage
-    storage.close()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, database_path=tmp_path / "t.db")
-
-
-@pytest.fixture(scope="module")
-def campaign():
-    return load_campaign(DEFAULT_CAMPAIGN_FILE)
 
 
 # --- postcodes --------------------------------------------------------------------------------
@@ -361,7 +340,7 @@ async def test_malformed_postcode_is_refused_before_any_request(settings, storag
 async def test_postcode_is_nowhere_in_the_database_after_a_lookup(settings, storage, tmp_path):
     async with client(FakeServices(lookup_routes())) as http:
         await find_mp(http, settings, storage, "sw1a 1aa")
-    stored = b"".join(path.read_bytes() for path in tmp_path.glob("t.db*"))
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("storage.db*"))
     assert WESTMINSTER.name.encode() in stored  # the constituency is kept...
     for form in (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"SW1A%201AA"):
         assert form not in stored  # ...the postcode is not
@@ -482,10 +461,14 @@ def test_tweet_link_addresses_the_mp_with_the_hashtags():
     assert query["hashtags"] == ["16Days,StepUpMigrantWomen"]
 
 
-def test_mailto_link_carries_subject_and_body_encoded():
-    url = mailto_url("jane.example.mp@parliament.uk", "Equal protection", "Dear Jane,\n\nA & B?")
-    assert url.startswith("mailto:jane.example.mp@parliament.uk?")
-    query = parse_qs(urlsplit(url).query)
-    assert query["subject"] == ["Equal protection"]
-    assert query["body"] == ["Dear Jane,\r\n\r\nA & B?"]
-    assert " " not in url
+def test_constituencies_match_by_code_exact_name_or_part_of_a_name():
+    bristol, bristol_nw = ("E14001063", "Bristol Central"), ("E14001064", "Bristol North West")
+    leeds = ("E14001318", "Leeds Central and Headingley")
+    known = dict([bristol, bristol_nw, leeds, ("W07000081", "Ynys Môn")])
+    assert match_constituencies("e14001063", known) == [bristol]
+    assert match_constituencies("E14000000", known) == []
+    assert match_constituencies("ynys mon", known) == [("W07000081", "Ynys Môn")]
+    assert match_constituencies("Bristol Central", known) == [bristol]
+    assert match_constituencies("bristol", known) == [bristol, bristol_nw]
+    assert match_constituencies("headingley", known) == [leeds]
+    assert match_constituencies("!!!", known) == []

@@ -9,62 +9,8 @@ import httpx
 import pytest
 
 from bot.petition import PetitionCounter, PetitionCounts, parliament_petition_id
-
-PETITION = "https://petition.parliament.uk/petitions/700001"
-
-
-def petition_json(total: int, by_constituency: dict[str, tuple[str, int]]) -> dict:
-    return {
-        "links": {"self": f"{PETITION}.json"},
-        "data": {
-            "type": "petition",
-            "id": 700001,
-            "links": {"self": f"{PETITION}.json"},
-            "attributes": {
-                "action": "Give migrant survivors of domestic abuse equal protection",
-                "background": "Migrant women are too often left without help.",
-                "state": "open",
-                "signature_count": total,
-                "created_at": "2025-11-25T09:00:00.000Z",
-                "opened_at": "2025-11-25T10:00:00.000Z",
-                "signatures_by_country": [
-                    {"name": "United Kingdom", "code": "gb", "signature_count": total}
-                ],
-                "signatures_by_constituency": [
-                    {"name": name, "ons_code": code, "mp": "Jane Example MP", "signature_count": n}
-                    for code, (name, n) in by_constituency.items()
-                ],
-                "signatures_by_region": [
-                    {"name": "London", "ons_code": "H", "signature_count": total}
-                ],
-            },
-        },
-    }
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakePetitions:
-    """Serves a queue of answers (a status code or a JSON body) and counts requests."""
-
-    def __init__(self, *answers: dict | int | bytes) -> None:
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, int):
-            return httpx.Response(answer)
-        if isinstance(answer, bytes):
-            return httpx.Response(200, content=answer)
-        return httpx.Response(200, json=answer)
+from tests.support.fakes import FakeClock
+from tests.support.petitions import PETITION, FakePetitions, petition_json
 
 
 @pytest.fixture

@@ -18,16 +18,14 @@ from urllib.parse import parse_qs
 import aiohttp
 import httpx
 import pytest
-import time_machine
 from aioresponses import CallbackResult, aioresponses
 
 from bot import tracking
-from bot.campaign import load_campaign
-from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
+from bot.config import Settings
 from bot.storage import Storage
-from messages import LANGUAGES, catalog, trends
-from messages.i18n import placeholders
+from messages import trends
 from tests.support.fakes import X_ERRORS, x_answer, x_rate_limited
+from tests.support.figures import hashtag_counts
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
@@ -37,24 +35,6 @@ X_EPOCH_MS = 1288834974657
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def storage(tmp_path):
-    storage = Storage.open(tmp_path / "t.db")
-    yield storage
-    storage.close()
-
-
-@pytest.fixture
-def campaign():
-    return load_campaign(DEFAULT_CAMPAIGN_FILE)
 
 
 @pytest.fixture
@@ -798,22 +778,8 @@ async def test_only_configured_sources_are_built():
 # --- reading: /trends and the daily digest -----------------------------------------------------
 
 
-def seed_counts(storage: Storage) -> None:
-    storage.save_hashtag_counts(
-        "x",
-        "16Days",
-        {
-            "2026-11-24T10:00:00+00:00": 50,
-            "2026-11-25T09:00:00+00:00": 60,
-            "2026-11-25T10:00:00+00:00": 15,
-        },
-    )
-    storage.save_hashtag_counts("bluesky", "16Days", {"2026-11-25T08:00:00+00:00": 5})
-    storage.save_hashtag_counts("x", "StepUpMigrantWomen", {"2026-11-25T09:00:00+00:00": 3})
-
-
 def test_daily_volume_sums_hours_into_days_per_source_and_hashtag(storage):
-    seed_counts(storage)
+    hashtag_counts(storage)
 
     volume = tracking.daily_volume(storage, 2, today=NOW.date())
 
@@ -831,7 +797,7 @@ def test_daily_volume_sums_hours_into_days_per_source_and_hashtag(storage):
 
 
 def test_day_change_compares_each_hashtag_with_the_day_before(storage):
-    seed_counts(storage)
+    hashtag_counts(storage)
 
     changes = tracking.day_change(storage, NOW.date())
 
@@ -839,59 +805,3 @@ def test_day_change_compares_each_hashtag_with_the_day_before(storage):
         ("16Days", {"x": 75, "bluesky": 5}, 80, 50),
         ("StepUpMigrantWomen", {"x": 3}, 3, 0),
     ]
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_digest_shows_volumes_change_top_posts_and_open_problems(storage, language):
-    seed_counts(storage)
-    storage.save_hashtag_posts(
-        "x",
-        "16Days",
-        [
-            {
-                "post_id": "1",
-                "author": "@lawrs",
-                "text": "Equal protection <b>now</b> & always #16Days",
-                "url": "https://x.com/lawrs/status/1",
-                "created_at": "2026-11-25T09:10:00+00:00",
-                "likes": 10,
-                "reposts": 2,
-                "replies": 1,
-                "quotes": 0,
-            }
-        ],
-    )
-    storage.raise_tracking_alert("x", "forbidden", "403")
-
-    digest = trends.render_digest(language, tracking.digest(storage, NOW.date()))
-
-    assert "2026-11-25" in digest and "#16Days" in digest and "<b>80</b>" in digest
-    assert "60%" in digest  # 80 against 50 the day before
-    assert '<a href="https://x.com/lawrs/status/1">@lawrs</a>' in digest
-    assert "&lt;b&gt;now&lt;/b&gt; &amp; always" in digest  # post text is escaped
-    assert "13" in digest  # likes + reposts + replies + quotes
-    assert "403" in digest
-
-
-def test_digest_says_plainly_when_nothing_is_tracked_yet(storage):
-    digest = trends.render_digest("en", tracking.digest(storage, NOW.date()))
-
-    assert "No posts counted yet." in digest and "No posts found yet." in digest
-
-
-def test_trends_messages_exist_in_every_language_with_the_same_placeholders():
-    english = {k: v for k, v in catalog("en").items() if k.startswith("trends.")}
-    for language in LANGUAGES:
-        other = {k: v for k, v in catalog(language).items() if k.startswith("trends.")}
-        assert other.keys() == english.keys(), language
-        for key, template in english.items():
-            assert placeholders(other[key]) == placeholders(template), (language, key)
-    problems = {
-        "unauthorized",
-        "forbidden",
-        "rate_limited",
-        "server_error",
-        "network",
-        "unexpected",
-    }
-    assert {f"trends.problem_{problem}" for problem in problems} <= english.keys()

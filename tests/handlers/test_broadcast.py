@@ -9,16 +9,15 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from telegram import Update
 
 from bot.app.offline import Fault, OfflineBotAPI
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
-from handlers.broadcast import DRAFT, match_constituencies, parse_when
+from handlers.broadcast import DRAFT
 from messages import broadcast as screens
 from scheduler import broadcasts
+from tests.support.broadcasts import compose, deliver, finish, message_update, received, subscribe
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot, tags_in
 
 pytestmark = pytest.mark.filterwarnings(
@@ -29,10 +28,10 @@ pytestmark = pytest.mark.filterwarnings(
 
 ORGANISER = ORGANISER_ID
 NOT_ORGANISER = 77
-WORDING = "opt-in-v1"
 NOT_ALLOWED = "only for campaign organisers"
 GENERIC_ERROR = "Sorry, something went wrong"
 LONDON = ZoneInfo("Europe/London")
+NOW = dt.datetime(2026, 11, 27, 19, 30, tzinfo=LONDON)  # where `clock` stops time
 BRISTOL = ("E14001063", "Bristol Central")
 BRISTOL_NW = ("E14001064", "Bristol North West")
 LEEDS = ("E14001318", "Leeds Central and Headingley")
@@ -41,59 +40,8 @@ LEEDS = ("E14001318", "Leeds Central and Headingley")
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def subscribe(
-    storage,
-    user_id: int,
-    language: str = "en",
-    *,
-    opted_in: bool = True,
-    actions: tuple[str, ...] = (),
-    constituency: tuple[str, str] | None = None,
-) -> None:
-    """A supporter as onboarding leaves them: a language, a consent decision, maybe actions."""
-    storage.ensure_supporter(user_id, language)
-    storage.set_opt_in(user_id, opted_in, WORDING)
-    for kind in actions:
-        storage.record_action(user_id, kind, constituency[0] if constituency else None)
-    if constituency:
-        storage.set_constituency(user_id, *constituency)
-
-
-def message_update(chat, user_id: int, **fields) -> Update:
-    """A private message with any fields Telegram sends (entities, photo, caption, sticker)."""
-    update = chat.updates.message(user_id, "placeholder").to_dict()
-    del update["message"]["text"]
-    update["message"].update(fields)
-    return Update.de_json(update, chat.app.bot)
-
-
-async def deliver(chat, update: Update) -> list:
-    before = len(chat.api.calls)
-    await chat.app.process_update(update)
-    return chat.api.calls[before:]
-
-
 def bold(length: int) -> dict:
     return {"type": "bold", "offset": 0, "length": length}
-
-
-async def compose(chat, body: str = "Day 5: write to your MP", entities: list | None = None):
-    """/broadcast and the first (English) version."""
-    await chat.send(ORGANISER, "/broadcast")
-    fields = {"text": body}
-    if entities:
-        fields["entities"] = entities
-    await deliver(chat, message_update(chat, ORGANISER, **fields))
-
-
-async def finish(chat) -> None:
-    """Wait for the broadcasts running in the background."""
-    await asyncio.gather(*broadcasts.running(chat.app))
-
-
-def received(chat, user_id: int) -> list:
-    """Broadcast messages a supporter received (sends to their chat)."""
-    return [call for call in chat.api.sent(user_id) if call.method in {"sendMessage", "sendPhoto"}]
 
 
 def organiser_sees(chat) -> str:
@@ -434,12 +382,6 @@ async def test_stop_mid_broadcast_is_answered_at_once_and_honoured(half_way):
 # --- schedule, list and cancel -------------------------------------------------------------------
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 11, 27, 19, 30, tzinfo=LONDON), tick=False) as t:
-        yield t
-
-
 async def confirmed(chat) -> None:
     subscribe(chat.storage, 1)
     await compose(chat)
@@ -712,38 +654,3 @@ async def test_any_text_at_any_step_gets_a_helpful_escaped_answer(chat, typed):
     assert answered and tags_in(answered[-1].text) <= OUR_TAGS
     assert GENERIC_ERROR not in organiser_sees(chat)
     await chat.send(ORGANISER, "/cancel")
-
-
-# --- the pure parts ------------------------------------------------------------------------------
-
-NOW = dt.datetime(2026, 11, 27, 19, 30, tzinfo=LONDON)
-
-
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("2026-11-28 18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("2026-11-28T18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("28/11/2026 18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("  2026-11-28   18:00 ", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("20:00", dt.datetime(2026, 11, 27, 20, 0, tzinfo=LONDON)),
-        ("18:00", dt.datetime(2026, 11, 28, 18, 0, tzinfo=LONDON)),
-        ("19:30", dt.datetime(2026, 11, 28, 19, 30, tzinfo=LONDON)),
-        ("tomorrow", None),
-        ("", None),
-        ("2026-02-30 10:00", None),
-    ],
-)
-def test_times_are_read_in_the_bots_time_zone(typed, expected):
-    assert parse_when(typed, NOW) == expected
-
-
-def test_constituencies_match_by_code_exact_name_or_part_of_a_name():
-    known = dict([BRISTOL, BRISTOL_NW, LEEDS, ("W07000081", "Ynys Môn")])
-    assert match_constituencies("e14001063", known) == [BRISTOL]
-    assert match_constituencies("E14000000", known) == []
-    assert match_constituencies("ynys mon", known) == [("W07000081", "Ynys Môn")]
-    assert match_constituencies("Bristol Central", known) == [BRISTOL]
-    assert match_constituencies("bristol", known) == [BRISTOL, BRISTOL_NW]
-    assert match_constituencies("headingley", known) == [LEEDS]
-    assert match_constituencies("!!!", known) == []

@@ -1,29 +1,10 @@
 """Fairness (X6) and the kind error path: one supporter flooding cannot starve the others, and a
-bug never shows a traceback to a person."""
+bug never shows a traceback to a person (the token bucket itself: tests/bot/test_flood.py)."""
 
 from __future__ import annotations
 
-from bot.flood import FloodGate
 from messages import keyboards
 from tests.support.harness import make_settings, running_bot
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_flood_gate_refills_over_time():
-    clock = FakeClock()
-    gate = FloodGate(per_minute=3, clock=clock)
-    assert [gate.admit(1) is None for _ in range(4)] == [True, True, True, False]
-    assert gate.admit(2) is None  # someone else is unaffected
-    clock.now += 20  # one token back after 20 s at 3 per minute
-    assert gate.admit(1) is None
-    assert gate.admit(1) is not None
 
 
 async def test_a_flooding_supporter_is_paused_and_warned_once_while_others_are_served(tmp_path):

@@ -15,8 +15,8 @@ from bot.petition import PetitionCounter
 from messages import keyboards
 from messages.i18n import LANGUAGES, catalog
 from messages.petition import SHARE_DONE, SIGNED
-from tests.bot.test_petition import PETITION, FakePetitions, petition_json
 from tests.support.harness import running_bot
+from tests.support.petitions import PETITION, FakePetitions, petition_json
 
 WESTMINSTER = ("E14001172", "Cities of London and Westminster")
 COUNTS = petition_json(12345, {WESTMINSTER[0]: (WESTMINSTER[1], 1057), "S14000021": ("Glasgow", 3)})

@@ -8,10 +8,9 @@ import logging
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from bot import daily
-from handlers import schedule
+from messages import daily as schedule
 from messages import keyboards, text
 from messages.daily import prompt_text
 from scheduler.daily import CATCH_UP_JOB, SEND_NOW_JOB
@@ -19,6 +18,7 @@ from tests.support.fakes import JobContext, run_job
 from tests.support.harness import ORGANISER_ID, running_bot
 
 LONDON = ZoneInfo("Europe/London")
+NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=LONDON)  # day 3, where `clock` stops time
 SUPPORTER = 1
 HASHTAGS = "#16Days #StepUpMigrantWomen"
 ORGANISER_BUTTONS = [
@@ -32,14 +32,6 @@ ORGANISER_BUTTONS = [
     schedule.SEND_CONFIRMED,
     "schedule:anything",
 ]
-
-
-@pytest.fixture
-def clock():
-    """27 November 2026 (day 3), 10:00 in London."""
-    moment = dt.datetime(2026, 11, 27, 10, 0, tzinfo=LONDON)
-    with time_machine.travel(moment, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

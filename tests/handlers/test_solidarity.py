@@ -44,11 +44,6 @@ def documents(api: FileKeepingAPI) -> list[tuple[str, bytes]]:
     ]
 
 
-@pytest.fixture
-def api():
-    return FileKeepingAPI()
-
-
 def texts(calls) -> list[str]:
     return [call.text for call in calls if call.method.startswith(("send", "edit"))]
 

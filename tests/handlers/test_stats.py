@@ -17,11 +17,6 @@ SUPPORTERS = (910_000_001, 910_000_002, 910_000_003)
 STRANGER = 910_000_009
 
 
-@pytest.fixture
-def api():
-    return FileKeepingAPI()
-
-
 async def join(chat, user_id: int, payload: str = "", language_code: str = "en") -> None:
     await chat.send(user_id, f"/start {payload}".strip(), language_code=language_code)
     await chat.press(user_id, keyboards.OPTIN_YES, language_code=language_code)

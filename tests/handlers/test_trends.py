@@ -7,11 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 
 from bot.storage import Storage
 from messages import keyboards
-from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -19,15 +17,7 @@ NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)  # day 3 of the campaign
 STRANGER = 910_000_009
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def api():
-    return FileKeepingAPI()
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
+from messages.core import date
 from messages.i18n import LANGUAGES, catalog, placeholders, text
-from messages.render import date
 from tests.support.harness import tags_in
 
 # The tags Telegram's HTML parse mode accepts.

@@ -7,7 +7,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from bot.app.offline import Fault
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast
@@ -15,7 +14,7 @@ from messages import broadcast as screens
 from messages.broadcast import duration, progress_text, report_text
 from scheduler import broadcasts
 from scheduler.broadcasts import AT_START_DELAY, job_name
-from tests.handlers.test_broadcast import compose, finish, received, subscribe
+from tests.support.broadcasts import compose, finish, received, subscribe
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
@@ -28,11 +27,7 @@ def london(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=LONDON)
 
 
-@pytest.fixture
-def clock():
-    """27 November 2026, 19:30 in London; tests move it by hand."""
-    with time_machine.travel(london(27, 19, 30), tick=False) as traveller:
-        yield traveller
+NOW = london(27, 19, 30)  # where `clock` stops time; tests move it by hand
 
 
 async def schedule_for(chat, typed: str) -> int:

@@ -38,11 +38,7 @@ def london(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, minute, tzinfo=LONDON)
 
 
-@pytest.fixture
-def clock():
-    """27 November 2026 (day 3), 09:05 in London; tests move it by hand."""
-    with time_machine.travel(london(11, 27, 9, 5), tick=False) as traveller:
-        yield traveller
+NOW = london(11, 27, 9, 5)  # day 3, where `clock` stops time; tests move it by hand
 
 
 def prompts(api: OfflineBotAPI) -> Counter[int]:

@@ -111,8 +111,9 @@ class FileKeepingAPI(OfflineBotAPI):
     async def do_request(self, url, method, request_data=None, **kwargs):
         api_method = url.rsplit("/", 1)[-1]
         field = {"sendPhoto": "photo", "sendDocument": "document"}.get(api_method)
-        if request_data and field:
-            filename, content, _ = request_data.multipart_data[field]
+        uploaded = (request_data.multipart_data or {}) if request_data else {}
+        if field in uploaded:  # a file sent again by its file_id uploads nothing
+            filename, content, _ = uploaded[field]
             self.files.append((api_method, filename, content))
         return await super().do_request(url, method, request_data, **kwargs)
 
@@ -130,3 +131,13 @@ class JobContext:
         self.bot_data = app.bot_data
         self.bot = app.bot
         self.application = app
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it (`clock.now += seconds`)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

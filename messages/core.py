@@ -1,4 +1,5 @@
-"""Pure render functions for the core journeys: values in, escaped Telegram HTML out."""
+"""The core screens beside `locales/*/core.toml`: welcome, opt-in, menu, help, privacy, /mydata;
+pure render functions, values in, escaped Telegram HTML out (their keyboards: `keyboards.py`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,64 @@
+"""Builders for broadcast tests: supporters as onboarding leaves them, an organiser composing,
+and what reached whom."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+
+from scheduler import broadcasts
+from tests.support.harness import ORGANISER_ID
+
+WORDING = "opt-in-v1"
+
+
+def subscribe(
+    storage,
+    user_id: int,
+    language: str = "en",
+    *,
+    opted_in: bool = True,
+    actions: tuple[str, ...] = (),
+    constituency: tuple[str, str] | None = None,
+) -> None:
+    """A supporter as onboarding leaves them: a language, a consent decision, maybe actions."""
+    storage.ensure_supporter(user_id, language)
+    storage.set_opt_in(user_id, opted_in, WORDING)
+    for kind in actions:
+        storage.record_action(user_id, kind, constituency[0] if constituency else None)
+    if constituency:
+        storage.set_constituency(user_id, *constituency)
+
+
+def message_update(chat, user_id: int, **fields) -> Update:
+    """A private message with any fields Telegram sends (entities, photo, caption, sticker)."""
+    update = chat.updates.message(user_id, "placeholder").to_dict()
+    del update["message"]["text"]
+    update["message"].update(fields)
+    return Update.de_json(update, chat.app.bot)
+
+
+async def deliver(chat, update: Update) -> list:
+    before = len(chat.api.calls)
+    await chat.app.process_update(update)
+    return chat.api.calls[before:]
+
+
+async def compose(chat, body: str = "Day 5: write to your MP", entities: list | None = None):
+    """/broadcast and the first (English) version."""
+    await chat.send(ORGANISER_ID, "/broadcast")
+    fields = {"text": body}
+    if entities:
+        fields["entities"] = entities
+    await deliver(chat, message_update(chat, ORGANISER_ID, **fields))
+
+
+async def finish(chat) -> None:
+    """Wait for the broadcasts running in the background."""
+    await asyncio.gather(*broadcasts.running(chat.app))
+
+
+def received(chat, user_id: int) -> list:
+    """Broadcast messages a supporter received (sends to their chat)."""
+    return [call for call in chat.api.sent(user_id) if call.method in {"sendMessage", "sendPhoto"}]
