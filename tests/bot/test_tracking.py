@@ -398,11 +398,23 @@ async def test_each_x_failure_is_reported_once_and_again_only_after_recovery(
     assert [a.problem for a in (await poll_at(240)).alerts] == [problem]
 
 
+# X answers a 429 with a JSON problem; its edge, sometimes, with an empty or HTML body.
+BODILESS = {
+    "empty": (b"", {}),
+    "empty-json": (b"", {"Content-Type": "application/json"}),
+    "html": (b"<html><body>Rate limit exceeded</body></html>", {"Content-Type": "text/html"}),
+    "cut-json": (b'{"title": "Too Many', {"Content-Type": "application/json"}),
+}
+BODIES = {"json": (X_ERRORS[429], {}), **BODILESS}
+
+
+@pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
 async def test_after_a_429_nothing_goes_to_x_until_the_rate_limit_resets(
-    clock, storage, one_tag, fake_x, x_source
+    clock, storage, one_tag, fake_x, x_source, body
 ):
     reset = NOW + dt.timedelta(minutes=15)
-    fake_x.failure = x_rate_limited(reset)
+    content, headers = body
+    fake_x.failure = (429, content, {**headers, **x_rate_limited(reset)[2]})
 
     first = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert [(a.problem, a.resume_at) for a in first.alerts] == [("rate_limited", reset)]
@@ -421,56 +433,8 @@ async def test_after_a_429_nothing_goes_to_x_until_the_rate_limit_resets(
     assert tracking.active_alerts(storage) == []
 
 
+@pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
 async def test_a_429_without_a_reset_header_pauses_x_for_a_rate_limit_window(
-    clock, storage, one_tag, fake_x, x_source
-):
-    fake_x.failure = (429, X_ERRORS[429], {})
-    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
-    fake_x.failure = None
-
-    clock.move_to(NOW + dt.timedelta(minutes=10))
-    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
-    assert len(fake_x.requests) == 1
-
-    clock.move_to(NOW + dt.timedelta(minutes=16))
-    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
-    assert len(fake_x.requests) == 3
-
-
-# X's edge answers some 429s (and other errors) without X's JSON problem body.
-BODILESS = {
-    "empty": (b"", {}),
-    "empty-json": (b"", {"Content-Type": "application/json"}),
-    "html": (b"<html><body>Rate limit exceeded</body></html>", {"Content-Type": "text/html"}),
-    "cut-json": (b'{"title": "Too Many', {"Content-Type": "application/json"}),
-}
-
-
-@pytest.mark.parametrize("body", BODILESS.values(), ids=BODILESS.keys())
-async def test_a_429_without_a_json_body_is_a_rate_limit_until_the_reset(
-    clock, storage, one_tag, fake_x, x_source, body
-):
-    reset = NOW + dt.timedelta(minutes=12)
-    content, headers = body
-    fake_x.failure = (429, content, {**headers, **x_rate_limited(reset)[2]})
-
-    first = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
-    assert [(a.problem, a.resume_at) for a in first.alerts] == [("rate_limited", reset)]
-
-    fake_x.failure = None
-    for minutes in (1, 6, 11):
-        clock.move_to(NOW + dt.timedelta(minutes=minutes))
-        report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
-        assert report.skipped == {"x": "rate_limited"} and report.alerts == []
-    assert len(fake_x.requests) == 1
-
-    clock.move_to(reset + dt.timedelta(seconds=1))
-    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
-    assert len(fake_x.requests) == 3
-
-
-@pytest.mark.parametrize("body", BODILESS.values(), ids=BODILESS.keys())
-async def test_a_bare_429_without_a_reset_header_pauses_x_for_fifteen_minutes(
     clock, storage, one_tag, fake_x, x_source, body
 ):
     fake_x.failure = (429, *body)
@@ -479,9 +443,11 @@ async def test_a_bare_429_without_a_reset_header_pauses_x_for_fifteen_minutes(
         ("rate_limited", NOW + dt.timedelta(minutes=15))
     ]
     fake_x.failure = None
+
     clock.move_to(NOW + dt.timedelta(minutes=14, seconds=59))
     await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert len(fake_x.requests) == 1
+
     clock.move_to(NOW + dt.timedelta(minutes=15, seconds=1))
     await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert len(fake_x.requests) == 3

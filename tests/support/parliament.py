@@ -45,29 +45,18 @@ def postcode_found(postcode: str = "SW1A 1AA", *, old_name: str | None = None) -
 
 def postcode_without_constituency(postcode: str, country: str, pseudo_code: str) -> dict:
     """GET /postcodes/{postcode} in Jersey, Guernsey or the Isle of Man: a real postcode whose
-    constituency is an ONS pseudo-code (L99999999 Channel Islands, M99999999 Isle of Man) with
-    no name, and no English geography."""
-    return {
-        "status": 200,
-        "result": {
-            "postcode": postcode,
-            "outcode": postcode.split()[0],
-            "incode": postcode.split()[1],
-            "eastings": None,
-            "northings": None,
-            "longitude": None,
-            "latitude": None,
-            "country": country,
-            "admin_district": None,
-            "parliamentary_constituency": None,
-            "parliamentary_constituency_2024": None,
-            "codes": {
-                "admin_district": pseudo_code,
-                "parliamentary_constituency": pseudo_code,
-                "parliamentary_constituency_2024": pseudo_code,
-            },
-        },
-    }
+    constituency (like its other areas) is an ONS pseudo-code (L99999999 Channel Islands,
+    M99999999 Isle of Man) with no name."""
+    answer = postcode_found(postcode)
+    result = answer["result"]
+    result.update(
+        country=country,
+        admin_district=None,
+        parliamentary_constituency=None,
+        parliamentary_constituency_2024=None,
+    )
+    result["codes"] = dict.fromkeys(result["codes"], pseudo_code)
+    return answer
 
 
 JERSEY = postcode_without_constituency("JE2 4WD", "Channel Islands", "L99999999")
