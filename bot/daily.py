@@ -136,9 +136,7 @@ async def run_day(
             lambda: post_to_channel(bot, settings.channel_id, words(day), day),
         )
     if settings.x_can_post:
-        await _post_once(
-            storage, date, X, lambda: post_to_x(settings, words(day).x_post)
-        )
+        await _post_once(storage, date, X, lambda: post_to_x(settings, words(day).x_post))
     batch_size = delivery.batch_size_for(settings.broadcast_rate)
     return await delivery.run_broadcast(bot, storage, broadcast_id, batch_size=batch_size)
 
@@ -253,5 +251,3 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
         channel_status=run["channel_status"],
         x_status=run["x_status"],
     )
-
-

@@ -1,11 +1,15 @@
 """`register_all`: the one ordered list of handlers. Order matters.
 
-Group -3 drops floods before any work is done; group -2 does bookkeeping for every update;
+Group -4 keeps everything to private chats; group -3 drops floods before any work is done;
+group -2 does bookkeeping for every update;
 group 0 holds the journeys, most specific first, with the catch-all for stale buttons last.
 The final group writes conversation state through to SQLite after each update.
 """
 
 from __future__ import annotations
+
+import logging
+import sqlite3
 
 from telegram import Update
 from telegram.ext import Application, TypeHandler
@@ -26,20 +30,36 @@ from handlers import (
     trends,
 )
 
+logger = logging.getLogger(__name__)
+
 PERSIST_GROUP = 100
+# The only updates any handler here reacts to; Telegram is asked for these alone.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
 
 
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
     the ids of this update's messages for /forget."""
     if context.message_ids:
-        context.bot_data.storage.record_chat_messages(context.message_ids)
+        try:
+            context.bot_data.storage.record_chat_messages(context.message_ids)
+        except sqlite3.Error as error:
+            # Only /forget's deleting of these messages is lost; what the person asked for was
+            # done, so this is no reason to tell them something failed.
+            logger.warning("Could not note the messages of update %s: %s", update.update_id, error)
+    user = update.effective_user
+    if user is None:
+        return  # a channel post, a reaction count, a boost...: no person, no state
     if any(key in context.user_data for key in context.bot_data.drafts):
         context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
-    if update.effective_user:
-        # PTB marks this update's user_data for saving only after every group has run, which
-        # is after this handler: mark it now, or it is written with the next update (or lost).
-        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+    # PTB marks this update's user_data for saving only after every group has run, which
+    # is after this handler: mark it now, or it is written with the next update (or lost).
+    context.application.mark_data_for_update_persistence(user_ids=user.id)
     await context.application.update_persistence()
 
 

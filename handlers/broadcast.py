@@ -44,6 +44,7 @@ from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from messages.split import telegram_length
 from scheduler import broadcasts
 
 ASK_TEXT, VERSIONS, AUDIENCE, ASK_AREA, CONFIRM, ASK_TIME = (
@@ -129,10 +130,10 @@ async def receive_message(update: Update, context: Context) -> str:
         if message.photo or draft["photo"]
         else MessageLimit.MAX_TEXT_LENGTH
     )
-    if len(words) > limit:
-        await reply(
-            update, context, text(lang, "broadcast.too_long", length=len(words), limit=limit)
-        )
+    # Counted as Telegram counts: an emoji can be two characters.
+    length = telegram_length(words)
+    if length > limit:
+        await reply(update, context, text(lang, "broadcast.too_long", length=length, limit=limit))
         return ASK_TEXT
     if first:
         # Telegram lists a photo's sizes smallest first: keep the largest.
@@ -386,7 +387,7 @@ async def stale_step(update: Update, context: Context) -> None:
     None, so a conversation under way stays at its step."""
     note = text(language(update, context), "broadcast.stale_step")
     if update.callback_query:
-        await update.callback_query.answer(note, show_alert=True)
+        await answer(update, context, note, alert=True)
     else:
         await reply(update, context, note)
 
@@ -415,7 +416,7 @@ async def show_open(update: Update, context: Context, note: Html | None = None) 
 
 async def list_open(update: Update, context: Context) -> None:
     """The list button: the list as a new message, so the question it was under stays."""
-    await answer(update.callback_query)
+    await answer(update, context)
     await reply(update, context, *open_view(context, language(update, context)))
 
 
@@ -428,13 +429,15 @@ async def stop_broadcast(update: Update, context: Context) -> None:
     broadcast_id = int(argument) if BROADCAST_ID.fullmatch(argument) else None
     broadcast = context.bot_data.storage.get_broadcast(broadcast_id) if broadcast_id else None
     if broadcast is None or broadcast["kind"] != broadcasts.KIND:
-        await query.answer(text(lang, "broadcast.no_such"), show_alert=True)
+        await answer(update, context, text(lang, "broadcast.no_such"), alert=True)
         return
     if not broadcasts.cancel(context.application, broadcast_id):
-        await query.answer(text(lang, "broadcast.already_ended", id=broadcast_id), show_alert=True)
+        await answer(
+            update, context, text(lang, "broadcast.already_ended", id=broadcast_id), alert=True
+        )
         return
     if broadcast["status"] == "running":
-        await query.answer(text(lang, "broadcast.stopping", id=broadcast_id), show_alert=True)
+        await answer(update, context, text(lang, "broadcast.stopping", id=broadcast_id), alert=True)
         return
     await show_open(update, context, text(lang, "broadcast.stopped_scheduled", id=broadcast_id))
 

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import logging
 import warnings
 from collections.abc import Awaitable, Callable
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.app.context import Context
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
+from messages.split import TEXT_LIMIT, split_html, visible_length
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[Update, Context], Awaitable[object]]
+EDITED = filters.UpdateType.EDITED_MESSAGE
 
 
 def user_id(update: Update) -> int:
@@ -43,11 +54,18 @@ def language(update: Update, context: Context) -> str:
 async def reply(
     update: Update, context: Context, html: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message:
-    """Send a new message to the chat the update came from, remembering it for /forget."""
+    """Send `html` to the chat the update came from, remembering it for /forget.
+
+    A text longer than Telegram allows goes as several messages (`messages.split.split_html`),
+    the keyboard under the last; that last message is returned.
+    """
     chat = update.effective_chat
     if chat is None:
         raise ValueError("update without a chat")
-    message = await context.bot.send_message(chat.id, html, reply_markup=markup)
+    *leading, last = split_html(html) or [html]
+    for piece in leading:
+        remember(context, await context.bot.send_message(chat.id, piece))
+    message = await context.bot.send_message(chat.id, last, reply_markup=markup)
     remember(context, message)
     return message
 
@@ -61,11 +79,24 @@ def remember(context: Context, message: Message) -> None:
         context.message_ids.append((message.chat_id, message.message_id))
 
 
-async def answer(query: CallbackQuery, notice: str | None = None) -> None:
-    """Stop the button's spinner. A press can be answered only once; a journey opened from the
-    menu may already have been, which is fine."""
-    with contextlib.suppress(BadRequest):
-        await query.answer(notice)
+async def answer(
+    update: Update, context: Context, notice: str | None = None, alert: bool = False
+) -> None:
+    """Stop the spinner of the button pressed, with `notice` as a toast (or an `alert` to
+    dismiss); once per press, however many steps of the update ask.
+
+    Every button is answered through here. Telegram takes one answer per press, within about
+    15 seconds; a press handled after a restart or a slow moment cannot be answered any more,
+    and that must never stop what the press asked for, so no Telegram error leaves this.
+    """
+    query = update.callback_query
+    if query is None or context.answered:
+        return
+    context.answered = True
+    try:
+        await query.answer(notice, show_alert=alert)
+    except TelegramError as error:
+        logger.info("Could not answer the button press in update %s: %s", update.update_id, error)
 
 
 async def show(
@@ -77,10 +108,15 @@ async def show(
     messages, so a confirmation is never overwritten by the screen that follows it.
     """
     query = update.callback_query
-    if query is None or query.message is None or context.edited_message:
+    await answer(update, context)
+    if (
+        query is None
+        or query.message is None
+        or context.edited_message
+        or visible_length(html) > TEXT_LIMIT
+    ):
         await reply(update, context, html, markup)
         return
-    await answer(query)
     context.edited_message = True
     try:
         await query.edit_message_text(html, reply_markup=markup)
@@ -102,13 +138,18 @@ def organiser_only(callback: Handler) -> Handler:
         if user is None or not context.bot_data.settings.is_organiser(user.id):
             refusal = text(language(update, context), "core.errors.not_allowed")
             if update.callback_query:
-                await update.callback_query.answer(refusal, show_alert=True)
+                await answer(update, context, refusal, alert=True)
             elif update.effective_chat:
                 await reply(update, context, refusal)
             return ConversationHandler.END
         return await callback(update, context)
 
     return guarded
+
+
+async def ask_to_resend(update: Update, context: Context) -> None:
+    """An edited message where a journey waits for a new one."""
+    await reply(update, context, text(language(update, context), "core.errors.edited"))
 
 
 Routes = list[tuple[str | None, Handler]]
@@ -141,6 +182,10 @@ def journey(
 ) -> ConversationHandler:
     """A multi-step journey whose state survives restarts and that can always be restarted.
 
+    At any step, an edited message (a typo fixed in a postcode already sent) is not taken as an
+    answer, as it may be an old message rather than the one the step asks for: the person is
+    asked to send it again as a new one.
+
     PTB warns that such a conversation tracks buttons per chat rather than per message; that is
     what we want, as journeys mix typed text and taps, so the warning is silenced here once.
     """
@@ -149,7 +194,7 @@ def journey(
         return ConversationHandler(
             entry_points=entry_points,
             states=states,
-            fallbacks=fallbacks,
+            fallbacks=[*fallbacks, MessageHandler(EDITED, ask_to_resend)],
             name=name,
             persistent=True,
             allow_reentry=True,

@@ -1,11 +1,14 @@
-"""The one error handler: log with the traceback first, then answer the person kindly."""
+"""The one error handler: log with the traceback first, then answer the person kindly, once."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.app.context import Context
 from handlers.common import language
@@ -15,17 +18,48 @@ from messages.i18n import DEFAULT_LANGUAGE
 logger = logging.getLogger(__name__)
 
 
+class Unfinished(Exception):
+    """A step that could not be completed and that the person must be told about in its own
+    words (`key`, a catalog key), rather than with the general apology."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 async def on_error(update: object, context: Context) -> None:
-    """Never let a traceback reach a person; never log what they typed (only the update id)."""
+    """Never let a traceback reach a person; never log what they typed (only the update id).
+
+    The person hears one honest sentence about the first failure in their update, in a private
+    chat only, and nothing more runs for that update: a second failure (the same full disk,
+    say) would otherwise bring a second apology.
+    """
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("Error while handling update %s", update_id, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
         return
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await tell(update, context, apology_for(context.error))
+    raise ApplicationHandlerStop
+
+
+def apology_for(error: BaseException | None) -> str:
+    """What to tell the person: nothing they did is lost, unless storage failed, when what they
+    asked for did not happen."""
+    if isinstance(error, Unfinished):
+        return error.key
+    if isinstance(error, sqlite3.Error):
+        return "core.errors.storage"
+    return "core.errors.generic"
+
+
+async def tell(update: Update, context: Context, key: str) -> None:
     try:
         lang = language(update, context)
     except Exception:  # the storage itself may be what failed
         lang = DEFAULT_LANGUAGE
     try:
-        await context.bot.send_message(update.effective_chat.id, text(lang, "core.errors.generic"))
+        await context.bot.send_message(update.effective_chat.id, text(lang, key))
     except TelegramError:
-        logger.warning("Could not tell the person about the error in update %s", update_id)
+        logger.warning("Could not tell the person about the error in update %s", update.update_id)

@@ -1,15 +1,50 @@
-"""Gates every update passes before any journey sees it: fairness, then bookkeeping."""
+"""Gates every update passes before any journey sees it: private chats only, fairness, then
+bookkeeping; and the one update about the bot itself, being blocked or unblocked."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+import logging
+
+from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.constants import ChatType
+from telegram.ext import Application, ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
 from bot.app.context import Context
-from handlers.common import language
+from handlers.common import answer, language
 from handlers.onboarding import start_payload
 from messages import text
 from messages.i18n import language_for
+
+logger = logging.getLogger(__name__)
+
+# Bookkeeping is for what a person sends or taps, not for news about the bot's membership.
+PERSON_UPDATES = ("message", "edited_message", "callback_query")
+
+
+async def private_only(update: Update, context: Context) -> None:
+    """Everything the bot does is personal, so it happens in a private chat (X8).
+
+    Elsewhere (a group, a supergroup, a channel, a forum topic) nothing goes further: a command
+    gets at most one "message me privately" with a link per chat, a button press a notice only
+    the presser sees, and anything else silence. No row is written.
+    """
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        return
+    user = update.effective_user
+    lang = language_for(user.language_code if user else None)
+    if update.callback_query:
+        await answer(update, context, text(lang, "core.errors.private_only_button"), alert=True)
+    elif chat is not None and is_command(update) and chat.id not in context.bot_data.told_privately:
+        context.bot_data.told_privately.add(chat.id)
+        link = f"https://t.me/{context.bot.username}?start=menu"
+        await context.bot.send_message(chat.id, text(lang, "core.errors.private_only", link=link))
+    raise ApplicationHandlerStop
+
+
+def is_command(update: Update) -> bool:
+    message = update.message
+    return bool(message and message.text and message.text.startswith("/"))
 
 
 async def limit_flood(update: Update, context: Context) -> None:
@@ -31,7 +66,7 @@ async def limit_flood(update: Update, context: Context) -> None:
 async def know_supporter(update: Update, context: Context) -> None:
     """Make sure the person has a supporter row, and note their messages for /forget."""
     user = update.effective_user
-    if user is None or update.effective_chat is None or update.effective_chat.type != "private":
+    if user is None or not any(getattr(update, kind) for kind in PERSON_UPDATES):
         return
     storage = context.bot_data.storage
     supporter = storage.get_supporter(user.id)
@@ -47,6 +82,18 @@ async def know_supporter(update: Update, context: Context) -> None:
     )
 
 
+async def record_membership(update: Update, context: Context) -> None:
+    """The supporter blocked the bot (it was "kicked" from their chat): no more prompts or
+    broadcasts. Only an existing supporter is marked; nobody is created, so someone who used
+    /forget and then blocked the bot stays forgotten. Unblocking needs nothing: their next
+    message does it."""
+    change: ChatMemberUpdated = update.my_chat_member
+    if change.new_chat_member.status == ChatMember.BANNED:
+        context.bot_data.storage.mark_blocked(change.from_user.id)
+
+
 def register(app: Application) -> None:
+    app.add_handler(TypeHandler(Update, private_only), group=-4)
     app.add_handler(TypeHandler(Update, limit_flood), group=-3)
     app.add_handler(TypeHandler(Update, know_supporter), group=-2)
+    app.add_handler(ChatMemberHandler(record_membership, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -54,7 +54,6 @@ from messages.mp import (
     SKIP_NAME,
     SKIP_SENTENCE,
     answer_keyboard,
-    blocks,
     compose_letter,
     found_text,
     handover_intro,
@@ -64,6 +63,7 @@ from messages.mp import (
     letter_language_keyboard,
     next_step_keyboard,
     preview_intro,
+    quoted,
     skip_keyboard,
     too_long_text,
     writetothem_keyboard,
@@ -230,8 +230,7 @@ async def ask_letter_language(update: Update, context: Context) -> str | int:
         return await hand_over(update, context, "en")
     _, body = compose(context, context.user_data[LETTER], lang)
     await show(update, context, preview_intro(lang))
-    for block in blocks(body, "blockquote"):
-        await reply(update, context, block)
+    await reply(update, context, quoted(body, "blockquote"))
     await repeat_letter_language(update, context)
     return LETTER_LANGUAGE
 
@@ -259,8 +258,7 @@ async def hand_over(update: Update, context: Context, letter_language: str) -> i
     mp = MP(**letter["mp"])
     subject, body = compose(context, letter, letter_language)
     await show(update, context, handover_intro(lang, mp, subject))
-    for block in blocks(body, "pre"):
-        await reply(update, context, block)
+    await reply(update, context, quoted(body, "pre"))
     await reply(
         update,
         context,
@@ -294,7 +292,7 @@ async def ask_for_text(update: Update, context: Context) -> None:
 
 async def stale_step(update: Update, context: Context) -> None:
     """A journey button from an earlier step (or tampered): say so and keep waiting."""
-    await answer(update.callback_query, text(language(update, context), "mp.stale_step"))
+    await answer(update, context, text(language(update, context), "mp.stale_step"))
 
 
 # --- "Did your MP reply?" -----------------------------------------------------------------------

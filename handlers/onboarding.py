@@ -7,7 +7,7 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
 from bot.progress import JOURNEYS, checklist
-from handlers.common import language, reply, routes, show, user_id
+from handlers.common import answer, language, reply, routes, show, user_id
 from messages import core, keyboards, text
 from messages.i18n import LANGUAGES
 
@@ -84,7 +84,7 @@ async def choose_language(update: Update, context: Context) -> None:
     if chosen not in LANGUAGES:
         await stale_button(update, context)
         return
-    await query.answer()
+    await answer(update, context)
     context.bot_data.storage.set_language(user_id(update), chosen)
     context.language = chosen
     await reply(update, context, text(chosen, "core.language.changed"))
@@ -134,9 +134,8 @@ async def menu_journey(update: Update, context: Context) -> None:
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button we no longer recognise (old message, new version, or tampered data)."""
-    query = update.callback_query
     lang = language(update, context)
-    await query.answer(text(lang, "core.errors.stale_button"))
+    await answer(update, context, text(lang, "core.errors.stale_button"))
     await show_menu(update, context)
 
 
@@ -175,5 +174,9 @@ def register_fallbacks(app: Application) -> None:
     """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for."""
     app.add_handlers(routes({}, LAST_BUTTONS))
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, not_understood)
+        # An edit outside a journey answers nothing: it is left alone.
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL,
+            not_understood,
+        )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -11,7 +12,8 @@ from telegram.ext import Application
 
 from bot.app.context import Context
 from bot.storage import stamp, utcnow
-from handlers.common import language, reply, routes, show, user_id
+from handlers.common import answer, language, reply, routes, show, user_id
+from handlers.errors import Unfinished
 from messages import core, keyboards, text
 from scheduler.housekeeping import scrub_files
 
@@ -79,8 +81,12 @@ async def forget_cancelled(update: Update, context: Context) -> None:
 
 
 async def forget_confirmed(update: Update, context: Context) -> None:
-    """Erase the supporter, delete what Telegram still allows, and say honestly what remains."""
-    await update.callback_query.answer()
+    """Erase the supporter, delete what Telegram still allows, and say honestly what remains.
+
+    The data goes first: if it cannot (a full disk), the person is told it is not done and the
+    chat is left as it was, so their next /forget still finds every message to delete.
+    """
+    await answer(update, context)
     lang = language(update, context)
     chat_id = update.effective_chat.id
     storage = context.bot_data.storage
@@ -89,11 +95,14 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     has_old_messages = bool(supporter and supporter["created_at"] < stamp(cutoff))
     recent = storage.chat_messages_since(chat_id, cutoff)
     recent.append(update.callback_query.message.message_id)
-    deleted = await delete_messages(context, chat_id, sorted(set(recent)))
-    storage.forget(user_id(update))
+    try:
+        storage.forget(user_id(update))
+    except sqlite3.Error as error:
+        raise Unfinished("core.privacy.forget_unfinished") from error
     context.user_data.clear()
     context.application.drop_user_data(user_id(update))
     await scrub_files(context.application)
+    deleted = await delete_messages(context, chat_id, sorted(set(recent)))
     # This last message is not recorded: nothing about the supporter is written again.
     lines = [text(lang, "core.privacy.forget_done", deleted=deleted)]
     lines.append(

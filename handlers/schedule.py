@@ -14,7 +14,7 @@ from bot import daily
 from bot.app.context import Context
 from bot.clock import local_now
 from bot.delivery import link_keyboard
-from handlers.common import language, organiser_only, reply, routes, show
+from handlers.common import answer, language, organiser_only, reply, routes, show
 from messages import daily as screens
 from messages import text
 from messages.i18n import LANGUAGES, Html
@@ -84,7 +84,7 @@ async def preview_prompt(update: Update, context: Context) -> None:
         return
     day, chosen = parsed
     campaign = context.bot_data.campaign
-    await update.callback_query.answer()
+    await answer(update, context)
     button = screens.prompt_button(campaign, context.bot.username, day, chosen)
     await reply(update, context, screens.prompt_text(campaign, day, chosen), link_keyboard(button))
 
@@ -136,7 +136,7 @@ async def stale_schedule_button(update: Update, context: Context) -> None:
     """A schedule button with data we don't recognise (old, or tampered with): say so kindly and
     show the schedule again."""
     lang = language(update, context)
-    await update.callback_query.answer(text(lang, "daily.schedule.stale"))
+    await answer(update, context, text(lang, "daily.schedule.stale"))
     await reply(update, context, *overview(context, lang))
 
 

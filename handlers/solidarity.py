@@ -293,7 +293,7 @@ async def decide(update: Update, context: Context) -> None:
 async def export_pdf(update: Update, context: Context) -> None:
     """The approved messages as a PDF of printable cards, sent as a document."""
     if update.callback_query:
-        await answer(update.callback_query)
+        await answer(update, context)
     lang = language(update, context)
     rows = context.bot_data.storage.approved_solidarity_messages()
     if not rows:

@@ -12,7 +12,7 @@ from bot.stats import export_csvs, gather_stats
 from bot.storage import utcnow
 from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
-from messages.stats import actions_chart, stats_messages
+from messages.stats import actions_chart, render_stats
 
 
 @organiser_only
@@ -20,8 +20,7 @@ async def show_stats(update: Update, context: Context) -> None:
     """/stats: the campaign's figures, then a chart of actions per day."""
     lang = language(update, context)
     stats = gather_stats(context.bot_data.storage, context.bot_data.campaign, utcnow())
-    for message in stats_messages(lang, stats):
-        await reply(update, context, message)
+    await reply(update, context, render_stats(lang, stats))
     # Drawing takes a few hundred milliseconds: off the event loop, so supporters never wait.
     chart = await asyncio.to_thread(actions_chart, lang, stats)
     photo = await context.bot.send_photo(

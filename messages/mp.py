@@ -4,10 +4,8 @@ and the callback data those keyboards carry (the handlers match on the same cons
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import MessageLimit
 
 from bot.campaign import Campaign
 from bot.mps import (
@@ -78,40 +76,10 @@ def handover_intro(lang: str, mp: MP, subject: str) -> Html:
     return text(lang, key, mp_name=mp.name, email=mp.email, subject=subject)
 
 
-def _size(raw: str) -> int:
-    """Length of `raw` once escaped, in the UTF-16 units Telegram counts."""
-    return len(html.escape(raw).encode("utf-16-le")) // 2
-
-
-def _pieces(body: str, room: int) -> Iterator[str]:
-    """The lines of `body` with their line ends, any line too long for one message cut up."""
-    for line in body.splitlines(keepends=True):
-        if _size(line) <= room:
-            yield line
-            continue
-        start = size = 0
-        for index, char in enumerate(line):
-            size += _size(char)
-            if size > room:
-                yield line[start:index]
-                start, size = index, _size(char)
-        yield line[start:]
-
-
-def blocks(body: str, tag: str) -> list[Html]:
-    """`body` escaped inside <tag> blocks, as many messages as Telegram's length limit needs,
-    split at line ends where possible (escaping can make a long sentence much longer)."""
-    room = MessageLimit.MAX_TEXT_LENGTH - len(f"<{tag}></{tag}>")
-    chunks: list[str] = []
-    used = room  # so the first piece opens a chunk
-    for piece in _pieces(body, room):
-        size = _size(piece)
-        if used + size > room:
-            chunks.append("")
-            used = 0
-        chunks[-1] += piece
-        used += size
-    return [Html(f"<{tag}>{html.escape(chunk)}</{tag}>") for chunk in chunks if chunk]
+def quoted(body: str, tag: str) -> Html:
+    """`body` escaped inside <tag>; `handlers.common.reply` sends it in as many messages as it
+    needs, each block closed and reopened at the cuts so every part copies cleanly."""
+    return Html(f"<{tag}>{html.escape(body)}</{tag}>")
 
 
 # --- keyboards ----------------------------------------------------------------------------------

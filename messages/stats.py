@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from babel.numbers import format_percent
-from telegram.constants import MessageLimit
 
 from bot.charts import volume_chart
 from bot.mps import REPLY_OUTCOMES
@@ -28,24 +27,8 @@ from messages.i18n import LANGUAGES, Html, catalog, plain, text
 
 
 def render_stats(language: str, stats: CampaignStats) -> Html:
-    """The figures as one Telegram HTML text (see `stats_messages` to send it)."""
+    """The figures as one Telegram HTML text, of any length (`handlers.common.reply` splits it)."""
     return Html("\n\n".join(stats_sections(language, stats)))
-
-
-def stats_messages(language: str, stats: CampaignStats) -> list[Html]:
-    """The figures in as few messages as Telegram's length limit allows, split between sections
-    (or, for a section too long on its own, between lines: each line is whole HTML)."""
-    messages: list[str] = []
-    for section in stats_sections(language, stats):
-        if messages and len(messages[-1]) + 2 + len(section) <= MessageLimit.MAX_TEXT_LENGTH:
-            messages[-1] += f"\n\n{section}"
-            continue
-        messages.append("")
-        for line in section.split("\n"):
-            if messages[-1] and len(messages[-1]) + 1 + len(line) > MessageLimit.MAX_TEXT_LENGTH:
-                messages.append("")
-            messages[-1] += f"\n{line}" if messages[-1] else line
-    return [Html(message) for message in messages]
 
 
 def stats_sections(language: str, stats: CampaignStats) -> list[Html]:

@@ -21,6 +21,7 @@ from bot.campaign import Campaign
 from bot.storage import utcnow
 from bot.tracking import Sources, digest, poll_once
 from messages import Html
+from messages.split import split_html
 from messages.trends import render_alert, render_digest
 
 logger = logging.getLogger(__name__)
@@ -47,12 +48,14 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
     data = context.bot_data
     for organiser_id in sorted(data.settings.organiser_ids):
         language = data.storage.language_of(organiser_id)
+        sent = []
         try:
-            message = await context.bot.send_message(organiser_id, render(language))
+            # A digest grows with the posts it lists: in as many messages as it needs.
+            for part in split_html(render(language)):
+                sent.append(await context.bot.send_message(organiser_id, part))
         except TelegramError as error:
             logger.warning("Could not tell organiser %s: %s", organiser_id, error)
-            continue
-        data.storage.record_chat_messages([(organiser_id, message.message_id)])
+        data.storage.record_chat_messages([(organiser_id, message.message_id) for message in sent])
 
 
 async def poll_hashtags(context: Context) -> None:

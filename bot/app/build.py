@@ -17,6 +17,7 @@ import scheduler
 from bot import __version__, delivery, health, outages
 from bot.app.context import BotData, Context
 from bot.app.persistence import SQLitePersistence
+from bot.app.updates import ReadableUpdates
 from bot.campaign import PROFILE_LIMITS, Campaign, load_campaign
 from bot.config import Settings
 from bot.flood import FloodGate
@@ -66,8 +67,9 @@ def build_application(
     )
     if request is None:
         builder = builder.request(delivery.telegram_request(settings.broadcast_rate))
+        builder = builder.get_updates_request(ReadableUpdates())
     else:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request).get_updates_request(ReadableUpdates(request))
     app = builder.build()
     app.bot_data.settings = settings
     app.bot_data.campaign = campaign or load_campaign(settings.campaign_file)

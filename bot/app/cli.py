@@ -18,14 +18,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from tqdm import tqdm
 
+import handlers
 from bot import __version__, backups, health
 from bot.app import logs
 from bot.app.build import build_application
+from bot.app.webhook import Webhook
 from bot.campaign import LANGUAGES, Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
@@ -77,18 +79,6 @@ def load(need_token: bool) -> tuple[Settings, Campaign]:
     return settings, load_campaign(settings.campaign_file)
 
 
-def webhook_options(settings: Settings) -> dict[str, object]:
-    """Where the webhook listens and the secret Telegram must present (X2)."""
-    return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        "url_path": urlparse(str(settings.webhook_url)).path.lstrip("/"),
-        "webhook_url": str(settings.webhook_url),
-        "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
-    }
-
-
 async def serve(app: Application, settings: Settings) -> str:
     """Serve until SIGTERM or Ctrl-C, then shut down cleanly in python-telegram-bot's order (as
     `run_polling` would); returns what stopped it, for the log. Long polling by default; a
@@ -97,18 +87,21 @@ async def serve(app: Application, settings: Settings) -> str:
     stopped_by: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     for number, reason in STOP_SIGNALS.items():
         asyncio.get_running_loop().add_signal_handler(number, stop, stopped_by, reason)
+    webhook = Webhook(app, settings) if settings.webhook_url else None
     await app.initialize()
     try:
         await app.post_init(app)
-        if settings.webhook_url is None:
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        if webhook is None:
+            await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
         else:
-            await app.updater.start_webhook(**webhook_options(settings))
+            await webhook.start()
         await app.start()
         return await stopped_by
     finally:
         if app.updater.running:
             await app.updater.stop()
+        if webhook is not None:
+            await webhook.stop()
         if app.running:
             await app.stop()
         await app.shutdown()

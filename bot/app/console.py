@@ -73,7 +73,7 @@ async def run_console(settings: Settings, campaign: Campaign, language: str | No
         await app.post_init(app)
         await app.start()
         api.on_call = console.show
-        updates = UpdateFactory(app.bot)
+        updates = UpdateFactory(app.bot, api)
         print("Chatting with the bot offline. Type a number to press a button, /quit to leave.")
         try:
             await app.process_update(updates.message(CONSOLE_USER, "/start", language))

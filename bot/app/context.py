@@ -62,6 +62,9 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
+        # Group chats already told to message the bot privately, since it started. Kept in
+        # memory only: a group is not a supporter, and nothing about it is stored.
+        self.told_privately: set[int] = set()
 
 
 class Context(CallbackContext[ExtBot, dict, dict, BotData]):
@@ -78,3 +81,5 @@ class Context(CallbackContext[ExtBot, dict, dict, BotData]):
         self.message_ids: list[tuple[int, int]] | None = None
         # Whether a button press has already replaced its message during this update.
         self.edited_message = False
+        # Whether the button press has been answered (Telegram takes one answer per press).
+        self.answered = False

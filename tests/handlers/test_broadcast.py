@@ -654,3 +654,10 @@ async def test_any_text_at_any_step_gets_a_helpful_escaped_answer(chat, typed):
     assert answered and tags_in(answered[-1].text) <= OUR_TAGS
     assert GENERIC_ERROR not in organiser_sees(chat)
     await chat.send(ORGANISER, "/cancel")
+
+
+async def test_a_broadcast_is_measured_as_telegram_counts_it(chat):
+    """2,100 emoji are 4,200 characters to Telegram: refused at composing, not at sending."""
+    await chat.send(ORGANISER, "/broadcast")
+    replies = await chat.send(ORGANISER, "💜" * 2100)
+    assert "4200 characters" in replies[-1].text and "4096" in replies[-1].text

@@ -191,3 +191,29 @@ async def test_forget_mid_journey_leaves_no_conversation_state(settings, api):
     async with running_bot(settings, api) as chat:
         assert 1 not in chat.app.user_data or not chat.app.user_data[1]
         assert chat.storage.personal_data(1) == {}
+
+
+async def test_p4_mydata_for_a_busy_supporter_is_split_within_telegrams_limit(chat):
+    """16 daily prompts and 5 broadcasts received: more than one message can hold."""
+    await onboard(chat, 1)
+    for number in range(1, 22):
+        kind = "daily" if number <= 16 else "broadcast"
+        chat.storage.db["broadcasts"].insert(
+            {"id": number, "kind": kind, "created_at": "2026-11-25T08:00:00+00:00"}
+        )
+        sent_at = f"2026-11-{min(24 + number, 30)}T08:00:01.123456+00:00"
+        chat.storage.db["deliveries"].insert(
+            {
+                "broadcast_id": number,
+                "user_id": 1,
+                "status": "sent",
+                "updated_at": sent_at,
+                "message_id": 5000 + number,
+            }
+        )
+        chat.storage.record_action(1, f"daily_{number}")
+    replies = [call for call in await chat.send(1, "/mydata") if call.method == "sendMessage"]
+    assert len(replies) > 1  # the strict fake refuses any over 4,096 characters
+    shown = "\n".join(call.text for call in replies)
+    assert all(f"daily_{number}" in shown for number in range(1, 22))  # nothing left out
+    assert replies[-1].buttons  # the way back to the menu, under the last part

@@ -4,11 +4,11 @@ limit, the terminal text and the chart; counted by hand in tests/support/figures
 from __future__ import annotations
 
 import pytest
-from telegram.constants import MessageLimit
 
 from bot.stats import gather_stats
 from messages.i18n import LANGUAGES
-from messages.stats import actions_chart, format_stats_text, render_stats, stats_messages
+from messages.split import TEXT_LIMIT, split_html, visible_length
+from messages.stats import actions_chart, format_stats_text, render_stats
 from tests.support.figures import NOW, action, supporter
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -56,8 +56,8 @@ def test_an_empty_database_reports_zeros_in_every_language(storage, campaign):
     assert "Nobody has joined through a link yet." in report
 
 
-def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage, campaign):
-    long_name = "Very Long Constituency Name " * 6
+def test_a_long_report_is_split_within_telegrams_limit(storage, campaign):
+    long_name = "Very Long Constituency Name " * 12
     storage.db["supporters"].insert_all(
         supporter(number, "en", "2026-11-26T10:00:00+00:00", seat=f"E{number}")
         | {"constituency_name": long_name}
@@ -68,9 +68,9 @@ def test_a_long_report_is_split_between_sections_within_telegrams_limit(storage,
         for number in range(1, 21)
     )
     stats = gather_stats(storage, campaign, NOW)
-    messages = stats_messages("en", stats)
+    messages = split_html(render_stats("en", stats))
     assert len(messages) > 1
-    assert all(len(message) <= MessageLimit.MAX_TEXT_LENGTH for message in messages)
+    assert all(visible_length(message) <= TEXT_LIMIT for message in messages)
     # Nothing lost or repeated: only where the report breaks differs.
     assert " ".join(messages).split() == render_stats("en", stats).split()
 

@@ -35,7 +35,7 @@ class Chat:
     def __init__(self, app: Application, api: OfflineBotAPI) -> None:
         self.app = app
         self.api = api
-        self.updates = UpdateFactory(app.bot)
+        self.updates = UpdateFactory(app.bot, api)
 
     @property
     def storage(self):
@@ -48,15 +48,33 @@ class Chat:
         return [call for call in self.api.calls[before:] if call.chat_id == user_id]
 
     async def press(
-        self, user_id: int, data: str, language_code: str | None = "en", message_id: int = 1
+        self,
+        user_id: int,
+        data: str,
+        language_code: str | None = "en",
+        message_id: int | None = None,
+        pressed_ago: float = 0.0,
     ) -> list[Call]:
-        """A supporter taps a button carrying `data`; returns what the bot sent back."""
+        """A supporter taps a button carrying `data` (on the newest message showing it, unless
+        `message_id` says which), `pressed_ago` seconds ago; returns what the bot sent back."""
         before = len(self.api.calls)
         update = self.updates.callback(
-            user_id, data, message_id=message_id, language_code=language_code
+            user_id,
+            data,
+            message_id=message_id or self.message_with(user_id, data),
+            language_code=language_code,
+            pressed_ago=pressed_ago,
         )
         await self.app.process_update(update)
         return self.api.calls[before:]
+
+    def message_with(self, user_id: int, data: str) -> int:
+        """The newest message in the chat still showing a button with `data`; 1 (an old message
+        the bot no longer knows) when none does, as for a crafted or stale button."""
+        for message_id, buttons in self.api.keyboards(user_id):
+            if any(button.get("callback_data") == data for button in buttons):
+                return message_id
+        return 1
 
     def texts(self, user_id: int) -> list[str]:
         return [call.text for call in self.api.sent(user_id)]
@@ -65,11 +83,10 @@ class Chat:
         return self.api.last(user_id).text
 
     def buttons(self, user_id: int) -> list[dict]:
-        """Buttons of the latest message to this user that had any."""
-        for call in reversed(self.api.sent(user_id)):
-            if call.buttons:
-                return call.buttons
-        return []
+        """Buttons of the newest message in this chat still showing any (an edit without a
+        keyboard takes its buttons away, as in Telegram)."""
+        shown = self.api.keyboards(user_id)
+        return shown[0][1] if shown else []
 
     def button_data(self, user_id: int) -> list[str]:
         return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import shutil
 import signal
@@ -19,8 +20,10 @@ import httpx
 import pytest
 import time_machine
 
-from bot.app.cli import launch_warnings, main, sync_mps, webhook_options
+import handlers
+from bot.app.cli import launch_warnings, main, sync_mps
 from bot.app.offline import UpdateFactory
+from bot.app.webhook import Webhook
 from bot.campaign import load_campaign
 from bot.config import Settings
 from bot.storage import DatabaseUnusable, Storage
@@ -38,7 +41,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_webhook_refuses_requests_without_the_secret_token(tmp_path):
+@pytest.fixture
+async def webhook(tmp_path):
+    """The bot in webhook mode on a free local port: (chat, its URL)."""
     settings = make_settings(
         tmp_path,
         webhook_url="https://bot.example.org/telegram",
@@ -47,33 +52,70 @@ async def test_webhook_refuses_requests_without_the_secret_token(tmp_path):
         webhook_port=free_port(),
     )
     async with running_bot(settings) as chat:
-        app = chat.app
-        await app.start()
-        await app.updater.start_webhook(**webhook_options(settings))
-        update = UpdateFactory(app.bot).message(1, "/start").to_dict()
-        url = f"http://127.0.0.1:{settings.webhook_port}/telegram"
+        server = Webhook(chat.app, settings)
+        await chat.app.start()
+        await server.start()
         try:
-            async with httpx.AsyncClient() as client:
-                refused = await client.post(url, json=update)
-                wrong = await client.post(
-                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
-                )
-                accepted = await client.post(
-                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
-                )
-            for _ in range(50):
-                if chat.api.sent(1):
-                    break
-                await asyncio.sleep(0.05)
+            yield chat, f"http://127.0.0.1:{settings.webhook_port}/telegram"
         finally:
-            await app.updater.stop()
-            await app.stop()
+            await server.stop()
+            await chat.app.stop()
+
+
+async def answered(chat, user_id: int) -> bool:
+    for _ in range(100):
+        if chat.api.sent(user_id):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_webhook_refuses_requests_without_the_secret_token(webhook):
+    chat, url = webhook
+    update = UpdateFactory(chat.app.bot).message(1, "/start").to_dict()
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(url, json=update)
+        wrong = await client.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+        )
+        accepted = await client.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        )
+    assert await answered(chat, 1)
     assert refused.status_code == 403
     assert wrong.status_code == 403
     assert accepted.status_code == 200
     assert "Welcome" in chat.api.sent(1)[0].text
-    registered = [call for call in chat.api.calls if call.method == "setWebhook"]
-    assert registered[0].params["secret_token"] == SECRET
+    (registered,) = [call for call in chat.api.calls if call.method == "setWebhook"]
+    assert registered.params["secret_token"] == SECRET
+    assert registered.params["allowed_updates"] == handlers.ALLOWED_UPDATES
+
+
+async def test_x9_webhook_refuses_malformed_json_and_skips_unreadable_updates(webhook, caplog):
+    chat, url = webhook
+    caplog.set_level(logging.DEBUG)
+    secret = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    canary = "MyNameIsCanaryWebhook"
+    unreadable = {
+        "update_id": 7_000_001,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 2, "type": "private"},
+            "poll": {"id": "p", "question": canary, "options": [{"text": canary}]},
+        },
+    }
+    async with httpx.AsyncClient() as client:
+        malformed = await client.post(url, content=f'{{"text": "{canary}"', headers=secret)
+        skipped = await client.post(url, json=unreadable, headers=secret)
+        good = await client.post(
+            url, json=UpdateFactory(chat.app.bot).message(3, "/start").to_dict(), headers=secret
+        )
+    assert malformed.status_code == 400
+    assert skipped.status_code == 200  # confirmed, so Telegram does not send it again
+    assert good.status_code == 200 and await answered(chat, 3)
+    assert canary not in caplog.text
+    assert "Skipped update 7000001" in caplog.text
 
 
 def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):

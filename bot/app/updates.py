@@ -1,0 +1,68 @@
+"""Reading updates from Telegram without letting one bad update stop the bot (X9).
+
+python-telegram-bot reads a whole `getUpdates` batch at once: one update it cannot parse (a poll
+without `persistent_id`, as an older local Bot API server sends) fails the batch, the same batch
+is fetched again for ever, nobody is answered, and the library logs the raw batch (what
+supporters typed) at CRITICAL each time. Here each update of the answer is checked on its own at
+the network edge; one the library cannot read is replaced by its bare id, which handlers ignore
+and which moves the offset on, so Telegram counts it as confirmed. Only its id is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+logger = logging.getLogger(__name__)
+
+
+def readable(data: Any) -> dict[str, Any] | None:
+    """One update's JSON, as Telegram sent it if python-telegram-bot can read it, else only its
+    id (`{"update_id": ...}`); None if it has no id at all."""
+    try:
+        Update.de_json(data, None)
+    except Exception as error:  # whatever failed, the content is never shown
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int):
+            logger.warning("Skipped an update without an id (%s)", type(error).__name__)
+            return None
+        logger.warning(
+            "Skipped update %s: it could not be read (%s)", update_id, type(error).__name__
+        )
+        return {"update_id": update_id}
+    return data
+
+
+class ReadableUpdates(BaseRequest):
+    """The connection `getUpdates` goes through, handing on only updates the library can read.
+
+    Wraps `inner` (by default the connection python-telegram-bot would make for polling: one
+    connection, its default timeouts).
+    """
+
+    def __init__(self, inner: BaseRequest | None = None) -> None:
+        self.inner = inner or HTTPXRequest(connection_pool_size=1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        status, body = await self.inner.do_request(url, method, request_data, **timeouts)
+        if status != 200 or not url.endswith("/getUpdates"):
+            return status, body
+        answer = json.loads(body)
+        kept = [update for raw in answer.get("result", []) if (update := readable(raw))]
+        return status, json.dumps({**answer, "result": kept}).encode()

@@ -1,0 +1,88 @@
+"""X9: an update python-telegram-bot cannot read is skipped and confirmed, the bot keeps
+answering everyone else, and the log holds the update's id, never what it said."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+
+import handlers
+from bot.app import cli
+from bot.app.build import build_application
+from bot.app.offline import OfflineBotAPI
+from bot.app.updates import readable
+
+CANARY = "MyAddressIs42CanaryLane"
+SUPPORTER = 818_001
+
+
+def poll_message(updates, update_id: int) -> dict:
+    """A poll as an older local Bot API server sends it: options without `persistent_id`."""
+    message = updates.message_json(SUPPORTER, "") | {
+        "poll": {
+            "id": "p1",
+            "question": f"Where do I live? {CANARY}",
+            "options": [{"text": CANARY, "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+    }
+    del message["text"]
+    return {"update_id": update_id, "message": message}
+
+
+def start_from(updates, user_id: int, update_id: int) -> dict:
+    return {"update_id": update_id, "message": updates.message_json(user_id, "/start")}
+
+
+async def answered(chat, user_id: int) -> bool:
+    for _ in range(200):
+        if chat.api.sent(user_id):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_x9_a_bad_update_is_skipped_and_confirmed_and_the_bot_keeps_answering(chat, caplog):
+    caplog.set_level(logging.DEBUG)
+    updates = chat.updates
+    chat.api.inbox = [poll_message(updates, 9_000_001), start_from(updates, 1, 9_000_002)]
+    await chat.app.start()
+    await chat.app.updater.start_polling(poll_interval=0, allowed_updates=handlers.ALLOWED_UPDATES)
+    try:
+        assert await answered(chat, 1)
+        # A bad update alone in a batch, then a good one: the offset still moves on.
+        chat.api.inbox.append(poll_message(updates, 9_000_003))
+        chat.api.inbox.append(start_from(updates, 2, 9_000_004))
+        assert await answered(chat, 2)
+    finally:
+        await chat.app.updater.stop()
+        await chat.app.stop()
+    assert chat.api.inbox == []  # every update confirmed, the bad ones too
+    assert CANARY not in caplog.text
+    assert "Skipped update 9000001" in caplog.text and "Skipped update 9000003" in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_an_update_without_an_id_is_dropped():
+    assert readable({"message": {"text": CANARY}}) is None
+
+
+async def test_polling_asks_telegram_only_for_the_updates_the_bot_handles(settings):
+    api = OfflineBotAPI()
+    app = build_application(settings, request=api)
+    serving = asyncio.create_task(cli.serve(app, settings))
+    for _ in range(250):
+        if api.last_poll or serving.done():
+            break
+        await asyncio.sleep(0.02)
+    os.kill(os.getpid(), signal.SIGTERM)  # as `kill` would stop the bot
+    assert await serving == "SIGTERM"
+    asked = api.last_poll["allowed_updates"]
+    assert (json.loads(asked) if isinstance(asked, str) else asked) == handlers.ALLOWED_UPDATES
