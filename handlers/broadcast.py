@@ -43,6 +43,7 @@ from handlers.common import (
 from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
+from messages.core import too_long
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from messages.split import telegram_length
 from scheduler import broadcasts
@@ -133,7 +134,7 @@ async def receive_message(update: Update, context: Context) -> str:
     # Counted as Telegram counts: an emoji can be two characters.
     length = telegram_length(words)
     if length > limit:
-        await reply(update, context, text(lang, "broadcast.too_long", length=length, limit=limit))
+        await reply(update, context, too_long(lang, "broadcast.too_long", length, limit))
         return ASK_TEXT
     if first:
         # Telegram lists a photo's sizes smallest first: keep the largest.

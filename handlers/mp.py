@@ -46,6 +46,7 @@ from handlers.common import Handler, answer, journey, language, reply, show, use
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
+from messages.core import characters
 from messages.mp import (
     ANSWER_PREFIX,
     FIND,
@@ -201,7 +202,7 @@ async def ask_sentence(update: Update, context: Context) -> str:
     await show(
         update,
         context,
-        text(lang, "mp.ask_sentence", limit=PERSONAL_SENTENCE_LIMIT),
+        text(lang, "mp.ask_sentence", limit=characters(lang, PERSONAL_SENTENCE_LIMIT)),
         skip_keyboard(lang, SKIP_SENTENCE),
     )
     return SENTENCE

@@ -93,9 +93,7 @@ async def choose_language(update: Update, context: Context) -> None:
     else:
         campaign = context.bot_data.campaign
         await reply(update, context, core.welcome(chosen, campaign))
-        await reply(
-            update, context, core.optin_question(chosen, campaign), keyboards.optin(chosen)
-        )
+        await reply(update, context, core.optin_question(chosen, campaign), keyboards.optin(chosen))
 
 
 async def answer_optin(update: Update, context: Context) -> None:

@@ -104,7 +104,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     await scrub_files(context.application)
     deleted = await delete_messages(context, chat_id, sorted(set(recent)))
     # This last message is not recorded: nothing about the supporter is written again.
-    lines = [text(lang, "core.privacy.forget_done", deleted=deleted)]
+    lines = [text(lang, "core.privacy.forget_done", count=deleted)]
     lines.append(
         text(lang, "core.privacy.forget_undeletable")
         if has_old_messages

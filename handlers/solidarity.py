@@ -36,6 +36,7 @@ from handlers.common import (
 )
 from handlers.exits import exits
 from messages import Html, keyboards, text
+from messages.core import characters, too_long
 from messages.solidarity import (
     ANONYMOUS,
     APPROVE,
@@ -110,7 +111,7 @@ async def ask_message(update: Update, context: Context) -> str:
     await show(
         update,
         context,
-        text(lang, "solidarity.ask_message", limit=message_limit(context)),
+        text(lang, "solidarity.ask_message", limit=characters(lang, message_limit(context))),
         cancel_keyboard(lang),
     )
     return ASK_MESSAGE
@@ -128,14 +129,18 @@ async def receive_message(update: Update, context: Context) -> str:
         await reply(
             update,
             context,
-            text(lang, "solidarity.message_too_long", length=len(body), limit=limit),
+            too_long(lang, "solidarity.message_too_long", len(body), limit),
         )
         return ASK_MESSAGE
     context.user_data[DRAFT] = {"body": body}
     await reply(
         update,
         context,
-        text(lang, "solidarity.ask_signature", limit=solidarity.MAX_SIGNATURE_LENGTH),
+        text(
+            lang,
+            "solidarity.ask_signature",
+            limit=characters(lang, solidarity.MAX_SIGNATURE_LENGTH),
+        ),
         signature_keyboard(lang),
     )
     return ASK_SIGNATURE
@@ -155,7 +160,7 @@ async def receive_signature(update: Update, context: Context) -> str:
         await reply(
             update,
             context,
-            text(lang, "solidarity.signature_too_long", length=len(signature), limit=limit),
+            too_long(lang, "solidarity.signature_too_long", len(signature), limit),
             anonymous_keyboard(lang),
         )
         return ASK_SIGNATURE

@@ -14,9 +14,9 @@ from telegram.constants import MessageLimit
 from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
+from messages.core import characters
 from messages.core import date as date_label
-from messages.core import number
-from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, plain, text
+from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, number, plain, text
 from messages.keyboards import button, rows
 
 PREFIX = "broadcast:"
@@ -84,7 +84,7 @@ def duration(language: str, seconds: float) -> Html:
 
 
 def language_name(lang: str, code: str) -> Html:
-    return text(lang, f"broadcast.language_{code}")
+    return text(lang, f"core.languages.{code}")
 
 
 def gap_of(audience: Audience) -> str | None:
@@ -134,8 +134,8 @@ def ask_message(lang: str) -> Html:
     return text(
         lang,
         "broadcast.ask_message",
-        text_limit=MessageLimit.MAX_TEXT_LENGTH,
-        caption_limit=MessageLimit.CAPTION_LENGTH,
+        text_limit=characters(lang, MessageLimit.MAX_TEXT_LENGTH),
+        caption_limit=characters(lang, MessageLimit.CAPTION_LENGTH),
     )
 
 
@@ -153,7 +153,7 @@ def version_text_only(lang: str, code: str) -> Html:
 
 def versions(lang: str, written: Collection[str]) -> Html:
     """The languages with a version so far."""
-    names = ", ".join(language_name(lang, code) for code in LANGUAGES if code in written)
+    names = join(lang, (language_name(lang, code) for code in LANGUAGES if code in written))
     return text(lang, "broadcast.versions", versions=names)
 
 
@@ -174,7 +174,12 @@ def versions_keyboard(lang: str, written: Collection[str]) -> InlineKeyboardMark
 
 
 def ask_version(lang: str, code: str, limit: int) -> Html:
-    return text(lang, "broadcast.ask_version", language_name=language_name(lang, code), limit=limit)
+    return text(
+        lang,
+        "broadcast.ask_version",
+        language_name=language_name(lang, code),
+        limit=characters(lang, limit),
+    )
 
 
 def ask_version_keyboard(lang: str) -> InlineKeyboardMarkup:
@@ -234,7 +239,7 @@ def fallback_note(lang: str, written: Collection[str]) -> Html:
     without = [language_name(lang, code) for code in LANGUAGES if code not in written]
     if not without:
         return text(lang, "broadcast.every_language_has_a_version")
-    return text(lang, "broadcast.fallback_for", languages=", ".join(without))
+    return text(lang, "broadcast.fallback_for", languages=join(lang, without))
 
 
 def confirm(lang: str, count: int, who: Html, written: Collection[str]) -> Html:

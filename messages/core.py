@@ -8,18 +8,15 @@ import functools
 import json
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 
 from bot.campaign import Campaign
 from bot.charts import ChartWords
 from bot.progress import Checklist
-from messages.i18n import Html, catalog, text
+from messages.i18n import BABEL_LOCALES, Html, catalog, text
 
 MAX_MYDATA_ROW = 300
 
 
-# British English for dates: the campaign and its supporters are in the UK.
-BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
 # Our own date patterns, not a locale's skeleton match, which changes between Babel releases.
 DATE_PATTERNS = {"en": "d MMMM", "pt": "d 'de' MMMM", "es": "d 'de' MMMM"}
 YEAR_PATTERNS = {"en": "d MMMM y", "pt": "d 'de' MMMM 'de' y", "es": "d 'de' MMMM 'de' y"}
@@ -53,9 +50,16 @@ def chart_words(language: str, area: str) -> ChartWords:
     )
 
 
-def number(language: str, value: float, pattern: str = "#,##0") -> str:
-    """12,345 in English, 12.345 in Portuguese and Spanish (and 2.5 / 2,5 with a pattern)."""
-    return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
+def characters(language: str, count: int) -> Html:
+    """A length or a limit as a sentence says it: "600 characters", "1 character"."""
+    return text(language, "core.counts.characters", count=count)
+
+
+def too_long(language: str, key: str, length: int, limit: int) -> Html:
+    """The message `key` saying a text of `length` characters is over its `limit`."""
+    return text(
+        language, key, length=characters(language, length), limit=characters(language, limit)
+    )
 
 
 def campaign_dates(language: str, campaign: Campaign) -> str:
@@ -140,7 +144,7 @@ def privacy(language: str, campaign: Campaign, retention_days: int) -> Html:
     return text(
         language,
         "core.privacy.text",
-        retention_days=retention_days,
+        retention=text(language, "core.counts.days", count=retention_days),
         purge_date=date(language, purge_date(campaign, retention_days), with_year=True),
     )
 

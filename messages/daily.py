@@ -98,7 +98,6 @@ def x_text(campaign: Campaign, bot_username: str, day: int) -> str:
     return post(words.rstrip(" ,;:.") + ELLIPSIS)
 
 
-
 FIRST_WORDS = 6
 _POST_STATUS_KEYS = {
     None: "post_waiting",
@@ -213,8 +212,7 @@ def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
     return DayWords(
         texts={language: prompt_text(campaign, day, language) for language in LANGUAGES},
         buttons={
-            language: prompt_button(campaign, bot_username, day, language)
-            for language in LANGUAGES
+            language: prompt_button(campaign, bot_username, day, language) for language in LANGUAGES
         },
         channel_text=channel_text(campaign, day),
         channel_markup=channel_markup(campaign, bot_username, day),

@@ -21,6 +21,7 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
+from messages.core import characters
 from messages.i18n import Html, catalog, text
 
 FIND = "mp:find"
@@ -63,11 +64,11 @@ def found_text(lang: str, mp: MP) -> Html:
 
 def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
     """The limit of the name or sentence that was too long for the letter."""
-    return text(lang, TOO_LONG[type(error)], limit=error.limit)
+    return text(lang, TOO_LONG[type(error)], limit=characters(lang, error.limit))
 
 
 def preview_intro(lang: str) -> Html:
-    return text(lang, "mp.preview_intro", language_name=catalog(lang)["core.language.name"])
+    return text(lang, "mp.preview_intro", language_name=text(lang, f"core.languages.{lang}"))
 
 
 def handover_intro(lang: str, mp: MP, subject: str) -> Html:

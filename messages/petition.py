@@ -9,7 +9,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.campaign import Campaign
 from bot.petition import PetitionCounts
 from messages import keyboards
-from messages.core import number
 from messages.i18n import Html, text
 
 SIGNED = "petition:signed"
@@ -20,14 +19,14 @@ def count_lines(lang: str, counts: PetitionCounts | None, supporter: dict[str, A
     """The total, and their constituency's count once the MP journey has told us where they are."""
     if counts is None:
         return []
-    lines = [text(lang, "petition.count_total", total=number(lang, counts.total))]
+    lines = [text(lang, "petition.count_total", count=counts.total)]
     code = supporter.get("constituency_code")
     if code in counts.by_constituency:
         lines.append(
             text(
                 lang,
                 "petition.count_constituency",
-                count=number(lang, counts.by_constituency[code]),
+                count=counts.by_constituency[code],
                 constituency=supporter.get("constituency_name") or code,
             )
         )

@@ -22,8 +22,8 @@ from bot.stats import (
     ConstituencyLetters,
     Referrals,
 )
-from messages.core import BABEL_LOCALES, chart_words, date, number
-from messages.i18n import LANGUAGES, Html, catalog, plain, text
+from messages.core import chart_words, date
+from messages.i18n import BABEL_LOCALES, LANGUAGES, Html, catalog, number, plain, text
 
 
 def render_stats(language: str, stats: CampaignStats) -> Html:
@@ -77,7 +77,7 @@ def _supporters(language: str, stats: CampaignStats) -> Html:
     languages = counts_line(
         language,
         (
-            (catalog(code).get("core.language.name", code), count)
+            (catalog(language).get(f"core.languages.{code}", code), count)
             for code, count in sorted(stats.by_language.items(), key=_language_order)
         ),
     )

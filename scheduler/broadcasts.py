@@ -149,7 +149,7 @@ class Progress:
         if self.chat_id is None:
             return
         body = text(
-            self.language, "broadcast.progress_starting", id=self.broadcast_id, total=self.total
+            self.language, "broadcast.progress_starting", id=self.broadcast_id, count=self.total
         )
         try:
             message = await self.bot.send_message(

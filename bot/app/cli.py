@@ -33,6 +33,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
 from bot.stats import gather_stats
 from bot.storage import DatabaseUnusable, Storage, utcnow
+from messages.i18n import catalog_problems
 from messages.stats import format_stats_text
 
 logger = logging.getLogger(__name__)
@@ -154,9 +155,11 @@ def try_command(args: argparse.Namespace) -> int:
 
 def check_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=False)
+    if problems := catalog_problems():
+        return fail("\n".join(problems))
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     print(
-        f"Settings and campaign file are valid: {campaign.name('en')}, "
+        f"Settings, campaign file and messages are valid: {campaign.name('en')}, "
         f"{campaign.start_date} to {campaign.end_date}, {len(settings.organiser_ids)} "
         f"organiser(s), {mode}."
     )

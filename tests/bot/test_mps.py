@@ -419,7 +419,7 @@ def test_blank_personal_sentence_drops_its_paragraph_cleanly(campaign):
 
 
 @pytest.mark.parametrize(
-    ("language", "signed"), [("en", "A constituent"), ("pt", "Um(a) eleitor(a)")]
+    ("language", "signed"), [("en", "A constituent"), ("pt", "Um(a) morador(a) do distrito")]
 )
 def test_unsigned_letter_is_signed_by_a_constituent_in_its_language(campaign, language, signed):
     _, body = compose_letter(campaign, language, "Jane Example", WESTMINSTER.name, "", None)

@@ -203,7 +203,7 @@ def test_stats_command_prints_the_figures(campaign_db, tmp_path, monkeypatch, ca
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "storage.db"))
     assert cli.main(["stats"]) == 0
     printed = capsys.readouterr().out
-    assert "Supporters: 6, of whom 3 get the daily prompt" in printed
+    assert "Supporters: 6 · getting the daily prompt: 3" in printed
     assert "Signed the petition: 3" in printed
 
 

@@ -80,7 +80,7 @@ async def test_broadcast_reaches_every_opted_in_supporter_once_in_their_language
 
     shown = organiser_sees(chat)
     assert "<b>30</b> supporters" in shown
-    assert "Supporters in Spanish get the English version" in shown
+    assert "Supporters who use the bot in Spanish get the English version" in shown
     previews = [c.text for c in chat.api.sent(ORGANISER) if c.method == "sendMessage"]
     assert "<b>Day 5</b>: write to your MP" in previews
     assert "Dia 5: escreva ao seu deputado" in previews
@@ -146,10 +146,10 @@ async def test_photo_broadcast_sends_the_largest_photo_with_each_language_captio
 async def test_what_cannot_be_sent_is_refused_kindly_and_asked_for_again(chat):
     await chat.send(ORGANISER, "/broadcast")
     replies = await chat.send(ORGANISER, "x" * 5000)
-    assert "5000 characters" in replies[-1].text and "4096" in replies[-1].text
+    assert "That is 5,000 characters, and Telegram allows 4,096 characters" in replies[-1].text
     photo = [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
     replies = await deliver(chat, message_update(chat, ORGANISER, photo=photo, caption="y" * 1100))
-    assert "1100 characters" in replies[-1].text and "1024" in replies[-1].text
+    assert "That is 1,100 characters, and Telegram allows 1,024 characters" in replies[-1].text
     replies = await deliver(chat, message_update(chat, ORGANISER, photo=photo))
     assert "with a caption" in replies[-1].text
     sticker = {
@@ -275,7 +275,7 @@ async def test_an_unknown_constituency_is_asked_for_again(chat, constituencies, 
     replies = await choose_constituency(chat, typed)
     assert "Check the spelling or the code" in replies[-1].text
     replies = await chat.send(ORGANISER, "Leeds")
-    assert "<b>1</b> supporters" in organiser_sees(chat)
+    assert "<b>1</b> supporter." in organiser_sees(chat)
 
 
 async def test_an_audience_nobody_matches_is_said_and_another_is_asked_for(chat):
@@ -638,9 +638,9 @@ async def test_any_text_at_any_step_gets_a_helpful_escaped_answer(chat, typed):
     await chat.send(ORGANISER, "/broadcast")
     answered = await chat.send(ORGANISER, typed)
     assert answered and tags_in(answered[-1].text) <= OUR_TAGS
-    assert ("Versions so far" if len(typed) <= 4096 else "Telegram allows 4096") in answered[
-        -1
-    ].text
+    assert (
+        "Versions so far" if len(typed) <= 4096 else "Telegram allows 4,096 characters"
+    ) in answered[-1].text
     if len(typed) > 4096:
         return
     await chat.press(ORGANISER, screens.CONTINUE)
@@ -660,4 +660,4 @@ async def test_a_broadcast_is_measured_as_telegram_counts_it(chat):
     """2,100 emoji are 4,200 characters to Telegram: refused at composing, not at sending."""
     await chat.send(ORGANISER, "/broadcast")
     replies = await chat.send(ORGANISER, "💜" * 2100)
-    assert "4200 characters" in replies[-1].text and "4096" in replies[-1].text
+    assert "That is 4,200 characters, and Telegram allows 4,096 characters" in replies[-1].text

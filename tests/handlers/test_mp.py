@@ -217,7 +217,7 @@ async def test_letter_is_read_in_portuguese_and_sent_in_english_by_default(chat)
     await use_services(chat, FakeServices(lookup_routes()))
     await at_sentence(chat, 1, "pt-br")
     replies = await chat.send(1, "Isto importa-me.", "pt-br")
-    assert "em Português" in replies[0].text
+    assert "sua carta em português" in replies[0].text
     assert any(r.text.startswith("<blockquote>Prezado(a) Jane Example") for r in replies)
     assert "recomendamos o inglês" in replies[-1].text
     assert chat.button_data(1)[:2] == ["mp:letter:en", "mp:letter:pt"]

@@ -73,7 +73,7 @@ async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
     await run_job(chat.app, CATCH_UP_JOB)
     await chat.send(ORGANISER_ID, "/schedule")
     after = chat.last_text(ORGANISER_ID)
-    assert "Subscribers: 1 of 1 sent, 0 still to go." in after
+    assert "Subscribers sent it: 1 of 1 · still to go: 0" in after
     assert "Channel: not set up · X: not set up" in after
     assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE, schedule.SEND}
 

@@ -362,7 +362,7 @@ async def test_moderate_shows_the_oldest_waiting_message_escaped_with_the_counts
     await submit(chat, OTHER, "Second")
     replies = await chat.send(ORGANISER_ID, "/moderate")
     shown = replies[-1].text
-    assert "2 waiting, 0 approved, 0 rejected" in shown
+    assert "waiting 2 · approved 0 · rejected 0" in shown
     assert f"#{first}" in shown
     assert "&lt;b&gt;Oi&lt;/b&gt; 💜" in shown
     assert "Ana &amp; Bia" in shown
@@ -399,14 +399,14 @@ async def test_approve_and_reject_record_the_decision_and_show_the_next(chat):
     await chat.press(ORGANISER_ID, f"{APPROVE}:{first}")
     shown = chat.last_text(ORGANISER_ID)
     assert f"#{first} approved" in shown
-    assert "Second" in shown and "1 waiting, 1 approved" in shown
+    assert "Second" in shown and "waiting 1 · approved 1" in shown
     assert EXPORT in chat.button_data(ORGANISER_ID)
 
     await chat.press(ORGANISER_ID, f"{REJECT}:{second}")
     shown = chat.last_text(ORGANISER_ID)
     assert f"#{second} rejected" in shown
     assert "No messages are waiting" in shown
-    assert "0 waiting, 1 approved, 1 rejected" in shown
+    assert "waiting 0 · approved 1 · rejected 1" in shown
     assert chat.button_data(ORGANISER_ID) == [EXPORT]
 
     [approved] = message_rows(chat, SUPPORTER)

@@ -42,7 +42,7 @@ async def campaign(chat):
 async def test_stats_sends_the_figures_then_a_chart(campaign, api):
     replies = await campaign.send(ORGANISER_ID, "/stats")
     report = "\n".join(call.text for call in replies if call.method == "sendMessage")
-    assert "<b>Supporters</b>: 4, of whom 3 get the daily prompt" in report
+    assert "<b>Supporters</b>: 4 · getting the daily prompt: 3" in report
     assert "Signed the petition: 2 (50%)" in report
     assert "1. Aldershot: <b>1</b>" in report
     assert "Opened from campaign links: mp 1" in report
@@ -55,7 +55,7 @@ async def test_stats_sends_the_figures_then_a_chart(campaign, api):
 async def test_stats_speaks_the_organisers_language(campaign):
     await campaign.press(ORGANISER_ID, f"{keyboards.LANGUAGE_PREFIX}pt")
     replies = await campaign.send(ORGANISER_ID, "/stats")
-    assert "<b>Apoiadoras</b>: 4" in replies[0].text
+    assert "<b>Pessoas apoiadoras</b>: 4" in replies[0].text
     assert replies[-1].text == "Ações por dia (UTC)"
 
 

@@ -63,7 +63,7 @@ async def test_trends_sends_the_chart_then_the_days_change_and_top_posts(chat, a
     assert "<b>Hashtags on 2026-11-27</b>" in digest
     assert "#16Days: <b>60</b> (Bluesky 10, X 50), ▲ 50% on the day before" in digest
     assert '<a href="https://x.com/supporter1/status/1861000000000000001">@supporter1</a>' in digest
-    assert "(26 interactions)" in digest
+    assert "(interactions: 26)" in digest
 
 
 async def test_trends_speaks_the_organisers_language(chat):
@@ -73,7 +73,7 @@ async def test_trends_speaks_the_organisers_language(chat):
 
     photo, digest = await chat.send(ORGANISER_ID, "/trends")
 
-    assert photo.text == "Publicações por dia e por hashtag"
+    assert photo.text == "Publicações por dia, por hashtag"
     assert "<b>Hashtags em 2026-11-27</b>" in digest.text
 
 

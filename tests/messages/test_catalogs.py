@@ -1,14 +1,27 @@
-"""Every string a person reads exists in English, Portuguese and Spanish, with the same
-placeholders, and renders as HTML Telegram accepts."""
+"""Every string a person reads exists in English, Brazilian Portuguese and Latin American Spanish,
+with the same placeholders, counts in each language's plural forms, and renders as HTML Telegram
+accepts."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterator
 
 import pytest
 
+from bot.config import Settings
 from messages.core import date
-from messages.i18n import LANGUAGES, catalog, placeholders, text
+from messages.i18n import (
+    LANGUAGES,
+    catalog,
+    catalog_problems,
+    forms,
+    join,
+    plural_categories,
+    text,
+)
 from tests.support.harness import tags_in
 
 # The tags Telegram's HTML parse mode accepts.
@@ -30,33 +43,229 @@ TELEGRAM_TAGS = {
     "blockquote",
     "tg-emoji",
 }
+CAMPAIGN_FILE = Settings.model_fields["campaign_file"].default
+
+# Placeholders that hold a number of things. Ids, days, ranks, percentages, rates and the units of
+# a duration ("3 min") are numbers that need no plural; limits and lengths arrive whole from
+# core.counts ("600 characters").
+COUNTS = {
+    "approved",
+    "blocked",
+    "count",
+    "deleted",
+    "done",
+    "engagement",
+    "failed",
+    "left",
+    "letters",
+    "links",
+    "not_sent",
+    "pending",
+    "recruits",
+    "rejected",
+    "sent",
+    "skipped",
+    "subscribed",
+    "total",
+    "unknown",
+}
+# A count followed by a word ("{count} supporters", "{blocked} bloquearam") needs plural forms;
+# "{done} of {total}" and a count in a label ("Blocked: {blocked}") do not.
+COUNT_THEN_WORD = re.compile(r"\{(\w+)\}(?:</\w+>)? +(?!(?:of|de) \{)[^\W\d_]")
+
+# Words a translation may share with English: names, and words that are the same in the language.
+NAMES = re.compile(
+    r"Step Up Migrant Women|Latin American Women's Rights Service|LAWRS|Bluesky|WhatsApp"
+    r"|Telegram|WriteToThem|UTC|\bX\b"
+)
+SAME_WORDS = {"en": set(), "pt": {"menu"}, "es": set()}
+UNITS = {"s", "min", "h"}
+
+# Portugal's Portuguese where Brazil says otherwise: aceder/acessar, registado/registrado,
+# ficheiro/arquivo, partilha/compartilhamento, "O seu progresso"/"Seu progresso", "-lhe" after
+# the verb, telemóvel/celular, ecrã/tela, utilizador/usuário, "está a enviar"/"está enviando".
+EUROPEAN_PORTUGUESE = re.compile(
+    r"\bacede|\bregistad[oa]s?\b|\bregisto\b|\bficheiros?\b|\bpartilh|\btelem[óo]ve|\becrã"
+    r"|\butilizador|\bcontact[oa]r?\b|\bfacto\b|\bequipa\b|\bdescarreg|\bcarregue\b|\bprima\b"
+    r"|\b(?:O|A|Os|As) (?:meu|minha|meus|minhas|seu|sua|seus|suas)\b"
+    r"|\w-lhes?\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
+    r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b",
+    re.MULTILINE,
+)
 
 
-def test_the_three_catalogs_have_the_same_keys():
-    english = set(catalog("en"))
-    for language in LANGUAGES:
-        assert set(catalog(language)) == english, language
+def localised_texts(table: object, path: str = "") -> Iterator[tuple[str, dict[str, str]]]:
+    """(where, {en, pt, es}) for every text the campaign file gives in the three languages."""
+    if isinstance(table, dict) and set(table) == set(LANGUAGES):
+        yield path, table
+    elif isinstance(table, dict):
+        for key, value in table.items():
+            yield from localised_texts(value, f"{path}.{key}")
+    elif isinstance(table, list):
+        for index, value in enumerate(table):
+            yield from localised_texts(value, f"{path}[{index}]")
+
+
+def campaign_texts() -> list[tuple[str, dict[str, str]]]:
+    return list(localised_texts(tomllib.loads(CAMPAIGN_FILE.read_text(encoding="utf-8"))))
+
+
+def every_text(language: str) -> Iterator[tuple[str, str]]:
+    """(key, template) for every catalog form and campaign text in `language`."""
+    for key, message in catalog(language).items():
+        for template in forms(message):
+            yield key, template
+    for where, texts in campaign_texts():
+        yield f"campaign{where}", texts[language]
+
+
+def words(template: str, language: str) -> set[str]:
+    """The words of a text once tags, placeholders, links, hashtags and names are taken out."""
+    bare = re.sub(r"<[^>]*>|\{\w+\}|https?://\S+|#\w+", " ", template)
+    found = set(re.findall(r"[^\W\d_]+", NAMES.sub(" ", bare)))
+    return {word for word in found - UNITS if word.lower() not in SAME_WORDS[language]}
+
+
+def test_the_shipped_catalogs_have_no_problems():
+    assert catalog_problems() == []
+
+
+def test_a_broken_translation_is_named_with_its_file_and_key(tmp_path):
+    for language, area in [
+        ("en", 'n = { one = "{count} day", other = "{count} days" }\nx = "{a}"')
+    ]:
+        (tmp_path / language).mkdir()
+        (tmp_path / language / "core.toml").write_text(area, encoding="utf-8")
+    (tmp_path / "pt").mkdir()
+    (tmp_path / "pt" / "core.toml").write_text('n = "{count} dias"\nx = "{b}"', encoding="utf-8")
+    (tmp_path / "es").mkdir()
+    (tmp_path / "es" / "core.toml").write_text('n = { one = "{count} día"', encoding="utf-8")
+
+    problems = catalog_problems(tmp_path)
+
+    pt = tmp_path / "pt" / "core.toml"
+    assert f"{pt}: core.n: English counts here: give the plural forms ['many', 'one', 'other']" in (
+        problems
+    )
+    assert f"{pt}: core.x: placeholders ['b'], English has ['a']" in problems
+    assert any(problem.startswith(f"{tmp_path / 'es' / 'core.toml'}: ") for problem in problems)
+    assert f"{tmp_path / 'es' / 'core.toml'}: core.n is missing" in problems
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_plural_messages_have_exactly_the_cldr_forms_of_their_language(language):
+    for key, message in catalog(language).items():
+        if isinstance(message, dict):
+            assert set(message) - {"zero"} == plural_categories(language), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_count_is_rendered_without_its_plural_rule(language):
+    counted = [
+        (key, match.group(0))
+        for key, message in catalog(language).items()
+        if not isinstance(message, dict)
+        for match in COUNT_THEN_WORD.finditer(message)
+        if match.group(1) in COUNTS
+    ]
+    assert counted == []
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
-def test_placeholders_match_english(language):
-    mismatched = {
-        key: (placeholders(english), placeholders(catalog(language)[key]))
-        for key, english in catalog("en").items()
-        if placeholders(english) != placeholders(catalog(language)[key])
-    }
-    assert mismatched == {}
+def test_portuguese_and_spanish_texts_are_translated(language):
+    english = dict(every_text("en"))
+    untranslated = [
+        key
+        for key, template in every_text(language)
+        if template in english.values()
+        and english.get(key) == template
+        and words(template, language)
+    ]
+    assert untranslated == []
+
+
+def test_no_european_portuguese_in_brazilian_texts():
+    found = [
+        (key, match.group(0))
+        for key, template in every_text("pt")
+        for match in EUROPEAN_PORTUGUESE.finditer(template)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("template", "marker"),
+    [
+        ("Não consigo aceder ao serviço", "aceder"),
+        ("a sua resposta foi registada", "registada"),
+        ("estes ficheiros", "ficheiros"),
+        ("Cada partilha conta", "partilha"),
+        ("🔒 Os meus dados", "Os meus"),
+        ("<b>O seu progresso</b>", "O seu"),
+        ("Escrevi-lhe como eleitor", "-lhe"),
+        ("A enviar a mensagem", "A enviar"),
+        ("o seu telemóvel", "telemóvel"),
+    ],
+)
+def test_each_european_portuguese_marker_is_caught(template, marker):
+    assert EUROPEAN_PORTUGUESE.search(template)
+    assert not EUROPEAN_PORTUGUESE.search(template.replace(marker, "…"))
+
+
+def test_an_identical_translation_is_caught_but_names_and_units_are_not():
+    assert words("<b>Sending broadcast #{id}</b>", "pt") == {"Sending", "broadcast"}
+    assert words("🦋 Bluesky · {minutes} min · #16Days https://x.org", "es") == set()
+    assert words("⬅️ Menu", "en") == {"Menu"} and words("⬅️ Menu", "pt") == set()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_message_uses_only_telegram_html(language):
-    for key, template in catalog(language).items():
+    for key, template in every_text(language):
         assert tags_in(template) <= TELEGRAM_TAGS, key
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_message_is_empty(language):
-    assert all(value.strip() for value in catalog(language).values())
+    assert all(template.strip() for _, template in every_text(language))
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two", "million"),
+    [
+        ("en", "1 person has signed", "2 people have signed", "1,000,000 people have signed"),
+        ("pt", "1 pessoa já assinou", "2 pessoas já assinaram", "1.000.000 de pessoas já"),
+        ("es", "1 persona ya firmó", "2 personas ya firmaron", "1.000.000 de personas ya"),
+    ],
+)
+def test_a_count_picks_its_plural_form_and_local_digits(language, one, two, million):
+    def count(n: int) -> str:
+        return re.sub(r"</?b>", "", text(language, "petition.count_total", count=n))
+
+    assert one in count(1)
+    assert two in count(2)
+    assert million in count(1_000_000)
+    assert "<b>" not in text(language, "petition.count_total", count=0)
+
+
+def test_a_plural_message_refuses_to_render_without_a_whole_count():
+    with pytest.raises(TypeError, match=r"petition\.count_total"):
+        text("en", "petition.count_total")
+    with pytest.raises(TypeError):
+        text("en", "petition.count_total", count="12")
+
+
+@pytest.mark.parametrize(
+    ("language", "joined"),
+    [
+        ("en", "English, Portuguese and Spanish"),
+        ("pt", "inglês, português e espanhol"),
+        ("es", "inglés, portugués y español"),
+    ],
+)
+def test_lists_are_joined_the_way_each_language_joins_them(language, joined):
+    names = [text(language, f"core.languages.{code}") for code in LANGUAGES]
+    assert join(language, names) == joined
+    assert join(language, ["<b>"]) == "&lt;b&gt;"
 
 
 def test_values_are_escaped_once_at_render_time():

@@ -17,19 +17,19 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def test_report_shows_the_figures_and_escapes_stored_names(stats):
     report = render_stats("en", stats)
     for expected in (
-        "<b>Supporters</b>: 6, of whom 3 get the daily prompt",
-        "English 4 · Português 1 · Español 1",
+        "<b>Supporters</b>: 6 · getting the daily prompt: 3",
+        "By language: English 4 · Portuguese 1 · Spanish 1",
         "25 November: 2",
         "Signed the petition: 3 (50%)",
         "Sent solidarity: 2 (33%)",
         "1. Ynys Môn &amp; &lt;Anglesey&gt;: <b>2</b> · supportive 1 · form letter 1",
         "2. Glasgow North: <b>1</b> · no replies reported yet",
-        "3 joined through 2 supporters' referral links",
+        "Joined through supporters' referral links: 3 · links that brought someone: 2",
         "<code>AAAA</code> 2",
         "Opened from campaign links: mp 1",
         "#6 broadcast",
         "sent 2 · blocked 1 · unknown 1",
-        "2 waiting for moderation, 1 approved",
+        "waiting for moderation 2 · approved 1",
     ):
         assert expected in report
     assert "<Anglesey>" not in report
@@ -42,7 +42,9 @@ def test_report_in_each_language_with_its_number_format(storage, language, campa
     )
     report = render_stats(language, gather_stats(storage, campaign, NOW))
     assert {"en": "1,234", "pt": "1.234", "es": "1.234"}[language] in report
-    assert {"en": "Supporters", "pt": "Apoiadoras", "es": "Simpatizantes"}[language] in report
+    assert {"en": "Supporters", "pt": "Pessoas apoiadoras", "es": "Simpatizantes"}[
+        language
+    ] in report
 
 
 def test_an_empty_database_reports_zeros_in_every_language(storage, campaign):
@@ -77,7 +79,7 @@ def test_a_long_report_is_split_within_telegrams_limit(storage, campaign):
 
 def test_terminal_text_has_the_same_figures_without_html(stats):
     printed = format_stats_text(stats)
-    assert "Supporters: 6, of whom 3 get the daily prompt" in printed
+    assert "Supporters: 6 · getting the daily prompt: 3" in printed
     assert "1. Ynys Môn & <Anglesey>: 2" in printed
     assert "<b>" not in printed
 

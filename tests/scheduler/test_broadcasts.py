@@ -131,9 +131,9 @@ async def test_the_organiser_sees_progress_edited_in_place_then_a_report(
         if call.method == "editMessageText" and int(call.params["message_id"]) == progress_id
     ]
     assert [call.text.split("\n")[1].split(" · ")[0] for call in edits[:-1]] == [
-        "10 of 25 done",
-        "20 of 25 done",
-        "25 of 25 done",
+        "Done: 10 of 25",
+        "Done: 20 of 25",
+        "Done: 25 of 25",
     ]
     assert all(
         f"{screens.STOP_PREFIX}{broadcast_id}" in str(call.params["reply_markup"])
@@ -177,9 +177,9 @@ def snapshot(**values) -> ProgressSnapshot:
 
 def test_progress_reads_naturally_in_each_language():
     english = progress_text("en", snapshot(rate=24.75, seconds_left=153.0))
-    assert "1,206 of 5,000 done · 24.8 per second · about 2 min 33 s left" in english
+    assert "Done: 1,206 of 5,000 · per second: 24.8 · about 2 min 33 s left" in english
     portuguese = progress_text("pt", snapshot(rate=24.75, seconds_left=3720.0))
-    assert "1.206 de 5.000 feitos · 24,8 por segundo · faltam cerca de 1 h 2 min" in portuguese
+    assert "Feito: 1.206 de 5.000 · por segundo: 24,8 · faltam cerca de 1 h 2 min" in portuguese
     spanish = progress_text("es", snapshot(rate=0.0, seconds_left=None))
     assert "calculando el tiempo restante" in spanish
 

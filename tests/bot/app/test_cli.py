@@ -21,12 +21,13 @@ import pytest
 import time_machine
 
 import handlers
-from bot.app.cli import launch_warnings, main, sync_mps
+from bot.app.cli import EXIT_CONFIG, launch_warnings, main, sync_mps
 from bot.app.offline import UpdateFactory
 from bot.app.webhook import Webhook
 from bot.campaign import load_campaign
 from bot.config import Settings
 from bot.storage import DatabaseUnusable, Storage
+from messages import i18n
 from tests.support.bot_api import FakeBotApi, start_bot_process
 from tests.support.harness import make_settings, running_bot
 from tests.support.parliament import ConcurrencyProbe, client, sync_transport
@@ -133,7 +134,7 @@ def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
     out = result.stdout
     assert "bienvenida" in out  # greeted in the chosen language
     assert "[1] Sí, uno al día" in out  # buttons are numbered
-    assert "Sin problema" in out  # "2" pressed "No, gracias"
+    assert "no te voy a enviar mensajes diarios" in out  # "2" pressed "Ahora no"
     assert "0808 2000 247" in out  # /help typed as text reached the real handler
     assert "<b>" not in out  # HTML shown as plain text
     assert "Traceback" not in result.stderr
@@ -209,12 +210,26 @@ def test_version_is_the_installed_release(capsys):
 def test_check_works_without_a_token_and_warns_what_is_not_ready(environment, capsys):
     assert main(["check"]) == 0
     out = capsys.readouterr().out
-    assert "Settings and campaign file are valid" in out
+    assert "Settings, campaign file and messages are valid" in out
     warnings = [line for line in out.splitlines() if line.startswith("Warning: ")]
     assert any("TELEGRAM_BOT_TOKEN is empty" in line for line in warnings)
     assert any("home page rather than a petition" in line for line in warnings)
     assert any("ORGANISER_IDS is empty" in line for line in warnings)
     assert not any("ended on" in line for line in warnings)  # the campaign is still ahead
+
+
+def test_check_names_the_catalog_file_and_message_an_organiser_broke(environment, tmp_path, capsys):
+    locales = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES, locales)
+    petition = locales / "pt" / "petition.toml"
+    petition.write_text(
+        petition.read_text(encoding="utf-8").replace("Abrir a petição", "Abrir a {petição}"),
+        encoding="utf-8",
+    )
+    environment.setattr(i18n, "LOCALES", locales)
+
+    assert main(["check"]) == EXIT_CONFIG
+    assert f"{petition}: petition.open_button: placeholders ['petição']" in capsys.readouterr().err
 
 
 def test_check_warns_about_a_campaign_that_has_ended():
