@@ -51,7 +51,8 @@ class Store:
         backups/ (see bot.backups), so an upgrade that goes wrong can be undone.
 
         Raises DatabaseUnusable when the file or its folder cannot be created, read or written
-        (e.g. a backup restored as root), or the file is not an SQLite database.
+        (e.g. a backup restored as root: creating it opens it for writing), or the file is not
+        an SQLite database.
         """
         path = Path(path)
         try:
@@ -78,13 +79,6 @@ class Store:
             backups.copy_database(conn, destination)
             logger.info("Backed up the database to %s before upgrading its schema", destination)
         migrations.apply(db)
-        # SQLite opens a file it may read but not write without a word, and only the first
-        # write would fail: one that is rolled back finds out now, before any supporter writes.
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("CREATE TABLE write_check (x)")
-        finally:
-            db.execute("ROLLBACK")
         return db
 
     @classmethod
