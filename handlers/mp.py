@@ -42,7 +42,7 @@ from bot.mps import (
 )
 from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
-from handlers.common import Handler, answer, journey, language, reply, show, user_id
+from handlers.common import Handler, answer, journey, language, looking_up, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
@@ -151,13 +151,15 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
     data = context.bot_data
     try:
         postcode = normalise_postcode(update.effective_message.text)
-        mp = await find_mp(data.http, data.settings, data.storage, postcode)
     except PostcodeIncomplete:
         await reply(update, context, text(lang, "mp.postcode_incomplete"))
         return None
     except PostcodeMalformed:
         await reply(update, context, text(lang, "mp.postcode_malformed"))
         return None
+    await looking_up(update, context)
+    try:
+        mp = await find_mp(data.http, data.settings, data.storage, postcode)
     except NoWestminsterSeat:
         no_seat = text(lang, "mp.no_westminster_seat")
         await reply(update, context, no_seat, keyboards.back_to_menu(lang))
