@@ -21,7 +21,7 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
-from messages.core import characters
+from messages.core import characters, language_name
 from messages.i18n import Html, catalog, text
 
 FIND = "mp:find"
@@ -55,11 +55,6 @@ def intro_text(lang: str, already_sent: bool, reply_open: bool = False) -> Html:
     if reply_open:
         parts.append(text(lang, "mp.intro_reply"))
     return Html("\n\n".join(parts))
-
-
-def language_name(lang: str, code: str) -> Html:
-    """A language's name as a sentence in `lang` says it: "português", "Portuguese"."""
-    return text(lang, f"core.languages.{code}")
 
 
 def mixed_language_text(lang: str, sentence_language: str, letter_language: str) -> Html:
