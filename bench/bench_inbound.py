@@ -86,6 +86,9 @@ async def same_calls_rate(script: list[tuple[dict, list[Call]]]) -> float:
 
     async def replay(update: Update, context) -> None:
         for call in next(replies):
+            if call.method == "answerCallbackQuery":  # a press this fake Telegram delivered
+                api = context.bot.request
+                api.presses[str(call.params["callback_query_id"])] = api.clock()
             returns = Message if call.method.startswith(("send", "edit")) else None
             await context.bot.do_api_request(call.method, call.params, return_type=returns)
 

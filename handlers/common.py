@@ -21,7 +21,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.app.context import Context
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
-from messages.split import TEXT_LIMIT, split_html, visible_length
+from messages.split import split_html
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ async def show(
         query is None
         or query.message is None
         or context.edited_message
-        or visible_length(html) > TEXT_LIMIT
+        or len(split_html(html)) > 1  # too long to replace one message
     ):
         await reply(update, context, html, markup)
         return

@@ -73,8 +73,12 @@ def split_html(markup: str, limit: int = TEXT_LIMIT) -> list[Html]:
     Cuts fall between lines where possible, then between words, then between characters; never
     inside a tag or a character reference. A tag open at a cut (a <blockquote>, a <b> spanning
     lines) is closed at the end of one message and opened again at the start of the next, so
-    every message is valid HTML on its own. Messages with nothing visible are dropped.
+    every message is valid HTML on its own. A text that fits even with its tags counted is
+    returned as it is; in a longer one, parts with nothing visible are dropped.
     """
+    if telegram_length(markup) <= limit:
+        # Most texts: even counted with their tags, they fit, and are sent as they are.
+        return [Html(markup)]
     messages: list[Html] = []
     open_tags: list[str] = []
     current = _Message(reopened=[])

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.app.offline import TELEGRAM_TAGS
 from bot.config import Settings
 from messages.core import date
 from messages.i18n import (
@@ -24,25 +25,6 @@ from messages.i18n import (
 )
 from tests.support.harness import tags_in
 
-# The tags Telegram's HTML parse mode accepts.
-TELEGRAM_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "a",
-    "code",
-    "pre",
-    "tg-spoiler",
-    "span",
-    "blockquote",
-    "tg-emoji",
-}
 CAMPAIGN_FILE = Settings.model_fields["campaign_file"].default
 
 # Placeholders that hold a number of things. Ids, days, ranks, percentages, rates and the units of

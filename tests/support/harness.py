@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -75,6 +76,15 @@ class Chat:
             if any(button.get("callback_data") == data for button in buttons):
                 return message_id
         return 1
+
+    async def answered(self, user_id: int, seconds: float = 5.0) -> bool:
+        """Whether the bot, running on its own (polling, a webhook), writes to `user_id` within
+        `seconds`."""
+        for _ in range(int(seconds / 0.05)):
+            if self.api.sent(user_id):
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     def texts(self, user_id: int) -> list[str]:
         return [call.text for call in self.api.sent(user_id)]

@@ -59,14 +59,6 @@ async def webhook(tmp_path):
             await chat.app.stop()
 
 
-async def answered(chat, user_id: int) -> bool:
-    for _ in range(100):
-        if chat.api.sent(user_id):
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 async def test_webhook_refuses_requests_without_the_secret_token(webhook):
     chat, url = webhook
     update = UpdateFactory(chat.app.bot).message(1, "/start").to_dict()
@@ -78,7 +70,7 @@ async def test_webhook_refuses_requests_without_the_secret_token(webhook):
         accepted = await client.post(
             url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
         )
-    assert await answered(chat, 1)
+    assert await chat.answered(1)
     assert refused.status_code == 403
     assert wrong.status_code == 403
     assert accepted.status_code == 200
@@ -110,13 +102,13 @@ async def test_x9_webhook_refuses_malformed_json_and_skips_unreadable_updates(we
         )
     assert malformed.status_code == 400
     assert skipped.status_code == 200  # confirmed, so Telegram does not send it again
-    assert good.status_code == 200 and await answered(chat, 3)
+    assert good.status_code == 200 and await chat.answered(3)
     assert canary not in caplog.text
     assert "Skipped update 7000001" in caplog.text
 
 
 def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
-    script = "2\n/help\n/quit\n"
+    script = "5\n/help\n/quit\n"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "try", "--language", "es"],
         input=script,
@@ -129,8 +121,8 @@ def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "bienvenida" in out  # greeted in the chosen language
-    assert "[1] Sí, uno al día" in out  # buttons are numbered
-    assert "no te voy a enviar mensajes diarios" in out  # "2" pressed "Ahora no"
+    assert "[2] Português" in out and "[4] Sí, uno al día" in out  # both keyboards numbered
+    assert "no te voy a enviar mensajes diarios" in out  # "5" pressed "Ahora no"
     assert "0808 2000 247" in out  # /help typed as text reached the real handler
     assert "<b>" not in out  # HTML shown as plain text
     assert "Traceback" not in result.stderr

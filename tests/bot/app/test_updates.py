@@ -41,14 +41,6 @@ def start_from(updates, user_id: int, update_id: int) -> dict:
     return {"update_id": update_id, "message": updates.message_json(user_id, "/start")}
 
 
-async def answered(chat, user_id: int) -> bool:
-    for _ in range(200):
-        if chat.api.sent(user_id):
-            return True
-        await asyncio.sleep(0.02)
-    return False
-
-
 async def test_x9_a_bad_update_is_skipped_and_confirmed_and_the_bot_keeps_answering(chat, caplog):
     caplog.set_level(logging.DEBUG)
     updates = chat.updates
@@ -56,11 +48,11 @@ async def test_x9_a_bad_update_is_skipped_and_confirmed_and_the_bot_keeps_answer
     await chat.app.start()
     await chat.app.updater.start_polling(poll_interval=0, allowed_updates=handlers.ALLOWED_UPDATES)
     try:
-        assert await answered(chat, 1)
+        assert await chat.answered(1)
         # A bad update alone in a batch, then a good one: the offset still moves on.
         chat.api.inbox.append(poll_message(updates, 9_000_003))
         chat.api.inbox.append(start_from(updates, 2, 9_000_004))
-        assert await answered(chat, 2)
+        assert await chat.answered(2)
     finally:
         await chat.app.updater.stop()
         await chat.app.stop()
