@@ -22,7 +22,7 @@ from bot.stats import (
     ConstituencyLetters,
     Referrals,
 )
-from messages.core import date
+from messages.core import chart_words, date
 from messages.i18n import BABEL_LOCALES, LANGUAGES, Html, catalog, number, plain, text
 
 
@@ -221,14 +221,7 @@ def _in_order(counts: Mapping[str, int], order: tuple[str, ...]) -> list[tuple[s
 
 
 def actions_chart(language: str, stats: CampaignStats) -> bytes:
-    """A PNG of actions per day, one line per kind of action that happened in the period."""
-    series = {
-        label(language, "kind", kind): days
-        for kind, days in stats.actions_per_day.items()
-        if any(days.values())
-    }
-    # Drawn on an image, so the catalog's plain text, not HTML.
-    messages = catalog(language)
-    return volume_chart(
-        series, messages["stats.chart_title"], empty_note=messages["stats.chart_empty"]
-    )
+    """A PNG of actions per day over the days /stats shows, one line per kind of action that
+    happened in them."""
+    series = {label(language, "kind", kind): days for kind, days in stats.actions_per_day.items()}
+    return volume_chart(series, stats.days, chart_words(language, "stats"))
