@@ -29,8 +29,8 @@ $(TEST_INSTALLED): requirements-dev.lock pyproject.toml | $(BIN)/python
 run: $(INSTALLED)  ## start the bot with the settings in .env
 	$(BIN)/stepup-bot run
 
-try: $(INSTALLED)  ## chat with the bot in this terminal, no token needed
-	$(BIN)/stepup-bot try
+try: $(INSTALLED)  ## chat with the bot in this terminal, no token or network needed
+	$(BIN)/stepup-bot try --sample-data
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .

@@ -110,6 +110,7 @@ async def serve(app: Application, settings: Settings) -> str:
 
 
 def stop(stopped_by: asyncio.Future[str], reason: str) -> None:
+    """A stop signal's handler: the first one gives the reason; a second changes nothing."""
     if not stopped_by.done():
         stopped_by.set_result(reason)
 
@@ -148,7 +149,9 @@ def try_command(args: argparse.Namespace) -> int:
     from bot.app.console import run_console
 
     settings, campaign = load(need_token=False)
-    return asyncio.run(run_console(settings, campaign, language=args.language))
+    return asyncio.run(
+        run_console(settings, campaign, language=args.language, sample_data=args.sample_data)
+    )
 
 
 def check_command(_: argparse.Namespace) -> int:
@@ -281,6 +284,11 @@ def parser() -> argparse.ArgumentParser:
     )
     trial.add_argument(
         "--language", choices=LANGUAGES, default=None, help="your Telegram language"
+    )
+    trial.add_argument(
+        "--sample-data",
+        action="store_true",
+        help="answer postcode and MP lookups from built-in samples, to preview the MP journey",
     )
     trial.set_defaults(handler=try_command)
     commands.add_parser(

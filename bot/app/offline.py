@@ -110,7 +110,10 @@ def telegram_length(text: str) -> int:
 class Call:
     method: str
     params: dict[str, Any]
+    # Uploaded files by part name: (file name, content).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    result: Any = None  # the Bot API's answer; None when the call was refused
 
     @property
     def chat_id(self) -> int | None:
@@ -207,13 +210,15 @@ class OfflineBotAPI(BaseRequest):
         call = Call(api_method, dict(request_data.parameters) if request_data else {})
         if api_method == "getUpdates":
             return await self._updates(call)
+        if request_data:
+            call.files = uploads(request_data)
         self.calls.append(call)
+        fault = self._fault_for(call) or self._refusal(call)
+        if not fault:
+            call.result = self._result(call)
         if self.on_call:
             self.on_call(call)
-        fault = self._fault_for(call) or self._refusal(call)
-        if fault:
-            return self._fail(fault)
-        return self._ok(self._result(call))
+        return self._fail(fault) if fault else self._ok(call.result)
 
     async def _updates(self, call: Call) -> tuple[int, bytes]:
         """Waiting updates from `offset` on; asking with an offset confirms those before it."""
@@ -372,6 +377,15 @@ class OfflineBotAPI(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def uploads(request_data: RequestData) -> dict[str, tuple[str, bytes]]:
+    """The files a request uploads (a chart, a PDF, a CSV), by part name."""
+    files = {}
+    for name, (filename, content, _) in request_data.multipart_data.items():
+        data = content if isinstance(content, bytes) else content.read()
+        files[name] = (filename or name, data)
+    return files
 
 
 # --- chats and updates, as Telegram delivers them -----------------------------------------------

@@ -10,18 +10,10 @@ import httpx
 import pytest
 
 from bot import outages
-from bot.storage import Storage
 from tests.support.harness import make_settings
 from tests.support.parliament import FlakyService
 
 POSTCODE_PATH = "/postcodes/SW1A1AA"
-
-
-@pytest.fixture
-def storage(tmp_path):
-    storage = Storage.open(tmp_path / "bot.db")
-    yield storage
-    storage.close()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from bot import outages
 from messages import keyboards
 from messages.mp import FIND
 from scheduler.outages import OUTAGES_JOB
+from tests.support.fakes import run_job
 from tests.support.harness import ORGANISER_ID, running_bot
 from tests.support.parliament import FlakyService
 
@@ -22,11 +23,6 @@ async def find_mp(chat, uid: int) -> str:
     return (await chat.send(uid, "SW1A 1AA"))[-1].text
 
 
-async def run_job(chat, name: str) -> None:
-    [job] = chat.app.job_queue.get_jobs_by_name(name)
-    await job.run(chat.app)
-
-
 async def test_organisers_hear_once_when_postcodes_io_is_down_and_once_when_it_is_back(settings):
     service = FlakyService()
     lookups = httpx.MockTransport(service)
@@ -34,13 +30,13 @@ async def test_organisers_hear_once_when_postcodes_io_is_down_and_once_when_it_i
         service.down = "503"
         for uid in range(1, outages.FAILURES_FOR_OUTAGE + 2):
             assert "can't reach the MP lookup service" in await find_mp(chat, uid)
-        await run_job(chat, OUTAGES_JOB)
-        await run_job(chat, OUTAGES_JOB)
+        await run_job(chat.app, OUTAGES_JOB)
+        await run_job(chat.app, OUTAGES_JOB)
         [alert] = chat.texts(ORGANISER_ID)
         assert "postcodes.io" in alert and "is not answering" in alert and "HTTP 503" in alert
         service.down = None
         assert "find that postcode" in await find_mp(chat, 10)  # postcodes.io answers again
-        await run_job(chat, OUTAGES_JOB)
-        await run_job(chat, OUTAGES_JOB)
+        await run_job(chat.app, OUTAGES_JOB)
+        await run_job(chat.app, OUTAGES_JOB)
         assert len(chat.texts(ORGANISER_ID)) == 2
         assert "is answering again" in chat.last_text(ORGANISER_ID)

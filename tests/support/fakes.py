@@ -85,20 +85,17 @@ CHANNEL_ID = -1001234567890
 
 
 class FileKeepingAPI(OfflineBotAPI):
-    """The offline Bot API, also keeping the photos and files the bot uploads."""
+    """The offline Bot API, listing the photos and files the bot uploaded."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.files: list[tuple[str, str, bytes]] = []  # (method, filename, content)
-
-    async def do_request(self, url, method, request_data=None, **kwargs):
-        api_method = url.rsplit("/", 1)[-1]
-        field = {"sendPhoto": "photo", "sendDocument": "document"}.get(api_method)
-        uploaded = (request_data.multipart_data or {}) if request_data else {}
-        if field in uploaded:  # a file sent again by its file_id uploads nothing
-            filename, content, _ = uploaded[field]
-            self.files.append((api_method, filename, content))
-        return await super().do_request(url, method, request_data, **kwargs)
+    @property
+    def files(self) -> list[tuple[str, str, bytes]]:
+        """(method, filename, content) of each upload, oldest first; a file sent again by its
+        file_id uploads nothing."""
+        return [
+            (call.method, filename, content)
+            for call in self.calls
+            for filename, content in call.files.values()
+        ]
 
 
 async def run_job(app, name: str) -> None:

@@ -108,7 +108,7 @@ async def test_x9_webhook_refuses_malformed_json_and_skips_unreadable_updates(we
 
 
 def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
-    script = "2\n/help\n/quit\n"
+    script = "5\n/help\n/quit\n"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "try", "--language", "es"],
         input=script,
@@ -121,8 +121,8 @@ def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "bienvenida" in out  # greeted in the chosen language
-    assert "[1] Sí, uno al día" in out  # buttons are numbered
-    assert "no te voy a enviar mensajes diarios" in out  # "2" pressed "Ahora no"
+    assert "[2] Português" in out and "[4] Sí, uno al día" in out  # both keyboards numbered
+    assert "no te voy a enviar mensajes diarios" in out  # "5" pressed "Ahora no"
     assert "0808 2000 247" in out  # /help typed as text reached the real handler
     assert "<b>" not in out  # HTML shown as plain text
     assert "Traceback" not in result.stderr

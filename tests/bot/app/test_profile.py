@@ -8,7 +8,6 @@ import asyncio
 import logging
 
 from bot.app.offline import Fault, OfflineBotAPI
-from bot.campaign import load_campaign
 from tests.support.harness import running_bot
 
 PROFILE_SETTERS = {"setMyName", "setMyDescription", "setMyShortDescription"}
@@ -18,8 +17,10 @@ def setters(api: OfflineBotAPI) -> list[str]:
     return [call.method for call in api.calls if call.method in PROFILE_SETTERS]
 
 
-async def test_name_and_descriptions_are_set_per_language_from_the_campaign_file(settings, api):
-    profile = load_campaign(settings.campaign_file).bot_profile
+async def test_name_and_descriptions_are_set_per_language_from_the_campaign_file(
+    settings, api, campaign
+):
+    profile = campaign.bot_profile
     async with running_bot(settings, api):
         pass
     texts = api.profile.texts
