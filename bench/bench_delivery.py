@@ -1,5 +1,5 @@
-"""Delivery benchmark: the engine sending to many supporters through python-telegram-bot's
-AIORateLimiter (built as bot/app.py builds it) to a loopback fake Bot API in its own process.
+"""Delivery benchmark: the engine sending to many supporters through our rate limiter (built
+as bot/app/build.py builds it) to a loopback fake Bot API in its own process.
 
     .venv/bin/python -m bench.bench_delivery            # 10k and 100k at 1,000/s, 900 at 30/s
     .venv/bin/python -m bench.bench_delivery --quick    # 2k and 10k at 1,000/s, 150 at 30/s
@@ -27,9 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.constants import FloodLimit
+from telegram.ext import ExtBot
 
-from bot.delivery import batch_size_for, create_broadcast, run_broadcast, telegram_request
+from bot.delivery import Sending, create_broadcast, run_broadcast, telegram_request
+from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage, stamp
 from tests.support.bot_api import TOKEN
 
@@ -114,13 +116,16 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
     broadcast_id = create_broadcast(storage, texts={"en": TEXT, "pt": TEXT, "es": TEXT})
     rss_seeded = resident_mb()
     async with fake_api() as root:
-        limiter = AIORateLimiter(overall_max_rate=rate, max_retries=3)
+        paid = rate > FloodLimit.MESSAGES_PER_SECOND
+        limiter = PriorityRateLimiter(rate, paid_broadcasts=paid)
         request = telegram_request(rate)
         async with ExtBot(
             TOKEN, base_url=f"{root}/bot", rate_limiter=limiter, request=request
         ) as bot:
             cpu, started = cpu_seconds(), time.monotonic()
-            await run_broadcast(bot, storage, broadcast_id, batch_size=batch_size_for(rate))
+            await run_broadcast(
+                bot, storage, broadcast_id, sending=Sending.at_rate(rate, paid_broadcasts=paid)
+            )
             seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
         async with httpx.AsyncClient() as client:
             stats = (await client.get(f"{root}/_fake/stats")).json()

@@ -15,10 +15,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from telegram.constants import FloodLimit
 
 DEFAULT_CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "stepup-migrant-women.toml"
 
@@ -59,7 +61,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     tz: str = "Europe/London"
 
-    # Delivery and fairness.
+    # Delivery and fairness. paid_broadcasts comes first: broadcast_rate's check reads it.
+    paid_broadcasts: bool = False
     broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
     user_updates_per_minute: int = Field(default=30, ge=1)
     # Hashtag tracking: X bills every read, so both the cadence and the daily ceiling are settings.
@@ -95,6 +98,18 @@ class Settings(BaseSettings):
         if not all(part.lstrip("-").isdigit() for part in parts):
             raise ValueError("expected comma-separated numeric Telegram user ids, e.g. 12345,67890")
         return frozenset(int(part) for part in parts)
+
+    @field_validator("broadcast_rate")
+    @classmethod
+    def _rate_telegram_allows(cls, value: float, info: ValidationInfo) -> float:
+        # Without paid broadcasts Telegram answers anything above 30 a second with 429s.
+        free = FloodLimit.MESSAGES_PER_SECOND
+        if value > free and not info.data.get("paid_broadcasts"):
+            raise ValueError(
+                f"Telegram allows at most {free} messages a second; a higher rate needs "
+                "PAID_BROADCASTS=true (paid in Telegram Stars)"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

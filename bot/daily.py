@@ -120,7 +120,13 @@ def recover(storage: Storage, today: dt.date) -> None:
 
 
 async def run_day(
-    bot: Bot, storage: Storage, settings: Settings, campaign: Campaign, date: dt.date, words: Words
+    bot: Bot,
+    storage: Storage,
+    settings: Settings,
+    campaign: Campaign,
+    date: dt.date,
+    words: Words,
+    sending: delivery.Sending,
 ) -> DeliveryReport | None:
     """Prepare the date's prompt if needed, post it to the channel and X once, and deliver it to
     everyone still waiting for it. Safe to call any number of times. None outside the campaign."""
@@ -137,8 +143,7 @@ async def run_day(
         )
     if settings.x_can_post:
         await _post_once(storage, date, X, lambda: post_to_x(settings, words(day).x_post))
-    batch_size = delivery.batch_size_for(settings.broadcast_rate)
-    return await delivery.run_broadcast(bot, storage, broadcast_id, batch_size=batch_size)
+    return await delivery.run_broadcast(bot, storage, broadcast_id, sending=sending)
 
 
 async def _post_once(

@@ -10,9 +10,13 @@ yet recorded; a batch bounds it, and a batch is about a second of sending at the
 Outcomes: sent; blocked (403: the supporter is marked blocked and never retried); failed (400 or
 another refusal: recorded, the run goes on); unknown (a timeout or network error after the request
 may have left: Telegram may have delivered it, so it is not retried); skipped (no longer
-subscribed at send time). A 429 that gets past the bot's rate limiter stops every send for its
-retry_after and puts the recipient back in the queue; so does a request that provably never left
-(no free connection, connection refused), with a growing pause.
+subscribed at send time). A definite "not sent" puts the recipient back in the queue: a 429 that
+gets past the bot's rate limiter stops every send for its retry_after; a server error (5xx)
+or a request that provably never left (no free connection, connection refused) pauses the run,
+longer each time, so an outage of Telegram's servers delays the broadcast and loses nobody.
+
+Every send is marked `BULK` for the rate limiter (`bot.ratelimit`), so supporters' replies go
+first, and carries `allow_paid_broadcast` when paid broadcasts are switched on.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ import datetime as dt
 import logging
 import math
 import time
-import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -37,12 +41,14 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.progress import same_journey
+from bot.ratelimit import BULK, retry_seconds
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -75,6 +81,33 @@ def telegram_request(rate: float) -> HTTPXRequest:
 def batch_size_for(rate: float) -> int:
     """About one second of sending at `rate` messages per second, capped at MAX_BATCH_SIZE."""
     return max(1, min(MAX_BATCH_SIZE, math.ceil(rate)))
+
+
+@dataclass
+class Sending:
+    """How this process delivers: batches of about a second at the configured rate, as paid
+    broadcasts or not, and the runs under way, so that a shutdown can stop them all."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    paid_broadcasts: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    runs: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def at_rate(cls, rate: float, *, paid_broadcasts: bool = False) -> Sending:
+        return cls(batch_size_for(rate), paid_broadcasts)
+
+    async def stop(self, grace: float) -> None:
+        """Stop every run once its batch in flight is recorded; after `grace` seconds cancel
+        the runs still going (waiting out a 429 or an outage): their claimed rows stay in
+        flight and are sent at the next start. Runs stay 'running', to be resumed then."""
+        self.stopping.set()
+        if not self.runs:
+            return
+        _, late = await asyncio.wait(set(self.runs), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -213,34 +246,43 @@ def enqueue(storage: Storage, broadcast_id: int) -> int | None:
 
 
 async def run_broadcast(
-    bot: Bot,
+    bot: ExtBot,
     storage: Storage,
     broadcast_id: int,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    sending: Sending | None = None,
     on_progress: ProgressCallback | None = None,
     progress_every: float = PROGRESS_EVERY_SECONDS,
 ) -> DeliveryReport:
     """Deliver a broadcast to everyone still waiting for it, then report.
 
     Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
-    that is done or cancelled. A cancel takes effect after the current batch. Pass the
-    Application's bot (its AIORateLimiter sets the pace) and `batch_size_for` its rate.
+    that is done or cancelled. A cancel takes effect after the current batch; so does a
+    shutdown (`Sending.stop`), which leaves the broadcast running, to be resumed at the next
+    start. Pass the Application's bot (its rate limiter sets the pace) and the process's
+    `Sending` (by default, batches for the default rate).
     """
     clock = time.monotonic()
+    sending = sending or Sending()
     enqueue(storage, broadcast_id)
     broadcast = storage.get_broadcast(broadcast_id)
-    message = _Message(broadcast["texts"], broadcast["buttons"], broadcast["photo_file_id"])
+    message = _Message(
+        broadcast["texts"],
+        broadcast["buttons"],
+        broadcast["photo_file_id"],
+        sending.paid_broadcasts,
+    )
     run = _Run(bot, storage, broadcast_id, message)
     tally = _Tally(broadcast_id, storage, broadcast["total"] or 0, on_progress, progress_every)
-    while storage.broadcast_status(broadcast_id) == "running":
-        # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
-        await run.pause.wait()
-        batch = storage.claim_deliveries(broadcast_id, batch_size)
-        if not batch:
-            storage.finish_broadcast(broadcast_id)
-            break
-        await tally.add(await run.send_batch(batch))
+    batches = asyncio.ensure_future(_send_batches(run, tally, sending))
+    sending.runs.add(batches)
+    try:
+        await batches
+    except asyncio.CancelledError:
+        if not batches.cancelled() or asyncio.current_task().cancelling():
+            raise  # this caller was cancelled, not the shutdown's doing
+    finally:
+        sending.runs.discard(batches)
     report = _report(storage, broadcast_id, time.monotonic() - clock)
     logger.info(
         "Broadcast %s %s: %s sent, %s blocked, %s failed, %s unknown, %s skipped of %s",
@@ -256,6 +298,22 @@ async def run_broadcast(
     return report
 
 
+async def _send_batches(run: _Run, tally: _Tally, sending: Sending) -> None:
+    """Claim and send a batch at a time until none is left, the broadcast is cancelled or the
+    process is stopping."""
+    storage = run.storage
+    while storage.broadcast_status(run.broadcast_id) == "running":
+        if sending.stopping.is_set():
+            return
+        # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
+        await run.pause.wait()
+        batch = storage.claim_deliveries(run.broadcast_id, sending.batch_size)
+        if not batch:
+            storage.finish_broadcast(run.broadcast_id)
+            return
+        await tally.add(await run.send_batch(batch))
+
+
 def requeue_unfinished(storage: Storage) -> list[int]:
     """At start, before this process sends anything: the broadcasts a previous process left
     running, their rows still 'sending' put back to pending. Those were in flight when it died
@@ -268,20 +326,12 @@ def requeue_unfinished(storage: Storage) -> list[int]:
 
 
 async def resume(
-    bot: Bot,
-    storage: Storage,
-    broadcast_ids: list[int],
-    *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    on_progress: ProgressCallback | None = None,
+    bot: ExtBot, storage: Storage, broadcast_ids: list[int], **options: Any
 ) -> list[DeliveryReport]:
     """Carry on the broadcasts `requeue_unfinished` found (one finished or cancelled since
-    returns at once)."""
+    returns at once); `options` as for `run_broadcast`."""
     return [
-        await run_broadcast(
-            bot, storage, broadcast_id, batch_size=batch_size, on_progress=on_progress
-        )
-        for broadcast_id in broadcast_ids
+        await run_broadcast(bot, storage, broadcast_id, **options) for broadcast_id in broadcast_ids
     ]
 
 
@@ -293,6 +343,7 @@ class _Message:
     texts: Mapping[str, str]
     buttons: Mapping[str, Mapping[str, str]]
     photo_file_id: str | None
+    paid: bool
 
     def text(self, language: str) -> str:
         return self.texts.get(language) or self.texts[DEFAULT_LANGUAGE]
@@ -303,9 +354,16 @@ class _Message:
             return None
         return link_keyboard(LinkButton(button["label"], button["url"]))
 
-    async def send(self, bot: Bot, chat_id: int, language: str) -> int:
-        """Send it in `language` (or the fallback); returns the message id."""
-        common = {"parse_mode": ParseMode.HTML, "reply_markup": self.markup(language)}
+    async def send(self, bot: ExtBot, chat_id: int, language: str) -> int:
+        """Send it in `language` (or the fallback), behind supporters' replies; returns the
+        message id."""
+        common = {
+            "parse_mode": ParseMode.HTML,
+            "reply_markup": self.markup(language),
+            "rate_limit_args": BULK,
+        }
+        if self.paid:
+            common["allow_paid_broadcast"] = True
         if self.photo_file_id:
             sent = await bot.send_photo(
                 chat_id, self.photo_file_id, caption=self.text(language), **common
@@ -354,7 +412,7 @@ class _Pause:
 class _Run:
     """One broadcast being delivered by this process."""
 
-    def __init__(self, bot: Bot, storage: Storage, broadcast_id: int, message: _Message) -> None:
+    def __init__(self, bot: ExtBot, storage: Storage, broadcast_id: int, message: _Message) -> None:
         self.bot = bot
         self.storage = storage
         self.broadcast_id = broadcast_id
@@ -400,12 +458,12 @@ class _Run:
         except Forbidden as error:
             return _Outcome(user_id, BLOCKED, error=error.message)
         except RetryAfter as error:
-            self.pause.hold(_retry_seconds(error))
+            self.pause.hold(retry_seconds(error))
             return _Outcome(user_id, PENDING, error=error.message)
         except BadRequest as error:
             return _Outcome(user_id, FAILED, error=error.message)
         except NetworkError as error:  # TimedOut included
-            if isinstance(error.__cause__, _NEVER_LEFT):
+            if isinstance(error.__cause__, _NEVER_LEFT) or _answered(error):
                 self.pause.back_off()
                 return _Outcome(user_id, PENDING, error=error.message)
             return _Outcome(user_id, UNKNOWN, error=error.message)
@@ -419,14 +477,14 @@ class _Run:
         return _Outcome(user_id, SENT, message_id=message_id)
 
 
-def _retry_seconds(error: RetryAfter) -> float:
-    # PTB 22 warns that retry_after is becoming a timedelta; accept either.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        retry_after = error.retry_after
-    if isinstance(retry_after, dt.timedelta):
-        return retry_after.total_seconds()
-    return float(retry_after)
+def _answered(error: NetworkError) -> bool:
+    """Whether the Bot API (or a proxy in front of it) answered with an error status, such as
+    500 or 502: then nothing was sent. A timeout is never an answer; another transport failure
+    carries its cause from the HTTP client; an answer has none, or the parse error of an
+    unreadable body."""
+    if isinstance(error, TimedOut):
+        return False
+    return error.__cause__ is None or isinstance(error.__cause__, TelegramError)
 
 
 # --- progress and report -----------------------------------------------------------------------

@@ -13,9 +13,9 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = httpx.Timeout(10.0)
+# A supporter waits for the whole lookup, retries included, at most this long; then the bot
+# offers WriteToThem instead (D8: the answer comes within about 6 s whatever the services do).
+LOOKUP_SECONDS = 5.0
+# One request: a hanging service is cut off (and counted as failing) within the lookup's time.
+REQUEST_TIMEOUT = httpx.Timeout(4.0, connect=2.0)
+T = TypeVar("T")
+# Answers worth a second try of the same GET (idempotent): a proxy or server in trouble.
+_RETRY_STATUSES = frozenset({502, 503, 504})
 CACHE_MAX_AGE = dt.timedelta(days=7)
 SYNC_CONCURRENCY = 5
 MEMBERS_PAGE_SIZE = 20  # the Members API's maximum `take`
@@ -170,14 +177,22 @@ async def _get_json(
     http: httpx.AsyncClient, url: str, *, params: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """The JSON object at `url`, None on 404; LookupUnavailable for anything else that fails.
+    A GET changes nothing, so one that got no answer or a 502/503/504 is tried once more.
 
     Errors name the service's host only: some URLs carry a postcode, which must not be logged.
     """
     host = httpx.URL(url).host
-    try:
-        response = await http.get(url, params=params, timeout=REQUEST_TIMEOUT)
-    except httpx.HTTPError as error:
-        raise LookupUnavailable(f"{host}: {type(error).__name__}") from None
+    for last_try in (False, True):
+        try:
+            response = await http.get(url, params=params, timeout=REQUEST_TIMEOUT)
+        except httpx.TransportError as error:
+            if last_try:
+                raise LookupUnavailable(f"{host}: {type(error).__name__}") from None
+            continue
+        except httpx.HTTPError as error:
+            raise LookupUnavailable(f"{host}: {type(error).__name__}") from None
+        if response.status_code not in _RETRY_STATUSES:
+            break
     if response.status_code == 404:
         return None
     if response.status_code != 200:
@@ -350,20 +365,23 @@ async def find_mp(
     http: httpx.AsyncClient, settings: Settings, storage: Storage, postcode: str
 ) -> MP:
     """The supporter's MP from their postcode: the cache when fresh, otherwise the live API.
+    Takes at most LOOKUP_SECONDS, then raises LookupUnavailable (sources: postcodes.io, then
+    the UK Parliament Members API).
 
-    When the Members API is down, a stale cached MP is better than a dead end.
+    When the Members API is down or slow, a stale cached MP is better than a dead end.
     """
     normalised = normalise_postcode(postcode)
     if normalised is None:
         raise PostcodeMalformed()
-    constituency = await constituency_for_postcode(
-        http, str(settings.postcodes_api_url), normalised
+    deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
+    constituency = await _before(
+        deadline, constituency_for_postcode(http, str(settings.postcodes_api_url), normalised)
     )
     cached = storage.mp_for_constituency(constituency_key(constituency.name))
     if cached and _is_fresh(cached):
         return _mp_from_row(cached, constituency)
     try:
-        mp = await current_mp(http, str(settings.members_api_url), constituency)
+        mp = await _before(deadline, current_mp(http, str(settings.members_api_url), constituency))
     except LookupUnavailable as error:
         if cached is None:
             raise
@@ -371,6 +389,15 @@ async def find_mp(
         return _mp_from_row(cached, constituency)
     storage.save_mp(mp.as_row())
     return mp
+
+
+async def _before(deadline: float, lookup: Awaitable[T]) -> T:
+    """`lookup`'s result, or LookupUnavailable if it is not there by `deadline` (loop time)."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await lookup
+    except TimeoutError:
+        raise LookupUnavailable(f"no answer within {LOOKUP_SECONDS:.0f} s") from None
 
 
 async def sync_all_mps(

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -77,6 +78,18 @@ def remember(context: Context, message: Message) -> None:
         context.bot_data.storage.record_chat_messages([(message.chat_id, message.message_id)])
     else:
         context.message_ids.append((message.chat_id, message.message_id))
+
+
+async def looking_up(update: Update, context: Context) -> None:
+    """Show the person at once that the bot is on it (Telegram's "typing…") while an outside
+    service answers. Failing to show it never stops the lookup."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    except TelegramError as error:
+        logger.info("Could not show typing in update %s: %s", update.update_id, error)
 
 
 async def answer(

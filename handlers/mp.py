@@ -39,7 +39,7 @@ from bot.mps import (
 )
 from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
-from handlers.common import Handler, answer, journey, language, reply, show, user_id
+from handlers.common import Handler, answer, journey, language, looking_up, reply, show, user_id
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
@@ -150,6 +150,7 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         await reply(update, context, text(lang, "mp.postcode_malformed"))
         return None
     data = context.bot_data
+    await looking_up(update, context)
     try:
         mp = await find_mp(data.http, data.settings, data.storage, postcode)
     except PostcodeNotFound as error:

@@ -39,11 +39,10 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:
+    """Two messages, the welcome (with the languages under it) and the question: in a rush
+    each message is a thirtieth of a second of everything the bot may send."""
     campaign = context.bot_data.campaign
-    await reply(update, context, core.welcome(lang, campaign))
-    await reply(
-        update, context, text(lang, "core.welcome.switch_language"), keyboards.language_choice()
-    )
+    await reply(update, context, core.welcome(lang, campaign), keyboards.language_choice())
     await reply(update, context, core.optin_question(lang, campaign), keyboards.optin(lang))
 
 
@@ -92,7 +91,7 @@ async def choose_language(update: Update, context: Context) -> None:
         await show_menu(update, context)
     else:
         campaign = context.bot_data.campaign
-        await reply(update, context, core.welcome(chosen, campaign))
+        await reply(update, context, core.welcome(chosen, campaign), keyboards.language_choice())
         await reply(update, context, core.optin_question(chosen, campaign), keyboards.optin(chosen))
 
 

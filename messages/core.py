@@ -45,13 +45,15 @@ def campaign_dates(language: str, campaign: Campaign) -> str:
 
 
 def welcome(language: str, campaign: Campaign) -> Html:
-    return text(
+    """The greeting, ending with the offer of another language (its buttons go under it)."""
+    greeting = text(
         language,
         "core.welcome.greeting",
         campaign=campaign.name(language),
         summary=campaign.summary(language),
         dates=campaign_dates(language, campaign),
     )
+    return Html(f"{greeting}\n\n{text(language, 'core.welcome.switch_language')}")
 
 
 def optin_question(language: str, campaign: Campaign) -> Html:

@@ -3,8 +3,9 @@
 the organiser, edited in place, then the final report.
 
 Delivery itself is `bot.delivery.run_broadcast`: resumable, paced by the bot's rate limiter,
-subscription re-checked at send time. A run is a task, so the bot keeps answering (D7); a run a
-dead process left behind is resumed at start by the daily catch-up job.
+subscription re-checked at send time. A run is a task, so the bot keeps answering (D7). A run
+the process stopped (a shutdown) or a dead process left behind is resumed after the next start
+by the daily catch-up job, through `start`: with a new progress message and the final report.
 """
 
 from __future__ import annotations
@@ -21,14 +22,12 @@ from bot.app.context import BotData, Context
 from bot.delivery import (
     DeliveryReport,
     ProgressSnapshot,
-    batch_size_for,
     enqueue,
     run_broadcast,
 )
 from bot.storage import Storage, utcnow
 from messages import Html, text
 from messages.broadcast import figures, progress_text, report_text, stop_keyboard
-from scheduler.daily import CATCH_UP_DELAY_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,9 @@ KIND = "broadcast"
 JOB_PREFIX = "broadcast-"
 # The organiser's progress message is edited at most this often (Telegram frowns on more).
 PROGRESS_EVERY = 3.0
-# A broadcast that fell due while the bot was down goes out once the bot has finished starting.
-AT_START_DELAY = dt.timedelta(seconds=CATCH_UP_DELAY_SECONDS + 3)
+# A broadcast that fell due while the bot was down goes out once the bot has finished starting,
+# after the daily catch-up job (scheduler.daily, two seconds after the start).
+AT_START_DELAY = dt.timedelta(seconds=5)
 
 
 def job_name(broadcast_id: int) -> str:
@@ -122,7 +122,7 @@ async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
         app.bot,
         storage,
         broadcast_id,
-        batch_size=batch_size_for(data.settings.broadcast_rate),
+        sending=data.sending,
         on_progress=progress.update,
         progress_every=PROGRESS_EVERY,
     )

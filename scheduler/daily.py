@@ -11,6 +11,7 @@ twice at once. Jobs run as tasks, so the bot keeps answering while they send (D7
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -21,6 +22,7 @@ from bot import daily, delivery
 from bot.app.context import BotData, Context
 from bot.clock import local_now
 from messages.daily import day_words
+from scheduler import broadcasts
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,9 @@ async def _run_today(context: Context) -> None:
     data = context.bot_data
     today = local_now(data.settings.zone).date()
     words = functools.partial(day_words, data.campaign, context.bot.username)
-    await daily.run_day(context.bot, data.storage, data.settings, data.campaign, today, words)
+    await daily.run_day(
+        context.bot, data.storage, data.settings, data.campaign, today, words, data.sending
+    )
 
 
 async def send_daily_prompt(context: Context) -> None:
@@ -56,13 +60,20 @@ async def send_today_now(context: Context) -> None:
 
 
 async def catch_up(context: Context) -> None:
-    """Once at start: finish broadcasts a previous process left running, then send today's
-    prompt if its time has passed and it has not fully gone out."""
+    """Once at start: finish, one after the other, the broadcasts a previous process left
+    running (an organiser's with its progress message and final report, as if just sent), then
+    send today's prompt if its time has passed and it has not fully gone out."""
     data = context.bot_data
     async with data.daily_lock:
         daily.recover(data.storage, local_now(data.settings.zone).date())
-        batch_size = delivery.batch_size_for(data.settings.broadcast_rate)
-        await delivery.resume(context.bot, data.storage, context.job.data, batch_size=batch_size)
+        for broadcast_id in context.job.data:
+            if data.storage.get_broadcast(broadcast_id)["kind"] == broadcasts.KIND:
+                # Wait without re-raising its error: the Application has already reported it.
+                await asyncio.wait({broadcasts.start(context.application, broadcast_id)})
+            else:
+                await delivery.run_broadcast(
+                    context.bot, data.storage, broadcast_id, sending=data.sending
+                )
         # Resuming may have taken a while: look at the clock again.
         now = local_now(data.settings.zone)
         if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):

@@ -9,7 +9,7 @@ import httpx
 from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
@@ -17,11 +17,13 @@ import scheduler
 from bot import __version__, delivery, health, outages
 from bot.app.context import BotData, Context
 from bot.app.persistence import SQLitePersistence
+from bot.app.processor import PersonUpdateProcessor
 from bot.app.updates import ReadableUpdates
 from bot.campaign import PROFILE_LIMITS, Campaign, load_campaign
 from bot.config import Settings
 from bot.flood import FloodGate
 from bot.petition import PetitionCounter
+from bot.ratelimit import PriorityRateLimiter
 from bot.tracking import build_sources
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog
 
@@ -33,6 +35,22 @@ SUPPORTER_COMMANDS = ("start", "menu", "language", "help", "privacy", "mydata", 
 ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "trends")
 ALL_COMMANDS = SUPPORTER_COMMANDS + ORGANISER_COMMANDS
 USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
+# Updates at work at once, each person's one at a time. Most of an update's life is waiting
+# (for Telegram, a lookup, its turn under the rate limit), so many can wait side by side;
+# the bound keeps a rush of thousands from holding thousands of half-done updates in memory.
+CONCURRENT_UPDATES = 256
+# At SIGTERM, broadcasts get this long to record the batch they have in flight; systemd allows
+# 90 s, we promise 5 (D11).
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
+class StepUpApplication(Application):
+    """python-telegram-bot's Application, which at shutdown first stops the broadcasts under
+    way: otherwise it waits for every job and task to finish, a whole broadcast if need be."""
+
+    async def stop(self) -> None:
+        await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
+        await super().stop()
 
 
 def build_application(
@@ -41,8 +59,10 @@ def build_application(
     campaign: Campaign | None = None,
     request: BaseRequest | None = None,
     lookups: httpx.AsyncBaseTransport | None = None,
+    telegram_limits: bool = True,
 ) -> Application:
-    """The bot, wired but not started. Pass `request` to put a fake Telegram under it, and
+    """The bot, wired but not started. Pass `request` to put a fake Telegram under it (and
+    `telegram_limits=False` if that fake has no per-chat limits: see `RatePlan`), and
     `lookups` to answer the outside services (postcodes, MPs, petition counts) without the
     network: sample data for `stepup-bot try --sample-data`, fakes in tests."""
     token = (
@@ -52,6 +72,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
+        .application_class(StepUpApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
         .defaults(
@@ -60,7 +81,14 @@ def build_application(
             )
         )
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.broadcast_rate, max_retries=3))
+        .rate_limiter(
+            PriorityRateLimiter(
+                settings.broadcast_rate,
+                paid_broadcasts=settings.paid_broadcasts,
+                telegram_limits=telegram_limits,
+            )
+        )
+        .concurrent_updates(PersonUpdateProcessor(CONCURRENT_UPDATES))
         .persistence(SQLitePersistence(settings.database_path))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -94,6 +122,9 @@ async def post_init(app: Application) -> None:
     data.petition_counter = PetitionCounter(data.http)
     data.tracking = build_sources(data.settings)
     data.daily_lock = asyncio.Lock()
+    data.sending = delivery.Sending.at_rate(
+        data.settings.broadcast_rate, paid_broadcasts=data.settings.paid_broadcasts
+    )
     data.broadcast_runs = {}
     await publish_commands(app)
     await publish_profile(app)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from bot.campaign import Campaign
     from bot.config import Settings
-    from bot.delivery import DeliveryReport
+    from bot.delivery import DeliveryReport, Sending
     from bot.flood import FloodGate
     from bot.petition import PetitionCounter
     from bot.storage import Storage
@@ -53,6 +53,8 @@ class BotData:
     tracking: Sources
     # Never two daily runs at once (the prompt time, a catch-up, "send today's now").
     daily_lock: asyncio.Lock
+    # How this process delivers broadcasts and daily prompts (pace, paid or not), and its runs.
+    sending: Sending
     # The broadcast runs under way in this process, by broadcast id: never two of one broadcast.
     broadcast_runs: dict[int, asyncio.Task[DeliveryReport]]
 

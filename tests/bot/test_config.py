@@ -64,6 +64,16 @@ def test_malformed_setting_is_named_in_one_line(monkeypatch, name, value, named)
     assert "\n" not in message
 
 
+def test_a_rate_above_telegrams_free_limit_needs_paid_broadcasts(monkeypatch):
+    monkeypatch.setenv("BROADCAST_RATE", "100")
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    assert "BROADCAST_RATE" in str(error.value)
+    assert "PAID_BROADCASTS=true" in str(error.value)
+    monkeypatch.setenv("PAID_BROADCASTS", "true")
+    assert load_settings(_env_file=None).broadcast_rate == 100
+
+
 def test_webhook_requires_a_secret(monkeypatch):
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):

@@ -53,7 +53,13 @@ def words_of(campaign: Campaign) -> daily.Words:
 async def run_third_day(chat, settings: Settings) -> DeliveryReport | None:
     data = chat.app.bot_data
     return await daily.run_day(
-        chat.app.bot, data.storage, settings, data.campaign, THIRD_DAY, words_of(data.campaign)
+        chat.app.bot,
+        data.storage,
+        settings,
+        data.campaign,
+        THIRD_DAY,
+        words_of(data.campaign),
+        data.sending,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -11,19 +12,21 @@ import httpx
 import pytest
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.ext import ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.delivery import (
     Audience,
     LinkButton,
     ProgressSnapshot,
+    Sending,
     create_broadcast,
     enqueue,
     requeue_unfinished,
     resume,
     run_broadcast,
 )
+from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage
 from tests.support.bot_api import TOKEN, FakeBotApi
 
@@ -37,10 +40,15 @@ async def loopback() -> AsyncIterator[FakeBotApi]:
 
 
 @contextlib.asynccontextmanager
-async def limited_bot(loopback: FakeBotApi, read_timeout: float = 5.0) -> AsyncIterator[Bot]:
-    """The bot as the Application builds it: every send goes through AIORateLimiter."""
-    limiter = AIORateLimiter(overall_max_rate=1000, max_retries=3)
-    request = HTTPXRequest(read_timeout=read_timeout)
+async def limited_bot(
+    loopback: FakeBotApi,
+    read_timeout: float = 5.0,
+    max_retries: int = 3,
+    request: BaseRequest | None = None,
+) -> AsyncIterator[ExtBot]:
+    """The bot as the Application builds it: every send goes through our rate limiter."""
+    limiter = PriorityRateLimiter(1000, paid_broadcasts=True, max_retries=max_retries)
+    request = request or HTTPXRequest(read_timeout=read_timeout)
     async with ExtBot(
         TOKEN, base_url=loopback.base_url, rate_limiter=limiter, request=request
     ) as bot:
@@ -48,9 +56,9 @@ async def limited_bot(loopback: FakeBotApi, read_timeout: float = 5.0) -> AsyncI
 
 
 @contextlib.asynccontextmanager
-async def bare_bot(loopback: FakeBotApi) -> AsyncIterator[Bot]:
-    """No limiter: a 429 reaches the engine itself."""
-    async with Bot(TOKEN, base_url=loopback.base_url) as bot:
+async def bare_bot(loopback: FakeBotApi) -> AsyncIterator[ExtBot]:
+    """A limiter that never retries: a 429 reaches the engine itself."""
+    async with limited_bot(loopback, max_retries=0) as bot:
         yield bot
 
 
@@ -99,7 +107,7 @@ async def test_every_opted_in_supporter_gets_the_message_exactly_once(storage, l
     storage.mark_blocked(102)
     broadcast_id = broadcast(storage)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=7)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=7))
 
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent, report.total, report.not_sent) == ("done", 30, 30, 0)
@@ -178,7 +186,7 @@ async def test_a_bad_request_for_one_recipient_does_not_stop_the_run(storage, lo
     loopback.bad.add(4)
     broadcast_id = broadcast(storage)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=3)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=3))
 
     assert (report.sent, report.failed, report.status) == (9, 1, "done")
     assert statuses(storage, broadcast_id)[4] == "failed"
@@ -198,6 +206,22 @@ async def test_a_timeout_is_recorded_as_unknown_and_not_retried(storage, loopbac
     assert len(loopback.sends(2)) == 1
 
 
+async def test_server_errors_mean_not_sent_and_the_recipients_are_tried_again(
+    storage, loopback, bot
+):
+    """D9: a 500 or a proxy's 502 is a definite "not sent", unlike a timeout: nobody is lost
+    to an outage of Telegram's servers, and nobody gets the message twice."""
+    recipients = add_supporters(storage, range(1, 13))
+    loopback.server_errors = 6  # the first batch and one more fail: two pauses, then it's back
+    broadcast_id = broadcast(storage)
+
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
+
+    assert (report.sent, report.unknown, report.failed, report.status) == (12, 0, 0, "done")
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+    assert {request.status for request in loopback.sends()} == {200, 500, 502}
+
+
 # PTB's own RetryAfter warns about its retry_after type on construction; nothing of ours.
 @pytest.mark.parametrize("make_bot", [limited_bot, bare_bot], ids=["rate-limiter", "no-limiter"])
 async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(
@@ -208,7 +232,9 @@ async def test_after_a_429_nothing_is_sent_until_retry_after_has_passed(
     batch_size = 5
 
     async with make_bot(loopback) as bot:
-        report = await run_broadcast(bot, storage, broadcast(storage), batch_size=batch_size)
+        report = await run_broadcast(
+            bot, storage, broadcast(storage), sending=Sending(batch_size=batch_size)
+        )
 
     assert report.sent == 20
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
@@ -230,7 +256,7 @@ async def test_a_supporter_who_stops_during_the_run_gets_nothing_more(storage, l
 
     loopback.on_message = stop_last_supporter
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert loopback.delivered[20] == 0
     assert statuses(storage, broadcast_id)[20] == "skipped"
@@ -272,7 +298,9 @@ async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
     # What a process killed mid-batch leaves behind: 8 rows claimed, outcomes never written.
     in_flight = storage.claim_deliveries(broadcast_id, 8)
 
-    [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=10)
+    [report] = await resume(
+        bot, storage, requeue_unfinished(storage), sending=Sending(batch_size=10)
+    )
 
     assert len(in_flight) == 8
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
@@ -298,8 +326,8 @@ async def test_cancelling_stops_the_run_after_the_current_batch(storage, loopbac
     broadcast_id = broadcast(storage)
     loopback.on_message = lambda chat_id: storage.cancel_broadcast(broadcast_id)
 
-    report = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
-    again = await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+    report = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
+    again = await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert sum(loopback.delivered.values()) == 5
     assert (report.status, report.sent, report.not_sent) == ("cancelled", 5, 25)
@@ -329,7 +357,12 @@ async def test_the_organiser_sees_progress_while_it_runs(storage, loopback, bot)
 
     broadcast_id = broadcast(storage)
     await run_broadcast(
-        bot, storage, broadcast_id, batch_size=4, on_progress=remember, progress_every=0
+        bot,
+        storage,
+        broadcast_id,
+        sending=Sending(batch_size=4),
+        on_progress=remember,
+        progress_every=0,
     )
 
     assert [snapshot.done for snapshot in snapshots] == [4, 8, 10]
@@ -346,7 +379,12 @@ async def test_a_failing_progress_callback_does_not_stop_delivery(storage, loopb
         raise RuntimeError("message to edit was deleted")
 
     report = await run_broadcast(
-        bot, storage, broadcast(storage), batch_size=2, on_progress=broken, progress_every=0
+        bot,
+        storage,
+        broadcast(storage),
+        sending=Sending(batch_size=2),
+        on_progress=broken,
+        progress_every=0,
     )
 
     assert report.sent == 5
@@ -368,7 +406,7 @@ class RefusedOnce(HTTPXRequest):
 
 async def test_a_send_that_never_left_is_tried_again(storage, loopback):
     add_supporters(storage, range(1, 4))
-    async with Bot(TOKEN, base_url=loopback.base_url, request=RefusedOnce()) as bot:
+    async with limited_bot(loopback, request=RefusedOnce()) as bot:
         report = await run_broadcast(bot, storage, broadcast(storage))
 
     assert (report.sent, report.unknown) == (3, 0)
@@ -386,11 +424,13 @@ async def test_a_revoked_token_stops_the_run_without_failing_anyone(storage, loo
     good_token, loopback.token = loopback.token, "revoked"
 
     with pytest.raises(InvalidToken):
-        await run_broadcast(bot, storage, broadcast_id, batch_size=5)
+        await run_broadcast(bot, storage, broadcast_id, sending=Sending(batch_size=5))
 
     assert "failed" not in statuses(storage, broadcast_id).values()
     loopback.token = good_token
-    [report] = await resume(bot, storage, requeue_unfinished(storage), batch_size=5)
+    [report] = await resume(
+        bot, storage, requeue_unfinished(storage), sending=Sending(batch_size=5)
+    )
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent) == ("done", 20)
 
@@ -406,3 +446,43 @@ async def test_an_audience_missing_solidarity_skips_those_who_posted_or_wrote(
     await run_broadcast(bot, storage, broadcast_id)
 
     assert set(loopback.delivered) == {3, 4}
+
+
+async def test_a_shutdown_records_the_batch_in_flight_and_the_rest_goes_out_at_the_next_start(
+    storage, loopback, bot
+):
+    """D11: the run stops after its batch, nothing is left in flight, nobody gets it twice."""
+    recipients = add_supporters(storage, range(1, 31))
+    broadcast_id = broadcast(storage)
+    sending = Sending(batch_size=5)
+    loopback.on_message = lambda _: sending.stopping.set()  # SIGTERM as the first one arrives
+
+    stopped = await run_broadcast(bot, storage, broadcast_id, sending=sending)
+
+    assert (stopped.status, stopped.sent, stopped.not_sent) == ("running", 5, 25)
+    assert "sending" not in storage.broadcast_summary(broadcast_id)
+    loopback.on_message = None
+    [report] = await resume(bot, storage, requeue_unfinished(storage))
+    assert (report.status, report.sent) == ("done", 30)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+
+
+async def test_a_shutdown_does_not_wait_out_a_long_429(storage, loopback):
+    """A run paused for Telegram's retry_after is cancelled after the grace period; what it had
+    claimed is sent at the next start, once."""
+    recipients = add_supporters(storage, range(1, 11))
+    broadcast_id = broadcast(storage)
+    loopback.flood[1] = 3600
+    sending = Sending(batch_size=5)
+    async with bare_bot(loopback) as bot:
+        run = asyncio.create_task(run_broadcast(bot, storage, broadcast_id, sending=sending))
+        while not loopback.floods:
+            await asyncio.sleep(0.01)
+        await sending.stop(grace=0.1)
+        stopped = await run
+        assert stopped.status == "running"
+
+        loopback.flood_until = 0.0  # the hour has passed by the next start
+        [report] = await resume(bot, storage, requeue_unfinished(storage))
+    assert (report.status, report.sent) == ("done", 10)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)

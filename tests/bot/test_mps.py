@@ -3,6 +3,7 @@ the services' documented response shapes (api.postcodes.io/docs; the Members API
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +14,7 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import mps
 from bot.mps import (
     MP,
     LookupUnavailable,
@@ -279,6 +281,53 @@ async def test_stale_cached_mp_is_used_when_the_members_api_is_down(settings, st
         with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)):
             found = await find_mp(http, settings, storage, "SW1A 1AA")
     assert found == known
+
+
+async def never_answers(request: httpx.Request) -> httpx.Response:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+async def test_a_service_that_never_answers_is_given_up_within_the_lookups_time(
+    settings, storage, monkeypatch
+):
+    """D8: the supporter hears back (WriteToThem) however long postcodes.io stays silent."""
+    monkeypatch.setattr(mps, "LOOKUP_SECONDS", 0.05)
+    hanging = FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": never_answers}))
+    async with client(hanging) as http:
+        with pytest.raises(LookupUnavailable, match="no answer within"):
+            await find_mp(http, settings, storage, "SW1A 1AA")
+
+
+async def test_stale_cached_mp_is_used_when_the_members_api_hangs(settings, storage, monkeypatch):
+    async with client(FakeServices(lookup_routes())) as http:
+        known = await find_mp(http, settings, storage, "SW1A 1AA")
+    monkeypatch.setattr(mps, "LOOKUP_SECONDS", 0.05)
+    hanging = FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": never_answers}))
+    async with client(hanging) as http:
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)):
+            found = await find_mp(http, settings, storage, "SW1A 1AA")
+    assert found == known
+
+
+async def test_a_lookup_answered_503_or_not_at_all_is_asked_once_more(settings, storage):
+    """Only GETs are repeated: asking again changes nothing at the service."""
+    failures = iter([httpx.Response(503), httpx.ConnectError("refused")])
+
+    def fails_then_answers(request: httpx.Request) -> httpx.Response:
+        failure = next(failures, None)
+        if isinstance(failure, Exception):
+            raise failure
+        return failure or httpx.Response(200, json=postcode_found())
+
+    services = FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": fails_then_answers}))
+    async with client(services) as http:
+        with pytest.raises(LookupUnavailable):  # a second failure: no third try
+            await find_mp(http, settings, storage, "SW1A 1AA")
+        found = await find_mp(http, settings, storage, "SW1A 1AA")
+    assert found.constituency_code == WESTMINSTER.code
+    assert all(request.method == "GET" for request in services.requests)
+    assert services.asked("api.postcodes.io") == 3
 
 
 async def test_members_api_down_and_nothing_cached_is_unavailable(settings, storage):

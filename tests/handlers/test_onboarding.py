@@ -20,6 +20,16 @@ async def test_start_greets_in_telegram_language_and_asks_for_opt_in(chat):
     assert not chat.storage.is_subscribed(1)
 
 
+async def test_a_new_supporter_gets_two_messages_the_welcome_with_languages_and_the_question(chat):
+    """Each message costs a thirtieth of a second of the bot's capacity in a rush."""
+    replies = await chat.send(1, "/start")
+    assert [call.method for call in replies] == ["sendMessage", "sendMessage"]
+    welcome, question = replies
+    assert "Not your language?" in welcome.text
+    assert "lang:pt" in [button.get("callback_data") for button in welcome.buttons]
+    assert keyboards.OPTIN_YES in [button.get("callback_data") for button in question.buttons]
+
+
 @pytest.mark.parametrize(
     ("code", "greeting"),
     [("es-AR", "Te damos la bienvenida"), ("fr", "Welcome"), (None, "Welcome")],

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app.offline import Fault
-from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast
+from bot.delivery import Audience, DeliveryReport, ProgressSnapshot, create_broadcast, enqueue
 from messages import broadcast as screens
 from messages.broadcast import duration, progress_text, report_text
 from scheduler import broadcasts
 from scheduler.broadcasts import AT_START_DELAY, job_name
+from scheduler.daily import CATCH_UP_JOB
 from tests.support.broadcasts import compose, finish, received, subscribe
+from tests.support.fakes import run_job
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
@@ -80,6 +82,31 @@ async def test_a_broadcast_due_while_the_bot_was_down_goes_out_at_start(settings
         assert f"Broadcast #{broadcast_id} finished" in chat.last_text(ORGANISER_ID)
     async with running_bot(settings, api) as chat:
         assert not chat.app.job_queue.get_jobs_by_name(job_name(broadcast_id))
+
+
+async def test_a_broadcast_left_running_resumes_at_start_with_progress_and_report(
+    settings, api, clock
+):
+    """D11: after a shutdown (or a crash) mid-broadcast, the next start carries on, and the
+    organiser sees it: a progress message, then the final report."""
+    clock.move_to(london(24, 12))  # before the campaign: no daily prompt joins in
+    async with running_bot(settings, api) as chat:
+        for user_id in (1, 2, 3):
+            subscribe(chat.storage, user_id)
+        broadcast_id = create_broadcast(
+            chat.storage, texts={"en": "Carry on"}, created_by=ORGANISER_ID
+        )
+        enqueue(chat.storage, broadcast_id)  # as a stopped process leaves it: running
+        chat.storage.record_deliveries(broadcast_id, [(1, "sent", 77, None)])
+    async with running_bot(settings, api) as chat:
+        await run_job(chat.app, CATCH_UP_JOB)
+        assert chat.storage.broadcast_status(broadcast_id) == "done"
+    assert [call.text for call in received(chat, 2)] == ["Carry on"]
+    assert [call.text for call in received(chat, 3)] == ["Carry on"]
+    assert received(chat, 1) == []
+    to_organiser = [call.text for call in api.sent(ORGANISER_ID)]
+    assert f"Sending broadcast #{broadcast_id}</b> to 3 supporters" in to_organiser[0]
+    assert f"Broadcast #{broadcast_id} finished" in to_organiser[-1]
 
 
 async def test_a_broadcast_cancelled_before_its_time_is_not_sent(chat, clock):

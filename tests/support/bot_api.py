@@ -28,7 +28,7 @@ import os
 import signal
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,11 @@ TRUE_METHODS = frozenset(
 )
 
 
+# Telegram counts in whole seconds, not to the millisecond: two sends a second apart at the bot
+# may arrive a little less than that apart.
+FLOOD_TOLERANCE = 0.05
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -73,16 +78,33 @@ class Request:
 
 class FakeBotApi:
     def __init__(
-        self, token: str = TOKEN, *, keep_requests: bool = True, long_poll_seconds: float = 0.2
+        self,
+        token: str = TOKEN,
+        *,
+        keep_requests: bool = True,
+        long_poll_seconds: float = 0.2,
+        latency: float = 0.0,
+        flood_limit: float | None = None,
     ) -> None:
+        """`latency`: seconds before each answer (a server's distance from Telegram).
+        `flood_limit`: refuse with 429, as Telegram does, sends beyond this many a second
+        overall or one a second in a chat (with FLOOD_TOLERANCE for the network's jitter)."""
         self.token = token
         self.keep_requests = keep_requests
         self.long_poll_seconds = long_poll_seconds
+        self.latency = latency
+        self.flood_limit = flood_limit
+        self._recent_sends: deque[float] = deque()
+        self._last_send_to: dict[int | str, float] = {}
+        self.over_limit = 0  # sends refused for going beyond flood_limit
         # Faults, by chat id.
         self.blocked: set[int] = set()
         self.bad: set[int] = set()
         self.flood: dict[int, int] = {}  # the chat's first send gets 429 with this retry_after
         self.slow: dict[int, float] = {}  # the chat's next answer is this late (but delivered)
+        # Telegram's servers failing: this many next sends are refused with a 500 (JSON) or a
+        # 502 (an HTML page, from the proxy in front), alternately; nothing is delivered.
+        self.server_errors = 0
         self.on_message: Callable[[int | str], None] | None = None
         # The same moment, with what was sent (the request's parameters).
         self.on_delivered: Callable[[int | str, dict[str, Any]], None] | None = None
@@ -226,6 +248,8 @@ class FakeBotApi:
         chat_id = _chat_id(params.get("chat_id"))
         arrived = time.monotonic()
         response = self._answer(method, chat_id, params, arrived)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.keep_requests:
             self.requests.append(Request(method, chat_id, arrived, response.status, params))
         if response.status == 200 and chat_id in self.slow:
@@ -240,6 +264,12 @@ class FakeBotApi:
         if chat_id in self.bad:
             return _error(400, "Bad Request: chat not found")
         if method in MESSAGE_METHODS:
+            if self.server_errors:
+                self.server_errors -= 1
+                return _server_error(self.server_errors % 2 == 0)
+            if self.flood_limit is not None and self._beyond_limit(chat_id, arrived):
+                self.over_limit += 1
+                return _too_many(1)
             if arrived < self.flood_until:
                 self.early += 1
                 return _too_many(math.ceil(self.flood_until - arrived))
@@ -256,6 +286,18 @@ class FakeBotApi:
                 self.on_delivered(chat_id, params)
         result = self._result(method, chat_id, params)
         return _error(404, "Not Found") if result is None else _ok(result)
+
+    def _beyond_limit(self, chat_id: int | str | None, arrived: float) -> bool:
+        """Whether a send arriving now breaks Telegram's limits; if not, it counts towards them."""
+        window = 1.0 - FLOOD_TOLERANCE
+        while self._recent_sends and self._recent_sends[0] <= arrived - window:
+            self._recent_sends.popleft()
+        last = self._last_send_to.get(chat_id)
+        if len(self._recent_sends) >= self.flood_limit or (last and arrived - last < window):
+            return True
+        self._recent_sends.append(arrived)
+        self._last_send_to[chat_id] = arrived
+        return False
 
     def _result(self, method: str, chat_id: int | str | None, params: dict[str, Any]) -> object:
         if method == "getMe":
@@ -343,6 +385,14 @@ def _error(code: int, description: str, **parameters: int) -> web.Response:
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=code)
+
+
+def _server_error(bad_gateway: bool) -> web.Response:
+    if bad_gateway:
+        return web.Response(
+            status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+        )
+    return _error(500, "Internal Server Error")
 
 
 def _too_many(retry_after: int) -> web.Response:

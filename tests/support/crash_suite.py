@@ -42,6 +42,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import tomli_w
+from telegram.constants import FloodLimit
 
 from bot.campaign import LANGUAGES, Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
@@ -385,6 +386,7 @@ class CrashRun:
             self.log,
             CAMPAIGN_FILE=str(self.workdir / "campaign.toml"),
             BROADCAST_RATE=str(self.scale.rate),
+            PAID_BROADCASTS=str(self.scale.rate > FloodLimit.MESSAGES_PER_SECOND).lower(),
         )
 
     async def stop(self) -> None:

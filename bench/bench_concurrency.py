@@ -1,0 +1,274 @@
+"""Concurrency benchmarks: what a rush, a hanging service and a broadcast do to the people
+talking to the bot.
+
+The whole bot runs in this process as `stepup-bot run` runs it (its update processor, rate
+limiter and jobs started), in front of a loopback fake Bot API that answers every call after a
+network latency and refuses with 429, as Telegram does, sends beyond 30 a second overall or one
+a second in a chat. Supporters' updates enter at the Application's update queue, as long
+polling delivers them. Three runs, each timed from the moment an update is queued to the
+moment the bot's answer reaches the fake:
+
+- rush: new supporters press /start within ten seconds. Reported: the time until all are
+  welcomed divided by (messages sent / configured rate), target at most 1.1; first-reply
+  latency (p50, p95); messages per new supporter; 429s.
+- hang: postcodes.io never answers one supporter's postcode while others ask for /help.
+  Reported: the others' p95 reply latency (target at most 1 s) and how long the typist waits
+  for the WriteToThem fallback (target at most 6 s).
+- busy: a 10,000-recipient broadcast at the configured rate while 200 supporters use the bot.
+  Reported: their p95 first-reply latency (target at most 1.5 s) and the share of the capacity
+  replies leave that the broadcast used (target at least 0.9).
+
+    .venv/bin/python -m bench.bench_concurrency [--quick] [--rate 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from telegram import Update
+from telegram.constants import FloodLimit
+from telegram.ext import Application
+
+from bench.bench_delivery import supporters
+from bench.inbound_mix import SESSION
+from bot.app.build import build_application
+from bot.app.offline import UpdateFactory
+from bot.delivery import create_broadcast
+from messages import mp
+from scheduler import broadcasts
+from tests.support.bot_api import MESSAGE_METHODS, TOKEN, FakeBotApi
+from tests.support.harness import make_settings
+from tests.support.parliament import FakeServices, lookup_routes
+
+GIVE_UP_SECONDS = 900
+QUIET_POLLS = 5  # the bot is idle when nothing is queued or at work this many polls in a row
+
+
+@asynccontextmanager
+async def live_bot(
+    workdir: Path, latency: float, rate: float, lookups: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[tuple[Application, FakeBotApi]]:
+    """The bot started as `stepup-bot run` starts it, over the fake Bot API."""
+    async with FakeBotApi(latency=latency, flood_limit=FloodLimit.MESSAGES_PER_SECOND) as api:
+        settings = make_settings(
+            workdir,
+            telegram_bot_token=TOKEN,
+            telegram_base_url=api.base_url,
+            broadcast_rate=rate,
+            paid_broadcasts=False,
+        )
+        app = build_application(settings, lookups=lookups)
+        await app.initialize()
+        await app.post_init(app)
+        await app.start()
+        try:
+            yield app, api
+        finally:
+            await app.stop()
+            await app.shutdown()
+            await app.post_shutdown(app)
+
+
+async def feed(app: Application, timed: Iterable[tuple[float, Update]]) -> dict[int, float]:
+    """Queue each update at its offset in seconds from now; returns when each was queued."""
+    start = time.monotonic()
+    queued = {}
+    for offset, update in timed:
+        delay = start + offset - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queued[update.update_id] = time.monotonic()
+        app.update_queue.put_nowait(update)
+    return queued
+
+
+async def idle(app: Application) -> None:
+    """Until every queued update has been handled."""
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    quiet = 0
+    while quiet < QUIET_POLLS:
+        busy = app.update_queue.qsize() or app.update_processor.current_concurrent_updates
+        quiet = 0 if busy else quiet + 1
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot never went idle")
+        await asyncio.sleep(0.05)
+
+
+def sends_to(api: FakeBotApi, chats: set[int]) -> list:
+    return [
+        request
+        for request in api.requests
+        if request.method in MESSAGE_METHODS and request.status == 200 and request.chat_id in chats
+    ]
+
+
+def first_replies(api: FakeBotApi, asked: dict[int, tuple[int, float]]) -> list[float]:
+    """Seconds from each update (update id -> (chat, when queued)) to the first message the
+    bot sent to that chat after it."""
+    by_chat: dict[int, list[float]] = {}
+    for request in sends_to(api, {chat for chat, _ in asked.values()}):
+        by_chat.setdefault(request.chat_id, []).append(request.at)
+    waits = []
+    for chat, queued in asked.values():
+        waits.append(min(at for at in by_chat[chat] if at >= queued) - queued)
+    return waits
+
+
+def p(values: list[float], percent: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+async def rush(workdir: Path, people: int, latency: float, rate: float) -> str:
+    async with live_bot(workdir, latency, rate) as (app, api):
+        updates = UpdateFactory(app.bot)
+        chats = range(1, people + 1)
+        timed = [(10 * n / people, updates.message(chat, "/start")) for n, chat in enumerate(chats)]
+        queued = await feed(app, timed)
+        await idle(app)
+    sent = sends_to(api, set(chats))
+    started = min(queued.values())
+    ratio = (max(request.at for request in sent) - started) / (len(sent) / rate)
+    asked = {
+        update.update_id: (update.effective_chat.id, queued[update.update_id])
+        for _, update in timed
+    }
+    waits = first_replies(api, asked)
+    return (
+        f"rush: {people:,} /start in 10 s, {latency * 1000:.0f} ms a call, {rate:g}/s: "
+        f"time / (messages / rate) = {ratio:.2f}; first reply p50 {p(waits, 50):.2f} s, "
+        f"p95 {p(waits, 95):.2f} s; {len(sent) / people:.2f} messages per supporter; "
+        f"{api.over_limit} refused with 429"
+    )
+
+
+class Hanging:
+    """postcodes.io never answering; the Members API as usual."""
+
+    def __init__(self) -> None:
+        self.services = FakeServices(lookup_routes())
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/postcodes/"):
+            await asyncio.Event().wait()
+        return self.services(request)
+
+
+async def walk(app: Application, updates: UpdateFactory, chat: int, steps) -> None:
+    for kind, payload in steps:
+        if kind == "send":
+            await app.process_update(updates.message(chat, payload))
+        else:
+            await app.process_update(updates.callback(chat, payload))
+
+
+async def hang(workdir: Path, others: int, latency: float, rate: float) -> str:
+    typist = others + 1
+    to_postcode = SESSION[: SESSION.index(("press", mp.FIND)) + 1]
+    async with live_bot(workdir, latency, rate, httpx.MockTransport(Hanging())) as (app, api):
+        updates = UpdateFactory(app.bot)
+        await walk(app, updates, typist, to_postcode)
+        postcode = updates.message(typist, "SW1A 1AA")
+        helps = [(0.2 + 5 * n / others, updates.message(n, "/help")) for n in range(1, others + 1)]
+        queued = await feed(app, [(0.0, postcode), *helps])
+        await idle(app)
+    asked = {
+        update.update_id: (update.effective_chat.id, queued[update.update_id])
+        for _, update in helps
+    }
+    waits = first_replies(api, asked)
+    typed = queued[postcode.update_id]
+    answer = min(
+        request.at
+        for request in sends_to(api, {typist})
+        if request.at > typed and request.method == "sendMessage"
+    )
+    return (
+        f"hang: postcodes.io silent for one typist while {others} others ask for /help, "
+        f"{latency * 1000:.0f} ms a call: others' reply p95 {p(waits, 95):.2f} s (max "
+        f"{max(waits):.2f} s); the typist's WriteToThem fallback after {answer - typed:.2f} s"
+    )
+
+
+async def busy(workdir: Path, recipients: int, people: int, seconds: float, rate: float) -> str:
+    async with live_bot(workdir, 0.1, rate) as (app, api):
+        storage = app.bot_data.storage
+        storage.db["supporters"].insert_all(supporters(recipients), batch_size=1000)
+        broadcast_id = create_broadcast(storage, texts={"en": "<b>Day 5</b>: write to your MP"})
+        run = broadcasts.start(app, broadcast_id)
+        updates = UpdateFactory(app.bot)
+        chats = range(recipients + 1, recipients + people + 1)
+        steps = ("/start", "/help", "/menu")
+        timed = sorted(
+            (seconds * (n + step / len(steps)) / people, updates.message(chat, text))
+            for n, chat in enumerate(chats)
+            for step, text in enumerate(steps)
+        )
+        begun = time.monotonic()
+        queued = await feed(app, timed)
+        await idle(app)
+        ended = time.monotonic()
+        broadcasts.cancel(app, broadcast_id)
+        await run
+    window = [request for request in api.requests if begun <= request.at <= ended]
+    replies = sum(1 for request in sends_to(api, set(chats)) if begun <= request.at <= ended)
+    delivered = sum(
+        1
+        for request in window
+        if request.method in MESSAGE_METHODS
+        and request.status == 200
+        and request.chat_id <= recipients
+    )
+    left = rate * (ended - begun) - replies
+    asked = {
+        update.update_id: (update.effective_chat.id, queued[update.update_id])
+        for _, update in timed
+    }
+    waits = first_replies(api, asked)
+    return (
+        f"busy: a {recipients:,}-recipient broadcast at {rate:g}/s while {people} supporters "
+        f"send {len(timed)} updates over {seconds:.0f} s: reply p50 {p(waits, 50):.2f} s, p95 "
+        f"{p(waits, 95):.2f} s; the broadcast used {delivered / left:.2f} of the capacity "
+        f"replies left ({delivered:,} of {left:,.0f}); {api.over_limit} refused with 429"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    people = 200 if args.quick else 1000
+    with tempfile.TemporaryDirectory() as folder:
+        runs = [
+            ("rush-100", rush(Path(folder, "rush-100"), people, 0.1, args.rate)),
+            ("rush-30", rush(Path(folder, "rush-30"), people, 0.03, args.rate)),
+            ("hang", hang(Path(folder, "hang"), 50 if args.quick else 200, 0.1, args.rate)),
+            (
+                "busy",
+                busy(
+                    Path(folder, "busy"),
+                    10_000,
+                    100 if args.quick else 200,
+                    30 if args.quick else 60,
+                    args.rate,
+                ),
+            ),
+        ]
+        for name, run in runs:
+            Path(folder, name).mkdir()
+            print(await run, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs, a few minutes")
+    parser.add_argument("--rate", type=float, default=25.0, help="BROADCAST_RATE")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
