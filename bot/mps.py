@@ -44,11 +44,14 @@ SIGNATURE_LIMIT = 100
 
 # Longest input worth looking at: a postcode is at most 7 characters plus a little stray spacing.
 _POSTCODE_INPUT_LIMIT = 32
-# Outward code (A9, A99, AA9, AA99, A9A, AA9A) then inward code (9AA), without the space.
-_POSTCODE = re.compile(
-    r"GIR0AA|(?:[A-Z][0-9]{1,2}|[A-Z][A-HJ-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HJ-Y][0-9][A-Z])"
-    r"[0-9][A-Z]{2}"
-)
+# Outward code (A9, A99, AA9, AA99, A9A, AA9A), then the inward code (9AA).
+_OUTWARD_CODE = r"[A-Z][0-9]{1,2}|[A-Z][A-HJ-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HJ-Y][0-9][A-Z]"
+_OUTWARD = re.compile(_OUTWARD_CODE)
+_POSTCODE = re.compile(rf"GIR0AA|(?:{_OUTWARD_CODE})[0-9][A-Z]{{2}}")
+# Jersey, Guernsey and the Isle of Man have their own parliaments and no MP at Westminster:
+# postcodes.io gives their postcodes these ONS pseudo-codes (Channel Islands, Isle of Man) as
+# the constituency, with no name.
+_CROWN_DEPENDENCY_CODES = ("L99999999", "M99999999")
 _X_HANDLE_IN_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
 _X_HANDLE_ALONE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
 X_INTENT_URL = "https://x.com/intent/tweet"
@@ -72,6 +75,14 @@ class MpLookupError(Exception):
 
 class PostcodeMalformed(MpLookupError):
     """The text is not shaped like a UK postcode."""
+
+
+class PostcodeIncomplete(PostcodeMalformed):
+    """Only the first half of a postcode (the outward code, e.g. 'SW1A') was sent."""
+
+
+class NoWestminsterSeat(MpLookupError):
+    """A real postcode in Jersey, Guernsey or the Isle of Man: there is no MP to write to."""
 
 
 class PostcodeNotFound(MpLookupError):
@@ -157,17 +168,28 @@ def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, s
     return [(code, name) for key, code, name in keyed if wanted in key]
 
 
-def normalise_postcode(raw: str) -> str | None:
-    """'sw1a1aa', ' SW1A  1AA ' -> 'SW1A 1AA'; None when it cannot be a UK postcode."""
+def normalise_postcode(raw: str) -> str:
+    """'sw1a1aa', ' SW1A  1AA.', 'SW1A-1AA' -> 'SW1A 1AA'.
+
+    Like WriteToThem, spacing and punctuation are ignored; any other character (letters of other
+    scripts, emoji) means it is not a postcode. Raises PostcodeIncomplete for an outward code
+    alone, PostcodeMalformed for anything else that cannot be a UK postcode.
+    """
     if len(raw) > _POSTCODE_INPUT_LIMIT:
-        return None
-    compact = "".join(raw.split())
+        raise PostcodeMalformed()
+    compact = "".join(char for char in raw if not _is_separator(char)).upper()
     if not (compact.isascii() and compact.isalnum()):
-        return None
-    compact = compact.upper()
-    if not _POSTCODE.fullmatch(compact):
-        return None
-    return f"{compact[:-3]} {compact[-3:]}"
+        raise PostcodeMalformed()
+    if _POSTCODE.fullmatch(compact):
+        return f"{compact[:-3]} {compact[-3:]}"
+    if _OUTWARD.fullmatch(compact):
+        raise PostcodeIncomplete()
+    raise PostcodeMalformed()
+
+
+def _is_separator(char: str) -> bool:
+    """Spacing or punctuation, which people put in postcodes in every possible way."""
+    return char.isspace() or unicodedata.category(char)[0] in "PZ"
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -216,7 +238,11 @@ def _shape_error(host: str, error: Exception) -> LookupUnavailable:
 async def constituency_for_postcode(
     http: httpx.AsyncClient, base_url: str, postcode: str
 ) -> Constituency:
-    """The Westminster constituency of a normalised postcode, on the 2024 boundaries."""
+    """The Westminster constituency of a normalised postcode, on the 2024 boundaries.
+
+    Raises PostcodeNotFound, NoWestminsterSeat (a Crown Dependency's pseudo-constituency) or
+    LookupUnavailable.
+    """
     base = base_url.rstrip("/")
     compact = postcode.replace(" ", "")
     data = await _get_json(http, f"{base}/postcodes/{quote(compact)}")
@@ -230,8 +256,9 @@ async def constituency_for_postcode(
         name = result.get("parliamentary_constituency_2024") or result["parliamentary_constituency"]
     except (KeyError, TypeError) as error:
         raise _shape_error("postcodes.io", error) from None
+    if code in _CROWN_DEPENDENCY_CODES:
+        raise NoWestminsterSeat()
     if not (isinstance(code, str) and isinstance(name, str) and code and name):
-        # e.g. Channel Islands and Isle of Man postcodes: real, but no Westminster seat.
         raise PostcodeNotFound(terminated=False)
     return Constituency(code=code, name=name)
 
@@ -364,15 +391,13 @@ def _mp_from_row(row: dict[str, Any], constituency: Constituency) -> MP:
 async def find_mp(
     http: httpx.AsyncClient, settings: Settings, storage: Storage, postcode: str
 ) -> MP:
-    """The supporter's MP from their postcode: the cache when fresh, otherwise the live API.
-    Takes at most LOOKUP_SECONDS, then raises LookupUnavailable (sources: postcodes.io, then
-    the UK Parliament Members API).
+    """The supporter's MP from the postcode they typed: the cache when fresh, otherwise the live
+    API. Raises the MpLookupError saying what went wrong; takes at most LOOKUP_SECONDS, then
+    raises LookupUnavailable (sources: postcodes.io, then the UK Parliament Members API).
 
     When the Members API is down or slow, a stale cached MP is better than a dead end.
     """
     normalised = normalise_postcode(postcode)
-    if normalised is None:
-        raise PostcodeMalformed()
     deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
     constituency = await _before(
         deadline, constituency_for_postcode(http, str(settings.postcodes_api_url), normalised)

@@ -32,6 +32,9 @@ from bot.mps import (
     REPLY_OUTCOMES,
     LetterFieldTooLong,
     LookupUnavailable,
+    NoWestminsterSeat,
+    PostcodeIncomplete,
+    PostcodeMalformed,
     PostcodeNotFound,
     SeatVacant,
     find_mp,
@@ -145,14 +148,22 @@ async def ask_postcode(update: Update, context: Context) -> str:
 async def take_postcode(update: Update, context: Context) -> str | int | None:
     """Find the MP for the postcode typed; every failure says what to do next."""
     lang = language(update, context)
-    postcode = normalise_postcode(update.effective_message.text)
-    if postcode is None:
+    data = context.bot_data
+    try:
+        postcode = normalise_postcode(update.effective_message.text)
+    except PostcodeIncomplete:
+        await reply(update, context, text(lang, "mp.postcode_incomplete"))
+        return None
+    except PostcodeMalformed:
         await reply(update, context, text(lang, "mp.postcode_malformed"))
         return None
-    data = context.bot_data
     await looking_up(update, context)
     try:
         mp = await find_mp(data.http, data.settings, data.storage, postcode)
+    except NoWestminsterSeat:
+        no_seat = text(lang, "mp.no_westminster_seat")
+        await reply(update, context, no_seat, keyboards.back_to_menu(lang))
+        return None
     except PostcodeNotFound as error:
         key = "mp.postcode_terminated" if error.terminated else "mp.postcode_not_found"
         await reply(update, context, text(lang, key))

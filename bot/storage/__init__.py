@@ -26,7 +26,7 @@ Transactions, one idiom in two strengths:
 
 from __future__ import annotations
 
-from bot.storage.base import Store, stamp, utcnow
+from bot.storage.base import DatabaseUnusable, Store, stamp, utcnow
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.conversations import ConversationStore
 from bot.storage.daily import DailyStore
@@ -36,7 +36,7 @@ from bot.storage.stats import StatsStore
 from bot.storage.supporters import SupporterStore
 from bot.storage.tracking import TrackingStore
 
-__all__ = ["Storage", "stamp", "utcnow"]
+__all__ = ["DatabaseUnusable", "Storage", "stamp", "utcnow"]
 
 
 class Storage(

@@ -149,7 +149,8 @@ class SupporterStore(Store):
         return {"conversations": rows} if rows else {}
 
     def forget(self, user_id: int) -> None:
-        """Erase everything about the supporter, then checkpoint so the WAL keeps no copy."""
+        """Erase everything about the supporter. Their bytes leave the files (overwritten by
+        secure_delete) once a `checkpoint()` completes: call it next, off the event loop."""
         with self.immediate():
             for table, where in PERSONAL_ROWS.items():
                 self.db.execute(f"DELETE FROM [{table}] WHERE {where}", [user_id])
@@ -160,15 +161,14 @@ class SupporterStore(Store):
                 )
             self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [user_id])
             self.db.execute("DELETE FROM chat_messages WHERE chat_id = ?", [user_id])
-        self.checkpoint()
 
     def purge_personal_data(self) -> int:
-        """Erase every supporter (the retention period is over). Returns how many."""
+        """Erase every supporter (the retention period is over); `checkpoint()` next, as after
+        `forget`. Returns how many."""
         (count,) = self.db.execute("SELECT count(*) FROM supporters").fetchone()
         with self.immediate():
             for table in (*PERSONAL_ROWS, "conversations", "chat_data", "chat_messages"):
                 self.db.execute(f"DELETE FROM [{table}]")
-        self.checkpoint()
         return count
 
     def record_chat_messages(self, messages: list[tuple[int, int]]) -> None:

@@ -23,6 +23,8 @@ from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
 from messages.split import TEXT_LIMIT, visible_length
 from tests.support.harness import running_bot, tags_in
 from tests.support.parliament import (
+    ISLE_OF_MAN,
+    JERSEY,
     NOT_FOUND,
     TERMINATED,
     WESTMINSTER,
@@ -279,6 +281,47 @@ async def test_malformed_postcode_gets_an_example_and_is_asked_again(chat):
     assert services.requests == []
     replies = await chat.send(1, "SW1A 1AA")
     assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize("typed", ["SW1A-1AA", " sw1a  1aa.", "(SW1A 1AA)", "sw1a1aa"])
+async def test_postcode_with_punctuation_or_odd_spacing_finds_the_mp(chat, typed):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, typed)
+    assert "Jane Example" in replies[-1].text
+    assert services.requests[0].url.path == "/postcodes/SW1A1AA"
+
+
+async def test_first_half_of_a_postcode_asks_for_the_full_one(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "SW1A")
+    assert "send your full postcode" in replies[-1].text
+    assert services.requests == []
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize(("typed", "answer"), [("JE2 4WD", JERSEY), ("im1 1ad", ISLE_OF_MAN)])
+async def test_crown_dependency_postcode_is_told_plainly_there_is_no_mp(chat, typed, answer):
+    path = f"/postcodes/{answer['result']['postcode'].replace(' ', '')}"
+    services = await use_services(chat, FakeServices(lookup_routes(**{path: answer})))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, typed)
+    assert "no MP at Westminster" in replies[-1].text
+    assert "couldn't find" not in replies[-1].text
+    assert services.asked("members-api.parliament.uk") == 0
+    assert chat.storage.get_supporter(1)["constituency_code"] is None
+    replies = await chat.send(1, "SW1A 1AA")  # someone with a second home can still write
+    assert "Jane Example" in replies[-1].text
+
+
+async def test_crown_dependency_answer_is_in_the_supporters_language(chat):
+    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/JE24WD": JERSEY})))
+    await at_postcode(chat, 1, "pt-br")
+    replies = await chat.send(1, "JE2 4WD", "pt-br")
+    assert "Westminster" in replies[-1].text
+    assert "Ilha de Man" in replies[-1].text
 
 
 async def test_unknown_postcode_is_asked_again(chat):

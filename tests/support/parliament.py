@@ -43,6 +43,25 @@ def postcode_found(postcode: str = "SW1A 1AA", *, old_name: str | None = None) -
     }
 
 
+def postcode_without_constituency(postcode: str, country: str, pseudo_code: str) -> dict:
+    """GET /postcodes/{postcode} in Jersey, Guernsey or the Isle of Man: a real postcode whose
+    constituency (like its other areas) is an ONS pseudo-code (L99999999 Channel Islands,
+    M99999999 Isle of Man) with no name."""
+    answer = postcode_found(postcode)
+    result = answer["result"]
+    result.update(
+        country=country,
+        admin_district=None,
+        parliamentary_constituency=None,
+        parliamentary_constituency_2024=None,
+    )
+    result["codes"] = dict.fromkeys(result["codes"], pseudo_code)
+    return answer
+
+
+JERSEY = postcode_without_constituency("JE2 4WD", "Channel Islands", "L99999999")
+GUERNSEY = postcode_without_constituency("GY1 1AA", "Channel Islands", "L99999999")
+ISLE_OF_MAN = postcode_without_constituency("IM1 1AD", "Isle of Man", "M99999999")
 NOT_FOUND = {"status": 404, "error": "Postcode not found"}
 TERMINATED = {
     "status": 200,
