@@ -10,6 +10,7 @@ supporter leaves the journey (P5).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import re
@@ -27,6 +28,7 @@ from telegram.ext import (
 
 from bot import lobby
 from bot.app.context import Context
+from bot.languages import written_in
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
@@ -53,11 +55,14 @@ from messages.core import characters
 from messages.mp import (
     ANSWER_PREFIX,
     FIND,
+    KEEP_MIXED,
     LETTER_LANGUAGE_PREFIX,
+    REWRITE,
     SENT,
     SKIP_NAME,
     SKIP_SENTENCE,
     answer_keyboard,
+    ask_sentence_again,
     compose_letter,
     found_text,
     handover_intro,
@@ -65,6 +70,8 @@ from messages.mp import (
     intro_keyboard,
     intro_text,
     letter_language_keyboard,
+    mixed_language_keyboard,
+    mixed_language_text,
     next_step_keyboard,
     preview_intro,
     quoted,
@@ -77,7 +84,8 @@ from scheduler import followups
 FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
-# user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...}
+# user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...,
+# "sentence_language": "pt" or None when unsure, "letter_language": once chosen}
 LETTER = "mp_letter"
 
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
@@ -139,8 +147,12 @@ def needs_letter(step: Handler) -> Handler:
 async def open_mp(update: Update, context: Context) -> None:
     """What will happen, and that the postcode is not kept; "Find my MP" starts the journey."""
     lang = language(update, context)
-    already_sent = MP_LETTER_SENT in context.bot_data.storage.done_actions(user_id(update))
-    await show(update, context, intro_text(lang, already_sent), intro_keyboard(lang))
+    storage = context.bot_data.storage
+    already_sent = MP_LETTER_SENT in storage.done_actions(user_id(update))
+    # A reply still to be reported can be reported here, before the fourteen-day question.
+    open_followup = storage.open_mp_followup(user_id(update), REPLY_NOT_YET)
+    body = intro_text(lang, already_sent, reply_open=open_followup is not None)
+    await show(update, context, body, intro_keyboard(lang, open_followup))
 
 
 async def ask_postcode(update: Update, context: Context) -> str:
@@ -253,16 +265,46 @@ async def ask_sentence(update: Update, context: Context) -> str:
 @needs_letter
 async def take_sentence(update: Update, context: Context) -> str | int | None:
     """The supporter's own sentence, which makes the letter theirs."""
-    if not await keep_field(update, context, "sentence", update.effective_message.text):
+    sentence = update.effective_message.text
+    if not await keep_field(update, context, "sentence", sentence):
         return None
-    return await ask_letter_language(update, context)
+    # The language model is loaded on first use: off the event loop.
+    context.user_data[LETTER]["sentence_language"] = await asyncio.to_thread(written_in, sentence)
+    return await after_sentence(update, context)
 
 
 @needs_letter
 async def skip_sentence(update: Update, context: Context) -> str | int:
     """No sentence: the letter goes without its personal paragraph."""
     await keep_field(update, context, "sentence", None)
+    context.user_data[LETTER]["sentence_language"] = None
+    return await after_sentence(update, context)
+
+
+async def after_sentence(update: Update, context: Context) -> str | int:
+    """The letter-language question; or, for a sentence written again, the letter straight away
+    in the language already chosen."""
+    chosen = context.user_data[LETTER].get("letter_language")
+    if chosen:
+        return await hand_over(update, context, chosen)
     return await ask_letter_language(update, context)
+
+
+@needs_letter
+async def rewrite_sentence(update: Update, context: Context) -> str:
+    """Write the sentence again, in the letter's language."""
+    lang = language(update, context)
+    letter_language = context.user_data[LETTER]["letter_language"]
+    body = ask_sentence_again(lang, letter_language)
+    await show(update, context, body, skip_keyboard(lang, SKIP_SENTENCE))
+    return SENTENCE
+
+
+@needs_letter
+async def keep_mixed(update: Update, context: Context) -> int:
+    """Keep it as it is: the letter in the chosen language, with the sentence as written."""
+    letter_language = context.user_data[LETTER]["letter_language"]
+    return await hand_over(update, context, letter_language, mixed=True)
 
 
 async def ask_letter_language(update: Update, context: Context) -> str | int:
@@ -287,16 +329,27 @@ async def repeat_letter_language(update: Update, context: Context) -> None:
 
 
 @needs_letter
-async def choose_letter_language(update: Update, context: Context) -> int:
+async def choose_letter_language(update: Update, context: Context) -> str | int:
     """English (recommended) or the supporter's own language."""
     chosen = update.callback_query.data.removeprefix(LETTER_LANGUAGE_PREFIX)
     return await hand_over(update, context, chosen)
 
 
-async def hand_over(update: Update, context: Context, letter_language: str) -> int:
+async def hand_over(
+    update: Update, context: Context, letter_language: str, mixed: bool = False
+) -> str | int:
     """The letter to copy, the MP's address and the buttons that send it. The letter is dropped
-    from user_data here: it now exists only in the chat."""
+    from user_data here: it now exists only in the chat.
+
+    A sentence in another language than the letter is said first, with the ways out (unless the
+    supporter chose to keep it `mixed`)."""
     lang = language(update, context)
+    sentence_language = context.user_data[LETTER].get("sentence_language")
+    if not mixed and sentence_language not in (None, letter_language):
+        context.user_data[LETTER]["letter_language"] = letter_language
+        body = mixed_language_text(lang, sentence_language, letter_language)
+        await show(update, context, body, mixed_language_keyboard(lang, sentence_language))
+        return LETTER_LANGUAGE
     letter = context.user_data.pop(LETTER)
     mp = MP(**letter["mp"])
     subject, body = compose(context, letter, letter_language)
@@ -393,6 +446,8 @@ def conversation() -> ConversationHandler:
             ],
             LETTER_LANGUAGE: [
                 button(letter_languages, choose_letter_language),
+                button(REWRITE, rewrite_sentence),
+                button(KEEP_MIXED, keep_mixed),
                 MessageHandler(NEW_TEXT | NEW_OTHER, repeat_letter_language),
             ],
         },

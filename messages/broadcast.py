@@ -15,7 +15,7 @@ from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
-from messages.core import characters
+from messages.core import characters, language_name
 from messages.core import date as date_label
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, number, plain, text
 from messages.keyboards import button, rows
@@ -86,10 +86,6 @@ def duration(language: str, seconds: float) -> Html:
     if minutes:
         return text(language, "broadcast.duration_minutes", minutes=minutes, seconds=seconds_left)
     return text(language, "broadcast.duration_seconds", seconds=seconds_left)
-
-
-def language_name(lang: str, code: str) -> Html:
-    return text(lang, f"core.languages.{code}")
 
 
 def gap_of(audience: Audience) -> str | None:

@@ -55,6 +55,11 @@ def characters(language: str, count: int) -> Html:
     return text(language, "core.counts.characters", count=count)
 
 
+def language_name(language: str, code: str) -> Html:
+    """A language's name as a sentence in `language` says it: "português", "Portuguese"."""
+    return text(language, f"core.languages.{code}")
+
+
 def too_long(language: str, key: str, length: int, limit: int) -> Html:
     """The message `key` saying a text of `length` characters is over its `limit`."""
     return text(

@@ -24,7 +24,7 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
-from messages.core import characters, date
+from messages.core import characters, date, language_name
 from messages.i18n import Html, catalog, text
 from messages.lobby import REQUEST_SENT
 
@@ -33,6 +33,9 @@ SKIP_NAME = "mp:skip:name"
 SKIP_SENTENCE = "mp:skip:sentence"
 LETTER_LANGUAGE_PREFIX = "mp:letter:"
 SENT = "mp:sent"
+# When the sentence is in another language than the letter: write it again, or keep it as it is.
+REWRITE = "mp:rewrite"
+KEEP_MIXED = "mp:keep"
 # Follow-up answers: `mp:reply:<followup id>:<outcome>`.
 ANSWER_PREFIX = "mp:reply:"
 
@@ -47,12 +50,34 @@ TOO_LONG = {
 # --- texts --------------------------------------------------------------------------------------
 
 
-def intro_text(lang: str, already_sent: bool) -> Html:
-    """What will happen, and that the postcode is not kept; a reminder if they wrote already."""
+def intro_text(lang: str, already_sent: bool, reply_open: bool = False) -> Html:
+    """What will happen, and that the postcode is not kept; a reminder if they wrote already,
+    and "Has your MP replied?" while their reply is still to be reported."""
     parts = [text(lang, "mp.intro")]
     if already_sent:
         parts.append(text(lang, "mp.intro_already_sent"))
+    if reply_open:
+        parts.append(text(lang, "mp.intro_reply"))
     return Html("\n\n".join(parts))
+
+
+def mixed_language_text(lang: str, sentence_language: str, letter_language: str) -> Html:
+    """The sentence and the letter are in different languages: say so, and what can be done."""
+    return text(
+        lang,
+        "mp.mixed_language",
+        sentence_language=language_name(lang, sentence_language),
+        letter_language=language_name(lang, letter_language),
+    )
+
+
+def ask_sentence_again(lang: str, letter_language: str) -> Html:
+    return text(
+        lang,
+        "mp.ask_sentence_again",
+        language_name=language_name(lang, letter_language),
+        limit=characters(lang, PERSONAL_SENTENCE_LIMIT),
+    )
 
 
 def found_text(lang: str, mp: MP) -> Html:
@@ -72,7 +97,7 @@ def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
 
 
 def preview_intro(lang: str) -> Html:
-    return text(lang, "mp.preview_intro", language_name=text(lang, f"core.languages.{lang}"))
+    return text(lang, "mp.preview_intro", language_name=language_name(lang, lang))
 
 
 def handover_intro(lang: str, mp: MP, subject: str) -> Html:
@@ -101,9 +126,29 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
     return [InlineKeyboardButton(text(lang, key), copy_text=CopyTextButton(value))]
 
 
-def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
+def intro_keyboard(lang: str, open_followup: int | None = None) -> InlineKeyboardMarkup:
+    """ "Find my MP"; above it, the answers to "Has your MP replied?" when one is still open."""
+    answers = answer_keyboard(lang, open_followup).inline_keyboard if open_followup else ()
     find = keyboards.button(lang, "mp.find_button", FIND)
-    return InlineKeyboardMarkup([[find], keyboards.menu_row(lang)])
+    return InlineKeyboardMarkup([*answers, [find], keyboards.menu_row(lang)])
+
+
+def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboardMarkup:
+    """Write the sentence again, send the letter in the sentence's language, or keep both."""
+    letter_in = text(
+        lang, "mp.letter_in_button", language_name=language_name(lang, sentence_language)
+    )
+    return InlineKeyboardMarkup(
+        [
+            [keyboards.button(lang, "mp.rewrite_button", REWRITE)],
+            [
+                InlineKeyboardButton(
+                    letter_in, callback_data=f"{LETTER_LANGUAGE_PREFIX}{sentence_language}"
+                )
+            ],
+            [keyboards.button(lang, "mp.keep_button", KEEP_MIXED)],
+        ]
+    )
 
 
 def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:

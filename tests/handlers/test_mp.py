@@ -16,7 +16,7 @@ from telegram import Update
 from bot.app.logs import QUIET
 from handlers.mp import LETTER
 from messages import keyboards
-from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
+from messages.mp import FIND, KEEP_MIXED, REWRITE, SENT, SKIP_NAME, SKIP_SENTENCE
 from messages.split import TEXT_LIMIT, visible_length
 from tests.support.harness import running_bot
 from tests.support.journeys import (
@@ -203,12 +203,59 @@ async def test_letter_is_read_in_portuguese_and_sent_in_english_by_default(chat)
 
 
 async def test_letter_can_go_to_the_mp_in_the_supporters_language(chat):
+    """A sentence in the letter's language goes straight through."""
     await use_services(chat, FakeServices(lookup_routes()))
     await at_sentence(chat, 1, "es")
-    await chat.send(1, "Me importa.", "es")
+    await chat.send(1, "Ninguna mujer debería tener miedo de pedir ayuda.", "es")
     before = len(chat.api.calls)
     await chat.press(1, "mp:letter:es", "es")
     assert letter_in(chat.api.calls[before:]).startswith("Estimado/a Jane Example")
+
+
+PORTUGUESE_SENTENCE = "Minha irmã passou por isso e não teve para onde ir."
+
+
+async def test_a_sentence_in_another_language_than_the_letter_is_said_before_handing_over(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, "pt-br")
+    await chat.send(1, PORTUGUESE_SENTENCE, "pt-br")
+    before = len(chat.api.calls)
+    await chat.press(1, "mp:letter:en", "pt-br")  # English (recommended)
+
+    assert letter_in(chat.api.calls[before:]) == ""  # nothing handed over yet
+    assert "sua frase está em português, mas a carta está em inglês" in chat.last_text(1)
+    assert chat.button_data(1) == [REWRITE, "mp:letter:pt", KEEP_MIXED]
+    before = len(chat.api.calls)
+    await chat.press(1, "mp:letter:pt", "pt-br")  # the letter in the sentence's language
+    letter = letter_in(chat.api.calls[before:])
+    assert letter.startswith("Prezado(a) Jane Example") and PORTUGUESE_SENTENCE in letter
+
+
+async def test_the_sentence_can_be_written_again_in_the_letters_language(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, "pt-br")
+    await chat.send(1, PORTUGUESE_SENTENCE, "pt-br")
+    await chat.press(1, "mp:letter:en", "pt-br")
+    await chat.press(1, REWRITE, "pt-br")
+    assert "Escreva sua frase de novo em inglês" in chat.last_text(1)
+    before = len(chat.api.calls)
+    await chat.send(1, "My sister went through this and had nowhere to go.", "pt-br")
+    letter = letter_in(chat.api.calls[before:])  # straight to the English letter
+    assert letter.startswith("Dear Jane Example,")
+    assert "My sister went through this" in letter and PORTUGUESE_SENTENCE not in letter
+
+
+async def test_an_english_speaker_writing_in_spanish_can_keep_the_letter_as_it_is(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    spanish = "Ninguna mujer debería tener miedo de pedir ayuda."
+    await chat.send(1, spanish)
+    assert "Your sentence seems to be in Spanish, but the letter is in English" in chat.last_text(1)
+    assert chat.buttons(1)[1]["text"] == "Send the letter in Spanish"
+    before = len(chat.api.calls)
+    await chat.press(1, KEEP_MIXED)
+    letter = letter_in(chat.api.calls[before:])
+    assert letter.startswith("Dear Jane Example,") and spanish in letter
 
 
 async def test_mp_without_x_account_gets_no_tweet_button(chat):
