@@ -12,6 +12,7 @@ FULL = (
     ["bench.bench_inbound"],
     ["bench.bench_database"],
     ["bench.bench_delivery"],
+    ["bench.bench_concurrency"],
     ["bench.crash_suite"],
 )
 QUICK = (
@@ -19,6 +20,7 @@ QUICK = (
     ["bench.bench_inbound", "--supporters", "100", "--rounds", "1"],
     ["bench.bench_database", "--supporters", "10000", "--actions", "100000"],
     ["bench.bench_delivery", "--quick"],
+    ["bench.bench_concurrency", "--quick"],
     ["bench.crash_suite", "--cycles", "20"],
 )
 

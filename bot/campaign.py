@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
@@ -59,20 +59,31 @@ class DailyPrompt(_Strict):
 class LetterTemplate(_Strict):
     """The MP letter. Placeholders: {mp_name} {constituency} {personal_sentence} {signature}."""
 
+    PLACEHOLDERS: ClassVar[frozenset[str]] = frozenset(
+        {"mp_name", "constituency", "personal_sentence", "signature"}
+    )
+
     subject: Localised
     body: Localised
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> LetterTemplate:
-        allowed = {"mp_name", "constituency", "personal_sentence", "signature"}
-        for language in LANGUAGES:
-            used = set(re.findall(r"{(\w+)}", self.body(language)))
-            if used - allowed:
-                raise ValueError(
-                    f"body.{language} uses unknown placeholders {sorted(used - allowed)}; "
-                    f"allowed: {sorted(allowed)}"
-                )
+        allowed = self.PLACEHOLDERS
+        for part in ("subject", "body"):
+            for language in LANGUAGES:
+                used = set(re.findall(r"{(\w+)}", getattr(self, part)(language)))
+                if used - allowed:
+                    raise ValueError(
+                        f"{part}.{language} uses unknown placeholders {sorted(used - allowed)}; "
+                        f"allowed: {sorted(allowed)}"
+                    )
         return self
+
+
+class MeetingRequest(LetterTemplate):
+    """The request to meet on a lobby day: the MP letter's placeholders and {event_date}."""
+
+    PLACEHOLDERS: ClassVar[frozenset[str]] = LetterTemplate.PLACEHOLDERS | {"event_date"}
 
 
 class Solidarity(_Strict):
@@ -118,6 +129,7 @@ class Campaign(_Strict):
     writetothem_url: HttpUrl = HttpUrl("https://www.writetothem.com/")
     consent_wording_version: str = Field(min_length=1)
     mp_letter: LetterTemplate
+    meeting_request: MeetingRequest
     solidarity: Solidarity
     support_lines: tuple[SupportLine, ...] = Field(min_length=1)
     daily_prompts: tuple[DailyPrompt, ...]

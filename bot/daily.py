@@ -203,17 +203,18 @@ async def post_to_x(settings: Settings, post: str) -> str:
     """Post to X; returns the status to record. Errors are logged, never raised; a 429 is not
     waited for (tweepy's own waiting is off): that day's post is tried again at the next start."""
     import aiohttp
-    import tweepy
+
+    from bot.xapi import x_session
 
     client = x_client(settings)
-    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=X_TIMEOUT_SECONDS))
+    client.session = x_session(X_TIMEOUT_SECONDS)
     try:
         body = await client.create_tweet(text=post)
     except TimeoutError:
         logger.warning("Posting the daily prompt to X timed out; it may have gone out")
         return UNKNOWN
-    except tweepy.HTTPException as error:  # 401, 403, 429 (not waited for), 5xx...
-        logger.warning("X refused the daily prompt: %s", " ".join(str(error).split()))
+    except aiohttp.ClientResponseError as error:  # 401, 403, 429 (not waited for), 5xx...
+        logger.warning("X refused the daily prompt: HTTP %s %s", error.status, error.message)
         return FAILED
     except aiohttp.ClientError as error:
         logger.warning("Could not reach X to post the daily prompt: %s", type(error).__name__)

@@ -115,12 +115,15 @@ class Sending:
 @dataclass(frozen=True)
 class Audience:
     """Who a broadcast is for. Each field narrows it; the empty audience is every eligible
-    supporter (opted in, not blocked). Action fields name kinds in the actions table."""
+    supporter (opted in, not blocked). Action fields name kinds in the actions table; a lobby
+    event narrows to one of bot.lobby.AUDIENCE_REACHES around it (`lobby_reach`)."""
 
     languages: tuple[str, ...] = ()
     done_action: str | None = None
     missing_action: str | None = None
     constituency_code: str | None = None
+    lobby_event: int | None = None
+    lobby_reach: str | None = None
 
     def as_filters(self) -> dict[str, object]:
         """As keyword arguments for the storage queries that choose recipients. An action
@@ -134,6 +137,7 @@ class Audience:
                 tuple(sorted(same_journey(self.missing_action))) if self.missing_action else ()
             ),
             "constituency_code": self.constituency_code,
+            "lobby": (self.lobby_event, self.lobby_reach) if self.lobby_event else None,
         }
 
     def as_dict(self) -> dict[str, object]:
@@ -142,6 +146,8 @@ class Audience:
             "done_action": self.done_action,
             "missing_action": self.missing_action,
             "constituency_code": self.constituency_code,
+            "lobby_event": self.lobby_event,
+            "lobby_reach": self.lobby_reach,
         }
         return {name: value for name, value in values.items() if value}
 
@@ -152,6 +158,8 @@ class Audience:
             done_action=values.get("done_action"),
             missing_action=values.get("missing_action"),
             constituency_code=values.get("constituency_code"),
+            lobby_event=values.get("lobby_event"),
+            lobby_reach=values.get("lobby_reach"),
         )
 
 

@@ -44,11 +44,14 @@ SIGNATURE_LIMIT = 100
 
 # Longest input worth looking at: a postcode is at most 7 characters plus a little stray spacing.
 _POSTCODE_INPUT_LIMIT = 32
-# Outward code (A9, A99, AA9, AA99, A9A, AA9A) then inward code (9AA), without the space.
-_POSTCODE = re.compile(
-    r"GIR0AA|(?:[A-Z][0-9]{1,2}|[A-Z][A-HJ-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HJ-Y][0-9][A-Z])"
-    r"[0-9][A-Z]{2}"
-)
+# Outward code (A9, A99, AA9, AA99, A9A, AA9A), then the inward code (9AA).
+_OUTWARD_CODE = r"[A-Z][0-9]{1,2}|[A-Z][A-HJ-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HJ-Y][0-9][A-Z]"
+_OUTWARD = re.compile(_OUTWARD_CODE)
+_POSTCODE = re.compile(rf"GIR0AA|(?:{_OUTWARD_CODE})[0-9][A-Z]{{2}}")
+# Jersey, Guernsey and the Isle of Man have their own parliaments and no MP at Westminster:
+# postcodes.io gives their postcodes these ONS pseudo-codes (Channel Islands, Isle of Man) as
+# the constituency, with no name.
+_CROWN_DEPENDENCY_CODES = ("L99999999", "M99999999")
 _X_HANDLE_IN_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
 _X_HANDLE_ALONE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
 X_INTENT_URL = "https://x.com/intent/tweet"
@@ -72,6 +75,14 @@ class MpLookupError(Exception):
 
 class PostcodeMalformed(MpLookupError):
     """The text is not shaped like a UK postcode."""
+
+
+class PostcodeIncomplete(PostcodeMalformed):
+    """Only the first half of a postcode (the outward code, e.g. 'SW1A') was sent."""
+
+
+class NoWestminsterSeat(MpLookupError):
+    """A real postcode in Jersey, Guernsey or the Isle of Man: there is no MP to write to."""
 
 
 class PostcodeNotFound(MpLookupError):
@@ -129,6 +140,8 @@ class MP:
     # Known when the MP was found through a postcode; a bulk sync only knows the name.
     constituency_code: str | None
     constituency_name: str
+    # The office's number, Parliament's preferred (for a lobby day in Westminster).
+    phone: str | None = None
 
     def as_row(self) -> dict[str, Any]:
         """The MP as a row of the `mps` cache."""
@@ -157,17 +170,28 @@ def match_constituencies(typed: str, known: dict[str, str]) -> list[tuple[str, s
     return [(code, name) for key, code, name in keyed if wanted in key]
 
 
-def normalise_postcode(raw: str) -> str | None:
-    """'sw1a1aa', ' SW1A  1AA ' -> 'SW1A 1AA'; None when it cannot be a UK postcode."""
+def normalise_postcode(raw: str) -> str:
+    """'sw1a1aa', ' SW1A  1AA.', 'SW1A-1AA' -> 'SW1A 1AA'.
+
+    Like WriteToThem, spacing and punctuation are ignored; any other character (letters of other
+    scripts, emoji) means it is not a postcode. Raises PostcodeIncomplete for an outward code
+    alone, PostcodeMalformed for anything else that cannot be a UK postcode.
+    """
     if len(raw) > _POSTCODE_INPUT_LIMIT:
-        return None
-    compact = "".join(raw.split())
+        raise PostcodeMalformed()
+    compact = "".join(char for char in raw if not _is_separator(char)).upper()
     if not (compact.isascii() and compact.isalnum()):
-        return None
-    compact = compact.upper()
-    if not _POSTCODE.fullmatch(compact):
-        return None
-    return f"{compact[:-3]} {compact[-3:]}"
+        raise PostcodeMalformed()
+    if _POSTCODE.fullmatch(compact):
+        return f"{compact[:-3]} {compact[-3:]}"
+    if _OUTWARD.fullmatch(compact):
+        raise PostcodeIncomplete()
+    raise PostcodeMalformed()
+
+
+def _is_separator(char: str) -> bool:
+    """Spacing or punctuation, which people put in postcodes in every possible way."""
+    return char.isspace() or unicodedata.category(char)[0] in "PZ"
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -216,7 +240,11 @@ def _shape_error(host: str, error: Exception) -> LookupUnavailable:
 async def constituency_for_postcode(
     http: httpx.AsyncClient, base_url: str, postcode: str
 ) -> Constituency:
-    """The Westminster constituency of a normalised postcode, on the 2024 boundaries."""
+    """The Westminster constituency of a normalised postcode, on the 2024 boundaries.
+
+    Raises PostcodeNotFound, NoWestminsterSeat (a Crown Dependency's pseudo-constituency) or
+    LookupUnavailable.
+    """
     base = base_url.rstrip("/")
     compact = postcode.replace(" ", "")
     data = await _get_json(http, f"{base}/postcodes/{quote(compact)}")
@@ -230,8 +258,9 @@ async def constituency_for_postcode(
         name = result.get("parliamentary_constituency_2024") or result["parliamentary_constituency"]
     except (KeyError, TypeError) as error:
         raise _shape_error("postcodes.io", error) from None
+    if code in _CROWN_DEPENDENCY_CODES:
+        raise NoWestminsterSeat()
     if not (isinstance(code, str) and isinstance(name, str) and code and name):
-        # e.g. Channel Islands and Isle of Man postcodes: real, but no Westminster seat.
         raise PostcodeNotFound(terminated=False)
     return Constituency(code=code, name=name)
 
@@ -281,7 +310,7 @@ async def _member_mp(
         party = (member.get("latestParty") or {}).get("name") or ""
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise _shape_error("Members API", error) from None
-    email, x_handle = await _contact_details(http, base, member_id)
+    email, x_handle, phone = await _contact_details(http, base, member_id)
     return MP(
         member_id=member_id,
         name=name,
@@ -290,6 +319,7 @@ async def _member_mp(
         x_handle=x_handle,
         constituency_code=constituency_code,
         constituency_name=constituency_name,
+        phone=phone,
     )
 
 
@@ -306,22 +336,24 @@ def _current_constituency(found: dict[str, Any] | None, name: str) -> dict[str, 
 
 async def _contact_details(
     http: httpx.AsyncClient, base: str, member_id: int
-) -> tuple[str | None, str | None]:
-    """(parliamentary email, X handle) from the member's listed contact details."""
+) -> tuple[str | None, str | None, str | None]:
+    """(email, X handle, phone) from the member's listed contact details
+    (`/api/Members/{id}/Contact`, a ContactInformationListItem); each None where not listed."""
     data = await _get_json(http, f"{base}/api/Members/{member_id}/Contact")
     if data is None:  # nothing listed
-        return None, None
+        return None, None, None
     if not isinstance(data.get("value"), list):
         raise LookupUnavailable("Members API: contact details in an unexpected shape")
     entries = [entry for entry in data["value"] if isinstance(entry, dict)]
-    return _email(entries), _x_handle_of(entries)
+    return _office_detail(entries, "email"), _x_handle_of(entries), _office_detail(entries, "phone")
 
 
-def _email(entries: list[dict[str, Any]]) -> str | None:
-    with_email = [entry for entry in entries if entry.get("email")]
-    office = [entry for entry in with_email if entry.get("type") == "Parliamentary office"]
-    chosen = (office or with_email or [None])[0]
-    return chosen["email"].strip() if chosen else None
+def _office_detail(entries: list[dict[str, Any]], field: str) -> str | None:
+    """An email or phone number, the Parliamentary office's if it lists one, else the first."""
+    listed = [entry for entry in entries if isinstance(entry.get(field), str) and entry[field]]
+    office = [entry for entry in listed if entry.get("type") == "Parliamentary office"]
+    chosen = (office or listed or [None])[0]
+    return chosen[field].strip() if chosen else None
 
 
 def _x_handle_of(entries: list[dict[str, Any]]) -> str | None:
@@ -358,21 +390,20 @@ def _mp_from_row(row: dict[str, Any], constituency: Constituency) -> MP:
         x_handle=row["x_handle"],
         constituency_code=constituency.code,
         constituency_name=constituency.name,
+        phone=row["phone"],
     )
 
 
 async def find_mp(
     http: httpx.AsyncClient, settings: Settings, storage: Storage, postcode: str
 ) -> MP:
-    """The supporter's MP from their postcode: the cache when fresh, otherwise the live API.
-    Takes at most LOOKUP_SECONDS, then raises LookupUnavailable (sources: postcodes.io, then
-    the UK Parliament Members API).
+    """The supporter's MP from the postcode they typed: the cache when fresh, otherwise the live
+    API. Raises the MpLookupError saying what went wrong; takes at most LOOKUP_SECONDS, then
+    raises LookupUnavailable (sources: postcodes.io, then the UK Parliament Members API).
 
     When the Members API is down or slow, a stale cached MP is better than a dead end.
     """
     normalised = normalise_postcode(postcode)
-    if normalised is None:
-        raise PostcodeMalformed()
     deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
     constituency = await _before(
         deadline, constituency_for_postcode(http, str(settings.postcodes_api_url), normalised)
@@ -481,9 +512,15 @@ def writetothem_url(base: str, postcode: str) -> str:
     return _with_params(str(base), {"a": "westminstermp", "pc": postcode})
 
 
+def x_post_url(text: str, hashtags: Iterable[str], handle: str | None = None) -> str:
+    """X's page for writing a post with `text` and `hashtags`, addressed to @handle if given."""
+    tags = ",".join(tag.lstrip("#") for tag in hashtags)
+    words = f"@{handle} {text}" if handle else text
+    return _with_params(X_INTENT_URL, {"text": words, "hashtags": tags})
+
+
 def tweet_mp_url(mp: MP, text: str, hashtags: Iterable[str]) -> str | None:
     """An X post addressed to the MP, or None when they list no X account."""
     if not mp.x_handle:
         return None
-    tags = ",".join(tag.lstrip("#") for tag in hashtags)
-    return _with_params(X_INTENT_URL, {"text": f"@{mp.x_handle} {text}", "hashtags": tags})
+    return x_post_url(text, hashtags, mp.x_handle)

@@ -2,17 +2,23 @@
 
 A supporter's message waits in a moderation queue (status pending -> approved or rejected).
 Approved messages are printed for refuges as A6 cards, four to an A4 page with cut lines, in
-DejaVu Sans (shipped with matplotlib) so Portuguese and Spanish accents print. Characters the
-font cannot draw (most emoji) are left out rather than printed as boxes or crashing the export.
+Noto Sans, falling back to DejaVu Sans and the Noto fonts for symbols, emoji and other scripts
+(Arabic, Hebrew, Devanagari, Ethiopic...), with HarfBuzz shaping so joined and right-to-left
+scripts print as written. Chinese, Japanese and Korean are not covered (their fonts are 30 MB):
+moderators see which characters a card would leave out before they approve it
+(`unprintable`), and the PDF leaves them out rather than printing boxes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import manimgx_fonts
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -22,7 +28,7 @@ APPROVED = "approved"
 REJECTED = "rejected"
 MAX_SIGNATURE_LENGTH = 40
 
-FONT = "DejaVu"
+FONT = "NotoSans"  # the first of fonts()
 PAGE_MM = (210.0, 297.0)  # A4, portrait
 PADDING_MM = 10.0
 HEADING_PT = 13
@@ -36,7 +42,6 @@ PAGE_SIZES_PT = range(14, 5, -1)
 LINE_SPACING = 1.35
 PT_TO_MM = 25.4 / 72
 CUT_LINE_GREY = 170
-VARIATION_SELECTORS = ("\ufe00", "\ufe0f")
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -71,10 +76,71 @@ def _without_controls(text: str, keep: str) -> str:
     )
 
 
-def font_path() -> Path:
+@functools.cache
+def fonts() -> dict[str, Path]:
+    """The fonts cards are printed in, by name: the main one first, then the fallbacks in the
+    order fpdf2 tries them for a character the ones before lack. DejaVu Sans (shipped with
+    matplotlib) comes last for the symbols Noto leaves out, such as ★."""
     import matplotlib
 
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    noto = Path(manimgx_fonts.__file__).parent
+    scripts = sorted(
+        path
+        for path in noto.glob("NotoSans?*.ttf")
+        if not path.name.startswith(("NotoSans[", "NotoSans-", "NotoSansSymbols"))
+    )
+    paths = [
+        noto / "NotoSans[wght].ttf",
+        noto / "NotoSansSymbols[wght].ttf",
+        noto / "NotoEmoji[wght].ttf",
+        *scripts,
+        Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf",
+    ]
+    return {path.name.split("[")[0].removesuffix(".ttf"): path for path in paths}
+
+
+@functools.cache
+def _coverage() -> dict[str, frozenset[int]]:
+    """The code points each font has a glyph for."""
+    from fontTools.ttLib import TTFont
+
+    return {
+        name: frozenset(TTFont(path, lazy=True)["cmap"].getBestCmap())
+        for name, path in fonts().items()
+    }
+
+
+@functools.cache
+def _drawable() -> frozenset[int]:
+    """Every code point some card font has a glyph for."""
+    return frozenset().union(*_coverage().values())
+
+
+def _fonts_for(code_points: set[int]) -> list[str]:
+    """The main font and each fallback that draws one of `code_points` the fonts before it
+    cannot: fpdf2 embeds every font it is given, and each costs a tenth of a second or more."""
+    needed: list[str] = []
+    covered: frozenset[int] = frozenset()
+    for name, coverage in _coverage().items():
+        if not needed or (code_points - covered) & coverage:
+            needed.append(name)
+            covered |= coverage
+    return needed
+
+
+def unprintable(message: str) -> list[str]:
+    """The visible characters of `message` no card font can draw, each once, in order: what the
+    printed card would leave out (e.g. Chinese, Japanese, Korean). Invisible formatting
+    characters are not listed."""
+    drawable = _drawable()
+    missing = (
+        char
+        for char in message
+        if ord(char) not in drawable
+        and not char.isspace()
+        and unicodedata.category(char) not in ("Cc", "Cf", "Mn")
+    )
+    return list(dict.fromkeys(missing))
 
 
 @dataclass(frozen=True)
@@ -99,20 +165,25 @@ CARD_SLOTS = tuple(
 def cards_pdf(cards: list[Card], *, title: str) -> bytes:
     """A printable PDF of `cards`: A6 cards, four to an A4 page with cut lines; a message too long
     for a card gets a page of its own."""
-    # fpdf2 (and matplotlib, for the font) are slow to import: only /moderate pdf pays for them.
+    # fpdf2 is slow to import: only /moderate pdf pays for it.
     from fpdf import FPDF
 
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_title(title)
     pdf.set_creator("stepup-bot")
-    pdf.add_font(FONT, fname=font_path())
+    cards = [_printable(card) for card in cards]
+    used = {ord(char) for card in cards for part in astuple(card) for char in part}
+    needed = _fonts_for(used)  # FONT first
+    for name in needed:
+        pdf.add_font(name, fname=fonts()[name])
     pdf.set_font(FONT)
-    drawable = frozenset(pdf.current_font.cmap)
+    pdf.set_fallback_fonts(needed[1:])
+    pdf.set_text_shaping(True)
     pdf.add_page()  # measuring text needs a page
     fresh_page = True
     free_slots: list[Box] = []
-    for card in (_printable(card, drawable) for card in cards):
+    for card in cards:
         size = _body_size(pdf, card, CARD_SLOTS[0], CARD_SIZES_PT)
         if size is None:
             if not fresh_page:
@@ -131,20 +202,13 @@ def cards_pdf(cards: list[Card], *, title: str) -> bytes:
     return bytes(pdf.output())
 
 
-def _printable(card: Card, drawable: frozenset[int]) -> Card:
-    """The card without characters the font has no glyph for (fpdf2 would only warn, naming them
-    in the log, and print nothing), nor the invisible joiners and selectors that held emoji
-    together."""
-
-    def printable(char: str) -> bool:
-        return char == "\n" or (
-            ord(char) in drawable
-            and unicodedata.category(char) != "Cf"
-            and not VARIATION_SELECTORS[0] <= char <= VARIATION_SELECTORS[1]
-        )
+def _printable(card: Card) -> Card:
+    """The card without characters no font has a glyph for: fpdf2 would warn, naming them in
+    the log, and print nothing (the moderator was told which when approving)."""
+    drawable = _drawable()
 
     def keep(text: str) -> str:
-        kept = "".join(char for char in text if printable(char))
+        kept = "".join(char for char in text if char == "\n" or ord(char) in drawable)
         return "\n".join(_SPACES.sub(" ", line).strip() for line in kept.split("\n")).strip()
 
     return Card(keep(card.heading), keep(card.body), keep(card.signoff), keep(card.footer))
@@ -189,7 +253,8 @@ def _draw_card(pdf: FPDF, card: Card, box: Box, body_pt: int) -> None:
     pdf.set_xy(x, box.top + PADDING_MM)
     pdf.set_font(FONT, size=HEADING_PT)
     pdf.multi_cell(width, _line_height(HEADING_PT), card.heading, align="C", new_x="LEFT")
-    pdf.ln(footer_height)
+    # set_xy, not ln(): ln() goes back to the page margin, under the left-hand card.
+    pdf.set_xy(x, pdf.get_y() + footer_height)
     pdf.set_font(FONT, size=body_pt)
     pdf.multi_cell(width, _line_height(body_pt), card.body, align="L", new_x="LEFT")
 

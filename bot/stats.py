@@ -69,6 +69,7 @@ class BroadcastOutcome:
 @dataclass(frozen=True)
 class CampaignStats:
     at: dt.datetime
+    days: tuple[dt.date, dt.date]  # the first and last day shown (see stats_days)
     supporters: int
     subscribed: int  # opted in to the daily prompt and not blocked
     by_language: Mapping[str, int]
@@ -84,16 +85,27 @@ class CampaignStats:
 # --- gathering ------------------------------------------------------------------------------
 
 
-def stats_days(campaign: Campaign, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The days /stats shows: as many as the campaign has, ending today or on its last day.
-    Before the campaign that is the run-up; afterwards, the campaign itself."""
+def stats_days(
+    campaign: Campaign, today: dt.date, first_activity: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    """The days /stats and /trends show: from the campaign's first day, or from the first day
+    anything happened (`first_activity`: a supporter joined, a post was counted) if that is
+    later, to today or the campaign's last day. Before the campaign starts: the run-up, from the
+    first activity (or today) to today."""
+    if today < campaign.start_date:
+        return min(first_activity or today, today), today
     last = min(today, campaign.end_date)
-    return last - dt.timedelta(days=campaign.total_days - 1), last
+    first = max(campaign.start_date, first_activity or campaign.start_date)
+    return min(first, last), last
 
 
 def gather_stats(storage: Storage, campaign: Campaign, now: dt.datetime) -> CampaignStats:
     """Every figure /stats shows, read from the database now."""
-    first, last = (day.isoformat() for day in stats_days(campaign, now.date()))
+    first_supporter = storage.first_supporter_day()
+    days = stats_days(
+        campaign, now.date(), dt.date.fromisoformat(first_supporter) if first_supporter else None
+    )
+    first, last = (day.isoformat() for day in days)
     languages = storage.supporters_by_language()
     supporters = sum(total for total, _ in languages.values())
     funnel = {"started": supporters} | {
@@ -102,6 +114,7 @@ def gather_stats(storage: Storage, campaign: Campaign, now: dt.datetime) -> Camp
     }
     return CampaignStats(
         at=now,
+        days=days,
         supporters=supporters,
         subscribed=sum(subscribed for _, subscribed in languages.values()),
         by_language={language: total for language, (total, _) in languages.items()},
@@ -188,12 +201,12 @@ def per_day_csv(storage: Storage, today: dt.date) -> bytes:
     """Each day from the first supporter's to today: new supporters and each kind of action."""
     first = storage.first_supporter_day()
     if first is None:
-        return _csv(["date", "new_supporters", *ACTION_KINDS], [])
+        return csv_bytes(["date", "new_supporters", *ACTION_KINDS], [])
     last = max(today.isoformat(), first)
     joined = storage.new_supporters_per_day(first, last)
     actions = storage.actions_per_day(ACTION_KINDS, first, last)
     rows = [[day, joined[day], *(actions[kind][day] for kind in ACTION_KINDS)] for day in joined]
-    return _csv(["date", "new_supporters", *ACTION_KINDS], rows)
+    return csv_bytes(["date", "new_supporters", *ACTION_KINDS], rows)
 
 
 def per_constituency_csv(storage: Storage) -> bytes:
@@ -201,7 +214,7 @@ def per_constituency_csv(storage: Storage) -> bytes:
         [seat.code, seat.name or "", seat.letters, *_replies_in_order(seat.replies)]
         for seat in constituency_letters(storage, None)
     ]
-    return _csv(["constituency_code", "constituency_name", "letters", *REPLY_OUTCOMES], rows)
+    return csv_bytes(["constituency_code", "constituency_name", "letters", *REPLY_OUTCOMES], rows)
 
 
 def _replies_in_order(replies: Mapping[str, int]) -> list[int]:
@@ -220,10 +233,11 @@ def per_broadcast_csv(storage: Storage) -> bytes:
         ]
         for broadcast in reversed(broadcast_outcomes(storage, None))
     ]
-    return _csv(["broadcast_id", "kind", "created_at", "status", "total", *DELIVERY_STATUSES], rows)
+    header = ["broadcast_id", "kind", "created_at", "status", "total", *DELIVERY_STATUSES]
+    return csv_bytes(header, rows)
 
 
-def _csv(header: list[str], rows: Iterable[list[object]]) -> bytes:
+def csv_bytes(header: list[str], rows: Iterable[list[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)

@@ -146,24 +146,20 @@ def snowflake_time(post_id: str) -> dt.datetime:
 
 
 def _x_error(error: Exception) -> SourceError:
+    """What went wrong, from the status alone: X's error bodies are not always JSON."""
     import aiohttp
-    import tweepy
 
-    if isinstance(error, tweepy.TooManyRequests):
-        reset = error.reset_time
-        resume = dt.datetime.fromtimestamp(reset, dt.UTC) if reset else None
-        return SourceError("rate_limited", "429", resume)
-    if isinstance(error, tweepy.Unauthorized):
-        return SourceError("unauthorized", "401")
-    if isinstance(error, tweepy.Forbidden):
-        return SourceError("forbidden", "403")
-    if isinstance(error, tweepy.TwitterServerError):
-        return SourceError("server_error", str(error.response.status))
-    if isinstance(error, tweepy.HTTPException):
-        return SourceError("unexpected", str(error.response.status))
-    if isinstance(error, aiohttp.ClientResponseError) and error.status >= 500:
-        return SourceError("server_error", str(error.status))  # e.g. an HTML 503 from a proxy
-    return SourceError("network", type(error).__name__)
+    from bot.xapi import rate_limit_reset
+
+    if not isinstance(error, aiohttp.ClientResponseError):
+        return SourceError("network", type(error).__name__)
+    status = error.status
+    if status == 429:
+        return SourceError("rate_limited", "429", rate_limit_reset(error.headers))
+    problem = {401: "unauthorized", 403: "forbidden"}.get(status)
+    if problem is None:
+        problem = "server_error" if status >= 500 else "unexpected"
+    return SourceError(problem, str(status))
 
 
 class XSource:
@@ -185,15 +181,14 @@ class XSource:
     async def _call(self, request: Awaitable[dict]) -> dict:
         """Await one tweepy request (it reads `session` only when awaited) as a SourceError."""
         import aiohttp
-        import tweepy
+
+        from bot.xapi import x_session
 
         if self._client.session is None:
-            self._client.session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
-            )
+            self._client.session = x_session(REQUEST_TIMEOUT_SECONDS)
         try:
             return await request
-        except (tweepy.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, TimeoutError) as error:
             raise _x_error(error) from error
 
     @staticmethod

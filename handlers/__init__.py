@@ -20,6 +20,7 @@ from handlers import (
     broadcast,
     errors,
     gate,
+    lobby,
     mp,
     onboarding,
     petition,
@@ -72,6 +73,7 @@ def register_all(app: Application) -> None:
     solidarity.register(app)
     mp.register(app)
     broadcast.register(app)
+    lobby.register(app)
     onboarding.register(app)
     privacy.register(app)
     petition.register(app)

@@ -10,6 +10,7 @@ Sending is `scheduler.broadcasts`' job: in the background, with progress and a f
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -27,6 +28,7 @@ from telegram.ext import (
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.delivery import OUTCOMES, Audience, create_broadcast, reach
+from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
     Handler,
@@ -76,8 +78,15 @@ def new_draft() -> dict[str, Any]:
     return {"texts": {}, "photo": None, "asking": DEFAULT_LANGUAGE, "audience": {}}
 
 
-def audience_from(data: str, known: dict[str, str]) -> Audience | None:
+def audience_from(
+    data: str, known: dict[str, str], events: Mapping[int, LobbyEvent]
+) -> Audience | None:
     """The audience an audience button's callback data names; None if it names none (X4)."""
+    if data.startswith(screens.LOBBY_PREFIX):
+        event_id, _, reach = data.removeprefix(screens.LOBBY_PREFIX).partition(":")
+        if event_id.isdigit() and int(event_id) in events and reach in screens.LOBBY_REACHES:
+            return Audience(lobby_event=int(event_id), lobby_reach=reach)
+        return None
     choice = data.removeprefix(screens.AUDIENCE_PREFIX)
     kind, _, argument = choice.partition(":")
     if choice == "all":
@@ -191,16 +200,21 @@ async def ask_audience(update: Update, context: Context, note: Html | None = Non
     if draft is None or not draft["texts"]:
         return await stale_step(update, context)
     lang = language(update, context)
+    events = open_events(context.bot_data.storage).values()
     await show(
-        update, context, screens.audience_question(lang, note), screens.audience_keyboard(lang)
+        update,
+        context,
+        screens.audience_question(lang, note),
+        screens.audience_keyboard(lang, events),
     )
     return AUDIENCE
 
 
 async def choose_audience(update: Update, context: Context) -> str | None:
     """An audience button (or a constituency among several that matched)."""
-    known = context.bot_data.storage.supporter_constituencies()
-    audience = audience_from(update.callback_query.data, known)
+    storage = context.bot_data.storage
+    known = storage.supporter_constituencies()
+    audience = audience_from(update.callback_query.data, known, open_events(storage))
     if audience is None:
         note = text(language(update, context), "broadcast.stale_button")
         return await ask_audience(update, context, note)
@@ -245,7 +259,9 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
         return await stale_step(update, context)
     storage = context.bot_data.storage
     lang = language(update, context)
-    who = screens.describe(lang, audience, storage.supporter_constituencies())
+    who = screens.describe(
+        lang, audience, storage.supporter_constituencies(), open_events(storage)
+    )
     count = reach(storage, audience, context.bot_data.rules)
     if not count:
         return await ask_audience(
@@ -363,7 +379,9 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
             broadcast_id,
             when,
             context.bot_data.settings.tz,
-            screens.describe(lang, audience, storage.supporter_constituencies()),
+            screens.describe(
+                lang, audience, storage.supporter_constituencies(), open_events(storage)
+            ),
             reach(storage, audience, context.bot_data.rules),
         ),
         screens.stop_keyboard(lang, broadcast_id),
@@ -407,7 +425,8 @@ def open_view(
         broadcast = storage.get_broadcast(broadcast_id)
         summary = storage.broadcast_summary(broadcast_id)
         open_now.append((broadcast, sum(summary.get(status, 0) for status in OUTCOMES)))
-    return screens.open_list(lang, open_now, known, context.bot_data.settings.zone, note)
+    zone = context.bot_data.settings.zone
+    return screens.open_list(lang, open_now, known, zone, note, open_events(storage))
 
 
 async def show_open(update: Update, context: Context, note: Html | None = None) -> None:

@@ -10,6 +10,8 @@ supporter leaves the journey (P5).
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import functools
 import re
 from dataclasses import asdict
@@ -24,7 +26,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot import lobby
 from bot.app.context import Context
+from bot.languages import written_in
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
@@ -32,6 +36,9 @@ from bot.mps import (
     REPLY_OUTCOMES,
     LetterFieldTooLong,
     LookupUnavailable,
+    NoWestminsterSeat,
+    PostcodeIncomplete,
+    PostcodeMalformed,
     PostcodeNotFound,
     SeatVacant,
     find_mp,
@@ -44,15 +51,19 @@ from handlers.common import Handler, answer, journey, language, looking_up, repl
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
+from messages import lobby as lobby_screens
 from messages.core import characters
 from messages.mp import (
     ANSWER_PREFIX,
     FIND,
+    KEEP_MIXED,
     LETTER_LANGUAGE_PREFIX,
+    REWRITE,
     SENT,
     SKIP_NAME,
     SKIP_SENTENCE,
     answer_keyboard,
+    ask_sentence_again,
     compose_letter,
     found_text,
     handover_intro,
@@ -60,6 +71,8 @@ from messages.mp import (
     intro_keyboard,
     intro_text,
     letter_language_keyboard,
+    mixed_language_keyboard,
+    mixed_language_text,
     next_step_keyboard,
     preview_intro,
     quoted,
@@ -72,7 +85,8 @@ from scheduler import followups
 FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
-# user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...}
+# user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...,
+# "sentence_language": "pt" or None when unsure, "letter_language": once chosen}
 LETTER = "mp_letter"
 # user_data key of a letter handed over and not yet confirmed sent: its constituency's name. Only
 # then does "I've sent it" count anything.
@@ -85,8 +99,10 @@ NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 def compose(context: Context, letter: dict[str, Any], letter_language: str) -> tuple[str, str]:
-    """(subject, body) of the letter from what the supporter has given so far."""
+    """(subject, body) of the letter from what the supporter has given so far: the MP letter,
+    or the request to meet on a lobby day."""
     mp = letter["mp"]
+    meeting = letter.get("meeting")
     return compose_letter(
         context.bot_data.campaign,
         letter_language,
@@ -94,6 +110,7 @@ def compose(context: Context, letter: dict[str, Any], letter_language: str) -> t
         mp["constituency_name"],
         letter.get("sentence"),
         letter.get("signature"),
+        event_day=dt.date.fromisoformat(meeting["day"]) if meeting else None,
     )
 
 
@@ -134,8 +151,12 @@ def needs_letter(step: Handler) -> Handler:
 async def open_mp(update: Update, context: Context) -> None:
     """What will happen, and that the postcode is not kept; "Find my MP" starts the journey."""
     lang = language(update, context)
-    already_sent = MP_LETTER_SENT in context.bot_data.storage.done_actions(user_id(update))
-    await show(update, context, intro_text(lang, already_sent), intro_keyboard(lang))
+    storage = context.bot_data.storage
+    already_sent = MP_LETTER_SENT in storage.done_actions(user_id(update))
+    # A reply still to be reported can be reported here, before the fourteen-day question.
+    open_followup = storage.open_mp_followup(user_id(update), REPLY_NOT_YET)
+    body = intro_text(lang, already_sent, reply_open=open_followup is not None)
+    await show(update, context, body, intro_keyboard(lang, open_followup))
 
 
 async def ask_postcode(update: Update, context: Context) -> str:
@@ -147,16 +168,37 @@ async def ask_postcode(update: Update, context: Context) -> str:
 
 
 async def take_postcode(update: Update, context: Context) -> str | int | None:
-    """Find the MP for the postcode typed; every failure says what to do next."""
+    """Find the MP for the postcode typed, then ask how to sign the letter."""
+    mp = await lookup_mp(update, context)
+    if not isinstance(mp, MP):
+        return mp
     lang = language(update, context)
-    postcode = normalise_postcode(update.effective_message.text)
-    if postcode is None:
+    context.user_data[LETTER] = {"mp": asdict(mp)}
+    await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
+    return NAME
+
+
+async def lookup_mp(update: Update, context: Context) -> MP | int | None:
+    """The MP for the postcode typed, whose constituency becomes the supporter's. Every failure
+    says what to do next and returns None (send it again) or END (WriteToThem offered). Also
+    the lobby day's RSVP (handlers/lobby.py)."""
+    lang = language(update, context)
+    data = context.bot_data
+    try:
+        postcode = normalise_postcode(update.effective_message.text)
+    except PostcodeIncomplete:
+        await reply(update, context, text(lang, "mp.postcode_incomplete"))
+        return None
+    except PostcodeMalformed:
         await reply(update, context, text(lang, "mp.postcode_malformed"))
         return None
-    data = context.bot_data
     await looking_up(update, context)
     try:
         mp = await find_mp(data.http, data.settings, data.storage, postcode)
+    except NoWestminsterSeat:
+        no_seat = text(lang, "mp.no_westminster_seat")
+        await reply(update, context, no_seat, keyboards.back_to_menu(lang))
+        return None
     except PostcodeNotFound as error:
         key = "mp.postcode_terminated" if error.terminated else "mp.postcode_not_found"
         await reply(update, context, text(lang, key))
@@ -172,8 +214,29 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         )
         return ConversationHandler.END
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
-    context.user_data[LETTER] = {"mp": asdict(mp)}
-    await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
+    return mp
+
+
+async def request_meeting(update: Update, context: Context) -> str | int:
+    """"Ask your MP for a meeting" on a lobby day the supporter said yes to: this journey's
+    letter, from the meeting request template, starting at the signature (the MP is known)."""
+    lang = language(update, context)
+    event_id = update.callback_query.data.removeprefix(lobby_screens.REQUEST)
+    storage = context.bot_data.storage
+    row = storage.get_lobby_event(int(event_id)) if event_id.isdigit() else None
+    rsvp = storage.get_rsvp(row["id"], user_id(update)) if row else None
+    if not rsvp or rsvp["status"] != lobby.GOING or row["status"] != lobby.OPEN:
+        await show(update, context, text(lang, "lobby.no_mp"), keyboards.back_to_menu(lang))
+        return ConversationHandler.END
+    event = lobby.LobbyEvent.from_row(row)
+    mp = lobby.rsvp_mp(storage, rsvp)
+    day = event.local_day(context.bot_data.settings.zone)
+    context.user_data[LETTER] = {
+        "mp": asdict(mp),
+        "meeting": {"event": event.id, "day": day.isoformat(), "hashtag": event.hashtag},
+    }
+    intro = lobby_screens.request_intro(lang, mp.name)
+    await show(update, context, intro, skip_keyboard(lang, SKIP_NAME))
     return NAME
 
 
@@ -213,22 +276,51 @@ async def ask_sentence(update: Update, context: Context) -> str:
 async def take_sentence(update: Update, context: Context) -> str | int | None:
     """The supporter's own sentence, which makes the letter theirs; one that shows nothing is
     asked for again."""
-    typed = update.effective_message.text
-    if not says_something(typed):
+    sentence = update.effective_message.text
+    if not says_something(sentence):
         lang = language(update, context)
         blank = text(lang, "mp.sentence_blank")
         await reply(update, context, blank, skip_keyboard(lang, SKIP_SENTENCE))
         return None
-    if not await keep_field(update, context, "sentence", typed):
+    if not await keep_field(update, context, "sentence", sentence):
         return None
-    return await ask_letter_language(update, context)
+    # The language model is loaded on first use: off the event loop.
+    context.user_data[LETTER]["sentence_language"] = await asyncio.to_thread(written_in, sentence)
+    return await after_sentence(update, context)
 
 
 @needs_letter
 async def skip_sentence(update: Update, context: Context) -> str | int:
     """No sentence: the letter goes without its personal paragraph."""
     await keep_field(update, context, "sentence", None)
+    context.user_data[LETTER]["sentence_language"] = None
+    return await after_sentence(update, context)
+
+
+async def after_sentence(update: Update, context: Context) -> str | int:
+    """The letter-language question; or, for a sentence written again, the letter straight away
+    in the language already chosen."""
+    chosen = context.user_data[LETTER].get("letter_language")
+    if chosen:
+        return await hand_over(update, context, chosen)
     return await ask_letter_language(update, context)
+
+
+@needs_letter
+async def rewrite_sentence(update: Update, context: Context) -> str:
+    """Write the sentence again, in the letter's language."""
+    lang = language(update, context)
+    letter_language = context.user_data[LETTER]["letter_language"]
+    body = ask_sentence_again(lang, letter_language)
+    await show(update, context, body, skip_keyboard(lang, SKIP_SENTENCE))
+    return SENTENCE
+
+
+@needs_letter
+async def keep_mixed(update: Update, context: Context) -> int:
+    """Keep it as it is: the letter in the chosen language, with the sentence as written."""
+    letter_language = context.user_data[LETTER]["letter_language"]
+    return await hand_over(update, context, letter_language, mixed=True)
 
 
 async def ask_letter_language(update: Update, context: Context) -> str | int:
@@ -253,27 +345,39 @@ async def repeat_letter_language(update: Update, context: Context) -> None:
 
 
 @needs_letter
-async def choose_letter_language(update: Update, context: Context) -> int:
+async def choose_letter_language(update: Update, context: Context) -> str | int:
     """English (recommended) or the supporter's own language."""
     chosen = update.callback_query.data.removeprefix(LETTER_LANGUAGE_PREFIX)
     return await hand_over(update, context, chosen)
 
 
-async def hand_over(update: Update, context: Context, letter_language: str) -> int:
+async def hand_over(
+    update: Update, context: Context, letter_language: str, mixed: bool = False
+) -> str | int:
     """The letter to copy, the MP's address and the buttons that send it. The letter is dropped
-    from user_data here: it now exists only in the chat."""
+    from user_data here: it now exists only in the chat.
+
+    A sentence in another language than the letter is said first, with the ways out (unless the
+    supporter chose to keep it `mixed`)."""
     lang = language(update, context)
+    sentence_language = context.user_data[LETTER].get("sentence_language")
+    if not mixed and sentence_language not in (None, letter_language):
+        context.user_data[LETTER]["letter_language"] = letter_language
+        body = mixed_language_text(lang, sentence_language, letter_language)
+        await show(update, context, body, mixed_language_keyboard(lang, sentence_language))
+        return LETTER_LANGUAGE
     letter = context.user_data.pop(LETTER)
     mp = MP(**letter["mp"])
     context.user_data[HANDED_OVER] = mp.constituency_name
     subject, body = compose(context, letter, letter_language)
     await show(update, context, handover_intro(lang, mp, subject))
     await reply(update, context, quoted(body, "pre"))
+    meeting = letter.get("meeting")
     await reply(
         update,
         context,
-        text(lang, "mp.handover_actions"),
-        handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language),
+        text(lang, "lobby.request_actions" if meeting else "mp.handover_actions"),
+        handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language, meeting),
     )
     return ConversationHandler.END
 
@@ -343,7 +447,10 @@ def conversation() -> ConversationHandler:
     letter_languages = f"{LETTER_LANGUAGE_PREFIX}({'|'.join(LANGUAGES)})"
     return journey(
         "mp",
-        entry_points=[button(FIND, ask_postcode)],
+        entry_points=[
+            button(FIND, ask_postcode),
+            CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
+        ],
         states={
             POSTCODE: [
                 MessageHandler(NEW_TEXT, take_postcode),
@@ -361,6 +468,8 @@ def conversation() -> ConversationHandler:
             ],
             LETTER_LANGUAGE: [
                 button(letter_languages, choose_letter_language),
+                button(REWRITE, rewrite_sentence),
+                button(KEEP_MIXED, keep_mixed),
                 MessageHandler(NEW_TEXT | NEW_OTHER, repeat_letter_language),
             ],
         },

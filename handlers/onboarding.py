@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
-from bot.progress import JOURNEYS, checklist
+from bot.progress import checklist
 from handlers.common import answer, language, reply, routes, show, user_id
 from messages import Html, consent, core, keyboards, text
 from messages.i18n import LANGUAGES
@@ -33,7 +33,7 @@ async def start(update: Update, context: Context) -> None:
     payload = start_payload(update)
     lang = language(update, context)
     if not storage.has_consent_decision(user_id(update)):
-        if payload in JOURNEYS:
+        if payload in context.bot_data.journeys:
             context.user_data["pending_journey"] = payload
         await send_welcome(update, context, lang)
         return

@@ -16,6 +16,7 @@ from bot.storage import stamp, utcnow
 from handlers.common import answer, language, reply, routes, show, user_id
 from handlers.errors import Unfinished
 from messages import core, keyboards, mydata, text
+from scheduler.housekeeping import scrub_files
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     context.started = False  # nothing of this update is kept either
     context.user_data.clear()
     context.application.drop_user_data(user_id(update))
+    await scrub_files(context.application)
     deleted = await delete_messages(context, chat_id, sorted(set(recent)))
     # This last message is not recorded: nothing about the supporter is written again.
     lines = [text(lang, "core.privacy.forget_done", count=deleted)]

@@ -269,10 +269,15 @@ async def show_next_pending(update: Update, context: Context, note: Html | None 
     lang = language(update, context)
     counts = storage.solidarity_counts()
     item = storage.next_pending_solidarity()
+    missing = []
+    if item is not None:
+        # The card fonts' character maps take a moment to read the first time.
+        signed = f"{item['body']} {item['signature'] or ''}"
+        missing = await asyncio.to_thread(solidarity.unprintable, signed)
     await show(
         update,
         context,
-        moderation_view(lang, item, counts, note),
+        moderation_view(lang, item, counts, note, missing),
         moderation_keyboard(lang, item, counts.get(solidarity.APPROVED, 0)),
     )
 

@@ -8,12 +8,12 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app.context import Context
-from bot.charts import volume_chart
+from bot.stats import stats_days
 from bot.storage import utcnow
 from bot.tracking import daily_volume, digest
 from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
-from messages.trends import render_digest, volume_series
+from messages.trends import render_digest, trends_chart
 from scheduler.tracking import configured_sources
 
 
@@ -27,12 +27,12 @@ async def show_trends(update: Update, context: Context) -> None:
         return
     today = utcnow().date()  # tracking days are UTC days
     # As many days back as the campaign lasts: on its last day, the whole campaign.
-    series = volume_series(daily_volume(data.storage, data.campaign.total_days, today=today), lang)
+    volume = daily_volume(data.storage, data.campaign.total_days, today=today)
+    first_counted = min((day for _, _, day in volume), default=None)
+    days = stats_days(data.campaign, today, first_counted)
     title = text(lang, "trends.chart_title")
     # Drawing takes a few hundred milliseconds: off the event loop, so supporters never wait.
-    chart = await asyncio.to_thread(
-        volume_chart, series, title, empty_note=text(lang, "trends.chart_empty")
-    )
+    chart = await asyncio.to_thread(trends_chart, lang, volume, days)
     # The digest may be longer than a caption may be (1024 characters): it follows on its own.
     photo = await context.bot.send_photo(update.effective_chat.id, chart, caption=title)
     remember(context, photo)

@@ -4,7 +4,7 @@ keyboards, and the callback data those keyboards carry (the handler matches on t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,9 @@ from telegram.constants import MessageLimit
 
 from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
 from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
+from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
-from messages.core import characters
+from messages.core import characters, language_name
 from messages.core import date as date_label
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, number, plain, text
 from messages.keyboards import button, rows
@@ -28,6 +29,10 @@ LANGUAGE_PREFIX = "broadcast:to:lang:"  # + language
 GAP_PREFIX = "broadcast:to:gap:"  # + a GAPS name
 AREA = "broadcast:to:area"
 CONSTITUENCY_PREFIX = "broadcast:to:con:"  # + GSS code
+LOBBY_PREFIX = "broadcast:to:lobby:"  # + event id + ":" + one of LOBBY_REACHES
+# The audiences organisers may choose around a lobby day (the third, everyone not going, is
+# the day's own message, sent by scheduler/lobby.py).
+LOBBY_REACHES = (GOING_AUDIENCE, UNCOVERED_AUDIENCE)
 SEND = "broadcast:send"
 SCHEDULE = "broadcast:schedule"
 CANCEL = "broadcast:cancel"
@@ -83,17 +88,23 @@ def duration(language: str, seconds: float) -> Html:
     return text(language, "broadcast.duration_seconds", seconds=seconds_left)
 
 
-def language_name(lang: str, code: str) -> Html:
-    return text(lang, f"core.languages.{code}")
-
-
 def gap_of(audience: Audience) -> str | None:
     wanted = (audience.done_action, audience.missing_action)
     return next((name for name, actions in GAPS.items() if actions == wanted), None)
 
 
-def describe(lang: str, audience: Audience, known: dict[str, str]) -> Html:
-    """Who an audience is, in words."""
+def describe(
+    lang: str,
+    audience: Audience,
+    known: dict[str, str],
+    events: Mapping[int, LobbyEvent] | None = None,
+) -> Html:
+    """Who an audience is, in words (`known`: constituency names by code; `events`: the lobby
+    days an audience may be about, by id)."""
+    if audience.lobby_event:
+        event = (events or {}).get(audience.lobby_event)
+        title = event.text("title", lang) if event else f"#{audience.lobby_event}"
+        return text(lang, f"lobby.audience_{audience.lobby_reach}", title=title)
     if audience.constituency_code:
         code = audience.constituency_code
         return text(lang, "broadcast.audience_area", name=known.get(code, code), code=code)
@@ -198,7 +209,9 @@ def audience_question(lang: str, note: Html | None = None) -> Html:
     return Html(f"{note}\n\n{question}") if note else question
 
 
-def audience_keyboard(lang: str) -> InlineKeyboardMarkup:
+def audience_keyboard(lang: str, events: Iterable[LobbyEvent] = ()) -> InlineKeyboardMarkup:
+    """Everyone, a language, a gap in the checklist, a constituency, and for each open lobby
+    day: those going, and those where nobody is going yet."""
     by_language = [
         InlineKeyboardButton(
             text(lang, "broadcast.language_button", language_name=language_name(lang, code)),
@@ -212,6 +225,20 @@ def audience_keyboard(lang: str) -> InlineKeyboardMarkup:
             by_language,
             *([button(lang, f"broadcast.gap_{name}", f"{GAP_PREFIX}{name}")] for name in GAPS),
             [button(lang, "broadcast.area_button", AREA)],
+            *(
+                [
+                    InlineKeyboardButton(
+                        text(
+                            lang,
+                            f"lobby.audience_{reach}_button",
+                            title=event.text("title", lang),
+                        ),
+                        callback_data=f"{LOBBY_PREFIX}{event.id}:{reach}",
+                    )
+                ]
+                for event in events
+                for reach in LOBBY_REACHES
+            ),
             [button(lang, "broadcast.cancel_button", CANCEL)],
         ]
     )
@@ -313,12 +340,17 @@ def stop_keyboard(language: str, broadcast_id: int) -> InlineKeyboardMarkup:
 
 
 def open_line(
-    lang: str, broadcast: dict[str, Any], done: int, known: dict[str, str], zone: ZoneInfo
+    lang: str,
+    broadcast: dict[str, Any],
+    done: int,
+    known: dict[str, str],
+    zone: ZoneInfo,
+    events: Mapping[int, LobbyEvent] | None = None,
 ) -> Html:
     """One broadcast in /broadcast list: how far it got or when it goes, who, and its words."""
     values = {
         "id": broadcast["id"],
-        "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known),
+        "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known, events),
         "preview": plain_words(broadcast["texts"][DEFAULT_LANGUAGE], LIST_PREVIEW),
     }
     if broadcast["status"] == "running":
@@ -333,6 +365,7 @@ def open_list(
     known: dict[str, str],
     zone: ZoneInfo,
     note: Html | None = None,
+    events: Mapping[int, LobbyEvent] | None = None,
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
     """/broadcast list: each (broadcast, how many it has sent to) with a Cancel button, after
     the note, if any."""
@@ -340,7 +373,7 @@ def open_list(
     lines.append(text(lang, "broadcast.list_title"))
     stops = []
     for broadcast, done in broadcasts:
-        lines.append(open_line(lang, broadcast, done, known, zone))
+        lines.append(open_line(lang, broadcast, done, known, zone, events))
         stops.append([stop_button(lang, broadcast["id"])])
     if not stops:
         lines.append(text(lang, "broadcast.list_empty"))

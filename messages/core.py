@@ -9,12 +9,15 @@ import functools
 from babel.dates import format_date
 
 from bot.campaign import Campaign
+from bot.charts import ChartWords
 from bot.progress import Checklist
-from messages.i18n import BABEL_LOCALES, Html, text
+from messages.i18n import BABEL_LOCALES, Html, catalog, text
 
 # Our own date patterns, not a locale's skeleton match, which changes between Babel releases.
 DATE_PATTERNS = {"en": "d MMMM", "pt": "d 'de' MMMM", "es": "d 'de' MMMM"}
 YEAR_PATTERNS = {"en": "d MMMM y", "pt": "d 'de' MMMM 'de' y", "es": "d 'de' MMMM 'de' y"}
+# Under a chart's axis, where room is short: '25 Nov', '25 nov.', '25 nov'.
+SHORT_PATTERN = "d MMM"
 
 
 @functools.cache  # Babel's pattern matching is slow, and a campaign has only a few dates
@@ -24,9 +27,33 @@ def date(language: str, day: dt.date, with_year: bool = False) -> str:
     return format_date(day, format=pattern, locale=BABEL_LOCALES[language])
 
 
+@functools.cache
+def short_date(language: str, day: dt.date) -> str:
+    """'25 Nov', '25 nov.', '25 nov': a day under a chart's axis."""
+    return format_date(day, format=SHORT_PATTERN, locale=BABEL_LOCALES[language])
+
+
+def chart_words(language: str, area: str) -> ChartWords:
+    """The words on `area`'s chart (stats, trends): its catalog's chart_* texts, plain text
+    since they are drawn, not sent, and the days as `short_date` writes them."""
+    messages = catalog(language)
+    return ChartWords(
+        title=messages[f"{area}.chart_title"],
+        x_label=messages[f"{area}.chart_x_label"],
+        y_label=messages[f"{area}.chart_y_label"],
+        empty_note=messages[f"{area}.chart_empty"],
+        day=functools.partial(short_date, language),
+    )
+
+
 def characters(language: str, count: int) -> Html:
     """A length or a limit as a sentence says it: "600 characters", "1 character"."""
     return text(language, "core.counts.characters", count=count)
+
+
+def language_name(language: str, code: str) -> Html:
+    """A language's name as a sentence in `language` says it: "português", "Portuguese"."""
+    return text(language, f"core.languages.{code}")
 
 
 def too_long(language: str, key: str, length: int, limit: int) -> Html:

@@ -224,10 +224,12 @@ def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
 
 
 def back_button(lang: str) -> InlineKeyboardButton:
+    """Back to the /schedule overview."""
     return keyboards.button(lang, "daily.schedule.button_back", SHOW)
 
 
 def overview_keyboard(lang: str, paused: bool, campaign_day: bool) -> InlineKeyboardMarkup:
+    """Preview, pause or resume, and on a campaign day "send today's now"."""
     buttons = [
         keyboards.button(lang, "daily.schedule.button_preview", DAYS),
         keyboards.button(lang, "daily.schedule.button_resume", RESUME)
@@ -240,6 +242,7 @@ def overview_keyboard(lang: str, paused: bool, campaign_day: bool) -> InlineKeyb
 
 
 def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
+    """One button per campaign day, to preview its prompt."""
     days = [
         InlineKeyboardButton(
             text(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
@@ -250,6 +253,7 @@ def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
 
 
 def languages_keyboard(lang: str, day: int) -> InlineKeyboardMarkup:
+    """The language to preview a day's prompt in, each named in itself."""
     choices = [
         InlineKeyboardButton(
             catalog(code)["core.language.name"], callback_data=f"{PREVIEW_PREFIX}{day}:{code}"
@@ -261,6 +265,7 @@ def languages_keyboard(lang: str, day: int) -> InlineKeyboardMarkup:
 
 
 def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
+    """Yes, send today's prompt now; or back."""
     return InlineKeyboardMarkup(
         [
             [

@@ -61,6 +61,7 @@ def main_menu(language: str) -> InlineKeyboardMarkup:
             button(language, "core.menu.button_mp", journey_data("mp")),
             button(language, "core.menu.button_solidarity", journey_data("solidarity")),
             button(language, "core.menu.button_share", journey_data("share")),
+            button(language, "core.menu.button_lobby", journey_data("lobby")),
             button(language, "consent.menu_button", MENU_MESSAGES),
             button(language, "core.menu.button_language", MENU_LANGUAGE),
             button(language, "core.menu.button_help", MENU_HELP),

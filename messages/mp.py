@@ -3,7 +3,10 @@ and the callback data those keyboards carry (the handlers match on the same cons
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+from collections.abc import Mapping
+from typing import Any
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -21,14 +24,18 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
-from messages.core import characters
+from messages.core import characters, date, language_name
 from messages.i18n import Html, catalog, text
+from messages.lobby import REQUEST_SENT
 
 FIND = "mp:find"
 SKIP_NAME = "mp:skip:name"
 SKIP_SENTENCE = "mp:skip:sentence"
 LETTER_LANGUAGE_PREFIX = "mp:letter:"
 SENT = "mp:sent"
+# When the sentence is in another language than the letter: write it again, or keep it as it is.
+REWRITE = "mp:rewrite"
+KEEP_MIXED = "mp:keep"
 # Follow-up answers: `mp:reply:<followup id>:<outcome>`.
 ANSWER_PREFIX = "mp:reply:"
 
@@ -43,12 +50,34 @@ TOO_LONG = {
 # --- texts --------------------------------------------------------------------------------------
 
 
-def intro_text(lang: str, already_sent: bool) -> Html:
-    """What will happen, and that the postcode is not kept; a reminder if they wrote already."""
+def intro_text(lang: str, already_sent: bool, reply_open: bool = False) -> Html:
+    """What will happen, and that the postcode is not kept; a reminder if they wrote already,
+    and "Has your MP replied?" while their reply is still to be reported."""
     parts = [text(lang, "mp.intro")]
     if already_sent:
         parts.append(text(lang, "mp.intro_already_sent"))
+    if reply_open:
+        parts.append(text(lang, "mp.intro_reply"))
     return Html("\n\n".join(parts))
+
+
+def mixed_language_text(lang: str, sentence_language: str, letter_language: str) -> Html:
+    """The sentence and the letter are in different languages: say so, and what can be done."""
+    return text(
+        lang,
+        "mp.mixed_language",
+        sentence_language=language_name(lang, sentence_language),
+        letter_language=language_name(lang, letter_language),
+    )
+
+
+def ask_sentence_again(lang: str, letter_language: str) -> Html:
+    return text(
+        lang,
+        "mp.ask_sentence_again",
+        language_name=language_name(lang, letter_language),
+        limit=characters(lang, PERSONAL_SENTENCE_LIMIT),
+    )
 
 
 def found_text(lang: str, mp: MP) -> Html:
@@ -68,7 +97,7 @@ def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
 
 
 def preview_intro(lang: str) -> Html:
-    return text(lang, "mp.preview_intro", language_name=text(lang, f"core.languages.{lang}"))
+    return text(lang, "mp.preview_intro", language_name=language_name(lang, lang))
 
 
 def handover_intro(lang: str, mp: MP, subject: str) -> Html:
@@ -97,9 +126,29 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
     return [InlineKeyboardButton(text(lang, key), copy_text=CopyTextButton(value))]
 
 
-def intro_keyboard(lang: str) -> InlineKeyboardMarkup:
+def intro_keyboard(lang: str, open_followup: int | None = None) -> InlineKeyboardMarkup:
+    """ "Find my MP"; above it, the answers to "Has your MP replied?" when one is still open."""
+    answers = answer_keyboard(lang, open_followup).inline_keyboard if open_followup else ()
     find = keyboards.button(lang, "mp.find_button", FIND)
-    return InlineKeyboardMarkup([[find], keyboards.menu_row(lang)])
+    return InlineKeyboardMarkup([*answers, [find], keyboards.menu_row(lang)])
+
+
+def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboardMarkup:
+    """Write the sentence again, send the letter in the sentence's language, or keep both."""
+    letter_in = text(
+        lang, "mp.letter_in_button", language_name=language_name(lang, sentence_language)
+    )
+    return InlineKeyboardMarkup(
+        [
+            [keyboards.button(lang, "mp.rewrite_button", REWRITE)],
+            [
+                InlineKeyboardButton(
+                    letter_in, callback_data=f"{LETTER_LANGUAGE_PREFIX}{sentence_language}"
+                )
+            ],
+            [keyboards.button(lang, "mp.keep_button", KEEP_MIXED)],
+        ]
+    )
 
 
 def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:
@@ -127,17 +176,31 @@ def letter_language_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def handover_keyboard(
-    lang: str, campaign: Campaign, mp: MP, body: str, letter_language: str
+    lang: str,
+    campaign: Campaign,
+    mp: MP,
+    body: str,
+    letter_language: str,
+    meeting: Mapping[str, Any] | None = None,
 ) -> InlineKeyboardMarkup:
     """Copy buttons where Telegram's limit allows, WriteToThem (Telegram refuses mailto: links),
-    a post to the MP on X when they list an account, and "I've sent it"."""
-    tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
+    a post to the MP on X when they list an account, and "I've sent it". For a request to meet
+    on a lobby day (`meeting`: event id, day, hashtag) the post carries the event's hashtag."""
+    if meeting:
+        day = date(letter_language, dt.date.fromisoformat(meeting["day"]), with_year=True)
+        words = text(letter_language, "lobby.request_tweet_text", date=day)
+        tweet = tweet_mp_url(mp, words, [meeting["hashtag"]])
+        sent_data = f"{REQUEST_SENT}{meeting['event']}"
+        sent = keyboards.button(lang, "lobby.request_sent_button", sent_data)
+    else:
+        tweet = tweet_mp_url(mp, text(letter_language, "mp.tweet_text"), campaign.hashtags)
+        sent = keyboards.button(lang, "mp.sent_button", SENT)
     rows = [
         _copy_row(lang, "mp.copy_letter_button", body),
         _copy_row(lang, "mp.copy_email_button", mp.email),
         _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
         _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
-        [keyboards.button(lang, "mp.sent_button", SENT)],
+        [sent],
         keyboards.menu_row(lang),
     ]
     return InlineKeyboardMarkup([row for row in rows if row])
@@ -175,8 +238,11 @@ def compose_letter(
     constituency: str,
     personal_sentence: str | None,
     signature: str | None,
+    *,
+    event_day: dt.date | None = None,
 ) -> tuple[str, str]:
-    """(subject, body) of the letter in `letter_language`, from the campaign template.
+    """(subject, body) of the letter in `letter_language`, from the campaign template: the MP
+    letter, or with `event_day` the request to meet on that lobby day.
 
     A blank personal sentence drops its paragraph; a blank signature signs as someone who lives
     in the constituency (not as a voter: many supporters cannot vote).
@@ -187,17 +253,17 @@ def compose_letter(
         raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
     if len(name) > SIGNATURE_LIMIT:
         raise SignatureTooLong(SIGNATURE_LIMIT)
-    template = campaign.mp_letter.body(letter_language)
+    letter = campaign.meeting_request if event_day else campaign.mp_letter
+    template = letter.body(letter_language)
     if not sentence:
         paragraphs = template.split("\n\n")
         template = "\n\n".join(p for p in paragraphs if p.strip() != "{personal_sentence}")
-    body = template.format_map(
-        {
-            "mp_name": mp_name,
-            "constituency": constituency,
-            "personal_sentence": sentence,
-            "signature": name
-            or str(text(letter_language, "mp.anonymous_signature", constituency=constituency)),
-        }
-    )
-    return campaign.mp_letter.subject(letter_language), body
+    values = {
+        "mp_name": mp_name,
+        "constituency": constituency,
+        "personal_sentence": sentence,
+        "signature": name
+        or str(text(letter_language, "mp.anonymous_signature", constituency=constituency)),
+        "event_date": date(letter_language, event_day, with_year=True) if event_day else None,
+    }
+    return letter.subject(letter_language).format_map(values), template.format_map(values)

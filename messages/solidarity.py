@@ -29,6 +29,8 @@ MENU_BUTTON = ("core.menu.button_back", keyboards.MENU)
 CANCEL_BUTTON = ("solidarity.cancel_button", CANCEL)
 ANONYMOUS_BUTTON = ("solidarity.anonymous_button", ANONYMOUS)
 WRITE_BUTTON = ("solidarity.write_button", WRITE)
+# A message in a script the card fonts lack would list every character: a few say enough.
+UNPRINTABLE_SHOWN = 12
 
 
 def keyboard(lang: str, *buttons: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -100,9 +102,14 @@ def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def moderation_view(
-    lang: str, item: dict[str, Any] | None, counts: dict[str, int], note: Html | None
+    lang: str,
+    item: dict[str, Any] | None,
+    counts: dict[str, int],
+    note: Html | None,
+    unprintable: list[str],
 ) -> Html:
-    """What was just decided, the queue's figures, and the next message waiting (escaped)."""
+    """What was just decided, the queue's figures, and the next message waiting (escaped), with
+    the characters of it the printed card would leave out."""
     lines = [note] if note else []
     lines.append(
         text(
@@ -126,6 +133,11 @@ def moderation_view(
                 body=item["body"],
             )
         )
+        if unprintable:
+            listed = " ".join(unprintable[:UNPRINTABLE_SHOWN])
+            if len(unprintable) > UNPRINTABLE_SHOWN:
+                listed += " …"
+            lines.append(text(lang, "solidarity.moderate_unprintable", characters=listed))
     return Html("\n\n".join(lines))
 
 

@@ -22,7 +22,7 @@ from bot.stats import (
     ConstituencyLetters,
     Referrals,
 )
-from messages.core import date
+from messages.core import chart_words, date
 from messages.i18n import BABEL_LOCALES, LANGUAGES, Html, catalog, number, plain, text
 
 
@@ -136,10 +136,7 @@ def _constituencies(language: str, constituencies: tuple[ConstituencyLetters, ..
         return _lines(title, text(language, "stats.no_letters"))
     lines = [title]
     for rank, seat in enumerate(constituencies, start=1):
-        replies = [
-            (label(language, "outcome", outcome), count)
-            for outcome, count in _in_order(seat.replies, REPLY_OUTCOMES)
-        ]
+        replies = _labelled(language, "outcome", seat.replies, REPLY_OUTCOMES, "no_replies")
         lines.append(
             text(
                 language,
@@ -147,9 +144,7 @@ def _constituencies(language: str, constituencies: tuple[ConstituencyLetters, ..
                 rank=rank,
                 name=seat.name or seat.code,
                 letters=number(language, seat.letters),
-                replies=counts_line(language, replies)
-                if replies
-                else text(language, "stats.no_replies"),
+                replies=replies,
             )
         )
     return _lines(*lines)
@@ -193,22 +188,22 @@ def _broadcasts(language: str, broadcasts: tuple[BroadcastOutcome, ...]) -> Html
                 total=number(language, broadcast.total),
             )
         )
-        deliveries = [
-            (label(language, "delivery", status), count)
-            for status, count in _in_order(broadcast.deliveries, DELIVERY_STATUSES)
-        ]
-        lines.append(
-            text(
-                language,
-                "stats.broadcast_deliveries",
-                deliveries=counts_line(language, deliveries)
-                if deliveries
-                else text(language, "stats.no_deliveries"),
-            )
+        deliveries = _labelled(
+            language, "delivery", broadcast.deliveries, DELIVERY_STATUSES, "no_deliveries"
         )
+        lines.append(text(language, "stats.broadcast_deliveries", deliveries=deliveries))
     if not broadcasts:
         lines.append(text(language, "stats.no_broadcasts"))
     return _lines(*lines)
+
+
+def _labelled(
+    language: str, group: str, counts: Mapping[str, int], order: tuple[str, ...], none: str
+) -> Html:
+    """'sent 2 · blocked 1' in `order`, each value by its catalog name; `stats.<none>` if all
+    are zero."""
+    named = [(label(language, group, value), n) for value, n in _in_order(counts, order)]
+    return counts_line(language, named) if named else text(language, f"stats.{none}")
 
 
 def _in_order(counts: Mapping[str, int], order: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -221,14 +216,7 @@ def _in_order(counts: Mapping[str, int], order: tuple[str, ...]) -> list[tuple[s
 
 
 def actions_chart(language: str, stats: CampaignStats) -> bytes:
-    """A PNG of actions per day, one line per kind of action that happened in the period."""
-    series = {
-        label(language, "kind", kind): days
-        for kind, days in stats.actions_per_day.items()
-        if any(days.values())
-    }
-    # Drawn on an image, so the catalog's plain text, not HTML.
-    messages = catalog(language)
-    return volume_chart(
-        series, messages["stats.chart_title"], empty_note=messages["stats.chart_empty"]
-    )
+    """A PNG of actions per day over the days /stats shows, one line per kind of action that
+    happened in them."""
+    series = {label(language, "kind", kind): days for kind, days in stats.actions_per_day.items()}
+    return volume_chart(series, stats.days, chart_words(language, "stats"))

@@ -8,7 +8,9 @@ import html
 import re
 from collections import defaultdict
 
+from bot.charts import volume_chart
 from bot.tracking import Alert, DayChange, Digest
+from messages.core import chart_words
 from messages.i18n import Html, text
 
 SNIPPET_CHARS = 80
@@ -32,6 +34,13 @@ def volume_series(
         )
         series[html.unescape(label)][date] = count
     return dict(series)
+
+
+def trends_chart(
+    language: str, volume: dict[tuple[str, str, dt.date], int], days: tuple[dt.date, dt.date]
+) -> bytes:
+    """A PNG of `daily_volume` over `days`, one line per hashtag and source."""
+    return volume_chart(volume_series(volume, language), days, chart_words(language, "trends"))
 
 
 def render_alert(language: str, alert: Alert) -> Html:

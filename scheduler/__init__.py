@@ -11,6 +11,7 @@ from scheduler import (
     followups,
     heartbeat,
     housekeeping,
+    lobby,
     outages,
     tracking,
 )
@@ -22,5 +23,6 @@ def schedule_all(app: Application) -> None:
     daily.schedule(app)
     followups.schedule(app)
     broadcasts.schedule(app)
+    lobby.schedule(app)
     tracking.schedule(app)
     outages.schedule(app)

@@ -1,9 +1,11 @@
 """Daily housekeeping: forget message ids Telegram no longer lets us delete, drop journey drafts
 their writers abandoned, and purge personal data once the retention period after the campaign
-has passed (P5)."""
+has passed (P5). Also the scrub after an erasure (/forget or the purge), which empties the WAL so
+the erased rows are gone from the files, retried until it completes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -19,6 +21,8 @@ MESSAGE_ID_MEMORY = dt.timedelta(hours=48)
 # An unfinished letter or message nobody has touched for this long is deleted (P5).
 DRAFT_LIFETIME = dt.timedelta(hours=24)
 MISFIRE_GRACE = 6 * 60 * 60
+SCRUB_JOB = "wal-scrub"
+SCRUB_RETRY_SECONDS = 1
 
 
 async def run_housekeeping(context: Context) -> None:
@@ -31,6 +35,25 @@ async def run_housekeeping(context: Context) -> None:
         erased = data.storage.purge_personal_data()
         if erased:
             logger.info("Retention period over: erased %d supporters' data", erased)
+            await scrub_files(context.application)
+
+
+async def scrub_files(app: Application) -> None:
+    """Fold the WAL into the database file and empty it, so rows just erased (overwritten by
+    secure_delete) are gone from both files. The checkpoint runs in a worker thread on a
+    connection of its own, never on the event loop. While another connection (a backup,
+    `stepup-bot stats`) still reads an older snapshot it cannot complete: it is tried again every
+    SCRUB_RETRY_SECONDS until it does."""
+    done = await asyncio.to_thread(app.bot_data.storage.checkpoint)
+    if not done and not app.job_queue.get_jobs_by_name(SCRUB_JOB):
+        logger.info("The database is being read elsewhere: erased rows leave its files after")
+        app.job_queue.run_once(scrub_again, when=SCRUB_RETRY_SECONDS, name=SCRUB_JOB)
+
+
+async def scrub_again(context: Context) -> None:
+    """The scrub's next try (see `scrub_files`)."""
+    if not await asyncio.to_thread(context.bot_data.storage.checkpoint):
+        context.job_queue.run_once(scrub_again, when=SCRUB_RETRY_SECONDS, name=SCRUB_JOB)
 
 
 async def drop_abandoned_drafts(app: Application) -> None:

@@ -163,6 +163,13 @@ def test_there_is_no_import_circle(graph):
     assert circles(graph) == []
 
 
+def test_each_catalog_area_is_rendered_by_the_module_beside_it():
+    """`messages/locales/*/<area>.toml` and `messages/<area>.py` come in pairs."""
+    areas = {path.stem for path in (ROOT / "messages" / "locales" / "en").glob("*.toml")}
+    modules = {path.stem for path in (ROOT / "messages").glob("*.py")}
+    assert sorted(areas - modules) == []
+
+
 def test_the_front_door_package_imports_nothing_itself(graph):
     """Handlers import bot.app.context, which runs bot/app/__init__.py first: if that imported
     the Application, every handler would import itself through it."""

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 # `stepup-bot try` and tests run without a real token; Telegram would reject this one.
 OFFLINE_TOKEN = "123456:offline-token-for-local-use"
 SUPPORTER_COMMANDS = ("start", "menu", "language", "help", "privacy", "mydata", "stop", "forget")
-ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "trends")
+ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "trends", "lobby")
 ALL_COMMANDS = SUPPORTER_COMMANDS + ORGANISER_COMMANDS
 USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
 # Updates at work at once, each person's one at a time. Most of an update's life is waiting

@@ -32,7 +32,7 @@ from bot.campaign import LANGUAGES, Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
 from bot.stats import gather_stats
-from bot.storage import Storage, utcnow
+from bot.storage import DatabaseUnusable, Storage, utcnow
 from messages.i18n import catalog_problems
 from messages.stats import format_stats_text
 
@@ -126,6 +126,8 @@ async def reach_telegram(settings: Settings) -> None:
 def run_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
     logs.configure(settings.log_level, secrets_of(settings))
+    # Before anything starts: an unusable database would otherwise fail every update.
+    Storage.open(settings.database_path).close()
     try:
         asyncio.run(reach_telegram(settings))
     except InvalidToken:
@@ -328,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except (ConfigError, CampaignError) as error:
         return fail(str(error))
+    except DatabaseUnusable as error:
+        return fail(f"Setting DATABASE_PATH: {error}")
 
 
 if __name__ == "__main__":

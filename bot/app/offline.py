@@ -257,17 +257,21 @@ class OfflineBotAPI(BaseRequest):
         if telegram_length(shown.strip()) > (CAPTION_LIMIT if is_caption else TEXT_LIMIT):
             kind = "message caption" if is_caption else "message"
             return Fault(400, f"Bad Request: {kind} is too long")
-        if call.method.startswith("edit") and self._unchanged(call):
+        return self._unacceptable_edit(call) if call.method.startswith("edit") else None
+
+    def _unacceptable_edit(self, call: Call) -> Fault | None:
+        """A photo's message has a caption, not a text; an edit must change something."""
+        kept = self.messages.get((call.chat_id or 0, int(call.params.get("message_id") or 0)))
+        if kept is None:
+            return None  # a message from before this fake started: Telegram still has it
+        if call.method == "editMessageText" and "text" not in kept:
+            return Fault(400, "Bad Request: there is no text in the message to edit")
+        if (
+            kept.get("text", kept.get("caption")) == call.text
+            and kept.get("reply_markup") == call.markup
+        ):
             return Fault(400, NOT_MODIFIED)
         return None
-
-    def _unchanged(self, call: Call) -> bool:
-        kept = self.messages.get((call.chat_id or 0, int(call.params.get("message_id") or 0)))
-        return bool(
-            kept
-            and kept.get("text", kept.get("caption")) == call.text
-            and kept.get("reply_markup") == call.markup
-        )
 
     # --- faults ---------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ SAMPLE_PETITION_SIGNATURES = 12_480
 class SampleSeat:
     postcode: str
     constituency: str | None  # None: a real postcode with no Westminster seat (Crown dependency)
-    code: str | None
+    code: str
     shows: str  # what this postcode previews, for the console's list
     mp: str | None = None  # None with a constituency: the seat is vacant
     party: str = ""
@@ -64,7 +64,8 @@ SEATS = (
         party="Liberal Democrat",
     ),
     SampleSeat("LS1 1UR", "Leeds Central and Headingley", "E14001318", "a vacant seat"),
-    SampleSeat("GY1 1AA", None, None, "a postcode with no Westminster seat"),
+    # postcodes.io gives Crown dependencies an ONS pseudo-code and no constituency name.
+    SampleSeat("GY1 1AA", None, "L99999999", "a postcode with no Westminster seat"),
 )
 # A postcode postcodes.io lists as no longer in use.
 TERMINATED = "E1W 1UU"
@@ -183,7 +184,7 @@ def _petition(petition_id: int) -> dict[str, Any]:
     by_constituency = [
         {"name": seat.constituency, "ons_code": seat.code, "signature_count": 40 + 7 * index}
         for index, seat in enumerate(SEATS)
-        if seat.code
+        if seat.constituency
     ]
     return {
         "links": {"self": f"https://{PETITIONS_HOST}/petitions/{petition_id}.json"},

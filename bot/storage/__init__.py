@@ -1,9 +1,10 @@
 """Every SQL statement the bot runs, as named methods on `Storage`, one module per area.
 
-`Storage` is composed of one class per area (supporters, conversations, journeys, broadcasts,
-daily, tracking, outages, stats), each a `Store` (`base.py`: the connection and its primitives).
-A new area is one new module with one `Store` subclass, added to `Storage` below. Nothing
-outside this package writes SQL. Schema changes are functions at the end of `migrations.py`.
+`Storage` is composed of one class per area (supporters, conversations, journeys, lobby days,
+broadcasts, daily, tracking, outages, stats), each a `Store` (`base.py`: the connection and its
+primitives). A new area is one new module with one `Store` subclass, added to `Storage` below.
+Nothing outside this package writes SQL. Schema changes are functions at the end of
+`migrations.py`.
 
 One connection per process, used from the event loop thread only; calls are short. Timestamps
 are ISO-8601 UTC strings (`stamp`).
@@ -26,23 +27,25 @@ Transactions, one idiom in two strengths:
 
 from __future__ import annotations
 
-from bot.storage.base import Store, stamp, utcnow
+from bot.storage.base import DatabaseUnusable, Store, stamp, utcnow
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.conversations import ConversationStore
 from bot.storage.daily import DailyStore
 from bot.storage.journeys import JourneyStore
+from bot.storage.lobby import LobbyStore
 from bot.storage.outages import OutageStore
 from bot.storage.stats import StatsStore
 from bot.storage.supporters import SupporterStore
 from bot.storage.tracking import TrackingStore
 
-__all__ = ["Storage", "stamp", "utcnow"]
+__all__ = ["DatabaseUnusable", "Storage", "stamp", "utcnow"]
 
 
 class Storage(
     SupporterStore,
     ConversationStore,
     JourneyStore,
+    LobbyStore,
     BroadcastStore,
     DailyStore,
     TrackingStore,

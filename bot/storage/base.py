@@ -19,6 +19,8 @@ from bot.storage.migrations import migrations
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# How long one checkpoint waits for other connections' reads and writes to end before giving up.
+CHECKPOINT_WAIT_SECONDS = 1.0
 
 
 def utcnow() -> dt.datetime:
@@ -29,18 +31,40 @@ def stamp(moment: dt.datetime | None = None) -> str:
     return (moment or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+class DatabaseUnusable(Exception):
+    """The database file cannot be opened, read and written; the message says why, in one line
+    an operator can act on."""
+
+
 class Store:
     """The connection and the few primitives every area uses; see the package docstring."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        (_, _, file), *_ = db.execute("PRAGMA database_list").fetchall()
+        self.path = Path(file)
 
     @classmethod
     def open(cls, path: Path | str) -> Self:
         """Open (creating if needed, readable only by this user) and migrate the database at
         `path`. An existing database with migrations pending is backed up first, beside it in
-        backups/ (see bot.backups), so an upgrade that goes wrong can be undone."""
+        backups/ (see bot.backups), so an upgrade that goes wrong can be undone.
+
+        Raises DatabaseUnusable when the file or its folder cannot be created, read or written
+        (e.g. a backup restored as root: creating it opens it for writing), or the file is not
+        an SQLite database.
+        """
         path = Path(path)
+        try:
+            return cls(cls._connect(path))
+        except (OSError, sqlite3.Error) as error:
+            raise DatabaseUnusable(
+                f"cannot use {path} as the database ({error}). It must be an SQLite file that "
+                "the user running the bot can read and write, in a folder it can write to."
+            ) from None
+
+    @staticmethod
+    def _connect(path: Path) -> Database:
         backups.create_private(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         db = Database(conn)
@@ -55,7 +79,7 @@ class Store:
             backups.copy_database(conn, destination)
             logger.info("Backed up the database to %s before upgrading its schema", destination)
         migrations.apply(db)
-        return cls(db)
+        return db
 
     @classmethod
     def open_readonly(cls, path: Path) -> Self:
@@ -101,9 +125,21 @@ class Store:
     def integrity(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
-    def checkpoint(self) -> None:
-        """Fold the WAL back into the main file and truncate it to zero bytes."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def checkpoint(self, wait_seconds: float = CHECKPOINT_WAIT_SECONDS) -> bool:
+        """Fold the WAL back into the main file and truncate it to zero bytes. Returns False when
+        another connection (a backup, `stepup-bot stats`) still reads an older snapshot after
+        `wait_seconds`: until a later checkpoint completes, rows deleted since the last one can
+        still be read from the files.
+
+        It runs on a connection of its own, so it may be called from a worker thread while the
+        bot's connection stays with the event loop.
+        """
+        conn = sqlite3.connect(self.path, timeout=wait_seconds)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        return busy == 0
 
     # --- flags ------------------------------------------------------------------------------
 

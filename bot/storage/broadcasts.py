@@ -7,10 +7,16 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
+from bot.storage.lobby import going_clause, uncovered_clause
 from bot.storage.supporters import CONSENT_COLUMNS
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
+LOBBY_REACHES = {
+    "going": going_clause(),
+    "uncovered": uncovered_clause(),
+    "not_going": f"NOT {going_clause()}",
+}
 
 
 def audience_filter(
@@ -19,10 +25,12 @@ def audience_filter(
     done_actions: tuple[str, ...],
     missing_actions: tuple[str, ...],
     constituency_code: str | None,
+    lobby: tuple[int, str] | None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: said yes to the
     `consent` subject and not blocked (P2, P7), narrowed by each filter given: done any of
-    `done_actions`, none of `missing_actions`. Counting and sending share it."""
+    `done_actions`, none of `missing_actions`, and `lobby` as (event id, 'going' | 'uncovered' |
+    'not_going'). Counting and sending share it."""
     where = [f"s.{CONSENT_COLUMNS[consent]} = 1", "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
@@ -37,6 +45,10 @@ def audience_filter(
     if constituency_code:
         where.append("s.constituency_code = ?")
         params.append(constituency_code)
+    if lobby:
+        event_id, reach = lobby
+        where.append(LOBBY_REACHES[reach])
+        params.append(event_id)
     return " AND ".join(where), params
 
 
@@ -97,13 +109,14 @@ class BroadcastStore(Store):
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
+        lobby: tuple[int, str] | None = None,
     ) -> int | None:
         """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
         recipient, in one transaction and inside SQLite (recipients never become a Python list).
         Recipients are those who said yes to `consent` (a bot.consent subject).
         Returns the number of recipients, or None if it had already started or ended."""
         where, params = audience_filter(
-            consent, languages, done_actions, missing_actions, constituency_code
+            consent, languages, done_actions, missing_actions, constituency_code, lobby
         )
         now = stamp()
         with self.immediate():
@@ -253,11 +266,12 @@ class BroadcastStore(Store):
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
+        lobby: tuple[int, str] | None = None,
     ) -> int:
         """How many supporters a broadcast to this audience would reach if it started now: the
-        same selection as `start_deliveries` (said yes to `consent`, and every filter given)."""
+        same selection as `start_deliveries` (subscribed, and every filter given)."""
         where, params = audience_filter(
-            consent, languages, done_actions, missing_actions, constituency_code
+            consent, languages, done_actions, missing_actions, constituency_code, lobby
         )
         query = f"SELECT count(*) FROM supporters s WHERE {where}"
         return self.db.execute(query, params).fetchone()[0]

@@ -158,13 +158,26 @@ class JourneyStore(Store):
     def answer_mp_followup(
         self, followup_id: int, user_id: int, outcome: str, changeable: str
     ) -> bool:
-        """Record the answer to the supporter's own, asked follow-up. Only an unanswered one, or
-        one answered `changeable` ("not yet"), takes an answer; False when nothing matched."""
+        """Record the answer to the supporter's own follow-up, asked or not yet asked (a reply
+        reported before the question is due). Only an unanswered one, or one answered
+        `changeable` ("not yet"), takes an answer; False when nothing matched. A final answer
+        given early means the question is never asked; "not yet" leaves it to come."""
+        asked = None if outcome == changeable else stamp()
         return bool(
             self.db.execute(
-                "UPDATE mp_followups SET outcome = ?, answered_at = ?"
-                " WHERE id = ? AND user_id = ? AND asked_at IS NOT NULL"
-                " AND (outcome IS NULL OR outcome = ?)",
-                [outcome, stamp(), followup_id, user_id, changeable],
+                "UPDATE mp_followups SET outcome = ?, answered_at = ?,"
+                " asked_at = coalesce(asked_at, ?)"
+                " WHERE id = ? AND user_id = ? AND (outcome IS NULL OR outcome = ?)",
+                [outcome, stamp(), asked, followup_id, user_id, changeable],
             ).rowcount
         )
+
+    def open_mp_followup(self, user_id: int, changeable: str) -> int | None:
+        """The id of the supporter's latest follow-up whose reply is still to be reported
+        (unanswered, or answered `changeable`), asked or not; None if there is none."""
+        row = self.db.execute(
+            "SELECT id FROM mp_followups WHERE user_id = ? AND (outcome IS NULL OR outcome = ?)"
+            " ORDER BY id DESC LIMIT 1",
+            [user_id, changeable],
+        ).fetchone()
+        return row[0] if row else None

@@ -289,7 +289,79 @@ def service_outages(db: Database) -> None:
     )
 
 
-@migrations(name="0014_consent_by_kind")
+@migrations(name="0014_lobby")
+def lobby(db: Database) -> None:
+    """Lobby days (bot/lobby.py): events with their texts as JSON {language: text}; RSVPs by
+    constituency with the MP (never the postcode) and a timestamp for each reminder or question
+    claimed, so each goes at most once; stories for the live blog, stored only with permission
+    to publish. The MP cache gains the office phone number for "call their office"."""
+    db["lobby_events"].create(
+        {
+            "id": int,
+            "title": str,
+            "place": str,
+            "bring": str,
+            "starts_at": str,
+            "rsvp_deadline": str,
+            "hashtag": str,
+            "status": str,
+            "created_by": int,
+            "created_at": str,
+            "updated_at": str,
+            "fallback_at": str,
+        },
+        pk="id",
+        not_null={"title", "place", "starts_at", "rsvp_deadline", "hashtag", "status"},
+    )
+    db["lobby_rsvps"].create(
+        {
+            "event_id": int,
+            "user_id": int,
+            "status": str,
+            "constituency_code": str,
+            "constituency_name": str,
+            "mp_member_id": int,
+            "mp_name": str,
+            "mp_party": str,
+            "created_at": str,
+            "updated_at": str,
+            "request_sent_at": str,
+            "eve_sent_at": str,
+            "morning_sent_at": str,
+            "outcome_asked_at": str,
+            "outcome": str,
+            "outcome_at": str,
+            "cancel_told_at": str,
+        },
+        pk=("event_id", "user_id"),
+        not_null={"status", "created_at", "updated_at"},
+        foreign_keys=[("event_id", "lobby_events", "id")],
+    )
+    db["lobby_rsvps"].create_index(["event_id", "status", "constituency_code"])
+    db["lobby_rsvps"].create_index(["user_id"])
+    db["lobby_stories"].create(
+        {
+            "id": int,
+            "event_id": int,
+            "user_id": int,
+            "body": str,
+            "signature": str,
+            "language": str,
+            "status": str,
+            "created_at": str,
+            "moderated_by": int,
+            "moderated_at": str,
+        },
+        pk="id",
+        not_null={"event_id", "user_id", "body", "status", "created_at"},
+        foreign_keys=[("event_id", "lobby_events", "id")],
+    )
+    db["lobby_stories"].create_index(["event_id", "status"])
+    db["lobby_stories"].create_index(["user_id"])
+    db["mps"].add_column("phone", str)
+
+
+@migrations(name="0015_consent_by_kind")
 def consent_by_kind(db: Database) -> None:
     """The daily prompt, campaign updates and what comes next after the campaign become separate
     choices (bot.consent). `opted_in` stays the daily prompt's. Nobody is moved to the new two:

@@ -31,6 +31,8 @@ PERSONAL_ROWS = {
     "actions": "user_id = ?",
     "mp_followups": "user_id = ?",
     "solidarity_messages": "user_id = ?",
+    "lobby_rsvps": "user_id = ?",
+    "lobby_stories": "user_id = ?",
     "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
     "user_data": "user_id = ?",
     "chat_messages": "chat_id = ?",  # bots talk to people in private chats, whose id is theirs
@@ -201,7 +203,8 @@ class SupporterStore(Store):
         return {"conversations": rows} if rows else {}
 
     def forget(self, user_id: int) -> None:
-        """Erase everything about the supporter, then checkpoint so the WAL keeps no copy."""
+        """Erase everything about the supporter. Their bytes leave the files (overwritten by
+        secure_delete) once a `checkpoint()` completes: call it next, off the event loop."""
         with self.immediate():
             for table, where in PERSONAL_ROWS.items():
                 self.db.execute(f"DELETE FROM [{table}] WHERE {where}", [user_id])
@@ -211,15 +214,14 @@ class SupporterStore(Store):
                     [row["name"], row["key"]],
                 )
             self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [user_id])
-        self.checkpoint()
 
     def purge_personal_data(self) -> int:
-        """Erase every supporter (the retention period is over). Returns how many."""
+        """Erase every supporter (the retention period is over); `checkpoint()` next, as after
+        `forget`. Returns how many."""
         (count,) = self.db.execute("SELECT count(*) FROM supporters").fetchone()
         with self.immediate():
             for table in (*PERSONAL_ROWS, "conversations", "chat_data"):
                 self.db.execute(f"DELETE FROM [{table}]")
-        self.checkpoint()
         return count
 
     def record_chat_messages(self, messages: list[tuple[int, int]]) -> None:

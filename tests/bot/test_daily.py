@@ -179,9 +179,11 @@ async def test_without_channel_or_x_settings_nothing_is_posted_outside_telegram(
             {},
         ),
         x_rate_limited(dt.datetime(2026, 11, 27, 9, 15, tzinfo=dt.UTC)),
+        (429, b"<html>Too Many Requests</html>", {"Content-Type": "text/html"}),
         (503, X_ERRORS[503], {}),
+        (503, b"", {}),
     ],
-    ids=["401", "403", "429", "503"],
+    ids=["401", "403", "429", "429-html", "503", "503-empty"],
 )
 async def test_an_x_error_is_recorded_and_logged_and_supporters_still_get_the_prompt(
     tmp_path, x_account, caplog, failure

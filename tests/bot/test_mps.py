@@ -18,7 +18,9 @@ from bot import mps
 from bot.mps import (
     MP,
     LookupUnavailable,
+    NoWestminsterSeat,
     PersonalSentenceTooLong,
+    PostcodeIncomplete,
     PostcodeMalformed,
     PostcodeNotFound,
     SeatVacant,
@@ -35,6 +37,9 @@ from bot.mps import (
 )
 from messages.mp import compose_letter
 from tests.support.parliament import (
+    GUERNSEY,
+    ISLE_OF_MAN,
+    JERSEY,
     MEMBERS,
     NOT_FOUND,
     POSTCODES,
@@ -74,6 +79,14 @@ CANONICAL = re.compile(r"(?:[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}|GIR 0AA)")
         ("cr2 6xh", "CR2 6XH"),
         ("DN551PT", "DN55 1PT"),
         ("gir 0aa", "GIR 0AA"),
+        # punctuation and odd spacing, as WriteToThem accepts them
+        ("SW1A-1AA", "SW1A 1AA"),
+        (" SW1A  1AA.", "SW1A 1AA"),
+        ("sw1a.1aa", "SW1A 1AA"),
+        ("(SW1A 1AA)", "SW1A 1AA"),
+        ("SW1A\u20131AA", "SW1A 1AA"),  # an en dash, as phones substitute
+        ("SW1A\u00a01AA", "SW1A 1AA"),  # a non-breaking space
+        ("'ec1a 1bb',", "EC1A 1BB"),
     ],
 )
 def test_postcodes_are_accepted_however_they_are_typed(typed, canonical):
@@ -86,12 +99,11 @@ def test_postcodes_are_accepted_however_they_are_typed(typed, canonical):
         "",
         "   ",
         "hello",
-        "SW1A",
         "SW1A 1A",
         "SW1A 1AAA",
         "12345",
         "1AA SW1",
-        "SW1A-1AA",
+        "...",
         "🙂",
         "SW1A 1AA 🙂",
         "ＳＷ１Ａ １ＡＡ",  # full-width lookalikes
@@ -100,13 +112,24 @@ def test_postcodes_are_accepted_however_they_are_typed(typed, canonical):
     ],
 )
 def test_text_that_is_not_a_postcode_is_rejected(typed):
-    assert normalise_postcode(typed) is None
+    with pytest.raises(PostcodeMalformed) as raised:
+        normalise_postcode(typed)
+    assert not isinstance(raised.value, PostcodeIncomplete)
+
+
+@pytest.mark.parametrize("typed", ["SW1A", "sw1a", " M1.", "EC1A ", "B33", "cr2"])
+def test_the_first_half_alone_is_told_apart_from_nonsense(typed):
+    with pytest.raises(PostcodeIncomplete):
+        normalise_postcode(typed)
 
 
 @given(st.text())
-def test_any_text_gives_a_canonical_postcode_or_none(typed):
-    result = normalise_postcode(typed)
-    assert result is None or CANONICAL.fullmatch(result)
+def test_any_text_gives_a_canonical_postcode_or_says_why_not(typed):
+    try:
+        result = normalise_postcode(typed)
+    except PostcodeMalformed:
+        return
+    assert CANONICAL.fullmatch(result)
 
 
 async def test_constituency_comes_from_the_2024_boundaries():
@@ -136,15 +159,24 @@ async def test_terminated_postcode_is_reported_as_no_longer_in_use():
     assert raised.value.terminated is True
 
 
-async def test_postcode_without_a_westminster_seat_is_not_found():
-    crown_dependency = postcode_found("JE2 3AB")
-    crown_dependency["result"]["parliamentary_constituency_2024"] = None
-    crown_dependency["result"]["parliamentary_constituency"] = None
-    crown_dependency["result"]["codes"] = {"parliamentary_constituency": None}
-    services = FakeServices({"/postcodes/JE23AB": crown_dependency})
+@pytest.mark.parametrize("answer", [JERSEY, GUERNSEY, ISLE_OF_MAN], ids=["JE", "GY", "IM"])
+async def test_crown_dependency_postcode_has_no_westminster_seat(answer):
+    postcode = answer["result"]["postcode"]
+    services = FakeServices({f"/postcodes/{postcode.replace(' ', '')}": answer})
+    async with client(services) as http:
+        with pytest.raises(NoWestminsterSeat):
+            await constituency_for_postcode(http, POSTCODES, postcode)
+
+
+async def test_postcode_with_no_constituency_at_all_is_not_found():
+    unplaced = postcode_found()
+    unplaced["result"]["parliamentary_constituency_2024"] = None
+    unplaced["result"]["parliamentary_constituency"] = None
+    unplaced["result"]["codes"] = {"parliamentary_constituency": None}
+    services = FakeServices({"/postcodes/SW1A1AA": unplaced})
     async with client(services) as http:
         with pytest.raises(PostcodeNotFound):
-            await constituency_for_postcode(http, POSTCODES, "JE2 3AB")
+            await constituency_for_postcode(http, POSTCODES, "SW1A 1AA")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +204,7 @@ async def test_network_error_is_unavailable():
 # --- the MP -----------------------------------------------------------------------------------
 
 
-async def test_current_mp_of_the_current_seat_with_email_and_x_handle():
+async def test_current_mp_of_the_current_seat_with_email_x_handle_and_office_phone():
     services = FakeServices(lookup_routes())
     async with client(services) as http:
         mp = await current_mp(http, MEMBERS, WESTMINSTER)
@@ -184,6 +216,7 @@ async def test_current_mp_of_the_current_seat_with_email_and_x_handle():
         x_handle="JaneExampleMP",
         constituency_code=WESTMINSTER.code,
         constituency_name=WESTMINSTER.name,
+        phone="020 7219 3000",  # the Parliamentary office's, not the constituency office's
     )
     search = next(r for r in services.requests if r.url.path.endswith("/Search"))
     assert search.url.params["searchText"] == WESTMINSTER.name
@@ -202,6 +235,17 @@ async def test_mp_without_parliamentary_email_falls_back_to_a_listed_one():
     async with client(services) as http:
         mp = await current_mp(http, MEMBERS, WESTMINSTER)
     assert mp.email == "caseworker@example.org"
+
+
+async def test_office_phone_falls_back_to_any_listed_and_is_none_when_none_is():
+    listed = contacts()
+    listed["value"][1]["phone"] = None  # the Parliamentary office lists none
+    services = FakeServices(lookup_routes(**{"/api/Members/5001/Contact": listed}))
+    async with client(services) as http:
+        assert (await current_mp(http, MEMBERS, WESTMINSTER)).phone == "020 7946 0000"
+    listed["value"][0]["phone"] = None
+    async with client(services) as http:
+        assert (await current_mp(http, MEMBERS, WESTMINSTER)).phone is None
 
 
 async def test_vacant_seat_is_its_own_error():
@@ -337,6 +381,15 @@ async def test_members_api_down_and_nothing_cached_is_unavailable(settings, stor
             await find_mp(http, settings, storage, "SW1A 1AA")
 
 
+async def test_jersey_postcode_never_reaches_the_members_api(settings, storage):
+    services = FakeServices(lookup_routes(**{"/postcodes/JE24WD": JERSEY}))
+    async with client(services) as http:
+        with pytest.raises(NoWestminsterSeat):
+            await find_mp(http, settings, storage, "je2-4wd")
+    assert services.asked("api.postcodes.io") == 1
+    assert services.asked("members-api.parliament.uk") == 0
+
+
 async def test_malformed_postcode_is_refused_before_any_request(settings, storage):
     services = FakeServices(lookup_routes())
     async with client(services) as http:
@@ -370,6 +423,7 @@ async def test_sync_saves_every_sitting_mp_page_by_page(storage):
     row = storage.mp_for_constituency("constituency 44")
     assert row["name"] == "Member 44"
     assert row["email"] == "member6044@parliament.uk"
+    assert row["phone"] == "020 7219 3000"
     assert 1 <= probe.most <= 5
 
 

@@ -14,13 +14,14 @@ from tests.support.petitions import PETITION, FakePetitions, petition_json
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def ticks() -> FakeClock:
+    """The counter's monotonic clock, moved by hand (not the wall clock of `clock`)."""
     return FakeClock()
 
 
-def counter(petitions: FakePetitions, clock: FakeClock) -> PetitionCounter:
+def counter(petitions: FakePetitions, ticks: FakeClock) -> PetitionCounter:
     http = httpx.AsyncClient(transport=httpx.MockTransport(petitions))
-    return PetitionCounter(http, clock=clock)
+    return PetitionCounter(http, clock=ticks)
 
 
 @pytest.mark.parametrize(
@@ -44,33 +45,33 @@ def test_only_uk_parliament_petitions_have_an_id(url, petition_id):
     assert parliament_petition_id(url) == petition_id
 
 
-async def test_counts_total_and_by_constituency(clock):
+async def test_counts_total_and_by_constituency(ticks):
     petitions = FakePetitions(
         petition_json(
             1234,
             {"E14001172": ("Cities of London and Westminster", 57), "S14000021": ("Glasgow", 3)},
         )
     )
-    counts = await counter(petitions, clock).counts(PETITION)
+    counts = await counter(petitions, ticks).counts(PETITION)
     assert counts == PetitionCounts(total=1234, by_constituency={"E14001172": 57, "S14000021": 3})
     assert str(petitions.requests[0].url) == f"{PETITION}.json"
 
 
-async def test_counts_are_fetched_at_most_once_a_minute(clock):
+async def test_counts_are_fetched_at_most_once_a_minute(ticks):
     petitions = FakePetitions(petition_json(10, {}), petition_json(25, {}))
-    counts = counter(petitions, clock)
+    counts = counter(petitions, ticks)
     assert (await counts.counts(PETITION)).total == 10
-    clock.now += 59
+    ticks.now += 59
     assert (await counts.counts(PETITION + "/")).total == 10
     assert len(petitions.requests) == 1
-    clock.now += 1
+    ticks.now += 1
     assert (await counts.counts(PETITION)).total == 25
     assert len(petitions.requests) == 2
 
 
-async def test_other_petition_sites_get_no_counts_and_no_request(clock):
+async def test_other_petition_sites_get_no_counts_and_no_request(ticks):
     petitions = FakePetitions(petition_json(10, {}))
-    assert await counter(petitions, clock).counts("https://stepupmigrantwomen.org") is None
+    assert await counter(petitions, ticks).counts("https://stepupmigrantwomen.org") is None
     assert petitions.requests == []
 
 
@@ -79,25 +80,25 @@ async def test_other_petition_sites_get_no_counts_and_no_request(clock):
     [500, 404, b"<html>busy</html>", {"data": {"attributes": {}}}],
     ids=["500", "404", "not-json", "unexpected-shape"],
 )
-async def test_failed_refresh_keeps_the_last_good_counts(clock, failure, caplog):
+async def test_failed_refresh_keeps_the_last_good_counts(ticks, failure, caplog):
     petitions = FakePetitions(petition_json(10, {"E14001172": ("Westminster", 4)}), failure)
-    counts = counter(petitions, clock)
+    counts = counter(petitions, ticks)
     good = await counts.counts(PETITION)
-    clock.now += 61
+    ticks.now += 61
     with caplog.at_level(logging.WARNING, logger="bot.petition"):
         assert await counts.counts(PETITION) == good
     assert [record.exc_info for record in caplog.records] == [None]  # a line, no traceback
     assert len(petitions.requests) == 2
 
 
-async def test_failure_before_any_success_gives_none_and_waits_a_minute(clock):
+async def test_failure_before_any_success_gives_none_and_waits_a_minute(ticks):
     calls: list[httpx.Request] = []
 
     def timeout(request: httpx.Request) -> httpx.Response:
         calls.append(request)
         raise httpx.ConnectTimeout("timed out", request=request)
 
-    counts = PetitionCounter(httpx.AsyncClient(transport=httpx.MockTransport(timeout)), clock=clock)
+    counts = PetitionCounter(httpx.AsyncClient(transport=httpx.MockTransport(timeout)), clock=ticks)
     assert await counts.counts(PETITION) is None
     assert await counts.counts(PETITION) is None
     assert len(calls) == 1

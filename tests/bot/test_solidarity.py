@@ -8,16 +8,20 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.solidarity import MAX_SIGNATURE_LENGTH, Card, cards_pdf, tidy_message, tidy_signature
-from tests.support.pdf import flat, pdf_text
+from bot.solidarity import (
+    CARD_SLOTS,
+    MAX_SIGNATURE_LENGTH,
+    Card,
+    cards_pdf,
+    tidy_message,
+    tidy_signature,
+    unprintable,
+)
+from tests.support.pdf import drawn, flat, page_count, pdf_text
 
 
 def a_card(body: str, signoff: str = "— Ana") -> Card:
     return Card("A message of solidarity for you", body, signoff, "Step Up Migrant Women · #16Days")
-
-
-def page_count(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type /Page\b", pdf))
 
 
 # --- tidying what is typed --------------------------------------------------------------------
@@ -75,16 +79,41 @@ def test_four_cards_share_a_page_and_the_fifth_starts_another():
     assert page_count(cards_pdf([a_card(f"Message {n}") for n in range(5)], title="t")) == 2
 
 
-def test_emoji_the_font_cannot_draw_are_left_out_without_naming_them_in_the_log(caplog):
+def test_each_message_sits_in_its_own_card():
+    bodies = [f"Card {n} says: {' '.join(['juntas somos mais fortes'] * 6)}" for n in range(4)]
+    pdf = cards_pdf([a_card(body, f"— Signer {n}") for n, body in enumerate(bodies)], title="t")
+    pieces = drawn(pdf)
+    for n, slot in enumerate(CARD_SLOTS):
+        mine = pieces[pieces.index(next(p for p in pieces if p.text.startswith(f"Card {n}"))) :]
+        mine = mine[: next(i for i, p in enumerate(mine) if p.text == f"— Signer {n}") + 1]
+        assert flat(" ".join(p.text for p in mine[:-1])) == flat(bodies[n])
+        for piece in mine:
+            assert slot.left < piece.x < slot.left + slot.width, (n, piece)
+            assert slot.top < piece.y < slot.top + slot.height, (n, piece)
+        lines = [round(piece.y, 1) for piece in mine]
+        assert len(lines) == len(set(lines))  # no line drawn over another
+
+
+def test_emoji_and_other_scripts_are_printed():
+    body = "Força 💜 ✊🏽 ★ مرحبا يا أختي שלום לך नमस्ते ሰላም Ἀθῆναι Привет"
+    shown = pdf_text(cards_pdf([a_card(body, "— Ana 🌈")], title="t"))
+    for word in [*body.split(), "🌈"]:
+        assert word in shown, word
+    assert unprintable(body) == []
+
+
+def test_chinese_and_japanese_are_named_to_the_moderator_and_left_out_of_the_card(caplog):
     caplog.set_level(logging.DEBUG)
-    pdf = cards_pdf(
-        [a_card("Força 💜🌸 👩🏽‍🦱 juntas!", "— Ana 🌈"), a_card("🙏🏾🙏🏾")], title="t"
-    )
-    shown = pdf_text(pdf)
-    assert "Força juntas!" in shown
-    assert "— Ana" in shown
-    assert "\ufffd" not in shown
-    assert "missing" not in caplog.text and "💜" not in caplog.text
+    body = "加油 姐妹 がんばって Força!"
+    assert unprintable(body) == ["加", "油", "姐", "妹", "が", "ん", "ば", "っ", "て"]
+    shown = pdf_text(cards_pdf([a_card(body)], title="t"))
+    assert "Força!" in shown
+    assert "\ufffd" not in shown and "加" not in shown
+    assert "missing" not in caplog.text and "加" not in caplog.text
+
+
+def test_invisible_joiners_are_not_named_to_the_moderator():
+    assert unprintable("👩\u200d🦱 \ufe0f\u2066x\u2069 \u00ad") == []
 
 
 def test_a_long_message_still_fits_whole_on_its_own_page():

@@ -37,16 +37,15 @@ def test_supporters_count_everyone_and_subscribed_leaves_out_the_blocked(stats):
     assert stats.by_language == {"en": 4, "pt": 1, "es": 1}
 
 
-def test_new_supporters_per_utc_day_over_sixteen_days_with_empty_days_as_zero(stats):
+def test_new_supporters_per_utc_day_from_the_campaigns_first_day(stats):
     days = stats.new_per_day
-    assert len(days) == 16
-    assert min(days) == day("2026-11-12")
-    assert max(days) == day("2026-11-27")
+    # The campaign started on the 25th: no run of empty days before it, though Eva joined earlier.
+    assert list(days) == [day("2026-11-25"), day("2026-11-26"), day("2026-11-27")]
     # Bea joined one second before midnight, Carla at midnight.
     assert days[day("2026-11-25")] == 2
     assert days[day("2026-11-26")] == 2
     assert days[day("2026-11-27")] == 1
-    assert sum(days.values()) == 5  # Eva joined before the window
+    assert stats.days == (day("2026-11-25"), day("2026-11-27"))
 
 
 def test_funnel_counts_people_not_actions(stats):
@@ -57,11 +56,11 @@ def test_actions_per_day_by_kind(stats):
     per_day = stats.actions_per_day
     assert per_day["petition_signed"][day("2026-11-25")] == 2
     assert per_day["petition_signed"][day("2026-11-26")] == 2
-    assert per_day["mp_letter_sent"][day("2026-11-20")] == 1
+    assert day("2026-11-20") not in per_day["mp_letter_sent"]  # Eva's, before the campaign
     assert per_day["solidarity_posted"][day("2026-11-27")] == 1
     assert per_day["solidarity_written"][day("2026-11-26")] == 1
-    assert sum(per_day["shared"].values()) == 1  # Eva's share on the 10th is outside the window
-    assert sum(sum(days.values()) for days in per_day.values()) == 11
+    assert sum(per_day["shared"].values()) == 1  # Eva's share on the 10th is before it too
+    assert sum(sum(days.values()) for days in per_day.values()) == 10
 
 
 def test_letters_by_constituency_most_first_with_name_and_reported_replies(stats):
@@ -103,15 +102,21 @@ def test_solidarity_messages_by_status(stats):
 
 
 @pytest.mark.parametrize(
-    ("today", "first", "last"),
+    ("today", "first_supporter", "first", "last"),
     [
-        ("2026-11-20", "2026-11-05", "2026-11-20"),  # the run-up
-        ("2026-12-01", "2026-11-16", "2026-12-01"),
-        ("2027-01-15", "2026-11-25", "2026-12-10"),  # afterwards: the campaign itself
+        ("2026-11-20", "2026-11-05", "2026-11-05", "2026-11-20"),  # the run-up
+        ("2026-11-20", None, "2026-11-20", "2026-11-20"),
+        ("2026-12-01", "2026-11-05", "2026-11-25", "2026-12-01"),  # from the campaign's start
+        ("2026-12-01", "2026-11-28", "2026-11-28", "2026-12-01"),  # or the first supporter's day
+        ("2026-12-01", None, "2026-11-25", "2026-12-01"),
+        ("2027-01-15", "2026-11-05", "2026-11-25", "2026-12-10"),  # afterwards: the campaign
     ],
 )
-def test_days_shown_end_today_or_on_the_campaigns_last_day(today, first, last, campaign):
-    assert stats_days(campaign, day(today)) == (day(first), day(last))
+def test_days_shown_start_at_the_campaign_or_the_first_supporter_whichever_is_later(
+    today, first_supporter, first, last, campaign
+):
+    shown = stats_days(campaign, day(today), first_supporter and day(first_supporter))
+    assert shown == (day(first), day(last))
 
 
 # --- export -----------------------------------------------------------------------------------

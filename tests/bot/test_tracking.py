@@ -24,7 +24,7 @@ from bot import tracking
 from bot.config import Settings
 from bot.storage import Storage
 from messages import trends
-from tests.support.fakes import X_ERRORS, WireResponse, x_rate_limited
+from tests.support.fakes import X_ERRORS, x_answer, x_rate_limited
 from tests.support.figures import hashtag_counts
 
 UTC = dt.UTC
@@ -60,9 +60,7 @@ async def x_source():
 
 
 def answer(payload: dict, status: int = 200, headers: dict | None = None) -> CallbackResult:
-    return CallbackResult(
-        status=status, payload=payload, headers=headers, response_class=WireResponse
-    )
+    return x_answer(status, payload, headers)
 
 
 def x_time(moment: dt.datetime) -> str:
@@ -77,7 +75,7 @@ class FakeX:
         self.hourly: Counter[tuple[str, dt.datetime]] = Counter()  # (hashtag, hour) -> count
         self.tweets: dict[str, list[dict]] = {}  # hashtag -> tweets
         self.users: dict[str, dict] = {}
-        self.failure: tuple[int, dict, dict] | None = None  # status, body, headers
+        self.failure: tuple[int, dict | bytes, dict] | None = None  # status, body, headers
         self.network_down = False
         self._sequence = 0
         mocked.get(X_COUNTS, callback=self._counts, repeat=True)
@@ -400,11 +398,23 @@ async def test_each_x_failure_is_reported_once_and_again_only_after_recovery(
     assert [a.problem for a in (await poll_at(240)).alerts] == [problem]
 
 
+# X answers a 429 with a JSON problem; its edge, sometimes, with an empty or HTML body.
+BODILESS = {
+    "empty": (b"", {}),
+    "empty-json": (b"", {"Content-Type": "application/json"}),
+    "html": (b"<html><body>Rate limit exceeded</body></html>", {"Content-Type": "text/html"}),
+    "cut-json": (b'{"title": "Too Many', {"Content-Type": "application/json"}),
+}
+BODIES = {"json": (X_ERRORS[429], {}), **BODILESS}
+
+
+@pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
 async def test_after_a_429_nothing_goes_to_x_until_the_rate_limit_resets(
-    clock, storage, one_tag, fake_x, x_source
+    clock, storage, one_tag, fake_x, x_source, body
 ):
     reset = NOW + dt.timedelta(minutes=15)
-    fake_x.failure = x_rate_limited(reset)
+    content, headers = body
+    fake_x.failure = (429, content, {**headers, **x_rate_limited(reset)[2]})
 
     first = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert [(a.problem, a.resume_at) for a in first.alerts] == [("rate_limited", reset)]
@@ -423,20 +433,37 @@ async def test_after_a_429_nothing_goes_to_x_until_the_rate_limit_resets(
     assert tracking.active_alerts(storage) == []
 
 
+@pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
 async def test_a_429_without_a_reset_header_pauses_x_for_a_rate_limit_window(
-    clock, storage, one_tag, fake_x, x_source
+    clock, storage, one_tag, fake_x, x_source, body
 ):
-    fake_x.failure = (429, X_ERRORS[429], {})
-    await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    fake_x.failure = (429, *body)
+    report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert [(a.problem, a.resume_at) for a in report.alerts] == [
+        ("rate_limited", NOW + dt.timedelta(minutes=15))
+    ]
     fake_x.failure = None
 
-    clock.move_to(NOW + dt.timedelta(minutes=10))
+    clock.move_to(NOW + dt.timedelta(minutes=14, seconds=59))
     await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert len(fake_x.requests) == 1
 
-    clock.move_to(NOW + dt.timedelta(minutes=16))
+    clock.move_to(NOW + dt.timedelta(minutes=15, seconds=1))
     await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
     assert len(fake_x.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "problem"),
+    [(401, "unauthorized"), (403, "forbidden"), (502, "server_error"), (418, "unexpected")],
+)
+@pytest.mark.parametrize("body", BODILESS.values(), ids=BODILESS.keys())
+async def test_other_errors_without_a_json_body_are_named_by_their_status(
+    clock, storage, one_tag, fake_x, x_source, body, status, problem
+):
+    fake_x.failure = (status, *body)
+    report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert [a.problem for a in report.alerts] == [problem]
 
 
 # --- a fake Bluesky ----------------------------------------------------------------------------

@@ -75,7 +75,7 @@ async def test_x8_a_button_pressed_in_a_group_records_nothing_and_posts_nothing(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(kind=st.sampled_from(Update.ALL_TYPES), where=st.sampled_from(CHAT_KINDS))
 async def test_x9_every_update_type_in_every_chat_passes_without_error_or_stray_message(

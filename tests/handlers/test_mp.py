@@ -4,31 +4,39 @@ faked at the HTTP edge in their documented shapes (shared with tests/bot/test_mp
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import hypothesis
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import strategies as st
+from hypothesis import given
 from telegram import Update
 
 from bot.app.logs import QUIET
 from bot.typed import says_something
 from handlers.mp import LETTER
 from messages import consent, keyboards
-from messages.mp import FIND, SENT, SKIP_NAME, SKIP_SENTENCE
+from messages.mp import FIND, KEEP_MIXED, REWRITE, SENT, SKIP_NAME, SKIP_SENTENCE
 from messages.split import TEXT_LIMIT, visible_length
-from tests.support.harness import running_bot, tags_in
+from tests.support.harness import running_bot
+from tests.support.journeys import (
+    PROPERTY,
+    arbitrary_text,
+    assert_safe_helpful_answer,
+    letter_in,
+    onboard,
+    stored_bytes,
+    url_buttons,
+    use_services,
+)
 from tests.support.parliament import (
+    ISLE_OF_MAN,
+    JERSEY,
     NOT_FOUND,
     TERMINATED,
     WESTMINSTER,
     FakeServices,
-    client,
     constituency_item,
     contacts,
     lookup_routes,
@@ -38,22 +46,6 @@ from tests.support.parliament import (
 
 CANARY = "CanaryOkapi5519"
 POSTCODE_FORMS = (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"sw1a1aa", b"SW1A%201AA")
-# Tags our own catalogs never use: one of them in the output can only have come from the input.
-FOREIGN_TAGS = ("u", "s", "script", "tg-spoiler", "zz")
-
-
-async def use_services(chat, services: FakeServices) -> FakeServices:
-    """Put fake postcodes.io and Members API under the running bot."""
-    await chat.app.bot_data.http.aclose()
-    chat.app.bot_data.http = client(services)
-    return services
-
-
-async def onboard(chat, uid: int, language_code: str = "en") -> None:
-    await chat.send(uid, "/start", language_code)
-    await chat.press(uid, consent.OPTIN_NONE, language_code)
-
-
 async def at_postcode(chat, uid: int, language_code: str = "en") -> None:
     await onboard(chat, uid, language_code)
     await chat.press(uid, keyboards.journey_data("mp"), language_code)
@@ -68,23 +60,6 @@ async def at_name(chat, uid: int, language_code: str = "en") -> None:
 async def at_sentence(chat, uid: int, language_code: str = "en") -> None:
     await at_name(chat, uid, language_code)
     await chat.send(uid, "Ana Silva", language_code)
-
-
-def url_buttons(chat, uid: int) -> dict[str, str]:
-    return {button["text"]: button["url"] for button in chat.buttons(uid) if "url" in button}
-
-
-def letter_in(calls) -> str:
-    """The letter as the supporter copies it: the text of the <pre> blocks, in order."""
-    blocks = [call.text for call in calls if call.text.startswith("<pre>")]
-    return "".join(
-        html.unescape(block.removeprefix("<pre>").removesuffix("</pre>")) for block in blocks
-    )
-
-
-def stored_bytes(settings) -> bytes:
-    path = settings.database_path
-    return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
 
 
 def photo_update(uid: int) -> Update:
@@ -254,12 +229,59 @@ async def test_letter_is_read_in_portuguese_and_sent_in_english_by_default(chat)
 
 
 async def test_letter_can_go_to_the_mp_in_the_supporters_language(chat):
+    """A sentence in the letter's language goes straight through."""
     await use_services(chat, FakeServices(lookup_routes()))
     await at_sentence(chat, 1, "es")
-    await chat.send(1, "Me importa.", "es")
+    await chat.send(1, "Ninguna mujer debería tener miedo de pedir ayuda.", "es")
     before = len(chat.api.calls)
     await chat.press(1, "mp:letter:es", "es")
     assert letter_in(chat.api.calls[before:]).startswith("Estimado/a Jane Example")
+
+
+PORTUGUESE_SENTENCE = "Minha irmã passou por isso e não teve para onde ir."
+
+
+async def test_a_sentence_in_another_language_than_the_letter_is_said_before_handing_over(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, "pt-br")
+    await chat.send(1, PORTUGUESE_SENTENCE, "pt-br")
+    before = len(chat.api.calls)
+    await chat.press(1, "mp:letter:en", "pt-br")  # English (recommended)
+
+    assert letter_in(chat.api.calls[before:]) == ""  # nothing handed over yet
+    assert "sua frase está em português, mas a carta está em inglês" in chat.last_text(1)
+    assert chat.button_data(1) == [REWRITE, "mp:letter:pt", KEEP_MIXED]
+    before = len(chat.api.calls)
+    await chat.press(1, "mp:letter:pt", "pt-br")  # the letter in the sentence's language
+    letter = letter_in(chat.api.calls[before:])
+    assert letter.startswith("Prezado(a) Jane Example") and PORTUGUESE_SENTENCE in letter
+
+
+async def test_the_sentence_can_be_written_again_in_the_letters_language(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, "pt-br")
+    await chat.send(1, PORTUGUESE_SENTENCE, "pt-br")
+    await chat.press(1, "mp:letter:en", "pt-br")
+    await chat.press(1, REWRITE, "pt-br")
+    assert "Escreva sua frase de novo em inglês" in chat.last_text(1)
+    before = len(chat.api.calls)
+    await chat.send(1, "My sister went through this and had nowhere to go.", "pt-br")
+    letter = letter_in(chat.api.calls[before:])  # straight to the English letter
+    assert letter.startswith("Dear Jane Example,")
+    assert "My sister went through this" in letter and PORTUGUESE_SENTENCE not in letter
+
+
+async def test_an_english_speaker_writing_in_spanish_can_keep_the_letter_as_it_is(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    spanish = "Ninguna mujer debería tener miedo de pedir ayuda."
+    await chat.send(1, spanish)
+    assert "Your sentence seems to be in Spanish, but the letter is in English" in chat.last_text(1)
+    assert chat.buttons(1)[1]["text"] == "Send the letter in Spanish"
+    before = len(chat.api.calls)
+    await chat.press(1, KEEP_MIXED)
+    letter = letter_in(chat.api.calls[before:])
+    assert letter.startswith("Dear Jane Example,") and spanish in letter
 
 
 async def test_mp_without_x_account_gets_no_tweet_button(chat):
@@ -305,6 +327,47 @@ async def test_malformed_postcode_gets_an_example_and_is_asked_again(chat):
     assert services.requests == []
     replies = await chat.send(1, "SW1A 1AA")
     assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize("typed", ["SW1A-1AA", " sw1a  1aa.", "(SW1A 1AA)", "sw1a1aa"])
+async def test_postcode_with_punctuation_or_odd_spacing_finds_the_mp(chat, typed):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, typed)
+    assert "Jane Example" in replies[-1].text
+    assert services.requests[0].url.path == "/postcodes/SW1A1AA"
+
+
+async def test_first_half_of_a_postcode_asks_for_the_full_one(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, "SW1A")
+    assert "send your full postcode" in replies[-1].text
+    assert services.requests == []
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize(("typed", "answer"), [("JE2 4WD", JERSEY), ("im1 1ad", ISLE_OF_MAN)])
+async def test_crown_dependency_postcode_is_told_plainly_there_is_no_mp(chat, typed, answer):
+    path = f"/postcodes/{answer['result']['postcode'].replace(' ', '')}"
+    services = await use_services(chat, FakeServices(lookup_routes(**{path: answer})))
+    await at_postcode(chat, 1)
+    replies = await chat.send(1, typed)
+    assert "no MP at Westminster" in replies[-1].text
+    assert "couldn't find" not in replies[-1].text
+    assert services.asked("members-api.parliament.uk") == 0
+    assert chat.storage.get_supporter(1)["constituency_code"] is None
+    replies = await chat.send(1, "SW1A 1AA")  # someone with a second home can still write
+    assert "Jane Example" in replies[-1].text
+
+
+async def test_crown_dependency_answer_is_in_the_supporters_language(chat):
+    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/JE24WD": JERSEY})))
+    await at_postcode(chat, 1, "pt-br")
+    replies = await chat.send(1, "JE2 4WD", "pt-br")
+    assert "Westminster" in replies[-1].text
+    assert "Ilha de Man" in replies[-1].text
 
 
 async def test_unknown_postcode_is_asked_again(chat):
@@ -475,26 +538,6 @@ async def test_letter_text_is_gone_from_database_wal_and_user_data_after_sending
 
 
 # --- arbitrary text at every free-text step (X3) ------------------------------------------------
-
-arbitrary_text = st.one_of(
-    st.text(max_size=300),
-    st.text(max_size=40).map(lambda s: f"{s}<u>x</u><script>{s}</script>"),
-    st.text(min_size=1, max_size=5).map(lambda s: (s + "<zz>🙂&") * (10_000 // (len(s) + 5))),
-)
-PROPERTY = hypothesis.settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-def assert_safe_helpful_answer(replies) -> None:
-    texts = [call.text for call in replies if call.text]
-    assert texts, "no answer"
-    for sent in texts:
-        assert "something went wrong" not in sent
-        assert not set(FOREIGN_TAGS) & tags_in(sent)
-
 
 @PROPERTY
 @given(typed=arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/")))

@@ -392,6 +392,22 @@ async def test_moderate_shows_the_oldest_waiting_message_escaped_with_the_counts
     assert str(SUPPORTER) not in shown.replace(f"#{first}", "")
 
 
+async def test_moderator_is_told_which_characters_the_card_cannot_print(chat):
+    first = await submit(chat, SUPPORTER, "Força, 姐妹 💜 مرحبا", "小美")
+    await submit(chat, OTHER, "Força 💜 مرحبا ★ नमस्ते")  # every character prints
+    shown = (await chat.send(ORGANISER_ID, "/moderate")).pop().text
+    assert "The printed card can't show 姐 妹 小 美:" in shown
+    await chat.press(ORGANISER_ID, f"{APPROVE}:{first}")
+    assert "नमस्ते" in chat.last_text(ORGANISER_ID)
+    assert "can't show" not in chat.last_text(ORGANISER_ID)
+
+
+async def test_a_message_the_card_cannot_print_at_all_lists_a_few_characters(chat):
+    await submit(chat, SUPPORTER, "加油！我们永远和你站在一起，你并不孤单。", None)
+    shown = (await chat.send(ORGANISER_ID, "/moderate")).pop().text
+    assert "can't show 加 油 ！ 我 们 永 远 和 你 站 在 一 …:" in shown
+
+
 async def test_approve_and_reject_record_the_decision_and_show_the_next(chat):
     first = await submit(chat, SUPPORTER, "First")
     second = await submit(chat, OTHER, "Second")

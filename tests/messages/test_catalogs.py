@@ -262,3 +262,10 @@ def test_dates_read_the_same_whatever_babel_release_is_installed():
     assert date("en", day, with_year=True) == "28 November 2026"
     assert date("pt", day, with_year=True) == "28 de novembro de 2026"
     assert date("es", day, with_year=True) == "28 de noviembre de 2026"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_screen_claims_most_mps_read_english(language):
+    """Not something we know; the letter-language question says why English is recommended."""
+    claim = re.compile(r"most MPs|maioria dos deputados|mayoría (de los diputados )?lee", re.I)
+    assert [key for key, template in every_text(language) if claim.search(template)] == []

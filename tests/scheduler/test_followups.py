@@ -190,11 +190,48 @@ async def test_tampered_or_stale_answers_are_answered_politely_and_change_nothin
     assert followup(chat, 2)["outcome"] is None
 
 
-async def test_answer_before_the_question_was_asked_is_stale(chat):
+def day_ten_prompt(chat):
+    """The campaign's day-10 prompt: "Has your MP replied? ... tell us what they said"."""
+    campaign = chat.app.bot_data.campaign
+    return next(prompt for prompt in campaign.daily_prompts if prompt.day == 10)
+
+
+async def test_the_day_ten_prompt_lets_a_supporter_report_the_reply_there_and_then(chat):
     await letter_sent(chat, 1)
+    assert "tell us what they said" in day_ten_prompt(chat).text.en
+    await chat.press(1, keyboards.journey_data(day_ten_prompt(chat).journey))  # its button
+    assert "Has your MP replied?" in chat.last_text(1)
     followup_id = followup(chat, 1)["id"]
-    await chat.press(1, f"mp:reply:{followup_id}:supportive")
-    assert followup(chat, 1)["outcome"] is None
+    answers = [f"{ANSWER_PREFIX}{followup_id}:{outcome}" for outcome in REPLY_OUTCOMES]
+    assert chat.button_data(1)[: len(answers)] == answers  # the fourteen-day question's answers
+
+    await chat.press(1, f"{ANSWER_PREFIX}{followup_id}:supportive")
+
+    assert followup(chat, 1)["outcome"] == "supportive"
+    assert "your answer is recorded" in chat.last_text(1)
+    with later(TWO_WEEKS_ON):
+        await run_followups(chat)
+    assert questions(chat, 1) == []  # answered already: not asked again
+    campaign = chat.app.bot_data.campaign
+    (seat,) = gather_stats(chat.storage, campaign, dt.datetime.now(dt.UTC)).constituencies
+    assert seat.replies == {"supportive": 1}
+
+
+async def test_not_yet_before_the_question_leaves_the_question_to_come(chat):
+    await letter_sent(chat, 1)
+    await chat.press(1, f"{ANSWER_PREFIX}{followup(chat, 1)['id']}:{REPLY_NOT_YET}")
+    assert followup(chat, 1)["outcome"] == REPLY_NOT_YET
+    with later(TWO_WEEKS_ON):
+        await run_followups(chat)
+    assert len(questions(chat, 1)) == 1
+
+
+async def test_once_the_reply_is_reported_the_mp_screen_no_longer_asks(chat):
+    await letter_sent(chat, 1)
+    await chat.press(1, f"{ANSWER_PREFIX}{followup(chat, 1)['id']}:no_reply")
+    await chat.press(1, keyboards.journey_data("mp"))
+    assert "Has your MP replied?" not in chat.last_text(1)
+    assert not any(data.startswith(ANSWER_PREFIX) for data in chat.button_data(1))
 
 
 @pytest.mark.parametrize("outcome", REPLY_OUTCOMES)

@@ -8,6 +8,7 @@ a JobQueue callback receives.
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from types import SimpleNamespace
 
 import aiohttp
@@ -49,6 +50,24 @@ class WireResponse(aiohttp.ClientResponse):
         super().__init__(method, url, **kwargs)
 
 
+def x_answer(
+    status: int, content: dict | bytes = b"", headers: dict | None = None
+) -> CallbackResult:
+    """One answer from api.twitter.com as it comes off the wire, reason phrase included:
+    `content` is a JSON payload, or raw bytes (X's edge answers some errors with an empty or
+    HTML body) typed by the Content-Type in `headers` (none: what aiohttp assumes without one)."""
+    raw = isinstance(content, bytes)
+    return CallbackResult(
+        status=status,
+        payload=None if raw else content,
+        body=content if raw else "",
+        content_type="application/octet-stream" if raw else "application/json",
+        headers=headers,
+        reason=HTTPStatus(status).phrase,
+        response_class=WireResponse,
+    )
+
+
 def x_rate_limited(reset: dt.datetime) -> tuple[int, dict, dict]:
     headers = {
         "x-rate-limit-limit": "450",
@@ -63,20 +82,18 @@ class XAccount:
 
     def __init__(self, mocked: aioresponses) -> None:
         self.posts: list[str] = []
-        self.failure: tuple[int, dict, dict] | None = None  # status, body, headers
+        self.failure: tuple[int, dict | bytes, dict] | None = None  # status, body, headers
         mocked.post(X_TWEETS, callback=self._create, repeat=True)
 
     def _create(self, url, **kwargs) -> CallbackResult:
         if self.failure:
             status, body, headers = self.failure
-            return CallbackResult(
-                status=status, payload=body, headers=headers, response_class=WireResponse
-            )
+            return x_answer(status, body, headers)
         post = kwargs["json"]["text"]
         self.posts.append(post)
         post_id = str(1861000000000000000 + len(self.posts))
         body = {"data": {"id": post_id, "edit_history_tweet_ids": [post_id], "text": post}}
-        return CallbackResult(status=201, payload=body, response_class=WireResponse)
+        return x_answer(201, body)
 
 
 # --- Telegram ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def small_campaign(storage: Storage) -> Storage:
             supporter(BEA, "pt", "2026-11-25T23:59:59+00:00", opted_in=1, blocked_at="2026-11-26"),
             supporter(CARLA, "es", "2026-11-26T00:00:00+00:00", source="ref-AAAA"),
             supporter(DORA, "en", "2026-11-26T10:00:00+00:00", opted_in=1, source="ref-AAAA"),
-            # Joined before the 16 days /stats shows.
+            # Joined before the campaign, whose days /stats shows.
             supporter(EVA, "en", "2026-11-10T10:00:00+00:00", opted_in=1, source="ref-BBBB"),
             supporter(FLOR, "en", "2026-11-27T08:00:00+00:00", source="mp"),
         ]

@@ -43,6 +43,25 @@ def postcode_found(postcode: str = "SW1A 1AA", *, old_name: str | None = None) -
     }
 
 
+def postcode_without_constituency(postcode: str, country: str, pseudo_code: str) -> dict:
+    """GET /postcodes/{postcode} in Jersey, Guernsey or the Isle of Man: a real postcode whose
+    constituency (like its other areas) is an ONS pseudo-code (L99999999 Channel Islands,
+    M99999999 Isle of Man) with no name."""
+    answer = postcode_found(postcode)
+    result = answer["result"]
+    result.update(
+        country=country,
+        admin_district=None,
+        parliamentary_constituency=None,
+        parliamentary_constituency_2024=None,
+    )
+    result["codes"] = dict.fromkeys(result["codes"], pseudo_code)
+    return answer
+
+
+JERSEY = postcode_without_constituency("JE2 4WD", "Channel Islands", "L99999999")
+GUERNSEY = postcode_without_constituency("GY1 1AA", "Channel Islands", "L99999999")
+ISLE_OF_MAN = postcode_without_constituency("IM1 1AD", "Isle of Man", "M99999999")
 NOT_FOUND = {"status": 404, "error": "Postcode not found"}
 TERMINATED = {
     "status": 200,
@@ -126,7 +145,9 @@ CONSTITUENCY_SEARCH = search_result(
 
 
 def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | None = None) -> dict:
-    """GET /api/Members/{id}/Contact (ContactInformationListItem)."""
+    """GET /api/Members/{id}/Contact (ContactInformationListItem: every ContactInformation
+    field the Members API's schema lists, null where an office leaves it empty)."""
+    unused = {"line3": None, "line4": None, "line5": None, "fax": None, "website": None}
     entries = [
         {
             "type": "Constituency office",
@@ -140,6 +161,7 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
             "postcode": "SW1A 0AA",
             "phone": "020 7946 0000",
             "email": "caseworker@example.org",
+            **unused,
         },
         {
             "type": "Parliamentary office",
@@ -153,6 +175,7 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
             "postcode": "SW1A 0AA",
             "phone": "020 7219 3000",
             "email": email,
+            **unused,
         },
     ]
     if x:
@@ -165,6 +188,11 @@ def contacts(*, email: str | None = "jane.example.mp@parliament.uk", x: str | No
                 "isWebAddress": True,
                 "notes": None,
                 "line1": x,
+                "line2": None,
+                "postcode": None,
+                "phone": None,
+                "email": None,
+                **unused,
             }
         )
     return {"value": entries, "links": []}

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -23,13 +26,14 @@ from bot.app.offline import UpdateFactory
 from bot.app.webhook import Webhook
 from bot.campaign import load_campaign
 from bot.config import Settings
-from bot.storage import Storage
+from bot.storage import DatabaseUnusable, Storage
 from messages import i18n
 from tests.support.bot_api import FakeBotApi, start_bot_process
 from tests.support.harness import make_settings, running_bot
 from tests.support.parliament import ConcurrencyProbe, client, sync_transport
 
 SECRET = "s3cret-token_for-webhook"
+NOBODY = 65534
 
 
 def free_port() -> int:
@@ -287,3 +291,83 @@ async def test_an_error_that_stops_the_bot_is_logged_as_the_reason(tmp_path):
     assert bot.returncode == 1
     assert "Starting @StepUpBot" in text and "webhook at https://bot.example.org/telegram" in text
     assert "Stopped by an error: OSError: [Errno 98] Address already in use" in text
+
+
+# --- an unusable database (X7) ----------------------------------------------------------------
+
+
+def start_with_database(database: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """`stepup-bot run` with DATABASE_PATH at `database`; the token is never checked with
+    Telegram, since the database is looked at first."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "1:x", "DATABASE_PATH": str(database)},
+    )
+
+
+def assert_one_line_naming_the_setting(result: subprocess.CompletedProcess, database: Path):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Setting DATABASE_PATH: cannot use {database} as the database (")
+
+
+@pytest.mark.parametrize("kind", ["folder is a file", "a folder", "not a database"])
+def test_an_unusable_database_stops_start_up_with_one_line(tmp_path, kind):
+    if kind == "folder is a file":
+        (tmp_path / "data").write_text("not a folder")
+        database = tmp_path / "data" / "stepup.db"
+    elif kind == "a folder":
+        database = tmp_path / "stepup.db"
+        database.mkdir()
+    else:
+        database = tmp_path / "stepup.db"
+        database.write_bytes(b"Not SQLite: a spreadsheet saved under the wrong name. " * 100)
+    assert_one_line_naming_the_setting(start_with_database(database, tmp_path), database)
+
+
+def as_another_user(check: Callable[[], str]) -> str:
+    """`check()` run by a user who does not own the files it looks at. Root may write any
+    file, so as root it runs in a child process that has become 'nobody'."""
+    if os.geteuid() != 0:
+        return check()
+    readable, writable = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(writable, check().encode())
+        finally:
+            os._exit(0)
+    os.close(writable)
+    with os.fdopen(readable) as answer:
+        said = answer.read()
+    os.waitpid(child, 0)
+    return said
+
+
+def test_a_database_restored_by_another_user_is_refused_saying_why():
+    folder = Path(tempfile.mkdtemp())  # not under tmp_path: 'nobody' must be able to reach it
+    try:
+        folder.chmod(0o777)  # the bot's own folder: it may create files there
+        database = folder / "stepup.db"
+        Storage.open(database).close()
+        database.chmod(0o644)  # restored as another user: readable, not writable
+
+        def open_it() -> str:
+            try:
+                Storage.open(database).close()
+            except DatabaseUnusable as error:
+                return str(error)
+            return "opened"
+
+        said = as_another_user(open_it)
+    finally:
+        shutil.rmtree(folder)
+    assert said.startswith(f"cannot use {database} as the database (")
+    assert "read and write" in said

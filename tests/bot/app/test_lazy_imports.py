@@ -30,6 +30,7 @@ def test_building_the_bot_imports_no_chart_pdf_or_social_library():
 
 def test_a_chart_imports_matplotlib_when_it_is_drawn():
     drawn = modules_after(
-        "from bot.charts import volume_chart\nvolume_chart({}, 'title', empty_note='none')"
+        "import datetime as dt\nfrom bot.charts import volume_chart\nfrom messages.core import "
+        "chart_words\nvolume_chart({}, (dt.date.today(),) * 2, chart_words('en', 'stats'))"
     )
     assert "matplotlib" in drawn

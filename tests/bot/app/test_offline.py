@@ -112,6 +112,13 @@ async def test_x10_an_edit_that_changes_nothing_is_refused(bot):
     await bot.edit_message_text("Same", CHAT, message.message_id, parse_mode=ParseMode.HTML)
 
 
+async def test_x10_a_photo_has_a_caption_to_edit_not_a_text(bot):
+    photo = await bot.send_photo(CHAT, b"\x89PNG", caption="Day 1", parse_mode=ParseMode.HTML)
+    with pytest.raises(BadRequest, match=r"(?i)there is no text in the message to edit"):
+        await bot.edit_message_text("Day 2", CHAT, photo.message_id, parse_mode=ParseMode.HTML)
+    await bot.edit_message_caption(CHAT, photo.message_id, caption="Day 2")
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [

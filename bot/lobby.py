@@ -1,0 +1,291 @@
+"""Lobby days: supporters meet their MP in person on a day organisers set up (the mass lobby of
+the seed text: 260 supporters, 65 MPs, #masslobby).
+
+An event has texts in three languages (title, place, what to bring; Portuguese and Spanish fall
+back to English when organisers give none), a start, an RSVP deadline and a hashtag. Supporters
+say yes with their postcode, which finds their MP (bot.mps) and is then dropped: the RSVP keeps
+the constituency and the MP, never the postcode. Around the day the bot reminds those going
+(the evening before and on the morning), offers everyone else an email or a post to their MP,
+and afterwards asks each person who said yes once how it went.
+
+Nothing here knows Telegram or renders text: `bot.storage` keeps the rows, `messages.lobby`
+renders, `handlers.lobby` and `scheduler.lobby` drive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.campaign import DEFAULT_LANGUAGE
+from bot.mps import MP, constituency_key
+from bot.stats import csv_bytes
+
+if TYPE_CHECKING:
+    from bot.storage import Storage
+
+# The texts organisers write, each in up to three languages; English is required for title and
+# place, "what to bring" may be left out altogether.
+TEXT_FIELDS = ("title", "place", "bring")
+REQUIRED_FIELDS = ("title", "place")
+TEXT_LIMITS = {"title": 120, "place": 300, "bring": 500}
+STORY_LIMIT = 600
+SIGNATURE_LIMIT = 60
+
+OPEN, CANCELLED = "open", "cancelled"
+GOING, NOT_GOING = "yes", "cancelled"
+
+# What a supporter answers to "How did it go?", in the order the buttons show them.
+OUTCOMES = ("met_supportive", "met_undecided", "met_opposed", "met_staffer", "not_met")
+MET_MP = ("met_supportive", "met_undecided", "met_opposed")
+
+# Stories for the organisers' live blog: only with the author's permission, after moderation.
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+# When the reminders and the question afterwards go out, in the bot's time zone.
+EVE_REMINDER_TIME = dt.time(18, 0)
+MORNING_REMINDER_TIME = dt.time(8, 0)
+MORNING_REMINDER_LEAD = dt.timedelta(hours=2)  # at the latest, for an early start
+ASK_OUTCOME_AFTER = dt.timedelta(hours=6)
+
+# The moments a job acts on an event, each at most once per supporter (or once per event),
+# and the news of a cancellation, sent when an organiser cancels it.
+EVE, MORNING, FALLBACK, OUTCOME = "eve", "morning", "fallback", "outcome"
+MOMENTS = (EVE, MORNING, FALLBACK, OUTCOME)
+
+# Broadcast audiences around one event: who said yes, who lives where nobody is going yet,
+# and everyone else (offered an email or a post to their MP on the day).
+GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE = "going", "uncovered", "not_going"
+AUDIENCE_REACHES = (GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE)
+
+_HASHTAG = re.compile(r"#?([0-9A-Za-z_]*[A-Za-z_][0-9A-Za-z_]*)")
+HASHTAG_LIMIT = 50
+
+
+class LobbyInputError(ValueError):
+    """Something an organiser or supporter typed can't be used; `limit` when it was too long."""
+
+    def __init__(self, problem: str, limit: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class LobbyEvent:
+    """One lobby day. Times are aware datetimes in UTC; texts are {language: text}."""
+
+    id: int
+    title: Mapping[str, str]
+    place: Mapping[str, str]
+    bring: Mapping[str, str]
+    starts_at: dt.datetime
+    rsvp_deadline: dt.datetime
+    hashtag: str
+    status: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> LobbyEvent:
+        """An event from its `lobby_events` row (texts decoded by storage, ISO times)."""
+        return cls(
+            id=row["id"],
+            title=row["title"],
+            place=row["place"],
+            bring=row["bring"],
+            starts_at=dt.datetime.fromisoformat(row["starts_at"]),
+            rsvp_deadline=dt.datetime.fromisoformat(row["rsvp_deadline"]),
+            hashtag=row["hashtag"],
+            status=row["status"],
+        )
+
+    def text(self, field: str, language: str) -> str | None:
+        """The field in `language`, else in English; None for a "what to bring" left out."""
+        texts = getattr(self, field)
+        return texts.get(language) or texts.get(DEFAULT_LANGUAGE)
+
+    def rsvp_open(self, now: dt.datetime) -> bool:
+        """Whether supporters may still say yes at `now`: open, before deadline and start."""
+        return self.status == OPEN and now < min(self.rsvp_deadline, self.starts_at)
+
+    def is_over(self, now: dt.datetime) -> bool:
+        """Whether the event has begun by `now`."""
+        return now >= self.starts_at
+
+    def local_day(self, zone: ZoneInfo) -> dt.date:
+        """The event's date in `zone`."""
+        return self.starts_at.astimezone(zone).date()
+
+    def moment(self, which: str, zone: ZoneInfo) -> dt.datetime:
+        """When a job acts: the reminder the evening before, the reminder on the morning (and
+        the fallback for everyone not going, at the same time), the question afterwards."""
+        day = self.local_day(zone)
+        if which == EVE:
+            eve = dt.datetime.combine(day - dt.timedelta(days=1), EVE_REMINDER_TIME, tzinfo=zone)
+            return eve.astimezone(dt.UTC)
+        if which in (MORNING, FALLBACK):
+            morning = dt.datetime.combine(day, MORNING_REMINDER_TIME, tzinfo=zone)
+            return min(morning.astimezone(dt.UTC), self.starts_at - MORNING_REMINDER_LEAD)
+        if which == OUTCOME:
+            return self.starts_at + ASK_OUTCOME_AFTER
+        raise ValueError(f"no moment {which!r}; expected one of {MOMENTS}")
+
+    def moment_passed(self, which: str, now: dt.datetime, zone: ZoneInfo) -> bool:
+        """Whether a moment is no use any more: a reminder once the event has begun, the
+        message to those not going ("today...") once the day is over. The question afterwards
+        and the news of a cancellation are never too late."""
+        if which in (EVE, MORNING):
+            return now >= self.starts_at
+        if which == FALLBACK:
+            next_day = self.local_day(zone) + dt.timedelta(days=1)
+            return now >= dt.datetime.combine(next_day, dt.time(0, 0), tzinfo=zone)
+        return False
+
+
+def open_events(storage: Storage) -> dict[int, LobbyEvent]:
+    """Every event not cancelled, by id, whether still to come or over."""
+    events = (LobbyEvent.from_row(row) for row in storage.lobby_events())
+    return {event.id: event for event in events if event.status == OPEN}
+
+
+def clean_text(field: str, raw: str) -> str:
+    """An organiser's text for `field`, spaces tidied; LobbyInputError if empty or too long."""
+    cleaned = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())
+    if not cleaned:
+        raise LobbyInputError("empty")
+    if len(cleaned) > TEXT_LIMITS[field]:
+        raise LobbyInputError("too_long", TEXT_LIMITS[field])
+    return cleaned
+
+
+def clean_hashtag(raw: str) -> str:
+    """'masslobby', '#MassLobby ' -> '#MassLobby'; LobbyInputError unless it is one hashtag."""
+    match = _HASHTAG.fullmatch(raw.strip())
+    if match is None:
+        raise LobbyInputError("hashtag")
+    if len(match.group(1)) > HASHTAG_LIMIT:
+        raise LobbyInputError("too_long", HASHTAG_LIMIT)
+    return f"#{match.group(1)}"
+
+
+def check_times(starts_at: dt.datetime, rsvp_deadline: dt.datetime, now: dt.datetime) -> None:
+    """LobbyInputError('past') for a start already gone, ('deadline_after_start') for an RSVP
+    deadline after the start."""
+    if starts_at <= now:
+        raise LobbyInputError("past")
+    if rsvp_deadline > starts_at:
+        raise LobbyInputError("deadline_after_start")
+
+
+def clean_story(raw: str) -> str:
+    """A supporter's story for the live blog; LobbyInputError if empty or over STORY_LIMIT."""
+    story = raw.strip()
+    if not story:
+        raise LobbyInputError("empty")
+    if len(story) > STORY_LIMIT:
+        raise LobbyInputError("too_long", STORY_LIMIT)
+    return story
+
+
+def clean_signature(raw: str) -> str:
+    """How a story is signed (a first name, initials); LobbyInputError if over the limit."""
+    signature = " ".join(raw.split())
+    if not signature:
+        raise LobbyInputError("empty")
+    if len(signature) > SIGNATURE_LIMIT:
+        raise LobbyInputError("too_long", SIGNATURE_LIMIT)
+    return signature
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Who is going to one event, as organisers plan the day: no names, only counts."""
+
+    going: int  # supporters with a yes
+    cancelled: int  # supporters who said yes, then cancelled
+    requests: int  # of those going, how many asked their MP for a meeting
+    mps_by_party: Mapping[str, int]  # MPs someone is going to meet (one per seat), per party
+    uncovered: list[tuple[str, str, int]]  # (code, name, supporters there) nobody going from
+    outcomes: Mapping[str, int]  # answers to "How did it go?"
+    asked: int  # supporters asked how it went
+    stories: Mapping[str, int]  # stories per moderation status
+
+    @property
+    def mps_covered(self) -> int:
+        """How many MPs someone is going to meet."""
+        return sum(self.mps_by_party.values())
+
+
+def coverage(storage: Storage, event_id: int) -> Coverage:
+    """The organisers' view of one event, from counts only."""
+    seats = storage.lobby_constituencies(event_id)
+    counts = storage.rsvp_counts(event_id)
+    outcomes: Counter[str] = Counter()
+    for answered in storage.lobby_outcomes(event_id).values():
+        outcomes.update(answered)
+    return Coverage(
+        going=counts.get(GOING, 0),
+        cancelled=counts.get(NOT_GOING, 0),
+        requests=sum(seat["requests"] for seat in seats),
+        mps_by_party=Counter(seat["party"] or "" for seat in seats),
+        uncovered=storage.uncovered_constituencies(event_id),
+        outcomes=outcomes,
+        asked=sum(seat["asked"] for seat in seats),
+        stories=storage.story_counts(event_id),
+    )
+
+
+CSV_COLUMNS = (
+    "constituency_code",
+    "constituency_name",
+    "mp_party",
+    "going",
+    "meeting_requests",
+    "asked_how_it_went",
+    *OUTCOMES,
+)
+
+
+def coverage_csv(storage: Storage, event_id: int) -> bytes:
+    """One row per constituency where supporters live or someone is going: counts only, no
+    names or ids. Column names are stable identifiers, the same in every language. Rows with
+    `going` 0 are where to recruit."""
+    outcomes = storage.lobby_outcomes(event_id)
+    rows = [
+        [
+            seat["code"],
+            seat["name"],
+            seat["party"] or "",
+            seat["going"],
+            seat["requests"],
+            seat["asked"],
+            *(outcomes.get(seat["code"], {}).get(outcome, 0) for outcome in OUTCOMES),
+        ]
+        for seat in storage.lobby_constituencies(event_id)
+    ]
+    rows += [
+        [code, name, "", 0, 0, 0, *(0 for _ in OUTCOMES)]
+        for code, name, _ in storage.uncovered_constituencies(event_id)
+    ]
+    return csv_bytes(list(CSV_COLUMNS), rows)
+
+
+def rsvp_mp(storage: Storage, rsvp: Mapping[str, Any]) -> MP:
+    """The MP a supporter going will meet: as their RSVP recorded it, with the email, X account
+    and office phone from the MP cache when it still lists that same MP."""
+    cached = storage.mp_for_constituency(constituency_key(rsvp["constituency_name"]))
+    same = cached if cached and cached["member_id"] == rsvp["mp_member_id"] else {}
+    return MP(
+        member_id=rsvp["mp_member_id"],
+        name=rsvp["mp_name"],
+        party=rsvp["mp_party"] or "",
+        email=same.get("email"),
+        x_handle=same.get("x_handle"),
+        constituency_code=rsvp["constituency_code"],
+        constituency_name=rsvp["constituency_name"],
+        phone=same.get("phone"),
+    )

@@ -1,0 +1,352 @@
+"""Lobby days: events, RSVPs (by constituency, with the MP met), what each job has done for
+each supporter, "How did it go?" answers and the stories for the organisers' live blog.
+
+An RSVP keeps the constituency and the MP, never the postcode. Each reminder, the question
+afterwards and the fallback broadcast is claimed (a timestamp written) before it is sent, so
+it goes at most once whatever happens to the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bot.storage.base import Store, stamp
+from bot.storage.supporters import CONSENT_COLUMNS
+
+TEXT_COLUMNS = ("title", "place", "bring")
+# The per-supporter moments a job claims, and the rsvp column recording each.
+MOMENT_COLUMNS = {
+    "eve": "eve_sent_at",
+    "morning": "morning_sent_at",
+    "outcome": "outcome_asked_at",
+    "cancelled": "cancel_told_at",
+}
+GOING = "yes"
+
+
+def going_clause(alias: str = "s") -> str:
+    """SQL: the supporter `alias` said yes to the event given as the parameter."""
+    return (
+        "EXISTS (SELECT 1 FROM lobby_rsvps r WHERE r.event_id = ? AND r.status = 'yes'"
+        f" AND r.user_id = {alias}.user_id)"
+    )
+
+
+def uncovered_clause(alias: str = "s") -> str:
+    """SQL: the supporter `alias` lives in a known constituency from which nobody said yes to
+    the event given as the parameter."""
+    return (
+        f"{alias}.constituency_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lobby_rsvps r"
+        " WHERE r.event_id = ? AND r.status = 'yes'"
+        f" AND r.constituency_code = {alias}.constituency_code)"
+    )
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    for column in TEXT_COLUMNS:
+        row[column] = json.loads(row[column]) if row[column] else {}
+    return row
+
+
+class LobbyStore(Store):
+    """Lobby events, RSVPs, outcomes and stories."""
+
+    # --- events -----------------------------------------------------------------------------
+
+    def create_lobby_event(
+        self,
+        *,
+        texts: dict[str, dict[str, str]],
+        starts_at: dt.datetime,
+        rsvp_deadline: dt.datetime,
+        hashtag: str,
+        created_by: int,
+    ) -> int:
+        """Store a new open event; `texts` holds title, place and bring as {language: text}."""
+        now = stamp()
+        row = {
+            **{column: json.dumps(texts.get(column) or {}) for column in TEXT_COLUMNS},
+            "starts_at": stamp(starts_at),
+            "rsvp_deadline": stamp(rsvp_deadline),
+            "hashtag": hashtag,
+            "status": "open",
+            "created_by": created_by,
+            "created_at": now,
+            "updated_at": now,
+        }
+        return self.insert("lobby_events", row)
+
+    def update_lobby_event(
+        self,
+        event_id: int,
+        *,
+        texts: dict[str, dict[str, str]],
+        starts_at: dt.datetime,
+        rsvp_deadline: dt.datetime,
+        hashtag: str,
+    ) -> bool:
+        """Change an open event's texts and times; False if it is cancelled or gone."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_events SET title = ?, place = ?, bring = ?, starts_at = ?,"
+                " rsvp_deadline = ?, hashtag = ?, updated_at = ? WHERE id = ? AND status = 'open'",
+                [
+                    *(json.dumps(texts.get(column) or {}) for column in TEXT_COLUMNS),
+                    stamp(starts_at),
+                    stamp(rsvp_deadline),
+                    hashtag,
+                    stamp(),
+                    event_id,
+                ],
+            ).rowcount
+        )
+
+    def get_lobby_event(self, event_id: int) -> dict[str, Any] | None:
+        """The event row with its texts decoded, or None."""
+        rows = self.rows("SELECT * FROM lobby_events WHERE id = ?", [event_id])
+        return _decoded(rows[0]) if rows else None
+
+    def lobby_events(self, *, open_after: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Events newest first; with `open_after`, only open ones starting after it (soonest
+        first), as supporters see them."""
+        if open_after is None:
+            rows = self.rows("SELECT * FROM lobby_events ORDER BY starts_at DESC, id DESC")
+        else:
+            rows = self.rows(
+                "SELECT * FROM lobby_events WHERE status = 'open' AND starts_at > ?"
+                " ORDER BY starts_at, id",
+                [stamp(open_after)],
+            )
+        return [_decoded(row) for row in rows]
+
+    def cancel_lobby_event(self, event_id: int) -> bool:
+        """Cancel an open event; False if it already was (or is gone)."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_events SET status = 'cancelled', updated_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                [stamp(), event_id],
+            ).rowcount
+        )
+
+    def claim_lobby_fallback(self, event_id: int) -> bool:
+        """Mark the event's on-the-day message to everyone not going as sent, before it is
+        created, so it goes at most once. False if it already went or the event is cancelled."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_events SET fallback_at = ? WHERE id = ? AND status = 'open'"
+                " AND fallback_at IS NULL",
+                [stamp(), event_id],
+            ).rowcount
+        )
+
+    # --- RSVPs ------------------------------------------------------------------------------
+
+    def save_rsvp(
+        self, event_id: int, user_id: int, *, constituency: tuple[str, str], mp: dict[str, Any]
+    ) -> None:
+        """Say yes (again): the constituency as (code, name) and the MP's member_id, name and
+        party. A yes after a cancellation keeps what was already sent for that event."""
+        code, name = constituency
+        now = stamp()
+        self.db.execute(
+            "INSERT INTO lobby_rsvps (event_id, user_id, status, constituency_code,"
+            " constituency_name, mp_member_id, mp_name, mp_party, created_at, updated_at)"
+            " VALUES (?, ?, 'yes', ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (event_id, user_id) DO UPDATE SET status = 'yes',"
+            " constituency_code = excluded.constituency_code,"
+            " constituency_name = excluded.constituency_name,"
+            " mp_member_id = excluded.mp_member_id, mp_name = excluded.mp_name,"
+            " mp_party = excluded.mp_party, updated_at = excluded.updated_at",
+            [event_id, user_id, code, name, mp["member_id"], mp["name"], mp["party"], now, now],
+        )
+
+    def cancel_rsvp(self, event_id: int, user_id: int) -> bool:
+        """Withdraw a yes; False if there was none."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_rsvps SET status = 'cancelled', updated_at = ?"
+                " WHERE event_id = ? AND user_id = ? AND status = 'yes'",
+                [stamp(), event_id, user_id],
+            ).rowcount
+        )
+
+    def get_rsvp(self, event_id: int, user_id: int) -> dict[str, Any] | None:
+        """The supporter's RSVP row for the event (any status), or None."""
+        rows = self.rows(
+            "SELECT * FROM lobby_rsvps WHERE event_id = ? AND user_id = ?", [event_id, user_id]
+        )
+        return rows[0] if rows else None
+
+    def going_count(self, event_id: int, constituency_code: str | None = None) -> int:
+        """Supporters with a yes to the event (from one constituency, if given)."""
+        sql = "SELECT count(*) FROM lobby_rsvps WHERE event_id = ? AND status = 'yes'"
+        params: list[Any] = [event_id]
+        if constituency_code:
+            sql += " AND constituency_code = ?"
+            params.append(constituency_code)
+        return self.db.execute(sql, params).fetchone()[0]
+
+    def due_lobby_moment(
+        self, event_id: int, moment: str, hears_from_campaign: str
+    ) -> list[dict[str, Any]]:
+        """Who a job still owes `moment` (a MOMENT_COLUMNS key): a yes, not blocked, not yet
+        claimed. Reminders go only to those who agreed to hear from the campaign (the consent
+        subject `hears_from_campaign`: campaign updates, or after the campaign what comes
+        next); the question
+        afterwards to everyone who went unless they said /stop after saying yes; the news of a
+        cancellation to everyone who said yes."""
+        column = MOMENT_COLUMNS[moment]
+        consent = {
+            "eve": f"s.{CONSENT_COLUMNS[hears_from_campaign]} = 1",
+            "morning": f"s.{CONSENT_COLUMNS[hears_from_campaign]} = 1",
+            "outcome": "coalesce((SELECT c.granted FROM consents c WHERE c.user_id = r.user_id"
+            " AND c.at > r.updated_at ORDER BY c.id DESC LIMIT 1), 1) = 1",
+            "cancelled": "1",
+        }[moment]
+        return self.rows(
+            "SELECT r.user_id, s.language, r.mp_name FROM lobby_rsvps r"
+            " JOIN supporters s ON s.user_id = r.user_id"
+            f" WHERE r.event_id = ? AND r.status = 'yes' AND r.{column} IS NULL"
+            f" AND s.blocked_at IS NULL AND {consent} ORDER BY r.rowid",
+            [event_id],
+        )
+
+    def claim_lobby_moment(self, event_id: int, user_id: int, moment: str) -> bool:
+        """Mark `moment` done for this supporter before it is sent; False if it already was."""
+        column = MOMENT_COLUMNS[moment]
+        return bool(
+            self.db.execute(
+                f"UPDATE lobby_rsvps SET {column} = ? WHERE event_id = ? AND user_id = ?"
+                f" AND {column} IS NULL",
+                [stamp(), event_id, user_id],
+            ).rowcount
+        )
+
+    def record_lobby_outcome(self, event_id: int, user_id: int, outcome: str) -> bool:
+        """The answer to "How did it go?", once, from someone who was asked; False otherwise."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_rsvps SET outcome = ?, outcome_at = ? WHERE event_id = ?"
+                " AND user_id = ? AND outcome_asked_at IS NOT NULL AND outcome IS NULL",
+                [outcome, stamp(), event_id, user_id],
+            ).rowcount
+        )
+
+    # --- stories ----------------------------------------------------------------------------
+
+    def add_lobby_story(
+        self, event_id: int, user_id: int, body: str, signature: str | None, language: str
+    ) -> int:
+        """A story the author agreed to have published, waiting for moderation."""
+        row = {
+            "event_id": event_id,
+            "user_id": user_id,
+            "body": body,
+            "signature": signature,
+            "language": language,
+            "status": "pending",
+            "created_at": stamp(),
+        }
+        return self.insert("lobby_stories", row)
+
+    def next_pending_story(self, event_id: int) -> dict[str, Any] | None:
+        """The oldest story waiting for an event, with the MP it was about (not its author)."""
+        rows = self.rows(
+            "SELECT t.id, t.body, t.signature, t.language, r.mp_name FROM lobby_stories t"
+            " LEFT JOIN lobby_rsvps r ON r.event_id = t.event_id AND r.user_id = t.user_id"
+            " WHERE t.event_id = ? AND t.status = 'pending' ORDER BY t.id LIMIT 1",
+            [event_id],
+        )
+        return rows[0] if rows else None
+
+    def story_event(self, story_id: int) -> int | None:
+        """The event a story is about, or None if the story is gone."""
+        row = self.db.execute(
+            "SELECT event_id FROM lobby_stories WHERE id = ?", [story_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    def moderate_story(self, story_id: int, status: str, organiser_id: int) -> bool:
+        """Approve or reject a pending story; False if it is no longer pending (or gone)."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_stories SET status = ?, moderated_by = ?, moderated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [status, organiser_id, stamp(), story_id],
+            ).rowcount
+        )
+
+    def approved_stories(self, event_id: int) -> list[dict[str, Any]]:
+        """Approved stories, oldest first, with only what is published and the MP."""
+        return self.rows(
+            "SELECT t.body, t.signature, r.mp_name FROM lobby_stories t"
+            " LEFT JOIN lobby_rsvps r ON r.event_id = t.event_id AND r.user_id = t.user_id"
+            " WHERE t.event_id = ? AND t.status = 'approved' ORDER BY t.id",
+            [event_id],
+        )
+
+    # --- organisers' figures ----------------------------------------------------------------
+
+    def rsvp_counts(self, event_id: int) -> dict[str, int]:
+        """Supporters per RSVP status ('yes', 'cancelled')."""
+        return dict(
+            self.db.execute(
+                "SELECT status, count(*) FROM lobby_rsvps WHERE event_id = ? GROUP BY status",
+                [event_id],
+            ).fetchall()
+        )
+
+    def lobby_constituencies(self, event_id: int) -> list[dict[str, Any]]:
+        """Per constituency with a yes: code, name, the MP's party, how many are going, how
+        many asked their MP for a meeting and how many were asked how it went. No one's id."""
+        return self.rows(
+            "SELECT constituency_code AS code, max(constituency_name) AS name,"
+            " max(mp_party) AS party, count(*) AS going, count(request_sent_at) AS requests,"
+            " count(outcome_asked_at) AS asked"
+            " FROM lobby_rsvps WHERE event_id = ? AND status = 'yes'"
+            " GROUP BY constituency_code ORDER BY going DESC, name",
+            [event_id],
+        )
+
+    def lobby_outcomes(self, event_id: int) -> dict[str, dict[str, int]]:
+        """Constituency code -> {outcome: supporters who answered it}."""
+        found: dict[str, dict[str, int]] = {}
+        for code, outcome, count in self.db.execute(
+            "SELECT constituency_code, outcome, count(*) FROM lobby_rsvps"
+            " WHERE event_id = ? AND outcome IS NOT NULL GROUP BY constituency_code, outcome",
+            [event_id],
+        ).fetchall():
+            found.setdefault(code, {})[outcome] = count
+        return found
+
+    def record_meeting_request(self, event_id: int, user_id: int) -> bool:
+        """The supporter sent their request to meet; False without a yes (or if already)."""
+        return bool(
+            self.db.execute(
+                "UPDATE lobby_rsvps SET request_sent_at = ? WHERE event_id = ? AND user_id = ?"
+                " AND status = 'yes' AND request_sent_at IS NULL",
+                [stamp(), event_id, user_id],
+            ).rowcount
+        )
+
+    def uncovered_constituencies(self, event_id: int) -> list[tuple[str, str, int]]:
+        """(code, name, supporters there) where supporters live and nobody is going yet, the
+        most supporters first: where to recruit."""
+        return self.db.execute(
+            "SELECT s.constituency_code, max(s.constituency_name), count(*) FROM supporters s"
+            f" WHERE s.blocked_at IS NULL AND {uncovered_clause()}"
+            " GROUP BY s.constituency_code ORDER BY count(*) DESC, max(s.constituency_name)",
+            [event_id],
+        ).fetchall()
+
+    def story_counts(self, event_id: int) -> dict[str, int]:
+        """Stories per moderation status ('pending', 'approved', 'rejected')."""
+        return dict(
+            self.db.execute(
+                "SELECT status, count(*) FROM lobby_stories WHERE event_id = ? GROUP BY status",
+                [event_id],
+            ).fetchall()
+        )

@@ -1,0 +1,186 @@
+"""Lobby days' jobs through the real Application: reminders the evening before and on the morning
+to those going who agreed to hear from the campaign, the message on the day to everyone else,
+"How did it go?" afterwards, and the news of a cancellation; each at most once, with the jobs
+rebuilt from SQLite at every start and a clock moved by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bot import lobby
+from bot.consent import UPDATES, stop_everything
+from scheduler import broadcasts
+from scheduler import lobby as jobs
+from tests.support.harness import ORGANISER_ID, running_bot
+from tests.support.parliament import WESTMINSTER
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
+
+LONDON = ZoneInfo("Europe/London")
+GOING_SUBSCRIBED, GOING_NOT_SUBSCRIBED, NOT_GOING, STOPPED = 1, 2, 3, 4
+
+
+def london(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=LONDON)
+
+
+START = london(26, 11)  # Thursday 26 November 2026, 11:00
+
+
+@pytest.fixture
+def clock():
+    """20 November 2026, noon in London; tests move it by hand."""
+    with time_machine.travel(london(20, 12), tick=False) as traveller:
+        yield traveller
+
+
+def supporter(storage, uid: int, *, subscribed: bool, going_to: int | None = None) -> None:
+    storage.ensure_supporter(uid, "pt" if uid == GOING_NOT_SUBSCRIBED else "en")
+    # Subscribed: agreed to hear from the campaign (its updates), what lobby reminders need.
+    storage.set_consents(uid, {UPDATES: subscribed}, "test-wording")
+    storage.set_constituency(uid, WESTMINSTER.code, WESTMINSTER.name)
+    if going_to:
+        storage.save_rsvp(
+            going_to,
+            uid,
+            constituency=(WESTMINSTER.code, WESTMINSTER.name),
+            mp={"member_id": 5001, "name": "Jane Example", "party": "Labour"},
+        )
+
+
+def new_event(storage) -> int:
+    event_id = storage.create_lobby_event(
+        texts={"title": {"en": "Mass lobby"}, "place": {"en": "Central Lobby"}, "bring": {}},
+        starts_at=START,
+        rsvp_deadline=START - dt.timedelta(days=1),
+        hashtag="#masslobby",
+        created_by=ORGANISER_ID,
+    )
+    supporter(storage, GOING_SUBSCRIBED, subscribed=True, going_to=event_id)
+    supporter(storage, GOING_NOT_SUBSCRIBED, subscribed=False, going_to=event_id)
+    supporter(storage, NOT_GOING, subscribed=True)
+    return event_id
+
+
+@pytest.fixture
+async def event_id(settings, api, clock) -> int:
+    """A lobby day on 26 November at 11:00, saved by a bot that has since stopped."""
+    async with running_bot(settings, api) as chat:
+        return new_event(chat.storage)
+
+
+def received(api, uid: int, words: str) -> list[str]:
+    return [call.text for call in api.sent(uid) if words in call.text]
+
+
+async def run(chat, event_id: int, moment: str) -> None:
+    """What the JobQueue does at the moment's time."""
+    (job,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, moment))
+    await job.run(chat.app)
+
+
+async def test_jobs_are_rebuilt_at_start_at_the_moments_of_the_day(settings, api, clock, event_id):
+    async with running_bot(settings, api) as chat:
+        runs = {
+            moment: chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, moment))[0]
+            for moment in lobby.MOMENTS
+        }
+    assert runs["eve"].job.trigger.run_date == london(25, 18)
+    assert runs["morning"].job.trigger.run_date == london(26, 8)
+    assert runs["fallback"].job.trigger.run_date == london(26, 8)
+    assert runs["outcome"].job.trigger.run_date == london(26, 17)
+
+
+async def test_reminders_go_once_to_those_going_who_agreed_even_across_a_restart(
+    settings, api, clock, event_id
+):
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")
+        assert await jobs.act(chat.app, event_id, "eve") == 0  # a second run: nobody twice
+    (eve,) = received(api, GOING_SUBSCRIBED, "Tomorrow: Mass lobby")
+    assert "You're meeting Jane Example" in eve and "Central Lobby" in eve
+    assert api.sent(GOING_NOT_SUBSCRIBED) == [] and api.sent(NOT_GOING) == []
+    clock.move_to(london(26, 8, 5))
+    async with running_bot(settings, api) as chat:  # the eve's job is rebuilt, and finds nobody
+        await run(chat, event_id, "eve")
+        await run(chat, event_id, "morning")
+    assert len(received(api, GOING_SUBSCRIBED, "Tomorrow")) == 1
+    assert len(received(api, GOING_SUBSCRIBED, "Today's the day")) == 1
+    assert api.sent(GOING_NOT_SUBSCRIBED) == []
+
+
+async def test_no_reminder_once_the_event_has_begun(settings, api, clock, event_id):
+    clock.move_to(START + dt.timedelta(minutes=5))  # the bot was down all morning
+    async with running_bot(settings, api) as chat:
+        names = {job.name for job in chat.app.job_queue.jobs()}
+        assert jobs.job_name(event_id, "eve") not in names
+        assert jobs.job_name(event_id, "morning") not in names
+        assert await jobs.act(chat.app, event_id, "morning") == 0
+    assert api.sent(GOING_SUBSCRIBED) == []
+
+
+async def test_on_the_morning_everyone_else_subscribed_is_offered_to_email_or_post(
+    settings, api, clock, event_id
+):
+    clock.move_to(london(26, 8))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "fallback")
+        await asyncio.gather(*broadcasts.running(chat.app))
+        assert await jobs.act(chat.app, event_id, "fallback") == 0  # created once only
+        assert len(chat.storage.open_broadcasts("broadcast")) == 0
+    (offer,) = received(api, NOT_GOING, "Can't be there?")
+    assert "#masslobby" in offer
+    (button,) = next(call for call in api.sent(NOT_GOING) if "Can't be there?" in call.text).buttons
+    assert button["url"] == "https://t.me/StepUpBot?start=mp"
+    assert received(api, GOING_SUBSCRIBED, "Can't be there?") == []
+    assert api.sent(GOING_NOT_SUBSCRIBED) == []  # no campaign messages without a yes
+    assert api.sent(ORGANISER_ID)  # its progress and report, as for any broadcast
+
+
+async def test_no_today_message_after_the_day(settings, api, clock, event_id):
+    clock.move_to(london(27, 9))
+    async with running_bot(settings, api) as chat:
+        assert await jobs.act(chat.app, event_id, "fallback") == 0
+    assert api.sent(NOT_GOING) == []
+
+
+async def test_how_did_it_go_is_asked_once_to_everyone_going_unless_they_stopped(
+    settings, api, clock, event_id
+):
+    async with running_bot(settings, api) as chat:
+        supporter(chat.storage, STOPPED, subscribed=True, going_to=event_id)
+    clock.move_to(london(26, 12))
+    async with running_bot(settings, api) as chat:
+        stop_everything(chat.storage, STOPPED, "test-wording")  # /stop after saying yes
+    clock.move_to(london(26, 17))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "outcome")
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "outcome")
+    (question,) = received(api, GOING_SUBSCRIBED, "How did it go?")
+    assert "Jane Example" in question
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "Como foi?")) == 1
+    assert api.sent(STOPPED) == [] and api.sent(NOT_GOING) == []
+    buttons = [button["callback_data"] for button in api.sent(GOING_SUBSCRIBED)[-1].buttons]
+    assert buttons == [f"lobby:how:{event_id}:{outcome}" for outcome in lobby.OUTCOMES]
+
+
+async def test_a_cancellation_not_yet_told_when_the_bot_stopped_is_told_at_start(
+    settings, api, clock, event_id
+):
+    async with running_bot(settings, api) as chat:
+        chat.storage.cancel_lobby_event(event_id)  # the process dies before telling anyone
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "cancelled")
+        assert not [job for job in chat.app.job_queue.jobs() if job.name.endswith("-eve")]
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "cancelled")
+    assert len(received(api, GOING_SUBSCRIBED, "is cancelled")) == 1
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "foi cancelado")) == 1  # news, not a promo
+    assert api.sent(NOT_GOING) == []
