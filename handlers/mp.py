@@ -235,7 +235,7 @@ async def request_meeting(update: Update, context: Context) -> str | int:
         "mp": asdict(mp),
         "meeting": {"event": event.id, "day": day.isoformat(), "hashtag": event.hashtag},
     }
-    intro = lobby_screens.request_intro(lang, mp.name)
+    intro = lobby_screens.request_intro(lang, mp.name, mp.constituency_name)
     await show(update, context, intro, skip_keyboard(lang, SKIP_NAME))
     return NAME
 

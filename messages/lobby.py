@@ -253,9 +253,10 @@ def guide_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     )
 
 
-def request_intro(lang: str, mp_name: str) -> Html:
+def request_intro(lang: str, mp_name: str, constituency: str) -> Html:
     """The meeting request begins: what it is, then how to sign it (the MP letter's question)."""
-    ask = text(lang, "mp.ask_name", anonymous=text(lang, "mp.anonymous_signature"))
+    unsigned = text(lang, "mp.anonymous_signature", constituency=constituency)
+    ask = text(lang, "mp.ask_name", anonymous=unsigned)
     return with_note(text(lang, "lobby.request_intro", mp_name=mp_name), ask)
 
 

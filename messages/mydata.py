@@ -164,6 +164,40 @@ def solidarity(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return lines
 
 
+def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    lines = []
+    for row in rows:
+        key = "mydata.lobby.going" if row["status"] == "yes" else "mydata.lobby.cancelled"
+        lines.append(
+            text(
+                lang,
+                key,
+                when=when(lang, row["updated_at"] or row["created_at"], zone),
+                event=row["event_id"],
+                mp=row["mp_name"],
+                constituency=row["constituency_name"],
+            )
+        )
+        if row["outcome"]:
+            outcome = text(lang, f"lobby.outcome_{row['outcome']}")
+            lines.append(text(lang, "mydata.lobby.outcome", outcome=outcome))
+    return lines
+
+
+def lobby_stories(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    return [
+        text(
+            lang,
+            "mydata.lobby.story",
+            when=when(lang, row["created_at"], zone),
+            event=row["event_id"],
+            body=row["body"],
+            status=text(lang, f"mydata.lobby.story_{row['status']}"),
+        )
+        for row in rows
+    ]
+
+
 def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [
         text(
@@ -251,6 +285,8 @@ SECTIONS: dict[str, tuple[str, Callable[[str, list[Row], ZoneInfo], list[str]]]]
     "actions": ("actions", actions),
     "mp_followups": ("followups", followups),
     "solidarity_messages": ("solidarity", solidarity),
+    "lobby_rsvps": ("lobby", lobby_rsvps),
+    "lobby_stories": ("lobby", lobby_stories),
     "deliveries": ("deliveries", deliveries),
     "chat_messages": ("chat", chat),
     "conversations": ("unfinished", conversations),

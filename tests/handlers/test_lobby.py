@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.clock import EXAMPLE_FORMAT
+from bot.consent import UPDATES
 from bot.storage import utcnow
-from messages import keyboards
+from messages import consent, keyboards
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
@@ -255,7 +256,7 @@ async def test_deep_link_explains_the_day_and_saying_yes_keeps_no_postcode(lobby
     chat = lobby_chat
     event_id = await create_event(chat)
     await chat.send(1, "/start lobby")
-    await chat.press(1, keyboards.OPTIN_YES)
+    await chat.press(1, consent.OPTIN_BOTH)
     invitation = chat.last_text(1)
     assert "Mass lobby for equal protection" in invitation
     assert "each meets their own MP" in invitation and "#masslobby" in invitation
@@ -519,7 +520,7 @@ async def test_forget_erases_rsvps_and_stories_and_mydata_shows_them(lobby_chat,
     await chat.press(1, screens.UNSIGNED)
     await chat.send(1, "/mydata")
     mine = chat.last_text(1)
-    assert "lobby_rsvps" in mine and "lobby_stories" in mine and "CanaryLobby7731" in mine
+    assert "Lobby days" in mine and "CanaryLobby7731" in mine  # the RSVP and the story
     await chat.send(1, "/forget")
     await chat.press(1, keyboards.FORGET_YES)
     assert chat.storage.get_rsvp(event_id, 1) is None
@@ -534,12 +535,12 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     chat = lobby_chat
     event_id = await create_event(chat)
     await chat.send(1, "/start")
-    await chat.press(1, keyboards.OPTIN_YES)
+    await chat.press(1, consent.OPTIN_BOTH)
     await chat.press(1, f"{screens.YES}{event_id}")
     await chat.send(1, "SW1A 1AA")
     for uid, code, name in ((2, "E14000001", "Aldershot"), (3, WESTMINSTER.code, "x")):
         await chat.send(uid, "/start")
-        await chat.press(uid, keyboards.OPTIN_YES)
+        await chat.press(uid, consent.OPTIN_BOTH)
         chat.storage.set_constituency(uid, code, name)
     await chat.send(ORGANISER, "/broadcast")
     await chat.send(ORGANISER, "Bring a friend!")
@@ -548,9 +549,9 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id}:uncovered")
     chosen = "live where nobody is going to Mass lobby for equal protection yet, <b>1</b>"
     assert any(chosen in body for body in chat.texts(ORGANISER))
-    assert chat.storage.count_audience(lobby=(event_id, "uncovered")) == 1
-    assert chat.storage.count_audience(lobby=(event_id, "going")) == 1
-    assert chat.storage.count_audience(lobby=(event_id, "not_going")) == 2
+    assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "uncovered")) == 1
+    assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "going")) == 1
+    assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "not_going")) == 2
     calls = await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id + 1}:going")
     assert calls  # an event that doesn't exist: asked again, nothing chosen
 

@@ -10,7 +10,7 @@ import hypothesis
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
-from messages import keyboards
+from messages import consent
 from tests.support.harness import tags_in
 from tests.support.parliament import FakeServices, client
 
@@ -28,7 +28,7 @@ async def use_services(chat, services: FakeServices) -> FakeServices:
 async def onboard(chat, uid: int, language_code: str = "en") -> None:
     """A supporter who has started the bot and said no to messages."""
     await chat.send(uid, "/start", language_code)
-    await chat.press(uid, keyboards.OPTIN_NO, language_code)
+    await chat.press(uid, consent.OPTIN_NONE, language_code)
 
 
 def url_buttons(chat, uid: int) -> dict[str, str]:
