@@ -34,7 +34,6 @@ from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.consent import hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
-from bot.mps import MP
 from bot.storage import utcnow
 from handlers.common import (
     Handler,
@@ -224,8 +223,8 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         await open_lobby(update, context)
         return ConversationHandler.END
     mp = await lookup_mp(update, context)
-    if not isinstance(mp, MP):  # said why, and asks again (None) or offered WriteToThem (END)
-        return mp
+    if mp is None:  # said why; another postcode may follow
+        return None
     storage = context.bot_data.storage
     uid = user_id(update)
     before = storage.get_rsvp(event.id, uid)

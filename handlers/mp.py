@@ -1,8 +1,8 @@
 """Write to your MP: postcode -> MP -> name -> one sentence -> letter language -> the letter to
 copy, with the buttons that send it, and "I've sent it"; later, the answer to "Did your MP reply?".
 
-The postcode lives only in the callback that receives it: it goes to postcodes.io and, when the
-lookup fails, into a WriteToThem link, never into user_data, the database or logs (P1). While the
+The postcode lives only in the callback that receives it: it goes to postcodes.io, never into
+user_data, the database, logs or a link in the chat (P1). While the
 letter is being written, the MP found and the supporter's name and sentence wait in user_data so a
 restart resumes the journey (S3); they go as soon as the letter is handed over, or when the
 supporter leaves the journey (P5).
@@ -66,6 +66,7 @@ from messages.mp import (
     ask_sentence_again,
     compose_letter,
     found_text,
+    handover_actions,
     handover_intro,
     handover_keyboard,
     intro_keyboard,
@@ -167,20 +168,21 @@ async def ask_postcode(update: Update, context: Context) -> str:
     return POSTCODE
 
 
-async def take_postcode(update: Update, context: Context) -> str | int | None:
+async def take_postcode(update: Update, context: Context) -> str | None:
     """Find the MP for the postcode typed, then ask how to sign the letter."""
     mp = await lookup_mp(update, context)
-    if not isinstance(mp, MP):
-        return mp
+    if mp is None:
+        return None
     lang = language(update, context)
     context.user_data[LETTER] = {"mp": asdict(mp)}
     await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
     return NAME
 
 
-async def lookup_mp(update: Update, context: Context) -> MP | int | None:
+async def lookup_mp(update: Update, context: Context) -> MP | None:
     """The MP for the postcode typed, whose constituency becomes the supporter's. Every failure
-    says what to do next and returns None (send it again) or END (WriteToThem offered). Also
+    says what to do next (WriteToThem, when the bot cannot name an MP) and returns None: the
+    step still takes a postcode, so another one, or the same one later, is looked up. Also
     the lobby day's RSVP (handlers/lobby.py)."""
     lang = language(update, context)
     data = context.bot_data
@@ -205,14 +207,12 @@ async def lookup_mp(update: Update, context: Context) -> MP | int | None:
         return None
     except SeatVacant as error:
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
-        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, postcode))
-        return ConversationHandler.END
+        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign))
+        return None
     except LookupUnavailable:
         unavailable = text(lang, "mp.lookup_unavailable")
-        await reply(
-            update, context, unavailable, writetothem_keyboard(lang, data.campaign, postcode)
-        )
-        return ConversationHandler.END
+        await reply(update, context, unavailable, writetothem_keyboard(lang, data.campaign))
+        return None
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
     return mp
 
@@ -376,7 +376,7 @@ async def hand_over(
     await reply(
         update,
         context,
-        text(lang, "lobby.request_actions" if meeting else "mp.handover_actions"),
+        handover_actions(lang, mp, bool(meeting)),
         handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language, meeting),
     )
     return ConversationHandler.END

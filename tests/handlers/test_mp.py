@@ -17,7 +17,16 @@ from bot.app.logs import QUIET
 from bot.typed import says_something
 from handlers.mp import LETTER
 from messages import consent, keyboards
-from messages.mp import FIND, KEEP_MIXED, REWRITE, SENT, SKIP_NAME, SKIP_SENTENCE
+from messages.i18n import text
+from messages.mp import (
+    FIND,
+    KEEP_MIXED,
+    LETTER_LANGUAGE_PREFIX,
+    REWRITE,
+    SENT,
+    SKIP_NAME,
+    SKIP_SENTENCE,
+)
 from messages.split import TEXT_LIMIT, visible_length
 from tests.support.harness import running_bot
 from tests.support.journeys import (
@@ -292,17 +301,31 @@ async def test_mp_without_x_account_gets_no_tweet_button(chat):
     assert not any("x.com" in url for url in url_buttons(chat, 1).values())
 
 
-async def test_mp_without_any_email_is_reached_through_writetothem(chat):
+@pytest.mark.parametrize("language_code", ["en", "pt", "es"])
+async def test_mp_without_any_email_is_reached_through_writetothem_as_the_only_way(
+    chat, language_code
+):
     no_contacts = {"value": [], "links": []}
     await use_services(
         chat, FakeServices(lookup_routes(**{"/api/Members/5001/Contact": no_contacts}))
     )
-    await at_sentence(chat, 1)
-    before = len(chat.api.calls)
-    await chat.press(1, SKIP_SENTENCE)
-    assert any("lists no email address" in call.text for call in chat.api.calls[before:])
+    await at_sentence(chat, 1, language_code)
+    await chat.press(1, SKIP_SENTENCE, language_code)
+    if language_code != "en":
+        await chat.press(1, f"{LETTER_LANGUAGE_PREFIX}en", language_code)
     assert not any("copy_text" in button for button in chat.buttons(1))
     assert any("writetothem" in url for url in url_buttons(chat, 1).values())
+    actions = chat.last_text(1)
+    assert actions == text(language_code, "mp.handover_actions_no_email")
+    # WriteToThem is the only way, not "also" a way
+    assert not re.search(r"\balso\b|também|también", actions)
+
+
+async def test_an_mp_with_an_email_is_written_to_by_email_with_writetothem_as_the_other_way(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)
+    assert "WriteToThem can also send it" in chat.last_text(1)
 
 
 async def test_a_letter_full_of_escaped_characters_is_sent_whole_within_telegrams_limit(chat):
@@ -397,10 +420,11 @@ async def test_vacant_seat_names_the_constituency_and_offers_writetothem(chat):
     replies = await chat.send(1, "sw1a1aa")
     assert f"The seat for {WESTMINSTER.name} has no MP" in replies[-1].text
     (link,) = url_buttons(chat, 1).values()
-    assert parse_qs(urlsplit(link).query)["pc"] == ["SW1A 1AA"]
-    asked = len(services.requests)
-    await chat.send(1, "sw1a1aa")  # the journey has ended: no longer read as a postcode
-    assert len(services.requests) == asked
+    assert parse_qs(urlsplit(link).query) == {"a": ["westminstermp"]}  # no postcode in the chat
+    services.routes.update(lookup_routes())  # the seat filled, or another postcode
+    replies = await chat.send(1, "sw1a1aa")
+    assert "Jane Example" in replies[-1].text  # still read as a postcode: the MP found
+    assert SKIP_NAME in chat.button_data(1)
 
 
 @pytest.mark.parametrize(
@@ -413,15 +437,33 @@ async def test_vacant_seat_names_the_constituency_and_offers_writetothem(chat):
     ],
     ids=["postcodes-503", "postcodes-timeout", "members-timeout", "contacts-500"],
 )
-async def test_lookup_service_down_offers_writetothem_with_the_postcode(chat, routes):
-    await use_services(chat, FakeServices(routes))
+async def test_lookup_service_down_offers_writetothem_without_the_postcode(chat, routes):
+    services = await use_services(chat, FakeServices(routes))
     await at_postcode(chat, 1)
     replies = await chat.send(1, "SW1A 1AA")
     assert "can't reach the MP lookup service" in replies[-1].text
     (link,) = url_buttons(chat, 1).values()
-    query = parse_qs(urlsplit(link).query)
-    assert query == {"a": ["westminstermp"], "pc": ["SW1A 1AA"]}
+    assert parse_qs(urlsplit(link).query) == {"a": ["westminstermp"]}
     assert FIND in chat.button_data(1)  # try again
+    services.routes.update(lookup_routes())  # the service is back
+    replies = await chat.send(1, "SW1A 1AA")  # sent again, as the message says
+    assert "Jane Example" in replies[-1].text
+
+
+async def test_every_writetothem_link_is_the_same_and_carries_no_postcode(chat):
+    """Issue: the vacant seat's link had the postcode (kept by Telegram), the hand-over's not."""
+    down = lookup_routes(**{"/postcodes/SW1A1AA": 503})
+    services = await use_services(chat, FakeServices(down))
+    await at_postcode(chat, 1)
+    await chat.send(1, "SW1A 1AA")
+    fallback = {url for url in url_buttons(chat, 1).values() if "writetothem" in url}
+    services.routes.update(lookup_routes())
+    await chat.send(1, "SW1A 1AA")
+    await chat.press(1, SKIP_NAME)
+    await chat.press(1, SKIP_SENTENCE)
+    handover = {url for url in url_buttons(chat, 1).values() if "writetothem" in url}
+    assert fallback == handover and len(handover) == 1
+    assert not any("pc=" in repr(call.params) for call in chat.api.calls)
 
 
 async def test_postcode_is_never_stored_or_logged(settings, api, caplog):
