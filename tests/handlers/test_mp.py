@@ -464,6 +464,8 @@ async def test_every_writetothem_link_is_the_same_and_carries_no_postcode(chat):
     handover = {url for url in url_buttons(chat, 1).values() if "writetothem" in url}
     assert fallback == handover and len(handover) == 1
     assert not any("pc=" in repr(call.params) for call in chat.api.calls)
+    (privacy,) = await chat.send(1, "/privacy")
+    assert "no link I send you carries it" in privacy.text
 
 
 async def test_postcode_is_never_stored_or_logged(settings, api, caplog):
