@@ -13,6 +13,9 @@ from messages import Html, consent, core, keyboards, text
 from messages.i18n import LANGUAGES
 
 MAX_PAYLOAD = 64
+# user_data key set by /stop: the next /start asks again what they would like to hear (once; an
+# answer of "neither" at /start is not asked again, and the Messages screen changes any choice).
+ASK_AGAIN = "ask_choices_again"
 
 
 def start_payload(update: Update) -> str | None:
@@ -27,8 +30,8 @@ def start_payload(update: Update) -> str | None:
 
 async def start(update: Update, context: Context) -> None:
     """Greet a new supporter and ask what they would like to hear from us; send a returning one
-    to the menu, or where their deep link points. Someone who hears nothing from us (after
-    /stop, say) is offered the messages again, each explained, then the menu is a tap away."""
+    to the menu, or where their deep link points. Someone back after /stop who hears nothing
+    from us is offered the messages again, each explained, then the menu is a tap away."""
     storage = context.bot_data.storage
     payload = start_payload(update)
     lang = language(update, context)
@@ -38,7 +41,8 @@ async def start(update: Update, context: Context) -> None:
         await send_welcome(update, context, lang)
         return
     journey = payload if payload in context.bot_data.journeys else "menu"
-    if journey == "menu" and not any(storage.consents(user_id(update)).values()):
+    asked_again = context.user_data.pop(ASK_AGAIN, False)
+    if journey == "menu" and asked_again and not any(storage.consents(user_id(update)).values()):
         await reply(update, context, text(lang, "consent.welcome_back"))
         await ask_consent(update, context, lang)
         return
