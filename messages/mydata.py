@@ -35,6 +35,11 @@ def when(lang: str, stamped: str, zone: ZoneInfo) -> str:
     return text(lang, "mydata.when", date=date(lang, moment.date(), True), time=f"{moment:%H:%M}")
 
 
+def dated(lang: str, key: str, stamped: str, zone: ZoneInfo, **values: object) -> Html:
+    """The line `key` with `values` and `when`: the stored UTC stamp, as `when` shows it."""
+    return text(lang, key, when=when(lang, stamped, zone), **values)
+
+
 def label(lang: str, key: str, fallback: str) -> Html:
     """The words for `key`, or `fallback`'s for a kind this page was never taught (a new kind
     of action or message still shows, in the person's language)."""
@@ -170,10 +175,11 @@ def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     for row in rows:
         key = "mydata.lobby.going" if row["status"] == "yes" else "mydata.lobby.cancelled"
         lines.append(
-            text(
+            dated(
                 lang,
                 key,
-                when=when(lang, row["updated_at"] or row["created_at"], zone),
+                row["updated_at"] or row["created_at"],
+                zone,
                 event=row["event_id"],
                 mp=row["mp_name"],
                 constituency=row["constituency_name"],
@@ -187,10 +193,11 @@ def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 def lobby_stories(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [
-        text(
+        dated(
             lang,
             "mydata.lobby.story",
-            when=when(lang, row["created_at"], zone),
+            row["created_at"],
+            zone,
             event=row["event_id"],
             body=row["body"],
             status=text(lang, f"mydata.lobby.story_{row['status']}"),
@@ -200,16 +207,13 @@ def lobby_stories(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 
 def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
-    return [
-        text(
-            lang,
-            "mydata.deliveries.item",
-            when=when(lang, row["updated_at"], zone),
-            kind=label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind"),
-            status=text(lang, f"mydata.deliveries.{row['status']}"),
-        )
-        for row in rows
-    ]
+    lines = []
+    for row in rows:
+        kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
+        status = text(lang, f"mydata.deliveries.{row['status']}")
+        stamped = row["updated_at"]
+        lines.append(dated(lang, "mydata.deliveries.item", stamped, zone, kind=kind, status=status))
+    return lines
 
 
 def chat(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:

@@ -17,16 +17,9 @@ from bot.app.logs import QUIET
 from bot.typed import says_something
 from handlers.mp import LETTER
 from messages import consent, keyboards
+from messages import mp as screens
 from messages.i18n import text
-from messages.mp import (
-    FIND,
-    KEEP_MIXED,
-    LETTER_LANGUAGE_PREFIX,
-    REWRITE,
-    SENT,
-    SKIP_NAME,
-    SKIP_SENTENCE,
-)
+from messages.mp import FIND, KEEP_MIXED, REWRITE, SENT, SKIP_NAME, SKIP_SENTENCE
 from messages.split import TEXT_LIMIT, visible_length
 from tests.support.harness import running_bot
 from tests.support.journeys import (
@@ -312,7 +305,7 @@ async def test_mp_without_any_email_is_reached_through_writetothem_as_the_only_w
     await at_sentence(chat, 1, language_code)
     await chat.press(1, SKIP_SENTENCE, language_code)
     if language_code != "en":
-        await chat.press(1, f"{LETTER_LANGUAGE_PREFIX}en", language_code)
+        await chat.press(1, f"{screens.LETTER_LANGUAGE_PREFIX}en", language_code)
     assert not any("copy_text" in button for button in chat.buttons(1))
     assert any("writetothem" in url for url in url_buttons(chat, 1).values())
     actions = chat.last_text(1)
