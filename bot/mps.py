@@ -189,6 +189,18 @@ def normalise_postcode(raw: str) -> str:
     raise PostcodeMalformed()
 
 
+def looks_like_postcode(typed: str) -> bool:
+    """Whether `typed` is a UK postcode, or its first half alone, however spaced or punctuated:
+    something that may only be used to find an MP, never kept as a name or a message."""
+    try:
+        normalise_postcode(typed)
+    except PostcodeIncomplete:
+        return True
+    except PostcodeMalformed:
+        return False
+    return True
+
+
 def _is_separator(char: str) -> bool:
     """Spacing or punctuation, which people put in postcodes in every possible way."""
     return char.isspace() or unicodedata.category(char)[0] in "PZ"

@@ -36,12 +36,14 @@ from bot.consent import hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
 from bot.storage import utcnow
 from handlers.common import (
+    POSTCODE_TEXT,
     Handler,
     answer,
     ending,
     journey,
     language,
     organiser_only,
+    postcode_hint,
     remember,
     reply,
     routes,
@@ -797,7 +799,9 @@ SUPPORTER_BUTTONS = [
 
 def supporter_conversation() -> ConversationHandler:
     """Saying yes (the postcode) and telling a story (text, permission, signature). The other
-    lobby buttons end it and do what they always do."""
+    lobby buttons end it and do what they always do. A postcode is never kept as a story or a
+    signature: the MP journey is offered instead."""
+    not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
     return journey(
         "lobby",
         entry_points=[button(screens.YES, ask_postcode), button(screens.STORY, ask_story)],
@@ -807,6 +811,7 @@ def supporter_conversation() -> ConversationHandler:
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             STORY: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, take_story),
                 MessageHandler(NEW_OTHER, story_not_text),
             ],
@@ -816,6 +821,7 @@ def supporter_conversation() -> ConversationHandler:
                 MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
             ],
             SIGNATURE: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, take_signature),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(f"{screens.UNSIGNED}$", unsigned),

@@ -8,7 +8,16 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
 from bot.progress import checklist
-from handlers.common import answer, language, reply, routes, show, user_id
+from handlers.common import (
+    POSTCODE_TEXT,
+    answer,
+    language,
+    postcode_hint,
+    reply,
+    routes,
+    show,
+    user_id,
+)
 from messages import Html, consent, core, keyboards, text
 from messages.i18n import LANGUAGES
 
@@ -213,12 +222,14 @@ async def not_understood(update: Update, context: Context) -> None:
 
 
 def register_fallbacks(app: Application) -> None:
-    """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for."""
+    """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for:
+    a postcode gets the button that uses it, anything else "I didn't understand"."""
     app.add_handlers(routes({}, LAST_BUTTONS))
-    app.add_handler(
-        # An edit outside a journey answers nothing: it is left alone.
-        MessageHandler(
-            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL,
-            not_understood,
-        )
+    # An edit outside a journey answers nothing: it is left alone.
+    new_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    app.add_handlers(
+        [
+            MessageHandler(new_message & ~filters.COMMAND & POSTCODE_TEXT, postcode_hint),
+            MessageHandler(new_message & ~filters.StatusUpdate.ALL, not_understood),
+        ]
     )

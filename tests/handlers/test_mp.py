@@ -332,6 +332,77 @@ async def test_a_letter_full_of_escaped_characters_is_sent_whole_within_telegram
     assert '"' * 500 in letter and letter.endswith("&" * 100)
 
 
+# --- a postcode typed wherever the journey can take it (a newcomer's finds) ----------------------
+
+
+@pytest.mark.parametrize("opening", ["menu", "deep link"])
+async def test_a_postcode_typed_on_the_first_screen_finds_the_mp(chat, opening):
+    """Before "Find my MP" is pressed, the postcode is already what the screen is about."""
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await onboard(chat, 1)
+    if opening == "menu":
+        await chat.press(1, keyboards.journey_data("mp"))
+    else:
+        await chat.send(1, "/start mp")
+    assert FIND in chat.button_data(1)
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+    assert SKIP_NAME in chat.button_data(1)
+    assert services.asked("api.postcodes.io") == 1
+    await chat.send(1, "Ana Silva")  # and the journey goes on from there
+    assert SKIP_SENTENCE in chat.button_data(1)
+
+
+async def test_half_a_postcode_on_the_first_screen_asks_for_the_rest_then_takes_it(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("mp"))
+    replies = await chat.send(1, "SW1A")
+    assert "only the first half of a postcode" in replies[-1].text
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize("step", ["name", "sentence"])
+async def test_a_postcode_sent_again_at_a_later_step_is_a_postcode_not_words_of_the_letter(
+    chat, step
+):
+    """Someone who corrects their postcode is not signing as "SW1A 1AA"."""
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await (at_name if step == "name" else at_sentence)(chat, 1)
+    replies = await chat.send(1, "sw1a-1aa")
+    assert "Jane Example" in replies[-1].text  # looked up again
+    assert services.asked("api.postcodes.io") == 2
+    assert SKIP_NAME in chat.button_data(1)
+    await chat.send(1, "Ana Silva")
+    replies = await chat.send(1, "It matters to me.")
+    letter = letter_in(replies)
+    assert letter.endswith("Ana Silva") and "SW1A" not in letter.upper()
+
+
+async def test_a_postcode_outside_the_journey_gets_the_button_that_uses_it_and_is_not_kept(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await onboard(chat, 1, "pt")
+    await chat.press(1, keyboards.journey_data("mp"), "pt")
+    await chat.press(1, keyboards.MENU, "pt")  # the first screen left for the menu
+    (hint,) = await chat.send(1, "SW1A 1AA", "pt")
+    assert hint.text == text("pt", "core.errors.postcode_hint")
+    assert keyboards.journey_data("mp") in chat.button_data(1)
+    assert services.requests == []
+    await chat.press(1, keyboards.journey_data("mp"), "pt")
+    replies = await chat.send(1, "SW1A 1AA", "pt")  # on the first screen again: taken
+    assert "Jane Example" in replies[-1].text
+    assert not any("SW1A" in repr(data).upper() for data in chat.app.user_data.values())
+    assert b"SW1A" not in stored_bytes(chat.app.bot_data.settings).upper()
+
+
+async def test_anything_else_outside_a_journey_is_still_not_understood(chat):
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("mp"))
+    (answer,) = await chat.send(1, "hello")
+    assert "I didn't understand" in answer.text
+
+
 # --- the postcode step: every way it can go wrong ----------------------------------------------
 
 
