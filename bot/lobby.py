@@ -161,10 +161,12 @@ def moves(before: LobbyEvent, after: LobbyEvent) -> bool:
     return before.starts_at != after.starts_at or dict(before.place) != dict(after.place)
 
 
-def start_moment(storage: Storage, event_id: int, moment: str, message: Mapping[str, Any]) -> int | None:
+def start_moment(
+    storage: Storage, event_id: int, moment: str, message: Mapping[str, Any]
+) -> int | None:
     """Create the broadcast for the event's `moment` and record it, in one transaction: at most
-    once, and never marked done without its broadcast. `message` holds create_broadcast's keyword
-    arguments. Returns the broadcast's id, None if the moment was already done."""
+    once, and never marked done without its broadcast. `message` holds create_broadcast's
+    keyword arguments. Returns the broadcast's id, None if the moment was already done."""
     with storage.immediate():
         if storage.lobby_moment_done(event_id, moment):
             return None
@@ -180,7 +182,7 @@ def save_changes(
     *,
     notice: Mapping[str, Any] | None,
     rearm: list[str],
-) -> int | None | bool:
+) -> int | bool | None:
     """Save an organiser's changes to an open event, with (in the same transaction) the notice
     to those going, if any, and its moments in `rearm` made due again at the new times.
     Returns the notice's broadcast id, None without one, False if the event was cancelled."""

@@ -281,7 +281,8 @@ async def answer_outcome(update: Update, context: Context) -> None:
     if match is None or not storage.record_lobby_outcome(event_id, user_id(update), match[2]):
         rsvp = storage.get_rsvp(event_id, user_id(update))
         answered = rsvp is not None and rsvp["outcome"] is not None
-        await answer(update, context, text(lang, f"lobby.outcome_{'stale' if answered else 'closed'}"))
+        key = "lobby.outcome_stale" if answered else "lobby.outcome_closed"
+        await answer(update, context, text(lang, key))
         return
     await show(
         update, context, screens.outcome_thanks(lang), screens.story_offer_keyboard(lang, event_id)

@@ -27,8 +27,8 @@ from bot.consent import FOLLOWUP_KIND, NOTICE_KIND, REMINDER_KIND
 from bot.delivery import Audience, LinkButton, reach
 from bot.lobby import LobbyEvent
 from bot.storage import utcnow
-from messages import text
 from messages import lobby as screens
+from messages import text
 from messages.i18n import LANGUAGES
 from scheduler import broadcasts
 

@@ -23,6 +23,7 @@ from messages import consent, keyboards
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
+from tests.support.broadcasts import finish
 from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import ORGANISER_ID, tags_in
 from tests.support.journeys import (
@@ -35,7 +36,6 @@ from tests.support.journeys import (
     url_buttons,
     use_services,
 )
-from tests.support.broadcasts import finish
 from tests.support.parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
 
 ORGANISER = ORGANISER_ID
