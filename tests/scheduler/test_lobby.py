@@ -7,6 +7,7 @@ at every start and a clock moved by hand."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ import pytest
 import time_machine
 
 from bot import lobby
-from bot.consent import UPDATES, stop_everything
+from bot.consent import UPDATES, WHATS_NEXT, stop_everything
 from scheduler import broadcasts
 from scheduler import lobby as jobs
 from tests.support.harness import ORGANISER_ID, running_bot
@@ -54,11 +55,11 @@ def supporter(storage, uid: int, *, subscribed: bool, going_to: int | None = Non
         )
 
 
-def new_event(storage) -> int:
+def new_event(storage, starts_at: dt.datetime = START) -> int:
     event_id = storage.create_lobby_event(
         texts={"title": {"en": "Mass lobby"}, "place": {"en": "Central Lobby"}, "bring": {}},
-        starts_at=START,
-        rsvp_deadline=START - dt.timedelta(days=1),
+        starts_at=starts_at,
+        rsvp_deadline=starts_at - dt.timedelta(days=1),
         hashtag="#masslobby",
         created_by=ORGANISER_ID,
     )
@@ -220,3 +221,45 @@ async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_a
     assert len(received(api, GOING_NOT_SUBSCRIBED, "foi cancelado")) == 1  # news, not a promo
     assert api.sent(NOT_GOING) == []
     assert any("Delivered: <b>2</b> of 2" in call.text for call in api.sent(ORGANISER_ID))
+
+
+async def test_moving_the_day_tells_those_going_and_reminds_them_again_for_the_new_day(
+    settings, api, clock, event_id
+):
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")  # "Tomorrow", for the 26th
+        before = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
+        after = dataclasses.replace(before, starts_at=london(28, 11))
+        values = {
+            "texts": {field: dict(getattr(after, field)) for field in lobby.TEXT_FIELDS},
+            "starts_at": after.starts_at,
+            "rsvp_deadline": after.rsvp_deadline,
+            "hashtag": after.hashtag,
+        }
+        assert jobs.save_changes(chat.app, before, after, values, ORGANISER_ID) == 2
+        await asyncio.gather(*broadcasts.running(chat.app))
+        (eve,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, "eve"))
+        assert eve.job.trigger.run_date == london(27, 18)
+    (news,) = received(api, GOING_SUBSCRIBED, "has changed")
+    assert "28 November 2026, 11:00" in news
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "mudou")) == 1  # news of their own yes
+    assert api.sent(NOT_GOING) == []
+    clock.move_to(london(27, 18))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")
+    assert len(received(api, GOING_SUBSCRIBED, "Tomorrow: Mass lobby")) == 2
+
+
+async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_asked_how_it_went(
+    settings, api, clock
+):
+    after_the_campaign = dt.datetime(2026, 12, 15, 11, tzinfo=LONDON)  # it ended on the 10th
+    async with running_bot(settings, api) as chat:
+        event_id = new_event(chat.storage, after_the_campaign)
+        chat.storage.set_consents(GOING_NOT_SUBSCRIBED, {WHATS_NEXT: True}, "test-wording")
+    clock.move_to(after_the_campaign + dt.timedelta(hours=6))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "outcome")
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "Como foi?")) == 1
+    assert received(api, GOING_SUBSCRIBED, "How did it go?") == []  # campaign updates only
