@@ -126,7 +126,7 @@ def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):
     out = result.stdout
     assert "bienvenida" in out  # greeted in the chosen language
     assert "[2] Português" in out and "[4] Los dos, por favor" in out  # both keyboards numbered
-    assert "✅ Con mensaje diario" in out  # "5" pressed "Solo el mensaje diario"
+    assert "✅ mensaje diario: sí" in out  # "5" pressed "Solo el mensaje diario"
     assert "0808 2000 247" in out  # /help typed as text reached the real handler
     assert "<b>" not in out  # HTML shown as plain text
     assert "Traceback" not in result.stderr
