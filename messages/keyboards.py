@@ -72,7 +72,7 @@ def main_menu(language: str) -> InlineKeyboardMarkup:
 
 
 def menu_row(language: str) -> list[InlineKeyboardButton]:
-    """ "Back to the menu", the last row under most screens."""
+    """"Back to the menu", the last row under most screens."""
     return [button(language, "core.menu.button_back", MENU)]
 
 
