@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import httpx
+import aiohttp
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -49,7 +49,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.consent import Rules
@@ -73,15 +72,10 @@ MAX_BATCH_SIZE = 200
 DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_NETWORK_PAUSE_SECONDS = 60.0
-# httpx errors raised before a request was written out: it cannot have reached Telegram.
-_NEVER_LEFT = (httpx.PoolTimeout, httpx.ConnectError, httpx.ConnectTimeout)
-
-
-def telegram_request(rate: float) -> HTTPXRequest:
-    """Connections for about a tenth of a second of sends at `rate`, as Telegram answers in
-    roughly 100 ms. More only slow httpcore down: it searches every open connection for each
-    request (PTB's default of 256 cost a broadcast a third of its speed)."""
-    return HTTPXRequest(connection_pool_size=max(8, math.ceil(rate / 10)), pool_timeout=5.0)
+# Raised by aiohttp (which bot.app.request sends through) before a byte of the request was
+# written, so it cannot have reached Telegram: no free connection in time, connection refused,
+# connecting timed out.
+_NEVER_LEFT = (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)
 
 
 def batch_size_for(rate: float) -> int:

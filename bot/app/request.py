@@ -8,8 +8,8 @@ keeps a plain pool of keep-alive connections; see bench/README.md for the figure
 
 Failures become the exceptions python-telegram-bot's own httpx request raises, so everything
 above (the rate limiter, the delivery engine) reads them the same: a timeout is `TimedOut`,
-anything else on the way `NetworkError`, each with the aiohttp error as its `__cause__`.
-`NEVER_LEFT` names the causes that prove the request never reached Telegram.
+anything else on the way `NetworkError`, each with the aiohttp error as its `__cause__` (which
+bot.delivery reads to know whether a send can have reached Telegram).
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-# Raised before a byte of the request was written: no free connection in time, connection
-# refused, name not resolved, connecting timed out.
-NEVER_LEFT = (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)
 # python-telegram-bot's HTTPXRequest defaults, in seconds; uploads get longer to write.
 READ_TIMEOUT = WRITE_TIMEOUT = CONNECT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
