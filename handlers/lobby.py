@@ -53,6 +53,7 @@ from handlers.exits import discarding, exits
 from handlers.mp import lookup_mp
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as screens
+from messages.core import characters, too_long
 from scheduler import lobby as jobs
 
 POSTCODE, STORY, PERMISSION, SIGNATURE = "postcode", "story", "permission", "signature"
@@ -284,7 +285,9 @@ async def ask_story(update: Update, context: Context) -> str | int:
         await answer(update, context, text(lang, "lobby.stale"))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event_id}
-    await show(update, context, text(lang, "lobby.ask_story", limit=lobby.STORY_LIMIT))
+    await show(
+        update, context, text(lang, "lobby.ask_story", limit=characters(lang, lobby.STORY_LIMIT))
+    )
     return STORY
 
 
@@ -305,7 +308,7 @@ async def take_story(update: Update, context: Context) -> str | int | None:
         draft["story"] = lobby.clean_story(typed)
     except LobbyInputError as error:
         if error.limit:
-            warning = text(lang, "lobby.story_too_long", limit=error.limit, length=len(typed))
+            warning = too_long(lang, "lobby.story_too_long", len(typed), error.limit)
         else:
             warning = text(lang, "lobby.story_empty")
         await reply(update, context, warning)
@@ -337,7 +340,7 @@ async def ask_signature(update: Update, context: Context) -> str | int:
     await show(
         update,
         context,
-        text(lang, "lobby.ask_signature", limit=lobby.SIGNATURE_LIMIT),
+        text(lang, "lobby.ask_signature", limit=characters(lang, lobby.SIGNATURE_LIMIT)),
         screens.unsigned_keyboard(lang),
     )
     return SIGNATURE
@@ -352,7 +355,7 @@ async def take_signature(update: Update, context: Context) -> str | int | None:
         await reply(
             update,
             context,
-            text(lang, "lobby.signature_too_long", limit=lobby.SIGNATURE_LIMIT),
+            text(lang, "lobby.signature_too_long", limit=characters(lang, lobby.SIGNATURE_LIMIT)),
             screens.unsigned_keyboard(lang),
         )
         return None
@@ -666,7 +669,7 @@ def problem_text(context: Context, lang: str, error: LobbyInputError, draft: dic
     if error.problem == "hashtag":
         return text(lang, "lobby.hashtag_invalid")
     if error.limit:
-        return text(lang, "lobby.text_too_long", limit=error.limit)
+        return text(lang, "lobby.text_too_long", limit=characters(lang, error.limit))
     return text(lang, "lobby.text_empty")
 
 

@@ -28,6 +28,7 @@ from bot.lobby import (
 from bot.mps import x_post_url
 from messages import keyboards
 from messages.broadcast import local_time
+from messages.core import characters
 from messages.core import date as date_label
 from messages.i18n import LANGUAGES, Html, text
 
@@ -501,9 +502,9 @@ def ask_step(
             "lobby.ask_translation",
             field=text(lang, f"lobby.field_{field}"),
             language_name=language_name(lang, code),
-            limit=limits[field],
+            limit=characters(lang, limits[field]),
         )
-    return text(lang, f"lobby.ask_{field}", limit=limits[field])
+    return text(lang, f"lobby.ask_{field}", limit=characters(lang, limits[field]))
 
 
 def step_keyboard(lang: str, skippable: bool) -> InlineKeyboardMarkup:
