@@ -98,7 +98,7 @@ class Sending:
         return cls(batch_size_for(rate), paid_broadcasts)
 
     async def stop(self, grace: float) -> None:
-        """Stop every run once its batch in flight is recorded; after `grace` seconds cancel
+        """Stop every run once its batches in flight are recorded; after `grace` seconds cancel
         the runs still going (waiting out a 429 or an outage): their claimed rows stay in
         flight and are sent at the next start. Runs stay 'running', to be resumed then."""
         self.stopping.set()
@@ -270,7 +270,7 @@ async def run_broadcast(
     """Deliver a broadcast to everyone still waiting for it, then report.
 
     Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
-    that is done or cancelled. A cancel takes effect after the current batch; so does a
+    that is done or cancelled. A cancel takes effect after the batches in flight; so does a
     shutdown (`Sending.stop`), which leaves the broadcast running, to be resumed at the next
     start. Pass the Application's bot (its rate limiter sets the pace) and the process's
     `Sending` (by default, batches for the default rate). `rules` say who may get it at the
