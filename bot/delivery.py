@@ -207,6 +207,7 @@ class DeliveryReport:
     blocked: int
     unknown: int
     skipped: int
+    capped: int  # of the skipped, those who had already had the day's broadcasts (the cap)
     not_sent: int  # still pending (a cancelled run) or in flight
     total: int
     seconds: float  # this run's duration
@@ -634,6 +635,7 @@ def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryRepo
         blocked=counts[BLOCKED],
         unknown=counts[UNKNOWN],
         skipped=counts[SKIPPED],
+        capped=storage.capped_count(broadcast_id),
         not_sent=counts[PENDING] + counts["sending"],
         total=broadcast["total"] or 0,
         seconds=seconds,

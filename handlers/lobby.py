@@ -34,15 +34,16 @@ from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.consent import hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
-from bot.mps import MP
 from bot.storage import utcnow
 from handlers.common import (
+    POSTCODE_TEXT,
     Handler,
     answer,
     ending,
     journey,
     language,
     organiser_only,
+    postcode_hint,
     remember,
     reply,
     routes,
@@ -225,8 +226,8 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         await open_lobby(update, context)
         return ConversationHandler.END
     mp = await lookup_mp(update, context)
-    if not isinstance(mp, MP):  # said why, and asks again (None) or offered WriteToThem (END)
-        return mp
+    if mp is None:  # said why; another postcode may follow
+        return None
     storage = context.bot_data.storage
     uid = user_id(update)
     before = storage.get_rsvp(event.id, uid)
@@ -801,7 +802,9 @@ SUPPORTER_BUTTONS = [
 
 def supporter_conversation() -> ConversationHandler:
     """Saying yes (the postcode) and telling a story (text, permission, signature). The other
-    lobby buttons end it and do what they always do."""
+    lobby buttons end it and do what they always do. A postcode is never kept as a story or a
+    signature: the MP journey is offered instead."""
+    not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
     return journey(
         "lobby",
         entry_points=[button(screens.YES, ask_postcode), button(screens.STORY, ask_story)],
@@ -811,6 +814,7 @@ def supporter_conversation() -> ConversationHandler:
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             STORY: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, take_story),
                 MessageHandler(NEW_OTHER, story_not_text),
             ],
@@ -820,6 +824,7 @@ def supporter_conversation() -> ConversationHandler:
                 MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
             ],
             SIGNATURE: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, take_signature),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(f"{screens.UNSIGNED}$", unsigned),

@@ -12,6 +12,7 @@ from bot.storage.supporters import CONSENT_COLUMNS
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
+DAILY_CAP = "daily cap"  # the error of a delivery skipped because the person had had enough
 LOBBY_REACHES = {
     "going": going_clause(),
     "uncovered": uncovered_clause(),
@@ -165,7 +166,7 @@ class BroadcastStore(Store):
                 "UPDATE deliveries SET status = ?, error = ?, updated_at = ? "
                 "WHERE broadcast_id = ? AND user_id = ?",
                 [
-                    ("skipped", "daily cap", now, broadcast_id, user_id)
+                    ("skipped", DAILY_CAP, now, broadcast_id, user_id)
                     if user_id in capped
                     else ("sending", None, now, broadcast_id, user_id)
                     for user_id, _ in rows
@@ -255,6 +256,14 @@ class BroadcastStore(Store):
             [broadcast_id],
         ).fetchall()
         return dict(rows)
+
+    def capped_count(self, broadcast_id: int) -> int:
+        """How many of a broadcast's recipients were skipped for the daily cap."""
+        query = (
+            "SELECT count(*) FROM deliveries WHERE broadcast_id = ? AND status = 'skipped'"
+            " AND error = ?"
+        )
+        return self.db.execute(query, [broadcast_id, DAILY_CAP]).fetchone()[0]
 
     # --- broadcast composer -----------------------------------------------------------------
 

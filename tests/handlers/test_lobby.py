@@ -16,6 +16,7 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import lobby
 from bot.clock import EXAMPLE_FORMAT
 from bot.consent import UPDATES
 from bot.storage import utcnow
@@ -35,7 +36,14 @@ from tests.support.journeys import (
     url_buttons,
     use_services,
 )
-from tests.support.parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
+from tests.support.parliament import (
+    WESTMINSTER,
+    FakeServices,
+    constituency_item,
+    contacts,
+    lookup_routes,
+    search_result,
+)
 
 ORGANISER = ORGANISER_ID
 LONDON = ZoneInfo("Europe/London")
@@ -504,6 +512,36 @@ async def test_a_story_without_permission_is_not_kept(lobby_chat):
     assert "not kept" in chat.last_text(1)
     assert "lobby_stories" not in chat.storage.personal_data(1)
     assert "CanaryStory4411" not in str(chat.app.user_data[1])
+
+
+async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await asked_how_it_went(chat, 1, event_id)
+    await chat.press(1, f"{screens.STORY}{event_id}")
+    (hint,) = await chat.send(1, "sw1a 1aa")
+    assert "looks like a postcode" in hint.text
+    await chat.send(1, "We met her office team.")
+    await chat.press(1, screens.PUBLISH_YES)
+    (hint,) = await chat.send(1, "SW1A1AA")
+    assert "looks like a postcode" in hint.text
+    assert "SW1A" not in str(chat.app.user_data[1]).upper()
+    assert "lobby_stories" not in chat.storage.personal_data(1)
+
+
+async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    services = await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": vacant}))
+    )
+    replies = await going(chat, 1, event_id)
+    assert "has no MP" in replies[-1].text
+    services.routes.update(lookup_routes())
+    await chat.send(1, "SW1A 1AA")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
 
 
 async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
