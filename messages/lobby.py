@@ -136,9 +136,15 @@ def invitation(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, g
     return Html(f"{details}\n\n{text(lang, 'lobby.about')}")
 
 
+def yes_data(event: LobbyEvent) -> str:
+    """ "I'll be there" for the event as it is now (its revision): also "Try again" after a
+    postcode that found no MP, so the RSVP asks for another one."""
+    return f"{YES}{event.id}:{event.revision}"
+
+
 def invitation_keyboard(lang: str, event: LobbyEvent, now: dt.datetime) -> InlineKeyboardMarkup:
     yes = (
-        keyboards.button(lang, "lobby.going_button", f"{YES}{event.id}:{event.revision}")
+        keyboards.button(lang, "lobby.going_button", yes_data(event))
         if event.rsvp_open(now)
         else None
     )

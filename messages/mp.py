@@ -163,13 +163,16 @@ def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboard
     )
 
 
-def writetothem_keyboard(lang: str, campaign: Campaign) -> InlineKeyboardMarkup:
+def writetothem_keyboard(
+    lang: str, campaign: Campaign, retry: str = FIND
+) -> InlineKeyboardMarkup:
     """WriteToThem (which asks for the postcode), "Try again" and the menu: when the bot cannot
-    find the MP, or the seat is vacant."""
+    find the MP, or the seat is vacant. "Try again" sends `retry`, the button that asks for the
+    postcode again in the journey that asked for it (the letter's, unless said otherwise)."""
     return InlineKeyboardMarkup(
         [
             _writetothem_row(lang, campaign),
-            [keyboards.button(lang, "mp.try_again_button", FIND)],
+            [keyboards.button(lang, "mp.try_again_button", retry)],
             keyboards.menu_row(lang),
         ]
     )

@@ -646,6 +646,25 @@ async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
 
 
+async def test_try_again_after_a_vacant_seat_asks_for_the_rsvp_postcode_again(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    services = await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": vacant}))
+    )
+    await going(chat, 1, event_id)
+    (try_again,) = [
+        button["callback_data"] for button in chat.buttons(1) if "Try again" in button["text"]
+    ]
+    await chat.press(1, try_again)
+    assert "postcode" in chat.last_text(1)
+    services.routes.update(lookup_routes())
+    replies = await chat.send(1, "SW1A 1AA")
+    assert not any("sign your letter" in call.text for call in replies)
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
 async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     chat = lobby_chat
     await story_allowed(chat, 1, "A staffer took notes.")
