@@ -484,6 +484,33 @@ async def test_meeting_request_is_handed_over_like_the_mp_letter(lobby_chat):
     assert next(csv.DictReader(io.StringIO(content)))["meeting_requests"] == "1"
 
 
+def meeting_requests(chat, event_id: int) -> dict[str, str]:
+    """Constituency -> meeting requests sent, from the CSV the organisers download."""
+    content = lobby.coverage_csv(chat.storage, event_id).decode("utf-8-sig")
+    rows = csv.DictReader(io.StringIO(content))
+    return {row["constituency_name"]: row["meeting_requests"] for row in rows}
+
+
+async def test_a_yes_from_another_constituency_does_not_keep_the_old_meeting_request(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await chat.press(1, f"{screens.REQUEST_SENT}{event_id}")
+    assert meeting_requests(chat, event_id)[WESTMINSTER.name] == "1"
+    chat.storage.cancel_rsvp(event_id, 1)
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "sw1a 1aa")  # the same constituency again: the request still counts
+    assert meeting_requests(chat, event_id)[WESTMINSTER.name] == "1"
+    chat.storage.cancel_rsvp(event_id, 1)
+    chat.storage.save_rsvp(  # as a yes from a Manchester postcode records it
+        event_id,
+        1,
+        constituency=("E14001350", "Manchester Central"),
+        mp={"member_id": 5002, "name": "Lucy Example", "party": "Labour"},
+    )
+    assert meeting_requests(chat, event_id)["Manchester Central"] == "0"
+
+
 async def test_meeting_request_is_read_in_spanish_and_sent_in_english_by_default(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
