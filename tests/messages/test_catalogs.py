@@ -73,6 +73,18 @@ MP_BOTH_GENDERS = {
         r"[Dd]iputad[oa]s?/as?|[Dd]iputados (?:y|ni) diputadas|[Dd]iputado o (?:la )?diputada"
     ),
 }
+# "Whatever their immigration status" is about the survivors, never the reader: with "você"/"tú"
+# a bare "a sua situação"/"su situación" reads as the supporter's own status, in public posts too.
+SURVIVORS_STATUS = {
+    "pt": re.compile(
+        r"(?:seja qual for|independentemente d[ae]) (?:a )?(?:sua )?situação migratória"
+        r"(?! delas?\b)"
+    ),
+    "es": re.compile(
+        r"(?:sea cual sea|independientemente de) (?:su |la )?situación migratoria"
+        r"(?! de (?:ellas?|cada una)\b)"
+    ),
+}
 MP_WORD = {"pt": re.compile(r"\b[Dd]eputad\w*"), "es": re.compile(r"\b[Dd]iputad\w*")}
 # A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
 # "toca Omitir"; or showing it in brackets with its emoji, "(🔔 Messages)".
@@ -258,6 +270,31 @@ def test_the_mp_is_named_without_assuming_a_gender(language):
 def test_a_one_gender_mp_is_caught(language, template, inclusive):
     left = MP_BOTH_GENDERS[language].sub("", template)
     assert (MP_WORD[language].search(left) is None) == inclusive
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_whatever_immigration_status_is_the_survivors_not_the_readers(language):
+    ambiguous = [
+        (key, match.group(0))
+        for key, template in every_text(language)
+        for match in SURVIVORS_STATUS[language].finditer(template)
+    ]
+    assert ambiguous == []
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "survivors"),
+    [
+        ("pt", "para todas as sobreviventes, seja qual for a sua situação migratória.", False),
+        ("pt", "para todas as sobreviventes, seja qual for a situação migratória.", False),
+        ("pt", "para todas as sobreviventes, seja qual for a situação migratória delas.", True),
+        ("es", "para todas las sobrevivientes, sea cual sea su situación migratoria.", False),
+        ("es", "para todas las sobrevivientes, sea cual sea la situación migratoria de ellas", True),
+        ("es", "sea cual sea la situación migratoria de cada una", True),
+    ],
+)
+def test_a_status_that_reads_as_the_readers_is_caught(language, template, survivors):
+    assert (SURVIVORS_STATUS[language].search(template) is None) == survivors
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
