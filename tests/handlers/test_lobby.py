@@ -742,6 +742,31 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     assert calls  # an event that doesn't exist: asked again, nothing chosen
 
 
+async def test_a_title_with_html_characters_reads_as_typed_on_every_button(lobby_chat):
+    """Button labels are plain text: "&" and "<b>" in a title are shown, not "&amp;"."""
+    chat = lobby_chat
+    title = "Mass lobby <b>for</b> Jo & Ana"
+    for days in (7, 8):
+        chat.storage.create_lobby_event(
+            texts={"title": {"en": title}, "place": {"en": "Central Lobby"}},
+            starts_at=local(days),
+            rsvp_deadline=local(days - 1),
+            hashtag="#masslobby",
+            created_by=ORGANISER,
+        )
+    await chat.send(ORGANISER, "/broadcast")
+    await chat.send(ORGANISER, "Bring a friend!")
+    await chat.press(ORGANISER, "broadcast:continue")
+    audience = [button["text"] for button in chat.buttons(ORGANISER)]
+    assert f"🙋 Going to {title}" in audience
+    assert f"📍 Nobody going from their area: {title}" in audience
+    await chat.send(ORGANISER, "/lobby")
+    assert title in [button["text"] for button in chat.buttons(ORGANISER)]
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("lobby"))
+    assert all(button["text"].startswith(title) for button in chat.buttons(1)[:2])
+
+
 # --- arbitrary text at every free-text step (X3) ------------------------------------------------
 
 any_words = arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/"))

@@ -289,7 +289,7 @@ def test_whatever_immigration_status_is_the_survivors_not_the_readers(language):
         ("pt", "para todas as sobreviventes, seja qual for a situação migratória.", False),
         ("pt", "para todas as sobreviventes, seja qual for a situação migratória delas.", True),
         ("es", "para todas las sobrevivientes, sea cual sea su situación migratoria.", False),
-        ("es", "para todas las sobrevivientes, sea cual sea la situación migratoria de ellas", True),
+        ("es", "todas las sobrevivientes, sea cual sea la situación migratoria de ellas", True),
         ("es", "sea cual sea la situación migratoria de cada una", True),
     ],
 )
