@@ -110,16 +110,16 @@ def sends_to(api: FakeBotApi, chats: set[int]) -> list:
     ]
 
 
-def first_replies(api: FakeBotApi, asked: dict[int, tuple[int, float]]) -> list[float]:
-    """Seconds from each update (update id -> (chat, when queued)) to the first message the
-    bot sent to that chat after it."""
+def first_replies(
+    api: FakeBotApi, timed: list[tuple[float, Update]], queued: dict[int, float]
+) -> list[float]:
+    """Seconds from each update being queued to the first message the bot sent to its chat
+    after it."""
+    asked = [(update.effective_chat.id, queued[update.update_id]) for _, update in timed]
     by_chat: dict[int, list[float]] = {}
-    for request in sends_to(api, {chat for chat, _ in asked.values()}):
+    for request in sends_to(api, {chat for chat, _ in asked}):
         by_chat.setdefault(request.chat_id, []).append(request.at)
-    waits = []
-    for chat, queued in asked.values():
-        waits.append(min(at for at in by_chat[chat] if at >= queued) - queued)
-    return waits
+    return [min(at for at in by_chat[chat] if at >= when) - when for chat, when in asked]
 
 
 def p(values: list[float], percent: int) -> float:
@@ -136,11 +136,7 @@ async def rush(workdir: Path, people: int, latency: float, rate: float) -> str:
     sent = sends_to(api, set(chats))
     started = min(queued.values())
     ratio = (max(request.at for request in sent) - started) / (len(sent) / rate)
-    asked = {
-        update.update_id: (update.effective_chat.id, queued[update.update_id])
-        for _, update in timed
-    }
-    waits = first_replies(api, asked)
+    waits = first_replies(api, timed, queued)
     return (
         f"rush: {people:,} /start in 10 s, {latency * 1000:.0f} ms a call, {rate:g}/s: "
         f"time / (messages / rate) = {ratio:.2f}; first reply p50 {p(waits, 50):.2f} s, "
@@ -180,11 +176,7 @@ async def hang(workdir: Path, others: int, latency: float, rate: float) -> str:
         helps = [(0.2 + n / 10, updates.message(n, "/help")) for n in range(1, others + 1)]
         queued = await feed(app, [(0.0, postcode), *helps])
         await idle(app)
-    asked = {
-        update.update_id: (update.effective_chat.id, queued[update.update_id])
-        for _, update in helps
-    }
-    waits = first_replies(api, asked)
+    waits = first_replies(api, helps, queued)
     typed = queued[postcode.update_id]
     fallback = text("en", "mp.lookup_unavailable")
     answer = min(
@@ -230,11 +222,7 @@ async def busy(workdir: Path, recipients: int, people: int, seconds: float, rate
         and request.chat_id <= recipients
     )
     left = rate * (ended - begun) - replies
-    asked = {
-        update.update_id: (update.effective_chat.id, queued[update.update_id])
-        for _, update in timed
-    }
-    waits = first_replies(api, asked)
+    waits = first_replies(api, timed, queued)
     return (
         f"busy: a {recipients:,}-recipient broadcast at {rate:g}/s while {people} supporters "
         f"send {len(timed)} updates over {seconds:.0f} s: reply p50 {p(waits, 50):.2f} s, p95 "
