@@ -30,7 +30,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -339,16 +338,6 @@ def requeue_unfinished(storage: Storage) -> list[int]:
         in_flight = storage.requeue_in_flight(broadcast_id)
         logger.info("Resuming broadcast %s; %s sends were in flight", broadcast_id, in_flight)
     return unfinished
-
-
-async def resume(
-    bot: ExtBot, storage: Storage, broadcast_ids: list[int], **options: Any
-) -> list[DeliveryReport]:
-    """Carry on the broadcasts `requeue_unfinished` found (one finished or cancelled since
-    returns at once); `options` as for `run_broadcast`."""
-    return [
-        await run_broadcast(bot, storage, broadcast_id, **options) for broadcast_id in broadcast_ids
-    ]
 
 
 # --- one batch ---------------------------------------------------------------------------------
