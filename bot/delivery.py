@@ -322,6 +322,7 @@ async def _send_batches(run: _Run, tally: _Tally, sending: Sending) -> None:
             return
         # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
         await run.pause.wait()
+        await storage.writable()
         batch = storage.claim_deliveries(run.broadcast_id, sending.batch_size, run.cap())
         if not batch:
             storage.finish_broadcast(run.broadcast_id)
@@ -460,6 +461,7 @@ class _Run:
                 for task in tasks
                 if task.done() and not task.cancelled() and task.exception() is None
             ]
+            await self.storage.writable()
             self.storage.record_deliveries(
                 self.broadcast_id, [outcome.as_row() for outcome in outcomes]
             )
