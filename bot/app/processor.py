@@ -16,6 +16,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import ratelimit
+
 # python-telegram-bot's own semaphore is taken before our per-person chaining, so a person with
 # many updates queued would hold its slots while waiting for their own turn. Its bound is set
 # far above ours so it never does; ours is taken once it is the person's turn.
@@ -75,6 +77,7 @@ class PersonUpdateProcessor(BaseUpdateProcessor):
     async def _run(self, coroutine: Awaitable[Any]) -> None:
         if self.ready is not None:
             await self.ready()
+        ratelimit.new_update()  # each update runs in a task of its own: this one's answers
         await coroutine
 
     async def initialize(self) -> None:
