@@ -104,7 +104,7 @@ async def test_preview_is_exactly_what_subscribers_get(chat):
 async def test_any_day_can_be_previewed_in_any_language(chat, language):
     await chat.press(ORGANISER_ID, f"{schedule.PREVIEW_PREFIX}16:{language}")
     preview = chat.api.last(ORGANISER_ID)
-    assert preview.text == prompt_text(chat.app.bot_data.campaign, 16, language)
+    assert preview.text == prompt_text(chat.app.bot_data.campaign, 16, language, "StepUpBot")
     assert preview.buttons[0]["url"] == "https://t.me/StepUpBot?start=menu"
     assert prompts_to(chat, SUPPORTER) == []  # a preview goes to the organiser only
 
