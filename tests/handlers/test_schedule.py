@@ -46,7 +46,7 @@ async def opt_in(chat, user_id: int, language: str = "en") -> None:
 
 
 def prompts_to(chat, user_id: int) -> list:
-    return [call for call in chat.api.sent(user_id) if call.text.endswith(HASHTAGS)]
+    return [call for call in chat.api.sent(user_id) if HASHTAGS in call.text]
 
 
 def answers(calls) -> list[str]:
@@ -128,7 +128,7 @@ async def test_tampered_schedule_buttons_get_a_polite_answer(chat, caplog, data)
     replies = await chat.press(ORGANISER_ID, data)
     assert answers(replies) == [text("en", "daily.schedule.stale")]
     assert "Daily prompts" in chat.last_text(ORGANISER_ID)
-    assert not any(call.text.endswith(HASHTAGS) for call in replies)
+    assert not any(HASHTAGS in call.text for call in replies)
     assert caplog.records == []
 
 
