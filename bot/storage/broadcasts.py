@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
-from bot.storage.lobby import going_clause, uncovered_clause
-from bot.storage.supporters import CONSENT_COLUMNS
+from bot.storage.lobby import going_clause, still_going_clause, uncovered_clause
+from bot.storage.supporters import agreed
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
@@ -17,11 +17,12 @@ LOBBY_REACHES = {
     "going": going_clause(),
     "uncovered": uncovered_clause(),
     "not_going": f"NOT {going_clause()}",
+    "still_going": still_going_clause(),
 }
 
 
 def audience_filter(
-    consent: str,
+    consent: str | None,
     languages: tuple[str, ...],
     done_actions: tuple[str, ...],
     missing_actions: tuple[str, ...],
@@ -29,10 +30,11 @@ def audience_filter(
     lobby: tuple[int, str] | None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: said yes to the
-    `consent` subject and not blocked (P2, P7), narrowed by each filter given: done any of
-    `done_actions`, none of `missing_actions`, and `lobby` as (event id, 'going' | 'uncovered' |
-    'not_going'). Counting and sending share it."""
-    where = [f"s.{CONSENT_COLUMNS[consent]} = 1", "s.blocked_at IS NULL"]
+    `consent` subject (None: a message that needs no choice) and not blocked (P2, P7), narrowed
+    by each filter given: done any of `done_actions`, none of `missing_actions`, and `lobby` as
+    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'). Counting and sending share
+    it."""
+    where = [agreed(consent), "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
         where.append(f"s.language IN ({', '.join('?' * len(languages))})")
@@ -105,7 +107,7 @@ class BroadcastStore(Store):
         self,
         broadcast_id: int,
         *,
-        consent: str,
+        consent: str | None,
         languages: tuple[str, ...] = (),
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
@@ -270,7 +272,7 @@ class BroadcastStore(Store):
     def count_audience(
         self,
         *,
-        consent: str,
+        consent: str | None,
         languages: tuple[str, ...] = (),
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
