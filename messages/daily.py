@@ -19,7 +19,7 @@ from messages import keyboards
 from messages.consent import MESSAGES
 from messages.core import campaign_dates
 from messages.core import date as date_label
-from messages.i18n import Html, catalog, escape, text
+from messages.i18n import Html, catalog, escape, number, text
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"
@@ -167,13 +167,13 @@ def render_today(
             text(
                 language,
                 "daily.schedule.counts",
-                sent=status.counts.get(delivery.SENT, 0),
-                total=status.total,
-                left=status.left,
-                blocked=status.counts.get(delivery.BLOCKED, 0),
-                failed=status.counts.get(delivery.FAILED, 0),
-                skipped=status.counts.get(delivery.SKIPPED, 0),
-                unknown=status.counts.get(delivery.UNKNOWN, 0),
+                sent=number(language, status.counts.get(delivery.SENT, 0)),
+                total=number(language, status.total),
+                left=number(language, status.left),
+                blocked=number(language, status.counts.get(delivery.BLOCKED, 0)),
+                failed=number(language, status.counts.get(delivery.FAILED, 0)),
+                skipped=number(language, status.counts.get(delivery.SKIPPED, 0)),
+                unknown=number(language, status.counts.get(delivery.UNKNOWN, 0)),
             )
         )
         lines.append(

@@ -128,6 +128,28 @@ def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
     assert "10 December · day 16" in overview
 
 
+@pytest.mark.parametrize(
+    ("language", "figures"),
+    [
+        ("en", "Subscribers sent it: 1,234 of 5,000 · still to go: 3,766"),
+        ("pt", "Inscrições que já receberam: 1.234 de 5.000 · faltam: 3.766"),
+        ("es", "Suscripciones que ya lo recibieron: 1,234 de 5,000 · faltan: 3,766"),
+    ],
+)
+def test_schedule_figures_are_grouped_as_each_language_writes_numbers(campaign, language, figures):
+    """The same digits as /stats and a broadcast's progress, not a bare 1234."""
+    status = daily.DayStatus(
+        day=3,
+        broadcast_status="running",
+        counts={"sent": 1234, "pending": 3766},
+        total=5000,
+        channel_status=None,
+        x_status=None,
+    )
+    today = words.render_today(language, campaign, Settings(_env_file=None), THIRD_DAY, status)
+    assert figures in today
+
+
 def test_schedule_overview_after_the_campaign_says_it_has_ended(campaign):
     settings = Settings(_env_file=None)
     overview = words.render_schedule(
