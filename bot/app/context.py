@@ -66,9 +66,6 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
-        # Group chats already told to message the bot privately, since it started. Kept in
-        # memory only: a group is not a supporter, and nothing about it is stored.
-        self.told_privately: set[int] = set()
 
     @property
     def rules(self) -> Rules:

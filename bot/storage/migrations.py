@@ -374,3 +374,12 @@ def consent_by_kind(db: Database) -> None:
         db["supporters"].add_column(column, int, not_null_default=0)
         db["supporters"].create_index([column, "language", "blocked_at"])
     db["solidarity_messages"].add_column("printed_at", str)
+
+
+@migrations(name="0016_shared_chats_told")
+def shared_chats_told(db: Database) -> None:
+    """Groups and channels already told "message me privately", so a restart does not say it
+    again (X8). A shared chat's id and when: nothing about any person."""
+    db["shared_chats_told"].create(
+        {"chat_id": int, "told_at": str}, pk="chat_id", not_null={"told_at"}
+    )
