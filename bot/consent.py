@@ -9,6 +9,13 @@ yes to one is never saying yes to another:
   `Rules.daily_cap` a day besides the prompt;
 - what comes next: organisers' messages after the campaign's last day.
 
+Two kinds of message answer something the person did rather than a choice: the news that a lobby
+day they said yes to has changed or is cancelled (`NOTICE_KIND`, to everyone going who has not
+said /stop since), and a follow-up question their own action set up: "Did your MP reply?" 14 days
+after a letter, "How did it go?" after a lobby day (`FOLLOWUP_KIND`). During the campaign a
+follow-up needs no choice beyond not having said /stop since; after it, only those who agreed to
+hear what comes next are asked (P7: nothing after the campaign without a yes).
+
 `Rules` answers, for a kind of message and a moment, which choice it needs; the delivery engine
 applies them when it fixes a broadcast's recipients and again for each recipient as it sends.
 """
@@ -32,6 +39,9 @@ SUBJECTS = (DAILY_PROMPT, UPDATES, WHATS_NEXT)
 # The delivery engine's kinds of message (bot.delivery.KINDS).
 DAILY_KIND = "daily_prompt"
 BROADCAST_KIND = "broadcast"
+REMINDER_KIND = "lobby_reminder"  # to those going who hear from the campaign; no daily cap
+NOTICE_KIND = "lobby_notice"
+FOLLOWUP_KIND = "followup"
 
 
 @dataclass(frozen=True)
@@ -57,10 +67,13 @@ class Rules:
         """Local midnight starting `now`'s day: the daily cap counts from there."""
         return dt.datetime.combine(now.astimezone(self.zone).date(), dt.time(0), tzinfo=self.zone)
 
-    def subject_for(self, kind: str, now: dt.datetime) -> str:
-        """The choice a message of `kind` needs from its recipient at `now`."""
+    def subject_for(self, kind: str, now: dt.datetime) -> str | None:
+        """The choice a message of `kind` needs from its recipient at `now`; None when it needs
+        none (its audience is who asked for it, see the module docstring)."""
         if kind == DAILY_KIND:
             return DAILY_PROMPT
+        if kind == NOTICE_KIND or (kind == FOLLOWUP_KIND and not self.over(now)):
+            return None
         return WHATS_NEXT if self.over(now) else UPDATES
 
     def capped(self, kind: str) -> bool:

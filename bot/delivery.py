@@ -48,14 +48,22 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.campaign import DEFAULT_LANGUAGE
-from bot.consent import Rules
+from bot.consent import (
+    BROADCAST_KIND,
+    DAILY_KIND,
+    FOLLOWUP_KIND,
+    NOTICE_KIND,
+    REMINDER_KIND,
+    Rules,
+)
 from bot.progress import same_journey
 from bot.ratelimit import BULK, retry_seconds
 from bot.storage import Storage, utcnow
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("broadcast", "daily_prompt")
+# Which consent each needs, and whether the daily cap applies: bot.consent.Rules.
+KINDS = (BROADCAST_KIND, DAILY_KIND, REMINDER_KIND, NOTICE_KIND, FOLLOWUP_KIND)
 PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
     "pending",
     "sent",
@@ -209,6 +217,7 @@ class DeliveryReport:
     blocked: int
     unknown: int
     skipped: int
+    capped: int  # of the skipped, those who had already had the day's broadcasts (the cap)
     not_sent: int  # still pending (a cancelled run) or in flight
     total: int
     seconds: float  # this run's duration
@@ -225,12 +234,14 @@ def create_broadcast(
     kind: str = "broadcast",
     photo_file_id: str | None = None,
     buttons: Mapping[str, LinkButton] | None = None,
+    keyboards: Mapping[str, InlineKeyboardMarkup] | None = None,
     created_by: int | None = None,
     scheduled_for: dt.datetime | None = None,
     campaign_day: int | None = None,
 ) -> int:
-    """Store a broadcast (Telegram-HTML `texts` by language, English required as the fallback);
-    nothing is sent until `run_broadcast`. Returns its id."""
+    """Store a broadcast (Telegram-HTML `texts` by language, English required as the fallback)
+    with a link button (`buttons`) or a whole keyboard (`keyboards`) by language; nothing is
+    sent until `run_broadcast`. Returns its id."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if not texts.get(DEFAULT_LANGUAGE):
@@ -239,7 +250,10 @@ def create_broadcast(
         kind=kind,
         texts=dict(texts),
         audience=audience.as_dict(),
-        buttons={lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
+        buttons={
+            **{lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
+            **{lang: markup.to_dict() for lang, markup in (keyboards or {}).items()},
+        },
         photo_file_id=photo_file_id,
         created_by=created_by,
         scheduled_for=scheduled_for,
@@ -368,6 +382,8 @@ class _Message:
         button = self.buttons.get(language) or self.buttons.get(DEFAULT_LANGUAGE)
         if not button:
             return None
+        if "inline_keyboard" in button:
+            return InlineKeyboardMarkup.de_json(dict(button), None)
         return link_keyboard(LinkButton(button["label"], button["url"]))
 
     async def send(self, bot: ExtBot, chat_id: int, language: str) -> int:
@@ -586,6 +602,7 @@ def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryRepo
         blocked=counts[BLOCKED],
         unknown=counts[UNKNOWN],
         skipped=counts[SKIPPED],
+        capped=storage.capped_count(broadcast_id),
         not_sent=counts[PENDING] + counts["sending"],
         total=broadcast["total"] or 0,
         seconds=seconds,

@@ -8,6 +8,10 @@ the constituency and the MP, never the postcode. Around the day the bot reminds 
 (the evening before and on the morning), offers everyone else an email or a post to their MP,
 and afterwards asks each person who said yes once how it went.
 
+Every message around an event is a broadcast of the delivery engine (bot.delivery: paced,
+403s handled, resumed after a crash), created in the same transaction as what it reports: the
+moment it stands for, the change or the cancellation. What it says comes rendered by the caller.
+
 Nothing here knows Telegram or renders text: `bot.storage` keeps the rows, `messages.lobby`
 renders, `handlers.lobby` and `scheduler.lobby` drive.
 """
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.campaign import DEFAULT_LANGUAGE
+from bot.delivery import create_broadcast
 from bot.mps import MP, constituency_key
 from bot.stats import csv_bytes
 
@@ -62,6 +67,9 @@ MOMENTS = (EVE, MORNING, FALLBACK, OUTCOME)
 # and everyone else (offered an email or a post to their MP on the day).
 GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE = "going", "uncovered", "not_going"
 AUDIENCE_REACHES = (GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE)
+# Those going who have not said /stop since: told of a change or a cancellation, and asked how
+# it went (not an organiser's choice in the broadcast composer).
+STILL_GOING_AUDIENCE = "still_going"
 
 _HASHTAG = re.compile(r"#?([0-9A-Za-z_]*[A-Za-z_][0-9A-Za-z_]*)")
 HASHTAG_LIMIT = 50
@@ -88,6 +96,7 @@ class LobbyEvent:
     rsvp_deadline: dt.datetime
     hashtag: str
     status: str
+    revision: int = 0  # raised when the start or the place changes
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> LobbyEvent:
@@ -101,6 +110,7 @@ class LobbyEvent:
             rsvp_deadline=dt.datetime.fromisoformat(row["rsvp_deadline"]),
             hashtag=row["hashtag"],
             status=row["status"],
+            revision=row["revision"],
         )
 
     def text(self, field: str, language: str) -> str | None:
@@ -144,6 +154,53 @@ class LobbyEvent:
             next_day = self.local_day(zone) + dt.timedelta(days=1)
             return now >= dt.datetime.combine(next_day, dt.time(0, 0), tzinfo=zone)
         return False
+
+
+def moves(before: LobbyEvent, after: LobbyEvent) -> bool:
+    """Whether a change is news to those going: a new start (date or time) or a new place."""
+    return before.starts_at != after.starts_at or dict(before.place) != dict(after.place)
+
+
+def start_moment(
+    storage: Storage, event_id: int, moment: str, message: Mapping[str, Any]
+) -> int | None:
+    """Create the broadcast for the event's `moment` and record it, in one transaction: at most
+    once, and never marked done without its broadcast. `message` holds create_broadcast's
+    keyword arguments. Returns the broadcast's id, None if the moment was already done."""
+    with storage.immediate():
+        if storage.lobby_moment_done(event_id, moment):
+            return None
+        broadcast_id = create_broadcast(storage, **message)
+        storage.record_lobby_moment(event_id, moment, broadcast_id)
+    return broadcast_id
+
+
+def save_changes(
+    storage: Storage,
+    event_id: int,
+    values: Mapping[str, Any],
+    *,
+    notice: Mapping[str, Any] | None,
+    rearm: list[str],
+) -> int | bool | None:
+    """Save an organiser's changes to an open event, with (in the same transaction) the notice
+    to those going, if any, and its moments in `rearm` made due again at the new times.
+    Returns the notice's broadcast id, None without one, False if the event was cancelled."""
+    with storage.immediate():
+        if not storage.update_lobby_event(event_id, **values):
+            return False
+        if rearm:
+            storage.rearm_lobby_moments(event_id, rearm)
+        return create_broadcast(storage, **notice) if notice else None
+
+
+def cancel(storage: Storage, event_id: int, notice: Mapping[str, Any]) -> int | None:
+    """Cancel an open event and create the news for those going, in one transaction. Returns
+    the notice's broadcast id, None if the event was already cancelled (or is gone)."""
+    with storage.immediate():
+        if not storage.cancel_lobby_event(event_id):
+            return None
+        return create_broadcast(storage, **notice)
 
 
 def open_events(storage: Storage) -> dict[int, LobbyEvent]:

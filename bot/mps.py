@@ -1,9 +1,9 @@
 """Write to your MP: postcode -> constituency (postcodes.io) -> current MP (UK Parliament Members
 API), an SQLite cache of MPs, and the letter with the links that hand it over.
 
-The postcode is only ever sent to postcodes.io and put into a WriteToThem link; it is never
-stored or logged. The Members API publishes no GSS codes, so MPs are cached under the
-constituency's normalised name, the one key both services share (see `constituency_key`).
+The postcode is only ever sent to postcodes.io; it is never stored, logged or put into a link.
+The Members API publishes no GSS codes, so MPs are cached under the constituency's normalised
+name, the one key both services share (see `constituency_key`).
 """
 
 from __future__ import annotations
@@ -187,6 +187,18 @@ def normalise_postcode(raw: str) -> str:
     if _OUTWARD.fullmatch(compact):
         raise PostcodeIncomplete()
     raise PostcodeMalformed()
+
+
+def looks_like_postcode(typed: str) -> bool:
+    """Whether `typed` is a UK postcode, or its first half alone, however spaced or punctuated:
+    something that may only be used to find an MP, never kept as a name or a message."""
+    try:
+        normalise_postcode(typed)
+    except PostcodeIncomplete:
+        return True
+    except PostcodeMalformed:
+        return False
+    return True
 
 
 def _is_separator(char: str) -> bool:
@@ -507,9 +519,10 @@ def _with_params(url: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def writetothem_url(base: str, postcode: str) -> str:
-    """WriteToThem, opened at the supporter's MP (the postcode travels in the link only)."""
-    return _with_params(str(base), {"a": "westminstermp", "pc": postcode})
+def writetothem_url(base: str) -> str:
+    """WriteToThem's form for writing to a Westminster MP, which asks for the postcode itself.
+    The link carries no postcode: Telegram keeps every message, and its links, in the chat."""
+    return _with_params(str(base), {"a": "westminstermp"})
 
 
 def x_post_url(text: str, hashtags: Iterable[str], handle: str | None = None) -> str:

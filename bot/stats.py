@@ -38,6 +38,7 @@ TOP_CONSTITUENCIES = 20
 TOP_REFERRAL_LINKS = 10
 TOP_DEEP_LINKS = 10
 RECENT_BROADCASTS = 5
+RECENT_LOBBY_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,21 @@ class BroadcastOutcome:
 
 
 @dataclass(frozen=True)
+class LobbyDay:
+    title: Mapping[str, str]  # {language: title}, as organisers wrote it
+    starts_at: dt.datetime
+    going: int  # supporters with a yes
+    mps: int  # MPs someone is going to meet (one per constituency)
+    requests: int  # meeting requests those going said they sent
+    outcomes: Mapping[str, int]  # answers to "How did it go?" per outcome (bot.lobby.OUTCOMES)
+
+    @property
+    def reported(self) -> int:
+        """Meetings reported: everyone who answered "How did it go?"."""
+        return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True)
 class CampaignStats:
     at: dt.datetime
     days: tuple[dt.date, dt.date]  # the first and last day shown (see stats_days)
@@ -80,6 +96,7 @@ class CampaignStats:
     referrals: Referrals
     broadcasts: tuple[BroadcastOutcome, ...]
     solidarity: Mapping[str, int]  # solidarity message status -> messages
+    lobby_days: tuple[LobbyDay, ...]  # the latest not cancelled, latest first
 
 
 # --- gathering ------------------------------------------------------------------------------
@@ -128,6 +145,17 @@ def gather_stats(storage: Storage, campaign: Campaign, now: dt.datetime) -> Camp
         referrals=referrals(storage.referral_sources()),
         broadcasts=broadcast_outcomes(storage, RECENT_BROADCASTS),
         solidarity=storage.solidarity_message_counts(),
+        lobby_days=tuple(
+            LobbyDay(
+                title=row["title"],
+                starts_at=dt.datetime.fromisoformat(row["starts_at"]),
+                going=row["going"],
+                mps=row["mps"],
+                requests=row["requests"],
+                outcomes=row["outcomes"],
+            )
+            for row in storage.lobby_days(RECENT_LOBBY_DAYS)
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
@@ -21,6 +21,8 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.app.context import Context
+from bot.mps import looks_like_postcode
+from messages import keyboards
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
 from messages.split import split_html
 
@@ -28,6 +30,41 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Update, Context], Awaitable[object]]
 EDITED = filters.UpdateType.EDITED_MESSAGE
+
+
+class _Postcode(filters.MessageFilter):
+    """Text that looks like a UK postcode or its first half (`bot.mps.looks_like_postcode`)."""
+
+    def filter(self, message: Message) -> bool:
+        return bool(message.text) and looks_like_postcode(message.text)
+
+
+POSTCODE_TEXT = _Postcode(name="POSTCODE_TEXT")
+
+
+class Showing(filters.MessageFilter):
+    """Messages from a person to whom the bot last showed `screen` (`BotData.screens`)."""
+
+    def __init__(self, screens: Mapping[int, str], screen: str) -> None:
+        super().__init__(name=f"Showing({screen!r})")
+        self.screens = screens
+        self.screen = screen
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        return user is not None and self.screens.get(user.id) == self.screen
+
+
+def showing(update: Update, context: Context, screen: str) -> None:
+    """Note that `screen` is what the person now sees, until the bot shows them anything else."""
+    context.bot_data.screens[user_id(update)] = screen
+
+
+def leave_screen(update: Update, context: Context) -> None:
+    """Whatever the bot shows a person replaces the screen noted for them."""
+    user = update.effective_user
+    if user is not None:
+        context.bot_data.screens.pop(user.id, None)
 
 
 def user_id(update: Update) -> int:
@@ -63,6 +100,7 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         raise ValueError("update without a chat")
+    leave_screen(update, context)
     *leading, last = split_html(html) or [html]
     for piece in leading:
         remember(context, await context.bot.send_message(chat.id, piece))
@@ -122,6 +160,7 @@ async def show(
     """
     query = update.callback_query
     await answer(update, context)
+    leave_screen(update, context)
     if (
         query is None
         or query.message is None
@@ -158,6 +197,14 @@ def organiser_only(callback: Handler) -> Handler:
         return await callback(update, context)
 
     return guarded
+
+
+async def postcode_hint(update: Update, context: Context) -> None:
+    """A postcode where the bot cannot use one (outside the MP and lobby journeys' postcode
+    steps, or as a name, a story or a message): not taken, not kept; the button that uses it."""
+    lang = language(update, context)
+    hint = text(lang, "core.errors.postcode_hint")
+    await reply(update, context, hint, keyboards.write_to_mp(lang))
 
 
 async def ask_to_resend(update: Update, context: Context) -> None:

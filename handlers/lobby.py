@@ -34,15 +34,16 @@ from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.consent import hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
-from bot.mps import MP
 from bot.storage import utcnow
 from handlers.common import (
+    POSTCODE_TEXT,
     Handler,
     answer,
     ending,
     journey,
     language,
     organiser_only,
+    postcode_hint,
     remember,
     reply,
     routes,
@@ -53,6 +54,7 @@ from handlers.exits import discarding, exits
 from handlers.mp import lookup_mp
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as screens
+from messages.core import characters, too_long
 from scheduler import lobby as jobs
 
 POSTCODE, STORY, PERMISSION, SIGNATURE = "postcode", "story", "permission", "signature"
@@ -64,6 +66,8 @@ COMPOSER = "lobby_composer"
 
 ID = r"([0-9]{1,12})"
 OUTCOME_DATA = re.compile(rf"{screens.OUTCOME}{ID}:({'|'.join(lobby.OUTCOMES)})")
+# "I'll be there" names the revision the supporter saw (none on buttons older than revisions).
+YES_DATA = re.compile(rf"{screens.YES}{ID}(?::{ID})?")
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
@@ -129,16 +133,26 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
 EventHandler = Callable[[Update, Context, LobbyEvent], Awaitable[None]]
 
 
+async def refuse_closed(update: Update, context: Context, event: LobbyEvent | None) -> bool:
+    """A button under an older message about an event gone, cancelled or over: a polite word
+    and what is coming up instead; nothing is recorded. Returns whether it was refused."""
+    if event is not None and event.status == lobby.OPEN and not event.is_over(utcnow()):
+        return False
+    key = "lobby.over" if event and event.status == lobby.OPEN else "lobby.stale"
+    await answer(update, context, text(language(update, context), key))
+    await open_lobby(update, context)
+    return True
+
+
 def supporter_button(prefix: str) -> Callable[[EventHandler], Handler]:
-    """A supporter's button on one event: the event, or the list if it is gone or cancelled."""
+    """A supporter's button on one event: the event, or the list if it is gone, cancelled or
+    over."""
 
     def wrap(callback: EventHandler) -> Handler:
         @functools.wraps(callback)
         async def checked(update: Update, context: Context) -> None:
             event = pressed_event(update, context, prefix)
-            if event is None or event.status != lobby.OPEN:
-                await answer(update, context, text(language(update, context), "lobby.stale"))
-                await open_lobby(update, context)
+            if await refuse_closed(update, context, event):
                 return
             await callback(update, context, event)
 
@@ -192,10 +206,11 @@ async def call_office(update: Update, context: Context, event: LobbyEvent) -> No
 
 async def request_sent(update: Update, context: Context) -> None:
     """ "I've sent it" under a meeting request: counted for the organisers."""
+    event = pressed_event(update, context, screens.REQUEST_SENT)
+    if await refuse_closed(update, context, event):
+        return
     lang = language(update, context)
-    event_id = id_in(update.callback_query.data, screens.REQUEST_SENT)
-    if event_id:
-        context.bot_data.storage.record_meeting_request(event_id, user_id(update))
+    context.bot_data.storage.record_meeting_request(event.id, user_id(update))
     await show(update, context, text(lang, "lobby.request_thanks"), keyboards.back_to_menu(lang))
 
 
@@ -203,11 +218,17 @@ async def request_sent(update: Update, context: Context) -> None:
 
 
 async def ask_postcode(update: Update, context: Context) -> str | int:
-    """ "I'll be there": the postcode that finds their MP (RSVPs closed: the event again)."""
-    event = pressed_event(update, context, screens.YES)
+    """ "I'll be there": the postcode that finds their MP. RSVPs closed: what is coming up; the
+    date, time or place changed since the button was sent: the event as it is now."""
+    match = YES_DATA.fullmatch(update.callback_query.data)
+    event = load_event(context, int(match.group(1)) if match else None)
     if event is None or not event.rsvp_open(utcnow()):
         await answer(update, context, text(language(update, context), "lobby.stale"))
         await open_lobby(update, context)
+        return ConversationHandler.END
+    if int(match.group(2) or 0) != event.revision:
+        await answer(update, context, text(language(update, context), "lobby.changed_since"))
+        await show_event(update, context, event)
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event.id}
     lang = language(update, context)
@@ -224,8 +245,8 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         await open_lobby(update, context)
         return ConversationHandler.END
     mp = await lookup_mp(update, context)
-    if not isinstance(mp, MP):  # said why, and asks again (None) or offered WriteToThem (END)
-        return mp
+    if mp is None:  # said why; another postcode may follow
+        return None
     storage = context.bot_data.storage
     uid = user_id(update)
     before = storage.get_rsvp(event.id, uid)
@@ -258,12 +279,13 @@ async def answer_outcome(update: Update, context: Context) -> None:
     lang = language(update, context)
     match = OUTCOME_DATA.fullmatch(update.callback_query.data)
     storage = context.bot_data.storage
-    if match is None or not storage.record_lobby_outcome(
-        int(match.group(1)), user_id(update), match.group(2)
-    ):
-        await answer(update, context, text(lang, "lobby.outcome_stale"))
+    event_id = int(match.group(1)) if match else 0
+    if match is None or not storage.record_lobby_outcome(event_id, user_id(update), match[2]):
+        rsvp = storage.get_rsvp(event_id, user_id(update))
+        answered = rsvp is not None and rsvp["outcome"] is not None
+        key = "lobby.outcome_stale" if answered else "lobby.outcome_closed"
+        await answer(update, context, text(lang, key))
         return
-    event_id = int(match.group(1))
     await show(
         update, context, screens.outcome_thanks(lang), screens.story_offer_keyboard(lang, event_id)
     )
@@ -284,7 +306,9 @@ async def ask_story(update: Update, context: Context) -> str | int:
         await answer(update, context, text(lang, "lobby.stale"))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event_id}
-    await show(update, context, text(lang, "lobby.ask_story", limit=lobby.STORY_LIMIT))
+    await show(
+        update, context, text(lang, "lobby.ask_story", limit=characters(lang, lobby.STORY_LIMIT))
+    )
     return STORY
 
 
@@ -305,7 +329,7 @@ async def take_story(update: Update, context: Context) -> str | int | None:
         draft["story"] = lobby.clean_story(typed)
     except LobbyInputError as error:
         if error.limit:
-            warning = text(lang, "lobby.story_too_long", limit=error.limit, length=len(typed))
+            warning = too_long(lang, "lobby.story_too_long", len(typed), error.limit)
         else:
             warning = text(lang, "lobby.story_empty")
         await reply(update, context, warning)
@@ -337,7 +361,7 @@ async def ask_signature(update: Update, context: Context) -> str | int:
     await show(
         update,
         context,
-        text(lang, "lobby.ask_signature", limit=lobby.SIGNATURE_LIMIT),
+        text(lang, "lobby.ask_signature", limit=characters(lang, lobby.SIGNATURE_LIMIT)),
         screens.unsigned_keyboard(lang),
     )
     return SIGNATURE
@@ -352,7 +376,7 @@ async def take_signature(update: Update, context: Context) -> str | int | None:
         await reply(
             update,
             context,
-            text(lang, "lobby.signature_too_long", limit=lobby.SIGNATURE_LIMIT),
+            text(lang, "lobby.signature_too_long", limit=characters(lang, lobby.SIGNATURE_LIMIT)),
             screens.unsigned_keyboard(lang),
         )
         return None
@@ -437,19 +461,16 @@ async def confirm_cancel(update: Update, context: Context) -> None:
 
 
 async def cancel_event(update: Update, context: Context) -> None:
-    """Cancel it: its reminders are dropped and everyone going is told, then the report."""
+    """Cancel it: its reminders are dropped and everyone going is told through the delivery
+    engine; the organiser hears how many, then gets its report."""
     event = pressed_event(update, context, screens.CANCEL_YES)
     lang = language(update, context)
-    storage = context.bot_data.storage
-    if event is None or not storage.cancel_lobby_event(event.id):
+    told = jobs.cancel(context.application, event, user_id(update)) if event else None
+    if told is None:
         await admin_list(update, context, text(lang, "lobby.already_cancelled"))
         return
     await answer(update, context)
-    count = storage.going_count(event.id)
-    told = await jobs.cancelled(context.application, event.id)
-    report = text(
-        lang, "lobby.cancelled_report", title=event.text("title", lang), told=told, count=count
-    )
+    report = text(lang, "lobby.cancelled_report", title=event.text("title", lang), count=told)
     await admin_list(update, context, report)
 
 
@@ -666,7 +687,7 @@ def problem_text(context: Context, lang: str, error: LobbyInputError, draft: dic
     if error.problem == "hashtag":
         return text(lang, "lobby.hashtag_invalid")
     if error.limit:
-        return text(lang, "lobby.text_too_long", limit=error.limit)
+        return text(lang, "lobby.text_too_long", limit=characters(lang, error.limit))
     return text(lang, "lobby.text_empty")
 
 
@@ -736,19 +757,24 @@ async def save_event(update: Update, context: Context) -> str | int | None:
         "hashtag": event.hashtag,
     }
     title = event.text("title", lang)
-    if draft["event"]:
-        if not storage.update_lobby_event(draft["event"], **values):
-            context.user_data.pop(COMPOSER, None)
+    before = load_event(context, draft["event"])
+    context.user_data.pop(COMPOSER, None)
+    if before:
+        told = jobs.save_changes(context.application, before, event, values, user_id(update))
+        if told is None:
             await admin_list(update, context, text(lang, "lobby.already_cancelled"))
             return ConversationHandler.END
-        event_id, note = draft["event"], text(lang, "lobby.saved_edit", title=title)
+        event_id = before.id
+        if lobby.moves(before, event):
+            note = text(lang, "lobby.saved_edit_told", title=title, count=told)
+        else:
+            note = text(lang, "lobby.saved_edit", title=title)
     else:
         event_id = storage.create_lobby_event(**values, created_by=user_id(update))
         link = f"https://t.me/{context.bot.username}?start=lobby"
         note = text(lang, "lobby.saved_new", title=title, link=link)
-    context.user_data.pop(COMPOSER, None)
+        jobs.schedule_event(context.application, load_event(context, event_id))
     saved = load_event(context, event_id)
-    jobs.schedule_event(context.application, saved)
     await reply(update, context, note)
     await admin_event(update, context, saved)
     return ConversationHandler.END
@@ -798,7 +824,9 @@ SUPPORTER_BUTTONS = [
 
 def supporter_conversation() -> ConversationHandler:
     """Saying yes (the postcode) and telling a story (text, permission, signature). The other
-    lobby buttons end it and do what they always do."""
+    lobby buttons end it and do what they always do. A postcode is never kept as a story or a
+    signature: the MP journey is offered instead."""
+    not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
     return journey(
         "lobby",
         entry_points=[button(screens.YES, ask_postcode), button(screens.STORY, ask_story)],
@@ -808,6 +836,7 @@ def supporter_conversation() -> ConversationHandler:
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             STORY: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, take_story),
                 MessageHandler(NEW_OTHER, story_not_text),
             ],
@@ -817,6 +846,7 @@ def supporter_conversation() -> ConversationHandler:
                 MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
             ],
             SIGNATURE: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, take_signature),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(f"{screens.UNSIGNED}$", unsigned),

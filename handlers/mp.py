@@ -1,8 +1,8 @@
 """Write to your MP: postcode -> MP -> name -> one sentence -> letter language -> the letter to
 copy, with the buttons that send it, and "I've sent it"; later, the answer to "Did your MP reply?".
 
-The postcode lives only in the callback that receives it: it goes to postcodes.io and, when the
-lookup fails, into a WriteToThem link, never into user_data, the database or logs (P1). While the
+The postcode lives only in the callback that receives it: it goes to postcodes.io, never into
+user_data, the database, logs or a link in the chat (P1). While the
 letter is being written, the MP found and the supporter's name and sentence wait in user_data so a
 restart resumes the journey (S3); they go as soon as the letter is handed over, or when the
 supporter leaves the journey (P5).
@@ -47,7 +47,19 @@ from bot.mps import (
 from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from bot.typed import says_something
-from handlers.common import Handler, answer, journey, language, looking_up, reply, show, user_id
+from handlers.common import (
+    POSTCODE_TEXT,
+    Handler,
+    Showing,
+    answer,
+    journey,
+    language,
+    looking_up,
+    reply,
+    show,
+    showing,
+    user_id,
+)
 from handlers.exits import exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
@@ -66,6 +78,7 @@ from messages.mp import (
     ask_sentence_again,
     compose_letter,
     found_text,
+    handover_actions,
     handover_intro,
     handover_keyboard,
     intro_keyboard,
@@ -85,6 +98,8 @@ from scheduler import followups
 FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
+# The screen (BotData.screens) where a postcode is taken before "Find my MP" is pressed.
+INTRO = "mp_intro"
 # user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...,
 # "sentence_language": "pt" or None when unsure, "letter_language": once chosen}
 LETTER = "mp_letter"
@@ -157,6 +172,7 @@ async def open_mp(update: Update, context: Context) -> None:
     open_followup = storage.open_mp_followup(user_id(update), REPLY_NOT_YET)
     body = intro_text(lang, already_sent, reply_open=open_followup is not None)
     await show(update, context, body, intro_keyboard(lang, open_followup))
+    showing(update, context, INTRO)
 
 
 async def ask_postcode(update: Update, context: Context) -> str:
@@ -167,20 +183,30 @@ async def ask_postcode(update: Update, context: Context) -> str:
     return POSTCODE
 
 
-async def take_postcode(update: Update, context: Context) -> str | int | None:
-    """Find the MP for the postcode typed, then ask how to sign the letter."""
+async def take_postcode_at_intro(update: Update, context: Context) -> str:
+    """A postcode typed on the first screen, before "Find my MP": taken as if asked for; if it
+    finds no MP, the next one typed is read as a postcode too."""
+    forget_letter(context)
+    return await take_postcode(update, context) or POSTCODE
+
+
+async def take_postcode(update: Update, context: Context) -> str | None:
+    """Find the MP for the postcode typed, then ask how to sign the letter. At a later step
+    the letter starts again with the MP found (a meeting request stays one)."""
     mp = await lookup_mp(update, context)
-    if not isinstance(mp, MP):
-        return mp
+    if mp is None:
+        return None
     lang = language(update, context)
-    context.user_data[LETTER] = {"mp": asdict(mp)}
+    meeting = context.user_data.get(LETTER, {}).get("meeting")
+    context.user_data[LETTER] = {"mp": asdict(mp)} | ({"meeting": meeting} if meeting else {})
     await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
     return NAME
 
 
-async def lookup_mp(update: Update, context: Context) -> MP | int | None:
+async def lookup_mp(update: Update, context: Context) -> MP | None:
     """The MP for the postcode typed, whose constituency becomes the supporter's. Every failure
-    says what to do next and returns None (send it again) or END (WriteToThem offered). Also
+    says what to do next (WriteToThem, when the bot cannot name an MP) and returns None: the
+    step still takes a postcode, so another one, or the same one later, is looked up. Also
     the lobby day's RSVP (handlers/lobby.py)."""
     lang = language(update, context)
     data = context.bot_data
@@ -205,14 +231,12 @@ async def lookup_mp(update: Update, context: Context) -> MP | int | None:
         return None
     except SeatVacant as error:
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
-        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, postcode))
-        return ConversationHandler.END
+        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign))
+        return None
     except LookupUnavailable:
         unavailable = text(lang, "mp.lookup_unavailable")
-        await reply(
-            update, context, unavailable, writetothem_keyboard(lang, data.campaign, postcode)
-        )
-        return ConversationHandler.END
+        await reply(update, context, unavailable, writetothem_keyboard(lang, data.campaign))
+        return None
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
     return mp
 
@@ -376,7 +400,7 @@ async def hand_over(
     await reply(
         update,
         context,
-        text(lang, "lobby.request_actions" if meeting else "mp.handover_actions"),
+        handover_actions(lang, mp, bool(meeting)),
         handover_keyboard(lang, context.bot_data.campaign, mp, body, letter_language, meeting),
     )
     return ConversationHandler.END
@@ -440,16 +464,23 @@ async def answer_followup(update: Update, context: Context) -> None:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def conversation() -> ConversationHandler:
+def conversation(screens: dict[int, str]) -> ConversationHandler:
+    """The journey; `screens` (BotData.screens) tells who is looking at its first screen."""
+
     def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
 
+    # At every step, a postcode is taken as one (a corrected postcode, not a name or sentence).
+    new_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, take_postcode)
     letter_languages = f"{LETTER_LANGUAGE_PREFIX}({'|'.join(LANGUAGES)})"
     return journey(
         "mp",
         entry_points=[
             button(FIND, ask_postcode),
             CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
+            MessageHandler(
+                NEW_TEXT & POSTCODE_TEXT & Showing(screens, INTRO), take_postcode_at_intro
+            ),
         ],
         states={
             POSTCODE: [
@@ -457,16 +488,19 @@ def conversation() -> ConversationHandler:
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             NAME: [
+                new_postcode,
                 MessageHandler(NEW_TEXT, take_name),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(SKIP_NAME, skip_name),
             ],
             SENTENCE: [
+                new_postcode,
                 MessageHandler(NEW_TEXT, take_sentence),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(SKIP_SENTENCE, skip_sentence),
             ],
             LETTER_LANGUAGE: [
+                new_postcode,
                 button(letter_languages, choose_letter_language),
                 button(REWRITE, rewrite_sentence),
                 button(KEEP_MIXED, keep_mixed),
@@ -485,7 +519,7 @@ def register(app: Application) -> None:
     """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
     it" for a letter handed over earlier, outside the journey."""
     app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{ANSWER_PREFIX}"))
-    app.add_handler(conversation())
+    app.add_handler(conversation(app.bot_data.screens))
     app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp
     app.bot_data.drafts.add(LETTER)

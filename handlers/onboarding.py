@@ -8,11 +8,23 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot.app.context import Context
 from bot.progress import checklist
-from handlers.common import answer, language, reply, routes, show, user_id
+from handlers.common import (
+    POSTCODE_TEXT,
+    answer,
+    language,
+    postcode_hint,
+    reply,
+    routes,
+    show,
+    user_id,
+)
 from messages import Html, consent, core, keyboards, text
 from messages.i18n import LANGUAGES
 
 MAX_PAYLOAD = 64
+# user_data key set by /stop: the next /start asks again what they would like to hear (once; an
+# answer of "neither" at /start is not asked again, and the Messages screen changes any choice).
+ASK_AGAIN = "ask_choices_again"
 
 
 def start_payload(update: Update) -> str | None:
@@ -27,8 +39,8 @@ def start_payload(update: Update) -> str | None:
 
 async def start(update: Update, context: Context) -> None:
     """Greet a new supporter and ask what they would like to hear from us; send a returning one
-    to the menu, or where their deep link points. Someone who hears nothing from us (after
-    /stop, say) is offered the messages again, each explained, then the menu is a tap away."""
+    to the menu, or where their deep link points. Someone back after /stop who hears nothing
+    from us is offered the messages again, each explained, then the menu is a tap away."""
     storage = context.bot_data.storage
     payload = start_payload(update)
     lang = language(update, context)
@@ -38,7 +50,8 @@ async def start(update: Update, context: Context) -> None:
         await send_welcome(update, context, lang)
         return
     journey = payload if payload in context.bot_data.journeys else "menu"
-    if journey == "menu" and not any(storage.consents(user_id(update)).values()):
+    asked_again = context.user_data.pop(ASK_AGAIN, False)
+    if journey == "menu" and asked_again and not any(storage.consents(user_id(update)).values()):
         await reply(update, context, text(lang, "consent.welcome_back"))
         await ask_consent(update, context, lang)
         return
@@ -209,12 +222,14 @@ async def not_understood(update: Update, context: Context) -> None:
 
 
 def register_fallbacks(app: Application) -> None:
-    """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for."""
+    """Journey buttons, the catch-all for stale ones, and for messages nobody was waiting for:
+    a postcode gets the button that uses it, anything else "I didn't understand"."""
     app.add_handlers(routes({}, LAST_BUTTONS))
-    app.add_handler(
-        # An edit outside a journey answers nothing: it is left alone.
-        MessageHandler(
-            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL,
-            not_understood,
-        )
+    # An edit outside a journey answers nothing: it is left alone.
+    new_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    app.add_handlers(
+        [
+            MessageHandler(new_message & ~filters.COMMAND & POSTCODE_TEXT, postcode_hint),
+            MessageHandler(new_message & ~filters.StatusUpdate.ALL, not_understood),
+        ]
     )

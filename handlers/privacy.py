@@ -15,6 +15,7 @@ from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import answer, language, reply, routes, show, user_id
 from handlers.errors import Unfinished
+from handlers.onboarding import ASK_AGAIN
 from messages import core, keyboards, mydata, text
 from scheduler.housekeeping import scrub_files
 
@@ -60,8 +61,11 @@ async def mydata_command(update: Update, context: Context) -> None:
 async def stop_command(update: Update, context: Context) -> None:
     """/stop: no more prompts, updates or reminders, confirmed only once the write has happened."""
     lang = language(update, context)
+    storage = context.bot_data.storage
     wording = context.bot_data.campaign.consent_wording_version
-    was_on = consent.stop_everything(context.bot_data.storage, user_id(update), wording)
+    was_on = consent.stop_everything(storage, user_id(update), wording)
+    if storage.has_consent_decision(user_id(update)):  # someone who started: /start asks again
+        context.user_data[ASK_AGAIN] = True
     await reply(
         update,
         context,

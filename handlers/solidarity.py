@@ -24,11 +24,13 @@ from bot.app.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.typed import says_something
 from handlers.common import (
+    POSTCODE_TEXT,
     Handler,
     answer,
     journey,
     language,
     organiser_only,
+    postcode_hint,
     remember,
     reply,
     routes,
@@ -229,15 +231,19 @@ def conversation() -> ConversationHandler:
     def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
 
+    # A postcode is never kept as a message or a signature: the MP journey is offered instead.
+    not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
     return journey(
         "solidarity",
         entry_points=[button(WRITE, ask_message)],
         states={
             ASK_MESSAGE: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, receive_message),
                 MessageHandler(NEW_OTHER, refuse_non_text),
             ],
             ASK_SIGNATURE: [
+                not_a_postcode,
                 MessageHandler(NEW_TEXT, receive_signature),
                 MessageHandler(NEW_OTHER, ask_signature_again),
                 button(ANONYMOUS, sign_anonymously),

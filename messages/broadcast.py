@@ -405,8 +405,10 @@ def progress_text(language: str, snapshot: ProgressSnapshot) -> Html:
     )
 
 
-def figures(language: str, report: DeliveryReport) -> Html:
-    return text(
+def figures(language: str, report: DeliveryReport, daily_cap: int) -> Html:
+    """The final figures; those the daily cap held back (at most `daily_cap` broadcasts a
+    person a day) are said apart from those who unsubscribed."""
+    body = text(
         language,
         "broadcast.report_figures",
         sent=number(language, report.sent),
@@ -414,12 +416,16 @@ def figures(language: str, report: DeliveryReport) -> Html:
         blocked=number(language, report.blocked),
         failed=number(language, report.failed),
         unknown=number(language, report.unknown),
-        skipped=number(language, report.skipped),
+        skipped=number(language, report.skipped - report.capped),
         not_sent=number(language, report.not_sent),
     )
+    if not report.capped:
+        return body
+    capped = text(language, "broadcast.report_capped", count=report.capped, cap=daily_cap)
+    return Html(f"{body}\n{capped}")
 
 
-def report_text(language: str, report: DeliveryReport) -> Html:
+def report_text(language: str, report: DeliveryReport, daily_cap: int) -> Html:
     title = text(
         language,
         # Still 'running' means the process stopped it early: the next start carries on.
@@ -427,4 +433,4 @@ def report_text(language: str, report: DeliveryReport) -> Html:
         id=report.broadcast_id,
         duration=duration(language, report.seconds),
     )
-    return Html(f"{title}\n{figures(language, report)}")
+    return Html(f"{title}\n{figures(language, report, daily_cap)}")

@@ -26,9 +26,9 @@ from babel.numbers import format_decimal
 from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 
 LOCALES = Path(__file__).parent / "locales"
-# British English, Brazilian Portuguese; Spanish with Spain's separators (12.345), which Latin
-# American supporters in the UK read without trouble, and the same plural rules as es_419.
-BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es"}
+# British English, Brazilian Portuguese and Latin American Spanish: es_419 writes 12,345 and 2.5
+# as Mexico, Central America and the UK around our readers do (Spain's "es" writes 12.345 and 2,5).
+BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es_419"}
 # A table with this key is one message in its plural forms, not a group of messages.
 PLURAL_OTHER = "other"
 EXACTLY_ZERO = "zero"
@@ -95,7 +95,7 @@ def plural_category(language: str, count: int) -> str:
 
 
 def number(language: str, value: float, pattern: str = "#,##0") -> str:
-    """12,345 in English, 12.345 in Portuguese and Spanish (and 2.5 / 2,5 with a pattern)."""
+    """12,345 in English and Spanish, 12.345 in Portuguese (and 2.5 / 2,5 with a pattern)."""
     return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])
 
 

@@ -82,6 +82,14 @@ def back_to_menu(language: str) -> InlineKeyboardMarkup:
 
 
 @functools.cache
+def write_to_mp(language: str) -> InlineKeyboardMarkup:
+    """Under a postcode typed where it can't be used: the journey that can, or the menu."""
+    return InlineKeyboardMarkup(
+        [[button(language, "core.menu.button_mp", journey_data("mp"))], menu_row(language)]
+    )
+
+
+@functools.cache
 def my_data(language: str) -> InlineKeyboardMarkup:
     """Under /privacy and /mydata: see what is kept, erase it all (two taps with the
     confirmation), or go back."""

@@ -28,13 +28,14 @@ from bot.lobby import (
 from bot.mps import x_post_url
 from messages import keyboards
 from messages.broadcast import local_time
+from messages.core import characters
 from messages.core import date as date_label
 from messages.i18n import LANGUAGES, Html, text
 
 PREFIX = "lobby:"
 OPEN = "lobby:open"
 EVENT = "lobby:event:"  # + event id, as are the next ones
-YES = "lobby:yes:"
+YES = "lobby:yes:"  # + event id + ":" + its revision
 CANT_COME = "lobby:cant:"
 GUIDE = "lobby:guide:"
 UNRSVP = "lobby:unrsvp:"
@@ -137,7 +138,7 @@ def invitation(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, g
 
 def invitation_keyboard(lang: str, event: LobbyEvent, now: dt.datetime) -> InlineKeyboardMarkup:
     yes = (
-        keyboards.button(lang, "lobby.going_button", f"{YES}{event.id}")
+        keyboards.button(lang, "lobby.going_button", f"{YES}{event.id}:{event.revision}")
         if event.rsvp_open(now)
         else None
     )
@@ -276,18 +277,33 @@ def call(
     )
 
 
-def reminder(
-    lang: str, key: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, mp_name: str
-) -> Html:
-    """The reminder the evening before or on the morning, with the day's details."""
-    heading = text(lang, key, title=event.text("title", lang), mp_name=mp_name)
+def reminder(lang: str, key: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
+    """The reminder the evening before or on the morning, with the day's details (one text
+    for everyone going: their MP is one tap away, under "The day's details")."""
+    heading = text(lang, key, title=event.text("title", lang))
     return Html(f"{heading}\n\n{event_details(lang, event, zone, now)}")
 
 
 def reminder_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     return column(
+        keyboards.button(lang, "lobby.details_button", f"{EVENT}{event.id}"),
         keyboards.button(lang, "lobby.guide_button", f"{GUIDE}{event.id}"),
         keyboards.button(lang, "lobby.cancel_rsvp_button", f"{UNRSVP}{event.id}"),
+    )
+
+
+def event_changed(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
+    """The news to everyone going that the date, time or place changed: the day as it is now."""
+    heading = text(lang, "lobby.event_changed", title=event.text("title", lang))
+    return Html(f"{heading}\n\n{event_details(lang, event, zone, now)}")
+
+
+def changed_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
+    """After a change: the day's details (with their MP), or cancel if they can't come now."""
+    return column(
+        keyboards.button(lang, "lobby.details_button", f"{EVENT}{event.id}"),
+        keyboards.button(lang, "lobby.cancel_rsvp_button", f"{UNRSVP}{event.id}"),
+        menu_button(lang),
     )
 
 
@@ -302,9 +318,9 @@ def fallback(lang: str, event: LobbyEvent) -> Html:
     return text(lang, "lobby.fallback", title=event.text("title", lang), hashtag=event.hashtag)
 
 
-def ask_outcome(lang: str, event: LobbyEvent, mp_name: str) -> Html:
-    """The question after the event, naming the MP they went to meet."""
-    return text(lang, "lobby.ask_outcome", title=event.text("title", lang), mp_name=mp_name)
+def ask_outcome(lang: str, event: LobbyEvent) -> Html:
+    """The question after the event, to everyone who said yes."""
+    return text(lang, "lobby.ask_outcome", title=event.text("title", lang))
 
 
 def outcome_keyboard(lang: str, event_id: int) -> InlineKeyboardMarkup:
@@ -501,9 +517,9 @@ def ask_step(
             "lobby.ask_translation",
             field=text(lang, f"lobby.field_{field}"),
             language_name=language_name(lang, code),
-            limit=limits[field],
+            limit=characters(lang, limits[field]),
         )
-    return text(lang, f"lobby.ask_{field}", limit=limits[field])
+    return text(lang, f"lobby.ask_{field}", limit=characters(lang, limits[field]))
 
 
 def step_keyboard(lang: str, skippable: bool) -> InlineKeyboardMarkup:

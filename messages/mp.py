@@ -96,6 +96,13 @@ def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
     return text(lang, TOO_LONG[type(error)], limit=characters(lang, error.limit))
 
 
+def handover_actions(lang: str, mp: MP, meeting: bool) -> Html:
+    """What to do with the letter (or the request to meet on a lobby day): by email, with
+    WriteToThem as the other way; or through WriteToThem alone, when the MP lists no email."""
+    key = "lobby.request_actions" if meeting else "mp.handover_actions"
+    return text(lang, key if mp.email else f"{key}_no_email")
+
+
 def preview_intro(lang: str) -> Html:
     return text(lang, "mp.preview_intro", language_name=language_name(lang, lang))
 
@@ -117,6 +124,11 @@ def quoted(body: str, tag: str) -> Html:
 
 def _url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text(lang, key), url=url)]
+
+
+def _writetothem_row(lang: str, campaign: Campaign) -> list[InlineKeyboardButton]:
+    """The same WriteToThem link wherever it is offered, without the postcode (P1)."""
+    return _url_row(lang, "mp.writetothem_button", writetothem_url(str(campaign.writetothem_url)))
 
 
 def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButton]:
@@ -151,12 +163,12 @@ def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboard
     )
 
 
-def writetothem_keyboard(lang: str, campaign: Campaign, postcode: str) -> InlineKeyboardMarkup:
-    """WriteToThem opened at the MP for `postcode`; the link is built here and kept nowhere."""
-    url = writetothem_url(str(campaign.writetothem_url), postcode)
+def writetothem_keyboard(lang: str, campaign: Campaign) -> InlineKeyboardMarkup:
+    """WriteToThem (which asks for the postcode), "Try again" and the menu: when the bot cannot
+    find the MP, or the seat is vacant."""
     return InlineKeyboardMarkup(
         [
-            _url_row(lang, "mp.writetothem_button", url),
+            _writetothem_row(lang, campaign),
             [keyboards.button(lang, "mp.try_again_button", FIND)],
             keyboards.menu_row(lang),
         ]
@@ -198,7 +210,7 @@ def handover_keyboard(
     rows = [
         _copy_row(lang, "mp.copy_letter_button", body),
         _copy_row(lang, "mp.copy_email_button", mp.email),
-        _url_row(lang, "mp.writetothem_button", str(campaign.writetothem_url)),
+        _writetothem_row(lang, campaign),
         _url_row(lang, "mp.tweet_button", tweet) if tweet else [],
         [sent],
         keyboards.menu_row(lang),

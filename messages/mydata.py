@@ -24,6 +24,7 @@ Row = Mapping[str, Any]
 MP_LETTER, MP_HANDED_OVER = "mp_letter", "mp_handed_over"
 SOLIDARITY_DRAFT, BROADCAST_DRAFT = "solidarity_draft", "broadcast_draft"
 PENDING_JOURNEY, DRAFT_STAMP = "pending_journey", "draft_at"
+ASK_AGAIN = "ask_choices_again"
 DRAFT_KEPT_FOR = dt.timedelta(days=1)
 CONVERSATIONS = ("mp", "solidarity", "broadcast")
 
@@ -32,6 +33,11 @@ def when(lang: str, stamped: str, zone: ZoneInfo) -> str:
     """'3 December 2026, 14:02' in the campaign's time zone, from a stored UTC stamp."""
     moment = dt.datetime.fromisoformat(stamped).astimezone(zone)
     return text(lang, "mydata.when", date=date(lang, moment.date(), True), time=f"{moment:%H:%M}")
+
+
+def dated(lang: str, key: str, stamped: str, zone: ZoneInfo, **values: object) -> Html:
+    """The line `key` with `values` and `when`: the stored UTC stamp, as `when` shows it."""
+    return text(lang, key, when=when(lang, stamped, zone), **values)
 
 
 def label(lang: str, key: str, fallback: str) -> Html:
@@ -169,10 +175,11 @@ def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     for row in rows:
         key = "mydata.lobby.going" if row["status"] == "yes" else "mydata.lobby.cancelled"
         lines.append(
-            text(
+            dated(
                 lang,
                 key,
-                when=when(lang, row["updated_at"] or row["created_at"], zone),
+                row["updated_at"] or row["created_at"],
+                zone,
                 event=row["event_id"],
                 mp=row["mp_name"],
                 constituency=row["constituency_name"],
@@ -186,10 +193,11 @@ def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 def lobby_stories(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [
-        text(
+        dated(
             lang,
             "mydata.lobby.story",
-            when=when(lang, row["created_at"], zone),
+            row["created_at"],
+            zone,
             event=row["event_id"],
             body=row["body"],
             status=text(lang, f"mydata.lobby.story_{row['status']}"),
@@ -199,16 +207,13 @@ def lobby_stories(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 
 def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
-    return [
-        text(
-            lang,
-            "mydata.deliveries.item",
-            when=when(lang, row["updated_at"], zone),
-            kind=label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind"),
-            status=text(lang, f"mydata.deliveries.{row['status']}"),
-        )
-        for row in rows
-    ]
+    lines = []
+    for row in rows:
+        kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
+        status = text(lang, f"mydata.deliveries.{row['status']}")
+        stamped = row["updated_at"]
+        lines.append(dated(lang, "mydata.deliveries.item", stamped, zone, kind=kind, status=status))
+    return lines
 
 
 def chat(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
@@ -271,6 +276,8 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
         return [text(lang, "mydata.unfinished.broadcast_draft")]
     if key == MP_HANDED_OVER:
         return [text(lang, "mydata.unfinished.mp_handed_over", constituency=value)]
+    if key == ASK_AGAIN:
+        return [text(lang, "mydata.unfinished.ask_choices_again")]
     if key == PENDING_JOURNEY:
         journey = f"core.menu.action_{value}"
         shown = text(lang, journey) if journey in catalog(lang) else value

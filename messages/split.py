@@ -13,10 +13,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from telegram.constants import MessageLimit
+
 from messages.i18n import Html
 
-TEXT_LIMIT = 4096  # characters of a message's text, after entity parsing
-CAPTION_LIMIT = 1024  # characters of a photo's or document's caption
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4,096 characters of a text, after entity parsing
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1,024 characters of a photo's or file's caption
 
 # A tag, a character reference, or a run of plain characters.
 _TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]+|[<&]")

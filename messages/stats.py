@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from babel.numbers import format_percent
 
 from bot.charts import volume_chart
+from bot.lobby import OUTCOMES
 from bot.mps import REPLY_OUTCOMES
 from bot.stats import (
     DELIVERY_STATUSES,
@@ -20,6 +21,7 @@ from bot.stats import (
     BroadcastOutcome,
     CampaignStats,
     ConstituencyLetters,
+    LobbyDay,
     Referrals,
 )
 from messages.core import chart_words, date
@@ -45,6 +47,7 @@ def stats_sections(language: str, stats: CampaignStats) -> list[Html]:
             pending=number(language, stats.solidarity.get("pending", 0)),
             approved=number(language, stats.solidarity.get("approved", 0)),
         ),
+        _lobby_days(language, stats.lobby_days),
     ]
 
 
@@ -194,6 +197,34 @@ def _broadcasts(language: str, broadcasts: tuple[BroadcastOutcome, ...]) -> Html
         lines.append(text(language, "stats.broadcast_deliveries", deliveries=deliveries))
     if not broadcasts:
         lines.append(text(language, "stats.no_broadcasts"))
+    return _lines(*lines)
+
+
+def _lobby_days(language: str, days: tuple[LobbyDay, ...]) -> Html:
+    lines = [text(language, "stats.lobby_title")]
+    for day in days:
+        lines.append(
+            text(
+                language,
+                "stats.lobby_line",
+                title=day.title.get(language) or day.title["en"],
+                date=date(language, day.starts_at.date()),
+                going=number(language, day.going),
+                mps=number(language, day.mps),
+                requests=number(language, day.requests),
+                reported=number(language, day.reported),
+            )
+        )
+        outcomes = [
+            (text(language, f"lobby.label_{outcome}"), day.outcomes[outcome])
+            for outcome in OUTCOMES
+            if day.outcomes.get(outcome)
+        ]
+        if outcomes:
+            named = counts_line(language, outcomes)
+            lines.append(text(language, "stats.lobby_outcomes", outcomes=named))
+    if not days:
+        lines.append(text(language, "stats.no_lobby_days"))
     return _lines(*lines)
 
 

@@ -115,7 +115,12 @@ async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
     enqueue(storage, broadcast_id, data.rules)  # fixes the recipients now, for the first message
     broadcast = storage.get_broadcast(broadcast_id)
     progress = Progress(
-        app.bot, storage, broadcast_id, broadcast["created_by"], broadcast["total"] or 0
+        app.bot,
+        storage,
+        broadcast_id,
+        broadcast["created_by"],
+        broadcast["total"] or 0,
+        data.rules.daily_cap,
     )
     await progress.open()
     report = await run_broadcast(
@@ -136,13 +141,20 @@ class Progress:
     button), then the final report. Failing to reach the organiser never stops the delivery."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, broadcast_id: int, organiser_id: int | None, total: int
+        self,
+        bot: Bot,
+        storage: Storage,
+        broadcast_id: int,
+        organiser_id: int | None,
+        total: int,
+        daily_cap: int,
     ) -> None:
         self.bot = bot
         self.storage = storage
         self.broadcast_id = broadcast_id
         self.chat_id = organiser_id
         self.total = total
+        self.daily_cap = daily_cap  # broadcasts a person may get a day, said in the report
         self.language = storage.language_of(organiser_id)
         self.message_id: int | None = None
 
@@ -170,11 +182,12 @@ class Progress:
     async def close(self, report: DeliveryReport) -> None:
         """Final figures in the progress message (its Cancel button gone), and the report as a
         new message, so the organiser is notified."""
-        await self._edit(figures(self.language, report), None)
+        await self._edit(figures(self.language, report, self.daily_cap), None)
         if self.chat_id is None:
             return
         try:
-            message = await self.bot.send_message(self.chat_id, report_text(self.language, report))
+            body = report_text(self.language, report, self.daily_cap)
+            message = await self.bot.send_message(self.chat_id, body)
         except TelegramError as error:
             logger.warning("Could not report on broadcast %s: %s", self.broadcast_id, error)
             return

@@ -1,5 +1,9 @@
 """The "Did your MP reply?" question, asked once, fourteen days after a supporter sent their letter.
 
+A follow-up the supporter's own letter set up: during the campaign it goes to everyone who has not
+said /stop since; once the campaign is over, only to those who agreed to hear what comes next
+(bot.consent, P7).
+
 A repeating job looks for follow-ups that have come due. Each is marked asked before its
 question is sent, so it is asked at most once across any number of restarts; a send that fails
 is not retried (a timeout may well have reached the supporter).
@@ -14,6 +18,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.app.context import Context
+from bot.consent import FOLLOWUP_KIND
 from bot.storage import utcnow
 from messages import text
 from messages.mp import answer_keyboard
@@ -30,7 +35,9 @@ FIRST_CHECK_AFTER = 60  # seconds: let the bot settle after a start
 async def ask_due_followups(context: Context) -> None:
     """Ask every supporter whose follow-up has come due, once."""
     storage = context.bot_data.storage
-    for followup in storage.due_mp_followups(utcnow()):
+    now = utcnow()
+    consent = context.bot_data.rules.subject_for(FOLLOWUP_KIND, now)
+    for followup in storage.due_mp_followups(now, consent):
         if not storage.claim_mp_followup(followup["id"]):
             continue
         user_id, language = followup["user_id"], followup["language"]

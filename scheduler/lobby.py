@@ -1,35 +1,36 @@
 """Lobby days' jobs, one per event and moment (`lobby-<id>-<moment>`), rebuilt from SQLite at
 every start: the reminder the evening before and on the morning (to those going who agreed to
-hear from the campaign), the message on the morning to everyone else who did (a broadcast:
-email or post to your MP today, with the hashtag), and "How did it go?" afterwards.
+hear from the campaign), the message on the morning to everyone else who did (email or post to
+your MP today, with the hashtag), and "How did it go?" afterwards. And the news to everyone
+going when an organiser moves an event (a new date, time or place) or cancels it.
 
-Each supporter's reminder or question is claimed in SQLite before it is sent, so it goes at most
-once across any number of restarts; a send that fails is not retried (a timeout may well have
-reached the supporter). A moment missed while the bot was down runs when it comes back, unless
-it is no use any more: no reminder once the event has begun, no "today" after the day.
+Each message is a broadcast of the delivery engine, run by scheduler.broadcasts: paced behind
+supporters' replies, a 403 marks the supporter blocked, and a run cut short by a crash resumes
+at the next start, losing nobody (at most one duplicate per send in flight at the kill, D1). A
+moment's broadcast is created and recorded in one transaction (bot.lobby.start_moment), so it
+happens at most once; so are a change or a cancellation and their news. A moment missed while
+the bot was down runs when it comes back, unless it is no use any more: no reminder once the
+event has begun, no "today" after the day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from telegram import InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot import lobby
 from bot.app.context import BotData, Context
-from bot.consent import BROADCAST_KIND
-from bot.delivery import Audience, LinkButton, create_broadcast
+from bot.consent import FOLLOWUP_KIND, NOTICE_KIND, REMINDER_KIND
+from bot.delivery import Audience, LinkButton, reach
 from bot.lobby import LobbyEvent
 from bot.storage import utcnow
-from messages import Html, text
 from messages import lobby as screens
+from messages import text
 from messages.i18n import LANGUAGES
 from scheduler import broadcasts
-
-logger = logging.getLogger(__name__)
 
 JOB_PREFIX = "lobby-"
 # A moment that fell due while the bot was down runs once the bot has finished starting.
@@ -44,20 +45,16 @@ def job_name(event_id: int, moment: str) -> str:
 
 
 def schedule(app: Application) -> None:
-    """At start: each open event's jobs, and the news of a cancellation to anyone who was
-    not told before the process stopped."""
-    for row in app.bot_data.storage.lobby_events():
-        event = LobbyEvent.from_row(row)
-        if event.status == lobby.OPEN:
-            schedule_event(app, event)
-        else:
-            _run_soon(app, event.id, lobby.CANCELLED)
+    """At start: each open event's jobs. (Their broadcasts under way resume with every other,
+    see scheduler.broadcasts.)"""
+    for event in lobby.open_events(app.bot_data.storage).values():
+        schedule_event(app, event)
 
 
 def schedule_event(app: Application, event: LobbyEvent) -> None:
     """(Re)place an event's jobs from its saved times; those already past run soon, unless
     they are no use any more."""
-    _remove_jobs(app, event.id)
+    remove_jobs(app, event.id)
     data: BotData = app.bot_data
     zone = data.settings.zone
     now = utcnow()
@@ -77,18 +74,9 @@ def schedule_event(app: Application, event: LobbyEvent) -> None:
         )
 
 
-def _run_soon(app: Application, event_id: int, moment: str) -> None:
-    app.job_queue.run_once(
-        run_moment,
-        when=AT_START_DELAY,
-        data=(event_id, moment),
-        name=job_name(event_id, moment),
-        job_kwargs={"misfire_grace_time": None},
-    )
-
-
-def _remove_jobs(app: Application, event_id: int) -> None:
-    for moment in (*lobby.MOMENTS, lobby.CANCELLED):
+def remove_jobs(app: Application, event_id: int) -> None:
+    """Drop an event's jobs (it was cancelled, or is about to be rescheduled)."""
+    for moment in lobby.MOMENTS:
         for job in app.job_queue.get_jobs_by_name(job_name(event_id, moment)):
             job.schedule_removal()
 
@@ -96,90 +84,141 @@ def _remove_jobs(app: Application, event_id: int) -> None:
 async def run_moment(context: Context) -> None:
     """The JobQueue callback: `act` on the (event id, moment) in the job's data."""
     event_id, moment = context.job.data
-    await act(context.application, event_id, moment)
+    act(context.application, event_id, moment)
 
 
-async def cancelled(app: Application, event_id: int) -> int:
-    """An organiser cancelled the event: drop its jobs and tell everyone going. Returns how
-    many were told."""
-    _remove_jobs(app, event_id)
-    return await act(app, event_id, lobby.CANCELLED)
-
-
-async def act(app: Application, event_id: int, moment: str) -> int:
-    """Do `moment` for the event, for everyone still owed it; returns how many were sent."""
+def act(app: Application, event_id: int, moment: str) -> bool:
+    """Start the event's `moment` unless it is done already, no use any more or the event was
+    cancelled. Returns whether it started."""
     data: BotData = app.bot_data
     row = data.storage.get_lobby_event(event_id)
     if row is None:
-        return 0
+        return False
     event = LobbyEvent.from_row(row)
-    cancelled_event = event.status == lobby.CANCELLED
-    if cancelled_event != (moment == lobby.CANCELLED):
-        return 0
-    if event.moment_passed(moment, utcnow(), data.settings.zone):
-        return 0
-    if moment == lobby.FALLBACK:
-        return offer_fallback(app, event)
-    return await send_each(app, event, moment)
+    if event.status != lobby.OPEN or event.moment_passed(moment, utcnow(), data.settings.zone):
+        return False
+    message = moment_message(app, event, moment, row["created_by"])
+    broadcast_id = lobby.start_moment(data.storage, event.id, moment, message)
+    if broadcast_id is None:
+        return False
+    broadcasts.start(app, broadcast_id)
+    return True
 
 
-async def send_each(app: Application, event: LobbyEvent, moment: str) -> int:
-    """Claim, then send, the moment's message to each supporter still owed it."""
-    storage = app.bot_data.storage
-    sent = 0
-    hears = app.bot_data.rules.subject_for(BROADCAST_KIND, utcnow())
-    for person in storage.due_lobby_moment(event.id, moment, hears):
-        user_id = person["user_id"]
-        if not storage.claim_lobby_moment(event.id, user_id, moment):
-            continue
-        body, markup = message_for(app, event, moment, person["language"], person["mp_name"])
-        try:
-            message = await app.bot.send_message(user_id, body, reply_markup=markup)
-        except Forbidden:
-            storage.mark_blocked(user_id)
-            continue
-        except TelegramError as error:
-            logger.warning("Could not send lobby %s %s: %s", event.id, moment, error)
-            continue
-        storage.record_chat_messages([(user_id, message.message_id)])
-        sent += 1
-    return sent
-
-
-def message_for(
-    app: Application, event: LobbyEvent, moment: str, lang: str, mp_name: str
-) -> tuple[Html, InlineKeyboardMarkup]:
-    """What one supporter gets at `moment`, in their language."""
+def moment_message(
+    app: Application, event: LobbyEvent, moment: str, organiser_id: int | None
+) -> dict[str, Any]:
+    """The broadcast for `moment`, as create_broadcast's arguments, in every language. The
+    organiser who created the event follows the message on the day to everyone else; the
+    reminders and the question go without a report."""
     zone = app.bot_data.settings.zone
     now = utcnow()
-    if moment == lobby.EVE:
-        key = "lobby.reminder_eve"
-    elif moment == lobby.MORNING:
-        key = "lobby.reminder_morning"
-    elif moment == lobby.OUTCOME:
-        return screens.ask_outcome(lang, event, mp_name), screens.outcome_keyboard(lang, event.id)
-    else:
-        return screens.event_cancelled(lang, event, zone), screens.fallback_keyboard(lang, event)
-    body = screens.reminder(lang, key, event, zone, now, mp_name)
-    return body, screens.reminder_keyboard(lang, event)
+    going = Audience(lobby_event=event.id, lobby_reach=lobby.GOING_AUDIENCE)
+    if moment == lobby.FALLBACK:
+        write_link = f"https://t.me/{app.bot.username}?start=mp"
+        return {
+            "texts": in_every_language(lambda lang: screens.fallback(lang, event)),
+            "audience": Audience(lobby_event=event.id, lobby_reach=lobby.NOT_GOING_AUDIENCE),
+            "buttons": in_every_language(
+                lambda lang: LinkButton(text(lang, "lobby.fallback_button"), write_link)
+            ),
+            "created_by": organiser_id,
+            "scheduled_for": now,
+        }
+    if moment == lobby.OUTCOME:
+        return {
+            "kind": FOLLOWUP_KIND,
+            "texts": in_every_language(lambda lang: screens.ask_outcome(lang, event)),
+            "audience": Audience(lobby_event=event.id, lobby_reach=lobby.STILL_GOING_AUDIENCE),
+            "keyboards": in_every_language(lambda lang: screens.outcome_keyboard(lang, event.id)),
+            "scheduled_for": now,
+        }
+    key = "lobby.reminder_eve" if moment == lobby.EVE else "lobby.reminder_morning"
+    return {
+        "kind": REMINDER_KIND,
+        "texts": in_every_language(lambda lang: screens.reminder(lang, key, event, zone, now)),
+        "audience": going,
+        "keyboards": in_every_language(lambda lang: screens.reminder_keyboard(lang, event)),
+        "scheduled_for": now,
+    }
 
 
-def offer_fallback(app: Application, event: LobbyEvent) -> int:
-    """On the morning: everyone subscribed who isn't going gets "email or post to your MP
-    today", as a broadcast (resumable, paced, with a progress message to the organiser who
-    created the event). Claimed first, so it is created at most once. Returns 1 if it was."""
-    storage = app.bot_data.storage
-    if not storage.claim_lobby_fallback(event.id):
-        return 0
-    write_link = f"https://t.me/{app.bot.username}?start=mp"
-    broadcast_id = create_broadcast(
-        storage,
-        texts={lang: screens.fallback(lang, event) for lang in LANGUAGES},
-        audience=Audience(lobby_event=event.id, lobby_reach=lobby.NOT_GOING_AUDIENCE),
-        buttons={
-            lang: LinkButton(text(lang, "lobby.fallback_button"), write_link) for lang in LANGUAGES
-        },
-        created_by=storage.get_lobby_event(event.id)["created_by"],
+def in_every_language(render: Callable[[str], Any]) -> dict[str, Any]:
+    """{language: render(language)} for every language the bot speaks."""
+    return {lang: render(lang) for lang in LANGUAGES}
+
+
+def notice(
+    event: LobbyEvent, organiser_id: int, texts: Mapping[str, str], keyboards: Mapping[str, Any]
+) -> dict[str, Any]:
+    """News for everyone going who has not said /stop since (create_broadcast's arguments),
+    reported to the organiser who made the change."""
+    return {
+        "kind": NOTICE_KIND,
+        "texts": texts,
+        "audience": Audience(lobby_event=event.id, lobby_reach=lobby.STILL_GOING_AUDIENCE),
+        "keyboards": keyboards,
+        "created_by": organiser_id,
+        "scheduled_for": utcnow(),
+    }
+
+
+def told(app: Application, event_id: int) -> int:
+    """How many a notice about the event would reach now."""
+    data: BotData = app.bot_data
+    audience = Audience(lobby_event=event_id, lobby_reach=lobby.STILL_GOING_AUDIENCE)
+    return reach(data.storage, audience, data.rules, NOTICE_KIND)
+
+
+def cancel(app: Application, event: LobbyEvent, organiser_id: int) -> int | None:
+    """Cancel the event: its jobs go, and everyone going is told through the delivery engine
+    (the organiser gets its progress and report). Returns how many will be told, None if it
+    was cancelled already."""
+    zone = app.bot_data.settings.zone
+    count = told(app, event.id)
+    news = notice(
+        event,
+        organiser_id,
+        in_every_language(lambda lang: screens.event_cancelled(lang, event, zone)),
+        in_every_language(lambda lang: screens.fallback_keyboard(lang, event)),
     )
+    broadcast_id = lobby.cancel(app.bot_data.storage, event.id, news)
+    if broadcast_id is None:
+        return None
+    remove_jobs(app, event.id)
     broadcasts.start(app, broadcast_id)
-    return 1
+    return count
+
+
+def save_changes(
+    app: Application,
+    before: LobbyEvent,
+    after: LobbyEvent,
+    values: Mapping[str, Any],
+    organiser_id: int,
+) -> int | None:
+    """Save an organiser's changes to an event. A new date, time or place is news to everyone
+    going, told through the delivery engine; a new start makes its moments still ahead due
+    again at their new times (a reminder already sent for the old day goes again for the
+    new one). Returns how many will be told (0 for a change that is no news), None if the
+    event was cancelled meanwhile."""
+    data: BotData = app.bot_data
+    zone, now = data.settings.zone, utcnow()
+    news, count, rearm = None, 0, []
+    if lobby.moves(before, after):
+        count = told(app, before.id)
+        news = notice(
+            after,
+            organiser_id,
+            in_every_language(lambda lang: screens.event_changed(lang, after, zone, now)),
+            in_every_language(lambda lang: screens.changed_keyboard(lang, after)),
+        )
+    if before.starts_at != after.starts_at:
+        rearm = [moment for moment in lobby.MOMENTS if after.moment(moment, zone) > now]
+    broadcast_id = lobby.save_changes(data.storage, before.id, values, notice=news, rearm=rearm)
+    if broadcast_id is False:
+        return None
+    schedule_event(app, LobbyEvent.from_row(data.storage.get_lobby_event(before.id)))
+    if broadcast_id:
+        broadcasts.start(app, broadcast_id)
+    return count

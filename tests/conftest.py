@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot.campaign import Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
@@ -13,6 +15,13 @@ from bot.storage import Storage
 from tests.support import figures
 from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import make_settings, running_bot
+
+# CI runs on two shared cores: a property is judged by what it finds, never by how fast the
+# machine happened to be, so no per-example deadline and no "too slow" health check.
+hypothesis_settings.register_profile(
+    "shared-cores", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("shared-cores")
 
 
 @pytest.fixture

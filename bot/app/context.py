@@ -66,6 +66,11 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
+        # User id -> the screen the bot last showed them, for the few screens where a typed
+        # answer means something outside any step (the MP intro takes a postcode). Set by the
+        # journey, cleared by every message the bot shows them (`handlers.common`). In memory
+        # only: after a restart, a postcode there gets the hint with the button instead.
+        self.screens: dict[int, str] = {}
 
     @property
     def rules(self) -> Rules:

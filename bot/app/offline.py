@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from typing import Any, ClassVar
 
 from telegram import Bot, Update
+from telegram.constants import MessageLimit
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -36,8 +37,6 @@ NO_CONTENT_METHODS = {
     "setWebhook",
     "sendChatAction",
 }
-TEXT_LIMIT = 4096  # characters of a message after entity parsing, as Telegram counts them
-CAPTION_LIMIT = 1024
 ANSWER_WITHIN = 15.0  # seconds Telegram waits for a button press to be answered
 # The tags Telegram's HTML parse mode knows (https://core.telegram.org/bots/api#html-style).
 TELEGRAM_TAGS = {
@@ -256,7 +255,8 @@ class OfflineBotAPI(BaseRequest):
             return Fault(400, f"Bad Request: can't parse entities: {error}")
         if not is_caption and not shown.strip():
             return Fault(400, "Bad Request: message text is empty")
-        if telegram_length(shown.strip()) > (CAPTION_LIMIT if is_caption else TEXT_LIMIT):
+        limit = MessageLimit.CAPTION_LENGTH if is_caption else MessageLimit.MAX_TEXT_LENGTH
+        if telegram_length(shown.strip()) > limit:
             kind = "message caption" if is_caption else "message"
             return Fault(400, f"Bad Request: {kind} is too long")
         return self._unacceptable_edit(call) if call.method.startswith("edit") else None

@@ -7,20 +7,22 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
-from bot.storage.lobby import going_clause, uncovered_clause
-from bot.storage.supporters import CONSENT_COLUMNS
+from bot.storage.lobby import going_clause, still_going_clause, uncovered_clause
+from bot.storage.supporters import agreed
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
+DAILY_CAP = "daily cap"  # the error of a delivery skipped because the person had had enough
 LOBBY_REACHES = {
     "going": going_clause(),
     "uncovered": uncovered_clause(),
     "not_going": f"NOT {going_clause()}",
+    "still_going": still_going_clause(),
 }
 
 
 def audience_filter(
-    consent: str,
+    consent: str | None,
     languages: tuple[str, ...],
     done_actions: tuple[str, ...],
     missing_actions: tuple[str, ...],
@@ -28,10 +30,11 @@ def audience_filter(
     lobby: tuple[int, str] | None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: said yes to the
-    `consent` subject and not blocked (P2, P7), narrowed by each filter given: done any of
-    `done_actions`, none of `missing_actions`, and `lobby` as (event id, 'going' | 'uncovered' |
-    'not_going'). Counting and sending share it."""
-    where = [f"s.{CONSENT_COLUMNS[consent]} = 1", "s.blocked_at IS NULL"]
+    `consent` subject (None: a message that needs no choice) and not blocked (P2, P7), narrowed
+    by each filter given: done any of `done_actions`, none of `missing_actions`, and `lobby` as
+    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'). Counting and sending share
+    it."""
+    where = [agreed(consent), "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
         where.append(f"s.language IN ({', '.join('?' * len(languages))})")
@@ -104,7 +107,7 @@ class BroadcastStore(Store):
         self,
         broadcast_id: int,
         *,
-        consent: str,
+        consent: str | None,
         languages: tuple[str, ...] = (),
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),
@@ -165,7 +168,7 @@ class BroadcastStore(Store):
                 "UPDATE deliveries SET status = ?, error = ?, updated_at = ? "
                 "WHERE broadcast_id = ? AND user_id = ?",
                 [
-                    ("skipped", "daily cap", now, broadcast_id, user_id)
+                    ("skipped", DAILY_CAP, now, broadcast_id, user_id)
                     if user_id in capped
                     else ("sending", None, now, broadcast_id, user_id)
                     for user_id, _ in rows
@@ -256,12 +259,20 @@ class BroadcastStore(Store):
         ).fetchall()
         return dict(rows)
 
+    def capped_count(self, broadcast_id: int) -> int:
+        """How many of a broadcast's recipients were skipped for the daily cap."""
+        query = (
+            "SELECT count(*) FROM deliveries WHERE broadcast_id = ? AND status = 'skipped'"
+            " AND error = ?"
+        )
+        return self.db.execute(query, [broadcast_id, DAILY_CAP]).fetchone()[0]
+
     # --- broadcast composer -----------------------------------------------------------------
 
     def count_audience(
         self,
         *,
-        consent: str,
+        consent: str | None,
         languages: tuple[str, ...] = (),
         done_actions: tuple[str, ...] = (),
         missing_actions: tuple[str, ...] = (),

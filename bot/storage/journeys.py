@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from bot.storage.base import Store, stamp
+from bot.storage.supporters import agreed
 
 
 class JourneyStore(Store):
@@ -129,8 +130,9 @@ class JourneyStore(Store):
             }
             return self.insert("mp_followups", row)
 
-    def due_mp_followups(self, now: dt.datetime) -> list[dict[str, Any]]:
-        """Follow-ups due and not yet asked (id, user_id, language). Left out: supporters who
+    def due_mp_followups(self, now: dt.datetime, consent: str | None) -> list[dict[str, Any]]:
+        """Follow-ups due and not yet asked (id, user_id, language) to those who said yes to
+        `consent` (a bot.consent subject; None: no choice needed). Left out: supporters who
         blocked the bot, and those whose latest consent decision after sending the letter was
         "no" (/stop promises no more reminders)."""
         return list(
@@ -138,6 +140,7 @@ class JourneyStore(Store):
                 "SELECT f.id, f.user_id, s.language FROM mp_followups f"
                 " JOIN supporters s ON s.user_id = f.user_id"
                 " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
+                f" AND {agreed(consent)}"
                 " AND coalesce((SELECT c.granted FROM consents c WHERE c.user_id = f.user_id"
                 "   AND c.at > f.sent_at ORDER BY c.id DESC LIMIT 1), 1) = 1"
                 " ORDER BY f.due_at, f.id",

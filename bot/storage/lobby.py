@@ -1,9 +1,10 @@
-"""Lobby days: events, RSVPs (by constituency, with the MP met), what each job has done for
-each supporter, "How did it go?" answers and the stories for the organisers' live blog.
+"""Lobby days: events, RSVPs (by constituency, with the MP met), the broadcast each of an
+event's moments became, "How did it go?" answers and the stories for the organisers' live blog.
 
-An RSVP keeps the constituency and the MP, never the postcode. Each reminder, the question
-afterwards and the fallback broadcast is claimed (a timestamp written) before it is sent, so
-it goes at most once whatever happens to the process.
+An RSVP keeps the constituency and the MP, never the postcode. Each moment (the reminders, the
+message on the day to everyone else, the question afterwards) is recorded in `lobby_moments` in
+the same transaction that creates its broadcast, so it is created at most once and, once
+created, delivered by the resumable engine (bot.delivery) whatever happens to the process.
 """
 
 from __future__ import annotations
@@ -13,17 +14,11 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
-from bot.storage.supporters import CONSENT_COLUMNS
 
 TEXT_COLUMNS = ("title", "place", "bring")
-# The per-supporter moments a job claims, and the rsvp column recording each.
-MOMENT_COLUMNS = {
-    "eve": "eve_sent_at",
-    "morning": "morning_sent_at",
-    "outcome": "outcome_asked_at",
-    "cancelled": "cancel_told_at",
-}
 GOING = "yes"
+# Deliveries that mean the question reached (or may have reached) the supporter.
+ASKED = "('sent', 'unknown')"
 
 
 def going_clause(alias: str = "s") -> str:
@@ -31,6 +26,17 @@ def going_clause(alias: str = "s") -> str:
     return (
         "EXISTS (SELECT 1 FROM lobby_rsvps r WHERE r.event_id = ? AND r.status = 'yes'"
         f" AND r.user_id = {alias}.user_id)"
+    )
+
+
+def still_going_clause(alias: str = "s") -> str:
+    """SQL: the supporter `alias` said yes to the event given as the parameter, and their
+    latest consent decision since then, if any, was not a no (/stop promises no more)."""
+    return (
+        "EXISTS (SELECT 1 FROM lobby_rsvps r WHERE r.event_id = ? AND r.status = 'yes'"
+        f" AND r.user_id = {alias}.user_id AND coalesce((SELECT c.granted FROM consents c"
+        " WHERE c.user_id = r.user_id AND c.at > r.updated_at ORDER BY c.id DESC LIMIT 1), 1)"
+        " = 1)"
     )
 
 
@@ -87,12 +93,17 @@ class LobbyStore(Store):
         rsvp_deadline: dt.datetime,
         hashtag: str,
     ) -> bool:
-        """Change an open event's texts and times; False if it is cancelled or gone."""
+        """Change an open event's texts and times; False if it is cancelled or gone. A new
+        start or place is a new revision: buttons under messages about the old one are stale."""
+        place = json.dumps(texts.get("place") or {})
         return bool(
             self.db.execute(
-                "UPDATE lobby_events SET title = ?, place = ?, bring = ?, starts_at = ?,"
+                "UPDATE lobby_events SET revision = revision + (starts_at != ? OR place != ?),"
+                " title = ?, place = ?, bring = ?, starts_at = ?,"
                 " rsvp_deadline = ?, hashtag = ?, updated_at = ? WHERE id = ? AND status = 'open'",
                 [
+                    stamp(starts_at),
+                    place,
                     *(json.dumps(texts.get(column) or {}) for column in TEXT_COLUMNS),
                     stamp(starts_at),
                     stamp(rsvp_deadline),
@@ -131,15 +142,33 @@ class LobbyStore(Store):
             ).rowcount
         )
 
-    def claim_lobby_fallback(self, event_id: int) -> bool:
-        """Mark the event's on-the-day message to everyone not going as sent, before it is
-        created, so it goes at most once. False if it already went or the event is cancelled."""
+    def lobby_moment_done(self, event_id: int, moment: str) -> bool:
+        """Whether the event's `moment` (a bot.lobby moment) already has its broadcast."""
         return bool(
             self.db.execute(
-                "UPDATE lobby_events SET fallback_at = ? WHERE id = ? AND status = 'open'"
-                " AND fallback_at IS NULL",
-                [stamp(), event_id],
-            ).rowcount
+                "SELECT 1 FROM lobby_moments WHERE event_id = ? AND moment = ?",
+                [event_id, moment],
+            ).fetchone()
+        )
+
+    def record_lobby_moment(self, event_id: int, moment: str, broadcast_id: int) -> None:
+        """The broadcast `moment` became; call in the transaction that creates it."""
+        self.insert(
+            "lobby_moments",
+            {
+                "event_id": event_id,
+                "moment": moment,
+                "broadcast_id": broadcast_id,
+                "created_at": stamp(),
+            },
+        )
+
+    def rearm_lobby_moments(self, event_id: int, moments: list[str]) -> None:
+        """Forget that `moments` were done, so they happen again at the event's new times."""
+        self.db.execute(
+            f"DELETE FROM lobby_moments WHERE event_id = ? AND moment IN"
+            f" ({', '.join('?' * len(moments))})",
+            [event_id, *moments],
         )
 
     # --- RSVPs ------------------------------------------------------------------------------
@@ -189,49 +218,17 @@ class LobbyStore(Store):
             params.append(constituency_code)
         return self.db.execute(sql, params).fetchone()[0]
 
-    def due_lobby_moment(
-        self, event_id: int, moment: str, hears_from_campaign: str
-    ) -> list[dict[str, Any]]:
-        """Who a job still owes `moment` (a MOMENT_COLUMNS key): a yes, not blocked, not yet
-        claimed. Reminders go only to those who agreed to hear from the campaign (the consent
-        subject `hears_from_campaign`: campaign updates, or after the campaign what comes
-        next); the question
-        afterwards to everyone who went unless they said /stop after saying yes; the news of a
-        cancellation to everyone who said yes."""
-        column = MOMENT_COLUMNS[moment]
-        consent = {
-            "eve": f"s.{CONSENT_COLUMNS[hears_from_campaign]} = 1",
-            "morning": f"s.{CONSENT_COLUMNS[hears_from_campaign]} = 1",
-            "outcome": "coalesce((SELECT c.granted FROM consents c WHERE c.user_id = r.user_id"
-            " AND c.at > r.updated_at ORDER BY c.id DESC LIMIT 1), 1) = 1",
-            "cancelled": "1",
-        }[moment]
-        return self.rows(
-            "SELECT r.user_id, s.language, r.mp_name FROM lobby_rsvps r"
-            " JOIN supporters s ON s.user_id = r.user_id"
-            f" WHERE r.event_id = ? AND r.status = 'yes' AND r.{column} IS NULL"
-            f" AND s.blocked_at IS NULL AND {consent} ORDER BY r.rowid",
-            [event_id],
-        )
-
-    def claim_lobby_moment(self, event_id: int, user_id: int, moment: str) -> bool:
-        """Mark `moment` done for this supporter before it is sent; False if it already was."""
-        column = MOMENT_COLUMNS[moment]
-        return bool(
-            self.db.execute(
-                f"UPDATE lobby_rsvps SET {column} = ? WHERE event_id = ? AND user_id = ?"
-                f" AND {column} IS NULL",
-                [stamp(), event_id, user_id],
-            ).rowcount
-        )
-
     def record_lobby_outcome(self, event_id: int, user_id: int, outcome: str) -> bool:
-        """The answer to "How did it go?", once, from someone who was asked; False otherwise."""
+        """The answer to "How did it go?", once, from someone it was sent to, about an event
+        not cancelled; False otherwise (a stale or crafted button)."""
         return bool(
             self.db.execute(
                 "UPDATE lobby_rsvps SET outcome = ?, outcome_at = ? WHERE event_id = ?"
-                " AND user_id = ? AND outcome_asked_at IS NOT NULL AND outcome IS NULL",
-                [outcome, stamp(), event_id, user_id],
+                " AND user_id = ? AND outcome IS NULL AND EXISTS (SELECT 1 FROM lobby_moments m"
+                " JOIN lobby_events e ON e.id = m.event_id AND e.status = 'open'"
+                " JOIN deliveries d ON d.broadcast_id = m.broadcast_id AND d.user_id = ?"
+                f" WHERE m.event_id = ? AND m.moment = 'outcome' AND d.status IN {ASKED})",
+                [outcome, stamp(), event_id, user_id, user_id, event_id],
             ).rowcount
         )
 
@@ -303,11 +300,14 @@ class LobbyStore(Store):
         """Per constituency with a yes: code, name, the MP's party, how many are going, how
         many asked their MP for a meeting and how many were asked how it went. No one's id."""
         return self.rows(
-            "SELECT constituency_code AS code, max(constituency_name) AS name,"
-            " max(mp_party) AS party, count(*) AS going, count(request_sent_at) AS requests,"
-            " count(outcome_asked_at) AS asked"
-            " FROM lobby_rsvps WHERE event_id = ? AND status = 'yes'"
-            " GROUP BY constituency_code ORDER BY going DESC, name",
+            "SELECT r.constituency_code AS code, max(r.constituency_name) AS name,"
+            " max(r.mp_party) AS party, count(*) AS going, count(r.request_sent_at) AS requests,"
+            " count(d.user_id) AS asked FROM lobby_rsvps r"
+            " LEFT JOIN lobby_moments m ON m.event_id = r.event_id AND m.moment = 'outcome'"
+            " LEFT JOIN deliveries d ON d.broadcast_id = m.broadcast_id"
+            f" AND d.user_id = r.user_id AND d.status IN {ASKED}"
+            " WHERE r.event_id = ? AND r.status = 'yes'"
+            " GROUP BY r.constituency_code ORDER BY going DESC, name",
             [event_id],
         )
 

@@ -376,7 +376,39 @@ def consent_by_kind(db: Database) -> None:
     db["solidarity_messages"].add_column("printed_at", str)
 
 
-@migrations(name="0016_shared_chats_told")
+@migrations(name="0016_lobby_deliveries")
+def lobby_deliveries(db: Database) -> None:
+    """Lobby days' messages go through the delivery engine (bot.delivery): each moment of an
+    event (reminders, the message on the day, the question afterwards) becomes a broadcast,
+    recorded in `lobby_moments` in the same transaction, instead of a timestamp per supporter
+    claimed before sending (which a crash could lose). Moments already claimed stay done.
+    Events get a revision, raised when their start or place changes, so buttons under an older
+    message can tell."""
+    db["lobby_moments"].create(
+        {"event_id": int, "moment": str, "broadcast_id": int, "created_at": str},
+        pk=("event_id", "moment"),
+        not_null={"created_at"},
+        foreign_keys=[("event_id", "lobby_events", "id")],
+    )
+    claimed = {"eve": "eve_sent_at", "morning": "morning_sent_at", "outcome": "outcome_asked_at"}
+    for moment, column in claimed.items():
+        db.execute(
+            "INSERT INTO lobby_moments (event_id, moment, created_at) SELECT event_id, ?,"
+            f" min({column}) FROM lobby_rsvps WHERE {column} IS NOT NULL GROUP BY event_id",
+            [moment],
+        )
+    db.execute(
+        "INSERT INTO lobby_moments (event_id, moment, created_at)"
+        " SELECT id, 'fallback', fallback_at FROM lobby_events WHERE fallback_at IS NOT NULL"
+    )
+    db["lobby_events"].add_column("revision", int, not_null_default=0)
+    db["lobby_events"].transform(drop={"fallback_at"})
+    db["lobby_rsvps"].transform(
+        drop={"eve_sent_at", "morning_sent_at", "outcome_asked_at", "cancel_told_at"}
+    )
+
+
+@migrations(name="0017_shared_chats_told")
 def shared_chats_told(db: Database) -> None:
     """Groups and channels already told "message me privately", so a restart does not say it
     again (X8). A shared chat's id and when: nothing about any person."""

@@ -119,3 +119,28 @@ class StatsStore(Store):
             "SELECT status, count(*) FROM solidarity_messages GROUP BY status"
         ).fetchall()
         return dict(rows)
+
+    def lobby_days(self, limit: int) -> list[dict[str, Any]]:
+        """The latest lobby days not cancelled, latest first: `title` ({language: text}),
+        `starts_at`, how many are `going`, the `mps` they will meet (one per constituency),
+        meeting `requests` sent, and `outcomes`: answers to "How did it go?" per outcome."""
+        rows = self.rows(
+            "SELECT e.id, e.title, e.starts_at,"
+            " count(*) FILTER (WHERE r.status = 'yes') AS going,"
+            " count(DISTINCT r.constituency_code) FILTER (WHERE r.status = 'yes') AS mps,"
+            " count(r.request_sent_at) FILTER (WHERE r.status = 'yes') AS requests"
+            " FROM lobby_events e LEFT JOIN lobby_rsvps r ON r.event_id = e.id"
+            " WHERE e.status = 'open' GROUP BY e.id ORDER BY e.starts_at DESC, e.id DESC"
+            " LIMIT ?",
+            [limit],
+        )
+        for row in rows:
+            row["title"] = json.loads(row["title"])
+            row["outcomes"] = dict(
+                self.db.execute(
+                    "SELECT outcome, count(*) FROM lobby_rsvps WHERE event_id = ?"
+                    " AND outcome IS NOT NULL GROUP BY outcome",
+                    [row["id"]],
+                ).fetchall()
+            )
+        return rows

@@ -22,6 +22,12 @@ CONSENT_COLUMNS = {
     WHATS_NEXT: "whats_next_opted_in",
 }
 
+
+def agreed(subject: str | None, alias: str = "s") -> str:
+    """SQL: the supporter `alias` said yes to `subject` (a bot.consent subject); true for None,
+    a message that needs no choice (see bot.consent)."""
+    return f"{alias}.{CONSENT_COLUMNS[subject]} = 1" if subject else "1"
+
 # Where each table keeps rows about one supporter; /forget and /mydata read these. deliveries has
 # no user_id index (it would slow the start of every broadcast): its primary key finds a
 # person's rows one broadcast at a time.
@@ -135,12 +141,12 @@ class SupporterStore(Store):
         query = "SELECT 1 FROM consents WHERE user_id = ? LIMIT 1"
         return self.db.execute(query, [user_id]).fetchone() is not None
 
-    def may_receive(self, user_id: int, subject: str) -> bool:
-        """Whether the person said yes to `subject` and has not blocked the bot: checked again
-        for every message at the moment it is sent (D5, P7)."""
+    def may_receive(self, user_id: int, subject: str | None) -> bool:
+        """Whether the person said yes to `subject` (None: needs no choice) and has not blocked
+        the bot: checked again for every message at the moment it is sent (D5, P7)."""
         row = self.db.execute(
-            f"SELECT 1 FROM supporters WHERE user_id = ? AND {CONSENT_COLUMNS[subject]} = 1"
-            " AND blocked_at IS NULL",
+            f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
+            " AND s.blocked_at IS NULL",
             [user_id],
         ).fetchone()
         return row is not None

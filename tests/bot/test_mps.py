@@ -519,11 +519,11 @@ def test_any_sentence_and_signature_make_a_letter(campaign, sentence, signature)
     assert "{personal_sentence}" not in body
 
 
-def test_writetothem_link_opens_at_the_mp_with_the_postcode(campaign):
-    url = writetothem_url(str(campaign.writetothem_url), "SW1A 1AA")
+def test_writetothem_link_opens_the_form_for_an_mp_without_a_postcode(campaign):
+    url = writetothem_url(str(campaign.writetothem_url))
     parts = urlsplit(url)
     assert parts.netloc == "www.writetothem.com"
-    assert parse_qs(parts.query) == {"a": ["westminstermp"], "pc": ["SW1A 1AA"]}
+    assert parse_qs(parts.query) == {"a": ["westminstermp"]}
 
 
 def test_tweet_link_addresses_the_mp_with_the_hashtags():

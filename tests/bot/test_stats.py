@@ -213,3 +213,87 @@ def test_stats_command_without_a_database_says_which_setting(tmp_path, monkeypat
     assert cli.main(["stats"]) == cli.EXIT_CONFIG
     assert "DATABASE_PATH" in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists()
+
+
+# --- lobby days -------------------------------------------------------------------------------
+
+
+def lobby_day(storage, title: str, starts_at: dt.datetime, rsvps: list[tuple]) -> int:
+    """A lobby day and its RSVPs as (user id, constituency, status, request sent, outcome)."""
+    event_id = storage.create_lobby_event(
+        texts={"title": {"en": title, "pt": f"{title} (pt)"}, "place": {"en": "Westminster"}},
+        starts_at=starts_at,
+        rsvp_deadline=starts_at,
+        hashtag="#masslobby",
+        created_by=ORGANISER,
+    )
+    for user_id, seat, status, request_sent, outcome in rsvps:
+        storage.ensure_supporter(user_id, "en")
+        storage.save_rsvp(
+            event_id,
+            user_id,
+            constituency=(seat, seat),
+            mp={"member_id": hash(seat) % 1000, "name": "An MP", "party": "Labour"},
+        )
+        if status == "cancelled":
+            storage.cancel_rsvp(event_id, user_id)
+        if request_sent:
+            storage.record_meeting_request(event_id, user_id)
+        storage.db.execute(
+            "UPDATE lobby_rsvps SET outcome = ? WHERE event_id = ? AND user_id = ?",
+            [outcome, event_id, user_id],
+        )
+    return event_id
+
+
+@pytest.fixture
+def lobbying(storage):
+    """Two lobby days and a cancelled one, counted by hand below."""
+    lobby_day(
+        storage,
+        "Mass lobby",
+        dt.datetime(2026, 11, 26, 11, tzinfo=dt.UTC),
+        [
+            (1, "E1", "yes", True, "met_supportive"),
+            (2, "E1", "yes", False, "met_staffer"),  # the same MP as the first
+            (3, "E2", "yes", True, "met_supportive"),
+            (4, "E3", "yes", False, None),
+            (5, "E4", "cancelled", True, None),  # said yes, then cancelled
+        ],
+    )
+    storage.cancel_lobby_event(
+        lobby_day(storage, "Called off", dt.datetime(2026, 12, 2, 11, tzinfo=dt.UTC), [])
+    )
+    lobby_day(
+        storage,
+        "Second lobby",
+        dt.datetime(2026, 12, 3, 11, tzinfo=dt.UTC),
+        [(6, "E5", "yes", False, None)],
+    )
+    return storage
+
+
+def test_lobby_days_count_rsvps_mps_covered_requests_and_meetings_reported(lobbying, campaign):
+    second, first = gather_stats(lobbying, campaign, NOW).lobby_days  # latest first
+    assert (first.title["en"], first.going, first.mps, first.requests) == ("Mass lobby", 4, 3, 2)
+    assert first.reported == 3
+    assert dict(first.outcomes) == {"met_supportive": 2, "met_staffer": 1}
+    assert (second.title["en"], second.going, second.mps, second.reported) == (
+        "Second lobby",
+        1,
+        1,
+        0,
+    )
+
+
+def test_stats_command_prints_the_lobby_figures(lobbying, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "storage.db"))
+    assert cli.main(["stats"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "Mass lobby, 26 November: going 4 · MPs covered 3 · meeting requests 2"
+        " · meetings reported 3"
+    ) in printed
+    assert "met the MP, supportive 2 · met a staffer 1" in printed
+    assert "Called off" not in printed

@@ -97,6 +97,28 @@ async def test_broadcast_reaches_every_opted_in_supporter_once_in_their_language
     assert "Delivered: <b>30</b> of 30" in chat.last_text(ORGANISER)
 
 
+async def test_the_report_says_who_the_daily_cap_held_back_apart_from_who_unsubscribed(chat):
+    """A second broadcast the same day is skipped for those who had one (BROADCASTS_PER_DAY=1):
+    the organiser reads how many, and why."""
+    for user_id in (1, 2, 3):
+        subscribe(chat.storage, user_id)
+    for words in ("First news", "Second news"):
+        if words == "Second news":
+            subscribe(chat.storage, 4)  # joined in between: the only one to get the second
+        await compose(chat, words)
+        await chat.press(ORGANISER, screens.CONTINUE)
+        await chat.press(ORGANISER, screens.EVERYONE)
+        await chat.press(ORGANISER, screens.SEND)
+        await finish(chat)
+    report = chat.last_text(ORGANISER)
+    assert "Delivered: <b>1</b> of 4" in report
+    assert "Skipped (unsubscribed before their turn): 0" in report
+    assert "3 supporters will not get it today: they already had the day's campaign updates" in (
+        report
+    )
+    assert "at most 1 a day" in report
+
+
 async def test_links_and_formatting_survive_as_telegram_html(chat):
     subscribe(chat.storage, 1)
     link = {"type": "text_link", "offset": 9, "length": 8, "url": "https://example.org/sign"}

@@ -104,6 +104,32 @@ async def test_after_stop_start_offers_the_daily_prompt_and_updates_again(chat):
     assert "Tu progreso" in chat.last_text(1)
 
 
+async def test_an_answer_of_neither_is_not_asked_again_at_every_start(chat):
+    """A newcomer's find: "Neither" was asked again at each /start. It stands until they change
+    it on the Messages screen, which the menu always offers."""
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_NONE)
+    for _ in range(2):
+        (menu,) = await chat.send(1, "/start")
+        assert "Your progress" in menu.text
+        assert consent.OPTIN_NONE not in chat.button_data(1)
+        assert keyboards.MENU_MESSAGES in chat.button_data(1)
+    assert recorded(chat, 1) == [(DAILY_PROMPT, 0), (UPDATES, 0)]
+
+
+async def test_after_stop_start_asks_once_and_neither_then_stands(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_NONE)
+    await chat.send(1, "/stop")
+    data = await chat.send(1, "/mydata")
+    assert "at your next /start I'll ask again" in "\n".join(call.text for call in data)
+    await chat.send(1, "/start")
+    assert consent.OPTIN_NONE in chat.button_data(1)
+    await chat.press(1, consent.OPTIN_NONE)
+    (menu,) = await chat.send(1, "/start")
+    assert "Your progress" in menu.text
+
+
 async def test_nothing_but_start_creates_a_row(chat):
     """Issue 13, point 5: a message, a button or a command from someone who never started keeps
     nothing about them, and each gets a polite answer."""

@@ -16,13 +16,15 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import lobby
 from bot.clock import EXAMPLE_FORMAT
-from bot.consent import UPDATES
+from bot.consent import UPDATES, WHATS_NEXT
 from bot.storage import utcnow
 from messages import consent, keyboards
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
+from tests.support.broadcasts import finish
 from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import ORGANISER_ID, tags_in
 from tests.support.journeys import (
@@ -35,11 +37,24 @@ from tests.support.journeys import (
     url_buttons,
     use_services,
 )
-from tests.support.parliament import WESTMINSTER, FakeServices, contacts, lookup_routes
+from tests.support.parliament import (
+    WESTMINSTER,
+    FakeServices,
+    constituency_item,
+    contacts,
+    lookup_routes,
+    search_result,
+)
 
 ORGANISER = ORGANISER_ID
 LONDON = ZoneInfo("Europe/London")
 REFUSAL = "only for campaign organisers"
+
+pytestmark = pytest.mark.filterwarnings(
+    # The harness initialises the Application without starting it, so PTB warns that it will
+    # not await background tasks at stop; the tests await them themselves (`finish`).
+    "ignore:Tasks created via:telegram.warnings.PTBUserWarning"
+)
 
 
 def local(days: int, hour: int = 10) -> dt.datetime:
@@ -171,6 +186,52 @@ async def test_organiser_edits_the_time_and_adds_spanish_keeping_the_rsvps(lobby
     assert jobs.job_name(event_id, "morning") in jobs_now
 
 
+async def test_a_new_time_is_told_to_those_going_and_an_older_yes_shows_the_day_as_it_is(
+    lobby_chat,
+):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await going(chat, 2, event_id, "es")
+    await onboard(chat, 3)
+    await chat.press(3, keyboards.journey_data("lobby"))
+    older_yes = f"{screens.YES}{event_id}:0"
+    assert older_yes in chat.button_data(3)
+    await chat.press(ORGANISER, f"{screens.EDIT}{event_id}")
+    await chat.press(ORGANISER, f"{screens.CHANGE}{screens.STARTS_AT}")
+    await chat.send(ORGANISER, typed_at(local(8, 14)))
+    await chat.press(ORGANISER, screens.SAVE)
+    assert "the 2 supporters going are being told" in "".join(chat.texts(ORGANISER))
+    await finish(chat)
+    assert "Delivered: <b>2</b> of 2" in chat.last_text(ORGANISER)
+    assert "has changed" in chat.last_text(1) and "14:00" in chat.last_text(1)
+    assert f"{screens.UNRSVP}{event_id}" in chat.button_data(1)  # can't come any more?
+    assert "cambió" in chat.last_text(2)
+    assert not any("changed" in body for body in chat.texts(3))
+    calls = await chat.press(3, older_yes)
+    (note,) = [call for call in calls if call.method == "answerCallbackQuery"]
+    assert "has changed since that message" in note.params["text"]
+    assert "14:00" in chat.last_text(3) and f"{screens.YES}{event_id}:1" in chat.button_data(3)
+    assert chat.storage.get_rsvp(event_id, 3) is None  # nothing recorded from the older button
+
+
+async def test_a_new_title_alone_is_no_news_to_those_going(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    before = len(chat.texts(1))
+    await chat.press(ORGANISER, f"{screens.EDIT}{event_id}")
+    await chat.press(ORGANISER, f"{screens.CHANGE}title")
+    await chat.send(ORGANISER, "Mass lobby: equal protection now")
+    await chat.press(ORGANISER, screens.SAVE)
+    await finish(chat)
+    assert "Saved your changes" in "".join(chat.texts(ORGANISER))
+    assert len(chat.texts(1)) == before
+    await onboard(chat, 3)
+    await chat.press(3, f"{screens.YES}{event_id}:0")  # the same day: an older yes still works
+    assert "postcode" in chat.last_text(3)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -183,7 +244,12 @@ async def test_organiser_edits_the_time_and_adds_spanish_keeping_the_rsvps(lobby
         f"{screens.STORIES}1",
         f"{screens.APPROVE}1",
         f"{screens.APPROVED_STORIES}1",
+        f"{screens.REJECT}1",
+        f"{screens.CHANGE}title",
+        f"{screens.VERSION}es",
+        screens.SKIP,
         screens.SAVE,
+        screens.DISCARD,
         "lobbyadm:whatever",
     ],
 )
@@ -205,7 +271,9 @@ async def test_the_lobby_command_is_refused_to_supporters(lobby_chat):
     assert REFUSAL in lobby_chat.last_text(7)
 
 
-async def test_cancelling_tells_everyone_going_and_nobody_else(lobby_chat):
+async def test_cancelling_tells_everyone_going_through_the_delivery_engine_and_nobody_else(
+    lobby_chat,
+):
     chat = lobby_chat
     event_id = await create_event(chat)
     await going(chat, 1, event_id)
@@ -215,7 +283,9 @@ async def test_cancelling_tells_everyone_going_and_nobody_else(lobby_chat):
     await chat.press(ORGANISER, f"{screens.CANCEL}{event_id}")
     assert "The 2 supporters going will be told" in chat.last_text(ORGANISER)
     await chat.press(ORGANISER, f"{screens.CANCEL_YES}{event_id}")
-    assert "Supporters told: 2 of 2" in chat.last_text(ORGANISER)
+    assert "The 2 supporters going are being told" in "".join(chat.texts(ORGANISER))
+    await finish(chat)
+    assert "Delivered: <b>2</b> of 2" in chat.last_text(ORGANISER)  # the engine's report
     assert "is cancelled" in chat.last_text(1)
     assert "foi cancelado" in chat.last_text(2)
     assert not any("cancelled" in body for body in chat.texts(3))
@@ -299,7 +369,7 @@ async def test_portuguese_supporter_sees_portuguese_texts_with_english_where_non
     assert "Lobby em massa por proteção igual" in invitation
     assert "Central Lobby, Houses of Parliament" in invitation  # no Portuguese place given
     assert "Documento com foto" in invitation
-    assert f"{screens.YES}{event_id}" in chat.button_data(1)
+    assert f"{screens.YES}{event_id}:0" in chat.button_data(1)
 
 
 async def test_with_no_event_the_supporter_is_offered_to_write_instead(lobby_chat):
@@ -423,7 +493,7 @@ async def test_meeting_request_is_read_in_spanish_and_sent_in_english_by_default
     replies = await chat.press(1, SKIP_SENTENCE, "es")
     bodies = [call.text for call in replies if call.text]
     assert "Aquí tienes tu carta en español" in bodies[0]
-    assert any("Soy residente de" in body for body in bodies)  # read in Spanish
+    assert any("Me gustaría reunirme con usted" in body for body in bodies)  # read in Spanish
     replies = await chat.press(1, "mp:letter:en", "es")
     assert letter_in(replies).startswith("Dear Jane Example,")
 
@@ -440,8 +510,12 @@ async def test_only_someone_going_can_ask_for_a_meeting(lobby_chat):
 
 
 async def asked_how_it_went(chat, uid: int, event_id: int) -> None:
+    # The event is a week from today, perhaps after the campaign: then only those who agreed
+    # to hear what comes next are asked (tests/scheduler/test_lobby.py).
+    chat.storage.set_consents(uid, {WHATS_NEXT: True}, "test-wording")
     with time_machine.travel(local(7, 17)):
-        await jobs.act(chat.app, event_id, "outcome")
+        assert jobs.act(chat.app, event_id, "outcome")
+        await finish(chat)
     assert "How did it go?" in chat.last_text(uid)
 
 
@@ -492,6 +566,42 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
     assert "she listened" in chat.last_text(ORGANISER) and "— Ana" in chat.last_text(ORGANISER)
 
 
+@pytest.mark.parametrize(
+    "prefix",
+    [screens.UNRSVP, screens.GUIDE, screens.CALL, screens.CANT_COME, screens.REQUEST_SENT],
+)
+async def test_a_day_s_buttons_after_it_is_over_get_a_polite_answer_and_record_nothing(
+    lobby_chat, prefix
+):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    with time_machine.travel(local(8)):
+        calls = await chat.press(1, f"{prefix}{event_id}")
+    (note,) = [call for call in calls if call.method == "answerCallbackQuery"]
+    assert "That lobby day is over" in note.params["text"]
+    rsvp = chat.storage.get_rsvp(event_id, 1)
+    assert rsvp["status"] == "yes" and rsvp["request_sent_at"] is None
+
+
+async def test_how_did_it_go_counts_only_once_asked_and_not_for_a_cancelled_day(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    calls = await chat.press(1, f"{screens.OUTCOME}{event_id}:met_supportive")  # crafted, early
+    (note,) = [call for call in calls if call.method == "answerCallbackQuery"]
+    assert "nothing was recorded" in note.params["text"]
+    await asked_how_it_went(chat, 1, event_id)
+    await chat.press(ORGANISER, f"{screens.CANCEL_YES}{event_id}")
+    await finish(chat)
+    calls = await chat.press(1, f"{screens.OUTCOME}{event_id}:met_supportive")
+    (note,) = [call for call in calls if call.method == "answerCallbackQuery"]
+    assert "nothing was recorded" in note.params["text"]
+    assert chat.storage.get_rsvp(event_id, 1)["outcome"] is None
+    calls = await chat.press(1, f"{screens.UNRSVP}{event_id}")  # the reminder's button
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == "yes"
+
+
 async def test_a_story_without_permission_is_not_kept(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -504,6 +614,36 @@ async def test_a_story_without_permission_is_not_kept(lobby_chat):
     assert "not kept" in chat.last_text(1)
     assert "lobby_stories" not in chat.storage.personal_data(1)
     assert "CanaryStory4411" not in str(chat.app.user_data[1])
+
+
+async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await asked_how_it_went(chat, 1, event_id)
+    await chat.press(1, f"{screens.STORY}{event_id}")
+    (hint,) = await chat.send(1, "sw1a 1aa")
+    assert "looks like a postcode" in hint.text
+    await chat.send(1, "We met her office team.")
+    await chat.press(1, screens.PUBLISH_YES)
+    (hint,) = await chat.send(1, "SW1A1AA")
+    assert "looks like a postcode" in hint.text
+    assert "SW1A" not in str(chat.app.user_data[1]).upper()
+    assert "lobby_stories" not in chat.storage.personal_data(1)
+
+
+async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    services = await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": vacant}))
+    )
+    replies = await going(chat, 1, event_id)
+    assert "has no MP" in replies[-1].text
+    services.routes.update(lookup_routes())
+    await chat.send(1, "SW1A 1AA")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
 
 
 async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
@@ -562,7 +702,7 @@ any_words = arbitrary_text.filter(lambda s: s.strip() and not s.startswith("/"))
 
 
 def event_for(chat) -> int:
-    """An open lobby day a week away, and supporter 1 going to it, asked how it went."""
+    """An open lobby day a week away, and supporter 1 going to it (a story needs no more)."""
     storage = chat.storage
     if not storage.lobby_events():
         storage.create_lobby_event(
@@ -579,7 +719,6 @@ def event_for(chat) -> int:
             constituency=(WESTMINSTER.code, WESTMINSTER.name),
             mp={"member_id": 5001, "name": "Jane Example", "party": "Labour"},
         )
-        storage.claim_lobby_moment(1, 1, "outcome")
     return 1
 
 

@@ -17,6 +17,8 @@ from bot.app.logs import QUIET
 from bot.typed import says_something
 from handlers.mp import LETTER
 from messages import consent, keyboards
+from messages import mp as screens
+from messages.i18n import text
 from messages.mp import FIND, KEEP_MIXED, REWRITE, SENT, SKIP_NAME, SKIP_SENTENCE
 from messages.split import TEXT_LIMIT, visible_length
 from tests.support.harness import running_bot
@@ -292,17 +294,31 @@ async def test_mp_without_x_account_gets_no_tweet_button(chat):
     assert not any("x.com" in url for url in url_buttons(chat, 1).values())
 
 
-async def test_mp_without_any_email_is_reached_through_writetothem(chat):
+@pytest.mark.parametrize("language_code", ["en", "pt", "es"])
+async def test_mp_without_any_email_is_reached_through_writetothem_as_the_only_way(
+    chat, language_code
+):
     no_contacts = {"value": [], "links": []}
     await use_services(
         chat, FakeServices(lookup_routes(**{"/api/Members/5001/Contact": no_contacts}))
     )
-    await at_sentence(chat, 1)
-    before = len(chat.api.calls)
-    await chat.press(1, SKIP_SENTENCE)
-    assert any("lists no email address" in call.text for call in chat.api.calls[before:])
+    await at_sentence(chat, 1, language_code)
+    await chat.press(1, SKIP_SENTENCE, language_code)
+    if language_code != "en":
+        await chat.press(1, f"{screens.LETTER_LANGUAGE_PREFIX}en", language_code)
     assert not any("copy_text" in button for button in chat.buttons(1))
     assert any("writetothem" in url for url in url_buttons(chat, 1).values())
+    actions = chat.last_text(1)
+    assert actions == text(language_code, "mp.handover_actions_no_email")
+    # WriteToThem is the only way, not "also" a way
+    assert not re.search(r"\balso\b|também|también", actions)
+
+
+async def test_an_mp_with_an_email_is_written_to_by_email_with_writetothem_as_the_other_way(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)
+    assert "WriteToThem can also send it" in chat.last_text(1)
 
 
 async def test_a_letter_full_of_escaped_characters_is_sent_whole_within_telegrams_limit(chat):
@@ -314,6 +330,77 @@ async def test_a_letter_full_of_escaped_characters_is_sent_whole_within_telegram
     assert blocks and all(visible_length(block) <= TEXT_LIMIT for block in blocks)
     letter = letter_in(replies)
     assert '"' * 500 in letter and letter.endswith("&" * 100)
+
+
+# --- a postcode typed wherever the journey can take it (a newcomer's finds) ----------------------
+
+
+@pytest.mark.parametrize("opening", ["menu", "deep link"])
+async def test_a_postcode_typed_on_the_first_screen_finds_the_mp(chat, opening):
+    """Before "Find my MP" is pressed, the postcode is already what the screen is about."""
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await onboard(chat, 1)
+    if opening == "menu":
+        await chat.press(1, keyboards.journey_data("mp"))
+    else:
+        await chat.send(1, "/start mp")
+    assert FIND in chat.button_data(1)
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+    assert SKIP_NAME in chat.button_data(1)
+    assert services.asked("api.postcodes.io") == 1
+    await chat.send(1, "Ana Silva")  # and the journey goes on from there
+    assert SKIP_SENTENCE in chat.button_data(1)
+
+
+async def test_half_a_postcode_on_the_first_screen_asks_for_the_rest_then_takes_it(chat):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("mp"))
+    replies = await chat.send(1, "SW1A")
+    assert "only the first half of a postcode" in replies[-1].text
+    replies = await chat.send(1, "SW1A 1AA")
+    assert "Jane Example" in replies[-1].text
+
+
+@pytest.mark.parametrize("step", ["name", "sentence"])
+async def test_a_postcode_sent_again_at_a_later_step_is_a_postcode_not_words_of_the_letter(
+    chat, step
+):
+    """Someone who corrects their postcode is not signing as "SW1A 1AA"."""
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await (at_name if step == "name" else at_sentence)(chat, 1)
+    replies = await chat.send(1, "sw1a-1aa")
+    assert "Jane Example" in replies[-1].text  # looked up again
+    assert services.asked("api.postcodes.io") == 2
+    assert SKIP_NAME in chat.button_data(1)
+    await chat.send(1, "Ana Silva")
+    replies = await chat.send(1, "It matters to me.")
+    letter = letter_in(replies)
+    assert letter.endswith("Ana Silva") and "SW1A" not in letter.upper()
+
+
+async def test_a_postcode_outside_the_journey_gets_the_button_that_uses_it_and_is_not_kept(chat):
+    services = await use_services(chat, FakeServices(lookup_routes()))
+    await onboard(chat, 1, "pt")
+    await chat.press(1, keyboards.journey_data("mp"), "pt")
+    await chat.press(1, keyboards.MENU, "pt")  # the first screen left for the menu
+    (hint,) = await chat.send(1, "SW1A 1AA", "pt")
+    assert hint.text == text("pt", "core.errors.postcode_hint")
+    assert keyboards.journey_data("mp") in chat.button_data(1)
+    assert services.requests == []
+    await chat.press(1, keyboards.journey_data("mp"), "pt")
+    replies = await chat.send(1, "SW1A 1AA", "pt")  # on the first screen again: taken
+    assert "Jane Example" in replies[-1].text
+    assert not any("SW1A" in repr(data).upper() for data in chat.app.user_data.values())
+    assert b"SW1A" not in stored_bytes(chat.app.bot_data.settings).upper()
+
+
+async def test_anything_else_outside_a_journey_is_still_not_understood(chat):
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("mp"))
+    (answer,) = await chat.send(1, "hello")
+    assert "I didn't understand" in answer.text
 
 
 # --- the postcode step: every way it can go wrong ----------------------------------------------
@@ -397,10 +484,11 @@ async def test_vacant_seat_names_the_constituency_and_offers_writetothem(chat):
     replies = await chat.send(1, "sw1a1aa")
     assert f"The seat for {WESTMINSTER.name} has no MP" in replies[-1].text
     (link,) = url_buttons(chat, 1).values()
-    assert parse_qs(urlsplit(link).query)["pc"] == ["SW1A 1AA"]
-    asked = len(services.requests)
-    await chat.send(1, "sw1a1aa")  # the journey has ended: no longer read as a postcode
-    assert len(services.requests) == asked
+    assert parse_qs(urlsplit(link).query) == {"a": ["westminstermp"]}  # no postcode in the chat
+    services.routes.update(lookup_routes())  # the seat filled, or another postcode
+    replies = await chat.send(1, "sw1a1aa")
+    assert "Jane Example" in replies[-1].text  # still read as a postcode: the MP found
+    assert SKIP_NAME in chat.button_data(1)
 
 
 @pytest.mark.parametrize(
@@ -413,15 +501,35 @@ async def test_vacant_seat_names_the_constituency_and_offers_writetothem(chat):
     ],
     ids=["postcodes-503", "postcodes-timeout", "members-timeout", "contacts-500"],
 )
-async def test_lookup_service_down_offers_writetothem_with_the_postcode(chat, routes):
-    await use_services(chat, FakeServices(routes))
+async def test_lookup_service_down_offers_writetothem_without_the_postcode(chat, routes):
+    services = await use_services(chat, FakeServices(routes))
     await at_postcode(chat, 1)
     replies = await chat.send(1, "SW1A 1AA")
     assert "can't reach the MP lookup service" in replies[-1].text
     (link,) = url_buttons(chat, 1).values()
-    query = parse_qs(urlsplit(link).query)
-    assert query == {"a": ["westminstermp"], "pc": ["SW1A 1AA"]}
+    assert parse_qs(urlsplit(link).query) == {"a": ["westminstermp"]}
     assert FIND in chat.button_data(1)  # try again
+    services.routes.update(lookup_routes())  # the service is back
+    replies = await chat.send(1, "SW1A 1AA")  # sent again, as the message says
+    assert "Jane Example" in replies[-1].text
+
+
+async def test_every_writetothem_link_is_the_same_and_carries_no_postcode(chat):
+    """Issue: the vacant seat's link had the postcode (kept by Telegram), the hand-over's not."""
+    down = lookup_routes(**{"/postcodes/SW1A1AA": 503})
+    services = await use_services(chat, FakeServices(down))
+    await at_postcode(chat, 1)
+    await chat.send(1, "SW1A 1AA")
+    fallback = {url for url in url_buttons(chat, 1).values() if "writetothem" in url}
+    services.routes.update(lookup_routes())
+    await chat.send(1, "SW1A 1AA")
+    await chat.press(1, SKIP_NAME)
+    await chat.press(1, SKIP_SENTENCE)
+    handover = {url for url in url_buttons(chat, 1).values() if "writetothem" in url}
+    assert fallback == handover and len(handover) == 1
+    assert not any("pc=" in repr(call.params) for call in chat.api.calls)
+    (privacy,) = await chat.send(1, "/privacy")
+    assert "no link I send you carries it" in privacy.text
 
 
 async def test_postcode_is_never_stored_or_logged(settings, api, caplog):

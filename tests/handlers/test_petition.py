@@ -256,7 +256,7 @@ async def test_tampered_buttons_get_a_polite_answer_and_record_nothing(chat, dat
 
 @pytest.mark.parametrize(
     ("code", "language", "total"),
-    [("en", "en", "12,345"), ("pt-br", "pt", "12.345"), ("es", "es", "12.345")],
+    [("en", "en", "12,345"), ("pt-br", "pt", "12.345"), ("es", "es", "12,345")],
 )
 async def test_journey_speaks_the_supporters_language(
     settings, api, parliament_campaign, code, language, total

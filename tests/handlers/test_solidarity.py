@@ -270,6 +270,20 @@ async def test_start_again_asks_for_a_new_message(chat):
     assert [row["body"] for row in message_rows(chat, SUPPORTER)] == ["Second try"]
 
 
+@pytest.mark.parametrize("step", ["message", "signature"])
+async def test_a_postcode_is_never_taken_as_a_message_or_signature(chat, step):
+    """A postcode is only for finding an MP (and never kept): the hint offers that journey."""
+    await chat.press(SUPPORTER, WRITE)
+    if step == "signature":
+        await chat.send(SUPPORTER, "You are not alone.")
+    (hint,) = await chat.send(SUPPORTER, "E1 6AN")
+    assert "looks like a postcode" in hint.text
+    assert keyboards.journey_data("mp") in chat.button_data(SUPPORTER)
+    assert "E1 6AN" not in str(chat.app.user_data[SUPPORTER])
+    await chat.send(SUPPORTER, "Ana" if step == "signature" else "You are not alone.")
+    assert message_rows(chat, SUPPORTER) == []  # the step is still the one it was
+
+
 async def test_cancel_sends_nothing_and_discards_the_draft(chat):
     await write(chat, SUPPORTER, "Never mind", "Ana")
     await chat.press(SUPPORTER, CANCEL)

@@ -16,6 +16,7 @@ from bot.config import Settings
 from messages.core import date
 from messages.i18n import (
     LANGUAGES,
+    PLURAL_OTHER,
     catalog,
     catalog_problems,
     forms,
@@ -27,53 +28,55 @@ from tests.support.harness import tags_in
 
 CAMPAIGN_FILE = Settings.model_fields["campaign_file"].default
 
-# Placeholders that hold a number of things. Ids, days, ranks, percentages, rates and the units of
-# a duration ("3 min") are numbers that need no plural; limits and lengths arrive whole from
-# core.counts ("600 characters").
-COUNTS = {
-    "approved",
-    "blocked",
-    "count",
-    "deleted",
-    "done",
-    "engagement",
-    "failed",
-    "left",
-    "letters",
-    "links",
-    "not_sent",
-    "pending",
-    "recruits",
-    "rejected",
-    "sent",
-    "skipped",
-    "subscribed",
-    "total",
-    "unknown",
-}
-# A count followed by a word ("{count} supporters", "{blocked} bloquearam") needs plural forms;
-# "{done} of {total}" and a count in a label ("Blocked: {blocked}") do not.
-COUNT_THEN_WORD = re.compile(r"\{(\w+)\}(?:</\w+>)? +(?!(?:of|de) \{)[^\W\d_]")
+# A placeholder directly before a word that changes with the count ("{limit} characters") is a
+# count rendered without its plural rule. Those words are read from the catalog itself: the
+# first word after {count} that differs between a plural message's 'one' and 'other' forms
+# ("person"/"people", "pessoa"/"pessoas"), so a new plural message teaches the check new words.
+AFTER_COUNT = re.compile(r"\{count\}(?:</\w+>)?(.*)", re.DOTALL)
+WORD = re.compile(r"[^\W\d_]+")
 
 # Words a translation may share with English: names, and words that are the same in the language.
 NAMES = re.compile(
     r"Step Up Migrant Women|Latin American Women's Rights Service|LAWRS|Bluesky|WhatsApp"
     r"|Telegram|WriteToThem|UTC|\bX\b"
 )
-SAME_WORDS = {"en": set(), "pt": {"menu"}, "es": set()}
+SAME_WORDS = {"en": set(), "pt": {"menu"}, "es": {"no"}}
 UNITS = {"s", "min", "h"}
 
 # Portugal's Portuguese where Brazil says otherwise: aceder/acessar, registado/registrado,
-# ficheiro/arquivo, partilha/compartilhamento, "O seu progresso"/"Seu progresso", "-lhe" after
-# the verb, telemóvel/celular, ecrã/tela, utilizador/usuário, "está a enviar"/"está enviando".
+# ficheiro/arquivo, partilha/compartilhamento, "o seu progresso"/"seu progresso" (the article
+# stays only where the possessive stands alone: "a sua tem 700 caracteres"), "-lhe"/"-me" after
+# the verb ("dizer-me"/"me dizer"), telemóvel/celular, ecrã/tela, utilizador/usuário, "está a
+# enviar"/"está enviando".
 EUROPEAN_PORTUGUESE = re.compile(
     r"\bacede|\bregistad[oa]s?\b|\bregisto\b|\bficheiros?\b|\bpartilh|\btelem[óo]ve|\becrã"
     r"|\butilizador|\bcontact[oa]r?\b|\bfacto\b|\bequipa\b|\bdescarreg|\bcarregue\b|\bprima\b"
-    r"|\b(?:O|A|Os|As) (?:meu|minha|meus|minhas|seu|sua|seus|suas)\b"
-    r"|\w-lhes?\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
+    r"|\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b(?! (?:tem|é|pel[oa])\b)"
+    r"|\w-(?:lhes?|me)\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
     r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b",
     re.MULTILINE,
 )
+# Spain's Spanish where Latin America says otherwise: vosotros and its verbs, ordenador/computadora,
+# móvil/celular, coger/tomar, vale/está bien.
+SPAIN_SPANISH = re.compile(
+    r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
+    r"|\bcog(?:er|e|es|ió)\b|\b[Vv]ale\b"
+)
+# A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
+# "toca Omitir"; or showing it in brackets with its emoji, "(🔔 Messages)".
+TAPPED_LABEL = {
+    "en": re.compile(r"\b[Tt]ap (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)|\b[Tt]ap (?P<word>[A-Z]\w*)"),
+    "pt": re.compile(
+        r"\b[Tt]o(?:que|car) em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
+        r"|\b[Tt]oque em (?P<word>[A-ZÁÉÍÓÚ]\w*)"
+    ),
+    "es": re.compile(
+        r"\b(?:[Tt]oca|toques) (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
+        r"|\b[Tt]oca (?P<word>[A-ZÁÉÍÓÚ]\w*)"
+    ),
+}
+EMOJI_LABEL = re.compile(r"\((?:\w+ )?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+LEADING_SYMBOLS = re.compile(r"^[^\w{]+")
 
 
 def localised_texts(table: object, path: str = "") -> Iterator[tuple[str, dict[str, str]]]:
@@ -141,16 +144,35 @@ def test_plural_messages_have_exactly_the_cldr_forms_of_their_language(language)
             assert set(message) - {"zero"} == plural_categories(language), key
 
 
+def counted_words(language: str) -> set[str]:
+    """The words that change with the count in the language's plural messages, lower case."""
+    found = set()
+    for message in catalog(language).values():
+        if isinstance(message, dict) and "one" in message:
+            one, other = (AFTER_COUNT.search(message[form]) for form in ("one", PLURAL_OTHER))
+            pairs = zip(WORD.findall(one.group(1)), WORD.findall(other.group(1)), strict=False)
+            found |= next(({a.lower(), b.lower()} for a, b in pairs if a != b), set())
+    return found
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_count_is_rendered_without_its_plural_rule(language):
+    words = "|".join(sorted(counted_words(language), key=len, reverse=True))
+    bare_count = re.compile(rf"\{{\w+\}}(?:</\w+>)? +(?:{words})\b", re.IGNORECASE)
     counted = [
         (key, match.group(0))
         for key, message in catalog(language).items()
         if not isinstance(message, dict)
-        for match in COUNT_THEN_WORD.finditer(message)
-        if match.group(1) in COUNTS
+        for match in bare_count.finditer(message)
     ]
     assert counted == []
+
+
+def test_the_counted_words_are_read_from_the_catalog():
+    assert {"character", "characters", "person", "people"} <= counted_words("en")
+    assert {"caractere", "caracteres", "pessoa", "pessoas"} <= counted_words("pt")
+    assert {"carácter", "caracteres", "persona", "personas"} <= counted_words("es")
+    assert "of" not in counted_words("en") and "de" not in counted_words("pt")
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
@@ -175,18 +197,86 @@ def test_no_european_portuguese_in_brazilian_texts():
     assert found == []
 
 
+def test_no_spain_spanish_in_latin_american_texts():
+    found = [
+        (key, match.group(0))
+        for key, template in every_text("es")
+        for match in SPAIN_SPANISH.finditer(template)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("template", "marker"),
+    [
+        ("¿Queréis firmar?", "Queréis"),
+        ("desde vuestra casa", "vuestra"),
+        ("en el ordenador", "ordenador"),
+    ],
+)
+def test_each_spain_spanish_marker_is_caught(template, marker):
+    assert SPAIN_SPANISH.search(template)
+    assert not SPAIN_SPANISH.search(template.replace(marker, "…"))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
+    """ "Tap <b>I've sent it</b>" under a button reading "✅ I've sent it", in every language."""
+    buttons = {
+        template: LEADING_SYMBOLS.sub("", template)
+        for key, message in catalog(language).items()
+        if "button" in key
+        for template in forms(message)
+    }
+    named = [
+        (key, match.group("quoted") or match.group("word"))
+        for key, message in catalog(language).items()
+        for template in forms(message)
+        for match in TAPPED_LABEL[language].finditer(template)
+    ] + [
+        (key, match.group("label"))
+        for key, message in catalog(language).items()
+        for template in forms(message)
+        for match in EMOJI_LABEL.finditer(template)
+    ]
+    assert len(named) >= 10  # the patterns still find the sentences they are meant for
+    assert [
+        (key, label)
+        for key, label in named
+        if label not in buttons and label not in buttons.values()
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "label"),
+    [
+        ("en", "When you've sent it, tap <b>I've sent it</b>.", "I've sent it"),
+        ("pt", "Depois, toque em “Já enviei”.", "Já enviei"),
+        ("es", "Escribe tu nombre, o toca Omitir.", "Omitir"),
+        ("en", "Change them from the menu (🔔 Messages).", "🔔 Messages"),
+        ("en", "<b>Has your MP replied?</b> Tap their answer below.", None),
+        ("pt", "Toque em um botão para mudar.", None),
+    ],
+)
+def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
+    found = TAPPED_LABEL[language].search(sentence) or EMOJI_LABEL.search(sentence)
+    assert (found and next(group for group in found.groups() if group)) == label
+
+
 @pytest.mark.parametrize(
     ("template", "marker"),
     [
         ("Não consigo aceder ao serviço", "aceder"),
-        ("a sua resposta foi registada", "registada"),
+        ("sua resposta foi registada", "registada"),
         ("estes ficheiros", "ficheiros"),
         ("Cada partilha conta", "partilha"),
         ("🔒 Os meus dados", "Os meus"),
         ("<b>O seu progresso</b>", "O seu"),
         ("Escrevi-lhe como eleitor", "-lhe"),
         ("A enviar a mensagem", "A enviar"),
-        ("o seu telemóvel", "telemóvel"),
+        ("seu telemóvel", "telemóvel"),
+        ("Escreva a sua história", "a sua"),
+        ("e dizer-me o que fará", "-me"),
     ],
 )
 def test_each_european_portuguese_marker_is_caught(template, marker):
@@ -216,7 +306,7 @@ def test_no_message_is_empty(language):
     [
         ("en", "1 person has signed", "2 people have signed", "1,000,000 people have signed"),
         ("pt", "1 pessoa já assinou", "2 pessoas já assinaram", "1.000.000 de pessoas já"),
-        ("es", "1 persona ya firmó", "2 personas ya firmaron", "1.000.000 de personas ya"),
+        ("es", "1 persona ya firmó", "2 personas ya firmaron", "1,000,000 de personas ya"),
     ],
 )
 def test_a_count_picks_its_plural_form_and_local_digits(language, one, two, million):

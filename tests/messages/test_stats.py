@@ -41,10 +41,18 @@ def test_report_in_each_language_with_its_number_format(storage, language, campa
         supporter(user_id, "pt", "2026-11-26T10:00:00+00:00") for user_id in range(1, 1235)
     )
     report = render_stats(language, gather_stats(storage, campaign, NOW))
-    assert {"en": "1,234", "pt": "1.234", "es": "1.234"}[language] in report
+    assert {"en": "1,234", "pt": "1.234", "es": "1,234"}[language] in report
     assert {"en": "Supporters", "pt": "Pessoas apoiadoras", "es": "Simpatizantes"}[
         language
     ] in report
+
+
+def test_spanish_figures_are_written_as_latin_american_readers_write_them(stats):
+    """es_419, not Spain's "es": 1,234 and 50%, as in Mexico and in the UK around our readers."""
+    report = render_stats("es", stats)
+    assert "Firmaron la petición: 3 (50%)" in report
+    assert "Enviaron solidaridad: 2 (33%)" in report
+    assert "50 %" not in report
 
 
 def test_an_empty_database_reports_zeros_in_every_language(storage, campaign):

@@ -237,11 +237,12 @@ def test_the_report_says_how_the_run_ended(status, title):
         blocked=2,
         unknown=3,
         skipped=4,
+        capped=0,
         not_sent=0 if status == "done" else 10,
         total=110,
         seconds=65,
     )
-    text = report_text("en", report)
+    text = report_text("en", report, daily_cap=1)
     assert title in text
     assert "Delivered: <b>90</b> of 110" in text
     assert f"Not sent: {report.not_sent}" in text

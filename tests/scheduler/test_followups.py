@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from bot.app.offline import Fault
+from bot.consent import WHATS_NEXT
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.stats import export_csvs, gather_stats
 from handlers.mp import HANDED_OVER
@@ -22,6 +23,17 @@ from tests.support.parliament import WESTMINSTER
 
 QUESTION = "Did your MP reply?"
 TWO_WEEKS_ON = dt.timedelta(days=14, minutes=1)
+
+
+# Letters sent on 12 November are followed up during the campaign; after its end, see the last
+# test. (Time runs on from there, as the suite's other waits need.)
+LETTERS_SENT = dt.datetime(2026, 11, 12, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def before_the_campaign_ends():
+    with time_machine.travel(LETTERS_SENT):
+        yield
 
 
 def later(delta: dt.timedelta):
@@ -250,3 +262,13 @@ async def test_every_answer_reaches_the_organisers_figures(chat, outcome):
 def export_rows(storage) -> list[dict]:
     per_constituency = export_csvs(storage, dt.date.today())["per_constituency"]
     return list(csv.DictReader(io.StringIO(per_constituency.decode("utf-8-sig"))))
+
+
+async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_asked(chat):
+    with time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)):
+        await letter_sent(chat, 1)
+        await letter_sent(chat, 2)
+        chat.storage.set_consents(2, {WHATS_NEXT: True}, "test-wording")
+        with later(TWO_WEEKS_ON):  # 15 December: the campaign ended on the 10th
+            await run_followups(chat)
+    assert questions(chat, 1) == [] and len(questions(chat, 2)) == 1

@@ -1,11 +1,13 @@
 """Lobby days' jobs through the real Application: reminders the evening before and on the morning
 to those going who agreed to hear from the campaign, the message on the day to everyone else,
-"How did it go?" afterwards, and the news of a cancellation; each at most once, with the jobs
-rebuilt from SQLite at every start and a clock moved by hand."""
+"How did it go?" afterwards, and the news of a change or a cancellation; each a broadcast of the
+delivery engine, at most once and never lost across a restart, with the jobs rebuilt from SQLite
+at every start and a clock moved by hand."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -13,7 +15,7 @@ import pytest
 import time_machine
 
 from bot import lobby
-from bot.consent import UPDATES, stop_everything
+from bot.consent import UPDATES, WHATS_NEXT, stop_everything
 from scheduler import broadcasts
 from scheduler import lobby as jobs
 from tests.support.harness import ORGANISER_ID, running_bot
@@ -53,11 +55,11 @@ def supporter(storage, uid: int, *, subscribed: bool, going_to: int | None = Non
         )
 
 
-def new_event(storage) -> int:
+def new_event(storage, starts_at: dt.datetime = START) -> int:
     event_id = storage.create_lobby_event(
         texts={"title": {"en": "Mass lobby"}, "place": {"en": "Central Lobby"}, "bring": {}},
-        starts_at=START,
-        rsvp_deadline=START - dt.timedelta(days=1),
+        starts_at=starts_at,
+        rsvp_deadline=starts_at - dt.timedelta(days=1),
         hashtag="#masslobby",
         created_by=ORGANISER_ID,
     )
@@ -79,9 +81,18 @@ def received(api, uid: int, words: str) -> list[str]:
 
 
 async def run(chat, event_id: int, moment: str) -> None:
-    """What the JobQueue does at the moment's time."""
+    """What the JobQueue does at the moment's time, and the broadcast it starts, to the end."""
     (job,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, moment))
     await job.run(chat.app)
+    await asyncio.gather(*broadcasts.running(chat.app))
+
+
+async def resume(chat) -> None:
+    """What the JobQueue does just after a start: broadcasts created but not begun go out."""
+    for job in chat.app.job_queue.jobs():
+        if job.name.startswith(broadcasts.JOB_PREFIX):
+            await job.run(chat.app)
+    await asyncio.gather(*broadcasts.running(chat.app))
 
 
 async def test_jobs_are_rebuilt_at_start_at_the_moments_of_the_day(settings, api, clock, event_id):
@@ -102,9 +113,11 @@ async def test_reminders_go_once_to_those_going_who_agreed_even_across_a_restart
     clock.move_to(london(25, 18))
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "eve")
-        assert await jobs.act(chat.app, event_id, "eve") == 0  # a second run: nobody twice
+        assert not jobs.act(chat.app, event_id, "eve")  # a second run: nobody twice
     (eve,) = received(api, GOING_SUBSCRIBED, "Tomorrow: Mass lobby")
-    assert "You're meeting Jane Example" in eve and "Central Lobby" in eve
+    assert "Central Lobby" in eve
+    (details, *_) = api.sent(GOING_SUBSCRIBED)[-1].buttons  # who they meet, one tap away
+    assert details["callback_data"] == f"lobby:event:{event_id}"
     assert api.sent(GOING_NOT_SUBSCRIBED) == [] and api.sent(NOT_GOING) == []
     clock.move_to(london(26, 8, 5))
     async with running_bot(settings, api) as chat:  # the eve's job is rebuilt, and finds nobody
@@ -121,7 +134,7 @@ async def test_no_reminder_once_the_event_has_begun(settings, api, clock, event_
         names = {job.name for job in chat.app.job_queue.jobs()}
         assert jobs.job_name(event_id, "eve") not in names
         assert jobs.job_name(event_id, "morning") not in names
-        assert await jobs.act(chat.app, event_id, "morning") == 0
+        assert not jobs.act(chat.app, event_id, "morning")
     assert api.sent(GOING_SUBSCRIBED) == []
 
 
@@ -131,8 +144,7 @@ async def test_on_the_morning_everyone_else_subscribed_is_offered_to_email_or_po
     clock.move_to(london(26, 8))
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "fallback")
-        await asyncio.gather(*broadcasts.running(chat.app))
-        assert await jobs.act(chat.app, event_id, "fallback") == 0  # created once only
+        assert not jobs.act(chat.app, event_id, "fallback")  # created once only
         assert len(chat.storage.open_broadcasts("broadcast")) == 0
     (offer,) = received(api, NOT_GOING, "Can't be there?")
     assert "#masslobby" in offer
@@ -146,7 +158,7 @@ async def test_on_the_morning_everyone_else_subscribed_is_offered_to_email_or_po
 async def test_no_today_message_after_the_day(settings, api, clock, event_id):
     clock.move_to(london(27, 9))
     async with running_bot(settings, api) as chat:
-        assert await jobs.act(chat.app, event_id, "fallback") == 0
+        assert not jobs.act(chat.app, event_id, "fallback")
     assert api.sent(NOT_GOING) == []
 
 
@@ -164,23 +176,90 @@ async def test_how_did_it_go_is_asked_once_to_everyone_going_unless_they_stopped
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "outcome")
     (question,) = received(api, GOING_SUBSCRIBED, "How did it go?")
-    assert "Jane Example" in question
+    assert "Mass lobby" in question
     assert len(received(api, GOING_NOT_SUBSCRIBED, "Como foi?")) == 1
     assert api.sent(STOPPED) == [] and api.sent(NOT_GOING) == []
     buttons = [button["callback_data"] for button in api.sent(GOING_SUBSCRIBED)[-1].buttons]
     assert buttons == [f"lobby:how:{event_id}:{outcome}" for outcome in lobby.OUTCOMES]
 
 
-async def test_a_cancellation_not_yet_told_when_the_bot_stopped_is_told_at_start(
-    settings, api, clock, event_id
+async def test_a_moment_whose_process_died_before_sending_goes_out_after_the_restart_once(
+    settings, api, clock, event_id, monkeypatch
+):
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        with monkeypatch.context() as dying:
+            # kill -9 straight after the moment's broadcast is committed, before a send.
+            dying.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+            await run(chat, event_id, "eve")
+    assert api.sent(GOING_SUBSCRIBED) == []
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")  # the job is rebuilt: the moment is done, not redone
+        await resume(chat)
+    async with running_bot(settings, api) as chat:
+        await resume(chat)
+        await run(chat, event_id, "eve")
+    assert len(received(api, GOING_SUBSCRIBED, "Tomorrow: Mass lobby")) == 1
+    assert api.sent(GOING_NOT_SUBSCRIBED) == [] and api.sent(NOT_GOING) == []
+
+
+async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_at_start(
+    settings, api, clock, event_id, monkeypatch
 ):
     async with running_bot(settings, api) as chat:
-        chat.storage.cancel_lobby_event(event_id)  # the process dies before telling anyone
+        event = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
+        with monkeypatch.context() as dying:
+            dying.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+            assert jobs.cancel(chat.app, event, ORGANISER_ID) == 2
     async with running_bot(settings, api) as chat:
-        await run(chat, event_id, "cancelled")
-        assert not [job for job in chat.app.job_queue.jobs() if job.name.endswith("-eve")]
+        assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-")]
+        await resume(chat)
     async with running_bot(settings, api) as chat:
-        await run(chat, event_id, "cancelled")
+        await resume(chat)
+        assert jobs.cancel(chat.app, event, ORGANISER_ID) is None  # cancelled once, told once
     assert len(received(api, GOING_SUBSCRIBED, "is cancelled")) == 1
     assert len(received(api, GOING_NOT_SUBSCRIBED, "foi cancelado")) == 1  # news, not a promo
     assert api.sent(NOT_GOING) == []
+    assert any("Delivered: <b>2</b> of 2" in call.text for call in api.sent(ORGANISER_ID))
+
+
+async def test_moving_the_day_tells_those_going_and_reminds_them_again_for_the_new_day(
+    settings, api, clock, event_id
+):
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")  # "Tomorrow", for the 26th
+        before = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
+        after = dataclasses.replace(before, starts_at=london(28, 11))
+        values = {
+            "texts": {field: dict(getattr(after, field)) for field in lobby.TEXT_FIELDS},
+            "starts_at": after.starts_at,
+            "rsvp_deadline": after.rsvp_deadline,
+            "hashtag": after.hashtag,
+        }
+        assert jobs.save_changes(chat.app, before, after, values, ORGANISER_ID) == 2
+        await asyncio.gather(*broadcasts.running(chat.app))
+        (eve,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, "eve"))
+        assert eve.job.trigger.run_date == london(27, 18)
+    (news,) = received(api, GOING_SUBSCRIBED, "has changed")
+    assert "28 November 2026, 11:00" in news
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "mudou")) == 1  # news of their own yes
+    assert api.sent(NOT_GOING) == []
+    clock.move_to(london(27, 18))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")
+    assert len(received(api, GOING_SUBSCRIBED, "Tomorrow: Mass lobby")) == 2
+
+
+async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_asked_how_it_went(
+    settings, api, clock
+):
+    after_the_campaign = dt.datetime(2026, 12, 15, 11, tzinfo=LONDON)  # it ended on the 10th
+    async with running_bot(settings, api) as chat:
+        event_id = new_event(chat.storage, after_the_campaign)
+        chat.storage.set_consents(GOING_NOT_SUBSCRIBED, {WHATS_NEXT: True}, "test-wording")
+    clock.move_to(after_the_campaign + dt.timedelta(hours=6))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "outcome")
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "Como foi?")) == 1
+    assert received(api, GOING_SUBSCRIBED, "How did it go?") == []  # campaign updates only

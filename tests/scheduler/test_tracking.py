@@ -98,7 +98,7 @@ async def test_a_new_problem_reaches_each_organiser_once_in_her_language(chat, s
     [english] = chat.texts(ORGANISER_ID)
     [portuguese] = chat.texts(SECOND_ORGANISER)
     assert "Bluesky rejected our credentials (401)" in english
-    assert "O Bluesky recusou as nossas credenciais (401)" in portuguese
+    assert "O Bluesky recusou nossas credenciais (401)" in portuguese
     assert chat.texts(SUPPORTER) == []
 
 
