@@ -35,16 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from telegram.constants import MessageLimit
 
-from bot.app.offline import (
-    CAPTION_LIMIT,
-    QUERY_TOO_OLD,
-    TEXT_LIMIT,
-    EntityError,
-    Profile,
-    parsed_text,
-    telegram_length,
-)
+from bot.app.offline import QUERY_TOO_OLD, EntityError, Profile, parsed_text, telegram_length
 
 TOKEN = "123456:loopback-fake-token"
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,7 +307,8 @@ class FakeBotApi:
                 return QUERY_TOO_OLD
             self.answered.add(query_id)
             return None
-        for field, limit in (("text", TEXT_LIMIT), ("caption", CAPTION_LIMIT)):
+        limits = (("text", MessageLimit.MAX_TEXT_LENGTH), ("caption", MessageLimit.CAPTION_LENGTH))
+        for field, limit in limits:
             if field not in params:
                 continue
             shown = str(params[field])
