@@ -32,8 +32,9 @@ import httpx
 from telegram.constants import FloodLimit
 from telegram.ext import ExtBot
 
+from bot.app.request import telegram_request
 from bot.consent import Rules
-from bot.delivery import Sending, create_broadcast, run_broadcast, telegram_request
+from bot.delivery import Sending, create_broadcast, run_broadcast
 from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage, stamp
 from tests.support.bot_api import TOKEN

@@ -4,8 +4,11 @@ Every recipient gets a row in `deliveries` before anything is sent and every sen
 written back to it, so a run can stop at any point (kill -9, restart, cancel) and carry on where
 it was. Telegram has no idempotency key, so the promise is: nobody missed, and at most one
 duplicate per send in flight when the process died. In flight means claimed ('sending') but not
-yet recorded; a batch bounds it, and a batch is about a second of sending at the configured rate
-(`batch_size_for`), so a supporter's reply never queues in the rate limiter behind more than that.
+yet recorded; two batches bound it, and a batch is about a second of sending at the configured
+rate (`batch_size_for`). The next batch is claimed as soon as every send of the one before has
+had its turn under the rate limiter, so the rate limiter never runs dry while the last answers
+of a batch come back (at 1,000 a second that gap cost a tenth of the rate); supporters' replies
+go before both.
 
 Outcomes: sent; blocked (403: the supporter is marked blocked and never retried); failed (400 or
 another refusal: recorded, the run goes on); unknown (a timeout or network error after the request
@@ -16,8 +19,8 @@ send for its retry_after; a server error (5xx) or a request that provably never 
 connection, connection refused) pauses the run, longer each time, so an outage of Telegram's servers
 delays the broadcast and loses nobody.
 
-Every send is marked `BULK` for the rate limiter (`bot.ratelimit`), so supporters' replies go
-first, and carries `allow_paid_broadcast` when paid broadcasts are switched on.
+Every send is a bulk request for the rate limiter (`bot.ratelimit.Turn`), so supporters' replies
+go first, and carries `allow_paid_broadcast` when paid broadcasts are switched on.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import httpx
+import aiohttp
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -45,7 +49,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.consent import (
@@ -57,7 +60,7 @@ from bot.consent import (
     Rules,
 )
 from bot.progress import same_journey
-from bot.ratelimit import BULK, retry_seconds
+from bot.ratelimit import Turn, retry_seconds
 from bot.storage import Storage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -77,15 +80,10 @@ MAX_BATCH_SIZE = 200
 DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_NETWORK_PAUSE_SECONDS = 60.0
-# httpx errors raised before a request was written out: it cannot have reached Telegram.
-_NEVER_LEFT = (httpx.PoolTimeout, httpx.ConnectError, httpx.ConnectTimeout)
-
-
-def telegram_request(rate: float) -> HTTPXRequest:
-    """Connections for about a tenth of a second of sends at `rate`, as Telegram answers in
-    roughly 100 ms. More only slow httpcore down: it searches every open connection for each
-    request (PTB's default of 256 cost a broadcast a third of its speed)."""
-    return HTTPXRequest(connection_pool_size=max(8, math.ceil(rate / 10)), pool_timeout=5.0)
+# Raised by aiohttp (which bot.app.request sends through) before a byte of the request was
+# written, so it cannot have reached Telegram: no free connection in time, connection refused,
+# connecting timed out.
+_NEVER_LEFT = (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)
 
 
 def batch_size_for(rate: float) -> int:
@@ -108,7 +106,7 @@ class Sending:
         return cls(batch_size_for(rate), paid_broadcasts)
 
     async def stop(self, grace: float) -> None:
-        """Stop every run once its batch in flight is recorded; after `grace` seconds cancel
+        """Stop every run once its batches in flight are recorded; after `grace` seconds cancel
         the runs still going (waiting out a 429 or an outage): their claimed rows stay in
         flight and are sent at the next start. Runs stay 'running', to be resumed then."""
         self.stopping.set()
@@ -286,7 +284,7 @@ async def run_broadcast(
     """Deliver a broadcast to everyone still waiting for it, then report.
 
     Starts a draft or scheduled broadcast, continues a running one, and returns at once for one
-    that is done or cancelled. A cancel takes effect after the current batch; so does a
+    that is done or cancelled. A cancel takes effect after the batches in flight; so does a
     shutdown (`Sending.stop`), which leaves the broadcast running, to be resumed at the next
     start. Pass the Application's bot (its rate limiter sets the pace) and the process's
     `Sending` (by default, batches for the default rate). `rules` say who may get it at the
@@ -329,19 +327,57 @@ async def run_broadcast(
 
 
 async def _send_batches(run: _Run, tally: _Tally, sending: Sending) -> None:
-    """Claim and send a batch at a time until none is left, the broadcast is cancelled or the
-    process is stopping."""
+    """Claim and send batches until none is left, the broadcast is cancelled or the process is
+    stopping; the next batch once every send of the one before has had its turn (see the
+    module docstring), so at most two are in flight."""
     storage = run.storage
-    while storage.broadcast_status(run.broadcast_id) == "running":
-        if sending.stopping.is_set():
-            return
-        # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
-        await run.pause.wait()
-        batch = storage.claim_deliveries(run.broadcast_id, sending.batch_size, run.cap())
-        if not batch:
-            storage.finish_broadcast(run.broadcast_id)
-            return
-        await tally.add(await run.send_batch(batch))
+    earlier: asyncio.Future[None] | None = None  # the batch before, its last answers coming
+    current: asyncio.Future[None] | None = None
+    try:
+        while storage.broadcast_status(run.broadcast_id) == "running":
+            if sending.stopping.is_set():
+                break
+            # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
+            await run.pause.wait()
+            batch = storage.claim_deliveries(run.broadcast_id, sending.batch_size, run.cap())
+            if not batch:
+                if earlier is None:
+                    storage.finish_broadcast(run.broadcast_id)
+                    return
+                # Its 429s and outages go back in the queue: claim again once it is recorded.
+                earlier, current = None, earlier
+                await current
+                continue
+            begun = asyncio.Event()
+            current = asyncio.ensure_future(_send_and_count(run, tally, batch, begun))
+            if earlier is not None:
+                await earlier
+            await _first_of(begun.wait(), current)
+            earlier, current = current, None
+        if earlier is not None:
+            await earlier
+    finally:
+        unfinished = [batch for batch in (earlier, current) if batch and not batch.done()]
+        for batch in unfinished:
+            batch.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+
+
+async def _send_and_count(
+    run: _Run, tally: _Tally, batch: list[tuple[int, str]], begun: asyncio.Event
+) -> None:
+    await tally.add(await run.send_batch(batch, begun))
+
+
+async def _first_of(waiting: Coroutine[Any, Any, Any], batch: asyncio.Future[None]) -> None:
+    """Until `waiting` is done or `batch` is over (raising what the batch raised)."""
+    waiter = asyncio.ensure_future(waiting)
+    try:
+        await asyncio.wait({waiter, batch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if batch.done():
+        batch.result()
 
 
 def requeue_unfinished(storage: Storage) -> list[int]:
@@ -386,13 +422,13 @@ class _Message:
             return InlineKeyboardMarkup.de_json(dict(button), None)
         return link_keyboard(LinkButton(button["label"], button["url"]))
 
-    async def send(self, bot: ExtBot, chat_id: int, language: str) -> int:
-        """Send it in `language` (or the fallback), behind supporters' replies; returns the
-        message id."""
+    async def send(self, bot: ExtBot, chat_id: int, language: str, turn: Turn) -> int:
+        """Send it in `language` (or the fallback), behind supporters' replies (`turn` hears
+        when it may start); returns the message id."""
         common = {
             "parse_mode": ParseMode.HTML,
             "reply_markup": self.markup(language),
-            "rate_limit_args": BULK,
+            "rate_limit_args": turn,
         }
         if self.paid:
             common["allow_paid_broadcast"] = True
@@ -467,11 +503,22 @@ class _Run:
             return None
         return self.rules.daily_cap, self.rules.day_start(utcnow())
 
-    async def send_batch(self, batch: list[tuple[int, str]]) -> list[_Outcome]:
+    async def send_batch(
+        self, batch: list[tuple[int, str]], begun: asyncio.Event | None = None
+    ) -> list[_Outcome]:
         """Send a claimed batch (the bot's rate limiter paces it), then write every outcome in
-        one transaction; if this task is cancelled, the outcomes already known."""
+        one transaction; if this task is cancelled, the outcomes already known. `begun` is set
+        once every send has had its turn under the rate limiter."""
+        waiting = {user_id for user_id, _ in batch}
+
+        def started(user_id: int) -> None:
+            waiting.discard(user_id)
+            if not waiting and begun is not None:
+                begun.set()
+
         tasks = [
-            asyncio.create_task(self.deliver(user_id, language)) for user_id, language in batch
+            asyncio.create_task(self.deliver(user_id, language, Turn(partial(started, user_id))))
+            for user_id, language in batch
         ]
         try:
             await asyncio.gather(*tasks)
@@ -492,14 +539,15 @@ class _Run:
             )
         return outcomes
 
-    async def deliver(self, user_id: int, language: str) -> _Outcome:
+    async def deliver(self, user_id: int, language: str, turn: Turn) -> _Outcome:
         """One recipient: re-check their consent to this kind of message at send time, send,
-        classify the result."""
+        classify the result. `turn` hears when the send may start (at once if it is skipped)."""
         await self.pause.wait()
         if not self.storage.may_receive(user_id, self.rules.subject_for(self.kind, utcnow())):
+            turn.started()
             return _Outcome(user_id, SKIPPED)
         try:
-            message_id = await self.message.send(self.bot, user_id, language)
+            message_id = await self.message.send(self.bot, user_id, language, turn)
         except InvalidToken:
             # The token was revoked: nothing can succeed, so stop here rather than fail everyone.
             # The batch stays in flight and is sent again after a restart with a good token.

@@ -17,7 +17,7 @@ clock passed in, which waiting request may start now:
 
 `PriorityRateLimiter` puts the plan under python-telegram-bot's `BaseRateLimiter`, so every
 request the bot makes goes through it. Bulk senders mark their requests with
-`rate_limit_args=BULK`.
+`rate_limit_args=BULK`, or with a `Turn` to hear when each may start.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ GROUP_CHAT_INTERVAL = 60 / FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 3 s
 _SEND_PREFIX = "send"
 _NOT_A_MESSAGE = frozenset({"sendChatAction"})
 _ALSO_MESSAGES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+# How late a start may be and still keep its place in the even spacing (see Window.take).
+CATCH_UP_SECONDS = 0.01
 # Forget chats quiet for this long, so a campaign's worth of supporters does not pile up.
 _CHAT_MEMORY_LIMIT = 10_000
 
@@ -72,28 +74,42 @@ def chat_interval(chat_id: int | str) -> float:
 
 
 class Window:
-    """At most `capacity` starts in any `period` seconds, each at least `gap` after the one
-    before: the start times of the last `capacity` requests say when the next may go."""
+    """At most `capacity` starts in any `period` seconds, each due `gap` after the one before:
+    the start times of the last `capacity` requests, and when the next is due, say when the
+    next may go."""
 
     def __init__(self, rate: float) -> None:
         self.capacity = max(1, math.floor(rate))
         self.period = self.capacity / rate
         self.gap = 1 / rate
         self.starts: deque[float] = deque()
+        self.due = -math.inf
 
     def free_at(self, now: float) -> float:
         """The earliest moment, `now` or later, when one more request may start."""
         while self.starts and self.starts[0] + self.period <= now:
             self.starts.popleft()
-        if not self.starts:
-            return now
-        moment = max(now, self.starts[-1] + self.gap)
+        moment = max(now, self.due)
         if len(self.starts) < self.capacity:
             return moment
         return max(moment, self.starts[0] + self.period)
 
     def take(self, now: float) -> None:
         self.starts.append(now)
+        # A start a little late (the event loop's timer fired late: about a millisecond, a
+        # whole gap at 1,000 a second) keeps its place: the next is due a gap after this one
+        # was, else each late wake-up would slow the rate. After a longer lull, spacing
+        # starts afresh, so no burst makes up for it.
+        start = self.due if now - self.due <= CATCH_UP_SECONDS else now
+        self.due = start + self.gap
+
+
+@dataclass(frozen=True)
+class Turn:
+    """`rate_limit_args` for a bulk request whose sender wants to know when it may start:
+    `started` is called at that moment (again if a 429 makes it wait for another turn)."""
+
+    started: Callable[[], None]
 
 
 @dataclass(order=True)
@@ -214,12 +230,13 @@ class RatePlan:
                 }
 
 
-class PriorityRateLimiter(BaseRateLimiter[int]):
+class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
     """python-telegram-bot's hook for pacing requests, backed by a `RatePlan` on the event
     loop's clock. Requests without a chat (getUpdates, answerCallbackQuery, getMe) are not
     held: Telegram does not count them, and a button must be answered within seconds.
 
-    `rate_limit_args`: `BULK` for broadcasts and daily prompts; anything else is a reply.
+    `rate_limit_args`: `BULK` or a `Turn` for broadcasts and daily prompts; anything else is a
+    reply.
     A 429 pauses every request for its retry_after, then the request is tried again, at most
     `max_retries` times before the RetryAfter reaches the caller.
     """
@@ -253,19 +270,22 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: int | Turn | None,
     ) -> bool | dict | list[dict]:
         chat_id = data.get("chat_id")
         if chat_id is None:
             return await callback(*args, **kwargs)
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)
-        priority = BULK if rate_limit_args == BULK else REPLY
+        turn = rate_limit_args if isinstance(rate_limit_args, Turn) else None
+        priority = BULK if turn or rate_limit_args == BULK else REPLY
         message = is_message(endpoint)
         paid = bool(data.get("allow_paid_broadcast"))
         retries = 0
         while True:
             await self._turn(priority, chat_id, message, paid)
+            if turn:
+                turn.started()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:

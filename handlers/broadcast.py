@@ -442,7 +442,7 @@ async def list_open(update: Update, context: Context) -> None:
 
 async def stop_broadcast(update: Update, context: Context) -> None:
     """A Cancel button on a progress message or the list: a scheduled broadcast is not sent; a
-    running one stops after its current batch (its report says how far it got)."""
+    running one stops after its batches in flight (its report says how far it got)."""
     query = update.callback_query
     lang = language(update, context)
     argument = query.data.removeprefix(screens.STOP_PREFIX)

@@ -18,6 +18,7 @@ from bot import __version__, delivery, health, outages
 from bot.app.context import BotData, Context
 from bot.app.persistence import SQLitePersistence
 from bot.app.processor import PersonUpdateProcessor
+from bot.app.request import telegram_request
 from bot.app.updates import ReadableUpdates
 from bot.campaign import PROFILE_LIMITS, Campaign, load_campaign
 from bot.config import Settings
@@ -94,7 +95,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if request is None:
-        builder = builder.request(delivery.telegram_request(settings.broadcast_rate))
+        builder = builder.request(telegram_request(settings.broadcast_rate))
         builder = builder.get_updates_request(ReadableUpdates())
     else:
         builder = builder.request(request).get_updates_request(ReadableUpdates(request))

@@ -15,7 +15,9 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
+
+from bot.app.request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,12 @@ def readable(data: Any) -> dict[str, Any] | None:
 class ReadableUpdates(BaseRequest):
     """The connection `getUpdates` goes through, handing on only updates the library can read.
 
-    Wraps `inner` (by default the connection python-telegram-bot would make for polling: one
-    connection, its default timeouts).
+    Wraps `inner` (by default one connection, with python-telegram-bot's default timeouts, as
+    it makes for polling).
     """
 
     def __init__(self, inner: BaseRequest | None = None) -> None:
-        self.inner = inner or HTTPXRequest(connection_pool_size=1)
+        self.inner = inner or AiohttpRequest(1)
 
     @property
     def read_timeout(self) -> float | None:

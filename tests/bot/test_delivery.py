@@ -10,14 +10,14 @@ import json
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from telegram import Bot
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken
 from telegram.ext import ExtBot
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot import delivery
+from bot.app.request import AiohttpRequest
 from bot.consent import UPDATES, Rules
 from bot.delivery import (
     Audience,
@@ -57,7 +57,7 @@ async def limited_bot(
 ) -> AsyncIterator[ExtBot]:
     """The bot as the Application builds it: every send goes through our rate limiter."""
     limiter = PriorityRateLimiter(1000, paid_broadcasts=True, max_retries=max_retries)
-    request = request or HTTPXRequest(read_timeout=read_timeout)
+    request = request or AiohttpRequest(read_timeout=read_timeout)
     async with ExtBot(
         TOKEN, base_url=loopback.base_url, rate_limiter=limiter, request=request
     ) as bot:
@@ -399,8 +399,8 @@ async def test_a_failing_progress_callback_does_not_stop_delivery(storage, loopb
     assert report.sent == 5
 
 
-class RefusedOnce(HTTPXRequest):
-    """The first send fails to connect, so it provably never reached Telegram."""
+class RefusedOnce(AiohttpRequest):
+    """The first send goes to a port nobody listens on: refused, it never reached Telegram."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -409,7 +409,7 @@ class RefusedOnce(HTTPXRequest):
     async def do_request(self, url: str, method: str, *args, **kwargs):
         if url.endswith("/sendMessage") and not self.refused:
             self.refused = True
-            raise NetworkError("httpx.ConnectError") from httpx.ConnectError("refused")
+            url = "http://127.0.0.1:9/bot/sendMessage"  # the discard port: nothing listens
         return await super().do_request(url, method, *args, **kwargs)
 
 

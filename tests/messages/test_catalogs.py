@@ -62,6 +62,18 @@ SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
     r"|\bcog(?:er|e|es|ió)\b|\b[Vv]ale\b"
 )
+# An MP's gender is not known: "deputado(a)", "deputados e deputadas", "diputado/a", "el diputado o
+# la diputada"; never "o deputado" alone.
+MP_BOTH_GENDERS = {
+    "pt": re.compile(
+        r"[Dd]eputad[oa]s?\((?:a|as)\)|[Dd]eputados (?:e|nem) deputadas"
+        r"|[Dd]eputado ou (?:a )?deputada"
+    ),
+    "es": re.compile(
+        r"[Dd]iputad[oa]s?/as?|[Dd]iputados (?:y|ni) diputadas|[Dd]iputado o (?:la )?diputada"
+    ),
+}
+MP_WORD = {"pt": re.compile(r"\b[Dd]eputad\w*"), "es": re.compile(r"\b[Dd]iputad\w*")}
 # A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
 # "toca Omitir"; or showing it in brackets with its emoji, "(🔔 Messages)".
 TAPPED_LABEL = {
@@ -195,6 +207,40 @@ def test_no_european_portuguese_in_brazilian_texts():
         for match in EUROPEAN_PORTUGUESE.finditer(template)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_the_mp_is_named_without_assuming_a_gender(language):
+    one_gender = [
+        (key, match.group(0))
+        for key, template in every_text(language)
+        for match in MP_WORD[language].finditer(MP_BOTH_GENDERS[language].sub("", template))
+    ]
+    assert one_gender == []
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "inclusive"),
+    [
+        ("pt", "uma carta ao deputado certo", False),
+        ("pt", "uma carta ao(à) deputado(a)", True),
+        ("pt", "Deputados e deputadas percebem", True),
+        ("es", "los diputados responden", False),
+        ("es", "cada persona se reúne con el diputado o la diputada", True),
+        ("es", "Escribe a tu diputado/a", True),
+    ],
+)
+def test_a_one_gender_mp_is_caught(language, template, inclusive):
+    left = MP_BOTH_GENDERS[language].sub("", template)
+    assert (MP_WORD[language].search(left) is None) == inclusive
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_the_organisers_are_named_one_way(language):
+    """ "a organização"/"la organización" everywhere, not "as organizadoras" on one screen and "a
+    equipe organizadora" on the next."""
+    other_names = re.compile(r"\borganizador\w*|\bequip[eo] organizador", re.IGNORECASE)
+    assert [key for key, template in every_text(language) if other_names.search(template)] == []
 
 
 def test_no_spain_spanish_in_latin_american_texts():

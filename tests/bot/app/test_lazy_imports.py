@@ -1,13 +1,14 @@
 """The bot starts without paying for libraries only some features use (matplotlib for charts,
 fpdf2 for printable cards, tweepy and atproto for X and Bluesky): each is imported when first
-needed, so start-up stays within bench/bench_startup.py's targets."""
+needed, so start-up stays within bench/bench_startup.py's targets. (aiohttp is not among them:
+it is the bot's connection to Telegram, bot/app/request.py.)"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("matplotlib", "fpdf", "tweepy", "atproto", "aiohttp")
+HEAVY = ("matplotlib", "fpdf", "tweepy", "atproto")
 
 
 def modules_after(code: str) -> set[str]:
