@@ -925,3 +925,4 @@ def register(app: Application) -> None:
     )
     app.bot_data.journeys["lobby"] = open_lobby
     app.bot_data.drafts.update({DRAFT, COMPOSER})
+    app.bot_data.organiser_buttons.add(screens.ADMIN)

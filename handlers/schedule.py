@@ -161,3 +161,4 @@ def register(app: Application) -> None:
             [(pattern, organiser_only(callback)) for pattern, callback in BUTTONS],
         )
     )
+    app.bot_data.organiser_buttons.add(screens.PREFIX)

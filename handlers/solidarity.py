@@ -340,3 +340,4 @@ def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
     app.bot_data.journeys["solidarity"] = open_solidarity
     app.bot_data.drafts.add(DRAFT)
+    app.bot_data.organiser_buttons.update({APPROVE, REJECT, EXPORT})

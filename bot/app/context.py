@@ -66,6 +66,9 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
+        # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
+        # has not started (or used /forget) gets past the gate with (handlers.gate).
+        self.organiser_buttons: set[str] = set()
         # Group chats already told to message the bot privately, since it started. Kept in
         # memory only: a group is not a supporter, and nothing about it is stored.
         self.told_privately: set[int] = set()
