@@ -178,7 +178,7 @@ async def test_after_forget_nothing_brings_the_row_back_and_stats_do_not_count_t
     assert stats.funnel["started"] == 1
 
 
-async def test_an_organiser_after_forget_is_not_recreated_by_supporter_buttons_but_still_works(chat):
+async def test_an_organiser_after_forget_is_not_recreated_by_supporter_buttons(chat):
     await chat.send(ORGANISER_ID, "/start")
     await chat.press(ORGANISER_ID, consent.OPTIN_BOTH)
     await chat.send(ORGANISER_ID, "/forget")
