@@ -109,11 +109,12 @@ class LookupUnavailable(MpLookupError):
 
 
 class LetterFieldTooLong(ValueError):
-    """A supporter's text is over `limit` characters; ask again."""
+    """A supporter's text of `length` characters is over `limit`; ask again."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, length: int) -> None:
         super().__init__(f"longer than {limit} characters")
         self.limit = limit
+        self.length = length
 
 
 class PersonalSentenceTooLong(LetterFieldTooLong):

@@ -105,16 +105,24 @@ async def language_command(update: Update, context: Context) -> None:
     )
 
 
-async def choose_language(update: Update, context: Context) -> None:
-    """A language button: switch, confirm in the new language, and carry on where they were."""
-    query = update.callback_query
-    chosen = query.data.removeprefix(keyboards.LANGUAGE_PREFIX)
+async def switch_language(update: Update, context: Context) -> str | None:
+    """A language button: the person's language becomes the one pressed, which is returned;
+    None for a button that names no language (stale or tampered), after saying so."""
+    chosen = update.callback_query.data.removeprefix(keyboards.LANGUAGE_PREFIX)
     if chosen not in LANGUAGES:
         await stale_button(update, context)
-        return
+        return None
     await answer(update, context)
     context.bot_data.storage.set_language(user_id(update), chosen)
     context.language = chosen
+    return chosen
+
+
+async def choose_language(update: Update, context: Context) -> None:
+    """A language button: switch, confirm in the new language, and carry on where they were."""
+    chosen = await switch_language(update, context)
+    if chosen is None:
+        return
     await reply(update, context, text(chosen, "core.language.changed"))
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)
