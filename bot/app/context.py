@@ -69,9 +69,6 @@ class BotData:
         # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
         # has not started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
-        # Group chats already told to message the bot privately, since it started. Kept in
-        # memory only: a group is not a supporter, and nothing about it is stored.
-        self.told_privately: set[int] = set()
         # User id -> the screen the bot last showed them, for the few screens where a typed
         # answer means something outside any step (the MP intro takes a postcode). Set by the
         # journey, cleared by every message the bot shows them (`handlers.common`). In memory
