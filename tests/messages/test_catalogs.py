@@ -57,10 +57,10 @@ EUROPEAN_PORTUGUESE = re.compile(
     re.MULTILINE,
 )
 # Spain's Spanish where Latin America says otherwise: vosotros and its verbs, ordenador/computadora,
-# móvil/celular, coger/tomar, vale/está bien.
+# móvil/celular, coger/tomar.
 SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
-    r"|\bcog(?:er|e|es|ió)\b|\b[Vv]ale\b"
+    r"|\bcog(?:er|e|es|ió)\b"
 )
 # An MP's gender is not known: "deputado(a)", "deputados e deputadas", "diputado/a", "el diputado o
 # la diputada"; never "o deputado" alone.
