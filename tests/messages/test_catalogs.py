@@ -45,13 +45,15 @@ UNITS = {"s", "min", "h"}
 
 # Portugal's Portuguese where Brazil says otherwise: aceder/acessar, registado/registrado,
 # ficheiro/arquivo, partilha/compartilhamento, "o seu progresso"/"seu progresso" (the article
-# stays only where the possessive stands alone: "a sua tem 700 caracteres"), "-lhe"/"-me" after
+# stays where the possessive stands alone, "a sua tem 700 caracteres", and after "todos/todas",
+# "todas as suas mensagens"), "-lhe"/"-me" after
 # the verb ("dizer-me"/"me dizer"), telemóvel/celular, ecrã/tela, utilizador/usuário, "está a
 # enviar"/"está enviando".
 EUROPEAN_PORTUGUESE = re.compile(
     r"\bacede|\bregistad[oa]s?\b|\bregisto\b|\bficheiros?\b|\bpartilh|\btelem[óo]ve|\becrã"
     r"|\butilizador|\bcontact[oa]r?\b|\bfacto\b|\bequipa\b|\bdescarreg|\bcarregue\b|\bprima\b"
-    r"|\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b(?! (?:tem|é|pel[oa])\b)"
+    r"|(?<!todos )(?<!todas )\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b"
+    r"(?! (?:tem|é|pel[oa])\b)"
     r"|\w-(?:lhes?|me)\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
     r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b",
     re.MULTILINE,
@@ -347,6 +349,7 @@ def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
         ("A enviar a mensagem", "A enviar"),
         ("seu telemóvel", "telemóvel"),
         ("Escreva a sua história", "a sua"),
+        ("apaga todas as suas mensagens e a sua conta", "a sua"),
         ("e dizer-me o que fará", "-me"),
     ],
 )
