@@ -46,9 +46,8 @@ UNITS = {"s", "min", "h"}
 # Portugal's Portuguese where Brazil says otherwise: aceder/acessar, registado/registrado,
 # ficheiro/arquivo, partilha/compartilhamento, "o seu progresso"/"seu progresso" (the article
 # stays where the possessive stands alone, "a sua tem 700 caracteres", and after "todos/todas",
-# "todas as suas mensagens"), "-lhe"/"-me" after
-# the verb ("dizer-me"/"me dizer"), telemóvel/celular, ecrã/tela, utilizador/usuário, "está a
-# enviar"/"está enviando".
+# "todas as suas mensagens"), "-lhe"/"-me" after the verb ("dizer-me"/"me dizer"),
+# telemóvel/celular, ecrã/tela, utilizador/usuário, "está a enviar"/"está enviando".
 EUROPEAN_PORTUGUESE = re.compile(
     r"\bacede|\bregistad[oa]s?\b|\bregisto\b|\bficheiros?\b|\bpartilh|\btelem[óo]ve|\becrã"
     r"|\butilizador|\bcontact[oa]r?\b|\bfacto\b|\bequipa\b|\bdescarreg|\bcarregue\b|\bprima\b"
