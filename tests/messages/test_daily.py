@@ -21,11 +21,25 @@ THIRD_DAY = dt.date(2026, 11, 27)
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_prompt_names_the_day_carries_the_hashtags_and_the_days_text(campaign, language):
-    prompt = words.prompt_text(campaign, 3, language)
+    prompt = words.prompt_text(campaign, 3, language, "StepUpBot")
     assert prompt.startswith(text(language, "daily.heading", day=3, total=16))
     assert "#16Days #StepUpMigrantWomen" in prompt
     first_words = campaign.prompt_for_day(3).text(language).split()[:4]
     assert " ".join(first_words) in prompt
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_only_the_last_prompt_offers_what_comes_next_with_a_link_to_the_messages_screen(
+    campaign, language
+):
+    """Issue 13: what comes next was only on the Messages screen. It is offered once, in the
+    last prompt, so nobody who didn't ask for prompts gets a message for it."""
+    offer = words.whats_next_offer(campaign, language, "StepUpBot")
+    assert 'href="https://t.me/StepUpBot?start=messages"' in offer
+    last = campaign.total_days
+    assert words.prompt_text(campaign, last, language, "StepUpBot").endswith(offer)
+    for day in range(1, last):
+        assert offer not in words.prompt_text(campaign, day, language, "StepUpBot")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -47,7 +61,7 @@ def test_a_campaign_text_with_markup_characters_is_escaped(campaign):
             )
         }
     )
-    assert "Sign &lt;now&gt; &amp; share" in words.prompt_text(risky, 1, "en")
+    assert "Sign &lt;now&gt; &amp; share" in words.prompt_text(risky, 1, "en", "StepUpBot")
     assert "Sign <now> & share" in words.x_text(risky, "StepUpBot", 1)  # X is plain text
 
 
