@@ -76,19 +76,19 @@ MP_BOTH_GENDERS = {
 }
 MP_WORD = {"pt": re.compile(r"\b[Dd]eputad\w*"), "es": re.compile(r"\b[Dd]iputad\w*")}
 # A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
-# "toca Omitir"; or showing it in brackets with its emoji, "(🔔 Messages)".
+# "toca Omitir"; or showing it with its emoji in brackets, "(from the menu: 🔔 Messages)".
 TAPPED_LABEL = {
     "en": re.compile(r"\b[Tt]ap (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)|\b[Tt]ap (?P<word>[A-Z]\w*)"),
     "pt": re.compile(
-        r"\b[Tt]o(?:que|car) em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
+        r"\b[Tt]o(?:que|car)(?: primeiro)? em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
         r"|\b[Tt]oque em (?P<word>[A-ZÁÉÍÓÚ]\w*)"
     ),
     "es": re.compile(
-        r"\b(?:[Tt]oca|toques) (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
+        r"\b(?:[Tt]oca|toques)(?: primero)? (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
         r"|\b[Tt]oca (?P<word>[A-ZÁÉÍÓÚ]\w*)"
     ),
 }
-EMOJI_LABEL = re.compile(r"\((?:\w+ )?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+EMOJI_LABEL = re.compile(r"\([^()]*?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
 LEADING_SYMBOLS = re.compile(r"^[^\w{]+")
 
 
@@ -326,6 +326,9 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
         ("pt", "Depois, toque em “Já enviei”.", "Já enviei"),
         ("es", "Escribe tu nombre, o toca Omitir.", "Omitir"),
         ("en", "Change them from the menu (🔔 Messages).", "🔔 Messages"),
+        ("es", "(puedes decirlo desde el menú: 🔔 Mensajes)", "🔔 Mensajes"),
+        ("pt", "Para dizer que você vai, toque primeiro em <b>Eu vou</b>.", "Eu vou"),
+        ("en", "<b>Thank you!</b> 💜 Every person, every day, counts.", None),
         ("en", "<b>Has your MP replied?</b> Tap their answer below.", None),
         ("pt", "Toque em um botão para mudar.", None),
     ],
