@@ -354,6 +354,17 @@ async def test_deep_link_explains_the_day_and_saying_yes_keeps_no_postcode(lobby
     assert f"Supporters from {WESTMINSTER.name} already going: 1" in replies[-1].text
 
 
+@pytest.mark.parametrize(("days", "told"), [(7, False), (30, True)])
+async def test_a_yes_says_when_how_did_it_go_would_need_a_yes_to_what_comes_next(
+    lobby_chat, days, told
+):
+    # On 20 November, a day 7 days on is in the campaign (it ends on 10 December); 30 is not.
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=LONDON)):
+        event_id = await create_event(lobby_chat, days=days, deadline_days=days - 1)
+        await going(lobby_chat, 1, event_id)
+    assert ("falls after the campaign ends" in lobby_chat.last_text(1)) == told
+
+
 async def test_a_postcode_lookup_that_never_answers_shows_typing_then_offers_writetothem(
     lobby_chat, monkeypatch
 ):
