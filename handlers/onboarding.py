@@ -6,8 +6,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
+from bot import lobby
 from bot.app.context import Context
 from bot.progress import checklist
+from bot.storage import utcnow
 from handlers.common import (
     POSTCODE_TEXT,
     answer,
@@ -91,7 +93,10 @@ async def show_menu(update: Update, context: Context) -> None:
     lang = language(update, context)
     progress = checklist(storage.done_actions(user_id(update)))
     chosen = storage.consents(user_id(update))
-    body = core.menu(lang, progress, consent.states(lang, chosen, consent.ASKED_AT_START))
+    coming = lobby.next_for(storage, user_id(update), utcnow())
+    lobby_day = (coming[0].text("title", lang), coming[1]) if coming else None
+    messages = consent.states(lang, chosen, consent.ASKED_AT_START)
+    body = core.menu(lang, progress, messages, lobby_day)
     await show(update, context, body, keyboards.main_menu(lang))
 
 

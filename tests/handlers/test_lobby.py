@@ -684,6 +684,32 @@ async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     assert story["signature"] is None and story["status"] == "pending"
 
 
+async def test_welcome_and_help_tell_of_lobby_days(lobby_chat):
+    chat = lobby_chat
+    welcome = " ".join(call.text for call in await chat.send(1, "/start"))
+    assert "when a lobby day is planned" in welcome and "Meet your MP" in welcome
+    assert "When a lobby day is planned" in (await chat.send(1, "/help"))[-1].text
+
+
+async def test_the_checklist_shows_an_open_lobby_day_and_all_done_waits_for_a_yes(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1)
+    for kind in ("petition_signed", "mp_letter_sent", "solidarity_written", "shared"):
+        chat.storage.record_action(1, kind)
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "▫️ Meet your MP at “Mass lobby for equal protection”" in menu
+    assert "Next: <b>Meet your MP at “Mass lobby for equal protection”</b>" in menu
+    assert "You've done everything" not in menu
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "sw1a 1aa")
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "✅ Meet your MP at “Mass lobby for equal protection”" in menu
+    assert "You've done everything" in menu
+
+
 async def test_typing_the_unsigned_buttons_words_publishes_the_story_without_a_name(lobby_chat):
     chat = lobby_chat
     event_id = await story_allowed(chat, 1, "We were heard")
