@@ -101,6 +101,8 @@ TAPPED_LABEL = {
     ),
 }
 EMOJI_LABEL = re.compile(r"\([^()]*?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+# ...or in bold after its emoji: "🤝 <b>Meet your MP</b>, in the menu".
+EMOJI_BOLD_LABEL = re.compile(r"(?P<emoji>[\U0001F300-\U0001FAFF]\ufe0f?) <b>(?P<words>[^<{]+)</b>")
 LEADING_SYMBOLS = re.compile(r"^[^\w{]+")
 
 
@@ -337,17 +339,27 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
         if "button" in key
         for template in forms(message)
     }
-    named = [
-        (key, match.group("quoted") or match.group("word"))
-        for key, message in catalog(language).items()
-        for template in forms(message)
-        for match in TAPPED_LABEL[language].finditer(template)
-    ] + [
-        (key, match.group("label"))
-        for key, message in catalog(language).items()
-        for template in forms(message)
-        for match in EMOJI_LABEL.finditer(template)
-    ]
+    named = (
+        [
+            (key, match.group("quoted") or match.group("word"))
+            for key, message in catalog(language).items()
+            for template in forms(message)
+            for match in TAPPED_LABEL[language].finditer(template)
+        ]
+        + [
+            (key, match.group("label"))
+            for key, message in catalog(language).items()
+            for template in forms(message)
+            for match in EMOJI_LABEL.finditer(template)
+        ]
+        + [
+            (key, f"{match.group('emoji')} {match.group('words')}")
+            for key, message in catalog(language).items()
+            if "button" not in key
+            for template in forms(message)
+            for match in EMOJI_BOLD_LABEL.finditer(template)
+        ]
+    )
     assert len(named) >= 10  # the patterns still find the sentences they are meant for
     assert [
         (key, label)
@@ -373,6 +385,18 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
 def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
     found = TAPPED_LABEL[language].search(sentence) or EMOJI_LABEL.search(sentence)
     assert (found and next(group for group in found.groups() if group)) == label
+
+
+@pytest.mark.parametrize(
+    ("sentence", "label"),
+    [
+        ("🤝 <b>Meet your MP</b>, in the menu, lets you say you're going.", ("🤝", "Meet your MP")),
+        ("📊 <b>{count}</b> people have signed so far.", None),
+    ],
+)
+def test_a_button_shown_in_bold_after_its_emoji_is_found(sentence, label):
+    found = EMOJI_BOLD_LABEL.search(sentence)
+    assert (found and found.groups()) == label
 
 
 @pytest.mark.parametrize(
