@@ -123,7 +123,7 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
     now = utcnow()
     rsvp = storage.get_rsvp(event.id, user_id(update))
     if rsvp and rsvp["status"] == lobby.GOING:
-        body = screens.going_view(lang, event, zone(context), now, rsvp)
+        body = screens.going_view(lang, event, zone(context), rsvp)
         await show(update, context, body, screens.going_keyboard(lang, event))
         return
     going = storage.going_count(event.id)
@@ -184,8 +184,20 @@ async def cant_come(update: Update, context: Context, event: LobbyEvent) -> None
 
 
 @supporter_button(screens.UNRSVP)
+async def confirm_cancel_rsvp(update: Update, context: Context, event: LobbyEvent) -> None:
+    """ "Cancel my RSVP": asked to confirm; someone no longer going sees the day instead."""
+    rsvp = context.bot_data.storage.get_rsvp(event.id, user_id(update))
+    if not rsvp or rsvp["status"] != lobby.GOING:
+        await show_event(update, context, event)
+        return
+    lang = language(update, context)
+    body = screens.confirm_unrsvp(lang, event, zone(context))
+    await show(update, context, body, screens.confirm_unrsvp_keyboard(lang, event))
+
+
+@supporter_button(screens.UNRSVP_YES)
 async def cancel_rsvp(update: Update, context: Context, event: LobbyEvent) -> None:
-    """Withdraw the yes, at any time; reminders stop with it."""
+    """Withdraw the yes, confirmed, at any time; reminders stop with it."""
     lang = language(update, context)
     context.bot_data.storage.cancel_rsvp(event.id, user_id(update))
     body = screens.rsvp_cancelled(lang, event, zone(context))
@@ -837,7 +849,8 @@ SUPPORTER_BUTTONS = [
     (f"^{screens.EVENT}", view_event),
     (f"^{screens.GUIDE}", show_guide),
     (f"^{screens.CANT_COME}", cant_come),
-    (f"^{screens.UNRSVP}", cancel_rsvp),
+    (f"^{screens.UNRSVP_YES}", cancel_rsvp),
+    (f"^{screens.UNRSVP}", confirm_cancel_rsvp),
     (f"^{screens.CALL}", call_office),
     (f"^{screens.REQUEST_SENT}", request_sent),
     (f"^{screens.OUTCOME}", answer_outcome),

@@ -39,6 +39,7 @@ YES = "lobby:yes:"  # + event id + ":" + its revision
 CANT_COME = "lobby:cant:"
 GUIDE = "lobby:guide:"
 UNRSVP = "lobby:unrsvp:"
+UNRSVP_YES = "lobby:unrsvpyes:"
 REQUEST = "lobby:request:"
 CALL = "lobby:call:"
 REQUEST_SENT = "lobby:sent:"
@@ -105,10 +106,15 @@ def day(lang: str, event: LobbyEvent, zone: ZoneInfo) -> str:
 
 
 def event_details(
-    lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, going: int | None = None
+    lang: str,
+    event: LobbyEvent,
+    zone: ZoneInfo,
+    now: dt.datetime | None = None,
+    going: int | None = None,
 ) -> Html:
-    """Title, time, place, what to bring, the hashtag and the RSVP deadline, in `lang` where
-    organisers wrote it, else in English."""
+    """Title, time, place, what to bring and the hashtag, in `lang` where organisers wrote it,
+    else in English. With `now`, for someone still to decide, the RSVP deadline (or that RSVPs
+    have closed); someone already going is not asked to say whether they are coming."""
     lines = [
         text(
             lang,
@@ -122,9 +128,10 @@ def event_details(
     if bring:
         lines.append(text(lang, "lobby.event_bring", bring=bring))
     lines.append(text(lang, "lobby.event_hashtag", hashtag=event.hashtag))
-    deadline = when(lang, event.rsvp_deadline, zone)
-    key = "lobby.rsvp_by" if event.rsvp_open(now) else "lobby.rsvp_closed"
-    lines.append(text(lang, key, deadline=deadline))
+    if now is not None:
+        deadline = when(lang, event.rsvp_deadline, zone)
+        key = "lobby.rsvp_by" if event.rsvp_open(now) else "lobby.rsvp_closed"
+        lines.append(text(lang, key, deadline=deadline))
     if going is not None:
         lines.append(text(lang, "lobby.going_so_far", count=going))
     return Html("\n".join(lines))
@@ -166,11 +173,9 @@ def going(lang: str, rsvp: Mapping[str, Any]) -> Html:
     )
 
 
-def going_view(
-    lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, rsvp: Mapping[str, Any]
-) -> Html:
+def going_view(lang: str, event: LobbyEvent, zone: ZoneInfo, rsvp: Mapping[str, Any]) -> Html:
     """The event as someone going sees it."""
-    return Html(f"{going(lang, rsvp)}\n\n{event_details(lang, event, zone, now)}")
+    return Html(f"{going(lang, rsvp)}\n\n{event_details(lang, event, zone)}")
 
 
 def going_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
@@ -239,6 +244,20 @@ def cant_come(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     return text(lang, "lobby.cant_come", date=day(lang, event, zone), hashtag=event.hashtag)
 
 
+def confirm_unrsvp(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
+    """ "Cancel my RSVP" asks first: a mistaken tap would drop their place and reminders."""
+    return text(
+        lang, "lobby.confirm_unrsvp", title=event.text("title", lang), date=day(lang, event, zone)
+    )
+
+
+def confirm_unrsvp_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
+    return column(
+        keyboards.button(lang, "lobby.confirm_unrsvp_button", f"{UNRSVP_YES}{event.id}"),
+        keyboards.button(lang, "lobby.keep_rsvp_button", f"{EVENT}{event.id}"),
+    )
+
+
 def rsvp_cancelled(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     """The RSVP withdrawn, and the email-or-post offer instead."""
     return with_note(text(lang, "lobby.rsvp_cancelled"), cant_come(lang, event, zone))
@@ -289,11 +308,11 @@ def call(
     )
 
 
-def reminder(lang: str, key: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
+def reminder(lang: str, key: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     """The reminder the evening before or on the morning, with the day's details (one text
     for everyone going: their MP is one tap away, under "The day's details")."""
     heading = text(lang, key, title=event.text("title", lang))
-    return Html(f"{heading}\n\n{event_details(lang, event, zone, now)}")
+    return Html(f"{heading}\n\n{event_details(lang, event, zone)}")
 
 
 def reminder_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
@@ -304,10 +323,10 @@ def reminder_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     )
 
 
-def event_changed(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
+def event_changed(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     """The news to everyone going that the date, time or place changed: the day as it is now."""
     heading = text(lang, "lobby.event_changed", title=event.text("title", lang))
-    return Html(f"{heading}\n\n{event_details(lang, event, zone, now)}")
+    return Html(f"{heading}\n\n{event_details(lang, event, zone)}")
 
 
 def changed_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:

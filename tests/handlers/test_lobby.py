@@ -206,6 +206,7 @@ async def test_a_new_time_is_told_to_those_going_and_an_older_yes_shows_the_day_
     await finish(chat)
     assert "Delivered: <b>2</b> of 2" in chat.last_text(ORGANISER)
     assert "has changed" in chat.last_text(1) and "14:00" in chat.last_text(1)
+    assert "say whether you're coming" not in chat.last_text(1)  # they said so already
     assert f"{screens.UNRSVP}{event_id}" in chat.button_data(1)  # can't come any more?
     assert "cambió" in chat.last_text(2)
     assert not any("changed" in body for body in chat.texts(3))
@@ -409,11 +410,18 @@ async def test_with_no_event_the_supporter_is_offered_to_write_instead(lobby_cha
     assert keyboards.journey_data("mp") in lobby_chat.button_data(1)
 
 
-async def test_cancelling_an_rsvp_offers_the_email_or_post_instead(lobby_chat):
+async def test_cancelling_an_rsvp_asks_first_then_offers_the_email_or_post_instead(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
     await going(chat, 1, event_id)
     await chat.press(1, f"{screens.UNRSVP}{event_id}")
+    assert "Cancel your RSVP for Mass lobby for equal protection" in chat.last_text(1)
+    assert chat.storage.going_count(event_id) == 1  # a tap by mistake changes nothing
+    await chat.press(1, f"{screens.EVENT}{event_id}")  # "No, I'm still going"
+    assert "You're going" in chat.last_text(1)
+    assert "say whether you're coming" not in chat.last_text(1)
+    await chat.press(1, f"{screens.UNRSVP}{event_id}")
+    await chat.press(1, f"{screens.UNRSVP_YES}{event_id}")
     assert "Your RSVP is cancelled" in chat.last_text(1)
     assert chat.storage.going_count(event_id) == 0
     post = next(url for url in url_buttons(chat, 1).values() if "x.com" in url)
@@ -625,7 +633,14 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
 
 @pytest.mark.parametrize(
     "prefix",
-    [screens.UNRSVP, screens.GUIDE, screens.CALL, screens.CANT_COME, screens.REQUEST_SENT],
+    [
+        screens.UNRSVP,
+        screens.UNRSVP_YES,
+        screens.GUIDE,
+        screens.CALL,
+        screens.CANT_COME,
+        screens.REQUEST_SENT,
+    ],
 )
 async def test_a_day_s_buttons_after_it_is_over_get_a_polite_answer_and_record_nothing(
     lobby_chat, prefix
@@ -655,7 +670,8 @@ async def test_how_did_it_go_counts_only_once_asked_and_not_for_a_cancelled_day(
     (note,) = [call for call in calls if call.method == "answerCallbackQuery"]
     assert "nothing was recorded" in note.params["text"]
     assert chat.storage.get_rsvp(event_id, 1)["outcome"] is None
-    calls = await chat.press(1, f"{screens.UNRSVP}{event_id}")  # the reminder's button
+    await chat.press(1, f"{screens.UNRSVP}{event_id}")  # the reminder's button
+    await chat.press(1, f"{screens.UNRSVP_YES}{event_id}")
     assert chat.storage.get_rsvp(event_id, 1)["status"] == "yes"
 
 
