@@ -18,6 +18,7 @@ from telegram.constants import MessageLimit
 from bot.clock import EXAMPLE_FORMAT
 from bot.lobby import (
     APPROVED,
+    CANCELLED,
     OUTCOMES,
     PENDING,
     REJECTED,
@@ -405,12 +406,16 @@ def admin_list(
         lines.append(text(lang, "lobby.admin_empty"))
     buttons = [keyboards.button(lang, "lobby.new_button", NEW)]
     for event, count in events[:LIST_SHOWN]:
+        title, starts = event.text("title", lang), when(lang, event.starts_at, zone)
+        if event.status == CANCELLED:  # nobody is going to a cancelled day
+            lines.append(text(lang, "lobby.admin_line_cancelled", title=title, when=starts))
+            continue
         lines.append(
             text(
                 lang,
                 "lobby.admin_line",
-                title=event.text("title", lang),
-                when=when(lang, event.starts_at, zone),
+                title=title,
+                when=starts,
                 status=status_label(lang, event, now),
                 going=count,
             )
@@ -426,27 +431,20 @@ def dashboard(
 ) -> Html:
     """Everything organisers plan the day with: who is going (counts, no names), the MPs they
     will meet by party, where nobody is going yet, how it went and the stories waiting."""
-    by_party = [
-        text(lang, "lobby.party_line", party=party or text(lang, "lobby.no_party"), count=count)
-        for party, count in sorted(coverage.mps_by_party.items(), key=lambda item: -item[1])
-    ]
-    parts = [
-        text(
-            lang,
-            "lobby.dashboard",
-            title=event.text("title", lang),
-            when=when(lang, event.starts_at, zone),
-            place=event.text("place", lang),
-            hashtag=event.hashtag,
-            deadline=when(lang, event.rsvp_deadline, zone),
-            status=status_label(lang, event, now),
-            going=coverage.going,
-            cancelled=coverage.cancelled,
-            mps=coverage.mps_covered,
-            by_party=Html("\n".join(by_party)),
-        ).rstrip(),
-        _uncovered(lang, coverage.uncovered),
-    ]
+    heading = text(
+        lang,
+        "lobby.dashboard",
+        title=event.text("title", lang),
+        when=when(lang, event.starts_at, zone),
+        place=event.text("place", lang),
+        hashtag=event.hashtag,
+        deadline=when(lang, event.rsvp_deadline, zone),
+        status=status_label(lang, event, now),
+    )
+    if event.status == CANCELLED:  # who had said yes; no one is going, nowhere to recruit
+        parts = [heading, text(lang, "lobby.dashboard_was_going", going=coverage.going)]
+    else:
+        parts = [heading, _going(lang, coverage), _uncovered(lang, coverage.uncovered)]
     if coverage.asked:
         parts.append(_outcomes(lang, coverage))
     parts.append(
@@ -459,6 +457,25 @@ def dashboard(
         )
     )
     return Html("\n\n".join(parts))
+
+
+def _going(lang: str, coverage: Coverage) -> Html:
+    """Who is going, the meeting requests they sent, and the MPs they will meet by party."""
+    by_party = [
+        text(lang, "lobby.party_line", party=party or text(lang, "lobby.no_party"), count=count)
+        for party, count in sorted(coverage.mps_by_party.items(), key=lambda item: -item[1])
+    ]
+    return Html(
+        text(
+            lang,
+            "lobby.dashboard_going",
+            going=coverage.going,
+            cancelled=coverage.cancelled,
+            requests=coverage.requests,
+            mps=coverage.mps_covered,
+            by_party=Html("\n".join(by_party)),
+        ).rstrip()
+    )
 
 
 def _uncovered(lang: str, uncovered: Sequence[tuple[str, str, int]]) -> Html:

@@ -295,6 +295,12 @@ async def test_cancelling_tells_everyone_going_through_the_delivery_engine_and_n
     assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-1-")]
     await chat.press(ORGANISER, f"{screens.CANCEL_YES}{event_id}")  # a second tap: nobody twice
     assert len([body for body in chat.texts(1) if "is cancelled" in body]) == 1
+    await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
+    board = chat.last_text(ORGANISER)
+    assert "Had said yes before it was cancelled:</b> 2" in board and "Going:" not in board
+    await chat.send(ORGANISER, "/lobby")
+    assert "(cancelled)" in chat.last_text(ORGANISER)
+    assert "going: 2" not in chat.last_text(ORGANISER)
 
 
 async def test_dashboard_shows_coverage_and_the_csv_has_no_personal_data(lobby_chat):
@@ -306,7 +312,11 @@ async def test_dashboard_shows_coverage_and_the_csv_has_no_personal_data(lobby_c
     chat.storage.set_constituency(3, "E14000001", "Aldershot")
     await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
     board = chat.last_text(ORGANISER)
-    assert "<b>Going:</b> 2" in board
+    assert "<b>Going:</b> 2" in board and "<b>Meeting requests sent:</b> 0" in board
+    await chat.press(1, f"{screens.REQUEST_SENT}{event_id}")
+    await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
+    board = chat.last_text(ORGANISER)
+    assert "<b>Meeting requests sent:</b> 1" in board
     assert "<b>MPs covered:</b> 1" in board and "• Labour: 1" in board
     assert "Nobody going yet from" in board and "• Aldershot: 1" in board
     await chat.press(ORGANISER, f"{screens.CSV}{event_id}")
