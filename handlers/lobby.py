@@ -549,11 +549,24 @@ async def show_stories(update: Update, context: Context) -> None:
     await next_story(update, context, event)
 
 
+async def confirm_reject(update: Update, context: Context) -> None:
+    """Reject asks first: a rejected story is never published, and a slip cannot be undone."""
+    story_id = id_in(update.callback_query.data, screens.REJECT)
+    lang = language(update, context)
+    storage = context.bot_data.storage
+    event = load_event(context, storage.story_event(story_id) if story_id else None)
+    if event is None:
+        await admin_list(update, context, text(lang, "lobby.story_gone"))
+        return
+    question = text(lang, "lobby.confirm_reject", id=story_id)
+    await show(update, context, question, screens.confirm_reject_keyboard(lang, story_id, event.id))
+
+
 async def moderate(update: Update, context: Context) -> None:
-    """Approve or Reject the story the button names, then the next one."""
+    """Approve, or Reject confirmed, the story the button names, then the next one."""
     data = update.callback_query.data
     approving = data.startswith(screens.APPROVE)
-    story_id = id_in(data, screens.APPROVE if approving else screens.REJECT)
+    story_id = id_in(data, screens.APPROVE if approving else screens.REJECT_YES)
     lang = language(update, context)
     storage = context.bot_data.storage
     event = load_event(context, storage.story_event(story_id) if story_id else None)
@@ -949,7 +962,8 @@ ORGANISER_BUTTONS = [
     (f"^{screens.CANCEL_YES}", cancel_event),
     (f"^{screens.CSV}", send_csv),
     (f"^{screens.STORIES}", show_stories),
-    (f"^({screens.APPROVE}|{screens.REJECT})", moderate),
+    (f"^({screens.APPROVE}|{screens.REJECT_YES})", moderate),
+    (f"^{screens.REJECT}", confirm_reject),
     (f"^{screens.APPROVED_STORIES}", show_approved),
     # Any other organiser button arrives here only when its composer step is over.
     (f"^{screens.ADMIN}", stale_step),

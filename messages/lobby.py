@@ -66,6 +66,7 @@ STORIES = "lobbyadm:stories:"
 APPROVED_STORIES = "lobbyadm:approved:"
 APPROVE = "lobbyadm:approve:"  # + story id
 REJECT = "lobbyadm:reject:"  # + story id
+REJECT_YES = "lobbyadm:rejectyes:"  # + story id: Reject, confirmed
 CHANGE = "lobbyadm:change:"  # + a composer field
 VERSION = "lobbyadm:version:"  # + language
 SKIP = "lobbyadm:skip"
@@ -654,6 +655,14 @@ def story_keyboard(lang: str, story_id: int, event_id: int) -> InlineKeyboardMar
         keyboards.button(lang, "lobby.approve_button", f"{APPROVE}{story_id}"),
         keyboards.button(lang, "lobby.reject_button", f"{REJECT}{story_id}"),
         keyboards.button(lang, "lobby.back_to_event_button", f"{SHOW}{event_id}"),
+    )
+
+
+def confirm_reject_keyboard(lang: str, story_id: int, event_id: int) -> InlineKeyboardMarkup:
+    """Reject, confirmed, or back to the stories waiting."""
+    return column(
+        keyboards.button(lang, "lobby.confirm_reject_button", f"{REJECT_YES}{story_id}"),
+        keyboards.button(lang, "lobby.keep_story_button", f"{STORIES}{event_id}"),
     )
 
 

@@ -247,6 +247,7 @@ async def test_a_new_title_alone_is_no_news_to_those_going(lobby_chat):
         f"{screens.APPROVE}1",
         f"{screens.APPROVED_STORIES}1",
         f"{screens.REJECT}1",
+        f"{screens.REJECT_YES}1",
         f"{screens.CHANGE}title",
         f"{screens.VERSION}es",
         screens.SKIP,
@@ -633,6 +634,10 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
     view = chat.last_text(ORGANISER)
     assert "she listened" in view and "signed: Ana" in view and "Jane Example" in view
     (story_id,) = [row["id"] for row in chat.storage.personal_data(1)["lobby_stories"]]
+    await chat.press(ORGANISER, f"{screens.REJECT}{story_id}")
+    assert f"Reject story {story_id}?" in chat.last_text(ORGANISER)
+    await chat.press(ORGANISER, f"{screens.STORIES}{event_id}")  # "No, back to the story"
+    assert "she listened" in chat.last_text(ORGANISER)  # still waiting, nothing decided
     await chat.press(ORGANISER, f"{screens.APPROVE}{story_id}")
     assert "approved" in chat.last_text(ORGANISER) and "No stories waiting" in chat.last_text(
         ORGANISER
@@ -754,6 +759,18 @@ async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     await chat.press(1, screens.UNSIGNED)
     (story,) = chat.storage.personal_data(1)["lobby_stories"]
     assert story["signature"] is None and story["status"] == "pending"
+
+
+async def test_rejecting_a_story_asks_first(lobby_chat):
+    chat = lobby_chat
+    await story_allowed(chat, 1, "A staffer took notes.")
+    await chat.press(1, screens.UNSIGNED)
+    (story,) = chat.storage.personal_data(1)["lobby_stories"]
+    await chat.press(ORGANISER, f"{screens.REJECT}{story['id']}")
+    assert "can't be undone" in chat.last_text(ORGANISER)
+    assert chat.storage.personal_data(1)["lobby_stories"][0]["status"] == "pending"
+    await chat.press(ORGANISER, f"{screens.REJECT_YES}{story['id']}")
+    assert f"Story {story['id']}: rejected" in chat.last_text(ORGANISER)
 
 
 async def test_welcome_and_help_tell_of_lobby_days(lobby_chat):
