@@ -211,6 +211,7 @@ LAST_BUTTONS = [(f"^{keyboards.MENU_PREFIX}", menu_journey), (None, stale_button
 def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
     app.bot_data.journeys["menu"] = show_menu
+    app.bot_data.journeys[consent.MESSAGES] = show_messages
 
 
 async def not_understood(update: Update, context: Context) -> None:

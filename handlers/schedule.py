@@ -86,7 +86,8 @@ async def preview_prompt(update: Update, context: Context) -> None:
     campaign = context.bot_data.campaign
     await answer(update, context)
     button = screens.prompt_button(campaign, context.bot.username, day, chosen)
-    await reply(update, context, screens.prompt_text(campaign, day, chosen), link_keyboard(button))
+    body = screens.prompt_text(campaign, day, chosen, context.bot.username)
+    await reply(update, context, body, link_keyboard(button))
 
 
 async def pause_schedule(update: Update, context: Context) -> None:

@@ -354,7 +354,8 @@ def open_line(
         "preview": plain_words(broadcast["texts"][DEFAULT_LANGUAGE], LIST_PREVIEW),
     }
     if broadcast["status"] == "running":
-        return text(lang, "broadcast.list_running", done=done, total=broadcast["total"], **values)
+        figures = {"done": number(lang, done), "total": number(lang, broadcast["total"])}
+        return text(lang, "broadcast.list_running", **figures, **values)
     when = dt.datetime.fromisoformat(broadcast["scheduled_for"]).astimezone(zone)
     return text(lang, "broadcast.list_scheduled", when=local_time(lang, when), **values)
 

@@ -24,8 +24,10 @@ CONSENT_PREFIX = "consent:"
 OPTIN = re.compile(rf"{OPTIN_PREFIX}([01])([01])")
 CHOICE = re.compile(rf"{CONSENT_PREFIX}({'|'.join(SUBJECTS)}):([01])")
 # The two kinds asked about at /start; what comes next is offered on the Messages screen, where
-# it sits beside what it extends.
+# it sits beside what it extends, and once in the last daily prompt (messages.daily).
 ASKED_AT_START = (DAILY_PROMPT, UPDATES)
+# The journey name (deep link `?start=messages`) that opens the Messages screen.
+MESSAGES = "messages"
 
 
 def optin_data(daily: bool, updates: bool) -> str:

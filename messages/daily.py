@@ -16,9 +16,10 @@ from bot.config import Settings
 from bot.daily import FAILED, POSTED, POSTING, UNKNOWN, DayStatus, DayWords, deep_link
 from bot.delivery import LinkButton, link_keyboard
 from messages import keyboards
+from messages.consent import MESSAGES
 from messages.core import campaign_dates
 from messages.core import date as date_label
-from messages.i18n import Html, catalog, escape, text
+from messages.i18n import Html, catalog, escape, number, text
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"
@@ -44,9 +45,25 @@ def _section(campaign: Campaign, day: int, language: str) -> str:
     return f"{heading}\n{escape(campaign.prompt_for_day(day).text(language))}"
 
 
-def prompt_text(campaign: Campaign, day: int, language: str) -> Html:
-    """Day N of 16, the day's prompt and the campaign hashtags, as a supporter gets them."""
-    return Html(f"{_section(campaign, day, language)}\n\n{escape(campaign.hashtag_line)}")
+def prompt_text(campaign: Campaign, day: int, language: str, bot_username: str) -> Html:
+    """Day N of 16, the day's prompt and the campaign hashtags, as a supporter gets them. The
+    last day's also offers what comes next (`whats_next_offer`)."""
+    body = f"{_section(campaign, day, language)}\n\n{escape(campaign.hashtag_line)}"
+    if day == campaign.total_days:
+        body += f"\n\n{whats_next_offer(campaign, language, bot_username)}"
+    return Html(body)
+
+
+def whats_next_offer(campaign: Campaign, language: str, bot_username: str) -> Html:
+    """Once, in the last prompt (so nobody who did not ask for prompts gets a message for it):
+    after the campaign only those who asked for what comes next hear from it, and the link to
+    the Messages screen where that is one tap."""
+    return text(
+        language,
+        "daily.whats_next_offer",
+        end=date_label(language, campaign.end_date),
+        link=deep_link(bot_username, MESSAGES),
+    )
 
 
 def prompt_button(campaign: Campaign, bot_username: str, day: int, language: str) -> LinkButton:
@@ -150,13 +167,13 @@ def render_today(
             text(
                 language,
                 "daily.schedule.counts",
-                sent=status.counts.get(delivery.SENT, 0),
-                total=status.total,
-                left=status.left,
-                blocked=status.counts.get(delivery.BLOCKED, 0),
-                failed=status.counts.get(delivery.FAILED, 0),
-                skipped=status.counts.get(delivery.SKIPPED, 0),
-                unknown=status.counts.get(delivery.UNKNOWN, 0),
+                sent=number(language, status.counts.get(delivery.SENT, 0)),
+                total=number(language, status.total),
+                left=number(language, status.left),
+                blocked=number(language, status.counts.get(delivery.BLOCKED, 0)),
+                failed=number(language, status.counts.get(delivery.FAILED, 0)),
+                skipped=number(language, status.counts.get(delivery.SKIPPED, 0)),
+                unknown=number(language, status.counts.get(delivery.UNKNOWN, 0)),
             )
         )
         lines.append(
@@ -210,7 +227,9 @@ def render_schedule(
 def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
     """Everything the day's prompt says, in every language and for every audience."""
     return DayWords(
-        texts={language: prompt_text(campaign, day, language) for language in LANGUAGES},
+        texts={
+            language: prompt_text(campaign, day, language, bot_username) for language in LANGUAGES
+        },
         buttons={
             language: prompt_button(campaign, bot_username, day, language) for language in LANGUAGES
         },

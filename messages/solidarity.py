@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup
 from bot import solidarity
 from bot.campaign import Campaign
 from messages import keyboards
-from messages.i18n import Html, catalog, text
+from messages.i18n import Html, catalog, number, text
 
 WRITE = "solidarity:write"
 POSTED = "solidarity:posted"
@@ -115,9 +115,9 @@ def moderation_view(
         text(
             lang,
             "solidarity.moderate_counts",
-            pending=counts.get(solidarity.PENDING, 0),
-            approved=counts.get(solidarity.APPROVED, 0),
-            rejected=counts.get(solidarity.REJECTED, 0),
+            pending=number(lang, counts.get(solidarity.PENDING, 0)),
+            approved=number(lang, counts.get(solidarity.APPROVED, 0)),
+            rejected=number(lang, counts.get(solidarity.REJECTED, 0)),
         )
     )
     if item is None:

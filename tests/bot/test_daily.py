@@ -82,8 +82,29 @@ def test_preparing_a_day_twice_gives_the_same_broadcast(storage, campaign):
     assert broadcast["kind"] == "daily_prompt"
     assert broadcast["campaign_day"] == 3
     assert broadcast["audience"] == {}  # every opted-in, unblocked supporter
-    assert broadcast["texts"]["pt"] == words.prompt_text(campaign, 3, "pt")
+    assert broadcast["texts"]["pt"] == words.prompt_text(campaign, 3, "pt", "StepUpBot")
     assert broadcast["buttons"]["es"]["url"] == "https://t.me/StepUpBot?start=solidarity"
+
+
+async def test_the_last_days_prompt_offers_what_comes_next_to_its_subscribers_only(chat, settings):
+    """No extra message for the offer: it rides in the prompt, which only subscribers get."""
+    data = chat.app.bot_data
+    subscribe(data.storage, 1)
+    data.storage.ensure_supporter(2, "en")
+    data.storage.set_consents(2, {DAILY_PROMPT: False}, "test-wording")
+    last_day = data.campaign.end_date
+    await daily.run_day(
+        chat.app.bot,
+        data.storage,
+        settings,
+        data.campaign,
+        last_day,
+        words_of(data.campaign),
+        data.sending,
+    )
+    (prompt,) = chat.api.sent(1)
+    assert "start=messages" in prompt.text and "What comes next?" in prompt.text
+    assert chat.api.sent(2) == []
 
 
 def test_a_day_is_prepared_once_across_a_reopened_database(tmp_path, campaign):

@@ -130,6 +130,21 @@ async def test_after_stop_start_asks_once_and_neither_then_stands(chat):
     assert "Your progress" in menu.text
 
 
+async def test_the_last_prompts_link_opens_the_messages_screen_to_choose_what_comes_next(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_DAILY)
+    await chat.send(1, f"/start {consent.MESSAGES}")  # the link in the last daily prompt
+    assert "What comes next" in chat.last_text(1)
+    await chat.press(1, consent.choice_data(WHATS_NEXT, True))
+    assert chat.storage.consents(1) == {DAILY_PROMPT: True, UPDATES: False, WHATS_NEXT: True}
+
+
+async def test_a_newcomer_through_that_link_answers_the_question_then_sees_the_screen(chat):
+    await chat.send(1, f"/start {consent.MESSAGES}")
+    await chat.press(1, consent.OPTIN_NONE)
+    assert consent.choice_data(WHATS_NEXT, True) in chat.button_data(1)
+
+
 async def test_nothing_but_start_creates_a_row(chat):
     """Issue 13, point 5: a message, a button or a command from someone who never started keeps
     nothing about them, and each gets a polite answer."""

@@ -167,17 +167,42 @@ def counted_words(language: str) -> set[str]:
     return found
 
 
+def bare_count(language: str) -> re.Pattern[str]:
+    """A placeholder before one of the language's counted words ("{limit} characters"), or any
+    word after {count}, our name for a number of things ("{count} of {total}" and a count in a
+    label, "Going: {count}", need no plural)."""
+    words = "|".join(sorted(counted_words(language), key=len, reverse=True))
+    return re.compile(
+        rf"\{{\w+\}}(?:</\w+>)? +(?:{words})\b|\{{count\}}(?:</\w+>)? +(?!(?:of|de) \{{)[^\W\d_]",
+        re.IGNORECASE,
+    )
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_count_is_rendered_without_its_plural_rule(language):
-    words = "|".join(sorted(counted_words(language), key=len, reverse=True))
-    bare_count = re.compile(rf"\{{\w+\}}(?:</\w+>)? +(?:{words})\b", re.IGNORECASE)
     counted = [
         (key, match.group(0))
         for key, message in catalog(language).items()
         if not isinstance(message, dict)
-        for match in bare_count.finditer(message)
+        for match in bare_count(language).finditer(message)
     ]
     assert counted == []
+
+
+@pytest.mark.parametrize(
+    ("template", "bare"),
+    [
+        ("Up to {limit} characters.", True),
+        ("<b>{count}</b> supporters", True),
+        ("{count} waiting", True),
+        ("Done: {done} of {count}", False),
+        ("Going: {count}", False),
+        ("{count} of {total} answered", False),
+        ("Up to {limit}.", False),
+    ],
+)
+def test_a_bare_count_is_caught(template, bare):
+    assert bool(bare_count("en").search(template)) == bare
 
 
 def test_the_counted_words_are_read_from_the_catalog():

@@ -21,11 +21,25 @@ THIRD_DAY = dt.date(2026, 11, 27)
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_prompt_names_the_day_carries_the_hashtags_and_the_days_text(campaign, language):
-    prompt = words.prompt_text(campaign, 3, language)
+    prompt = words.prompt_text(campaign, 3, language, "StepUpBot")
     assert prompt.startswith(text(language, "daily.heading", day=3, total=16))
     assert "#16Days #StepUpMigrantWomen" in prompt
     first_words = campaign.prompt_for_day(3).text(language).split()[:4]
     assert " ".join(first_words) in prompt
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_only_the_last_prompt_offers_what_comes_next_with_a_link_to_the_messages_screen(
+    campaign, language
+):
+    """Issue 13: what comes next was only on the Messages screen. It is offered once, in the
+    last prompt, so nobody who didn't ask for prompts gets a message for it."""
+    offer = words.whats_next_offer(campaign, language, "StepUpBot")
+    assert 'href="https://t.me/StepUpBot?start=messages"' in offer
+    last = campaign.total_days
+    assert words.prompt_text(campaign, last, language, "StepUpBot").endswith(offer)
+    for day in range(1, last):
+        assert offer not in words.prompt_text(campaign, day, language, "StepUpBot")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -47,7 +61,7 @@ def test_a_campaign_text_with_markup_characters_is_escaped(campaign):
             )
         }
     )
-    assert "Sign &lt;now&gt; &amp; share" in words.prompt_text(risky, 1, "en")
+    assert "Sign &lt;now&gt; &amp; share" in words.prompt_text(risky, 1, "en", "StepUpBot")
     assert "Sign <now> & share" in words.x_text(risky, "StepUpBot", 1)  # X is plain text
 
 
@@ -112,6 +126,28 @@ def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
     assert "28 November · day 4 · share: <i>Every share brings new supporters." in overview
     assert "day 3 ·" not in overview  # today's is shown above, not as coming
     assert "10 December · day 16" in overview
+
+
+@pytest.mark.parametrize(
+    ("language", "figures"),
+    [
+        ("en", "Subscribers sent it: 1,234 of 5,000 · still to go: 3,766"),
+        ("pt", "Inscrições que já receberam: 1.234 de 5.000 · faltam: 3.766"),
+        ("es", "Suscripciones que ya lo recibieron: 1,234 de 5,000 · faltan: 3,766"),
+    ],
+)
+def test_schedule_figures_are_grouped_as_each_language_writes_numbers(campaign, language, figures):
+    """The same digits as /stats and a broadcast's progress, not a bare 1234."""
+    status = daily.DayStatus(
+        day=3,
+        broadcast_status="running",
+        counts={"sent": 1234, "pending": 3766},
+        total=5000,
+        channel_status=None,
+        x_status=None,
+    )
+    today = words.render_today(language, campaign, Settings(_env_file=None), THIRD_DAY, status)
+    assert figures in today
 
 
 def test_schedule_overview_after_the_campaign_says_it_has_ended(campaign):

@@ -47,7 +47,8 @@ def prompts(api: OfflineBotAPI) -> Counter[int]:
     return Counter(
         call.chat_id
         for call in api.sent()
-        if call.method == "sendMessage" and call.text.endswith(HASHTAGS)
+        # The hashtags end each prompt; the last one's offer of what comes next follows them.
+        if call.method == "sendMessage" and HASHTAGS in call.text
     )
 
 

@@ -53,7 +53,7 @@ from handlers import solidarity as journey
 from messages import solidarity as screens
 from messages.daily import prompt_text
 from messages.i18n import language_for
-from tests.support.bot_api import MESSAGE_METHODS, FakeBotApi, Request, start_bot_process
+from tests.support.bot_api import BOT_USER, MESSAGE_METHODS, FakeBotApi, Request, start_bot_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Europe/London")
@@ -556,7 +556,7 @@ class CrashRun:
     @cached_property
     def prompt_days(self) -> dict[str, int]:
         return {
-            prompt_text(self.campaign, day, language): day
+            prompt_text(self.campaign, day, language, BOT_USER["username"]): day
             for day in range(1, self.campaign.total_days + 1)
             for language in LANGUAGES
         }
