@@ -43,7 +43,8 @@ POSTCODE_TEXT = _Postcode(name="POSTCODE_TEXT")
 
 
 class Showing(filters.MessageFilter):
-    """Messages from a person to whom the bot last showed `screen` (`BotData.screens`)."""
+    """Messages from a person to whom the bot last showed `screen`, or a screen whose name
+    starts with it (`lobby_invitation:` matches every lobby day's; see `BotData.screens`)."""
 
     def __init__(self, screens: Mapping[int, str], screen: str) -> None:
         super().__init__(name=f"Showing({screen!r})")
@@ -52,7 +53,7 @@ class Showing(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and self.screens.get(user.id) == self.screen
+        return user is not None and self.screens.get(user.id, "").startswith(self.screen)
 
 
 def showing(update: Update, context: Context, screen: str) -> None:

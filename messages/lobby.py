@@ -136,12 +136,13 @@ def invitation(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, g
     return Html(f"{details}\n\n{text(lang, 'lobby.about')}")
 
 
+def going_button(lang: str, event: LobbyEvent) -> InlineKeyboardButton:
+    """ "I'll be there", for this version of the event (a change makes an old one stale)."""
+    return keyboards.button(lang, "lobby.going_button", f"{YES}{event.id}:{event.revision}")
+
+
 def invitation_keyboard(lang: str, event: LobbyEvent, now: dt.datetime) -> InlineKeyboardMarkup:
-    yes = (
-        keyboards.button(lang, "lobby.going_button", f"{YES}{event.id}:{event.revision}")
-        if event.rsvp_open(now)
-        else None
-    )
+    yes = going_button(lang, event) if event.rsvp_open(now) else None
     return column(
         yes,
         keyboards.button(lang, "lobby.cant_come_button", f"{CANT_COME}{event.id}"),

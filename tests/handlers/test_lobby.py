@@ -632,6 +632,22 @@ async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
     assert "lobby_stories" not in chat.storage.personal_data(1)
 
 
+async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):
+    """Saying yes is a tap: a postcode typed before it is not an RSVP, and is not kept."""
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1, "es")
+    await chat.press(1, keyboards.journey_data("lobby"), "es")
+    (hint,) = await chat.send(1, "SW1A 1AA", "es")
+    assert "<b>Voy a ir</b>" in hint.text and "código postal" in hint.text
+    yes = next(data for data in chat.button_data(1) if data.startswith(screens.YES))
+    assert chat.storage.get_rsvp(event_id, 1) is None
+    assert "SW1A" not in str(chat.app.user_data.get(1, {})).upper()
+    await chat.press(1, yes, "es")
+    await chat.send(1, "SW1A 1AA", "es")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
 async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
