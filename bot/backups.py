@@ -5,7 +5,8 @@ them the database file's mode) and every backup are created with mode 0600, in f
 0700. A backup is SQLite's online backup, consistent even while the bot writes. Backups sit in
 `backups/` beside the database unless told otherwise, named `<database>-<UTC time>.db`;
 `rotate` keeps the newest few of those. The copy taken automatically before a schema migration
-is named `<database>-<UTC time>-before-<migration>.db` and is never rotated away.
+is named `<database>-<UTC time>-before-<migration>.db` and is never rotated away. A copy bears
+its name only once it is complete.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ PRIVATE_FOLDER = 0o700
 SQLITE_SIDE_FILES = ("-wal", "-shm")
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 BEFORE = "-before-"
+PARTIAL = ".partial"  # a copy still being written, or cut off: never a backup
 
 
 def create_private(path: Path) -> None:
@@ -46,14 +48,21 @@ def backup_name(database: Path, at: dt.datetime, before: str | None = None) -> s
 
 
 def copy_database(source: sqlite3.Connection, destination: Path) -> None:
-    """Write a consistent copy of the open database `source` to `destination` (mode 0600)."""
-    create_private(destination)
-    target = sqlite3.connect(destination)
+    """Write a consistent copy of the open database `source` to `destination` (mode 0600).
+
+    The copy is written beside it as `<destination>.partial` and takes its name only once
+    complete: a copy cut off half-way (kill -9, a full disk, the machine stopping) would be an
+    empty database that looked like a backup and counted among those `rotate` keeps.
+    """
+    partial = destination.with_name(f"{destination.name}{PARTIAL}")
+    create_private(partial)
+    target = sqlite3.connect(partial)
     try:
         with target:
             source.backup(target)
     finally:
         target.close()
+    os.replace(partial, destination)
 
 
 def backup(database: Path, destination: Path) -> None:

@@ -339,6 +339,7 @@ async def _send_batches(run: _Run, tally: _Tally, sending: Sending) -> None:
                 break
             # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
             await run.pause.wait()
+            await storage.writable()
             batch = storage.claim_deliveries(run.broadcast_id, sending.batch_size, run.cap())
             if not batch:
                 if earlier is None:
@@ -389,16 +390,6 @@ def requeue_unfinished(storage: Storage) -> list[int]:
         in_flight = storage.requeue_in_flight(broadcast_id)
         logger.info("Resuming broadcast %s; %s sends were in flight", broadcast_id, in_flight)
     return unfinished
-
-
-async def resume(
-    bot: ExtBot, storage: Storage, broadcast_ids: list[int], **options: Any
-) -> list[DeliveryReport]:
-    """Carry on the broadcasts `requeue_unfinished` found (one finished or cancelled since
-    returns at once); `options` as for `run_broadcast`."""
-    return [
-        await run_broadcast(bot, storage, broadcast_id, **options) for broadcast_id in broadcast_ids
-    ]
 
 
 # --- one batch ---------------------------------------------------------------------------------
@@ -534,6 +525,7 @@ class _Run:
                 for task in tasks
                 if task.done() and not task.cancelled() and task.exception() is None
             ]
+            await self.storage.writable()
             self.storage.record_deliveries(
                 self.broadcast_id, [outcome.as_row() for outcome in outcomes]
             )

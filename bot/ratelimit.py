@@ -12,7 +12,9 @@ clock passed in, which waiting request may start now:
   order Telegram could count against us;
 - messages to one chat at least a second apart (three seconds for groups and channels);
 - replies to supporters before bulk messages (broadcasts, daily prompts), which use the
-  capacity replies leave; in each class, first come first served;
+  capacity replies leave; and among replies, the first message an update puts in its chat
+  before the ones that follow it (in a rush of /start, everyone hears a first word before
+  anyone their second); in each class, first come first served;
 - after a 429, nothing until its retry_after has passed.
 
 `PriorityRateLimiter` puts the plan under python-telegram-bot's `BaseRateLimiter`, so every
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import heapq
 import itertools
@@ -42,7 +45,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 logger = logging.getLogger(__name__)
 
-REPLY, BULK = 0, 1  # priorities: lower goes first
+REPLY, FOLLOW_UP, BULK = 0, 1, 2  # priorities: lower goes first
 FREE_RATE = FloodLimit.MESSAGES_PER_SECOND  # 30: above it only paid broadcasts
 PAID_RATE = FloodLimit.PAID_MESSAGES_PER_SECOND  # 1,000
 PRIVATE_CHAT_INTERVAL = 1.0
@@ -51,6 +54,9 @@ GROUP_CHAT_INTERVAL = 60 / FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 3 s
 _SEND_PREFIX = "send"
 _NOT_A_MESSAGE = frozenset({"sendChatAction"})
 _ALSO_MESSAGES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+# Whether the update being handled (each runs in a task of its own, see `new_update`) has put
+# anything in its chat yet: a message or an edit. Unset outside updates (jobs, broadcasts).
+_answered: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("answered")
 # How late a start may be and still keep its place in the even spacing (see Window.take).
 CATCH_UP_SECONDS = 0.01
 # Forget chats quiet for this long, so a campaign's worth of supporters does not pile up.
@@ -63,6 +69,24 @@ def is_message(endpoint: str) -> bool:
     if endpoint in _ALSO_MESSAGES:
         return True
     return endpoint.startswith(_SEND_PREFIX) and endpoint not in _NOT_A_MESSAGE
+
+
+def new_update() -> None:
+    """An update's handling starts in this task: its first message or edit will be a reply,
+    the messages after it follow-ups (`FOLLOW_UP`)."""
+    _answered.set([False])
+
+
+def reply_priority(endpoint: str) -> int:
+    """REPLY for the request that first answers the update being handled (and for requests
+    outside an update), FOLLOW_UP for the messages after it."""
+    answered = _answered.get(None)
+    if answered is None or endpoint in _NOT_A_MESSAGE:
+        return REPLY
+    if answered[0]:
+        return FOLLOW_UP
+    answered[0] = is_message(endpoint) or endpoint.startswith("edit")
+    return REPLY
 
 
 def chat_interval(chat_id: int | str) -> float:
@@ -236,7 +260,7 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
     held: Telegram does not count them, and a button must be answered within seconds.
 
     `rate_limit_args`: `BULK` or a `Turn` for broadcasts and daily prompts; anything else is a
-    reply.
+    reply (or a follow-up: `reply_priority`).
     A 429 pauses every request for its retry_after, then the request is tried again, at most
     `max_retries` times before the RetryAfter reaches the caller.
     """
@@ -278,7 +302,7 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)
         turn = rate_limit_args if isinstance(rate_limit_args, Turn) else None
-        priority = BULK if turn or rate_limit_args == BULK else REPLY
+        priority = BULK if turn or rate_limit_args == BULK else reply_priority(endpoint)
         message = is_message(endpoint)
         paid = bool(data.get("allow_paid_broadcast"))
         retries = 0

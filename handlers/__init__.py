@@ -46,6 +46,7 @@ ALLOWED_UPDATES = [
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
     the ids of this update's messages for /forget."""
+    await context.bot_data.storage.writable()
     if context.message_ids and context.started:
         try:
             context.bot_data.storage.record_chat_messages(context.message_ids)

@@ -25,8 +25,9 @@ async def private_only(update: Update, context: Context) -> None:
     """Everything the bot does is personal, so it happens in a private chat (X8).
 
     Elsewhere (a group, a supergroup, a channel, a forum topic) nothing goes further: a command
-    gets at most one "message me privately" with a link per chat, a button press a notice only
-    the presser sees, and anything else silence. No row is written.
+    gets at most one "message me privately" with a link per chat ever, restarts included (the
+    chat's id is kept, nothing about who asked), a button press a notice only the presser sees,
+    and anything else silence. No row about a person is written.
     """
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
@@ -35,8 +36,11 @@ async def private_only(update: Update, context: Context) -> None:
     lang = language_for(user.language_code if user else None)
     if update.callback_query:
         await answer(update, context, text(lang, "core.errors.private_only_button"), alert=True)
-    elif chat is not None and is_command(update) and chat.id not in context.bot_data.told_privately:
-        context.bot_data.told_privately.add(chat.id)
+    elif (
+        chat is not None
+        and is_command(update)
+        and context.bot_data.storage.claim_shared_chat_notice(chat.id)
+    ):
         link = f"https://t.me/{context.bot.username}?start=menu"
         await context.bot.send_message(chat.id, text(lang, "core.errors.private_only", link=link))
     raise ApplicationHandlerStop

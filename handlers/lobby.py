@@ -32,7 +32,7 @@ from telegram.ext import (
 from bot import lobby
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
-from bot.consent import hears_from_campaign
+from bot.consent import FOLLOWUP_KIND, hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
 from bot.storage import utcnow
 from handlers.common import (
@@ -284,8 +284,13 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
     context.user_data.pop(DRAFT, None)
     lang = language(update, context)
     rsvp = storage.get_rsvp(event.id, uid)
-    reminded = hears_from_campaign(storage, uid, context.bot_data.rules, utcnow())
-    body = screens.rsvp_done(lang, rsvp, others, reminded)
+    rules = context.bot_data.rules
+    reminded = hears_from_campaign(storage, uid, rules, utcnow())
+    # "How did it go?" after the campaign needs a yes to what comes next: say so now.
+    asked_after = storage.may_receive(
+        uid, rules.subject_for(FOLLOWUP_KIND, event.moment(lobby.OUTCOME, zone(context)))
+    )
+    body = screens.rsvp_done(lang, rsvp, others, reminded, asked_after)
     await reply(update, context, body, screens.going_keyboard(lang, event))
     return ConversationHandler.END
 

@@ -10,7 +10,7 @@ from telegram.ext import Application
 from bot import sharing
 from bot.app.context import Context
 from bot.progress import PETITION_SIGNED, SHARED
-from handlers.common import language, routes, show, user_id
+from handlers.common import language, looking_up, routes, show, user_id
 from messages import keyboards, text
 from messages.petition import (
     SHARE_DONE,
@@ -46,7 +46,10 @@ async def open_petition(update: Update, context: Context) -> None:
     url = str(campaign.petition_url)
     supporter = supporter_row(update, context)
     signed = PETITION_SIGNED in context.bot_data.storage.done_actions(user_id(update))
-    counts = await context.bot_data.petition_counter.counts(url)
+    counter = context.bot_data.petition_counter
+    if counter.will_fetch(url):
+        await looking_up(update, context)
+    counts = await counter.counts(url)
     await show(
         update,
         context,

@@ -179,9 +179,13 @@ def going_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     )
 
 
-def rsvp_done(lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: bool) -> Html:
+def rsvp_done(
+    lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: bool, asked_after: bool
+) -> Html:
     """The yes confirmed, who they'll meet, whether anyone from their constituency is going
-    already, what to do next and whether reminders will come."""
+    already, what to do next, whether reminders will come, and (`asked_after` False) that
+    "How did it go?" will not, as it falls after the campaign without a yes to what comes
+    next."""
     constituency = rsvp["constituency_name"]
     company = (
         text(lang, "lobby.company_some", constituency=constituency, count=others_going)
@@ -194,6 +198,8 @@ def rsvp_done(lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: 
         text(lang, "lobby.next_steps"),
         text(lang, "lobby.reminders_on" if reminders else "lobby.reminders_off"),
     ]
+    if not asked_after:
+        parts.append(text(lang, "lobby.outcome_needs_whats_next"))
     return Html("\n\n".join(parts))
 
 

@@ -9,7 +9,7 @@ import httpx
 from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, Job, JobQueue
 from telegram.request import BaseRequest
 
 import handlers
@@ -54,6 +54,16 @@ class StepUpApplication(Application):
         await super().stop()
 
 
+class StepUpJobQueue(JobQueue):
+    """python-telegram-bot's JobQueue, whose jobs, like updates, wait off the event loop while
+    another connection holds the database's write lock (`Store.writable`)."""
+
+    @staticmethod
+    async def job_callback(job_queue: JobQueue, job: Job) -> None:
+        await job_queue.application.bot_data.storage.writable()
+        await job.run(job_queue.application)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -71,6 +81,7 @@ def build_application(
         if settings.telegram_bot_token
         else OFFLINE_TOKEN
     )
+    persistence = SQLitePersistence(settings.database_path)
     builder = (
         ApplicationBuilder()
         .application_class(StepUpApplication)
@@ -82,6 +93,7 @@ def build_application(
             )
         )
         .context_types(ContextTypes(context=Context, bot_data=BotData))
+        .job_queue(StepUpJobQueue())
         .rate_limiter(
             PriorityRateLimiter(
                 settings.broadcast_rate,
@@ -89,8 +101,11 @@ def build_application(
                 telegram_limits=telegram_limits,
             )
         )
-        .concurrent_updates(PersonUpdateProcessor(CONCURRENT_UPDATES))
-        .persistence(SQLitePersistence(settings.database_path))
+        # An update that would wait for another connection's write lock waits off the loop.
+        .concurrent_updates(
+            PersonUpdateProcessor(CONCURRENT_UPDATES, lambda: persistence.storage.writable())
+        )
+        .persistence(persistence)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

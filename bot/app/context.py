@@ -66,9 +66,6 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
-        # Group chats already told to message the bot privately, since it started. Kept in
-        # memory only: a group is not a supporter, and nothing about it is stored.
-        self.told_privately: set[int] = set()
         # User id -> the screen the bot last showed them, for the few screens where a typed
         # answer means something outside any step (the MP intro takes a postcode). Set by the
         # journey, cleared by every message the bot shows them (`handlers.common`). In memory

@@ -212,6 +212,8 @@ class OfflineBotAPI(BaseRequest):
         if request_data:
             call.files = uploads(request_data)
         self.calls.append(call)
+        if str(call.params.get("drop_pending_updates")).lower() == "true":
+            self.inbox.clear()  # as Telegram forgets what waited, for a (de)registered webhook
         fault = self._fault_for(call) or self._refusal(call)
         if not fault:
             call.result = self._result(call)

@@ -10,11 +10,13 @@ of their state (`handlers.persist_now`) need.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot import ratelimit
 
 # python-telegram-bot's own semaphore is taken before our per-person chaining, so a person with
 # many updates queued would hold its slots while waiting for their own turn. Its bound is set
@@ -36,11 +38,18 @@ def person_of(update: object) -> Hashable | None:
 
 class PersonUpdateProcessor(BaseUpdateProcessor):
     """At most `max_concurrent_updates` updates at work at once; one person's never overlap
-    and run in arrival order, so a slow step delays only the person it serves."""
+    and run in arrival order, so a slow step delays only the person it serves. `ready`, if
+    given, is awaited when it is an update's turn, before it runs (the database's write lock:
+    `Store.writable`)."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(_OUTER_BOUND)
         self.bound = max_concurrent_updates
+        self.ready = ready
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         # The last update of each person with one in progress: the next one waits for it.
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
@@ -49,7 +58,7 @@ class PersonUpdateProcessor(BaseUpdateProcessor):
         person = person_of(update)
         if person is None:
             async with self._slots:
-                await coroutine
+                await self._run(coroutine)
             return
         # Claim the place in this person's line before the first await: arrival order.
         before = self._tails.get(person)
@@ -59,11 +68,17 @@ class PersonUpdateProcessor(BaseUpdateProcessor):
             if before is not None:
                 await asyncio.shield(before)
             async with self._slots:
-                await coroutine
+                await self._run(coroutine)
         finally:
             mine.set_result(None)
             if self._tails.get(person) is mine:
                 del self._tails[person]
+
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        if self.ready is not None:
+            await self.ready()
+        ratelimit.new_update()  # each update runs in a task of its own: this one's answers
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to open."""

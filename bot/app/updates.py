@@ -25,13 +25,13 @@ logger = logging.getLogger(__name__)
 def readable(data: Any) -> dict[str, Any] | None:
     """One update's JSON, as Telegram sent it if python-telegram-bot can read it, else only its
     id (`{"update_id": ...}`); None if it has no id at all."""
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int):
+        logger.warning("Skipped an update without an id")
+        return None
     try:
         Update.de_json(data, None)
     except Exception as error:  # whatever failed, the content is never shown
-        update_id = data.get("update_id") if isinstance(data, dict) else None
-        if not isinstance(update_id, int):
-            logger.warning("Skipped an update without an id (%s)", type(error).__name__)
-            return None
         logger.warning(
             "Skipped update %s: it could not be read (%s)", update_id, type(error).__name__
         )

@@ -4,7 +4,9 @@ python-telegram-bot's own webhook server answers a body that is not JSON with a 
 Telegram keeps sending it) and logs an update it cannot read with its whole content at CRITICAL.
 This one refuses a request without the secret token (403, X2), refuses a body that is not JSON
 with 400 and never logs it, and hands on an update the library cannot read as its bare id, so it
-is confirmed and skipped like any other (`bot.app.updates`, X9).
+is confirmed and skipped like any other (`bot.app.updates`, X9). Telegram delivers an update
+again when its first delivery got no answer in time: an update id already taken in is confirmed
+and not handled twice. A body larger than any update, or one that arrives too slowly, is cut off.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections import deque
 from http import HTTPStatus
 from urllib.parse import urlparse
 
@@ -27,6 +30,32 @@ from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a message of at most 4,096 characters with its entities, a reply it quotes and a
+# keyboard: well under a megabyte. A body that is larger, or still arriving after 10 seconds,
+# is not Telegram's.
+MAX_BODY_BYTES = 1 << 20
+BODY_SECONDS = 10.0
+# Telegram redelivers an update only within minutes of the first try, and sends at most 40 at
+# once: remembering the last few thousand ids is plenty.
+REMEMBERED_UPDATES = 4096
+
+
+class RecentUpdates:
+    """The ids of the updates taken in lately, oldest forgotten first."""
+
+    def __init__(self, size: int = REMEMBERED_UPDATES) -> None:
+        self.order: deque[int] = deque(maxlen=size)
+        self.ids: set[int] = set()
+
+    def first_time(self, update_id: int) -> bool:
+        """Whether `update_id` is new; it is remembered from now on."""
+        if update_id in self.ids:
+            return False
+        if len(self.order) == self.order.maxlen:
+            self.ids.discard(self.order[0])
+        self.order.append(update_id)
+        self.ids.add(update_id)
+        return True
 
 
 class UpdateReceiver(tornado.web.RequestHandler):
@@ -34,9 +63,10 @@ class UpdateReceiver(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, app: Application, secret: str) -> None:
+    def initialize(self, app: Application, secret: str, recent: RecentUpdates) -> None:
         self.app = app
         self.secret = secret
+        self.recent = recent
 
     async def post(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "")
@@ -51,6 +81,9 @@ class UpdateReceiver(tornado.web.RequestHandler):
         kept = readable(data)
         if kept is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
+        if not self.recent.first_time(kept["update_id"]):
+            logger.info("Update %s was delivered again; it is handled once", kept["update_id"])
+            return
         await self.app.update_queue.put(Update.de_json(kept, self.app.bot))
 
     def log_exception(self, typ, value, tb) -> None:
@@ -75,8 +108,13 @@ class Webhook:
         """Listen on WEBHOOK_LISTEN:WEBHOOK_PORT, then tell Telegram where to send updates
         (only the kinds the bot handles) and the secret to send with them."""
         secret = self.settings.webhook_secret.get_secret_value()
-        routes = [(rf"{self.path}/?", UpdateReceiver, {"app": self.app, "secret": secret})]
-        self.server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
+        receiver = {"app": self.app, "secret": secret, "recent": RecentUpdates()}
+        routes = [(rf"{self.path}/?", UpdateReceiver, receiver)]
+        self.server = tornado.httpserver.HTTPServer(
+            tornado.web.Application(routes),
+            max_body_size=MAX_BODY_BYTES,
+            body_timeout=BODY_SECONDS,
+        )
         self.server.listen(self.settings.webhook_port, self.settings.webhook_listen)
         await self.app.bot.set_webhook(
             str(self.settings.webhook_url),

@@ -6,8 +6,11 @@ primitives). A new area is one new module with one `Store` subclass, added to `S
 Nothing outside this package writes SQL. Schema changes are functions at the end of
 `migrations.py`.
 
-One connection per process, used from the event loop thread only; calls are short. Timestamps
-are ISO-8601 UTC strings (`stamp`).
+One connection per process, used from the event loop thread only; calls are short. Another
+connection holding the write lock (`stepup-bot mps sync`, a checkpoint waiting for a backup to
+finish reading) would make a write wait on the loop, so updates, jobs and broadcast batches
+first await `writable()`, which waits for the lock in a worker thread. Timestamps are ISO-8601
+UTC strings (`stamp`).
 
 Transactions, one idiom in two strengths:
 

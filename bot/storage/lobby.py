@@ -43,10 +43,12 @@ def still_going_clause(alias: str = "s") -> str:
 def uncovered_clause(alias: str = "s") -> str:
     """SQL: the supporter `alias` lives in a known constituency from which nobody said yes to
     the event given as the parameter."""
+    # NOT IN reads the seats covered once; a correlated NOT EXISTS looked them up again for
+    # every supporter (150 ms instead of 25 at 100,000 supporters: bench/bench_database.py).
     return (
-        f"{alias}.constituency_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lobby_rsvps r"
-        " WHERE r.event_id = ? AND r.status = 'yes'"
-        f" AND r.constituency_code = {alias}.constituency_code)"
+        f"{alias}.constituency_code IS NOT NULL AND {alias}.constituency_code NOT IN"
+        " (SELECT r.constituency_code FROM lobby_rsvps r WHERE r.event_id = ?"
+        " AND r.status = 'yes' AND r.constituency_code IS NOT NULL)"
     )
 
 

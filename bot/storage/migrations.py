@@ -406,3 +406,12 @@ def lobby_deliveries(db: Database) -> None:
     db["lobby_rsvps"].transform(
         drop={"eve_sent_at", "morning_sent_at", "outcome_asked_at", "cancel_told_at"}
     )
+
+
+@migrations(name="0017_shared_chats_told")
+def shared_chats_told(db: Database) -> None:
+    """Groups and channels already told "message me privately", so a restart does not say it
+    again (X8). A shared chat's id and when: nothing about any person."""
+    db["shared_chats_told"].create(
+        {"chat_id": int, "told_at": str}, pk="chat_id", not_null={"told_at"}
+    )

@@ -239,6 +239,15 @@ class SupporterStore(Store):
                 [(chat_id, message_id, now) for chat_id, message_id in messages],
             )
 
+    def claim_shared_chat_notice(self, chat_id: int) -> bool:
+        """Whether the group or channel `chat_id` is yet to be told "message me privately";
+        True once per chat ever (it is recorded as told in the same statement)."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO shared_chats_told (chat_id, told_at) VALUES (?, ?)",
+            [chat_id, stamp()],
+        )
+        return cursor.rowcount == 1
+
     def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
         rows = self.db.execute(
             "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? "

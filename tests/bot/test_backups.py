@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +58,45 @@ def test_a_backup_is_a_private_consistent_copy(tmp_path):
     backups.backup(tmp_path / "bot.db", copy)
     assert mode(copy) == 0o600
     assert Storage.open(copy).get_supporter(7)["language"] == "pt"
+
+
+# Copies the database a page at a time, and is killed (SIGKILL, as `kill -9`) after the first.
+DIES_HALF_WAY = """
+import os, signal, sqlite3, sys
+from pathlib import Path
+from bot import backups
+
+class DyingSource:
+    def __init__(self, path):
+        self.connection = sqlite3.connect(path)
+
+    def backup(self, target):
+        def progress(status, remaining, total):
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.connection.backup(target, pages=1, progress=progress)
+
+backups.copy_database(DyingSource(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def test_a_backup_killed_half_way_leaves_nothing_that_passes_for_a_backup(tmp_path):
+    database = tmp_path / "stepup.db"
+    storage = Storage.open(database)
+    for user_id in range(1, 300):
+        storage.ensure_supporter(user_id, "en")
+    storage.close()
+    folder = backups.default_folder(database)
+    destination = folder / backups.backup_name(database, dt.datetime.now(dt.UTC))
+    killed = subprocess.run(
+        [sys.executable, "-c", DIES_HALF_WAY, str(database), str(destination)],
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert not destination.exists()
+    assert backups.rotated(folder, database) == []  # it never takes the place of a good one
+    backups.backup(database, destination)
+    assert Storage.open(destination).get_supporter(299) is not None
 
 
 def test_rotation_keeps_the_newest_and_every_copy_taken_before_a_migration(tmp_path):

@@ -38,7 +38,6 @@ RULES = Rules(
     ends_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC), daily_cap=1000, zone=ZoneInfo("Europe/London")
 )
 run_broadcast = functools.partial(delivery.run_broadcast, rules=RULES)
-resume = functools.partial(delivery.resume, rules=RULES)
 enqueue = functools.partial(delivery.enqueue, rules=RULES)
 
 
@@ -307,16 +306,15 @@ async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
     # What a process killed mid-batch leaves behind: 8 rows claimed, outcomes never written.
     in_flight = storage.claim_deliveries(broadcast_id, 8)
 
-    [report] = await resume(
-        bot, storage, requeue_unfinished(storage), sending=Sending(batch_size=10)
-    )
+    [unfinished] = requeue_unfinished(storage)
+    report = await run_broadcast(bot, storage, unfinished, sending=Sending(batch_size=10))
 
     assert len(in_flight) == 8
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent, report.not_sent) == ("done", 40, 0)
 
 
-async def test_resume_ignores_broadcasts_that_are_finished_cancelled_or_not_started(
+async def test_only_broadcasts_left_running_are_resumed_not_finished_cancelled_or_unstarted(
     storage, loopback, bot
 ):
     add_supporters(storage, range(1, 4))
@@ -326,7 +324,7 @@ async def test_resume_ignores_broadcasts_that_are_finished_cancelled_or_not_star
     broadcast(storage)
     loopback.delivered.clear()
 
-    assert await resume(bot, storage, requeue_unfinished(storage)) == []
+    assert requeue_unfinished(storage) == []
     assert not loopback.delivered
 
 
@@ -349,7 +347,7 @@ async def test_a_scheduled_broadcast_waits_until_it_is_run(storage, loopback, bo
     broadcast_id = broadcast(storage, scheduled_for=when)
 
     assert storage.scheduled_broadcasts() == [(broadcast_id, "2025-11-25T09:00:00+00:00")]
-    assert await resume(bot, storage, requeue_unfinished(storage)) == []
+    assert requeue_unfinished(storage) == []
     report = await run_broadcast(bot, storage, broadcast_id)
 
     assert (report.status, report.sent) == ("done", 3)
@@ -437,9 +435,8 @@ async def test_a_revoked_token_stops_the_run_without_failing_anyone(storage, loo
 
     assert "failed" not in statuses(storage, broadcast_id).values()
     loopback.token = good_token
-    [report] = await resume(
-        bot, storage, requeue_unfinished(storage), sending=Sending(batch_size=5)
-    )
+    [unfinished] = requeue_unfinished(storage)
+    report = await run_broadcast(bot, storage, unfinished, sending=Sending(batch_size=5))
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
     assert (report.status, report.sent) == ("done", 20)
 
@@ -471,7 +468,8 @@ async def test_a_shutdown_records_the_batch_in_flight_and_the_rest_goes_out_at_t
     assert (stopped.status, stopped.sent, stopped.not_sent) == ("running", 5, 25)
     assert "sending" not in storage.broadcast_summary(broadcast_id)
     loopback.on_message = None
-    [report] = await resume(bot, storage, requeue_unfinished(storage))
+    [unfinished] = requeue_unfinished(storage)
+    report = await run_broadcast(bot, storage, unfinished)
     assert (report.status, report.sent) == ("done", 30)
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
 
@@ -492,6 +490,7 @@ async def test_a_shutdown_does_not_wait_out_a_long_429(storage, loopback):
         assert stopped.status == "running"
 
         loopback.flood_until = 0.0  # the hour has passed by the next start
-        [report] = await resume(bot, storage, requeue_unfinished(storage))
+        [unfinished] = requeue_unfinished(storage)
+        report = await run_broadcast(bot, storage, unfinished)
     assert (report.status, report.sent) == ("done", 10)
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)

@@ -3,7 +3,6 @@ the services' documented response shapes (api.postcodes.io/docs; the Members API
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -55,6 +54,7 @@ from tests.support.parliament import (
     contacts,
     lookup_routes,
     member,
+    never_answers,
     postcode_found,
     search_result,
     sync_transport,
@@ -326,11 +326,6 @@ async def test_stale_cached_mp_is_used_when_the_members_api_is_down(settings, st
         with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)):
             found = await find_mp(http, settings, storage, "SW1A 1AA")
     assert found == known
-
-
-async def never_answers(request: httpx.Request) -> httpx.Response:
-    await asyncio.Event().wait()
-    raise AssertionError("unreachable")
 
 
 async def test_a_service_that_never_answers_is_given_up_within_the_lookups_time(

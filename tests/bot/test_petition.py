@@ -3,6 +3,7 @@ shape (GET /petitions/N.json)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from bot.petition import PetitionCounter, PetitionCounts, parliament_petition_id
 from tests.support.fakes import FakeClock
+from tests.support.parliament import never_answers
 from tests.support.petitions import PETITION, FakePetitions, petition_json
 
 
@@ -102,3 +104,29 @@ async def test_failure_before_any_success_gives_none_and_waits_a_minute(ticks):
     assert await counts.counts(PETITION) is None
     assert await counts.counts(PETITION) is None
     assert len(calls) == 1
+
+
+async def test_a_site_that_never_answers_costs_one_bounded_wait_and_keeps_the_last_figures(
+    ticks, caplog
+):
+    """Everyone waiting for the refresh gets the last good figures once the lookup's time is up;
+    the next minute is served from the cache without asking again."""
+    answers = [petition_json(12, {})]
+
+    async def answers_once(request: httpx.Request) -> httpx.Response:
+        if answers:
+            return httpx.Response(200, json=answers.pop())
+        return await never_answers(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answers_once))
+    counts = PetitionCounter(http, lookup_seconds=0.05, clock=ticks)
+    good = await counts.counts(PETITION)
+    ticks.now += 61
+
+    assert counts.will_fetch(PETITION)
+    with caplog.at_level(logging.WARNING, logger="bot.petition"):
+        waiting = await asyncio.gather(*(counts.counts(PETITION) for _ in range(3)))
+
+    assert waiting == [good] * 3
+    assert "no answer within" in caplog.text
+    assert not counts.will_fetch(PETITION)

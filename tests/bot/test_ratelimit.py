@@ -15,7 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
-from bot.ratelimit import BULK, REPLY, PriorityRateLimiter, RatePlan, Waiter
+from bot.ratelimit import (
+    BULK,
+    FOLLOW_UP,
+    REPLY,
+    PriorityRateLimiter,
+    RatePlan,
+    Waiter,
+    new_update,
+    reply_priority,
+)
 
 EPSILON = 1e-9  # the simulated clock adds floats
 
@@ -106,6 +115,30 @@ def test_a_reply_goes_before_a_queued_broadcast():
     assert reply_at == pytest.approx(0.5)
     assert all(at > reply_at for at, arrival in started[6:])
     assert [arrival for _, arrival in started].index(reply) == 5
+
+
+def test_in_a_rush_everyone_hears_a_first_word_before_anyone_a_second():
+    """Twenty new supporters at once, each welcomed in two messages (the second queued as the
+    first goes): the twenty first messages go before any second one, and a second one still
+    before a broadcast."""
+    plan = RatePlan(10)
+    firsts = [Arrival(0.0, REPLY, chat_id=n) for n in range(1, 21)]
+    seconds = [Arrival(0.05 + n / 100, FOLLOW_UP, chat_id=n) for n in range(1, 21)]
+    broadcast = [Arrival(0.0, BULK, chat_id=1000 + n) for n in range(5)]
+    order = [arrival.priority for _, arrival in drive(plan, firsts + seconds + broadcast)]
+    assert order == [REPLY] * 20 + [FOLLOW_UP] * 20 + [BULK] * 5
+
+
+async def test_an_updates_first_message_or_edit_is_its_reply_and_the_rest_follow_up():
+    async def handle_update(endpoints):
+        new_update()  # as the update processor does, in the update's own task
+        return [reply_priority(endpoint) for endpoint in endpoints]
+
+    pressed = ["sendChatAction", "editMessageText", "sendMessage", "sendPhoto"]
+    started = ["sendMessage", "sendMessage"]
+    assert await asyncio.create_task(handle_update(pressed)) == [REPLY, REPLY, FOLLOW_UP, FOLLOW_UP]
+    assert await asyncio.create_task(handle_update(started)) == [REPLY, FOLLOW_UP]
+    assert reply_priority("sendMessage") == REPLY  # outside any update: a job's own message
 
 
 def test_a_broadcast_uses_every_place_replies_leave():

@@ -124,9 +124,8 @@ class Campaign(RuleBasedStateMachine):
         # The restart put what was in flight back in the queue (post_init); now send it.
         storage = self.chat.storage
         rules = self.chat.app.bot_data.rules
-        self.run(
-            delivery.resume(self.chat.app.bot, storage, storage.running_broadcasts(), rules=rules)
-        )
+        for broadcast_id in storage.running_broadcasts():
+            self.run(delivery.run_broadcast(self.chat.app.bot, storage, broadcast_id, rules=rules))
         self.unfinished.clear()
 
     @invariant()

@@ -16,7 +16,7 @@ from bot.app.build import ALL_COMMANDS
 from bot.app.offline import CHAT_KINDS
 from bot.consent import DAILY_PROMPT
 from messages import consent, keyboards
-from tests.support.harness import ORGANISER_ID
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 SUPPORTER = 777_001
 ELSEWHERE = [kind for kind in CHAT_KINDS if kind != "private"]
@@ -47,6 +47,20 @@ async def test_x8_outside_a_private_chat_every_command_gets_one_pointer_and_no_r
         (pointer,) = sent  # said once in that chat, whoever asked and however often
         assert "t.me/StepUpBot?start=menu" in pointer.text
     assert rows(chat, "supporters") == rows(chat, "chat_messages") == 0
+
+
+@pytest.mark.parametrize("kind", ["group", "supergroup", "forum"])
+async def test_x8_the_pointer_is_said_once_per_group_across_restarts_and_names_nobody(
+    tmp_path, api, kind
+):
+    settings = make_settings(tmp_path)
+    for user_id in (SUPPORTER, SUPPORTER + 1):  # two members, each in a life of the bot
+        async with running_bot(settings, api) as chat:
+            update = chat.updates.message(user_id, "/start", chat=kind)
+            await chat.app.process_update(update)
+            kept = chat.storage.db.execute("SELECT * FROM shared_chats_told").fetchall()
+    assert len([call for call in api.sent() if "t.me/StepUpBot" in call.text]) == 1
+    assert [row[0] for row in kept] == [update.effective_chat.id]  # the group's id, no person's
 
 
 @pytest.mark.parametrize("kind", ELSEWHERE)

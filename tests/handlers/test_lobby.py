@@ -16,11 +16,11 @@ import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import lobby
+from bot import lobby, mps
 from bot.clock import EXAMPLE_FORMAT
 from bot.consent import UPDATES, WHATS_NEXT
 from bot.storage import utcnow
-from messages import consent, keyboards
+from messages import consent, keyboards, text
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
@@ -43,6 +43,7 @@ from tests.support.parliament import (
     constituency_item,
     contacts,
     lookup_routes,
+    never_answers,
     search_result,
 )
 
@@ -351,6 +352,35 @@ async def test_deep_link_explains_the_day_and_saying_yes_keeps_no_postcode(lobby
     await chat.press(2, f"{screens.YES}{event_id}")
     replies = await chat.send(2, "SW1A1AA")
     assert f"Supporters from {WESTMINSTER.name} already going: 1" in replies[-1].text
+
+
+@pytest.mark.parametrize(("days", "told"), [(7, False), (30, True)])
+async def test_a_yes_says_when_how_did_it_go_would_need_a_yes_to_what_comes_next(
+    lobby_chat, days, told
+):
+    # On 20 November, a day 7 days on is in the campaign (it ends on 10 December); 30 is not.
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=LONDON)):
+        event_id = await create_event(lobby_chat, days=days, deadline_days=days - 1)
+        await going(lobby_chat, 1, event_id)
+    assert ("falls after the campaign ends" in lobby_chat.last_text(1)) == told
+
+
+async def test_a_postcode_lookup_that_never_answers_shows_typing_then_offers_writetothem(
+    lobby_chat, monkeypatch
+):
+    """Saying yes calls postcodes.io, as the MP journey does: a sign at once, the WriteToThem
+    fallback once the lookup's time is up, and no RSVP without an MP."""
+    monkeypatch.setattr(mps, "LOOKUP_SECONDS", 0.05)
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await use_services(chat, FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": never_answers})))
+
+    replies = await going(chat, 1, event_id)
+
+    assert [call.method for call in replies] == ["sendChatAction", "sendMessage"]
+    assert replies[-1].text.startswith(text("en", "mp.lookup_unavailable"))
+    assert "writetothem.com" in str(replies[-1].buttons)
+    assert chat.storage.get_rsvp(event_id, 1) is None
 
 
 async def test_without_campaign_messages_no_reminders_are_promised(lobby_chat):

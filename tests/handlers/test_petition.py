@@ -16,6 +16,7 @@ from messages import consent, keyboards
 from messages.i18n import LANGUAGES, catalog
 from messages.petition import SHARE_DONE, SIGNED
 from tests.support.harness import running_bot
+from tests.support.parliament import never_answers
 from tests.support.petitions import PETITION, FakePetitions, petition_json
 
 WESTMINSTER = ("E14001172", "Cities of London and Westminster")
@@ -31,12 +32,12 @@ def parliament_campaign(settings):
     )
 
 
-async def use_petitions(chat, handler) -> None:
+async def use_petitions(chat, handler, **counter_options) -> None:
     """Put the fake petitions site under the bot's shared HTTP client and its petition counter."""
     data = chat.app.bot_data
     await data.http.aclose()
     data.http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    data.petition_counter = PetitionCounter(data.http)
+    data.petition_counter = PetitionCounter(data.http, **counter_options)
 
 
 async def onboard(chat, user_id: int, language_code: str = "en") -> None:
@@ -181,6 +182,40 @@ async def test_unavailable_counts_are_simply_not_shown(
         assert "have signed" not in chat.last_text(1)
         assert SIGNED in chat.button_data(1)
         assert no_errors(chat, 1, caplog)
+
+
+def shown_after_typing(chat, user_id: int) -> list[str]:
+    """What the supporter was sent after the bot last showed "typing…" ([] if it never did)."""
+    calls = [call.method for call in chat.api.sent(user_id)]
+    if "sendChatAction" not in calls:
+        return []
+    last = len(calls) - calls[::-1].index("sendChatAction")
+    return [call.text for call in chat.api.sent(user_id)[last:]]
+
+
+async def test_a_site_that_never_answers_gets_typing_at_once_then_the_petition_without_counts(
+    settings, api, parliament_campaign, caplog
+):
+    async with running_bot(settings, api, parliament_campaign) as chat:
+        await use_petitions(chat, never_answers, lookup_seconds=0.05)
+        await onboard(chat, 1)
+        await chat.press(1, PETITION_OPEN)
+        [shown] = shown_after_typing(chat, 1)
+        assert parliament_campaign.petition_ask("en") in shown
+        assert "have signed" not in shown
+        assert no_errors(chat, 1, caplog)
+
+
+async def test_counts_from_the_cache_come_without_typing(settings, api, parliament_campaign):
+    async with running_bot(settings, api, parliament_campaign) as chat:
+        await use_petitions(chat, FakePetitions(COUNTS))
+        await onboard(chat, 1)
+        await chat.press(1, PETITION_OPEN)
+        assert "12,345" in shown_after_typing(chat, 1)[0]
+        await onboard(chat, 2)
+        await chat.press(2, PETITION_OPEN)
+        assert "12,345" in chat.last_text(2)
+        assert shown_after_typing(chat, 2) == []
 
 
 # --- sharing --------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from telegram.constants import MessageLimit
 
-from bot.app.offline import Profile
+from bot.app.offline import QUERY_TOO_OLD, EntityError, Profile, parsed_text, telegram_length
 
 TOKEN = "123456:loopback-fake-token"
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +106,9 @@ class FakeBotApi:
         # Telegram's servers failing: this many next sends are refused with a 500 (JSON) or a
         # 502 (an HTML page, from the proxy in front), alternately; nothing is delivered.
         self.server_errors = 0
+        # Button presses Telegram no longer takes an answer for (a press from before a restart).
+        self.late_presses: set[str] = set()
+        self.answered: set[str] = set()
         self.on_message: Callable[[int | str], None] | None = None
         # The same moment, with what was sent (the request's parameters).
         self.on_delivered: Callable[[int | str, dict[str, Any]], None] | None = None
@@ -209,6 +213,11 @@ class FakeBotApi:
         """Whether the bot has confirmed the update (Telegram will not serve it again)."""
         return update_id < self.offset
 
+    def deliver(self, update: dict[str, Any]) -> int:
+        """Any update, in the Bot API's JSON shape without its id (e.g. {"channel_post": ...}),
+        served by getUpdates like the rest; returns its update id."""
+        return self._queue(update)
+
     def _queue(self, update: dict[str, Any], update_id: int | None = None) -> int:
         update_id = update_id or next(self._update_ids)
         self.updates.append({"update_id": update_id, **update})
@@ -263,6 +272,8 @@ class FakeBotApi:
             return _error(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.bad:
             return _error(400, "Bad Request: chat not found")
+        if refusal := self._refusal(method, params):
+            return _error(400, refusal)
         if method in MESSAGE_METHODS:
             if self.server_errors:
                 self.server_errors -= 1
@@ -286,6 +297,31 @@ class FakeBotApi:
                 self.on_delivered(chat_id, params)
         result = self._result(method, chat_id, params)
         return _error(404, "Not Found") if result is None else _ok(result)
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
+        """What Telegram says when it refuses the request as such, as `bot.app.offline` does: a
+        text or caption too long or not parseable, a button press answered late or twice."""
+        if method == "answerCallbackQuery":
+            query_id = str(params.get("callback_query_id"))
+            if query_id in self.late_presses or query_id in self.answered:
+                return QUERY_TOO_OLD
+            self.answered.add(query_id)
+            return None
+        limits = (("text", MessageLimit.MAX_TEXT_LENGTH), ("caption", MessageLimit.CAPTION_LENGTH))
+        for field, limit in limits:
+            if field not in params:
+                continue
+            shown = str(params[field])
+            try:
+                if params.get("parse_mode") == "HTML":
+                    shown = parsed_text(shown)
+            except EntityError as error:
+                return f"Bad Request: can't parse entities: {error}"
+            if telegram_length(shown) > limit:
+                return f"Bad Request: message {field} is too long"
+            if field == "text" and not shown.strip():
+                return "Bad Request: message text is empty"
+        return None
 
     def _beyond_limit(self, chat_id: int | str | None, arrived: float) -> bool:
         """Whether a send arriving now breaks Telegram's limits; if not, it counts towards them."""

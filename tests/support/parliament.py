@@ -256,6 +256,12 @@ def timeout(request: httpx.Request) -> httpx.Response:
     raise httpx.ReadTimeout("timed out", request=request)
 
 
+async def never_answers(request: httpx.Request) -> httpx.Response:
+    """A service that accepts the request and never answers (any outside service)."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
 def broken_json(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, content=b"<html>Service Unavailable</html>")
 

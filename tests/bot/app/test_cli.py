@@ -1,10 +1,9 @@
-"""Run modes: webhook with a required secret (X2), and the offline console (`make try`)."""
+"""Run modes: the real process, polling or webhook, and the offline console (`make try`)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import os
 import shutil
 import signal
@@ -20,10 +19,7 @@ import httpx
 import pytest
 import time_machine
 
-import handlers
 from bot.app.cli import EXIT_CONFIG, launch_warnings, main, sync_mps
-from bot.app.offline import UpdateFactory
-from bot.app.webhook import Webhook
 from bot.campaign import load_campaign
 from bot.config import Settings
 from bot.storage import DatabaseUnusable, Storage
@@ -34,81 +30,6 @@ from tests.support.parliament import ConcurrencyProbe, client, sync_transport
 
 SECRET = "s3cret-token_for-webhook"
 NOBODY = 65534
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-async def webhook(tmp_path):
-    """The bot in webhook mode on a free local port: (chat, its URL)."""
-    settings = make_settings(
-        tmp_path,
-        webhook_url="https://bot.example.org/telegram",
-        webhook_secret=SECRET,
-        webhook_listen="127.0.0.1",
-        webhook_port=free_port(),
-    )
-    async with running_bot(settings) as chat:
-        server = Webhook(chat.app, settings)
-        await chat.app.start()
-        await server.start()
-        try:
-            yield chat, f"http://127.0.0.1:{settings.webhook_port}/telegram"
-        finally:
-            await server.stop()
-            await chat.app.stop()
-
-
-async def test_webhook_refuses_requests_without_the_secret_token(webhook):
-    chat, url = webhook
-    update = UpdateFactory(chat.app.bot).message(1, "/start").to_dict()
-    async with httpx.AsyncClient() as client:
-        refused = await client.post(url, json=update)
-        wrong = await client.post(
-            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
-        )
-        accepted = await client.post(
-            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        )
-    assert await chat.answered(1)
-    assert refused.status_code == 403
-    assert wrong.status_code == 403
-    assert accepted.status_code == 200
-    assert "Welcome" in chat.api.sent(1)[0].text
-    (registered,) = [call for call in chat.api.calls if call.method == "setWebhook"]
-    assert registered.params["secret_token"] == SECRET
-    assert registered.params["allowed_updates"] == handlers.ALLOWED_UPDATES
-
-
-async def test_x9_webhook_refuses_malformed_json_and_skips_unreadable_updates(webhook, caplog):
-    chat, url = webhook
-    caplog.set_level(logging.DEBUG)
-    secret = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    canary = "MyNameIsCanaryWebhook"
-    unreadable = {
-        "update_id": 7_000_001,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": 2, "type": "private"},
-            "poll": {"id": "p", "question": canary, "options": [{"text": canary}]},
-        },
-    }
-    async with httpx.AsyncClient() as client:
-        malformed = await client.post(url, content=f'{{"text": "{canary}"', headers=secret)
-        skipped = await client.post(url, json=unreadable, headers=secret)
-        good = await client.post(
-            url, json=UpdateFactory(chat.app.bot).message(3, "/start").to_dict(), headers=secret
-        )
-    assert malformed.status_code == 400
-    assert skipped.status_code == 200  # confirmed, so Telegram does not send it again
-    assert good.status_code == 200 and await chat.answered(3)
-    assert canary not in caplog.text
-    assert "Skipped update 7000001" in caplog.text
 
 
 def test_try_console_chats_offline_and_presses_buttons_by_number(tmp_path):

@@ -6,29 +6,36 @@ against a hang is not a claim about speed."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 import time
 
 import httpx
 import pytest
+from pydantic import HttpUrl
 
+from bot.campaign import load_campaign
 from handlers.mp import LETTER
-from messages import consent, keyboards
+from messages import consent, core, keyboards
 from messages.mp import FIND
 from tests.support.harness import running_bot
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
+from tests.support.petitions import PETITION, petition_json
 
 GIVE_UP_SECONDS = 120  # guards against a hang; not an assertion about speed
 
 
 class Stalled:
-    """postcodes.io holding its answer until the test lets it go."""
+    """An outside service (postcodes.io unless told otherwise) holding its answer until the
+    test lets it go."""
 
     def __init__(self) -> None:
         self.release = asyncio.Event()
+        self.answer = postcode_found()
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         await self.release.wait()
-        return httpx.Response(200, json=postcode_found())
+        return httpx.Response(200, json=self.answer)
 
 
 @pytest.fixture
@@ -98,3 +105,66 @@ async def test_a_supporters_next_message_waits_for_the_one_before(chat, postcode
     finally:
         await chat.app.stop()
     assert chat.app.user_data[1][LETTER]["signature"] == "Ana"
+
+
+class WriteLockHeld:
+    """Another connection to the database (a `stepup-bot` command, another bot process) holding
+    its write lock, from a thread of its own, until the test lets it go."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.taken = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        self.taken.set()
+        self.release.wait(GIVE_UP_SECONDS)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    def __enter__(self) -> WriteLockHeld:
+        self.thread.start()
+        self.taken.wait(GIVE_UP_SECONDS)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release.set()
+        self.thread.join()
+
+
+async def test_a_write_lock_held_elsewhere_stalls_only_the_update_that_needs_it(settings, api):
+    """Supporter 1's /help has to write and waits for the lock, off the event loop; supporter 2,
+    whose petition count was on its way, gets the petition meanwhile. Had supporter 1's write
+    waited on the loop, nobody would have heard anything until the lock was let go."""
+    petitions = Stalled()
+    petitions.answer = petition_json(12345, {})
+    lookups = httpx.MockTransport(petitions)
+    campaign = load_campaign(settings.campaign_file).model_copy(
+        update={"petition_url": HttpUrl(PETITION)}
+    )
+    async with running_bot(settings, api, campaign, lookups=lookups) as chat:
+        for user_id in (1, 2):
+            await chat.send(user_id, "/start")
+            await chat.press(user_id, consent.OPTIN_NONE)
+        helped = len(messages_to(chat, 1))
+        await chat.app.start()
+        try:
+            petition = chat.updates.callback(2, keyboards.journey_data("petition"))
+            await chat.app.update_queue.put(petition)
+            await until(lambda: typing_shown(chat, 2), "the petition count to be fetched")
+            with WriteLockHeld(chat.storage.path):
+                await chat.app.update_queue.put(chat.updates.message(1, "/help"))
+                await until(
+                    lambda: chat.app.update_processor.current_concurrent_updates == 2,
+                    "supporter 1's /help to be under way",
+                )
+                petitions.release.set()
+                await until(lambda: "12,345" in chat.last_text(2), "the petition")
+                assert len(messages_to(chat, 1)) == helped  # still waiting for the lock
+            await until(lambda: len(messages_to(chat, 1)) > helped, "the answer to /help")
+        finally:
+            await chat.app.stop()
+    assert messages_to(chat, 1)[-1] == core.help_text("en", campaign)

@@ -12,6 +12,7 @@ from telegram import Bot, Update
 
 from bot.app.offline import OfflineBotAPI, UpdateFactory
 from bot.app.processor import PersonUpdateProcessor, person_of
+from bot.ratelimit import FOLLOW_UP, REPLY, reply_priority
 
 
 def updates() -> UpdateFactory:
@@ -124,3 +125,31 @@ def test_a_person_is_the_user_or_else_the_chat():
     )
     assert person_of(channel_post) == ("chat", -100123)
     assert person_of(object()) is None
+
+
+async def test_each_update_starts_with_its_reply_still_to_come_and_waits_until_ready():
+    """The rate limiter tells an update's first message (a reply) from the ones after it
+    (follow-ups) per update; and nothing runs before `ready` (the database's write lock)."""
+    ready = asyncio.Event()
+
+    async def wait_until_ready() -> None:
+        await ready.wait()
+
+    processor = PersonUpdateProcessor(8, wait_until_ready)
+    make = updates()
+    seen: list[list[int]] = []
+
+    async def two_messages() -> None:
+        seen.append([reply_priority("sendMessage"), reply_priority("sendMessage")])
+
+    tasks = [
+        asyncio.create_task(
+            processor.process_update(make.message(person, "/start"), two_messages())
+        )
+        for person in (1, 2)
+    ]
+    await settle()
+    assert seen == []
+    ready.set()
+    await asyncio.gather(*tasks)
+    assert seen == [[REPLY, FOLLOW_UP], [REPLY, FOLLOW_UP]]

@@ -12,7 +12,7 @@ import signal
 import handlers
 from bot.app import cli
 from bot.app.build import build_application
-from bot.app.offline import OfflineBotAPI
+from bot.app.offline import OfflineBotAPI, UpdateFactory
 from bot.app.updates import readable
 
 CANARY = "MyAddressIs42CanaryLane"
@@ -66,15 +66,28 @@ def test_an_update_without_an_id_is_dropped():
     assert readable({"message": {"text": CANARY}}) is None
 
 
-async def test_polling_asks_telegram_only_for_the_updates_the_bot_handles(settings):
-    api = OfflineBotAPI()
-    app = build_application(settings, request=api)
+async def serve_until_polled(app, api: OfflineBotAPI, settings, until) -> None:
+    """`stepup-bot run`'s serving loop until `until()` holds after a poll, then SIGTERM."""
     serving = asyncio.create_task(cli.serve(app, settings))
-    for _ in range(250):
-        if api.last_poll or serving.done():
+    for _ in range(500):
+        if (api.last_poll and until()) or serving.done():
             break
         await asyncio.sleep(0.02)
     os.kill(os.getpid(), signal.SIGTERM)  # as `kill` would stop the bot
     assert await serving == "SIGTERM"
+
+
+async def test_polling_asks_telegram_only_for_the_updates_the_bot_handles(settings):
+    api = OfflineBotAPI()
+    app = build_application(settings, request=api)
+    await serve_until_polled(app, api, settings, lambda: True)
     asked = api.last_poll["allowed_updates"]
     assert (json.loads(asked) if isinstance(asked, str) else asked) == handlers.ALLOWED_UPDATES
+
+
+async def test_what_people_sent_while_the_bot_was_stopped_is_answered_at_start(settings):
+    api = OfflineBotAPI()
+    app = build_application(settings, request=api)
+    api.inbox.append(start_from(UpdateFactory(app.bot), SUPPORTER, 1))
+    await serve_until_polled(app, api, settings, lambda: bool(api.sent(SUPPORTER)))
+    assert "Welcome" in api.sent(SUPPORTER)[0].text

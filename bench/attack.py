@@ -1,0 +1,869 @@
+"""`python -m bench.attack`: the tester's run against the real bot process (issue 12).
+
+The bot is started as organisers start it (`python -m bot run`) against the loopback fake Bot
+API (tests/support/bot_api.py, as strict as Telegram about lengths, parsing and button answers)
+and a loopback postcodes.io and Members API that answer from the `try --sample-data` samples or
+fail on demand. Then it is fed what real chats send: every chat type, late, repeated and forged
+button presses, edits and photos where text is expected, outside services failing in every way,
+an update the library cannot read, a restart, kill -9 during /forget and during a start that
+upgrades the database, and the webhook's door. Each line of the report is one input, what it
+should do, and whether it did; then the log is searched for anything anyone typed. The exit
+status is 1 if anything failed.
+
+    .venv/bin/python -m bench.attack [--only PART] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import ClientSession, web
+
+from bot.app.samples import sample_lookups
+from bot.app.webhook import SECRET_HEADER
+from bot.config import Settings
+from tests.support.bot_api import BOT_USER, FakeBotApi, Request, start_bot_process
+from tests.support.harness import free_port
+
+ORGANISER = 900
+SUPPORTER = 10
+GENERIC = "something went wrong"
+POINTER = "t.me/StepUpBot?start=menu"
+GROUP = {"id": -4_000_777, "type": "group", "title": "Supporters"}
+SUPERGROUP = {"id": -100_777, "type": "supergroup", "title": "Supporters"}
+FORUM = {"id": -100_778, "type": "supergroup", "title": "Coalition", "is_forum": True}
+CHANNEL = {"id": -1_001_234_567_890, "type": "channel", "title": "Step Up"}
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+TELEGRAM = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+# What outside services can do wrong, each served by `Lookups` when it is switched to it.
+FAILURES = ("500", "502", "503", "429", "hang", "close", "invalid", "shape")
+
+
+@dataclass
+class Finding:
+    tried: str
+    expected: str
+    ok: bool
+    seen: str = ""
+
+
+@dataclass
+class Lookups:
+    """postcodes.io and the Members API on loopback: the samples, or `failure`."""
+
+    failure: str | None = None
+    asked: int = 0
+    port: int = 0
+    runner: web.AppRunner | None = None
+    answer: Callable[[httpx.Request], httpx.Response] | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.port = self.runner.addresses[0][1]
+        settings = Settings(_env_file=None, postcodes_api_url=self.url, members_api_url=self.url)
+        self.answer = sample_lookups(settings).handler
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.asked += 1
+        html = "<html><body><h1>Service unavailable</h1></body></html>"
+        match self.failure:
+            case "500":
+                return web.json_response({"status": 500, "error": "Server error"}, status=500)
+            case "502" | "503":
+                return web.Response(status=int(self.failure), text=html, content_type="text/html")
+            case "429":
+                return web.json_response({"status": 429}, status=429, headers={"Retry-After": "60"})
+            case "hang":
+                await asyncio.sleep(3600)
+            case "close":
+                request.transport.close()
+                return web.Response()
+            case "invalid":
+                return web.Response(
+                    text='{"status": 200, "result": {', content_type="application/json"
+                )
+            case "shape":
+                return web.json_response({"status": 200, "result": ["not", "an", "object"]})
+        proxied = self.answer(httpx.Request("GET", f"{self.url}{request.path_qs}"))
+        return web.Response(
+            status=proxied.status_code, body=proxied.content, content_type="application/json"
+        )
+
+
+@dataclass
+class Attack:
+    workdir: Path
+    api: FakeBotApi
+    lookups: Lookups
+    findings: list[Finding] = field(default_factory=list)
+    bot: asyncio.subprocess.Process | None = None
+    typed: list[str] = field(default_factory=list)  # what people typed: never in the log
+    message_ids: int = 10_000
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.database = self.workdir / "bot.db"
+        self.log = self.workdir / "bot.log"
+
+    async def start(self, **env: str) -> None:
+        self.bot = await start_bot_process(
+            self.api.base_url,
+            self.database,
+            self.log,
+            ORGANISER_IDS=str(ORGANISER),
+            POSTCODES_API_URL=self.lookups.url,
+            MEMBERS_API_URL=self.lookups.url,
+            LOG_LEVEL="DEBUG",
+            **env,
+        )
+        size = self.log.stat().st_size if self.log.exists() else 0
+        while "Starting @" not in self.log.read_text(errors="replace")[size:]:
+            if self.bot.returncode is not None:
+                raise RuntimeError(f"the bot exited ({self.bot.returncode}) at start-up")
+            await asyncio.sleep(0.2)
+        await self.settle(what="start-up")
+
+    async def stop(self) -> None:
+        if self.bot and self.bot.returncode is None:
+            self.bot.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.bot.wait(), 20)
+        if self.bot and self.bot.returncode is None:
+            self.bot.kill()
+            await self.bot.wait()
+
+    def check(self, tried: str, expected: str, ok: bool, seen: str = "") -> None:
+        self.findings.append(Finding(tried, expected, ok, seen))
+        print(
+            f"{'ok  ' if ok else 'FAIL'} {tried}: {expected}{'' if ok else f' ({seen})'}",
+            flush=True,
+        )
+
+    # --- what people send ---
+
+    def next_message_id(self) -> int:
+        self.message_ids += 1
+        return self.message_ids
+
+    def message(
+        self, chat: dict, text: str | None, sender: dict | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(),
+            "date": int(time.time()),
+            "chat": chat,
+            **extra,
+        }
+        if sender is not None:
+            message["from"] = sender
+        if text is not None:
+            message["text"] = text
+            self.typed.append(text)
+            if text.startswith("/"):
+                length = len(text.split()[0])
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return message
+
+    def say(self, user_id: int, text: str, chat: dict | None = None, **extra: Any) -> int:
+        chat = chat or private(user_id)
+        return self.api.deliver({"message": self.message(chat, text, person(user_id), **extra)})
+
+    def press(
+        self,
+        user_id: int,
+        data: str,
+        chat: dict | None = None,
+        late: bool = False,
+        query_id: str | None = None,
+    ) -> int:
+        chat = chat or private(user_id)
+        shown = self.api.last_messages.get(chat["id"]) or self.message(chat, None, BOT_USER)
+        query_id = query_id or f"q{self.next_message_id()}"
+        if late:
+            self.api.late_presses.add(query_id)
+        query = {
+            "id": query_id,
+            "from": person(user_id),
+            "chat_instance": str(chat["id"]),
+            "message": {**shown, "chat": chat},
+            "data": data,
+        }
+        return self.api.deliver({"callback_query": query})
+
+    async def settle(self, quiet: float = 1.5, what: str = "", limit: float = 60) -> None:
+        """Until every update is confirmed and the bot has said nothing for `quiet` seconds."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.bot and self.bot.returncode is not None:
+                raise RuntimeError(f"the bot exited ({self.bot.returncode}) during {what}")
+            last = self.api.requests[-1].at if self.api.requests else 0
+            pending = [u for u in self.api.updates if u["update_id"] >= self.api.offset]
+            if not pending and time.monotonic() - last > quiet:
+                return
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"the bot did not settle during {what}")
+
+    def mark(self) -> int:
+        return len(self.api.requests)
+
+    def since(self, mark: int) -> list[Request]:
+        return self.api.requests[mark:]
+
+    def texts(self, mark: int, chat_id: int | None = None) -> list[str]:
+        return [
+            str(r.params.get("text") or r.params.get("caption") or "")
+            for r in self.since(mark)
+            if r.method in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument")
+            and (chat_id is None or r.chat_id == chat_id)
+        ]
+
+    def refused(self, mark: int) -> list[Request]:
+        return [
+            r for r in self.since(mark) if r.status != 200 and r.method != "answerCallbackQuery"
+        ]
+
+    def rows(self, sql: str) -> int:
+        with contextlib.closing(sqlite3.connect(self.database)) as db:
+            return db.execute(sql).fetchone()[0]
+
+    def buttons(self, chat_id: int, mark: int = 0) -> list[str]:
+        data = []
+        for r in self.since(mark):
+            markup = r.params.get("reply_markup")
+            if r.chat_id != chat_id or not markup:
+                continue
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            for row in markup.get("inline_keyboard", []):
+                data += [b["callback_data"] for b in row if "callback_data" in b]
+        return list(dict.fromkeys(data))
+
+
+def person(user_id: int, language_code: str = "en") -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": language_code}
+
+
+def private(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "type": "private", "first_name": "Ana"}
+
+
+# --- the attacks ---------------------------------------------------------------------------
+
+
+COMMANDS = (
+    "/start",
+    "/menu",
+    "/mydata",
+    "/forget",
+    "/stop",
+    "/help",
+    "/stats",
+    "/broadcast",
+    "/moderate",
+    "/lobby",
+    "/language",
+    "/privacy",
+)
+
+
+def shared_chats() -> list[tuple[str, dict, dict | None, dict]]:
+    """(name, chat, sender, the message's other fields) for each way a text arrives in a chat
+    that is not private."""
+
+    def supergroup(number: int) -> dict:
+        return {**SUPERGROUP, "id": -100_700 - number}
+
+    origin = {"type": "channel", "chat": CHANNEL, "message_id": 5, "date": 0}
+    forwarded = {"sender_chat": CHANNEL, "is_automatic_forward": True, "forward_origin": origin}
+    topic = {"message_thread_id": 7, "is_topic_message": True}
+    return [
+        ("group", GROUP, person(SUPPORTER), {}),
+        ("supergroup", SUPERGROUP, person(SUPPORTER), {}),
+        ("forum topic", FORUM, person(SUPPORTER), topic),
+        ("organiser in a group", {**GROUP, "id": -4_000_778}, person(ORGANISER), {}),
+        ("channel post", CHANNEL, None, {"sender_chat": CHANNEL}),
+        ("anonymous group admin", supergroup(79), ANONYMOUS_ADMIN, {"sender_chat": supergroup(79)}),
+        ("channel writing in a group", supergroup(80), CHANNEL_BOT, {"sender_chat": CHANNEL}),
+        ("linked channel's auto-forward", supergroup(81), TELEGRAM, forwarded),
+    ]
+
+
+async def chats_that_are_not_private(attack: Attack, restarted: bool) -> None:
+    supporters_before = attack.rows("SELECT count(*) FROM supporters")
+    for name, chat, sender, extra in shared_chats():
+        kind = "channel_post" if chat is CHANNEL else "message"
+
+        def arrive(text: str, chat=chat, sender=sender, extra=extra, kind=kind) -> dict:
+            return {kind: attack.message(chat, text, sender, **extra)}
+
+        mark = attack.mark()
+        for command in COMMANDS:
+            attack.api.deliver(arrive(command))
+        attack.api.deliver(arrive("SW1A 1AA"))
+        attack.api.deliver(arrive("/start@StepUpBot"))
+        await attack.settle(what=name)
+        for data in ("menu:show", "forget:yes", "optin:daily:yes"):
+            if chat is not CHANNEL:
+                attack.press(SUPPORTER, data, chat=chat)
+        await attack.settle(what=name)
+        said = attack.texts(mark, chat["id"])
+        pointers = [t for t in said if POINTER in t]
+        others = [t for t in said if POINTER not in t]
+        allowed = 0 if (restarted or chat is CHANNEL) else 1
+        when = " after a restart" if restarted else ""
+        attack.check(
+            f"every command, a postcode and 3 buttons in a {name}{when}",
+            f"{allowed} 'message me privately', nothing else, no rows",
+            len(pointers) <= allowed and not others and not attack.refused(mark),
+            f"{len(pointers)} pointers, others {others[:2]}, refused {attack.refused(mark)}",
+        )
+    attack.check(
+        "rows written by updates in shared chats" + (" after a restart" if restarted else ""),
+        "none",
+        attack.rows("SELECT count(*) FROM supporters") == supporters_before,
+    )
+
+
+async def onboard(attack: Attack, user_id: int) -> None:
+    attack.say(user_id, "/start")
+    await attack.settle(what="/start")
+    if "optin:11" in attack.buttons(user_id):
+        attack.press(user_id, "optin:11")
+        await attack.settle(what="opt in")
+
+
+async def late_and_repeated_presses(attack: Attack) -> None:
+    await onboard(attack, SUPPORTER)
+    attack.say(SUPPORTER, "/menu")
+    await attack.settle(what="menu")
+    families = [d for d in attack.buttons(SUPPORTER) if not d.startswith("forget")]
+    for index, data in enumerate(families):
+        user_id = SUPPORTER + 100 + index  # each its own, below the flood limit
+        await onboard(attack, user_id)
+        mark = attack.mark()
+        attack.press(user_id, data, late=True)
+        attack.press(user_id, data, query_id=f"dup-{data}")
+        attack.press(user_id, data, query_id=f"dup-{data}")
+        await attack.settle(what=data)
+        said = attack.texts(mark, user_id)
+        attack.check(
+            f"button {data!r}: pressed late (answer refused), then twice with one id",
+            "does what it asks, no apology, nothing refused but the answers",
+            not any(GENERIC in t for t in said) and not attack.refused(mark) and said != [],
+            f"said {said[:1]}, refused {[(r.method, r.status) for r in attack.refused(mark)]}",
+        )
+    mark = attack.mark()
+    attack.press(SUPPORTER + 99, "forget:yes", late=True)
+    await onboard(attack, SUPPORTER + 98)
+    attack.press(SUPPORTER + 98, "forget:yes", late=True)
+    await attack.settle(what="forget")
+    attack.check(
+        "forget:yes pressed late, by a supporter and by someone never started",
+        "the supporter erased, no apology",
+        attack.rows(f"SELECT count(*) FROM supporters WHERE user_id = {SUPPORTER + 98}") == 0
+        and not any(GENERIC in t for t in attack.texts(mark)),
+    )
+
+
+async def forged_buttons(attack: Attack) -> None:
+    forged = [
+        "zzz",
+        "menu:",
+        "x" * 64,
+        "lobby:yes:999999",
+        "lobby:yes:-1",
+        "lobby:yes:1e9",
+        "lobby:request:abc",
+        "lobbyadm:edit:1",
+        "broadcast:send",
+        "broadcast:to:all",
+        "schedule:send:yes",
+        "schedule:preview:99:pt",
+        "schedule:day:-5",
+        "mp:followup:1:yes",
+        "optin:daily:maybe",
+        "lang:xx",
+        "lang:",
+        "moderate:approve:1",
+        "lobbyadm:story:approve:1",
+        "consent:daily:yes:extra",
+    ]
+    for index, data in enumerate(forged):
+        user_id = SUPPORTER + 200 + index // 5
+        if index % 5 == 0:
+            await onboard(attack, user_id)
+        mark = attack.mark()
+        attack.press(user_id, data)
+        await attack.settle(quiet=0.8, what=data)
+        said = attack.texts(mark, user_id)
+        attack.check(
+            f"forged callback_data {data[:30]!r} from a supporter",
+            "a polite answer, no apology, no organiser screen",
+            not any(GENERIC in t for t in said) and not attack.refused(mark),
+            f"said {said[:1]} refused {[(r.method, r.status) for r in attack.refused(mark)]}",
+        )
+
+
+async def not_text_where_text_is_expected(attack: Attack) -> None:
+    for index, (journey, start) in enumerate(
+        (("postcode", "/start mp"), ("solidarity", "/start solidarity"), ("lobby", "/start lobby"))
+    ):
+        user_id = 300 + index
+        non_text = {
+            "photo": {
+                "photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 9, "height": 9}]
+            },
+            "sticker": {
+                "sticker": {
+                    "file_id": "s1",
+                    "file_unique_id": "u2",
+                    "width": 9,
+                    "height": 9,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            "voice": {"voice": {"file_id": "v1", "file_unique_id": "u3", "duration": 2}},
+            "location": {"location": {"latitude": 51.5014, "longitude": -0.1419}},
+            "contact": {
+                "contact": {
+                    "phone_number": "+447700900123",
+                    "first_name": "Ana",
+                    "user_id": user_id,
+                }
+            },
+        }
+        await onboard(attack, user_id)
+        mark = attack.mark()
+        attack.say(user_id, start)
+        await attack.settle(what=start)
+        for data in attack.buttons(user_id, mark):
+            if data.startswith(("solidarity:write", "lobby:yes:", "mp:find")):
+                attack.press(user_id, data)
+                await attack.settle(what=data)
+        edit = {"text": "SW1A 1AA", "edit_date": int(time.time())}
+        tries = [("message", kind, content) for kind, content in non_text.items()]
+        for update_kind, kind, content in [*tries, ("edited_message", "edit", edit)]:
+            mark = attack.mark()
+            message = attack.message(private(user_id), None, person(user_id), **content)
+            attack.api.deliver({update_kind: message})
+            await attack.settle(quiet=0.8, what=kind)
+            said = attack.texts(mark, user_id)
+            attack.check(
+                f"a {kind} where the {journey} journey waits for text",
+                "a kind word: what is expected, or to send it again as a new message",
+                bool(said) and not any(GENERIC in t for t in said),
+                f"said {said[:1]}",
+            )
+        attack.say(user_id, "/cancel")
+        await attack.settle(what="cancel")
+    with contextlib.closing(sqlite3.connect(attack.database)) as db:
+        dump = "\n".join(db.iterdump())
+    attack.check(
+        "a location or phone number sent to the bot",
+        "never stored",
+        "51.5014" not in dump and "7700900123" not in dump,
+    )
+
+
+async def outside_services_failing(attack: Attack) -> None:
+    for index, failure in enumerate(FAILURES):
+        user_id = 400 + index
+        await onboard(attack, user_id)
+        attack.lookups.failure = failure
+        attack.say(user_id, "/start mp")
+        await attack.settle(what="mp")
+        attack.press(user_id, "mp:find")
+        await attack.settle(what="mp:find")
+        mark = attack.mark()
+        began = time.monotonic()
+        attack.say(user_id, "SW1A 1AA")
+        await attack.settle(quiet=7.0, what=failure, limit=60)
+        said = attack.texts(mark, user_id)
+        took = attack.since(mark)[-1].at - began if attack.since(mark) else 0
+        attack.check(
+            f"postcodes.io and Members API answering {failure}",
+            "WriteToThem offered within 6 s, no apology",
+            any("writetothem" in t.lower() for t in said)
+            and not any(GENERIC in t for t in said)
+            and took < 8,
+            f"{took:.1f} s, said {said[-1:]}",
+        )
+        attack.say(user_id, "/cancel")
+        await attack.settle(what="cancel")
+    attack.lookups.failure = None
+
+
+def old_poll(question: str) -> dict[str, Any]:
+    """A poll as an older local Bot API server sends it: options without `persistent_id`, which
+    python-telegram-bot 22 cannot read."""
+    return {
+        "id": "p1",
+        "question": question,
+        "options": [{"text": "a", "voter_count": 0}],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+    }
+
+
+async def unreadable_updates(attack: Attack) -> None:
+    secret = "typed-by-someone-poll-canary"
+    attack.typed.append(secret)
+    poll = old_poll(secret)
+    mark = attack.mark()
+    attack.api.deliver(
+        {"message": attack.message(private(SUPPORTER), None, person(SUPPORTER), poll=poll)}
+    )
+    attack.api.deliver({"something_new": {"text": secret}})
+    attack.api.deliver({"message": "not an object"})
+    attack.say(SUPPORTER, "/help")
+    await attack.settle(what="unreadable")
+    attack.check(
+        "a poll without persistent_id, an unknown update kind, a message that is a string",
+        "skipped; the next /help answered",
+        any("999" in t for t in attack.texts(mark, SUPPORTER)),
+    )
+
+
+async def restart(attack: Attack) -> None:
+    await attack.stop()
+    await attack.start()
+
+
+def logs_clean(attack: Attack) -> None:
+    log = attack.log.read_text(errors="replace")
+    leaked = sorted({t for t in attack.typed if len(t) > 5 and not t.startswith("/") and t in log})
+    attack.check(
+        "the log of the whole run", "none of what people typed", not leaked, f"{leaked[:5]}"
+    )
+    tracebacks = log.count("Traceback")
+    attack.check(
+        "the log of the whole run", "no traceback", tracebacks == 0, f"{tracebacks} tracebacks"
+    )
+
+
+# --- the webhook ----------------------------------------------------------------------------
+
+
+async def webhook(attack: Attack) -> None:
+    port = free_port()
+    secret = "s3cret-token"
+    await attack.stop()
+    attack.bot = await start_bot_process(
+        attack.api.base_url,
+        attack.database,
+        attack.log,
+        ORGANISER_IDS=str(ORGANISER),
+        WEBHOOK_URL="https://bot.example.org/hook",
+        WEBHOOK_SECRET=secret,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        LOG_LEVEL="DEBUG",
+    )
+    url = f"http://127.0.0.1:{port}/hook"
+    async with ClientSession() as http:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                async with http.post(url, data=b"{}"):
+                    break
+            await asyncio.sleep(0.2)
+        good = {"X-Telegram-Bot-Api-Secret-Token": secret}
+
+        async def post(body: bytes, headers: dict | None = None) -> int:
+            async with http.post(url, data=body, headers=headers or good) as response:
+                return response.status
+
+        typed = "webhook-body-canary SW1A 1AA"
+        attack.typed.append(typed)
+        update = {
+            "update_id": 900_001,
+            "message": attack.message(private(SUPPORTER), typed, person(SUPPORTER)),
+        }
+        attack.check(
+            "webhook without the secret",
+            "403",
+            await post(json.dumps(update).encode(), {"X": "y"}) == 403,
+        )
+        attack.check(
+            "webhook with a wrong secret",
+            "403",
+            await post(json.dumps(update).encode(), {"X-Telegram-Bot-Api-Secret-Token": "no"})
+            == 403,
+        )
+        attack.check(
+            "webhook body that is not JSON",
+            "400",
+            (s := await post(b'{"update_id": 1, "message": ' + typed.encode())) == 400,
+            str(s),
+        )
+        attack.check(
+            "webhook JSON that is a list", "400", (s := await post(b"[1, 2]")) == 400, str(s)
+        )
+        big = json.dumps({"update_id": 900_002, "message": {"text": "x" * 20_000_000}}).encode()
+        began = time.monotonic()
+        try:
+            s = await post(big)
+        except Exception as error:  # a server may cut the connection instead of answering
+            s = type(error).__name__
+        attack.check(
+            "webhook body of 20 MB",
+            "refused at once, unread",
+            s in (400, 413, "ServerDisconnectedError", "ClientOSError")
+            and time.monotonic() - began < 5,
+            f"{s}",
+        )
+        mark = attack.mark()
+        body = json.dumps(
+            {
+                "update_id": 900_010,
+                "message": attack.message(private(SUPPORTER), "/help", person(SUPPORTER)),
+            }
+        ).encode()
+        first, second = await post(body), await post(body)
+        await asyncio.sleep(3)
+        helps = [t for t in attack.texts(mark, SUPPORTER) if "999" in t]
+        attack.check(
+            "Telegram delivering the same update twice to the webhook",
+            "answered once",
+            first == second == 200 and len(helps) == 1,
+            f"{first} {second}, {len(helps)} answers",
+        )
+        # A slow client: sends headers and then nothing; the server must still answer others.
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = f"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n{SECRET_HEADER}: "
+        writer.write(f"{head}{secret}\r\n\r\n{{".encode())
+        await writer.drain()
+        mark = attack.mark()
+        body = json.dumps(
+            {
+                "update_id": 900_011,
+                "message": attack.message(private(SUPPORTER), "/help", person(SUPPORTER)),
+            }
+        ).encode()
+        status = await asyncio.wait_for(post(body), 10)
+        await asyncio.sleep(2)
+        attack.check(
+            "a slow client holding a webhook connection open",
+            "others still served",
+            status == 200 and any("999" in t for t in attack.texts(mark, SUPPORTER)),
+        )
+        writer.close()
+        poll_bad = {
+            "update_id": 900_012,
+            "message": attack.message(
+                private(SUPPORTER), None, person(SUPPORTER), poll=old_poll("q")
+            ),
+        }
+        attack.check(
+            "webhook update the library cannot read",
+            "200, skipped",
+            await post(json.dumps(poll_bad).encode()) == 200,
+        )
+    await attack.stop()
+
+
+class KillingBotApi(FakeBotApi):
+    """The fake Bot API that can kill the bot (SIGKILL) the moment a request for `kill_at`
+    arrives, before answering it: the bot dies with that call in flight."""
+
+    kill_at: str | None = None
+    bot: asyncio.subprocess.Process | None = None
+
+    def _answer(self, method, chat_id, params, arrived):
+        if method == self.kill_at and self.bot and self.bot.returncode is None:
+            self.kill_at = None
+            self.bot.kill()
+        return super()._answer(method, chat_id, params, arrived)
+
+
+def database_bytes(database: Path) -> bytes:
+    return b"".join(
+        path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists()
+    )
+
+
+async def kill_during_forget(attack: Attack) -> None:
+    """/forget confirmed, the bot killed as it answers the button (before the data goes) and as
+    it deletes the chat's messages (after): either way a press again, late, erases everything."""
+    for index, moment in enumerate(("answerCallbackQuery", "deleteMessages")):
+        user_id = 600 + index
+        canary = f"CanaryOfSupporter{user_id}Solidarity"
+        attack.typed.append(canary)
+        await onboard(attack, user_id)
+        attack.say(user_id, "/start solidarity")
+        await attack.settle(what="solidarity")
+        for step in ("solidarity:write", canary, "solidarity:anonymous", "solidarity:send"):
+            if ":" in step:
+                attack.press(user_id, step)
+            else:
+                attack.say(user_id, step)
+            await attack.settle(what=step)
+        stored = canary.encode() in database_bytes(attack.database)
+        attack.say(user_id, "/forget")
+        await attack.settle(what="/forget")
+        attack.api.kill_at, attack.api.bot = moment, attack.bot
+        attack.press(user_id, "forget:yes")
+        await attack.bot.wait()
+        await attack.start()
+        mark = attack.mark()
+        attack.press(user_id, "forget:yes", late=True)
+        await attack.settle(what="forget again")
+        said = attack.texts(mark, user_id)
+        gone = attack.rows(f"SELECT count(*) FROM supporters WHERE user_id = {user_id}") == 0
+        await attack.stop()  # its checkpoint done, the files are what they will stay
+        erased = canary.encode() not in database_bytes(attack.database)
+        await attack.start()
+        attack.check(
+            f"kill -9 at /forget's {moment}, then forget:yes pressed again late",
+            "erased from the tables and the .db/-wal bytes, no apology",
+            stored and gone and erased and not any(GENERIC in t for t in said),
+            f"stored {stored} gone {gone} erased {erased} said {said[:1]}",
+        )
+
+
+async def kill_during_migrations(attack: Attack) -> None:
+    """An older database (the last migration not yet applied) upgraded by a start killed at
+    different moments; each time started again: it upgrades, stays whole and answers."""
+    await attack.stop()
+    for delay in (0.3, 0.7, 1.1, 1.5, 2.0):
+        with contextlib.closing(sqlite3.connect(attack.database)) as db:
+            last = db.execute("SELECT name FROM _sqlite_migrations ORDER BY id DESC").fetchone()[0]
+        undo_last_migration(attack.database)
+        attack.bot = await start_bot_process(
+            attack.api.base_url, attack.database, attack.log, ORGANISER_IDS=str(ORGANISER)
+        )
+        await asyncio.sleep(delay)
+        attack.bot.kill()
+        await attack.bot.wait()
+        await attack.start()
+        mark = attack.mark()
+        attack.say(SUPPORTER, "/help")
+        await attack.settle(what="help")
+        await attack.stop()
+        with contextlib.closing(sqlite3.connect(attack.database)) as db:
+            whole = db.execute("PRAGMA integrity_check").fetchone()[0]
+            applied = db.execute(
+                "SELECT count(*) FROM _sqlite_migrations WHERE name = ?", [last]
+            ).fetchone()[0]
+        partial = [p.name for p in attack.workdir.glob("backups/*") if p.suffix != ".db"]
+        attack.check(
+            f"kill -9 {delay} s into a start that upgrades the database",
+            "the next start upgrades it, integrity ok, answers; no half backup named as one",
+            whole == "ok" and applied == 1 and any("999" in t for t in attack.texts(mark)),
+            f"integrity {whole}, applied {applied}, leftovers {partial}",
+        )
+    await attack.start()
+
+
+def undo_last_migration(database: Path) -> None:
+    """Make the database look as it was before the newest migration (which adds one table)."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        name = db.execute("SELECT name FROM _sqlite_migrations ORDER BY id DESC").fetchone()[0]
+        table = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid DESC"
+        ).fetchone()[0]
+        db.execute(f"DROP TABLE [{table}]")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [name])
+        db.commit()
+
+
+async def shared_chats_and_a_restart(attack: Attack) -> None:
+    await chats_that_are_not_private(attack, restarted=False)
+    await restart(attack)
+    await chats_that_are_not_private(attack, restarted=True)
+
+
+PARTS = {
+    "chats": shared_chats_and_a_restart,
+    "presses": late_and_repeated_presses,
+    "forged": forged_buttons,
+    "not-text": not_text_where_text_is_expected,
+    "services": outside_services_failing,
+    "unreadable": unreadable_updates,
+    "forget": kill_during_forget,
+    "migrations": kill_during_migrations,
+    "webhook": webhook,
+}
+
+
+def seed_lobby_day(database: Path) -> None:
+    from bot.storage import Storage
+
+    storage = Storage.open(database)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    storage.create_lobby_event(
+        texts={"title": {"en": "Mass lobby"}, "place": {"en": "Westminster Hall"}},
+        starts_at=soon,
+        rsvp_deadline=soon - dt.timedelta(days=1),
+        hashtag="#masslobby",
+        created_by=ORGANISER,
+    )
+    storage.close()
+
+
+async def run(workdir: Path, only: str | None = None) -> list[Finding]:
+    async with KillingBotApi() as api:
+        lookups = Lookups()
+        await lookups.start()
+        attack = Attack(workdir, api, lookups)
+        try:
+            seed_lobby_day(attack.database)
+            await attack.start()
+            for name, part in PARTS.items():
+                if only in (None, name):
+                    await part(attack)
+            logs_clean(attack)
+        finally:
+            await attack.stop()
+            await lookups.runner.cleanup()
+    return attack.findings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="keep the database and log in this folder")
+    parser.add_argument("--only", choices=PARTS, help="run only this part")
+    args = parser.parse_args(argv)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        findings = asyncio.run(run(args.keep, args.only))
+    else:
+        with tempfile.TemporaryDirectory(prefix="attack-") as workdir:
+            findings = asyncio.run(run(Path(workdir), args.only))
+    failed = [f for f in findings if not f.ok]
+    print(f"{len(findings) - len(failed)} of {len(findings)} held")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
