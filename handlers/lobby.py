@@ -269,8 +269,8 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         context.user_data.pop(DRAFT, None)
         await open_lobby(update, context)
         return ConversationHandler.END
-    mp = await lookup_mp(update, context)
-    if mp is None:  # said why; another postcode may follow
+    mp = await lookup_mp(update, context, retry=screens.yes_data(event))
+    if mp is None:  # said why; another postcode may follow, or "Try again" asks for one
         return None
     storage = context.bot_data.storage
     uid = user_id(update)
