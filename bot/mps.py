@@ -437,6 +437,7 @@ async def find_mp(
             raise
         logger.warning("Members API unavailable (%s); using the cached MP", error)
         return _mp_from_row(cached, constituency)
+    await storage.writable()  # the lookups took time: another connection may write meanwhile
     storage.save_mp(mp.as_row())
     return mp
 

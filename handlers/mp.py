@@ -255,6 +255,7 @@ async def lookup_mp(update: Update, context: Context) -> MP | None:
         unavailable = text(lang, "mp.lookup_unavailable")
         await reply(update, context, unavailable, writetothem_keyboard(lang, data.campaign))
         return None
+    await data.storage.writable()  # as at the update's start: the lookup took time
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
     return mp
 
