@@ -16,6 +16,7 @@ import time_machine
 
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
+from bot.delivery import enqueue
 from scheduler import broadcasts
 from scheduler import lobby as jobs
 from tests.support.harness import ORGANISER_ID, running_bot
@@ -263,3 +264,19 @@ async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_a
         await run(chat, event_id, "outcome")
     assert len(received(api, GOING_NOT_SUBSCRIBED, "Como foi?")) == 1
     assert received(api, GOING_SUBSCRIBED, "How did it go?") == []  # campaign updates only
+
+
+async def test_a_yes_cancelled_while_the_reminder_is_under_way_gets_no_reminder(
+    settings, api, clock, event_id, monkeypatch
+):
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        with monkeypatch.context() as paused:
+            paused.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+            await run(chat, event_id, "eve")
+        ((broadcast_id, _),) = chat.storage.scheduled_broadcasts()
+        assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1  # recipients fixed
+        chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then "Cancel my RSVP"
+        await broadcasts.start(chat.app, broadcast_id)
+        assert chat.storage.broadcast_summary(broadcast_id) == {"skipped": 1}
+    assert api.sent(GOING_SUBSCRIBED) == []
