@@ -210,6 +210,18 @@ def open_events(storage: Storage) -> dict[int, LobbyEvent]:
     return {event.id: event for event in events if event.status == OPEN}
 
 
+def next_for(storage: Storage, user_id: int, now: dt.datetime) -> tuple[LobbyEvent, bool] | None:
+    """The soonest lobby day still to come that this supporter can say yes to, or already said
+    yes to, and whether they are going; None when there is none (for their checklist)."""
+    for row in storage.lobby_events(open_after=now):
+        event = LobbyEvent.from_row(row)
+        rsvp = storage.get_rsvp(event.id, user_id)
+        going = rsvp is not None and rsvp["status"] == GOING
+        if going or event.rsvp_open(now):
+            return event, going
+    return None
+
+
 def clean_text(field: str, raw: str) -> str:
     """An organiser's text for `field`, spaces tidied; LobbyInputError if empty or too long."""
     cleaned = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())

@@ -519,3 +519,4 @@ def register(app: Application) -> None:
     app.add_handler(conversation())
     app.add_handlers(routes({}, BUTTONS))
     app.bot_data.drafts.add(DRAFT)
+    app.bot_data.organiser_buttons.add(screens.PREFIX)

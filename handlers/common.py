@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -197,6 +199,32 @@ def organiser_only(callback: Handler) -> Handler:
         return await callback(update, context)
 
     return guarded
+
+
+def label_words(label: str) -> str:
+    """A button's label as someone would type it: its words, without emoji, punctuation or
+    accents, in any case ("⬅️ Menú" -> "menu")."""
+    letters = unicodedata.normalize("NFKD", label)
+    plain = "".join(char for char in letters if not unicodedata.combining(char))
+    return " ".join(re.findall(r"\w+", plain)).casefold()
+
+
+def or_typed(step: Handler, buttons: Mapping[str, Handler]) -> Handler:
+    """A text step under buttons whose label a person may type instead of tapping: `buttons`
+    maps the catalog key of a label to what its button does. A message that is one of those
+    labels in the person's language (any case, without its emoji) does what the button does,
+    rather than being taken as a name, a sentence or a postcode; any other goes to `step`."""
+
+    @functools.wraps(step)
+    async def read(update: Update, context: Context) -> object:
+        typed = label_words(update.effective_message.text)
+        lang = language(update, context)
+        for key, pressed in buttons.items():
+            if typed == label_words(text(lang, key)):
+                return await pressed(update, context)
+        return await step(update, context)
+
+    return read
 
 
 async def postcode_hint(update: Update, context: Context) -> None:

@@ -42,6 +42,7 @@ from handlers.common import (
     ending,
     journey,
     language,
+    or_typed,
     organiser_only,
     postcode_hint,
     remember,
@@ -50,7 +51,7 @@ from handlers.common import (
     show,
     user_id,
 )
-from handlers.exits import discarding, exits
+from handlers.exits import back_to_menu, discarding, exits, language_change
 from handlers.mp import lookup_mp
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as screens
@@ -231,6 +232,11 @@ async def ask_postcode(update: Update, context: Context) -> str | int:
         await show_event(update, context, event)
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event.id}
+    return await ask_for_postcode(update, context)
+
+
+async def ask_for_postcode(update: Update, context: Context) -> str:
+    """The postcode that finds their MP, which is not kept."""
     lang = language(update, context)
     await show(update, context, text(lang, "lobby.ask_postcode"), keyboards.back_to_menu(lang))
     return POSTCODE
@@ -311,9 +317,14 @@ async def ask_story(update: Update, context: Context) -> str | int:
         await answer(update, context, text(lang, "lobby.stale"))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event_id}
-    await show(
-        update, context, text(lang, "lobby.ask_story", limit=characters(lang, lobby.STORY_LIMIT))
-    )
+    return await ask_for_story(update, context)
+
+
+async def ask_for_story(update: Update, context: Context) -> str:
+    """The story, and how long it may be."""
+    lang = language(update, context)
+    limit = characters(lang, lobby.STORY_LIMIT)
+    await show(update, context, text(lang, "lobby.ask_story", limit=limit))
     return STORY
 
 
@@ -339,8 +350,18 @@ async def take_story(update: Update, context: Context) -> str | int | None:
             warning = text(lang, "lobby.story_empty")
         await reply(update, context, warning)
         return None
+    return await ask_permission(update, context)
+
+
+async def ask_permission(update: Update, context: Context) -> str | int:
+    """The story as written: may it be published?"""
+    draft = story_draft(context)
+    if draft is None or "story" not in draft:
+        await open_lobby(update, context)
+        return ConversationHandler.END
+    lang = language(update, context)
     body = text(lang, "lobby.ask_permission", story=draft["story"])
-    await reply(update, context, body, screens.permission_keyboard(lang))
+    await show(update, context, body, screens.permission_keyboard(lang))
     return PERMISSION
 
 
@@ -374,16 +395,13 @@ async def ask_signature(update: Update, context: Context) -> str | int:
 
 async def take_signature(update: Update, context: Context) -> str | int | None:
     """A typed signature (a first name, initials), then the story is saved."""
+    typed = update.effective_message.text
     try:
-        signature = lobby.clean_signature(update.effective_message.text)
+        signature = lobby.clean_signature(typed)
     except LobbyInputError:
         lang = language(update, context)
-        await reply(
-            update,
-            context,
-            text(lang, "lobby.signature_too_long", limit=characters(lang, lobby.SIGNATURE_LIMIT)),
-            screens.unsigned_keyboard(lang),
-        )
+        warning = too_long(lang, "lobby.signature_too_long", len(typed), lobby.SIGNATURE_LIMIT)
+        await reply(update, context, warning, screens.unsigned_keyboard(lang))
         return None
     return await save_story(update, context, signature)
 
@@ -832,27 +850,35 @@ def supporter_conversation() -> ConversationHandler:
     lobby buttons end it and do what they always do. A postcode is never kept as a story or a
     signature: the MP journey is offered instead."""
     not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
+    # A button's label typed at its step does what the button does.
+    menu = {"core.menu.button_back": back_to_menu(dropping=DRAFT)}
     return journey(
         "lobby",
         entry_points=[button(screens.YES, ask_postcode), button(screens.STORY, ask_story)],
         states={
             POSTCODE: [
-                MessageHandler(NEW_TEXT, take_postcode),
+                *language_change(ask_for_postcode),
+                MessageHandler(NEW_TEXT, or_typed(take_postcode, menu)),
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             STORY: [
+                *language_change(ask_for_story),
                 not_a_postcode,
                 MessageHandler(NEW_TEXT, take_story),
                 MessageHandler(NEW_OTHER, story_not_text),
             ],
             PERMISSION: [
+                *language_change(ask_permission),
                 button(f"{screens.PUBLISH_YES}$", ask_signature),
                 button(f"{screens.PUBLISH_NO}$", refuse_publishing),
                 MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
             ],
             SIGNATURE: [
+                *language_change(ask_signature),
                 not_a_postcode,
-                MessageHandler(NEW_TEXT, take_signature),
+                MessageHandler(
+                    NEW_TEXT, or_typed(take_signature, {"lobby.unsigned_button": unsigned})
+                ),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(f"{screens.UNSIGNED}$", unsigned),
             ],
@@ -930,3 +956,4 @@ def register(app: Application) -> None:
     )
     app.bot_data.journeys["lobby"] = open_lobby
     app.bot_data.drafts.update({DRAFT, COMPOSER})
+    app.bot_data.organiser_buttons.add(screens.ADMIN)

@@ -214,12 +214,16 @@ def render_schedule(
     today: dt.date,
     status: DayStatus | None,
     paused: bool,
+    late: int = 0,
 ) -> Html:
-    """The /schedule overview: when prompts go out, today's progress, the coming prompts."""
+    """The /schedule overview: when prompts go out, today's progress (and the `late`
+    subscribers still to get it), the coming prompts."""
     blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
     if paused:
         blocks.append(text(language, "daily.schedule.paused"))
     blocks.append(render_today(language, campaign, settings, today, status))
+    if late:
+        blocks.append(text(language, "daily.schedule.late", count=late))
     blocks.append(render_coming(language, campaign, today))
     return Html("\n\n".join(blocks))
 
@@ -247,15 +251,15 @@ def back_button(lang: str) -> InlineKeyboardButton:
     return keyboards.button(lang, "daily.schedule.button_back", SHOW)
 
 
-def overview_keyboard(lang: str, paused: bool, campaign_day: bool) -> InlineKeyboardMarkup:
-    """Preview, pause or resume, and on a campaign day "send today's now"."""
+def overview_keyboard(lang: str, paused: bool, sendable: bool) -> InlineKeyboardMarkup:
+    """Preview, pause or resume, and "send today's now" when it would send something."""
     buttons = [
         keyboards.button(lang, "daily.schedule.button_preview", DAYS),
         keyboards.button(lang, "daily.schedule.button_resume", RESUME)
         if paused
         else keyboards.button(lang, "daily.schedule.button_pause", PAUSE),
     ]
-    if campaign_day:
+    if sendable:
         buttons.append(keyboards.button(lang, "daily.schedule.button_send", SEND))
     return InlineKeyboardMarkup(keyboards.rows(*buttons))
 

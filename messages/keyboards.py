@@ -90,14 +90,25 @@ def write_to_mp(language: str) -> InlineKeyboardMarkup:
 
 
 @functools.cache
+def erase_or_back(language: str) -> InlineKeyboardMarkup:
+    """Under the /mydata page itself: erase it all (two taps with the confirmation), or go
+    back; seeing it again would only draw the same page."""
+    return InlineKeyboardMarkup(
+        [
+            [button(language, "core.privacy.erase_button", FORGET_ASK)],
+            menu_row(language),
+        ]
+    )
+
+
+@functools.cache
 def my_data(language: str) -> InlineKeyboardMarkup:
-    """Under /privacy and /mydata: see what is kept, erase it all (two taps with the
-    confirmation), or go back."""
+    """Under /privacy: see what is kept, erase it all (two taps with the confirmation), or go
+    back."""
     return InlineKeyboardMarkup(
         [
             [button(language, "core.privacy.mydata_button", MENU_MYDATA)],
-            [button(language, "core.privacy.erase_button", FORGET_ASK)],
-            [button(language, "core.menu.button_back", MENU)],
+            *erase_or_back(language).inline_keyboard,
         ]
     )
 

@@ -24,7 +24,7 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
-from messages.core import characters, date, language_name
+from messages.core import characters, date, language_name, too_long
 from messages.i18n import Html, catalog, text
 from messages.lobby import REQUEST_SENT
 
@@ -92,8 +92,8 @@ def found_text(lang: str, mp: MP) -> Html:
 
 
 def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
-    """The limit of the name or sentence that was too long for the letter."""
-    return text(lang, TOO_LONG[type(error)], limit=characters(lang, error.limit))
+    """How long the name or sentence was, and the letter's limit for it."""
+    return too_long(lang, TOO_LONG[type(error)], error.length, error.limit)
 
 
 def handover_actions(lang: str, mp: MP, meeting: bool) -> Html:
@@ -262,9 +262,9 @@ def compose_letter(
     sentence = " ".join((personal_sentence or "").split())
     name = " ".join((signature or "").split())
     if len(sentence) > PERSONAL_SENTENCE_LIMIT:
-        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
+        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT, len(sentence))
     if len(name) > SIGNATURE_LIMIT:
-        raise SignatureTooLong(SIGNATURE_LIMIT)
+        raise SignatureTooLong(SIGNATURE_LIMIT, len(name))
     letter = campaign.meeting_request if event_day else campaign.mp_letter
     template = letter.body(letter_language)
     if not sentence:

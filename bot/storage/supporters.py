@@ -44,6 +44,17 @@ PERSONAL_ROWS = {
     "user_data": "user_id = ?",
     "chat_messages": "chat_id = ?",  # bots talk to people in private chats, whose id is theirs
 }
+# /mydata lists each table's rows in the order they happened.
+PERSONAL_ORDER = {
+    "consents": "at",
+    "actions": "at",
+    "mp_followups": "sent_at",
+    "solidarity_messages": "created_at",
+    "lobby_rsvps": "coalesce(updated_at, created_at)",
+    "lobby_stories": "created_at",
+    "deliveries": "updated_at",
+    "chat_messages": "at",
+}
 
 
 class SupporterStore(Store):
@@ -191,17 +202,29 @@ class SupporterStore(Store):
     # --- privacy ----------------------------------------------------------------------------
 
     def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Every row about this supporter, table by table (for /mydata); each delivery with its
-        broadcast's `kind` (daily prompt or campaign update)."""
+        """Every row about this supporter, table by table, each in time order (for /mydata);
+        each delivery with its broadcast's `kind` (daily prompt or campaign update), each action
+        with its `constituency_name` (None if no lookup ever named it), each lobby RSVP and
+        story with its event's `event_title` ({language: title})."""
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
-            rows = self.rows(f"SELECT * FROM [{table}] WHERE {where}", [user_id])
+            order = PERSONAL_ORDER.get(table, "rowid")
+            rows = self.rows(
+                f"SELECT * FROM [{table}] WHERE {where} ORDER BY {order}, rowid", [user_id]
+            )
             if rows:
                 found[table] = rows
         for delivery in found.get("deliveries", []):
             (delivery["kind"],) = self.db.execute(
                 "SELECT kind FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
             ).fetchone()
+        for action in found.get("actions", []):
+            action["constituency_name"] = self.constituency_name(action["constituency_code"])
+        for lobby_row in found.get("lobby_rsvps", []) + found.get("lobby_stories", []):
+            (title,) = self.db.execute(
+                "SELECT title FROM lobby_events WHERE id = ?", [lobby_row["event_id"]]
+            ).fetchone()
+            lobby_row["event_title"] = json.loads(title)
         found.update(self._conversation_rows(user_id))
         return found
 

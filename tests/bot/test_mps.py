@@ -381,8 +381,28 @@ async def test_jersey_postcode_never_reaches_the_members_api(settings, storage):
     async with client(services) as http:
         with pytest.raises(NoWestminsterSeat):
             await find_mp(http, settings, storage, "je2-4wd")
-    assert services.asked("api.postcodes.io") == 1
+    assert services.asked("api.postcodes.io") == 0
     assert services.asked("members-api.parliament.uk") == 0
+
+
+@pytest.mark.parametrize("postcode", ["JE2 3AB", "gy1 1aa", "IM1 1AA", "im99 1ab"])
+async def test_crown_dependency_postcodes_are_told_from_the_postcode_while_services_are_down(
+    settings, storage, postcode
+):
+    down = {f"/postcodes/{postcode.replace(' ', '').upper()}": 503}
+    services = FakeServices(down)
+    async with client(services) as http:
+        with pytest.raises(NoWestminsterSeat):
+            await find_mp(http, settings, storage, postcode)
+    assert services.requests == []
+
+
+async def test_a_postcode_in_a_neighbouring_area_is_still_looked_up(settings, storage):
+    services = FakeServices(lookup_routes())
+    async with client(services) as http:
+        with pytest.raises(PostcodeNotFound):
+            await find_mp(http, settings, storage, "IG1 1AA")  # Ilford, not the Isle of Man
+    assert services.asked("api.postcodes.io") >= 1
 
 
 async def test_malformed_postcode_is_refused_before_any_request(settings, storage):

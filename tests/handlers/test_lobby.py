@@ -572,7 +572,7 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
     assert chat.storage.get_rsvp(event_id, 1)["outcome"] == "met_supportive"
     await chat.press(1, f"{screens.STORY}{event_id}")
     await chat.send(1, "x" * 601)
-    assert "under 600 characters" in chat.last_text(1)
+    assert "has 601 characters, and it can be up to 600 characters" in chat.last_text(1)
     await chat.send(1, "I met Jane <b>in person</b>; she listened.")
     assert "May the organisers publish it" in chat.last_text(1)
     assert "u" not in tags_in(chat.last_text(1)) and "&lt;b&gt;" in chat.last_text(1)
@@ -684,6 +684,50 @@ async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     assert story["signature"] is None and story["status"] == "pending"
 
 
+async def test_welcome_and_help_tell_of_lobby_days(lobby_chat):
+    chat = lobby_chat
+    welcome = " ".join(call.text for call in await chat.send(1, "/start"))
+    assert "when a lobby day is planned" in welcome and "Meet your MP" in welcome
+    assert "When a lobby day is planned" in (await chat.send(1, "/help"))[-1].text
+
+
+async def test_the_checklist_shows_an_open_lobby_day_and_all_done_waits_for_a_yes(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1)
+    for kind in ("petition_signed", "mp_letter_sent", "solidarity_written", "shared"):
+        chat.storage.record_action(1, kind)
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "▫️ Meet your MP at “Mass lobby for equal protection”" in menu
+    assert "Next: <b>Meet your MP at “Mass lobby for equal protection”</b>" in menu
+    assert "You've done everything" not in menu
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "sw1a 1aa")
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "✅ Meet your MP at “Mass lobby for equal protection”" in menu
+    assert "You've done everything" in menu
+
+
+async def test_typing_the_unsigned_buttons_words_publishes_the_story_without_a_name(lobby_chat):
+    chat = lobby_chat
+    event_id = await story_allowed(chat, 1, "We were heard")
+    await chat.send(1, "publish it UNSIGNED")
+    story = chat.storage.next_pending_story(event_id)
+    assert (story["body"], story["signature"]) == ("We were heard", None)
+
+
+async def test_typing_menu_at_the_rsvp_postcode_leaves_for_the_menu(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1)
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "Menu")
+    assert keyboards.journey_data("lobby") in chat.button_data(1)
+    assert chat.storage.get_rsvp(event_id, 1) is None
+
+
 async def test_forget_erases_rsvps_and_stories_and_mydata_shows_them(lobby_chat, settings):
     chat = lobby_chat
     event_id = await story_allowed(chat, 1, "CanaryLobby7731 went well")
@@ -691,6 +735,7 @@ async def test_forget_erases_rsvps_and_stories_and_mydata_shows_them(lobby_chat,
     await chat.send(1, "/mydata")
     mine = chat.last_text(1)
     assert "Lobby days" in mine and "CanaryLobby7731" in mine  # the RSVP and the story
+    assert mine.count("Mass lobby for equal protection") == 2 and "#1" not in mine
     await chat.send(1, "/forget")
     await chat.press(1, keyboards.FORGET_YES)
     assert chat.storage.get_rsvp(event_id, 1) is None

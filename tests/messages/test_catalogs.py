@@ -45,22 +45,23 @@ UNITS = {"s", "min", "h"}
 
 # Portugal's Portuguese where Brazil says otherwise: aceder/acessar, registado/registrado,
 # ficheiro/arquivo, partilha/compartilhamento, "o seu progresso"/"seu progresso" (the article
-# stays only where the possessive stands alone: "a sua tem 700 caracteres"), "-lhe"/"-me" after
-# the verb ("dizer-me"/"me dizer"), telemóvel/celular, ecrã/tela, utilizador/usuário, "está a
-# enviar"/"está enviando".
+# stays where the possessive stands alone, "a sua tem 700 caracteres", and after "todos/todas",
+# "todas as suas mensagens"), "-lhe"/"-me" after the verb ("dizer-me"/"me dizer"),
+# telemóvel/celular, ecrã/tela, utilizador/usuário, "está a enviar"/"está enviando".
 EUROPEAN_PORTUGUESE = re.compile(
     r"\bacede|\bregistad[oa]s?\b|\bregisto\b|\bficheiros?\b|\bpartilh|\btelem[óo]ve|\becrã"
     r"|\butilizador|\bcontact[oa]r?\b|\bfacto\b|\bequipa\b|\bdescarreg|\bcarregue\b|\bprima\b"
-    r"|\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b(?! (?:tem|é|pel[oa])\b)"
+    r"|(?<!todos )(?<!todas )\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b"
+    r"(?! (?:tem|é|pel[oa])\b)"
     r"|\w-(?:lhes?|me)\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
     r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b",
     re.MULTILINE,
 )
 # Spain's Spanish where Latin America says otherwise: vosotros and its verbs, ordenador/computadora,
-# móvil/celular, coger/tomar, vale/está bien.
+# móvil/celular, coger/tomar.
 SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
-    r"|\bcog(?:er|e|es|ió)\b|\b[Vv]ale\b"
+    r"|\bcog(?:er|e|es|ió)\b"
 )
 # An MP's gender is not known: "deputado(a)", "deputados e deputadas", "diputado/a", "el diputado o
 # la diputada"; never "o deputado" alone.
@@ -75,19 +76,19 @@ MP_BOTH_GENDERS = {
 }
 MP_WORD = {"pt": re.compile(r"\b[Dd]eputad\w*"), "es": re.compile(r"\b[Dd]iputad\w*")}
 # A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
-# "toca Omitir"; or showing it in brackets with its emoji, "(🔔 Messages)".
+# "toca Omitir"; or showing it with its emoji in brackets, "(from the menu: 🔔 Messages)".
 TAPPED_LABEL = {
     "en": re.compile(r"\b[Tt]ap (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)|\b[Tt]ap (?P<word>[A-Z]\w*)"),
     "pt": re.compile(
-        r"\b[Tt]o(?:que|car) em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
+        r"\b[Tt]o(?:que|car)(?: primeiro)? em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
         r"|\b[Tt]oque em (?P<word>[A-ZÁÉÍÓÚ]\w*)"
     ),
     "es": re.compile(
-        r"\b(?:[Tt]oca|toques) (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
+        r"\b(?:[Tt]oca|toques)(?: primero)? (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
         r"|\b[Tt]oca (?P<word>[A-ZÁÉÍÓÚ]\w*)"
     ),
 }
-EMOJI_LABEL = re.compile(r"\((?:\w+ )?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+EMOJI_LABEL = re.compile(r"\([^()]*?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
 LEADING_SYMBOLS = re.compile(r"^[^\w{]+")
 
 
@@ -325,6 +326,9 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
         ("pt", "Depois, toque em “Já enviei”.", "Já enviei"),
         ("es", "Escribe tu nombre, o toca Omitir.", "Omitir"),
         ("en", "Change them from the menu (🔔 Messages).", "🔔 Messages"),
+        ("es", "(puedes decirlo desde el menú: 🔔 Mensajes)", "🔔 Mensajes"),
+        ("pt", "Para dizer que você vai, toque primeiro em <b>Eu vou</b>.", "Eu vou"),
+        ("en", "<b>Thank you!</b> 💜 Every person, every day, counts.", None),
         ("en", "<b>Has your MP replied?</b> Tap their answer below.", None),
         ("pt", "Toque em um botão para mudar.", None),
     ],
@@ -347,6 +351,7 @@ def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
         ("A enviar a mensagem", "A enviar"),
         ("seu telemóvel", "telemóvel"),
         ("Escreva a sua história", "a sua"),
+        ("apaga todas as suas mensagens e a sua conta", "a sua"),
         ("e dizer-me o que fará", "-me"),
     ],
 )

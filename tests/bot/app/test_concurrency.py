@@ -168,3 +168,41 @@ async def test_a_write_lock_held_elsewhere_stalls_only_the_update_that_needs_it(
         finally:
             await chat.app.stop()
     assert messages_to(chat, 1)[-1] == core.help_text("en", campaign)
+
+
+async def test_a_write_lock_taken_during_a_lookup_is_waited_for_off_the_event_loop(settings, api):
+    """Supporter 1's MP lookup is under way when another connection takes the write lock: the
+    MP found, saving it waits for the lock without stopping the bot, so supporter 2's petition
+    arrives meanwhile, and supporter 1's MP once the lock is let go."""
+    postcodes, petitions = Stalled(), Stalled()
+    petitions.answer = petition_json(12345, {})
+    services = FakeServices(
+        lookup_routes(**{"/postcodes/SW1A1AA": postcodes, "/petitions/700001.json": petitions})
+    )
+    campaign = load_campaign(settings.campaign_file).model_copy(
+        update={"petition_url": HttpUrl(PETITION)}
+    )
+    async with running_bot(settings, api, campaign, httpx.MockTransport(services)) as chat:
+        await at_postcode(chat, 1)
+        await chat.send(2, "/start")
+        await chat.press(2, consent.OPTIN_NONE)
+        before = len(messages_to(chat, 1))
+        await chat.app.start()
+        try:
+            await chat.app.update_queue.put(chat.updates.message(1, "SW1A 1AA"))
+            await until(lambda: typing_shown(chat, 1), "supporter 1's lookup to start")
+            petition = chat.updates.callback(2, keyboards.journey_data("petition"))
+            await chat.app.update_queue.put(petition)
+            await until(lambda: typing_shown(chat, 2), "the petition count to be fetched")
+            with WriteLockHeld(chat.storage.path):
+                postcodes.release.set()
+                await until(
+                    lambda: services.asked("members-api.parliament.uk"), "the MP to be found"
+                )
+                petitions.release.set()
+                await until(lambda: "12,345" in chat.last_text(2), "the petition")
+                assert len(messages_to(chat, 1)) == before  # still waiting for the lock
+            await until(lambda: len(messages_to(chat, 1)) > before, "the MP")
+        finally:
+            await chat.app.stop()
+    assert "Your MP is <b>Jane Example</b>" in messages_to(chat, 1)[-1]
