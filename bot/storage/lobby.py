@@ -188,7 +188,8 @@ class LobbyStore(Store):
         self, event_id: int, user_id: int, *, constituency: tuple[str, str], mp: dict[str, Any]
     ) -> None:
         """Say yes (again): the constituency as (code, name) and the MP's member_id, name and
-        party. A yes after a cancellation keeps what was already sent for that event."""
+        party. A yes after a cancellation keeps what was already sent for that event, except a
+        meeting request to another MP: from a new constituency, their MP has not been asked."""
         code, name = constituency
         now = stamp()
         self.db.execute(
@@ -199,7 +200,10 @@ class LobbyStore(Store):
             " constituency_code = excluded.constituency_code,"
             " constituency_name = excluded.constituency_name,"
             " mp_member_id = excluded.mp_member_id, mp_name = excluded.mp_name,"
-            " mp_party = excluded.mp_party, updated_at = excluded.updated_at",
+            " mp_party = excluded.mp_party, updated_at = excluded.updated_at,"
+            " request_sent_at = CASE WHEN lobby_rsvps.constituency_code"
+            " = excluded.constituency_code AND lobby_rsvps.mp_member_id IS excluded.mp_member_id"
+            " THEN lobby_rsvps.request_sent_at END",
             [event_id, user_id, code, name, mp["member_id"], mp["name"], mp["party"], now, now],
         )
 
