@@ -48,6 +48,7 @@ from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from bot.typed import says_something
 from handlers.common import (
+    POSTCODE_OR_HALF,
     POSTCODE_TEXT,
     Handler,
     Showing,
@@ -221,9 +222,10 @@ async def ask_name(update: Update, context: Context) -> str:
     return NAME
 
 
-async def lookup_mp(update: Update, context: Context) -> MP | None:
+async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP | None:
     """The MP for the postcode typed, whose constituency becomes the supporter's. Every failure
-    says what to do next (WriteToThem, when the bot cannot name an MP) and returns None: the
+    says what to do next (WriteToThem, when the bot cannot name an MP, and "Try again", which
+    sends `retry`: the button that asks again in the caller's journey) and returns None: the
     step still takes a postcode, so another one, or the same one later, is looked up. Also
     the lobby day's RSVP (handlers/lobby.py)."""
     lang = language(update, context)
@@ -249,11 +251,12 @@ async def lookup_mp(update: Update, context: Context) -> MP | None:
         return None
     except SeatVacant as error:
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
-        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign))
+        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, retry))
         return None
     except LookupUnavailable:
         unavailable = text(lang, "mp.lookup_unavailable")
-        await reply(update, context, unavailable, writetothem_keyboard(lang, data.campaign))
+        keyboard = writetothem_keyboard(lang, data.campaign, retry)
+        await reply(update, context, unavailable, keyboard)
         return None
     await data.storage.writable()  # as at the update's start: the lookup took time
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
@@ -491,7 +494,7 @@ def conversation(screens: dict[int, str]) -> ConversationHandler:
             button(FIND, ask_postcode),
             CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
             MessageHandler(
-                NEW_TEXT & POSTCODE_TEXT & Showing(screens, INTRO), take_postcode_at_intro
+                NEW_TEXT & POSTCODE_OR_HALF & Showing(screens, INTRO), take_postcode_at_intro
             ),
         ],
         states={

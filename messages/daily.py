@@ -19,7 +19,7 @@ from messages import keyboards
 from messages.consent import MESSAGES
 from messages.core import campaign_dates
 from messages.core import date as date_label
-from messages.i18n import Html, catalog, escape, number, text
+from messages.i18n import Html, catalog, escape, label, number, text
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"
@@ -69,7 +69,7 @@ def whats_next_offer(campaign: Campaign, language: str, bot_username: str) -> Ht
 def prompt_button(campaign: Campaign, bot_username: str, day: int, language: str) -> LinkButton:
     """The button under the prompt, opening the day's journey in the bot."""
     journey = campaign.prompt_for_day(day).journey
-    return LinkButton(text(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
+    return LinkButton(label(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
 
 
 def channel_text(campaign: Campaign, day: int) -> Html:
@@ -268,7 +268,7 @@ def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
     """One button per campaign day, to preview its prompt."""
     days = [
         InlineKeyboardButton(
-            text(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
+            label(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
         )
         for day in range(1, total_days + 1)
     ]

@@ -10,7 +10,7 @@ import functools
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from messages.i18n import LANGUAGES, catalog, text
+from messages.i18n import LANGUAGES, catalog, label
 
 LANGUAGE_PREFIX = "lang:"
 MENU_PREFIX = "menu:"
@@ -34,7 +34,7 @@ def rows(*buttons: InlineKeyboardButton, width: int = 2) -> list[list[InlineKeyb
 
 
 def button(language: str, key: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text(language, key), callback_data=data)
+    return InlineKeyboardButton(label(language, key), callback_data=data)
 
 
 @functools.cache  # keyboards are immutable, and these are shown on nearly every tap
@@ -72,7 +72,7 @@ def main_menu(language: str) -> InlineKeyboardMarkup:
 
 
 def menu_row(language: str) -> list[InlineKeyboardButton]:
-    """"Back to the menu", the last row under most screens."""
+    """ "Back to the menu", the last row under most screens."""
     return [button(language, "core.menu.button_back", MENU)]
 
 

@@ -52,6 +52,15 @@ def uncovered_clause(alias: str = "s") -> str:
     )
 
 
+# SQL over `supporters s` for each bot.lobby audience around the event given as the parameter.
+LOBBY_REACHES = {
+    "going": going_clause(),
+    "uncovered": uncovered_clause(),
+    "not_going": f"NOT {going_clause()}",
+    "still_going": still_going_clause(),
+}
+
+
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for column in TEXT_COLUMNS:
         row[column] = json.loads(row[column]) if row[column] else {}
@@ -179,7 +188,8 @@ class LobbyStore(Store):
         self, event_id: int, user_id: int, *, constituency: tuple[str, str], mp: dict[str, Any]
     ) -> None:
         """Say yes (again): the constituency as (code, name) and the MP's member_id, name and
-        party. A yes after a cancellation keeps what was already sent for that event."""
+        party. A yes after a cancellation keeps what was already sent for that event, except a
+        meeting request to another MP: from a new constituency, their MP has not been asked."""
         code, name = constituency
         now = stamp()
         self.db.execute(
@@ -190,7 +200,10 @@ class LobbyStore(Store):
             " constituency_code = excluded.constituency_code,"
             " constituency_name = excluded.constituency_name,"
             " mp_member_id = excluded.mp_member_id, mp_name = excluded.mp_name,"
-            " mp_party = excluded.mp_party, updated_at = excluded.updated_at",
+            " mp_party = excluded.mp_party, updated_at = excluded.updated_at,"
+            " request_sent_at = CASE WHEN lobby_rsvps.constituency_code"
+            " = excluded.constituency_code AND lobby_rsvps.mp_member_id IS excluded.mp_member_id"
+            " THEN lobby_rsvps.request_sent_at END",
             [event_id, user_id, code, name, mp["member_id"], mp["name"], mp["party"], now, now],
         )
 

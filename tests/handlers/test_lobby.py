@@ -515,6 +515,33 @@ async def test_meeting_request_is_handed_over_like_the_mp_letter(lobby_chat):
     assert next(csv.DictReader(io.StringIO(content)))["meeting_requests"] == "1"
 
 
+def meeting_requests(chat, event_id: int) -> dict[str, str]:
+    """Constituency -> meeting requests sent, from the CSV the organisers download."""
+    content = lobby.coverage_csv(chat.storage, event_id).decode("utf-8-sig")
+    rows = csv.DictReader(io.StringIO(content))
+    return {row["constituency_name"]: row["meeting_requests"] for row in rows}
+
+
+async def test_a_yes_from_another_constituency_does_not_keep_the_old_meeting_request(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await chat.press(1, f"{screens.REQUEST_SENT}{event_id}")
+    assert meeting_requests(chat, event_id)[WESTMINSTER.name] == "1"
+    chat.storage.cancel_rsvp(event_id, 1)
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "sw1a 1aa")  # the same constituency again: the request still counts
+    assert meeting_requests(chat, event_id)[WESTMINSTER.name] == "1"
+    chat.storage.cancel_rsvp(event_id, 1)
+    chat.storage.save_rsvp(  # as a yes from a Manchester postcode records it
+        event_id,
+        1,
+        constituency=("E14001350", "Manchester Central"),
+        mp={"member_id": 5002, "name": "Lucy Example", "party": "Labour"},
+    )
+    assert meeting_requests(chat, event_id)["Manchester Central"] == "0"
+
+
 async def test_meeting_request_is_read_in_spanish_and_sent_in_english_by_default(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -663,6 +690,22 @@ async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
     assert "lobby_stories" not in chat.storage.personal_data(1)
 
 
+async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):
+    """Saying yes is a tap: a postcode typed before it is not an RSVP, and is not kept."""
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1, "es")
+    await chat.press(1, keyboards.journey_data("lobby"), "es")
+    (hint,) = await chat.send(1, "SW1A 1AA", "es")
+    assert "<b>Voy a ir</b>" in hint.text and "código postal" in hint.text
+    yes = next(data for data in chat.button_data(1) if data.startswith(screens.YES))
+    assert chat.storage.get_rsvp(event_id, 1) is None
+    assert "SW1A" not in str(chat.app.user_data.get(1, {})).upper()
+    await chat.press(1, yes, "es")
+    await chat.send(1, "SW1A 1AA", "es")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
 async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -674,6 +717,25 @@ async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     assert "has no MP" in replies[-1].text
     services.routes.update(lookup_routes())
     await chat.send(1, "SW1A 1AA")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
+async def test_try_again_after_a_vacant_seat_asks_for_the_rsvp_postcode_again(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    services = await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": vacant}))
+    )
+    await going(chat, 1, event_id)
+    (try_again,) = [
+        button["callback_data"] for button in chat.buttons(1) if "Try again" in button["text"]
+    ]
+    await chat.press(1, try_again)
+    assert "postcode" in chat.last_text(1)
+    services.routes.update(lookup_routes())
+    replies = await chat.send(1, "SW1A 1AA")
+    assert not any("sign your letter" in call.text for call in replies)
     assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
 
 
@@ -784,6 +846,31 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "not_going")) == 2
     calls = await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id + 1}:going")
     assert calls  # an event that doesn't exist: asked again, nothing chosen
+
+
+async def test_a_title_with_html_characters_reads_as_typed_on_every_button(lobby_chat):
+    """Button labels are plain text: "&" and "<b>" in a title are shown, not "&amp;"."""
+    chat = lobby_chat
+    title = "Mass lobby <b>for</b> Jo & Ana"
+    for days in (7, 8):
+        chat.storage.create_lobby_event(
+            texts={"title": {"en": title}, "place": {"en": "Central Lobby"}},
+            starts_at=local(days),
+            rsvp_deadline=local(days - 1),
+            hashtag="#masslobby",
+            created_by=ORGANISER,
+        )
+    await chat.send(ORGANISER, "/broadcast")
+    await chat.send(ORGANISER, "Bring a friend!")
+    await chat.press(ORGANISER, "broadcast:continue")
+    audience = [button["text"] for button in chat.buttons(ORGANISER)]
+    assert f"🙋 Going to {title}" in audience
+    assert f"📍 Nobody going from their area: {title}" in audience
+    await chat.send(ORGANISER, "/lobby")
+    assert title in [button["text"] for button in chat.buttons(ORGANISER)]
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("lobby"))
+    assert all(button["text"].startswith(title) for button in chat.buttons(1)[:2])
 
 
 # --- arbitrary text at every free-text step (X3) ------------------------------------------------

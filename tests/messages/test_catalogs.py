@@ -74,6 +74,18 @@ MP_BOTH_GENDERS = {
         r"[Dd]iputad[oa]s?/as?|[Dd]iputados (?:y|ni) diputadas|[Dd]iputado o (?:la )?diputada"
     ),
 }
+# "Whatever their immigration status" is about the survivors, never the reader: with "você"/"tú"
+# a bare "a sua situação"/"su situación" reads as the supporter's own status, in public posts too.
+SURVIVORS_STATUS = {
+    "pt": re.compile(
+        r"(?:seja qual for|independentemente d[ae]) (?:a )?(?:sua )?situação migratória"
+        r"(?! delas?\b)"
+    ),
+    "es": re.compile(
+        r"(?:sea cual sea|independientemente de) (?:su |la )?situación migratoria"
+        r"(?! de (?:ellas?|cada una)\b)"
+    ),
+}
 MP_WORD = {"pt": re.compile(r"\b[Dd]eputad\w*"), "es": re.compile(r"\b[Dd]iputad\w*")}
 # A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
 # "toca Omitir"; or showing it with its emoji in brackets, "(from the menu: 🔔 Messages)".
@@ -89,6 +101,8 @@ TAPPED_LABEL = {
     ),
 }
 EMOJI_LABEL = re.compile(r"\([^()]*?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+# ...or in bold after its emoji: "🤝 <b>Meet your MP</b>, in the menu".
+EMOJI_BOLD_LABEL = re.compile(r"(?P<emoji>[\U0001F300-\U0001FAFF]\ufe0f?) <b>(?P<words>[^<{]+)</b>")
 LEADING_SYMBOLS = re.compile(r"^[^\w{]+")
 
 
@@ -262,6 +276,31 @@ def test_a_one_gender_mp_is_caught(language, template, inclusive):
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
+def test_whatever_immigration_status_is_the_survivors_not_the_readers(language):
+    ambiguous = [
+        (key, match.group(0))
+        for key, template in every_text(language)
+        for match in SURVIVORS_STATUS[language].finditer(template)
+    ]
+    assert ambiguous == []
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "survivors"),
+    [
+        ("pt", "para todas as sobreviventes, seja qual for a sua situação migratória.", False),
+        ("pt", "para todas as sobreviventes, seja qual for a situação migratória.", False),
+        ("pt", "para todas as sobreviventes, seja qual for a situação migratória delas.", True),
+        ("es", "para todas las sobrevivientes, sea cual sea su situación migratoria.", False),
+        ("es", "todas las sobrevivientes, sea cual sea la situación migratoria de ellas", True),
+        ("es", "sea cual sea la situación migratoria de cada una", True),
+    ],
+)
+def test_a_status_that_reads_as_the_readers_is_caught(language, template, survivors):
+    assert (SURVIVORS_STATUS[language].search(template) is None) == survivors
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
 def test_the_organisers_are_named_one_way(language):
     """ "a organização"/"la organización" everywhere, not "as organizadoras" on one screen and "a
     equipe organizadora" on the next."""
@@ -300,17 +339,27 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
         if "button" in key
         for template in forms(message)
     }
-    named = [
-        (key, match.group("quoted") or match.group("word"))
-        for key, message in catalog(language).items()
-        for template in forms(message)
-        for match in TAPPED_LABEL[language].finditer(template)
-    ] + [
-        (key, match.group("label"))
-        for key, message in catalog(language).items()
-        for template in forms(message)
-        for match in EMOJI_LABEL.finditer(template)
-    ]
+    named = (
+        [
+            (key, match.group("quoted") or match.group("word"))
+            for key, message in catalog(language).items()
+            for template in forms(message)
+            for match in TAPPED_LABEL[language].finditer(template)
+        ]
+        + [
+            (key, match.group("label"))
+            for key, message in catalog(language).items()
+            for template in forms(message)
+            for match in EMOJI_LABEL.finditer(template)
+        ]
+        + [
+            (key, f"{match.group('emoji')} {match.group('words')}")
+            for key, message in catalog(language).items()
+            if "button" not in key
+            for template in forms(message)
+            for match in EMOJI_BOLD_LABEL.finditer(template)
+        ]
+    )
     assert len(named) >= 10  # the patterns still find the sentences they are meant for
     assert [
         (key, label)
@@ -336,6 +385,18 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
 def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
     found = TAPPED_LABEL[language].search(sentence) or EMOJI_LABEL.search(sentence)
     assert (found and next(group for group in found.groups() if group)) == label
+
+
+@pytest.mark.parametrize(
+    ("sentence", "label"),
+    [
+        ("🤝 <b>Meet your MP</b>, in the menu, lets you say you're going.", ("🤝", "Meet your MP")),
+        ("📊 <b>{count}</b> people have signed so far.", None),
+    ],
+)
+def test_a_button_shown_in_bold_after_its_emoji_is_found(sentence, label):
+    found = EMOJI_BOLD_LABEL.search(sentence)
+    assert (found and found.groups()) == label
 
 
 @pytest.mark.parametrize(
