@@ -225,7 +225,7 @@ def or_typed(step: Handler, buttons: Mapping[str, Handler]) -> Handler:
 
     @functools.wraps(step)
     async def read(update: Update, context: Context) -> object:
-        typed = label_words(update.effective_message.text)
+        typed = label_words(update.effective_message.text or "")  # a photo has no text
         lang = language(update, context)
         for key, pressed in buttons.items():
             if typed == label_words(text(lang, key)):

@@ -921,6 +921,7 @@ def composer() -> ConversationHandler:
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))
 
+    labels = {"lobby.skip_button": skip_step, "lobby.discard_button": discard}
     return journey(
         "lobby_composer",
         entry_points=[
@@ -929,7 +930,8 @@ def composer() -> ConversationHandler:
         ],
         states={
             FIELD: [
-                typed(NEW_TEXT, take_value),
+                # A button's label typed does what the button does, never becomes the field.
+                typed(NEW_TEXT, or_typed(take_value, labels)),
                 typed(NEW_OTHER, composer_not_text),
                 admin_button(f"{screens.SKIP}$", skip_step),
             ],

@@ -20,6 +20,7 @@ from bot import lobby, mps
 from bot.clock import EXAMPLE_FORMAT
 from bot.consent import UPDATES, WHATS_NEXT
 from bot.storage import utcnow
+from handlers.lobby import COMPOSER
 from messages import consent, keyboards, text
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
@@ -744,6 +745,20 @@ async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     await chat.press(1, screens.UNSIGNED)
     (story,) = chat.storage.personal_data(1)["lobby_stories"]
     assert story["signature"] is None and story["status"] == "pending"
+
+
+async def test_typing_skip_in_the_composer_skips_the_step_rather_than_becoming_its_text(
+    lobby_chat,
+):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby for equal protection")
+    await chat.send(ORGANISER, typed_at(local(7)))
+    await chat.send(ORGANISER, "Central Lobby, Houses of Parliament, London SW1A 0AA")
+    await chat.send(ORGANISER, "SKIP")  # what to bring: optional
+    assert "Which hashtag" in chat.last_text(ORGANISER)
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["bring"] == {}
 
 
 async def test_welcome_and_help_tell_of_lobby_days(lobby_chat):
