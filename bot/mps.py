@@ -193,13 +193,14 @@ def normalise_postcode(raw: str) -> str:
     raise PostcodeMalformed()
 
 
-def looks_like_postcode(typed: str) -> bool:
-    """Whether `typed` is a UK postcode, or its first half alone, however spaced or punctuated:
-    something that may only be used to find an MP, never kept as a name or a message."""
+def looks_like_postcode(typed: str, half: bool = False) -> bool:
+    """Whether `typed` is a whole UK postcode, however spaced or punctuated: something only to
+    be used to find an MP, never kept as a name or a message. With `half`, its first half alone
+    too ("SW1A"; alone, "A1" or "M5" may mean something else)."""
     try:
         normalise_postcode(typed)
     except PostcodeIncomplete:
-        return True
+        return half
     except PostcodeMalformed:
         return False
     return True

@@ -35,17 +35,25 @@ EDITED = filters.UpdateType.EDITED_MESSAGE
 
 
 class _Postcode(filters.MessageFilter):
-    """Text that looks like a UK postcode or its first half (`bot.mps.looks_like_postcode`)."""
+    """Text that is a whole UK postcode, or with `half` also its first half alone
+    (`bot.mps.looks_like_postcode`)."""
+
+    def __init__(self, half: bool = False) -> None:
+        super().__init__(name="POSTCODE_OR_HALF" if half else "POSTCODE_TEXT")
+        self.half = half
 
     def filter(self, message: Message) -> bool:
-        return bool(message.text) and looks_like_postcode(message.text)
+        return bool(message.text) and looks_like_postcode(message.text, self.half)
 
 
-POSTCODE_TEXT = _Postcode(name="POSTCODE_TEXT")
+POSTCODE_TEXT = _Postcode()
+# Where only a postcode makes sense (the MP journey's first screen): half is asked for in full.
+POSTCODE_OR_HALF = _Postcode(half=True)
 
 
 class Showing(filters.MessageFilter):
-    """Messages from a person to whom the bot last showed `screen` (`BotData.screens`)."""
+    """Messages from a person to whom the bot last showed `screen`, or a screen whose name
+    starts with it (`lobby_invitation:` matches every lobby day's; see `BotData.screens`)."""
 
     def __init__(self, screens: Mapping[int, str], screen: str) -> None:
         super().__init__(name=f"Showing({screen!r})")
@@ -54,7 +62,7 @@ class Showing(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and self.screens.get(user.id) == self.screen
+        return user is not None and self.screens.get(user.id, "").startswith(self.screen)
 
 
 def showing(update: Update, context: Context, screen: str) -> None:
@@ -217,7 +225,7 @@ def or_typed(step: Handler, buttons: Mapping[str, Handler]) -> Handler:
 
     @functools.wraps(step)
     async def read(update: Update, context: Context) -> object:
-        typed = label_words(update.effective_message.text)
+        typed = label_words(update.effective_message.text or "")  # a photo has no text
         lang = language(update, context)
         for key, pressed in buttons.items():
             if typed == label_words(text(lang, key)):

@@ -38,6 +38,7 @@ from bot.storage import utcnow
 from handlers.common import (
     POSTCODE_TEXT,
     Handler,
+    Showing,
     answer,
     ending,
     journey,
@@ -49,6 +50,7 @@ from handlers.common import (
     reply,
     routes,
     show,
+    showing,
     user_id,
 )
 from handlers.exits import back_to_menu, discarding, exits, language_change
@@ -59,6 +61,8 @@ from messages.core import characters, too_long
 from scheduler import lobby as jobs
 
 POSTCODE, STORY, PERMISSION, SIGNATURE = "postcode", "story", "permission", "signature"
+# The screen (BotData.screens) of a lobby day's invitation, followed by the event's id.
+INVITED = "lobby_invitation:"
 FIELD, REVIEW = "field", "review"
 # user_data keys: the supporter's step in a lobby journey ({"event": id, "story": ...}) and
 # the organiser's event being composed (see `new_draft`).
@@ -129,6 +133,21 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
     going = storage.going_count(event.id)
     body = screens.invitation(lang, event, zone(context), now, going)
     await show(update, context, body, screens.invitation_keyboard(lang, event, now))
+    if event.rsvp_open(now):
+        showing(update, context, f"{INVITED}{event.id}")
+
+
+async def postcode_before_yes(update: Update, context: Context) -> None:
+    """A postcode typed on a lobby day's invitation: saying yes takes the tap, so it is not
+    taken (nor kept), and the button is shown again; if the day is gone, the general hint."""
+    screen = context.bot_data.screens.get(user_id(update), "")
+    event = load_event(context, id_in(screen, INVITED))
+    if event is None or not event.rsvp_open(utcnow()):
+        await postcode_hint(update, context)
+        return
+    lang = language(update, context)
+    keyboard = screens.column(screens.going_button(lang, event), screens.menu_button(lang))
+    await reply(update, context, text(lang, "lobby.postcode_first"), keyboard)
 
 
 EventHandler = Callable[[Update, Context, LobbyEvent], Awaitable[None]]
@@ -928,6 +947,7 @@ def composer() -> ConversationHandler:
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))
 
+    labels = {"lobby.skip_button": skip_step, "lobby.discard_button": discard}
     return journey(
         "lobby_composer",
         entry_points=[
@@ -936,7 +956,8 @@ def composer() -> ConversationHandler:
         ],
         states={
             FIELD: [
-                typed(NEW_TEXT, take_value),
+                # A button's label typed does what the button does, never becomes the field.
+                typed(NEW_TEXT, or_typed(take_value, labels)),
                 typed(NEW_OTHER, composer_not_text),
                 admin_button(f"{screens.SKIP}$", skip_step),
             ],
@@ -974,6 +995,11 @@ def register(app: Application) -> None:
     """The supporter journey and the composer conversations, then the plain buttons and /lobby."""
     app.add_handler(supporter_conversation())
     app.add_handler(composer())
+    app.add_handler(
+        MessageHandler(
+            NEW_TEXT & POSTCODE_TEXT & Showing(app.bot_data.screens, INVITED), postcode_before_yes
+        )
+    )
     app.add_handlers(
         routes(
             {"lobby": organiser_only(admin_list)},

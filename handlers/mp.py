@@ -48,6 +48,7 @@ from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from bot.typed import says_something
 from handlers.common import (
+    POSTCODE_OR_HALF,
     POSTCODE_TEXT,
     Handler,
     Showing,
@@ -493,7 +494,7 @@ def conversation(screens: dict[int, str]) -> ConversationHandler:
             button(FIND, ask_postcode),
             CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
             MessageHandler(
-                NEW_TEXT & POSTCODE_TEXT & Showing(screens, INTRO), take_postcode_at_intro
+                NEW_TEXT & POSTCODE_OR_HALF & Showing(screens, INTRO), take_postcode_at_intro
             ),
         ],
         states={

@@ -52,8 +52,9 @@ async def start(update: Update, context: Context) -> None:
         await send_welcome(update, context, lang)
         return
     journey = payload if payload in context.bot_data.journeys else "menu"
-    asked_again = context.user_data.pop(ASK_AGAIN, False)
-    if journey == "menu" and asked_again and not any(storage.consents(user_id(update)).values()):
+    # A deep link goes where it points; the question waits for a plain /start.
+    asks_again = journey == "menu" and context.user_data.pop(ASK_AGAIN, False)
+    if asks_again and not any(storage.consents(user_id(update)).values()):
         await reply(update, context, text(lang, "consent.welcome_back"))
         await ask_consent(update, context, lang)
         return

@@ -151,12 +151,13 @@ def yes_data(event: LobbyEvent) -> str:
     return f"{YES}{event.id}:{event.revision}"
 
 
+def going_button(lang: str, event: LobbyEvent) -> InlineKeyboardButton:
+    """ "I'll be there", for this version of the event (a change makes an old one stale)."""
+    return keyboards.button(lang, "lobby.going_button", yes_data(event))
+
+
 def invitation_keyboard(lang: str, event: LobbyEvent, now: dt.datetime) -> InlineKeyboardMarkup:
-    yes = (
-        keyboards.button(lang, "lobby.going_button", yes_data(event))
-        if event.rsvp_open(now)
-        else None
-    )
+    yes = going_button(lang, event) if event.rsvp_open(now) else None
     return column(
         yes,
         keyboards.button(lang, "lobby.cant_come_button", f"{CANT_COME}{event.id}"),

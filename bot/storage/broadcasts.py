@@ -7,18 +7,12 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
-from bot.storage.lobby import going_clause, still_going_clause, uncovered_clause
+from bot.storage.lobby import LOBBY_REACHES
 from bot.storage.supporters import agreed
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
 DAILY_CAP = "daily cap"  # the error of a delivery skipped because the person had had enough
-LOBBY_REACHES = {
-    "going": going_clause(),
-    "uncovered": uncovered_clause(),
-    "not_going": f"NOT {going_clause()}",
-    "still_going": still_going_clause(),
-}
 
 
 def audience_filter(

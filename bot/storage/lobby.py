@@ -52,6 +52,15 @@ def uncovered_clause(alias: str = "s") -> str:
     )
 
 
+# SQL over `supporters s` for each bot.lobby audience around the event given as the parameter.
+LOBBY_REACHES = {
+    "going": going_clause(),
+    "uncovered": uncovered_clause(),
+    "not_going": f"NOT {going_clause()}",
+    "still_going": still_going_clause(),
+}
+
+
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for column in TEXT_COLUMNS:
         row[column] = json.loads(row[column]) if row[column] else {}

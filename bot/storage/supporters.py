@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.storage.base import Store, stamp
+from bot.storage.lobby import LOBBY_REACHES
 
 # What a person can agree to hear from us, each a separate choice (see bot.consent).
 DAILY_PROMPT = "daily_prompt"
@@ -152,14 +153,19 @@ class SupporterStore(Store):
         query = "SELECT 1 FROM consents WHERE user_id = ? LIMIT 1"
         return self.db.execute(query, [user_id]).fetchone() is not None
 
-    def may_receive(self, user_id: int, subject: str | None) -> bool:
-        """Whether the person said yes to `subject` (None: needs no choice) and has not blocked
-        the bot: checked again for every message at the moment it is sent (D5, P7)."""
-        row = self.db.execute(
-            f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
-            " AND s.blocked_at IS NULL",
-            [user_id],
-        ).fetchone()
+    def may_receive(
+        self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None
+    ) -> bool:
+        """Whether the person said yes to `subject` (None: needs no choice), has not blocked
+        the bot and, given `lobby` as (event id, a bot.lobby audience), is still in that
+        audience: checked again for every message at the moment it is sent (D5, P7)."""
+        sql = f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
+        params: list[object] = [user_id]
+        if lobby:
+            event_id, reach = lobby
+            sql += f" AND {LOBBY_REACHES[reach]}"
+            params.append(event_id)
+        row = self.db.execute(f"{sql} AND s.blocked_at IS NULL", params).fetchone()
         return row is not None
 
     def mark_blocked(self, user_id: int) -> None:

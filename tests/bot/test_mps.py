@@ -27,6 +27,7 @@ from bot.mps import (
     constituency_for_postcode,
     current_mp,
     find_mp,
+    looks_like_postcode,
     match_constituencies,
     normalise_postcode,
     sync_all_mps,
@@ -532,6 +533,26 @@ def test_any_sentence_and_signature_make_a_letter(campaign, sentence, signature)
     _, body = compose_letter(campaign, "es", "Jane Example", WESTMINSTER.name, sentence, signature)
     assert " ".join(sentence.split()) in body
     assert "{personal_sentence}" not in body
+
+
+@pytest.mark.parametrize(
+    ("typed", "whole", "half"),
+    [
+        ("SW1A 1AA", True, True),
+        ("sw1a-1aa.", True, True),
+        ("E1W1UU", True, True),
+        ("SW1A", False, True),
+        ("A1", False, True),
+        ("Ana Silva", False, False),
+        ("I live in E1 6AN", False, False),
+        ("", False, False),
+    ],
+)
+def test_what_looks_like_a_postcode(typed, whole, half):
+    """A whole postcode, written any way, is never taken as a name or a message; half of one
+    only where nothing but a postcode makes sense."""
+    assert looks_like_postcode(typed) is whole
+    assert looks_like_postcode(typed, half=True) is half
 
 
 def test_writetothem_link_opens_the_form_for_an_mp_without_a_postcode(campaign):

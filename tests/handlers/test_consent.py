@@ -124,6 +124,8 @@ async def test_after_stop_start_asks_once_and_neither_then_stands(chat):
     await chat.send(1, "/start")
     await chat.press(1, consent.OPTIN_NONE)
     await chat.send(1, "/stop")
+    await chat.send(1, "/start mp")  # a deep link goes where it points; the question waits
+    assert consent.OPTIN_NONE not in chat.button_data(1)
     data = await chat.send(1, "/mydata")
     assert "at your next /start I'll ask again" in "\n".join(call.text for call in data)
     await chat.send(1, "/start")

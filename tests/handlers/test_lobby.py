@@ -20,6 +20,7 @@ from bot import lobby, mps
 from bot.clock import EXAMPLE_FORMAT
 from bot.consent import UPDATES, WHATS_NEXT
 from bot.storage import utcnow
+from handlers.lobby import COMPOSER
 from messages import consent, keyboards, text
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
@@ -720,6 +721,22 @@ async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
     assert "lobby_stories" not in chat.storage.personal_data(1)
 
 
+async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):
+    """Saying yes is a tap: a postcode typed before it is not an RSVP, and is not kept."""
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1, "es")
+    await chat.press(1, keyboards.journey_data("lobby"), "es")
+    (hint,) = await chat.send(1, "SW1A 1AA", "es")
+    assert "<b>Voy a ir</b>" in hint.text and "código postal" in hint.text
+    yes = next(data for data in chat.button_data(1) if data.startswith(screens.YES))
+    assert chat.storage.get_rsvp(event_id, 1) is None
+    assert "SW1A" not in str(chat.app.user_data.get(1, {})).upper()
+    await chat.press(1, yes, "es")
+    await chat.send(1, "SW1A 1AA", "es")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
 async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -771,6 +788,20 @@ async def test_rejecting_a_story_asks_first(lobby_chat):
     assert chat.storage.personal_data(1)["lobby_stories"][0]["status"] == "pending"
     await chat.press(ORGANISER, f"{screens.REJECT_YES}{story['id']}")
     assert f"Story {story['id']}: rejected" in chat.last_text(ORGANISER)
+
+
+async def test_typing_skip_in_the_composer_skips_the_step_rather_than_becoming_its_text(
+    lobby_chat,
+):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby for equal protection")
+    await chat.send(ORGANISER, typed_at(local(7)))
+    await chat.send(ORGANISER, "Central Lobby, Houses of Parliament, London SW1A 0AA")
+    await chat.send(ORGANISER, "SKIP")  # what to bring: optional
+    assert "Which hashtag" in chat.last_text(ORGANISER)
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["bring"] == {}
 
 
 async def test_welcome_and_help_tell_of_lobby_days(lobby_chat):
