@@ -490,11 +490,11 @@ async def not_text_where_text_is_expected(attack: Attack) -> None:
             if data.startswith(("solidarity:write", "lobby:yes:", "mp:find")):
                 attack.press(user_id, data)
                 await attack.settle(what=data)
-        edit = {"text": "SW1A 1AA", "edit_date": int(time.time())}
-        tries = [("message", kind, content) for kind, content in non_text.items()]
-        for update_kind, kind, content in [*tries, ("edited_message", "edit", edit)]:
+        tries = [("message", kind, None, content) for kind, content in non_text.items()]
+        edit = ("edited_message", "edit", "SW1A 1AA", {"edit_date": int(time.time())})
+        for update_kind, kind, typed, content in [*tries, edit]:
             mark = attack.mark()
-            message = attack.message(private(user_id), None, person(user_id), **content)
+            message = attack.message(private(user_id), typed, person(user_id), **content)
             attack.api.deliver({update_kind: message})
             await attack.settle(quiet=0.8, what=kind)
             said = attack.texts(mark, user_id)
