@@ -29,6 +29,13 @@ moment the bot's answer reaches the fake:
   (target at most 5 s) and the sends left in flight, unrecorded, at exit (the batch in flight
   is recorded unless the grace period ran out).
 
+- locks: the bot's storage writing as updates do (a new supporter every 10 ms) while another
+  connection holds the database's write lock for two seconds (`stepup-bot mps sync`, another
+  process), and while a reader keeps a snapshot for two seconds (a backup) as the checkpoint
+  that scrubs /forget's erased rows runs. Reported: the event loop's longest stall (target
+  about 50 ms), with each write first awaiting `Storage.writable` as the bot's updates, jobs
+  and batches do, and without (how the bot wrote before).
+
     .venv/bin/python -m bench.bench_concurrency [--quick] [--rate 25] [--only busy ...]
 """
 
@@ -36,9 +43,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import signal
+import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -58,6 +68,7 @@ from bot.config import DEFAULT_CAMPAIGN_FILE, Settings
 from bot.consent import Rules
 from bot.delivery import create_broadcast, enqueue
 from bot.storage import Storage
+from bot.storage.base import CHECKPOINT_WAIT_SECONDS
 from messages import mp, text
 from scheduler import broadcasts
 from tests.support.bot_api import MESSAGE_METHODS, TOKEN, FakeBotApi, start_bot_process
@@ -284,6 +295,83 @@ async def shutdown(workdir: Path, recipients: int, stops: int, rate: float) -> s
     )
 
 
+def hold(database: Path, begin: str, seconds: float) -> threading.Thread:
+    """Another connection in a transaction (`begin`) for `seconds`, from a thread of its own."""
+
+    def run() -> None:
+        conn = sqlite3.connect(database, isolation_level=None)
+        conn.execute(begin)
+        conn.execute("SELECT count(*) FROM supporters").fetchone()  # a reader takes its snapshot
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+async def longest_stall(storage: Storage, gated: bool, during) -> float:
+    """The event loop's longest stall, in seconds, while `during` holds the database and the
+    bot's storage writes a new supporter every 10 ms."""
+    stop = asyncio.Event()
+    stall = 0.0
+
+    async def watch() -> None:
+        nonlocal stall
+        while not stop.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.005)
+            stall = max(stall, time.perf_counter() - before - 0.005)
+
+    async def write() -> None:
+        user_id = 10**9
+        while not stop.is_set():
+            if gated:
+                await storage.writable()
+            storage.ensure_supporter(user_id, "en")
+            user_id += 1
+            await asyncio.sleep(0.01)
+
+    tasks = [asyncio.create_task(watch()), asyncio.create_task(write())]
+    thread = await during()
+    await asyncio.to_thread(thread.join)
+    await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.gather(*tasks)
+    return stall
+
+
+async def locks(workdir: Path, recipients: int) -> str:
+    storage = Storage.open(workdir / "bot.db")
+    storage.db["supporters"].insert_all(supporters(recipients), batch_size=1000)
+
+    async def writer(_: bool) -> threading.Thread:
+        return hold(storage.path, "BEGIN IMMEDIATE", 2.0)
+
+    async def backup_and_checkpoint(gated: bool) -> threading.Thread:
+        reader = hold(storage.path, "BEGIN", 2.0)
+        await asyncio.sleep(0.1)
+        # Before, the checkpoint waited a second for the reader, and nobody could write meanwhile.
+        await asyncio.to_thread(storage.checkpoint, CHECKPOINT_WAIT_SECONDS if gated else 1.0)
+        return reader
+
+    stalls = {
+        (name, gated): await longest_stall(storage, gated, functools.partial(during, gated))
+        for name, during in (("writer", writer), ("checkpoint", backup_and_checkpoint))
+        for gated in (True, False)
+    }
+    storage.close()
+    return (
+        "locks: the event loop's longest stall while another connection holds the write lock "
+        f"2 s: {stalls['writer', True] * 1000:.0f} ms (writing without waiting for it: "
+        f"{stalls['writer', False] * 1000:.0f} ms); while a backup reads 2 s and the scrubbing "
+        f"checkpoint runs: {stalls['checkpoint', True] * 1000:.0f} ms (without, and the "
+        f"checkpoint waiting 1 s as it did: "
+        f"{stalls['checkpoint', False] * 1000:.0f} ms)"
+    )
+
+
 async def main_async(args: argparse.Namespace) -> None:
     people = 200 if args.quick else 1000
     with tempfile.TemporaryDirectory() as folder:
@@ -301,6 +389,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     args.rate,
                 ),
             ),
+            ("locks", locks(Path(folder, "locks"), 100_000)),
             (
                 "shutdown",
                 shutdown(Path(folder, "shutdown"), 10_000, 3 if args.quick else 5, args.rate),
@@ -319,7 +408,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, a few minutes")
     parser.add_argument("--rate", type=float, default=25.0, help="BROADCAST_RATE")
     parser.add_argument(
-        "--only", nargs="+", choices=("rush", "hang", "busy", "shutdown"), help="these runs only"
+        "--only",
+        nargs="+",
+        choices=("rush", "hang", "busy", "locks", "shutdown"),
+        help="these runs only",
     )
     asyncio.run(main_async(parser.parse_args()))
 

@@ -1,5 +1,6 @@
 """Database at scale: /stats, /export and broadcast audiences on 100,000 supporters and
-1,000,000 actions. Target: each database step under 200 ms.
+1,000,000 actions, and a lobby day with 10,000 RSVPs from all 650 constituencies (its dashboard,
+CSV and audiences). Target: each database step under 200 ms.
 
 The database is generated once (bench/generate.py) and cached under bench/results/. Each figure
 is the median of several runs on a warm cache, as a running bot sees it. Audiences are timed
@@ -28,9 +29,10 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bench.generate import generate
+from bot import lobby
 from bot.campaign import Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
-from bot.consent import Rules
+from bot.consent import NOTICE_KIND, Rules
 from bot.delivery import Audience, create_broadcast, enqueue, reach
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from bot.stats import export_csvs, gather_stats
@@ -132,6 +134,64 @@ def time_audiences(path: Path, seat: str, runs: int) -> list[tuple[str, Timing, 
     return timings
 
 
+LOBBY_RSVPS = 10_000
+
+
+def add_lobby_day(storage: Storage) -> int:
+    """A lobby day with LOBBY_RSVPS supporters going (one in twenty cancelled since) from
+    every constituency, most with an answer to "How did it go?". Returns its id."""
+    starts_at = dt.datetime(2026, 12, 9, 11, tzinfo=dt.UTC)
+    event_id = storage.create_lobby_event(
+        texts={"title": {"en": "Mass lobby"}, "place": {"en": "Westminster"}},
+        starts_at=starts_at,
+        rsvp_deadline=starts_at,
+        hashtag="#masslobby",
+        created_by=1,
+    )
+    with storage.immediate():
+        storage.db.execute(
+            "INSERT INTO lobby_rsvps (event_id, user_id, status, constituency_code,"
+            " constituency_name, mp_member_id, mp_name, mp_party, created_at, updated_at, outcome)"
+            " SELECT ?, user_id, CASE WHEN user_id % 20 = 0 THEN 'cancelled' ELSE 'yes' END,"
+            " constituency_code, constituency_name, 1, 'An MP', 'A party', created_at, created_at,"
+            f" CASE WHEN user_id % 7 < {len(lobby.OUTCOMES)} THEN ? END"
+            " FROM supporters WHERE constituency_code IS NOT NULL ORDER BY user_id % 997, user_id"
+            " LIMIT ?",
+            [event_id, lobby.OUTCOMES[0], LOBBY_RSVPS],
+        )
+    return event_id
+
+
+def time_lobby(path: Path, runs: int) -> list[tuple[str, Timing, int | None]]:
+    """(step, timing, recipients where it has some) for a lobby day's organiser views and
+    audiences, on a scratch copy with the lobby day added."""
+    scratch = path.with_name("lobby.db")
+    shutil.copyfile(path, scratch)
+    storage = Storage.open(scratch)
+    try:
+        event_id = add_lobby_day(storage)
+        dashboard = measure(lambda: lobby.coverage(storage, event_id), runs)
+        csv_file = measure(lambda: lobby.coverage_csv(storage, event_id), runs)
+        timings: list[tuple[str, Timing, int | None]] = [
+            ("dashboard (one lobby day's figures)", dashboard, None),
+            ("its CSV", csv_file, None),
+        ]
+        for reach_name, kind in (
+            (lobby.GOING_AUDIENCE, "broadcast"),
+            (lobby.UNCOVERED_AUDIENCE, "broadcast"),
+            (lobby.STILL_GOING_AUDIENCE, NOTICE_KIND),
+        ):
+            audience = Audience(lobby_event=event_id, lobby_reach=reach_name)
+            count = measure(lambda a=audience, k=kind: reach(storage, a, RULES, k), runs)
+            recipients = reach(storage, audience, RULES, kind)
+            timings.append((f"audience query: {reach_name}", count, recipients))
+    finally:
+        storage.close()
+        for leftover in scratch.parent.glob(f"{scratch.name}*"):
+            leftover.unlink()
+    return timings
+
+
 def row(name: str, timing: Timing, extra: str = "", judged: bool = True) -> str:
     verdict = ("ok" if timing.wall_ms < TARGET_MS else "OVER TARGET") if judged else ""
     return f"{name:<50}{timing.wall_ms:>8.1f}{timing.cpu_ms:>9.1f}{extra:>12}  {verdict}".rstrip()
@@ -164,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'start a broadcast (choose, write recipients)':<50}{'ms':>8}{'cpu ms':>9}")
     for name, _, started, _ in audiences:
         print(row(name, started))
+    print(f"\n{f'a lobby day, {LOBBY_RSVPS:,} RSVPs':<50}{'ms':>8}{'cpu ms':>9}{'recipients':>12}")
+    for name, timing, recipients in time_lobby(path, args.runs):
+        print(row(name, timing, "" if recipients is None else f"{recipients:,}"))
     return 0
 
 

@@ -83,8 +83,8 @@ class Rules:
 
 def hears_from_campaign(storage: Storage, user_id: int, rules: Rules, now: dt.datetime) -> bool:
     """Whether an organiser's message may go to this person now: they agreed to campaign updates
-    (or, after the campaign, to what comes next) and have not blocked the bot. For features that
-    message people one by one, such as lobby-day reminders; broadcasts check it themselves."""
+    (or, after the campaign, to what comes next) and have not blocked the bot: what a lobby-day
+    reminder needs, said when someone says yes; broadcasts check it themselves."""
     return storage.may_receive(user_id, rules.subject_for(BROADCAST_KIND, now))
 
 

@@ -7,6 +7,10 @@ transaction as the broadcast. The channel and X posts are claimed in that row be
 made, so each goes out once a day; one that failed (or was in flight when the process died) is
 tried once more at the next start the same day (`recover`), never in a loop.
 
+Someone who agrees to the daily prompt after the day's has gone out (a launch after the prompt
+time, a supporter joining in the afternoon) gets it too, once: every run of the day adds them
+(`late_subscribers`), and scheduler/daily.py runs the day again for them every half hour.
+
 The channel gets one post: the prompt in English, then Portuguese and Spanish below it, with one
 button per language. X gets the English prompt as plain text, trimmed to fit 280 characters.
 """
@@ -26,7 +30,7 @@ from telegram.error import TelegramError, TimedOut
 from bot import delivery
 from bot.campaign import Campaign
 from bot.config import Settings
-from bot.consent import Rules
+from bot.consent import DAILY_PROMPT, Rules
 from bot.delivery import DeliveryReport, LinkButton
 from bot.storage import Storage
 
@@ -130,7 +134,8 @@ async def run_day(
     sending: delivery.Sending,
 ) -> DeliveryReport | None:
     """Prepare the date's prompt if needed, post it to the channel and X once, and deliver it to
-    everyone still waiting for it. Safe to call any number of times. None outside the campaign."""
+    everyone still waiting for it, including those who agreed to it since it went out. Safe to
+    call any number of times. None outside the campaign."""
     broadcast_id = prepare_day(storage, campaign, words, date)
     if broadcast_id is None:
         return None
@@ -145,6 +150,7 @@ async def run_day(
     if settings.x_can_post:
         await _post_once(storage, date, X, lambda: post_to_x(settings, words(day).x_post))
     rules = Rules.of(campaign, settings)
+    storage.add_late_recipients(broadcast_id, consent=DAILY_PROMPT)
     return await delivery.run_broadcast(bot, storage, broadcast_id, rules=rules, sending=sending)
 
 
@@ -242,6 +248,23 @@ class DayStatus:
     @property
     def left(self) -> int:
         return self.counts.get(delivery.PENDING, 0) + self.counts.get("sending", 0)
+
+
+def late_subscribers(storage: Storage, date: dt.date) -> int:
+    """How many agreed to the daily prompt after the date's prompt started going out, and so
+    have not had it: the next run of the day serves them. 0 before it is prepared."""
+    run = storage.daily_run(date.isoformat())
+    if run is None:
+        return 0
+    return storage.late_recipients(run["broadcast_id"], consent=DAILY_PROMPT)
+
+
+def has_something_to_send(storage: Storage, campaign: Campaign, date: dt.date) -> bool:
+    """Whether running the date's prompt now would send anything: a campaign day whose prompt
+    has not been prepared yet, or whose subscribers include some who have not had it."""
+    if campaign.day_number(date) is None:
+        return False
+    return storage.daily_run(date.isoformat()) is None or late_subscribers(storage, date) > 0
 
 
 def day_status(storage: Storage, date: dt.date) -> DayStatus | None:

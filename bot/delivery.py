@@ -300,7 +300,8 @@ async def run_broadcast(
         broadcast["photo_file_id"],
         sending.paid_broadcasts,
     )
-    run = _Run(bot, storage, broadcast_id, message, rules, broadcast["kind"])
+    audience = Audience.from_dict(broadcast["audience"])
+    run = _Run(bot, storage, broadcast_id, message, rules, broadcast["kind"], audience)
     tally = _Tally(broadcast_id, storage, broadcast["total"] or 0, on_progress, progress_every)
     batches = asyncio.ensure_future(_send_batches(run, tally, sending))
     sending.runs.add(batches)
@@ -479,6 +480,7 @@ class _Run:
         message: _Message,
         rules: Rules,
         kind: str,
+        audience: Audience,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -486,6 +488,9 @@ class _Run:
         self.message = message
         self.rules = rules
         self.kind = kind
+        # Whether someone is still going to a lobby day is checked again at send time too: a
+        # yes cancelled meanwhile ends its reminders at once.
+        self.lobby = audience.as_filters()["lobby"]
         self.pause = _Pause()
 
     def cap(self) -> tuple[int, dt.datetime] | None:
@@ -532,10 +537,12 @@ class _Run:
         return outcomes
 
     async def deliver(self, user_id: int, language: str, turn: Turn) -> _Outcome:
-        """One recipient: re-check their consent to this kind of message at send time, send,
-        classify the result. `turn` hears when the send may start (at once if it is skipped)."""
+        """One recipient: re-check their consent to this kind of message (and their yes to a
+        lobby day it is about) at send time, send, classify the result. `turn` hears when the
+        send may start (at once if it is skipped)."""
         await self.pause.wait()
-        if not self.storage.may_receive(user_id, self.rules.subject_for(self.kind, utcnow())):
+        consent = self.rules.subject_for(self.kind, utcnow())
+        if not self.storage.may_receive(user_id, consent, self.lobby):
             turn.started()
             return _Outcome(user_id, SKIPPED)
         try:

@@ -182,16 +182,17 @@ def save_changes(
     *,
     notice: Mapping[str, Any] | None,
     rearm: list[str],
-) -> int | bool | None:
+) -> tuple[bool, int | None]:
     """Save an organiser's changes to an open event, with (in the same transaction) the notice
-    to those going, if any, and its moments in `rearm` made due again at the new times.
-    Returns the notice's broadcast id, None without one, False if the event was cancelled."""
+    to those going, if any (create_broadcast's keyword arguments), and its moments in `rearm`
+    made due again at the new times. Returns whether it was saved (not if the event was
+    cancelled meanwhile) and the notice's broadcast id."""
     with storage.immediate():
         if not storage.update_lobby_event(event_id, **values):
-            return False
+            return False, None
         if rearm:
             storage.rearm_lobby_moments(event_id, rearm)
-        return create_broadcast(storage, **notice) if notice else None
+        return True, create_broadcast(storage, **notice) if notice else None
 
 
 def cancel(storage: Storage, event_id: int, notice: Mapping[str, Any]) -> int | None:
@@ -207,6 +208,18 @@ def open_events(storage: Storage) -> dict[int, LobbyEvent]:
     """Every event not cancelled, by id, whether still to come or over."""
     events = (LobbyEvent.from_row(row) for row in storage.lobby_events())
     return {event.id: event for event in events if event.status == OPEN}
+
+
+def next_for(storage: Storage, user_id: int, now: dt.datetime) -> tuple[LobbyEvent, bool] | None:
+    """The soonest lobby day still to come that this supporter can say yes to, or already said
+    yes to, and whether they are going; None when there is none (for their checklist)."""
+    for row in storage.lobby_events(open_after=now):
+        event = LobbyEvent.from_row(row)
+        rsvp = storage.get_rsvp(event.id, user_id)
+        going = rsvp is not None and rsvp["status"] == GOING
+        if going or event.rsvp_open(now):
+            return event, going
+    return None
 
 
 def clean_text(field: str, raw: str) -> str:

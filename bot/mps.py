@@ -52,6 +52,9 @@ _POSTCODE = re.compile(rf"GIR0AA|(?:{_OUTWARD_CODE})[0-9][A-Z]{{2}}")
 # postcodes.io gives their postcodes these ONS pseudo-codes (Channel Islands, Isle of Man) as
 # the constituency, with no name.
 _CROWN_DEPENDENCY_CODES = ("L99999999", "M99999999")
+# Their postcode areas (Jersey, Guernsey, the Isle of Man): known from the postcode itself, so
+# the answer needs no lookup and holds while postcodes.io is down.
+_CROWN_DEPENDENCY_AREAS = ("JE", "GY", "IM")
 _X_HANDLE_IN_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
 _X_HANDLE_ALONE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
 X_INTENT_URL = "https://x.com/intent/tweet"
@@ -106,11 +109,12 @@ class LookupUnavailable(MpLookupError):
 
 
 class LetterFieldTooLong(ValueError):
-    """A supporter's text is over `limit` characters; ask again."""
+    """A supporter's text of `length` characters is over `limit`; ask again."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, length: int) -> None:
         super().__init__(f"longer than {limit} characters")
         self.limit = limit
+        self.length = length
 
 
 class PersonalSentenceTooLong(LetterFieldTooLong):
@@ -189,13 +193,14 @@ def normalise_postcode(raw: str) -> str:
     raise PostcodeMalformed()
 
 
-def looks_like_postcode(typed: str) -> bool:
-    """Whether `typed` is a UK postcode, or its first half alone, however spaced or punctuated:
-    something that may only be used to find an MP, never kept as a name or a message."""
+def looks_like_postcode(typed: str, half: bool = False) -> bool:
+    """Whether `typed` is a whole UK postcode, however spaced or punctuated: something only to
+    be used to find an MP, never kept as a name or a message. With `half`, its first half alone
+    too ("SW1A"; alone, "A1" or "M5" may mean something else)."""
     try:
         normalise_postcode(typed)
     except PostcodeIncomplete:
-        return True
+        return half
     except PostcodeMalformed:
         return False
     return True
@@ -410,12 +415,15 @@ async def find_mp(
     http: httpx.AsyncClient, settings: Settings, storage: Storage, postcode: str
 ) -> MP:
     """The supporter's MP from the postcode they typed: the cache when fresh, otherwise the live
-    API. Raises the MpLookupError saying what went wrong; takes at most LOOKUP_SECONDS, then
+    API; a Jersey, Guernsey or Isle of Man postcode is NoWestminsterSeat before any lookup.
+    Raises the MpLookupError saying what went wrong; takes at most LOOKUP_SECONDS, then
     raises LookupUnavailable (sources: postcodes.io, then the UK Parliament Members API).
 
     When the Members API is down or slow, a stale cached MP is better than a dead end.
     """
     normalised = normalise_postcode(postcode)
+    if normalised.startswith(_CROWN_DEPENDENCY_AREAS) and normalised[2].isdigit():
+        raise NoWestminsterSeat()
     deadline = asyncio.get_running_loop().time() + LOOKUP_SECONDS
     constituency = await _before(
         deadline, constituency_for_postcode(http, str(settings.postcodes_api_url), normalised)
@@ -430,6 +438,7 @@ async def find_mp(
             raise
         logger.warning("Members API unavailable (%s); using the cached MP", error)
         return _mp_from_row(cached, constituency)
+    await storage.writable()  # the lookups took time: another connection may write meanwhile
     storage.save_mp(mp.as_row())
     return mp
 

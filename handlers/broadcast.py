@@ -35,6 +35,7 @@ from handlers.common import (
     answer,
     journey,
     language,
+    or_typed,
     organiser_only,
     remember,
     reply,
@@ -472,6 +473,10 @@ def conversation() -> ConversationHandler:
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))
 
+    labels = {
+        "broadcast.cancel_button": cancel_draft,
+        "broadcast.skip_version_button": ask_audience,
+    }
     audience_buttons = [
         button(screens.AREA + "$", ask_area),
         button(screens.AUDIENCE_PREFIX, choose_audience),
@@ -481,7 +486,8 @@ def conversation() -> ConversationHandler:
         entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
         states={
             ASK_TEXT: [
-                typed(TEXT_MESSAGE | PHOTO_MESSAGE, receive_message),
+                # A button's label typed does what the button does, never becomes the message.
+                typed(TEXT_MESSAGE | PHOTO_MESSAGE, or_typed(receive_message, labels)),
                 typed(OTHER_MESSAGE, refuse_other),
                 button(screens.CONTINUE + "$", ask_audience),
             ],
@@ -519,3 +525,4 @@ def register(app: Application) -> None:
     app.add_handler(conversation())
     app.add_handlers(routes({}, BUTTONS))
     app.bot_data.drafts.add(DRAFT)
+    app.bot_data.organiser_buttons.add(screens.PREFIX)

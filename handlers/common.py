@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -33,17 +35,25 @@ EDITED = filters.UpdateType.EDITED_MESSAGE
 
 
 class _Postcode(filters.MessageFilter):
-    """Text that looks like a UK postcode or its first half (`bot.mps.looks_like_postcode`)."""
+    """Text that is a whole UK postcode, or with `half` also its first half alone
+    (`bot.mps.looks_like_postcode`)."""
+
+    def __init__(self, half: bool = False) -> None:
+        super().__init__(name="POSTCODE_OR_HALF" if half else "POSTCODE_TEXT")
+        self.half = half
 
     def filter(self, message: Message) -> bool:
-        return bool(message.text) and looks_like_postcode(message.text)
+        return bool(message.text) and looks_like_postcode(message.text, self.half)
 
 
-POSTCODE_TEXT = _Postcode(name="POSTCODE_TEXT")
+POSTCODE_TEXT = _Postcode()
+# Where only a postcode makes sense (the MP journey's first screen): half is asked for in full.
+POSTCODE_OR_HALF = _Postcode(half=True)
 
 
 class Showing(filters.MessageFilter):
-    """Messages from a person to whom the bot last showed `screen` (`BotData.screens`)."""
+    """Messages from a person to whom the bot last showed `screen`, or a screen whose name
+    starts with it (`lobby_invitation:` matches every lobby day's; see `BotData.screens`)."""
 
     def __init__(self, screens: Mapping[int, str], screen: str) -> None:
         super().__init__(name=f"Showing({screen!r})")
@@ -52,7 +62,7 @@ class Showing(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and self.screens.get(user.id) == self.screen
+        return user is not None and self.screens.get(user.id, "").startswith(self.screen)
 
 
 def showing(update: Update, context: Context, screen: str) -> None:
@@ -197,6 +207,32 @@ def organiser_only(callback: Handler) -> Handler:
         return await callback(update, context)
 
     return guarded
+
+
+def label_words(label: str) -> str:
+    """A button's label as someone would type it: its words, without emoji, punctuation or
+    accents, in any case ("⬅️ Menú" -> "menu")."""
+    letters = unicodedata.normalize("NFKD", label)
+    plain = "".join(char for char in letters if not unicodedata.combining(char))
+    return " ".join(re.findall(r"\w+", plain)).casefold()
+
+
+def or_typed(step: Handler, buttons: Mapping[str, Handler]) -> Handler:
+    """A text step under buttons whose label a person may type instead of tapping: `buttons`
+    maps the catalog key of a label to what its button does. A message that is one of those
+    labels in the person's language (any case, without its emoji) does what the button does,
+    rather than being taken as a name, a sentence or a postcode; any other goes to `step`."""
+
+    @functools.wraps(step)
+    async def read(update: Update, context: Context) -> object:
+        typed = label_words(update.effective_message.text or "")  # a photo has no text
+        lang = language(update, context)
+        for key, pressed in buttons.items():
+            if typed == label_words(text(lang, key)):
+                return await pressed(update, context)
+        return await step(update, context)
+
+    return read
 
 
 async def postcode_hint(update: Update, context: Context) -> None:

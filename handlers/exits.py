@@ -1,6 +1,7 @@
 """Ways out of any journey: every general command and menu button ends the conversation it
 interrupts and then does what it always does. Journeys put `exits()` in their fallbacks, so a
-supporter is never stuck with the bot reading their next words as a postcode or a letter."""
+supporter is never stuck with the bot reading their next words as a postcode or a letter.
+Changing language is not a way out: at a step, it carries the journey on in the new language."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from telegram.ext import BaseHandler
 
 from bot.app.context import Context
 from handlers import onboarding, privacy
-from handlers.common import Handler, ending, routes
+from handlers.common import Handler, ending, routes, show
+from messages import keyboards, text
 
 
 def exits(dropping: str | None = None) -> list[BaseHandler]:
@@ -19,14 +21,20 @@ def exits(dropping: str | None = None) -> list[BaseHandler]:
     journey's unfinished draft in user_data, discarded on the way out."""
     commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
-
-    def way_out(callback: Handler) -> Handler:
-        return ending(discarding(dropping, callback) if dropping else callback)
-
     return routes(
-        {name: way_out(callback) for name, callback in commands.items()},
-        [(pattern, way_out(callback)) for pattern, callback in buttons],
+        {name: way_out(callback, dropping) for name, callback in commands.items()},
+        [(pattern, way_out(callback, dropping)) for pattern, callback in buttons],
     )
+
+
+def way_out(callback: Handler, dropping: str | None = None) -> Handler:
+    """`callback`, ending the conversation, after discarding the draft `dropping` names."""
+    return ending(discarding(dropping, callback) if dropping else callback)
+
+
+def back_to_menu(dropping: str | None = None) -> Handler:
+    """The "Menu" button under a journey's step, or its label typed: leave for the menu."""
+    return way_out(onboarding.show_menu, dropping)
 
 
 def discarding(key: str, callback: Handler) -> Handler:
@@ -36,3 +44,24 @@ def discarding(key: str, callback: Handler) -> Handler:
         return await callback(update, context)
 
     return discard_then
+
+
+def language_change(resume: Handler) -> list[BaseHandler]:
+    """For one step of a journey, ahead of its `exits()`: /language and the language buttons
+    change the language without leaving the journey or its draft, then `resume` asks the
+    step's question again, in the new language."""
+
+    async def switch_then_resume(update: Update, context: Context) -> object:
+        chosen = await onboarding.switch_language(update, context)
+        if chosen is None:
+            return None
+        await show(update, context, text(chosen, "core.language.changed_mid_journey"))
+        return await resume(update, context)
+
+    return routes(
+        {"language": onboarding.language_command},
+        [
+            (f"^{keyboards.MENU_LANGUAGE}$", onboarding.language_command),
+            (f"^{keyboards.LANGUAGE_PREFIX}", switch_then_resume),
+        ],
+    )

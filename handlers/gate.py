@@ -83,7 +83,8 @@ async def know_supporter(update: Update, context: Context) -> None:
     any other update. Until then, and after /forget, commands still answer (none of them keeps
     anything about a person without a row; organisers' check their ids), but a button or a
     message (a stale button, "I've sent it" after /forget) records nothing and is kindly asked
-    to /start first. Organisers' own buttons work whether or not they started as supporters."""
+    to /start first. Organisers' own buttons and typed text (their composers) work whether or
+    not they started as supporters; a supporter's button does not, for them as for anyone."""
     user = update.effective_user
     if user is None or not any(getattr(update, kind) for kind in PERSON_UPDATES):
         return
@@ -98,7 +99,7 @@ async def know_supporter(update: Update, context: Context) -> None:
         context.language = language_for(user.language_code)
         context.message_ids = []  # shown, but not kept: there is nobody to keep them for
         context.started = False
-        if command is not None or context.bot_data.settings.is_organiser(user.id):
+        if command is not None or organisers_own(update, context):
             return
         await ask_to_start(update, context)
         raise ApplicationHandlerStop
@@ -109,6 +110,17 @@ async def know_supporter(update: Update, context: Context) -> None:
     context.message_ids = (
         [(update.message.chat_id, update.message.message_id)] if update.message else []
     )
+
+
+def organisers_own(update: Update, context: Context) -> bool:
+    """Whether the update is an organiser's at work: their message, or a press of one of the
+    organisers' buttons."""
+    if not context.bot_data.settings.is_organiser(update.effective_user.id):
+        return False
+    query = update.callback_query
+    if query is None:
+        return True
+    return (query.data or "").startswith(tuple(context.bot_data.organiser_buttons))
 
 
 async def ask_to_start(update: Update, context: Context) -> None:

@@ -32,25 +32,28 @@ from telegram.ext import (
 from bot import lobby
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
-from bot.consent import hears_from_campaign
+from bot.consent import FOLLOWUP_KIND, hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
 from bot.storage import utcnow
 from handlers.common import (
     POSTCODE_TEXT,
     Handler,
+    Showing,
     answer,
     ending,
     journey,
     language,
+    or_typed,
     organiser_only,
     postcode_hint,
     remember,
     reply,
     routes,
     show,
+    showing,
     user_id,
 )
-from handlers.exits import discarding, exits
+from handlers.exits import back_to_menu, discarding, exits, language_change
 from handlers.mp import lookup_mp
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as screens
@@ -58,6 +61,8 @@ from messages.core import characters, too_long
 from scheduler import lobby as jobs
 
 POSTCODE, STORY, PERMISSION, SIGNATURE = "postcode", "story", "permission", "signature"
+# The screen (BotData.screens) of a lobby day's invitation, followed by the event's id.
+INVITED = "lobby_invitation:"
 FIELD, REVIEW = "field", "review"
 # user_data keys: the supporter's step in a lobby journey ({"event": id, "story": ...}) and
 # the organiser's event being composed (see `new_draft`).
@@ -128,6 +133,21 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
     going = storage.going_count(event.id)
     body = screens.invitation(lang, event, zone(context), now, going)
     await show(update, context, body, screens.invitation_keyboard(lang, event, now))
+    if event.rsvp_open(now):
+        showing(update, context, f"{INVITED}{event.id}")
+
+
+async def postcode_before_yes(update: Update, context: Context) -> None:
+    """A postcode typed on a lobby day's invitation: saying yes takes the tap, so it is not
+    taken (nor kept), and the button is shown again; if the day is gone, the general hint."""
+    screen = context.bot_data.screens.get(user_id(update), "")
+    event = load_event(context, id_in(screen, INVITED))
+    if event is None or not event.rsvp_open(utcnow()):
+        await postcode_hint(update, context)
+        return
+    lang = language(update, context)
+    keyboard = screens.column(screens.going_button(lang, event), screens.menu_button(lang))
+    await reply(update, context, text(lang, "lobby.postcode_first"), keyboard)
 
 
 EventHandler = Callable[[Update, Context, LobbyEvent], Awaitable[None]]
@@ -231,6 +251,11 @@ async def ask_postcode(update: Update, context: Context) -> str | int:
         await show_event(update, context, event)
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event.id}
+    return await ask_for_postcode(update, context)
+
+
+async def ask_for_postcode(update: Update, context: Context) -> str:
+    """The postcode that finds their MP, which is not kept."""
     lang = language(update, context)
     await show(update, context, text(lang, "lobby.ask_postcode"), keyboards.back_to_menu(lang))
     return POSTCODE
@@ -244,8 +269,8 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
         context.user_data.pop(DRAFT, None)
         await open_lobby(update, context)
         return ConversationHandler.END
-    mp = await lookup_mp(update, context)
-    if mp is None:  # said why; another postcode may follow
+    mp = await lookup_mp(update, context, retry=screens.yes_data(event))
+    if mp is None:  # said why; another postcode may follow, or "Try again" asks for one
         return None
     storage = context.bot_data.storage
     uid = user_id(update)
@@ -265,8 +290,13 @@ async def take_postcode(update: Update, context: Context) -> str | int | None:
     context.user_data.pop(DRAFT, None)
     lang = language(update, context)
     rsvp = storage.get_rsvp(event.id, uid)
-    reminded = hears_from_campaign(storage, uid, context.bot_data.rules, utcnow())
-    body = screens.rsvp_done(lang, rsvp, others, reminded)
+    rules = context.bot_data.rules
+    reminded = hears_from_campaign(storage, uid, rules, utcnow())
+    # "How did it go?" after the campaign needs a yes to what comes next: say so now.
+    asked_after = storage.may_receive(
+        uid, rules.subject_for(FOLLOWUP_KIND, event.moment(lobby.OUTCOME, zone(context)))
+    )
+    body = screens.rsvp_done(lang, rsvp, others, reminded, asked_after)
     await reply(update, context, body, screens.going_keyboard(lang, event))
     return ConversationHandler.END
 
@@ -306,9 +336,14 @@ async def ask_story(update: Update, context: Context) -> str | int:
         await answer(update, context, text(lang, "lobby.stale"))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"event": event_id}
-    await show(
-        update, context, text(lang, "lobby.ask_story", limit=characters(lang, lobby.STORY_LIMIT))
-    )
+    return await ask_for_story(update, context)
+
+
+async def ask_for_story(update: Update, context: Context) -> str:
+    """The story, and how long it may be."""
+    lang = language(update, context)
+    limit = characters(lang, lobby.STORY_LIMIT)
+    await show(update, context, text(lang, "lobby.ask_story", limit=limit))
     return STORY
 
 
@@ -334,8 +369,18 @@ async def take_story(update: Update, context: Context) -> str | int | None:
             warning = text(lang, "lobby.story_empty")
         await reply(update, context, warning)
         return None
+    return await ask_permission(update, context)
+
+
+async def ask_permission(update: Update, context: Context) -> str | int:
+    """The story as written: may it be published?"""
+    draft = story_draft(context)
+    if draft is None or "story" not in draft:
+        await open_lobby(update, context)
+        return ConversationHandler.END
+    lang = language(update, context)
     body = text(lang, "lobby.ask_permission", story=draft["story"])
-    await reply(update, context, body, screens.permission_keyboard(lang))
+    await show(update, context, body, screens.permission_keyboard(lang))
     return PERMISSION
 
 
@@ -369,16 +414,13 @@ async def ask_signature(update: Update, context: Context) -> str | int:
 
 async def take_signature(update: Update, context: Context) -> str | int | None:
     """A typed signature (a first name, initials), then the story is saved."""
+    typed = update.effective_message.text
     try:
-        signature = lobby.clean_signature(update.effective_message.text)
+        signature = lobby.clean_signature(typed)
     except LobbyInputError:
         lang = language(update, context)
-        await reply(
-            update,
-            context,
-            text(lang, "lobby.signature_too_long", limit=characters(lang, lobby.SIGNATURE_LIMIT)),
-            screens.unsigned_keyboard(lang),
-        )
+        warning = too_long(lang, "lobby.signature_too_long", len(typed), lobby.SIGNATURE_LIMIT)
+        await reply(update, context, warning, screens.unsigned_keyboard(lang))
         return None
     return await save_story(update, context, signature)
 
@@ -827,27 +869,35 @@ def supporter_conversation() -> ConversationHandler:
     lobby buttons end it and do what they always do. A postcode is never kept as a story or a
     signature: the MP journey is offered instead."""
     not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
+    # A button's label typed at its step does what the button does.
+    menu = {"core.menu.button_back": back_to_menu(dropping=DRAFT)}
     return journey(
         "lobby",
         entry_points=[button(screens.YES, ask_postcode), button(screens.STORY, ask_story)],
         states={
             POSTCODE: [
-                MessageHandler(NEW_TEXT, take_postcode),
+                *language_change(ask_for_postcode),
+                MessageHandler(NEW_TEXT, or_typed(take_postcode, menu)),
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             STORY: [
+                *language_change(ask_for_story),
                 not_a_postcode,
                 MessageHandler(NEW_TEXT, take_story),
                 MessageHandler(NEW_OTHER, story_not_text),
             ],
             PERMISSION: [
+                *language_change(ask_permission),
                 button(f"{screens.PUBLISH_YES}$", ask_signature),
                 button(f"{screens.PUBLISH_NO}$", refuse_publishing),
                 MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
             ],
             SIGNATURE: [
+                *language_change(ask_signature),
                 not_a_postcode,
-                MessageHandler(NEW_TEXT, take_signature),
+                MessageHandler(
+                    NEW_TEXT, or_typed(take_signature, {"lobby.unsigned_button": unsigned})
+                ),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(f"{screens.UNSIGNED}$", unsigned),
             ],
@@ -871,6 +921,7 @@ def composer() -> ConversationHandler:
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))
 
+    labels = {"lobby.skip_button": skip_step, "lobby.discard_button": discard}
     return journey(
         "lobby_composer",
         entry_points=[
@@ -879,7 +930,8 @@ def composer() -> ConversationHandler:
         ],
         states={
             FIELD: [
-                typed(NEW_TEXT, take_value),
+                # A button's label typed does what the button does, never becomes the field.
+                typed(NEW_TEXT, or_typed(take_value, labels)),
                 typed(NEW_OTHER, composer_not_text),
                 admin_button(f"{screens.SKIP}$", skip_step),
             ],
@@ -916,6 +968,11 @@ def register(app: Application) -> None:
     """The supporter journey and the composer conversations, then the plain buttons and /lobby."""
     app.add_handler(supporter_conversation())
     app.add_handler(composer())
+    app.add_handler(
+        MessageHandler(
+            NEW_TEXT & POSTCODE_TEXT & Showing(app.bot_data.screens, INVITED), postcode_before_yes
+        )
+    )
     app.add_handlers(
         routes(
             {"lobby": organiser_only(admin_list)},
@@ -925,3 +982,4 @@ def register(app: Application) -> None:
     )
     app.bot_data.journeys["lobby"] = open_lobby
     app.bot_data.drafts.update({DRAFT, COMPOSER})
+    app.bot_data.organiser_buttons.add(screens.ADMIN)

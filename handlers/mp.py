@@ -48,6 +48,7 @@ from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from bot.typed import says_something
 from handlers.common import (
+    POSTCODE_OR_HALF,
     POSTCODE_TEXT,
     Handler,
     Showing,
@@ -55,12 +56,13 @@ from handlers.common import (
     journey,
     language,
     looking_up,
+    or_typed,
     reply,
     show,
     showing,
     user_id,
 )
-from handlers.exits import exits
+from handlers.exits import back_to_menu, exits, language_change
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as lobby_screens
@@ -129,14 +131,19 @@ def compose(context: Context, letter: dict[str, Any], letter_language: str) -> t
     )
 
 
+# The Skip button of each field's step, offered again with "that's a little long".
+SKIPS = {"signature": SKIP_NAME, "sentence": SKIP_SENTENCE}
+
+
 async def keep_field(update: Update, context: Context, field: str, value: str | None) -> bool:
-    """Keep `value` as `field` of the letter if the letter can carry it; else say the limit."""
+    """Keep `value` as `field` of the letter if the letter can carry it; else say the limit,
+    with the step's Skip button again."""
     letter = {**context.user_data[LETTER], field: value}
     try:
         compose(context, letter, "en")  # the limits are the same in every language
     except LetterFieldTooLong as error:
         lang = language(update, context)
-        await reply(update, context, too_long_text(lang, error))
+        await reply(update, context, too_long_text(lang, error), skip_keyboard(lang, SKIPS[field]))
         return False
     context.user_data[LETTER] = letter
     return True
@@ -196,16 +203,29 @@ async def take_postcode(update: Update, context: Context) -> str | None:
     mp = await lookup_mp(update, context)
     if mp is None:
         return None
-    lang = language(update, context)
     meeting = context.user_data.get(LETTER, {}).get("meeting")
     context.user_data[LETTER] = {"mp": asdict(mp)} | ({"meeting": meeting} if meeting else {})
-    await reply(update, context, found_text(lang, mp), skip_keyboard(lang, SKIP_NAME))
+    return await ask_name(update, context)
+
+
+@needs_letter
+async def ask_name(update: Update, context: Context) -> str:
+    """The MP found (or the meeting to ask them for), and how to sign the letter."""
+    lang = language(update, context)
+    letter = context.user_data[LETTER]
+    mp = MP(**letter["mp"])
+    if letter.get("meeting"):
+        body = lobby_screens.request_intro(lang, mp.name, mp.constituency_name)
+    else:
+        body = found_text(lang, mp)
+    await show(update, context, body, skip_keyboard(lang, SKIP_NAME))
     return NAME
 
 
-async def lookup_mp(update: Update, context: Context) -> MP | None:
+async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP | None:
     """The MP for the postcode typed, whose constituency becomes the supporter's. Every failure
-    says what to do next (WriteToThem, when the bot cannot name an MP) and returns None: the
+    says what to do next (WriteToThem, when the bot cannot name an MP, and "Try again", which
+    sends `retry`: the button that asks again in the caller's journey) and returns None: the
     step still takes a postcode, so another one, or the same one later, is looked up. Also
     the lobby day's RSVP (handlers/lobby.py)."""
     lang = language(update, context)
@@ -231,12 +251,14 @@ async def lookup_mp(update: Update, context: Context) -> MP | None:
         return None
     except SeatVacant as error:
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
-        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign))
+        await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, retry))
         return None
     except LookupUnavailable:
         unavailable = text(lang, "mp.lookup_unavailable")
-        await reply(update, context, unavailable, writetothem_keyboard(lang, data.campaign))
+        keyboard = writetothem_keyboard(lang, data.campaign, retry)
+        await reply(update, context, unavailable, keyboard)
         return None
+    await data.storage.writable()  # as at the update's start: the lookup took time
     data.storage.set_constituency(user_id(update), mp.constituency_code, mp.constituency_name)
     return mp
 
@@ -259,9 +281,7 @@ async def request_meeting(update: Update, context: Context) -> str | int:
         "mp": asdict(mp),
         "meeting": {"event": event.id, "day": day.isoformat(), "hashtag": event.hashtag},
     }
-    intro = lobby_screens.request_intro(lang, mp.name, mp.constituency_name)
-    await show(update, context, intro, skip_keyboard(lang, SKIP_NAME))
-    return NAME
+    return await ask_name(update, context)
 
 
 @needs_letter
@@ -285,14 +305,17 @@ async def skip_name(update: Update, context: Context) -> str | None:
     return await ask_sentence(update, context)
 
 
+@needs_letter
 async def ask_sentence(update: Update, context: Context) -> str:
+    """The supporter's own sentence, and how long it may be; once the letter's language is
+    chosen ("Write it again"), in that language."""
     lang = language(update, context)
-    await show(
-        update,
-        context,
-        text(lang, "mp.ask_sentence", limit=characters(lang, PERSONAL_SENTENCE_LIMIT)),
-        skip_keyboard(lang, SKIP_SENTENCE),
-    )
+    letter_language = context.user_data[LETTER].get("letter_language")
+    if letter_language:
+        body = ask_sentence_again(lang, letter_language)
+    else:
+        body = text(lang, "mp.ask_sentence", limit=characters(lang, PERSONAL_SENTENCE_LIMIT))
+    await show(update, context, body, skip_keyboard(lang, SKIP_SENTENCE))
     return SENTENCE
 
 
@@ -328,16 +351,6 @@ async def after_sentence(update: Update, context: Context) -> str | int:
     if chosen:
         return await hand_over(update, context, chosen)
     return await ask_letter_language(update, context)
-
-
-@needs_letter
-async def rewrite_sentence(update: Update, context: Context) -> str:
-    """Write the sentence again, in the letter's language."""
-    lang = language(update, context)
-    letter_language = context.user_data[LETTER]["letter_language"]
-    body = ask_sentence_again(lang, letter_language)
-    await show(update, context, body, skip_keyboard(lang, SKIP_SENTENCE))
-    return SENTENCE
 
 
 @needs_letter
@@ -472,6 +485,8 @@ def conversation(screens: dict[int, str]) -> ConversationHandler:
 
     # At every step, a postcode is taken as one (a corrected postcode, not a name or sentence).
     new_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, take_postcode)
+    # A button's label typed at its step does what the button does, never becomes the letter.
+    menu = {"core.menu.button_back": back_to_menu(dropping=LETTER)}
     letter_languages = f"{LETTER_LANGUAGE_PREFIX}({'|'.join(LANGUAGES)})"
     return journey(
         "mp",
@@ -479,30 +494,38 @@ def conversation(screens: dict[int, str]) -> ConversationHandler:
             button(FIND, ask_postcode),
             CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
             MessageHandler(
-                NEW_TEXT & POSTCODE_TEXT & Showing(screens, INTRO), take_postcode_at_intro
+                NEW_TEXT & POSTCODE_OR_HALF & Showing(screens, INTRO), take_postcode_at_intro
             ),
         ],
         states={
             POSTCODE: [
-                MessageHandler(NEW_TEXT, take_postcode),
+                *language_change(ask_postcode),
+                MessageHandler(NEW_TEXT, or_typed(take_postcode, menu)),
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             NAME: [
+                *language_change(ask_name),
                 new_postcode,
-                MessageHandler(NEW_TEXT, take_name),
+                MessageHandler(
+                    NEW_TEXT, or_typed(take_name, {**menu, "mp.skip_button": skip_name})
+                ),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(SKIP_NAME, skip_name),
             ],
             SENTENCE: [
+                *language_change(ask_sentence),
                 new_postcode,
-                MessageHandler(NEW_TEXT, take_sentence),
+                MessageHandler(
+                    NEW_TEXT, or_typed(take_sentence, {**menu, "mp.skip_button": skip_sentence})
+                ),
                 MessageHandler(NEW_OTHER, ask_for_text),
                 button(SKIP_SENTENCE, skip_sentence),
             ],
             LETTER_LANGUAGE: [
+                *language_change(needs_letter(ask_letter_language)),
                 new_postcode,
                 button(letter_languages, choose_letter_language),
-                button(REWRITE, rewrite_sentence),
+                button(REWRITE, ask_sentence),
                 button(KEEP_MIXED, keep_mixed),
                 MessageHandler(NEW_TEXT | NEW_OTHER, repeat_letter_language),
             ],

@@ -6,8 +6,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
+from bot import lobby
 from bot.app.context import Context
 from bot.progress import checklist
+from bot.storage import utcnow
 from handlers.common import (
     POSTCODE_TEXT,
     answer,
@@ -50,8 +52,9 @@ async def start(update: Update, context: Context) -> None:
         await send_welcome(update, context, lang)
         return
     journey = payload if payload in context.bot_data.journeys else "menu"
-    asked_again = context.user_data.pop(ASK_AGAIN, False)
-    if journey == "menu" and asked_again and not any(storage.consents(user_id(update)).values()):
+    # A deep link goes where it points; the question waits for a plain /start.
+    asks_again = journey == "menu" and context.user_data.pop(ASK_AGAIN, False)
+    if asks_again and not any(storage.consents(user_id(update)).values()):
         await reply(update, context, text(lang, "consent.welcome_back"))
         await ask_consent(update, context, lang)
         return
@@ -91,7 +94,10 @@ async def show_menu(update: Update, context: Context) -> None:
     lang = language(update, context)
     progress = checklist(storage.done_actions(user_id(update)))
     chosen = storage.consents(user_id(update))
-    body = core.menu(lang, progress, consent.states(lang, chosen, consent.ASKED_AT_START))
+    coming = lobby.next_for(storage, user_id(update), utcnow())
+    lobby_day = (coming[0].text("title", lang), coming[1]) if coming else None
+    messages = consent.states(lang, chosen, consent.ASKED_AT_START)
+    body = core.menu(lang, progress, messages, lobby_day)
     await show(update, context, body, keyboards.main_menu(lang))
 
 
@@ -105,16 +111,24 @@ async def language_command(update: Update, context: Context) -> None:
     )
 
 
-async def choose_language(update: Update, context: Context) -> None:
-    """A language button: switch, confirm in the new language, and carry on where they were."""
-    query = update.callback_query
-    chosen = query.data.removeprefix(keyboards.LANGUAGE_PREFIX)
+async def switch_language(update: Update, context: Context) -> str | None:
+    """A language button: the person's language becomes the one pressed, which is returned;
+    None for a button that names no language (stale or tampered), after saying so."""
+    chosen = update.callback_query.data.removeprefix(keyboards.LANGUAGE_PREFIX)
     if chosen not in LANGUAGES:
         await stale_button(update, context)
-        return
+        return None
     await answer(update, context)
     context.bot_data.storage.set_language(user_id(update), chosen)
     context.language = chosen
+    return chosen
+
+
+async def choose_language(update: Update, context: Context) -> None:
+    """A language button: switch, confirm in the new language, and carry on where they were."""
+    chosen = await switch_language(update, context)
+    if chosen is None:
+        return
     await reply(update, context, text(chosen, "core.language.changed"))
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)

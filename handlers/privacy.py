@@ -53,9 +53,8 @@ async def mydata_command(update: Update, context: Context) -> None:
     lang = language(update, context)
     data = context.bot_data.storage.personal_data(user_id(update))
     body = mydata.page(lang, data, context.bot_data.settings.zone)
-    await show(
-        update, context, body, keyboards.my_data(lang) if data else keyboards.back_to_menu(lang)
-    )
+    markup = keyboards.erase_or_back(lang) if data else keyboards.back_to_menu(lang)
+    await show(update, context, body, markup)
 
 
 async def stop_command(update: Update, context: Context) -> None:

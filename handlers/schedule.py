@@ -49,8 +49,10 @@ def overview(context: Context, lang: str) -> tuple[Html, InlineKeyboardMarkup]:
     day = today(context)
     paused = daily.is_paused(data.storage)
     status = daily.day_status(data.storage, day)
-    body = screens.render_schedule(lang, data.campaign, data.settings, day, status, paused)
-    return body, screens.overview_keyboard(lang, paused, data.campaign.day_number(day) is not None)
+    late = daily.late_subscribers(data.storage, day)
+    body = screens.render_schedule(lang, data.campaign, data.settings, day, status, paused, late)
+    sendable = daily.has_something_to_send(data.storage, data.campaign, day)
+    return body, screens.overview_keyboard(lang, paused, sendable)
 
 
 async def show_schedule(update: Update, context: Context) -> None:
@@ -103,29 +105,31 @@ async def resume_schedule(update: Update, context: Context) -> None:
 
 
 async def confirm_send(update: Update, context: Context) -> None:
-    """Send today's now: ask first."""
+    """Send today's now: ask first, saying to whom; or say why there is nothing to send."""
     lang = language(update, context)
-    day = context.bot_data.campaign.day_number(today(context))
-    if day is None:
-        await show(
-            update,
-            context,
-            text(lang, "daily.schedule.no_prompt_today"),
-            screens.back_keyboard(lang),
-        )
+    data = context.bot_data
+    date = today(context)
+    day = data.campaign.day_number(date)
+    if day is None or not daily.has_something_to_send(data.storage, data.campaign, date):
+        key = "daily.schedule.no_prompt_today" if day is None else "daily.schedule.already_sent"
+        await show(update, context, text(lang, key), screens.back_keyboard(lang))
         return
-    body = text(lang, "daily.schedule.send_confirm", day=day)
+    late = daily.late_subscribers(data.storage, date)
+    if late:
+        body = text(lang, "daily.schedule.send_confirm_late", day=day, count=late)
+    else:
+        body = text(lang, "daily.schedule.send_confirm", day=day)
     await show(update, context, body, screens.confirm_keyboard(lang))
 
 
 async def send_confirmed(update: Update, context: Context) -> None:
-    """Send today's now, confirmed: queue it, unless it has already gone out."""
+    """Send today's now, confirmed: queue it, unless it has already gone out to everyone."""
     lang = language(update, context)
+    data = context.bot_data
     day = today(context)
-    status = daily.day_status(context.bot_data.storage, day)
-    if context.bot_data.campaign.day_number(day) is None:
+    if data.campaign.day_number(day) is None:
         key = "daily.schedule.no_prompt_today"
-    elif status is not None and status.broadcast_status == "done":
+    elif not daily.has_something_to_send(data.storage, data.campaign, day):
         key = "daily.schedule.already_sent"
     else:
         scheduler.daily.send_now(context.application)
@@ -162,3 +166,4 @@ def register(app: Application) -> None:
             [(pattern, organiser_only(callback)) for pattern, callback in BUTTONS],
         )
     )
+    app.bot_data.organiser_buttons.add(screens.PREFIX)

@@ -29,6 +29,7 @@ from handlers.common import (
     answer,
     journey,
     language,
+    or_typed,
     organiser_only,
     postcode_hint,
     remember,
@@ -37,7 +38,7 @@ from handlers.common import (
     show,
     user_id,
 )
-from handlers.exits import exits
+from handlers.exits import exits, language_change
 from messages import Html, keyboards, text
 from messages.core import characters, too_long
 from messages.solidarity import (
@@ -50,7 +51,6 @@ from messages.solidarity import (
     REJECT,
     SEND,
     WRITE,
-    anonymous_keyboard,
     cancel_keyboard,
     card,
     confirm_keyboard,
@@ -133,19 +133,19 @@ async def receive_message(update: Update, context: Context) -> str:
             update,
             context,
             too_long(lang, "solidarity.message_too_long", len(body), limit),
+            cancel_keyboard(lang),
         )
         return ASK_MESSAGE
     context.user_data[DRAFT] = {"body": body}
-    await reply(
-        update,
-        context,
-        text(
-            lang,
-            "solidarity.ask_signature",
-            limit=characters(lang, solidarity.MAX_SIGNATURE_LENGTH),
-        ),
-        signature_keyboard(lang),
-    )
+    return await ask_signature(update, context)
+
+
+async def ask_signature(update: Update, context: Context) -> str:
+    """How to sign the message: a first name or initials, or anonymously."""
+    lang = language(update, context)
+    limit = characters(lang, solidarity.MAX_SIGNATURE_LENGTH)
+    body = text(lang, "solidarity.ask_signature", limit=limit)
+    await show(update, context, body, signature_keyboard(lang))
     return ASK_SIGNATURE
 
 
@@ -164,7 +164,7 @@ async def receive_signature(update: Update, context: Context) -> str:
             update,
             context,
             too_long(lang, "solidarity.signature_too_long", len(signature), limit),
-            anonymous_keyboard(lang),
+            signature_keyboard(lang),
         )
         return ASK_SIGNATURE
     if not says_something(signature):
@@ -173,13 +173,13 @@ async def receive_signature(update: Update, context: Context) -> str:
 
 
 async def ask_signature_again(update: Update, context: Context) -> str:
-    """Nothing usable as a signature: ask again, with the anonymous option at hand."""
+    """Nothing usable as a signature: ask again, with the anonymous option and Cancel."""
     lang = language(update, context)
     await reply(
         update,
         context,
         text(lang, "solidarity.signature_again"),
-        anonymous_keyboard(lang),
+        signature_keyboard(lang),
     )
     return ASK_SIGNATURE
 
@@ -196,8 +196,21 @@ async def preview(update: Update, context: Context, signature: str | None) -> st
         return await ask_message(update, context)
     draft["signature"] = signature
     lang = language(update, context)
-    await show(update, context, preview_text(lang, draft), confirm_keyboard(lang))
+    missing = await printed_without(draft["body"], signature)
+    await show(update, context, preview_text(lang, draft, missing), confirm_keyboard(lang))
     return CONFIRM
+
+
+async def printed_without(body: str, signature: str | None) -> list[str]:
+    """The characters of the message and its signature a printed card would leave out."""
+    # The card fonts' character maps take a moment to read the first time.
+    return await asyncio.to_thread(solidarity.unprintable, f"{body} {signature or ''}")
+
+
+async def preview_again(update: Update, context: Context) -> str:
+    """The preview as it stands, signature and all."""
+    draft = context.user_data.get(DRAFT) or {}
+    return await preview(update, context, draft.get("signature"))
 
 
 async def use_buttons(update: Update, context: Context) -> None:
@@ -233,25 +246,37 @@ def conversation() -> ConversationHandler:
 
     # A postcode is never kept as a message or a signature: the MP journey is offered instead.
     not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
+    # A button's label typed at its step does what the button does, never goes on the card.
+    cancel = {"solidarity.cancel_button": cancel_message}
+    anonymous = {**cancel, "solidarity.anonymous_button": sign_anonymously}
+    confirm = {
+        **cancel,
+        "solidarity.send_button": submit_message,
+        "solidarity.edit_button": ask_message,
+    }
     return journey(
         "solidarity",
         entry_points=[button(WRITE, ask_message)],
         states={
             ASK_MESSAGE: [
+                *language_change(ask_message),
                 not_a_postcode,
-                MessageHandler(NEW_TEXT, receive_message),
+                MessageHandler(NEW_TEXT, or_typed(receive_message, cancel)),
                 MessageHandler(NEW_OTHER, refuse_non_text),
             ],
             ASK_SIGNATURE: [
+                *language_change(ask_signature),
                 not_a_postcode,
-                MessageHandler(NEW_TEXT, receive_signature),
+                MessageHandler(NEW_TEXT, or_typed(receive_signature, anonymous)),
                 MessageHandler(NEW_OTHER, ask_signature_again),
                 button(ANONYMOUS, sign_anonymously),
             ],
             CONFIRM: [
+                *language_change(preview_again),
                 button(SEND, submit_message),
                 button(EDIT, ask_message),
-                MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
+                MessageHandler(NEW_TEXT, or_typed(use_buttons, confirm)),
+                MessageHandler(NEW_OTHER, use_buttons),
             ],
         },
         fallbacks=[button(CANCEL, cancel_message), *exits(dropping=DRAFT)],
@@ -277,9 +302,7 @@ async def show_next_pending(update: Update, context: Context, note: Html | None 
     item = storage.next_pending_solidarity()
     missing = []
     if item is not None:
-        # The card fonts' character maps take a moment to read the first time.
-        signed = f"{item['body']} {item['signature'] or ''}"
-        missing = await asyncio.to_thread(solidarity.unprintable, signed)
+        missing = await printed_without(item["body"], item["signature"])
     await show(
         update,
         context,
@@ -340,3 +363,4 @@ def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
     app.bot_data.journeys["solidarity"] = open_solidarity
     app.bot_data.drafts.add(DRAFT)
+    app.bot_data.organiser_buttons.update({APPROVE, REJECT, EXPORT})

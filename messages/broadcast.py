@@ -17,7 +17,7 @@ from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.core import characters, language_name
 from messages.core import date as date_label
-from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, number, plain, text
+from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, label, number, plain, text
 from messages.keyboards import button, rows
 
 PREFIX = "broadcast:"
@@ -173,7 +173,9 @@ def versions_keyboard(lang: str, written: Collection[str]) -> InlineKeyboardMark
     return column(
         *(
             InlineKeyboardButton(
-                text(lang, "broadcast.add_version_button", language_name=language_name(lang, code)),
+                label(
+                    lang, "broadcast.add_version_button", language_name=language_name(lang, code)
+                ),
                 callback_data=f"{VERSION_PREFIX}{code}",
             )
             for code in LANGUAGES
@@ -214,7 +216,7 @@ def audience_keyboard(lang: str, events: Iterable[LobbyEvent] = ()) -> InlineKey
     day: those going, and those where nobody is going yet."""
     by_language = [
         InlineKeyboardButton(
-            text(lang, "broadcast.language_button", language_name=language_name(lang, code)),
+            label(lang, "broadcast.language_button", language_name=language_name(lang, code)),
             callback_data=f"{LANGUAGE_PREFIX}{code}",
         )
         for code in LANGUAGES
@@ -228,7 +230,7 @@ def audience_keyboard(lang: str, events: Iterable[LobbyEvent] = ()) -> InlineKey
             *(
                 [
                     InlineKeyboardButton(
-                        text(
+                        label(
                             lang,
                             f"lobby.audience_{reach}_button",
                             title=event.text("title", lang),
@@ -327,7 +329,7 @@ def scheduled(
 
 def stop_button(language: str, broadcast_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text(language, "broadcast.stop_button", id=broadcast_id),
+        label(language, "broadcast.stop_button", id=broadcast_id),
         callback_data=f"{STOP_PREFIX}{broadcast_id}",
     )
 

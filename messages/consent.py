@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.campaign import Campaign
 from bot.consent import DAILY_PROMPT, SUBJECTS, UPDATES
 from messages.core import date
-from messages.i18n import Html, text
+from messages.i18n import Html, label, text
 from messages.keyboards import MENU, button
 
 OPTIN_PREFIX = "optin:"
@@ -111,7 +111,7 @@ def screen_keyboard(lang: str, chosen: Mapping[str, bool]) -> InlineKeyboardMark
     rows = [
         [
             InlineKeyboardButton(
-                text(
+                label(
                     lang,
                     "consent.turn_off_button" if chosen[subject] else "consent.turn_on_button",
                     name=name(lang, subject),

@@ -79,17 +79,26 @@ def welcome(language: str, campaign: Campaign) -> Html:
     return Html(f"{greeting}\n\n{text(language, 'core.welcome.switch_language')}")
 
 
-def menu(language: str, progress: Checklist, messages: Html) -> Html:
-    """The checklist, what the supporter hears from us (`messages`, rendered by
-    messages.consent), the next step and the menu's title."""
+def menu(
+    language: str, progress: Checklist, messages: Html, lobby_day: tuple[str, bool] | None = None
+) -> Html:
+    """The checklist (with the coming `lobby_day`'s title and whether they are going, if there
+    is one), what the supporter hears from us (`messages`, rendered by messages.consent), the
+    next step and the menu's title. All is done only once they are going to that lobby day."""
     lines = [text(language, "core.menu.progress_title")]
     for journey in ("petition", "mp", "solidarity", "share"):
         key = "core.menu.item_done" if journey in progress.done else "core.menu.item_todo"
         lines.append(text(language, key, action=text(language, f"core.menu.action_{journey}")))
+    lobby_action = text(language, "core.menu.lobby_day", title=lobby_day[0]) if lobby_day else None
+    if lobby_day:
+        key = "core.menu.item_done" if lobby_day[1] else "core.menu.item_todo"
+        lines.append(text(language, key, action=lobby_action))
     lines += ["", messages, ""]
     if progress.next_step:
         action = text(language, f"core.menu.action_{progress.next_step}")
         lines.append(text(language, "core.menu.next_step", action=action))
+    elif lobby_day and not lobby_day[1]:
+        lines.append(text(language, "core.menu.next_step", action=lobby_action))
     else:
         lines.append(text(language, "core.menu.all_done"))
     lines.append(text(language, "core.menu.title"))

@@ -19,7 +19,7 @@ from messages import keyboards
 from messages.consent import MESSAGES
 from messages.core import campaign_dates
 from messages.core import date as date_label
-from messages.i18n import Html, catalog, escape, number, text
+from messages.i18n import Html, catalog, escape, label, number, text
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"
@@ -69,7 +69,7 @@ def whats_next_offer(campaign: Campaign, language: str, bot_username: str) -> Ht
 def prompt_button(campaign: Campaign, bot_username: str, day: int, language: str) -> LinkButton:
     """The button under the prompt, opening the day's journey in the bot."""
     journey = campaign.prompt_for_day(day).journey
-    return LinkButton(text(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
+    return LinkButton(label(language, f"daily.button_{journey}"), deep_link(bot_username, journey))
 
 
 def channel_text(campaign: Campaign, day: int) -> Html:
@@ -214,12 +214,16 @@ def render_schedule(
     today: dt.date,
     status: DayStatus | None,
     paused: bool,
+    late: int = 0,
 ) -> Html:
-    """The /schedule overview: when prompts go out, today's progress, the coming prompts."""
+    """The /schedule overview: when prompts go out, today's progress (and the `late`
+    subscribers still to get it), the coming prompts."""
     blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
     if paused:
         blocks.append(text(language, "daily.schedule.paused"))
     blocks.append(render_today(language, campaign, settings, today, status))
+    if late:
+        blocks.append(text(language, "daily.schedule.late", count=late))
     blocks.append(render_coming(language, campaign, today))
     return Html("\n\n".join(blocks))
 
@@ -247,15 +251,15 @@ def back_button(lang: str) -> InlineKeyboardButton:
     return keyboards.button(lang, "daily.schedule.button_back", SHOW)
 
 
-def overview_keyboard(lang: str, paused: bool, campaign_day: bool) -> InlineKeyboardMarkup:
-    """Preview, pause or resume, and on a campaign day "send today's now"."""
+def overview_keyboard(lang: str, paused: bool, sendable: bool) -> InlineKeyboardMarkup:
+    """Preview, pause or resume, and "send today's now" when it would send something."""
     buttons = [
         keyboards.button(lang, "daily.schedule.button_preview", DAYS),
         keyboards.button(lang, "daily.schedule.button_resume", RESUME)
         if paused
         else keyboards.button(lang, "daily.schedule.button_pause", PAUSE),
     ]
-    if campaign_day:
+    if sendable:
         buttons.append(keyboards.button(lang, "daily.schedule.button_send", SEND))
     return InlineKeyboardMarkup(keyboards.rows(*buttons))
 
@@ -264,7 +268,7 @@ def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
     """One button per campaign day, to preview its prompt."""
     days = [
         InlineKeyboardButton(
-            text(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
+            label(lang, "daily.schedule.day_button", day=day), callback_data=f"{DAY_PREFIX}{day}"
         )
         for day in range(1, total_days + 1)
     ]

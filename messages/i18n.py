@@ -124,6 +124,19 @@ def text(language: str, key: str, **values: object) -> Html:
     A plural message needs `count`, an int: it picks the form and is written with the
     language's digit grouping. Raises TypeError when a plural message gets no int count.
     """
+    message = _template(language, key, values)
+    return Html(message.format(**{name: escape(value) for name, value in values.items()}))
+
+
+def label(language: str, key: str, **values: object) -> str:
+    """A button's label: the message `key` with `values` as they were typed. Telegram shows
+    button labels as plain text, so escaping would show "&amp;" for "&". Counts as in `text`."""
+    return _template(language, key, values).format(**values)
+
+
+def _template(language: str, key: str, values: dict[str, object]) -> str:
+    """The message `key` in `language`, the plural form for `values["count"]` (written in the
+    language's digits, in place) if it has forms."""
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     message = catalog(language)[key]
     if isinstance(message, dict):
@@ -135,7 +148,7 @@ def text(language: str, key: str, **values: object) -> Html:
         else:
             message = message.get(plural_category(language, count), message[PLURAL_OTHER])
         values["count"] = number(language, count)
-    return Html(message.format(**{name: escape(value) for name, value in values.items()}))
+    return message
 
 
 def plain(html_text: str) -> str:

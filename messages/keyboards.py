@@ -10,7 +10,7 @@ import functools
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from messages.i18n import LANGUAGES, catalog, text
+from messages.i18n import LANGUAGES, catalog, label
 
 LANGUAGE_PREFIX = "lang:"
 MENU_PREFIX = "menu:"
@@ -34,7 +34,7 @@ def rows(*buttons: InlineKeyboardButton, width: int = 2) -> list[list[InlineKeyb
 
 
 def button(language: str, key: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text(language, key), callback_data=data)
+    return InlineKeyboardButton(label(language, key), callback_data=data)
 
 
 @functools.cache  # keyboards are immutable, and these are shown on nearly every tap
@@ -72,7 +72,7 @@ def main_menu(language: str) -> InlineKeyboardMarkup:
 
 
 def menu_row(language: str) -> list[InlineKeyboardButton]:
-    """"Back to the menu", the last row under most screens."""
+    """ "Back to the menu", the last row under most screens."""
     return [button(language, "core.menu.button_back", MENU)]
 
 
@@ -90,14 +90,25 @@ def write_to_mp(language: str) -> InlineKeyboardMarkup:
 
 
 @functools.cache
+def erase_or_back(language: str) -> InlineKeyboardMarkup:
+    """Under the /mydata page itself: erase it all (two taps with the confirmation), or go
+    back; seeing it again would only draw the same page."""
+    return InlineKeyboardMarkup(
+        [
+            [button(language, "core.privacy.erase_button", FORGET_ASK)],
+            menu_row(language),
+        ]
+    )
+
+
+@functools.cache
 def my_data(language: str) -> InlineKeyboardMarkup:
-    """Under /privacy and /mydata: see what is kept, erase it all (two taps with the
-    confirmation), or go back."""
+    """Under /privacy: see what is kept, erase it all (two taps with the confirmation), or go
+    back."""
     return InlineKeyboardMarkup(
         [
             [button(language, "core.privacy.mydata_button", MENU_MYDATA)],
-            [button(language, "core.privacy.erase_button", FORGET_ASK)],
-            [button(language, "core.menu.button_back", MENU)],
+            *erase_or_back(language).inline_keyboard,
         ]
     )
 

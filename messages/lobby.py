@@ -30,7 +30,7 @@ from messages import keyboards
 from messages.broadcast import local_time
 from messages.core import characters
 from messages.core import date as date_label
-from messages.i18n import LANGUAGES, Html, text
+from messages.i18n import LANGUAGES, Html, label, text
 
 PREFIX = "lobby:"
 OPEN = "lobby:open"
@@ -136,12 +136,19 @@ def invitation(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, g
     return Html(f"{details}\n\n{text(lang, 'lobby.about')}")
 
 
+def yes_data(event: LobbyEvent) -> str:
+    """ "I'll be there" for the event as it is now (its revision): also "Try again" after a
+    postcode that found no MP, so the RSVP asks for another one."""
+    return f"{YES}{event.id}:{event.revision}"
+
+
+def going_button(lang: str, event: LobbyEvent) -> InlineKeyboardButton:
+    """ "I'll be there", for this version of the event (a change makes an old one stale)."""
+    return keyboards.button(lang, "lobby.going_button", yes_data(event))
+
+
 def invitation_keyboard(lang: str, event: LobbyEvent, now: dt.datetime) -> InlineKeyboardMarkup:
-    yes = (
-        keyboards.button(lang, "lobby.going_button", f"{YES}{event.id}:{event.revision}")
-        if event.rsvp_open(now)
-        else None
-    )
+    yes = going_button(lang, event) if event.rsvp_open(now) else None
     return column(
         yes,
         keyboards.button(lang, "lobby.cant_come_button", f"{CANT_COME}{event.id}"),
@@ -178,9 +185,13 @@ def going_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     )
 
 
-def rsvp_done(lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: bool) -> Html:
+def rsvp_done(
+    lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: bool, asked_after: bool
+) -> Html:
     """The yes confirmed, who they'll meet, whether anyone from their constituency is going
-    already, what to do next and whether reminders will come."""
+    already, what to do next, whether reminders will come, and (`asked_after` False) that
+    "How did it go?" will not, as it falls after the campaign without a yes to what comes
+    next."""
     constituency = rsvp["constituency_name"]
     company = (
         text(lang, "lobby.company_some", constituency=constituency, count=others_going)
@@ -193,6 +204,8 @@ def rsvp_done(lang: str, rsvp: Mapping[str, Any], others_going: int, reminders: 
         text(lang, "lobby.next_steps"),
         text(lang, "lobby.reminders_on" if reminders else "lobby.reminders_off"),
     ]
+    if not asked_after:
+        parts.append(text(lang, "lobby.outcome_needs_whats_next"))
     return Html("\n\n".join(parts))
 
 
@@ -242,7 +255,7 @@ def fallback_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     return column(
         keyboards.button(lang, "lobby.write_mp_button", keyboards.journey_data("mp")),
         InlineKeyboardButton(
-            text(lang, "lobby.post_button", hashtag=event.hashtag), url=post_url(lang, event)
+            label(lang, "lobby.post_button", hashtag=event.hashtag), url=post_url(lang, event)
         ),
         menu_button(lang),
     )
@@ -466,7 +479,7 @@ def dashboard_keyboard(
         keyboards.button(lang, "lobby.edit_button", f"{EDIT}{event.id}") if changeable else None,
         keyboards.button(lang, "lobby.csv_button", f"{CSV}{event.id}"),
         InlineKeyboardButton(
-            text(lang, "lobby.stories_button", count=pending_stories),
+            label(lang, "lobby.stories_button", count=pending_stories),
             callback_data=f"{STORIES}{event.id}",
         ),
         keyboards.button(lang, "lobby.approved_list_button", f"{APPROVED_STORIES}{event.id}"),
@@ -567,7 +580,7 @@ def review_keyboard(lang: str) -> InlineKeyboardMarkup:
     ]
     version_buttons = [
         InlineKeyboardButton(
-            text(lang, "lobby.version_button", language_name=language_name(lang, code)),
+            label(lang, "lobby.version_button", language_name=language_name(lang, code)),
             callback_data=f"{VERSION}{code}",
         )
         for code in LANGUAGES[1:]

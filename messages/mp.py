@@ -24,8 +24,8 @@ from bot.mps import (
 )
 from bot.progress import checklist
 from messages import keyboards
-from messages.core import characters, date, language_name
-from messages.i18n import Html, catalog, text
+from messages.core import characters, date, language_name, too_long
+from messages.i18n import Html, catalog, label, text
 from messages.lobby import REQUEST_SENT
 
 FIND = "mp:find"
@@ -92,8 +92,8 @@ def found_text(lang: str, mp: MP) -> Html:
 
 
 def too_long_text(lang: str, error: LetterFieldTooLong) -> Html:
-    """The limit of the name or sentence that was too long for the letter."""
-    return text(lang, TOO_LONG[type(error)], limit=characters(lang, error.limit))
+    """How long the name or sentence was, and the letter's limit for it."""
+    return too_long(lang, TOO_LONG[type(error)], error.length, error.limit)
 
 
 def handover_actions(lang: str, mp: MP, meeting: bool) -> Html:
@@ -123,7 +123,7 @@ def quoted(body: str, tag: str) -> Html:
 
 
 def _url_row(lang: str, key: str, url: str) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text(lang, key), url=url)]
+    return [InlineKeyboardButton(label(lang, key), url=url)]
 
 
 def _writetothem_row(lang: str, campaign: Campaign) -> list[InlineKeyboardButton]:
@@ -135,7 +135,7 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
     """A button copying `value`, or no button when there is nothing to copy or it is too long."""
     if not value or len(value) > COPY_TEXT_LIMIT:
         return []
-    return [InlineKeyboardButton(text(lang, key), copy_text=CopyTextButton(value))]
+    return [InlineKeyboardButton(label(lang, key), copy_text=CopyTextButton(value))]
 
 
 def intro_keyboard(lang: str, open_followup: int | None = None) -> InlineKeyboardMarkup:
@@ -147,7 +147,7 @@ def intro_keyboard(lang: str, open_followup: int | None = None) -> InlineKeyboar
 
 def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboardMarkup:
     """Write the sentence again, send the letter in the sentence's language, or keep both."""
-    letter_in = text(
+    letter_in = label(
         lang, "mp.letter_in_button", language_name=language_name(lang, sentence_language)
     )
     return InlineKeyboardMarkup(
@@ -163,13 +163,16 @@ def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboard
     )
 
 
-def writetothem_keyboard(lang: str, campaign: Campaign) -> InlineKeyboardMarkup:
+def writetothem_keyboard(
+    lang: str, campaign: Campaign, retry: str = FIND
+) -> InlineKeyboardMarkup:
     """WriteToThem (which asks for the postcode), "Try again" and the menu: when the bot cannot
-    find the MP, or the seat is vacant."""
+    find the MP, or the seat is vacant. "Try again" sends `retry`, the button that asks for the
+    postcode again in the journey that asked for it (the letter's, unless said otherwise)."""
     return InlineKeyboardMarkup(
         [
             _writetothem_row(lang, campaign),
-            [keyboards.button(lang, "mp.try_again_button", FIND)],
+            [keyboards.button(lang, "mp.try_again_button", retry)],
             keyboards.menu_row(lang),
         ]
     )
@@ -262,9 +265,9 @@ def compose_letter(
     sentence = " ".join((personal_sentence or "").split())
     name = " ".join((signature or "").split())
     if len(sentence) > PERSONAL_SENTENCE_LIMIT:
-        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT)
+        raise PersonalSentenceTooLong(PERSONAL_SENTENCE_LIMIT, len(sentence))
     if len(name) > SIGNATURE_LIMIT:
-        raise SignatureTooLong(SIGNATURE_LIMIT)
+        raise SignatureTooLong(SIGNATURE_LIMIT, len(name))
     letter = campaign.meeting_request if event_day else campaign.mp_letter
     template = letter.body(letter_language)
     if not sentence:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.campaign import LANGUAGES
+from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
 from messages.core import date
@@ -109,14 +109,14 @@ def actions(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     for row in rows:
         action = label(lang, f"mydata.actions.{row['kind']}", "mydata.actions.unknown_kind")
         stamped = when(lang, row["at"], zone)
-        if row["constituency_code"]:
+        if row["constituency_name"]:
             lines.append(
                 text(
                     lang,
                     "mydata.actions.item_in",
                     when=stamped,
                     action=action,
-                    constituency=row["constituency_code"],
+                    constituency=row["constituency_name"],
                 )
             )
         else:
@@ -170,6 +170,12 @@ def solidarity(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return lines
 
 
+def event_title(lang: str, row: Row) -> str:
+    """The lobby day's title in `lang`, else in English, as supporters saw it announced."""
+    titles = row["event_title"]
+    return titles.get(lang) or titles[DEFAULT_LANGUAGE]
+
+
 def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = []
     for row in rows:
@@ -180,7 +186,7 @@ def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
                 key,
                 row["updated_at"] or row["created_at"],
                 zone,
-                event=row["event_id"],
+                title=event_title(lang, row),
                 mp=row["mp_name"],
                 constituency=row["constituency_name"],
             )
@@ -198,7 +204,7 @@ def lobby_stories(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
             "mydata.lobby.story",
             row["created_at"],
             zone,
-            event=row["event_id"],
+            title=event_title(lang, row),
             body=row["body"],
             status=text(lang, f"mydata.lobby.story_{row['status']}"),
         )

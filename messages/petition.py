@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.campaign import Campaign
 from bot.petition import PetitionCounts
 from messages import keyboards
-from messages.i18n import Html, text
+from messages.i18n import Html, label, text
 
 SIGNED = "petition:signed"
 SHARE_DONE = "share:done"
@@ -53,7 +53,7 @@ def share_row(lang: str) -> list[InlineKeyboardButton]:
 
 
 def petition_keyboard(lang: str, url: str, signed: bool) -> InlineKeyboardMarkup:
-    open_petition_row = [InlineKeyboardButton(text(lang, "petition.open_button"), url=url)]
+    open_petition_row = [InlineKeyboardButton(label(lang, "petition.open_button"), url=url)]
     next_row = (
         share_row(lang) if signed else [keyboards.button(lang, "petition.signed_button", SIGNED)]
     )
@@ -67,7 +67,7 @@ def signed_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 def share_keyboard(lang: str, links: dict[str, str], shared: bool) -> InlineKeyboardMarkup:
     platforms = [
-        InlineKeyboardButton(text(lang, f"petition.share.button_{platform}"), url=url)
+        InlineKeyboardButton(label(lang, f"petition.share.button_{platform}"), url=url)
         for platform, url in links.items()
     ]
     markup = keyboards.rows(*platforms)

@@ -65,13 +65,9 @@ def cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def signature_keyboard(lang: str) -> InlineKeyboardMarkup:
-    """Asking for a signature the first time: sign anonymously, or cancel."""
+    """Asking for a signature (again, after one that can't be used): sign anonymously, or
+    cancel."""
     return keyboard(lang, ANONYMOUS_BUTTON, CANCEL_BUTTON)
-
-
-def anonymous_keyboard(lang: str) -> InlineKeyboardMarkup:
-    """Asking for a signature again: the anonymous option at hand."""
-    return keyboard(lang, ANONYMOUS_BUTTON)
 
 
 def signoff(lang: str, signature: str | None) -> Html:
@@ -80,13 +76,24 @@ def signoff(lang: str, signature: str | None) -> Html:
     return text(lang, "solidarity.signed_anonymously")
 
 
-def preview_text(lang: str, draft: dict[str, Any]) -> Html:
-    return text(
+def preview_text(lang: str, draft: dict[str, Any], unprintable: list[str]) -> Html:
+    """The message as it will be sent, warning of the characters the card would leave out."""
+    preview = text(
         lang,
         "solidarity.preview",
         body=draft["body"],
         signoff=signoff(lang, draft.get("signature")),
     )
+    if not unprintable:
+        return preview
+    warning = text(lang, "solidarity.preview_unprintable", characters=listed(unprintable))
+    return Html(f"{preview}\n\n{warning}")
+
+
+def listed(unprintable: list[str]) -> str:
+    """The first few characters a card can't show, for a person to recognise them."""
+    shown = " ".join(unprintable[:UNPRINTABLE_SHOWN])
+    return f"{shown} …" if len(unprintable) > UNPRINTABLE_SHOWN else shown
 
 
 def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
@@ -134,10 +141,8 @@ def moderation_view(
             )
         )
         if unprintable:
-            listed = " ".join(unprintable[:UNPRINTABLE_SHOWN])
-            if len(unprintable) > UNPRINTABLE_SHOWN:
-                listed += " …"
-            lines.append(text(lang, "solidarity.moderate_unprintable", characters=listed))
+            shown = listed(unprintable)
+            lines.append(text(lang, "solidarity.moderate_unprintable", characters=shown))
     return Html("\n\n".join(lines))
 
 

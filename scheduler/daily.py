@@ -1,4 +1,5 @@
-"""The daily prompt's jobs: one at the campaign's prompt time every day, one shortly after start.
+"""The daily prompt's jobs: one at the campaign's prompt time every day, one shortly after start,
+and one every half hour for those who agreed to the prompt after it went out.
 
 Nothing about a day's prompt lives in memory: daily_runs in SQLite says what was prepared and
 posted, so a restart simply runs the same idempotent `bot.daily.run_day` again. The job at start
@@ -33,6 +34,9 @@ SEND_NOW_JOB = "daily-prompt-now"
 # run_day works out "today" itself, so a late run never sends another day's prompt.
 MISFIRE_GRACE = 6 * 60 * 60
 CATCH_UP_DELAY_SECONDS = 2
+LATE_JOB = "daily-prompt-late"
+# Someone who agrees to the daily prompt after it went out gets the day's within this.
+LATE_EVERY = dt.timedelta(minutes=30)
 
 
 async def _run_today(context: Context) -> None:
@@ -56,6 +60,19 @@ async def send_daily_prompt(context: Context) -> None:
 async def send_today_now(context: Context) -> None:
     """An organiser's "send today's now": today's prompt, once, paused or not."""
     async with context.bot_data.daily_lock:
+        await _run_today(context)
+
+
+async def serve_late_subscribers(context: Context) -> None:
+    """Every half hour: today's prompt, after its time, for those who agreed to it since it went
+    out (unless organisers paused the schedule)."""
+    data = context.bot_data
+    now = local_now(data.settings.zone)
+    if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
+        return
+    if daily.late_subscribers(data.storage, now.date()) == 0:
+        return
+    async with data.daily_lock:
         await _run_today(context)
 
 
@@ -98,6 +115,13 @@ def schedule(app: Application) -> None:
         time=prompt_time,
         name=DAILY_JOB,
         job_kwargs={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True},
+    )
+    app.job_queue.run_repeating(
+        serve_late_subscribers,
+        interval=LATE_EVERY,
+        first=LATE_EVERY,
+        name=LATE_JOB,
+        job_kwargs={"misfire_grace_time": int(LATE_EVERY.total_seconds()), "coalesce": True},
     )
     # Runs in post_init, before any update is handled: nothing of this process is in flight yet.
     unfinished = delivery.requeue_unfinished(data.storage)

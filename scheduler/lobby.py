@@ -215,8 +215,10 @@ def save_changes(
         )
     if before.starts_at != after.starts_at:
         rearm = [moment for moment in lobby.MOMENTS if after.moment(moment, zone) > now]
-    broadcast_id = lobby.save_changes(data.storage, before.id, values, notice=news, rearm=rearm)
-    if broadcast_id is False:
+    saved, broadcast_id = lobby.save_changes(
+        data.storage, before.id, values, notice=news, rearm=rearm
+    )
+    if not saved:
         return None
     schedule_event(app, LobbyEvent.from_row(data.storage.get_lobby_event(before.id)))
     if broadcast_id:

@@ -37,9 +37,12 @@ ORGANISER_COMMANDS = ("broadcast", "stats", "export", "moderate", "schedule", "t
 ALL_COMMANDS = SUPPORTER_COMMANDS + ORGANISER_COMMANDS
 USER_AGENT = "stepup-bot (+https://stepupmigrantwomen.org)"
 # Updates at work at once, each person's one at a time. Most of an update's life is waiting
-# (for Telegram, a lookup, its turn under the rate limit), so many can wait side by side;
-# the bound keeps a rush of thousands from holding thousands of half-done updates in memory.
-CONCURRENT_UPDATES = 256
+# (for Telegram, a lookup, its turn under the rate limit), so many can wait side by side, at
+# about 11 KB each. Enough for a rush of a thousand /start to all be waiting under the rate
+# limiter, where each one's first message goes before anyone's second (with 256, the rest
+# waited for a place: the median first reply came after 26 s, not 16); the bound keeps a rush
+# of many thousands from holding them all half-done in memory.
+CONCURRENT_UPDATES = 1024
 # At SIGTERM, broadcasts get this long to record the batch they have in flight; systemd allows
 # 90 s, we promise 5 (D11).
 SHUTDOWN_GRACE_SECONDS = 3.0

@@ -66,6 +66,9 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
+        # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
+        # has not started (or used /forget) gets past the gate with (handlers.gate).
+        self.organiser_buttons: set[str] = set()
         # User id -> the screen the bot last showed them, for the few screens where a typed
         # answer means something outside any step (the MP intro takes a postcode). Set by the
         # journey, cleared by every message the bot shows them (`handlers.common`). In memory

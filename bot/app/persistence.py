@@ -1,7 +1,9 @@
 """Conversation state and user_data in SQLite (not pickle), so journeys survive restarts.
 
 Only what journeys need is stored: conversation states and user_data. bot_data holds live
-services and chat_data is unused, so neither is persisted.
+services and chat_data is unused, so neither is persisted. Each write first waits, off the
+event loop, for a write lock another connection may hold (`Storage.writable`): PTB also saves
+on a timer of its own, outside any update.
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def update_user_data(self, user_id: int, data: dict) -> None:
         if self._written.get(user_id, {}) == data:
             return
+        await self.storage.writable()
         self.storage.save_json_row(*USER_DATA, user_id, data)
         self._written[user_id] = deepcopy(data)
 
     async def drop_user_data(self, user_id: int) -> None:
+        await self.storage.writable()
         self.storage.save_json_row(*USER_DATA, user_id, None)
         self._written.pop(user_id, None)
 
@@ -63,6 +67,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         return self.storage.load_conversations(name)
 
     async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
+        await self.storage.writable()
         self.storage.save_conversation(name, key, deepcopy(new_state))
 
     async def flush(self) -> None:

@@ -39,6 +39,18 @@ class DatabaseUnusable(Exception):
     an operator can act on."""
 
 
+def constituency_name_of(code: str) -> str:
+    """SQL for the name of the constituency whose GSS code is the SQL expression `code` (used
+    three times): as supporters' postcode lookups gave it, else the MP cache's, else a lobby
+    RSVP's; NULL when none knows it."""
+    return (
+        f"coalesce((SELECT constituency_name FROM supporters WHERE constituency_code = {code}"
+        "  AND constituency_name IS NOT NULL LIMIT 1),"
+        f" (SELECT constituency_name FROM mps WHERE constituency_code = {code} LIMIT 1),"
+        f" (SELECT constituency_name FROM lobby_rsvps WHERE constituency_code = {code} LIMIT 1))"
+    )
+
+
 class Store:
     """The connection and the few primitives every area uses; see the package docstring."""
 
@@ -158,6 +170,14 @@ class Store:
         marks = ", ".join("?" * len(row))
         sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"
         return self.db.execute(sql, list(row.values())).lastrowid
+
+    def constituency_name(self, code: str | None) -> str | None:
+        """The name of the constituency with GSS `code`, as a postcode lookup gave it; None
+        for no code, or one no lookup named (the Members API publishes no codes)."""
+        if code is None:
+            return None
+        (name,) = self.db.execute(f"SELECT {constituency_name_of('?')}", [code] * 3).fetchone()
+        return name
 
     def integrity(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]

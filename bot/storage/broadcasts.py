@@ -7,18 +7,12 @@ import json
 from typing import Any
 
 from bot.storage.base import Store, stamp
-from bot.storage.lobby import going_clause, still_going_clause, uncovered_clause
+from bot.storage.lobby import LOBBY_REACHES
 from bot.storage.supporters import agreed
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
 DAILY_CAP = "daily cap"  # the error of a delivery skipped because the person had had enough
-LOBBY_REACHES = {
-    "going": going_clause(),
-    "uncovered": uncovered_clause(),
-    "not_going": f"NOT {going_clause()}",
-    "still_going": still_going_clause(),
-}
 
 
 def audience_filter(
@@ -140,6 +134,43 @@ class BroadcastStore(Store):
             ).fetchone()[0]
             self.db.execute("UPDATE broadcasts SET total = ? WHERE id = ?", [total, broadcast_id])
         return total
+
+    def late_recipients(self, broadcast_id: int, *, consent: str | None) -> int:
+        """How many who said yes to `consent` have no delivery of this broadcast yet: they
+        agreed after it started."""
+        where, params = audience_filter(consent, (), (), (), None, None)
+        return self.db.execute(
+            f"SELECT count(*) FROM supporters s WHERE {where} AND NOT EXISTS "
+            "(SELECT 1 FROM deliveries d WHERE d.broadcast_id = ? AND d.user_id = s.user_id)",
+            [*params, broadcast_id],
+        ).fetchone()[0]
+
+    def add_late_recipients(self, broadcast_id: int, *, consent: str | None) -> int:
+        """Give a broadcast already running or done one pending delivery for each person who
+        said yes to `consent` since it started (never a second one for anyone); a done one runs
+        again for them. Returns how many were added (0 for a draft, scheduled or cancelled one:
+        `start_deliveries` fixes those recipients)."""
+        where, params = audience_filter(consent, (), (), (), None, None)
+        now = stamp()
+        with self.immediate():
+            under_way = self.db.execute(
+                "SELECT 1 FROM broadcasts WHERE id = ? AND status IN ('running', 'done')",
+                [broadcast_id],
+            ).fetchone()
+            if not under_way:
+                return 0
+            added = self.db.execute(
+                "INSERT OR IGNORE INTO deliveries (broadcast_id, user_id, status, updated_at) "
+                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {where}",
+                [broadcast_id, now, *params],
+            ).rowcount
+            if added:
+                self.db.execute(
+                    "UPDATE broadcasts SET status = 'running', total = "
+                    "(SELECT count(*) FROM deliveries WHERE broadcast_id = ?) WHERE id = ?",
+                    [broadcast_id, broadcast_id],
+                )
+        return added
 
     def claim_deliveries(
         self, broadcast_id: int, limit: int, cap: tuple[int, dt.datetime] | None = None

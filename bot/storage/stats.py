@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.storage.base import Store
+from bot.storage.base import Store, constituency_name_of
 
 
 class StatsStore(Store):
@@ -66,14 +66,11 @@ class StatsStore(Store):
 
     def actions_by_constituency(self, kind: str, limit: int | None = None) -> list[dict[str, Any]]:
         """(code, name, count) of each constituency's actions of `kind`, most first; the name is
-        the one supporters' postcode lookups gave, else the MP cache's."""
+        the one postcode lookups gave (`constituency_name_of`)."""
+        name = constituency_name_of("counted.code")
         return list(
             self.rows(
-                "SELECT counted.code, counted.count, coalesce("
-                "  (SELECT constituency_name FROM supporters WHERE constituency_code = counted.code"
-                "   AND constituency_name IS NOT NULL LIMIT 1),"
-                "  (SELECT constituency_name FROM mps WHERE constituency_code = counted.code"
-                "   LIMIT 1)) AS name"
+                f"SELECT counted.code, counted.count, {name} AS name"
                 " FROM (SELECT constituency_code AS code, count(*) AS count FROM actions"
                 "  WHERE kind = ? AND constituency_code IS NOT NULL GROUP BY constituency_code"
                 "  ORDER BY count DESC, code LIMIT ?) AS counted"

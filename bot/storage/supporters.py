@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.storage.base import Store, stamp
+from bot.storage.lobby import LOBBY_REACHES
 
 # What a person can agree to hear from us, each a separate choice (see bot.consent).
 DAILY_PROMPT = "daily_prompt"
@@ -42,6 +43,17 @@ PERSONAL_ROWS = {
     "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
     "user_data": "user_id = ?",
     "chat_messages": "chat_id = ?",  # bots talk to people in private chats, whose id is theirs
+}
+# /mydata lists each table's rows in the order they happened.
+PERSONAL_ORDER = {
+    "consents": "at",
+    "actions": "at",
+    "mp_followups": "sent_at",
+    "solidarity_messages": "created_at",
+    "lobby_rsvps": "coalesce(updated_at, created_at)",
+    "lobby_stories": "created_at",
+    "deliveries": "updated_at",
+    "chat_messages": "at",
 }
 
 
@@ -141,14 +153,19 @@ class SupporterStore(Store):
         query = "SELECT 1 FROM consents WHERE user_id = ? LIMIT 1"
         return self.db.execute(query, [user_id]).fetchone() is not None
 
-    def may_receive(self, user_id: int, subject: str | None) -> bool:
-        """Whether the person said yes to `subject` (None: needs no choice) and has not blocked
-        the bot: checked again for every message at the moment it is sent (D5, P7)."""
-        row = self.db.execute(
-            f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
-            " AND s.blocked_at IS NULL",
-            [user_id],
-        ).fetchone()
+    def may_receive(
+        self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None
+    ) -> bool:
+        """Whether the person said yes to `subject` (None: needs no choice), has not blocked
+        the bot and, given `lobby` as (event id, a bot.lobby audience), is still in that
+        audience: checked again for every message at the moment it is sent (D5, P7)."""
+        sql = f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
+        params: list[object] = [user_id]
+        if lobby:
+            event_id, reach = lobby
+            sql += f" AND {LOBBY_REACHES[reach]}"
+            params.append(event_id)
+        row = self.db.execute(f"{sql} AND s.blocked_at IS NULL", params).fetchone()
         return row is not None
 
     def mark_blocked(self, user_id: int) -> None:
@@ -185,17 +202,29 @@ class SupporterStore(Store):
     # --- privacy ----------------------------------------------------------------------------
 
     def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Every row about this supporter, table by table (for /mydata); each delivery with its
-        broadcast's `kind` (daily prompt or campaign update)."""
+        """Every row about this supporter, table by table, each in time order (for /mydata);
+        each delivery with its broadcast's `kind` (daily prompt or campaign update), each action
+        with its `constituency_name` (None if no lookup ever named it), each lobby RSVP and
+        story with its event's `event_title` ({language: title})."""
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
-            rows = self.rows(f"SELECT * FROM [{table}] WHERE {where}", [user_id])
+            order = PERSONAL_ORDER.get(table, "rowid")
+            rows = self.rows(
+                f"SELECT * FROM [{table}] WHERE {where} ORDER BY {order}, rowid", [user_id]
+            )
             if rows:
                 found[table] = rows
         for delivery in found.get("deliveries", []):
             (delivery["kind"],) = self.db.execute(
                 "SELECT kind FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
             ).fetchone()
+        for action in found.get("actions", []):
+            action["constituency_name"] = self.constituency_name(action["constituency_code"])
+        for lobby_row in found.get("lobby_rsvps", []) + found.get("lobby_stories", []):
+            (title,) = self.db.execute(
+                "SELECT title FROM lobby_events WHERE id = ?", [lobby_row["event_id"]]
+            ).fetchone()
+            lobby_row["event_title"] = json.loads(title)
         found.update(self._conversation_rows(user_id))
         return found
 

@@ -27,6 +27,7 @@ from bot.mps import (
     constituency_for_postcode,
     current_mp,
     find_mp,
+    looks_like_postcode,
     match_constituencies,
     normalise_postcode,
     sync_all_mps,
@@ -381,8 +382,28 @@ async def test_jersey_postcode_never_reaches_the_members_api(settings, storage):
     async with client(services) as http:
         with pytest.raises(NoWestminsterSeat):
             await find_mp(http, settings, storage, "je2-4wd")
-    assert services.asked("api.postcodes.io") == 1
+    assert services.asked("api.postcodes.io") == 0
     assert services.asked("members-api.parliament.uk") == 0
+
+
+@pytest.mark.parametrize("postcode", ["JE2 3AB", "gy1 1aa", "IM1 1AA", "im99 1ab"])
+async def test_crown_dependency_postcodes_are_told_from_the_postcode_while_services_are_down(
+    settings, storage, postcode
+):
+    down = {f"/postcodes/{postcode.replace(' ', '').upper()}": 503}
+    services = FakeServices(down)
+    async with client(services) as http:
+        with pytest.raises(NoWestminsterSeat):
+            await find_mp(http, settings, storage, postcode)
+    assert services.requests == []
+
+
+async def test_a_postcode_in_a_neighbouring_area_is_still_looked_up(settings, storage):
+    services = FakeServices(lookup_routes())
+    async with client(services) as http:
+        with pytest.raises(PostcodeNotFound):
+            await find_mp(http, settings, storage, "IG1 1AA")  # Ilford, not the Isle of Man
+    assert services.asked("api.postcodes.io") >= 1
 
 
 async def test_malformed_postcode_is_refused_before_any_request(settings, storage):
@@ -512,6 +533,26 @@ def test_any_sentence_and_signature_make_a_letter(campaign, sentence, signature)
     _, body = compose_letter(campaign, "es", "Jane Example", WESTMINSTER.name, sentence, signature)
     assert " ".join(sentence.split()) in body
     assert "{personal_sentence}" not in body
+
+
+@pytest.mark.parametrize(
+    ("typed", "whole", "half"),
+    [
+        ("SW1A 1AA", True, True),
+        ("sw1a-1aa.", True, True),
+        ("E1W1UU", True, True),
+        ("SW1A", False, True),
+        ("A1", False, True),
+        ("Ana Silva", False, False),
+        ("I live in E1 6AN", False, False),
+        ("", False, False),
+    ],
+)
+def test_what_looks_like_a_postcode(typed, whole, half):
+    """A whole postcode, written any way, is never taken as a name or a message; half of one
+    only where nothing but a postcode makes sense."""
+    assert looks_like_postcode(typed) is whole
+    assert looks_like_postcode(typed, half=True) is half
 
 
 def test_writetothem_link_opens_the_form_for_an_mp_without_a_postcode(campaign):

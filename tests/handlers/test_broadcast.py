@@ -16,6 +16,7 @@ from bot.app.offline import Fault, OfflineBotAPI
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from handlers.broadcast import DRAFT
 from messages import broadcast as screens
+from messages import text
 from scheduler import broadcasts
 from tests.support.broadcasts import compose, deliver, finish, message_update, received, subscribe
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot, tags_in
@@ -689,3 +690,15 @@ async def test_a_broadcast_is_measured_as_telegram_counts_it(chat):
     await chat.send(ORGANISER, "/broadcast")
     replies = await chat.send(ORGANISER, "💜" * 2100)
     assert "That is 4,200 characters, and Telegram allows 4,096 characters" in replies[-1].text
+
+
+async def test_typing_a_buttons_words_cancels_or_goes_on_rather_than_becoming_the_message(chat):
+    await chat.send(ORGANISER, "/broadcast")
+    await chat.send(ORGANISER, "cancel")
+    assert chat.last_text(ORGANISER) == text("en", "broadcast.cancelled")
+    assert DRAFT not in chat.app.user_data[ORGANISER]
+    await compose(chat, "March on Saturday")
+    await chat.press(ORGANISER, screens.VERSION_PREFIX + "pt")
+    await chat.send(ORGANISER, "Continue without it")
+    assert screens.EVERYONE in chat.button_data(ORGANISER)  # on to the audience
+    assert set(chat.app.user_data[ORGANISER][DRAFT]["texts"]) == {"en"}

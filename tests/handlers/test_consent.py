@@ -10,8 +10,11 @@ import pytest
 
 from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT
 from bot.stats import gather_stats
-from messages import consent, keyboards
+from messages import broadcast, consent, keyboards
 from messages.mp import SENT
+from messages.petition import SIGNED
+from tests.support.broadcasts import compose
+from tests.support.harness import ORGANISER_ID
 
 NOTHING = {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
 
@@ -121,6 +124,8 @@ async def test_after_stop_start_asks_once_and_neither_then_stands(chat):
     await chat.send(1, "/start")
     await chat.press(1, consent.OPTIN_NONE)
     await chat.send(1, "/stop")
+    await chat.send(1, "/start mp")  # a deep link goes where it points; the question waits
+    assert consent.OPTIN_NONE not in chat.button_data(1)
     data = await chat.send(1, "/mydata")
     assert "at your next /start I'll ask again" in "\n".join(call.text for call in data)
     await chat.send(1, "/start")
@@ -173,3 +178,22 @@ async def test_after_forget_nothing_brings_the_row_back_and_stats_do_not_count_t
     assert chat.storage.personal_data(1) == {}
     stats = gather_stats(chat.storage, chat.app.bot_data.campaign, dt.datetime.now(dt.UTC))
     assert stats.funnel["started"] == 1
+
+
+async def test_an_organiser_after_forget_is_not_recreated_by_supporter_buttons(chat):
+    await chat.send(ORGANISER_ID, "/start")
+    await chat.press(ORGANISER_ID, consent.OPTIN_BOTH)
+    await chat.send(ORGANISER_ID, "/forget")
+    await chat.press(ORGANISER_ID, keyboards.FORGET_YES)
+    await chat.send(ORGANISER_ID, "/menu")
+    refused = await chat.press(ORGANISER_ID, keyboards.journey_data("petition"))
+    await chat.press(ORGANISER_ID, SIGNED)
+    await chat.press(ORGANISER_ID, keyboards.journey_data("share"))
+    assert chat.storage.get_supporter(ORGANISER_ID) is None
+    assert chat.storage.personal_data(ORGANISER_ID) == {}
+    assert "Send /start to begin" in refused[-1].params["text"]
+    # Their own work goes on without a supporter row: a broadcast composed and its audience.
+    await compose(chat)
+    replies = await chat.press(ORGANISER_ID, broadcast.CONTINUE)
+    assert any(broadcast.EVERYONE in str(call.params) for call in replies)
+    assert chat.storage.get_supporter(ORGANISER_ID) is None

@@ -20,6 +20,7 @@ from bot import lobby, mps
 from bot.clock import EXAMPLE_FORMAT
 from bot.consent import UPDATES, WHATS_NEXT
 from bot.storage import utcnow
+from handlers.lobby import COMPOSER
 from messages import consent, keyboards, text
 from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
@@ -354,6 +355,17 @@ async def test_deep_link_explains_the_day_and_saying_yes_keeps_no_postcode(lobby
     assert f"Supporters from {WESTMINSTER.name} already going: 1" in replies[-1].text
 
 
+@pytest.mark.parametrize(("days", "told"), [(7, False), (30, True)])
+async def test_a_yes_says_when_how_did_it_go_would_need_a_yes_to_what_comes_next(
+    lobby_chat, days, told
+):
+    # On 20 November, a day 7 days on is in the campaign (it ends on 10 December); 30 is not.
+    with time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=LONDON)):
+        event_id = await create_event(lobby_chat, days=days, deadline_days=days - 1)
+        await going(lobby_chat, 1, event_id)
+    assert ("falls after the campaign ends" in lobby_chat.last_text(1)) == told
+
+
 async def test_a_postcode_lookup_that_never_answers_shows_typing_then_offers_writetothem(
     lobby_chat, monkeypatch
 ):
@@ -503,6 +515,33 @@ async def test_meeting_request_is_handed_over_like_the_mp_letter(lobby_chat):
     assert next(csv.DictReader(io.StringIO(content)))["meeting_requests"] == "1"
 
 
+def meeting_requests(chat, event_id: int) -> dict[str, str]:
+    """Constituency -> meeting requests sent, from the CSV the organisers download."""
+    content = lobby.coverage_csv(chat.storage, event_id).decode("utf-8-sig")
+    rows = csv.DictReader(io.StringIO(content))
+    return {row["constituency_name"]: row["meeting_requests"] for row in rows}
+
+
+async def test_a_yes_from_another_constituency_does_not_keep_the_old_meeting_request(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await chat.press(1, f"{screens.REQUEST_SENT}{event_id}")
+    assert meeting_requests(chat, event_id)[WESTMINSTER.name] == "1"
+    chat.storage.cancel_rsvp(event_id, 1)
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "sw1a 1aa")  # the same constituency again: the request still counts
+    assert meeting_requests(chat, event_id)[WESTMINSTER.name] == "1"
+    chat.storage.cancel_rsvp(event_id, 1)
+    chat.storage.save_rsvp(  # as a yes from a Manchester postcode records it
+        event_id,
+        1,
+        constituency=("E14001350", "Manchester Central"),
+        mp={"member_id": 5002, "name": "Lucy Example", "party": "Labour"},
+    )
+    assert meeting_requests(chat, event_id)["Manchester Central"] == "0"
+
+
 async def test_meeting_request_is_read_in_spanish_and_sent_in_english_by_default(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -561,7 +600,7 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
     assert chat.storage.get_rsvp(event_id, 1)["outcome"] == "met_supportive"
     await chat.press(1, f"{screens.STORY}{event_id}")
     await chat.send(1, "x" * 601)
-    assert "under 600 characters" in chat.last_text(1)
+    assert "has 601 characters, and it can be up to 600 characters" in chat.last_text(1)
     await chat.send(1, "I met Jane <b>in person</b>; she listened.")
     assert "May the organisers publish it" in chat.last_text(1)
     assert "u" not in tags_in(chat.last_text(1)) and "&lt;b&gt;" in chat.last_text(1)
@@ -651,6 +690,22 @@ async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
     assert "lobby_stories" not in chat.storage.personal_data(1)
 
 
+async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):
+    """Saying yes is a tap: a postcode typed before it is not an RSVP, and is not kept."""
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1, "es")
+    await chat.press(1, keyboards.journey_data("lobby"), "es")
+    (hint,) = await chat.send(1, "SW1A 1AA", "es")
+    assert "<b>Voy a ir</b>" in hint.text and "código postal" in hint.text
+    yes = next(data for data in chat.button_data(1) if data.startswith(screens.YES))
+    assert chat.storage.get_rsvp(event_id, 1) is None
+    assert "SW1A" not in str(chat.app.user_data.get(1, {})).upper()
+    await chat.press(1, yes, "es")
+    await chat.send(1, "SW1A 1AA", "es")
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
 async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
@@ -665,12 +720,89 @@ async def test_a_postcode_after_a_vacant_seat_is_looked_up_again(lobby_chat):
     assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
 
 
+async def test_try_again_after_a_vacant_seat_asks_for_the_rsvp_postcode_again(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    services = await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": vacant}))
+    )
+    await going(chat, 1, event_id)
+    (try_again,) = [
+        button["callback_data"] for button in chat.buttons(1) if "Try again" in button["text"]
+    ]
+    await chat.press(1, try_again)
+    assert "postcode" in chat.last_text(1)
+    services.routes.update(lookup_routes())
+    replies = await chat.send(1, "SW1A 1AA")
+    assert not any("sign your letter" in call.text for call in replies)
+    assert chat.storage.get_rsvp(event_id, 1)["status"] == lobby.GOING
+
+
 async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     chat = lobby_chat
     await story_allowed(chat, 1, "A staffer took notes.")
     await chat.press(1, screens.UNSIGNED)
     (story,) = chat.storage.personal_data(1)["lobby_stories"]
     assert story["signature"] is None and story["status"] == "pending"
+
+
+async def test_typing_skip_in_the_composer_skips_the_step_rather_than_becoming_its_text(
+    lobby_chat,
+):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby for equal protection")
+    await chat.send(ORGANISER, typed_at(local(7)))
+    await chat.send(ORGANISER, "Central Lobby, Houses of Parliament, London SW1A 0AA")
+    await chat.send(ORGANISER, "SKIP")  # what to bring: optional
+    assert "Which hashtag" in chat.last_text(ORGANISER)
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["bring"] == {}
+
+
+async def test_welcome_and_help_tell_of_lobby_days(lobby_chat):
+    chat = lobby_chat
+    welcome = " ".join(call.text for call in await chat.send(1, "/start"))
+    assert "when a lobby day is planned" in welcome and "Meet your MP" in welcome
+    assert "When a lobby day is planned" in (await chat.send(1, "/help"))[-1].text
+
+
+async def test_the_checklist_shows_an_open_lobby_day_and_all_done_waits_for_a_yes(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1)
+    for kind in ("petition_signed", "mp_letter_sent", "solidarity_written", "shared"):
+        chat.storage.record_action(1, kind)
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "▫️ Meet your MP at “Mass lobby for equal protection”" in menu
+    assert "Next: <b>Meet your MP at “Mass lobby for equal protection”</b>" in menu
+    assert "You've done everything" not in menu
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "sw1a 1aa")
+    await chat.send(1, "/menu")
+    menu = chat.last_text(1)
+    assert "✅ Meet your MP at “Mass lobby for equal protection”" in menu
+    assert "You've done everything" in menu
+
+
+async def test_typing_the_unsigned_buttons_words_publishes_the_story_without_a_name(lobby_chat):
+    chat = lobby_chat
+    event_id = await story_allowed(chat, 1, "We were heard")
+    await chat.send(1, "publish it UNSIGNED")
+    story = chat.storage.next_pending_story(event_id)
+    assert (story["body"], story["signature"]) == ("We were heard", None)
+
+
+async def test_typing_menu_at_the_rsvp_postcode_leaves_for_the_menu(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await onboard(chat, 1)
+    await chat.press(1, f"{screens.YES}{event_id}")
+    await chat.send(1, "Menu")
+    assert keyboards.journey_data("lobby") in chat.button_data(1)
+    assert chat.storage.get_rsvp(event_id, 1) is None
 
 
 async def test_forget_erases_rsvps_and_stories_and_mydata_shows_them(lobby_chat, settings):
@@ -680,6 +812,7 @@ async def test_forget_erases_rsvps_and_stories_and_mydata_shows_them(lobby_chat,
     await chat.send(1, "/mydata")
     mine = chat.last_text(1)
     assert "Lobby days" in mine and "CanaryLobby7731" in mine  # the RSVP and the story
+    assert mine.count("Mass lobby for equal protection") == 2 and "#1" not in mine
     await chat.send(1, "/forget")
     await chat.press(1, keyboards.FORGET_YES)
     assert chat.storage.get_rsvp(event_id, 1) is None
@@ -713,6 +846,31 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "not_going")) == 2
     calls = await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id + 1}:going")
     assert calls  # an event that doesn't exist: asked again, nothing chosen
+
+
+async def test_a_title_with_html_characters_reads_as_typed_on_every_button(lobby_chat):
+    """Button labels are plain text: "&" and "<b>" in a title are shown, not "&amp;"."""
+    chat = lobby_chat
+    title = "Mass lobby <b>for</b> Jo & Ana"
+    for days in (7, 8):
+        chat.storage.create_lobby_event(
+            texts={"title": {"en": title}, "place": {"en": "Central Lobby"}},
+            starts_at=local(days),
+            rsvp_deadline=local(days - 1),
+            hashtag="#masslobby",
+            created_by=ORGANISER,
+        )
+    await chat.send(ORGANISER, "/broadcast")
+    await chat.send(ORGANISER, "Bring a friend!")
+    await chat.press(ORGANISER, "broadcast:continue")
+    audience = [button["text"] for button in chat.buttons(ORGANISER)]
+    assert f"🙋 Going to {title}" in audience
+    assert f"📍 Nobody going from their area: {title}" in audience
+    await chat.send(ORGANISER, "/lobby")
+    assert title in [button["text"] for button in chat.buttons(ORGANISER)]
+    await onboard(chat, 1)
+    await chat.press(1, keyboards.journey_data("lobby"))
+    assert all(button["text"].startswith(title) for button in chat.buttons(1)[:2])
 
 
 # --- arbitrary text at every free-text step (X3) ------------------------------------------------

@@ -14,6 +14,7 @@ from hypothesis import given
 from telegram import Update
 
 from bot.app.logs import QUIET
+from bot.mps import looks_like_postcode
 from bot.typed import says_something
 from handlers.mp import LETTER
 from messages import consent, keyboards
@@ -561,7 +562,8 @@ async def test_over_long_name_is_refused_with_the_limit_and_asked_again(chat):
     await use_services(chat, FakeServices(lookup_routes()))
     await at_name(chat, 1)
     replies = await chat.send(1, "b" * 101)
-    assert "under 100 characters" in replies[-1].text
+    assert "has 101 characters, and it can be up to 100 characters" in replies[-1].text
+    assert chat.button_data(1) == [SKIP_NAME]  # the way on, offered again
     replies = await chat.send(1, "Ana")
     assert "one sentence in your own words" in replies[-1].text
 
@@ -570,7 +572,8 @@ async def test_over_long_sentence_is_refused_with_the_limit_and_asked_again(chat
     await use_services(chat, FakeServices(lookup_routes()))
     await at_sentence(chat, 1)
     replies = await chat.send(1, "a" * 501)
-    assert "under 500 characters" in replies[-1].text
+    assert "has 501 characters, and it can be up to 500 characters" in replies[-1].text
+    assert chat.button_data(1) == [SKIP_SENTENCE]
     replies = await chat.send(1, "Short and mine.")
     assert "Short and mine." in letter_in(replies)
 
@@ -677,12 +680,15 @@ async def test_any_text_as_the_sentence_gets_a_safe_helpful_answer(chat, typed):
     replies = await chat.send(1, typed)
     assert_safe_helpful_answer(replies)
     answered = " ".join(c.text for c in replies)
+    if looks_like_postcode(typed):  # e.g. "A0": taken as a postcode at any step of the journey
+        assert "postcode" in answered
+        return
     if not says_something(typed):
         assert "can't see any words" in answered
         return
     if len(" ".join(typed.split())) <= 500:
         assert " ".join(typed.split()) in letter_in(replies)
-    assert re.search(r"under 500 characters|Your letter to", answered)
+    assert re.search(r"can be up to 500 characters|Your letter to", answered)
 
 
 @pytest.mark.parametrize("invisible", ["\u200b\u200b", "\u3164", " \u2060 "])
@@ -697,3 +703,60 @@ async def test_an_invisible_name_or_sentence_is_asked_for_again_kindly(chat, inv
     replies = await chat.send(1, invisible)
     assert "can't see any words" in replies[-1].text
     assert chat.app.user_data[1][LETTER].get("sentence") is None
+
+
+@pytest.mark.parametrize(
+    ("language_code", "typed_for_name", "typed_for_sentence"),
+    [("en", "Skip", "skip"), ("pt-br", "PULAR", "pular"), ("es", "Omitir.", "omitir")],
+)
+async def test_typing_the_skip_buttons_word_skips_in_the_persons_language(
+    chat, language_code, typed_for_name, typed_for_sentence
+):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_name(chat, 1, language_code)
+    await chat.send(1, typed_for_name, language_code)
+    assert SKIP_SENTENCE in chat.button_data(1)  # on to the sentence, unsigned
+    replies = await chat.send(1, typed_for_sentence, language_code)
+    if language_code != "en":
+        replies = await chat.press(1, f"{screens.LETTER_LANGUAGE_PREFIX}en", language_code)
+    letter = letter_in(replies)
+    assert letter.endswith(f"A resident of {WESTMINSTER.name}")
+    assert typed_for_sentence not in letter.lower()
+
+
+async def test_typing_menu_at_the_postcode_step_leaves_for_the_menu(chat):
+    await at_postcode(chat, 1, "es")
+    replies = await chat.send(1, "menu", "es")  # the button says "⬅️ Menú"
+    assert keyboards.journey_data("mp") in chat.button_data(1)  # the menu, not "malformed"
+    assert "no parece un código postal" not in replies[-1].text
+    replies = await chat.send(1, "sw1a 1aa", "es")  # the journey is over: not looked up
+    assert "Eso parece un código postal" in replies[-1].text
+    assert LETTER not in chat.app.user_data[1]
+
+
+async def test_changing_language_mid_letter_carries_the_letter_on_in_the_new_language(chat):
+    """Newcomer report: /language at the sentence step threw the letter away."""
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1)
+    await chat.send(1, "/language")
+    replies = await chat.press(1, f"{keyboards.LANGUAGE_PREFIX}es")
+    said = [call.text for call in replies if call.text]
+    assert any("No se perdió nada" in words for words in said)
+    assert "una frase con tus propias palabras" in chat.last_text(1)  # the same step, in Spanish
+    assert SKIP_SENTENCE in chat.button_data(1)
+    await chat.send(1, "My neighbour was turned away from a refuge.", "es")
+    replies = await chat.press(1, f"{screens.LETTER_LANGUAGE_PREFIX}en", "es")
+    letter = letter_in(replies)
+    assert "My neighbour was turned away from a refuge." in letter
+    assert letter.endswith("Ana Silva")  # the name typed before the change
+
+
+@pytest.mark.parametrize("step", [at_postcode, at_name])
+async def test_changing_language_at_any_step_asks_that_step_again(chat, step):
+    await use_services(chat, FakeServices(lookup_routes()))
+    await step(chat, 1)
+    before = chat.button_data(1)
+    await chat.press(1, keyboards.MENU_LANGUAGE, message_id=1)  # the menu's button, on an old menu
+    await chat.press(1, f"{keyboards.LANGUAGE_PREFIX}pt")
+    assert chat.button_data(1) == before  # the step's own buttons, in Portuguese
+    assert chat.storage.get_supporter(1)["language"] == "pt"

@@ -64,6 +64,34 @@ async def test_p4_mydata_reads_as_a_page_in_the_persons_language(chat):
         assert raw not in shown, raw
 
 
+async def test_mydata_names_the_constituency_and_lists_what_they_did_in_time_order(chat):
+    """Issue: a GSS code instead of the constituency, and actions out of order."""
+    await onboard(chat, 1)
+    chat.storage.set_constituency(1, "E14001063", "Bristol Central")
+    moments = [dt.datetime(2026, 11, 25, 12, minute, tzinfo=dt.UTC) for minute in (24, 25, 28)]
+    with time_machine.travel(moments[0], tick=False):
+        chat.storage.record_action(1, "shared")
+    with time_machine.travel(moments[1], tick=False):
+        chat.storage.record_action(1, "petition_signed")
+    with time_machine.travel(moments[2], tick=False):
+        chat.storage.record_mp_letter(1, "mp_letter_sent", "E14001063", moments[2])
+    await chat.send(1, "/mydata")
+    page = chat.last_text(1)
+    assert "wrote to your MP (Bristol Central)" in page
+    assert "E14001063" not in page
+    said = [page.index(words) for words in ("shared", "signed the petition", "wrote to your MP")]
+    assert said == sorted(said)
+
+
+async def test_the_mydata_page_offers_erasing_and_the_menu_not_itself_again(chat):
+    await onboard(chat, 1)
+    await chat.send(1, "/privacy")
+    assert keyboards.MENU_MYDATA in chat.button_data(1)
+    await chat.press(1, keyboards.MENU_MYDATA)
+    assert "Everything I keep about you" in chat.last_text(1)
+    assert chat.button_data(1) == [keyboards.FORGET_ASK, keyboards.MENU]
+
+
 async def test_p4_mydata_shows_every_table_kept_about_a_person(chat):
     """Every table that holds rows about a person has its section on the page."""
     assert set(PERSONAL_ROWS) | {"conversations"} <= set(SECTIONS)

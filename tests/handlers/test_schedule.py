@@ -13,13 +13,14 @@ from bot import daily
 from messages import consent, text
 from messages import daily as schedule
 from messages.daily import prompt_text
-from scheduler.daily import CATCH_UP_JOB, SEND_NOW_JOB
+from scheduler.daily import CATCH_UP_JOB, LATE_JOB, SEND_NOW_JOB
 from tests.support.fakes import JobContext, run_job
 from tests.support.harness import ORGANISER_ID, running_bot
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=LONDON)  # day 3, where `clock` stops time
 SUPPORTER = 1
+LATE = 2  # agrees to the daily prompt after today's went out
 HASHTAGS = "#16Days #StepUpMigrantWomen"
 ORGANISER_BUTTONS = [
     schedule.SHOW,
@@ -75,7 +76,8 @@ async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
     after = chat.last_text(ORGANISER_ID)
     assert "Subscribers sent it: 1 of 1 · still to go: 0" in after
     assert "Channel: not set up · X: not set up" in after
-    assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE, schedule.SEND}
+    # Everyone subscribed has it: "send today's now" would send nothing, so it is not offered.
+    assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE}
 
 
 async def test_the_schedule_speaks_the_organisers_language(chat):
@@ -192,6 +194,44 @@ async def test_send_now_outside_the_campaign_sends_nothing(chat, clock):
     await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
     assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.no_prompt_today")
     assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
+
+
+async def test_a_late_subscriber_gets_todays_prompt_once_within_half_an_hour(chat):
+    await opt_in(chat, SUPPORTER)
+    await run_job(chat.app, CATCH_UP_JOB)  # today's prompt goes out to the one subscriber
+    await opt_in(chat, LATE)
+    await chat.send(ORGANISER_ID, "/schedule")
+    overview = chat.last_text(ORGANISER_ID)
+    assert "1 subscriber agreed to the daily prompt after today's went out" in overview
+    assert "within half an hour" in overview
+    await run_job(chat.app, LATE_JOB)
+    assert (len(prompts_to(chat, SUPPORTER)), len(prompts_to(chat, LATE))) == (1, 1)
+    await run_job(chat.app, LATE_JOB)
+    await run_job(chat.app, CATCH_UP_JOB)
+    assert (len(prompts_to(chat, SUPPORTER)), len(prompts_to(chat, LATE))) == (1, 1)
+
+
+async def test_after_a_launch_past_prompt_time_send_now_serves_those_who_joined_since(chat):
+    """Newcomer report: started after 09:00, day 1's prompt went to nobody, and "Send today's
+    now" asked to confirm and then said it had already gone out."""
+    await run_job(chat.app, CATCH_UP_JOB)  # at launch, nobody has subscribed yet
+    await opt_in(chat, SUPPORTER)
+    await chat.send(ORGANISER_ID, "/schedule")
+    assert schedule.SEND in chat.button_data(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, schedule.SEND)
+    assert "to the 1 subscriber who hasn't had it yet" in chat.last_text(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
+    assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.sending")
+    await run_queued_send(chat)
+    assert len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_send_now_with_nothing_to_send_says_so_without_asking_to_confirm(chat):
+    await opt_in(chat, SUPPORTER)
+    await run_job(chat.app, CATCH_UP_JOB)
+    await chat.press(ORGANISER_ID, schedule.SEND)  # from an overview shown before it went out
+    assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.already_sent")
+    assert schedule.SEND_CONFIRMED not in chat.button_data(ORGANISER_ID)
 
 
 # --- nobody else (X1) ----------------------------------------------------------------------------

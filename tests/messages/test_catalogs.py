@@ -45,22 +45,23 @@ UNITS = {"s", "min", "h"}
 
 # Portugal's Portuguese where Brazil says otherwise: aceder/acessar, registado/registrado,
 # ficheiro/arquivo, partilha/compartilhamento, "o seu progresso"/"seu progresso" (the article
-# stays only where the possessive stands alone: "a sua tem 700 caracteres"), "-lhe"/"-me" after
-# the verb ("dizer-me"/"me dizer"), telemóvel/celular, ecrã/tela, utilizador/usuário, "está a
-# enviar"/"está enviando".
+# stays where the possessive stands alone, "a sua tem 700 caracteres", and after "todos/todas",
+# "todas as suas mensagens"), "-lhe"/"-me" after the verb ("dizer-me"/"me dizer"),
+# telemóvel/celular, ecrã/tela, utilizador/usuário, "está a enviar"/"está enviando".
 EUROPEAN_PORTUGUESE = re.compile(
     r"\bacede|\bregistad[oa]s?\b|\bregisto\b|\bficheiros?\b|\bpartilh|\btelem[óo]ve|\becrã"
     r"|\butilizador|\bcontact[oa]r?\b|\bfacto\b|\bequipa\b|\bdescarreg|\bcarregue\b|\bprima\b"
-    r"|\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b(?! (?:tem|é|pel[oa])\b)"
+    r"|(?<!todos )(?<!todas )\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b"
+    r"(?! (?:tem|é|pel[oa])\b)"
     r"|\w-(?:lhes?|me)\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
     r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b",
     re.MULTILINE,
 )
 # Spain's Spanish where Latin America says otherwise: vosotros and its verbs, ordenador/computadora,
-# móvil/celular, coger/tomar, vale/está bien.
+# móvil/celular, coger/tomar.
 SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
-    r"|\bcog(?:er|e|es|ió)\b|\b[Vv]ale\b"
+    r"|\bcog(?:er|e|es|ió)\b"
 )
 # An MP's gender is not known: "deputado(a)", "deputados e deputadas", "diputado/a", "el diputado o
 # la diputada"; never "o deputado" alone.
@@ -73,21 +74,35 @@ MP_BOTH_GENDERS = {
         r"[Dd]iputad[oa]s?/as?|[Dd]iputados (?:y|ni) diputadas|[Dd]iputado o (?:la )?diputada"
     ),
 }
+# "Whatever their immigration status" is about the survivors, never the reader: with "você"/"tú"
+# a bare "a sua situação"/"su situación" reads as the supporter's own status, in public posts too.
+SURVIVORS_STATUS = {
+    "pt": re.compile(
+        r"(?:seja qual for|independentemente d[ae]) (?:a )?(?:sua )?situação migratória"
+        r"(?! delas?\b)"
+    ),
+    "es": re.compile(
+        r"(?:sea cual sea|independientemente de) (?:su |la )?situación migratoria"
+        r"(?! de (?:ellas?|cada una)\b)"
+    ),
+}
 MP_WORD = {"pt": re.compile(r"\b[Dd]eputad\w*"), "es": re.compile(r"\b[Dd]iputad\w*")}
 # A sentence naming a button the person is to tap: "tap <b>Skip</b>", "toque em “Já enviei”",
-# "toca Omitir"; or showing it in brackets with its emoji, "(🔔 Messages)".
+# "toca Omitir"; or showing it with its emoji in brackets, "(from the menu: 🔔 Messages)".
 TAPPED_LABEL = {
     "en": re.compile(r"\b[Tt]ap (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)|\b[Tt]ap (?P<word>[A-Z]\w*)"),
     "pt": re.compile(
-        r"\b[Tt]o(?:que|car) em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
+        r"\b[Tt]o(?:que|car)(?: primeiro)? em (?:<b>|“)(?P<quoted>[^<”]+)(?:</b>|”)"
         r"|\b[Tt]oque em (?P<word>[A-ZÁÉÍÓÚ]\w*)"
     ),
     "es": re.compile(
-        r"\b(?:[Tt]oca|toques) (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
+        r"\b(?:[Tt]oca|toques)(?: primero)? (?:<b>|«|“)(?P<quoted>[^<»”]+)(?:</b>|»|”)"
         r"|\b[Tt]oca (?P<word>[A-ZÁÉÍÓÚ]\w*)"
     ),
 }
-EMOJI_LABEL = re.compile(r"\((?:\w+ )?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+EMOJI_LABEL = re.compile(r"\([^()]*?(?P<label>[\U0001F300-\U0001FAFF]\ufe0f? [^(),]+)[,)]")
+# ...or in bold after its emoji: "🤝 <b>Meet your MP</b>, in the menu".
+EMOJI_BOLD_LABEL = re.compile(r"(?P<emoji>[\U0001F300-\U0001FAFF]\ufe0f?) <b>(?P<words>[^<{]+)</b>")
 LEADING_SYMBOLS = re.compile(r"^[^\w{]+")
 
 
@@ -261,6 +276,31 @@ def test_a_one_gender_mp_is_caught(language, template, inclusive):
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
+def test_whatever_immigration_status_is_the_survivors_not_the_readers(language):
+    ambiguous = [
+        (key, match.group(0))
+        for key, template in every_text(language)
+        for match in SURVIVORS_STATUS[language].finditer(template)
+    ]
+    assert ambiguous == []
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "survivors"),
+    [
+        ("pt", "para todas as sobreviventes, seja qual for a sua situação migratória.", False),
+        ("pt", "para todas as sobreviventes, seja qual for a situação migratória.", False),
+        ("pt", "para todas as sobreviventes, seja qual for a situação migratória delas.", True),
+        ("es", "para todas las sobrevivientes, sea cual sea su situación migratoria.", False),
+        ("es", "todas las sobrevivientes, sea cual sea la situación migratoria de ellas", True),
+        ("es", "sea cual sea la situación migratoria de cada una", True),
+    ],
+)
+def test_a_status_that_reads_as_the_readers_is_caught(language, template, survivors):
+    assert (SURVIVORS_STATUS[language].search(template) is None) == survivors
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
 def test_the_organisers_are_named_one_way(language):
     """ "a organização"/"la organización" everywhere, not "as organizadoras" on one screen and "a
     equipe organizadora" on the next."""
@@ -299,17 +339,27 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
         if "button" in key
         for template in forms(message)
     }
-    named = [
-        (key, match.group("quoted") or match.group("word"))
-        for key, message in catalog(language).items()
-        for template in forms(message)
-        for match in TAPPED_LABEL[language].finditer(template)
-    ] + [
-        (key, match.group("label"))
-        for key, message in catalog(language).items()
-        for template in forms(message)
-        for match in EMOJI_LABEL.finditer(template)
-    ]
+    named = (
+        [
+            (key, match.group("quoted") or match.group("word"))
+            for key, message in catalog(language).items()
+            for template in forms(message)
+            for match in TAPPED_LABEL[language].finditer(template)
+        ]
+        + [
+            (key, match.group("label"))
+            for key, message in catalog(language).items()
+            for template in forms(message)
+            for match in EMOJI_LABEL.finditer(template)
+        ]
+        + [
+            (key, f"{match.group('emoji')} {match.group('words')}")
+            for key, message in catalog(language).items()
+            if "button" not in key
+            for template in forms(message)
+            for match in EMOJI_BOLD_LABEL.finditer(template)
+        ]
+    )
     assert len(named) >= 10  # the patterns still find the sentences they are meant for
     assert [
         (key, label)
@@ -325,6 +375,9 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
         ("pt", "Depois, toque em “Já enviei”.", "Já enviei"),
         ("es", "Escribe tu nombre, o toca Omitir.", "Omitir"),
         ("en", "Change them from the menu (🔔 Messages).", "🔔 Messages"),
+        ("es", "(puedes decirlo desde el menú: 🔔 Mensajes)", "🔔 Mensajes"),
+        ("pt", "Para dizer que você vai, toque primeiro em <b>Eu vou</b>.", "Eu vou"),
+        ("en", "<b>Thank you!</b> 💜 Every person, every day, counts.", None),
         ("en", "<b>Has your MP replied?</b> Tap their answer below.", None),
         ("pt", "Toque em um botão para mudar.", None),
     ],
@@ -332,6 +385,18 @@ def test_a_button_a_sentence_names_exists_with_that_exact_label(language):
 def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
     found = TAPPED_LABEL[language].search(sentence) or EMOJI_LABEL.search(sentence)
     assert (found and next(group for group in found.groups() if group)) == label
+
+
+@pytest.mark.parametrize(
+    ("sentence", "label"),
+    [
+        ("🤝 <b>Meet your MP</b>, in the menu, lets you say you're going.", ("🤝", "Meet your MP")),
+        ("📊 <b>{count}</b> people have signed so far.", None),
+    ],
+)
+def test_a_button_shown_in_bold_after_its_emoji_is_found(sentence, label):
+    found = EMOJI_BOLD_LABEL.search(sentence)
+    assert (found and found.groups()) == label
 
 
 @pytest.mark.parametrize(
@@ -347,6 +412,7 @@ def test_a_named_button_is_found_in_a_sentence(language, sentence, label):
         ("A enviar a mensagem", "A enviar"),
         ("seu telemóvel", "telemóvel"),
         ("Escreva a sua história", "a sua"),
+        ("apaga todas as suas mensagens e a sua conta", "a sua"),
         ("e dizer-me o que fará", "-me"),
     ],
 )

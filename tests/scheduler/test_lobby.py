@@ -7,6 +7,7 @@ at every start and a clock moved by hand."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ import time_machine
 
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
+from bot.delivery import enqueue
 from scheduler import broadcasts
 from scheduler import lobby as jobs
 from tests.support.harness import ORGANISER_ID, running_bot
@@ -85,6 +87,14 @@ async def run(chat, event_id: int, moment: str) -> None:
     (job,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, moment))
     await job.run(chat.app)
     await asyncio.gather(*broadcasts.running(chat.app))
+
+
+@contextlib.contextmanager
+def not_started(monkeypatch):
+    """Broadcasts are created and committed but not started: as if the process died there."""
+    with monkeypatch.context() as patched:
+        patched.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+        yield
 
 
 async def resume(chat) -> None:
@@ -188,9 +198,7 @@ async def test_a_moment_whose_process_died_before_sending_goes_out_after_the_res
 ):
     clock.move_to(london(25, 18))
     async with running_bot(settings, api) as chat:
-        with monkeypatch.context() as dying:
-            # kill -9 straight after the moment's broadcast is committed, before a send.
-            dying.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+        with not_started(monkeypatch):  # kill -9 after the moment's commit, before a send
             await run(chat, event_id, "eve")
     assert api.sent(GOING_SUBSCRIBED) == []
     async with running_bot(settings, api) as chat:
@@ -208,8 +216,7 @@ async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_a
 ):
     async with running_bot(settings, api) as chat:
         event = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
-        with monkeypatch.context() as dying:
-            dying.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+        with not_started(monkeypatch):
             assert jobs.cancel(chat.app, event, ORGANISER_ID) == 2
     async with running_bot(settings, api) as chat:
         assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-")]
@@ -263,3 +270,18 @@ async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_a
         await run(chat, event_id, "outcome")
     assert len(received(api, GOING_NOT_SUBSCRIBED, "Como foi?")) == 1
     assert received(api, GOING_SUBSCRIBED, "How did it go?") == []  # campaign updates only
+
+
+async def test_a_yes_cancelled_while_the_reminder_is_under_way_gets_no_reminder(
+    settings, api, clock, event_id, monkeypatch
+):
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        with not_started(monkeypatch):
+            await run(chat, event_id, "eve")
+        ((broadcast_id, _),) = chat.storage.scheduled_broadcasts()
+        assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1  # recipients fixed
+        chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then "Cancel my RSVP"
+        await broadcasts.start(chat.app, broadcast_id)
+        assert chat.storage.broadcast_summary(broadcast_id) == {"skipped": 1}
+    assert api.sent(GOING_SUBSCRIBED) == []

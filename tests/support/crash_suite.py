@@ -352,7 +352,7 @@ class Supporter:
 
     def preview(self) -> str:
         draft = {"body": self.body, "signature": self.signature}
-        return screens.preview_text(language_for(self.language_code), draft)
+        return screens.preview_text(language_for(self.language_code), draft, unprintable=[])
 
 
 # --- one lane ------------------------------------------------------------------------------------

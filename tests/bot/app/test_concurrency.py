@@ -135,36 +135,89 @@ class WriteLockHeld:
         self.thread.join()
 
 
+def petition_campaign(settings):
+    """The campaign with a UK Parliament petition, whose count the bot fetches."""
+    return load_campaign(settings.campaign_file).model_copy(
+        update={"petition_url": HttpUrl(PETITION)}
+    )
+
+
+def stalled_petitions() -> Stalled:
+    petitions = Stalled()
+    petitions.answer = petition_json(12345, {})
+    return petitions
+
+
+async def open_petition_as_counts_load(chat, user_id: int) -> None:
+    """The supporter opens the petition, and its count is being fetched."""
+    await chat.app.update_queue.put(
+        chat.updates.callback(user_id, keyboards.journey_data("petition"))
+    )
+    await until(lambda: typing_shown(chat, user_id), "the petition count to be fetched")
+
+
+async def petition_arrives_meanwhile(chat, petitions: Stalled, user_id: int, waiting: int) -> None:
+    """The petitions site answers: the petition reaches `user_id` while supporter `waiting`
+    has still heard nothing more."""
+    heard = len(messages_to(chat, waiting))
+    petitions.release.set()
+    await until(lambda: "12,345" in chat.last_text(user_id), "the petition")
+    assert len(messages_to(chat, waiting)) == heard
+
+
 async def test_a_write_lock_held_elsewhere_stalls_only_the_update_that_needs_it(settings, api):
     """Supporter 1's /help has to write and waits for the lock, off the event loop; supporter 2,
     whose petition count was on its way, gets the petition meanwhile. Had supporter 1's write
     waited on the loop, nobody would have heard anything until the lock was let go."""
-    petitions = Stalled()
-    petitions.answer = petition_json(12345, {})
-    lookups = httpx.MockTransport(petitions)
-    campaign = load_campaign(settings.campaign_file).model_copy(
-        update={"petition_url": HttpUrl(PETITION)}
-    )
-    async with running_bot(settings, api, campaign, lookups=lookups) as chat:
+    petitions = stalled_petitions()
+    campaign = petition_campaign(settings)
+    async with running_bot(settings, api, campaign, httpx.MockTransport(petitions)) as chat:
         for user_id in (1, 2):
             await chat.send(user_id, "/start")
             await chat.press(user_id, consent.OPTIN_NONE)
         helped = len(messages_to(chat, 1))
         await chat.app.start()
         try:
-            petition = chat.updates.callback(2, keyboards.journey_data("petition"))
-            await chat.app.update_queue.put(petition)
-            await until(lambda: typing_shown(chat, 2), "the petition count to be fetched")
+            await open_petition_as_counts_load(chat, 2)
             with WriteLockHeld(chat.storage.path):
                 await chat.app.update_queue.put(chat.updates.message(1, "/help"))
                 await until(
                     lambda: chat.app.update_processor.current_concurrent_updates == 2,
                     "supporter 1's /help to be under way",
                 )
-                petitions.release.set()
-                await until(lambda: "12,345" in chat.last_text(2), "the petition")
-                assert len(messages_to(chat, 1)) == helped  # still waiting for the lock
+                await petition_arrives_meanwhile(chat, petitions, 2, waiting=1)
             await until(lambda: len(messages_to(chat, 1)) > helped, "the answer to /help")
         finally:
             await chat.app.stop()
     assert messages_to(chat, 1)[-1] == core.help_text("en", campaign)
+
+
+async def test_a_write_lock_taken_during_a_lookup_is_waited_for_off_the_event_loop(settings, api):
+    """Supporter 1's MP lookup is under way when another connection takes the write lock: the
+    MP found, saving it waits for the lock without stopping the bot, so supporter 2's petition
+    arrives meanwhile, and supporter 1's MP once the lock is let go."""
+    postcodes, petitions = Stalled(), stalled_petitions()
+    services = FakeServices(
+        lookup_routes(**{"/postcodes/SW1A1AA": postcodes, "/petitions/700001.json": petitions})
+    )
+    campaign = petition_campaign(settings)
+    async with running_bot(settings, api, campaign, httpx.MockTransport(services)) as chat:
+        await at_postcode(chat, 1)
+        await chat.send(2, "/start")
+        await chat.press(2, consent.OPTIN_NONE)
+        before = len(messages_to(chat, 1))
+        await chat.app.start()
+        try:
+            await chat.app.update_queue.put(chat.updates.message(1, "SW1A 1AA"))
+            await until(lambda: typing_shown(chat, 1), "supporter 1's lookup to start")
+            await open_petition_as_counts_load(chat, 2)
+            with WriteLockHeld(chat.storage.path):
+                postcodes.release.set()
+                await until(
+                    lambda: services.asked("members-api.parliament.uk"), "the MP to be found"
+                )
+                await petition_arrives_meanwhile(chat, petitions, 2, waiting=1)
+            await until(lambda: len(messages_to(chat, 1)) > before, "the MP")
+        finally:
+            await chat.app.stop()
+    assert "Your MP is <b>Jane Example</b>" in messages_to(chat, 1)[-1]

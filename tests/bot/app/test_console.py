@@ -65,6 +65,8 @@ async def test_links_copy_texts_and_the_whole_mp_journey_work_offline(trial, cap
         ("LS1 1UR", "Leeds Central and Headingley"),
         ("E1W 1UU", "no longer in use"),
         ("GY1 1AA", "no MP at Westminster"),
+        ("JE2 3AB", "no MP at Westminster"),
+        ("IM1 1AA", "no MP at Westminster"),
         ("SW1A 9ZZ", "couldn't find that postcode"),
     ],
 )

@@ -63,3 +63,42 @@ def test_purge_erases_every_supporter_after_retention(tmp_path):
     assert storage.purge_personal_data() == 5
     assert storage.personal_data(3) == {}
     assert storage.db.execute("SELECT count(*) FROM actions").fetchone()[0] == 0
+
+
+def test_lobby_reminders_sent_before_the_upgrade_are_not_sent_again(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0016_lobby_deliveries")
+    old["lobby_events"].insert(
+        {
+            "id": 1,
+            "title": '{"en": "Mass lobby"}',
+            "place": '{"en": "Westminster"}',
+            "starts_at": "2026-11-26T11:00:00+00:00",
+            "rsvp_deadline": "2026-11-26T11:00:00+00:00",
+            "hashtag": "#masslobby",
+            "status": "open",
+            "fallback_at": "2026-11-26T08:00:00+00:00",
+        }
+    )
+    old["lobby_rsvps"].insert(
+        {
+            "event_id": 1,
+            "user_id": 7,
+            "status": "yes",
+            "created_at": "2026-11-20T10:00:00+00:00",
+            "updated_at": "2026-11-20T10:00:00+00:00",
+            "eve_sent_at": "2026-11-25T18:00:01+00:00",
+        }
+    )
+    old.close()
+    storage = Storage.open(path)
+    done = {
+        moment
+        for moment in ("eve", "morning", "fallback", "outcome")
+        if storage.lobby_moment_done(1, moment)
+    }
+    assert done == {"eve", "fallback"}
+    assert storage.get_rsvp(1, 7)["status"] == "yes"
+    assert storage.get_lobby_event(1)["revision"] == 0
+    assert storage.integrity() == "ok"
