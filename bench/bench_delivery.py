@@ -3,6 +3,10 @@ as bot/app/build.py builds it) to a loopback fake Bot API in its own process.
 
     .venv/bin/python -m bench.bench_delivery            # 10k and 100k at 1,000/s, 900 at 30/s
     .venv/bin/python -m bench.bench_delivery --quick    # 2k and 10k at 1,000/s, 150 at 30/s
+    .venv/bin/python -m bench.bench_delivery --httpx    # each run also through httpx
+
+`--httpx` repeats each run through python-telegram-bot's own httpx request (pool sized the same)
+right after the one through ours (bot/app/request.py, aiohttp), for comparison.
 
 Each run is a fresh process, so its memory figures are its own: resident memory once the
 database is seeded and at its peak, which should not grow with the number of recipients (they
@@ -31,6 +35,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from telegram.constants import FloodLimit
 from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.app.request import telegram_request
 from bot.consent import Rules
@@ -116,8 +121,8 @@ async def fake_api() -> AsyncIterator[str]:
         await process.wait()
 
 
-async def measure(recipients: int, rate: float, workdir: Path) -> Result:
-    """One run, in this process."""
+async def measure(recipients: int, rate: float, workdir: Path, client: str) -> Result:
+    """One run, in this process, sending through `client` ("aiohttp" or "httpx")."""
     storage = Storage.open(workdir / "bench.db")
     storage.db["supporters"].insert_all(supporters(recipients), batch_size=1000)
     broadcast_id = create_broadcast(storage, texts={"en": TEXT, "pt": TEXT, "es": TEXT})
@@ -126,6 +131,8 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
         paid = rate > FloodLimit.MESSAGES_PER_SECOND
         limiter = PriorityRateLimiter(rate, paid_broadcasts=paid)
         request = telegram_request(rate)
+        if client == "httpx":
+            request = HTTPXRequest(request.connection_pool_size, pool_timeout=5.0)
         async with ExtBot(
             TOKEN, base_url=f"{root}/bot", rate_limiter=limiter, request=request
         ) as bot:
@@ -154,8 +161,9 @@ async def measure(recipients: int, rate: float, workdir: Path) -> Result:
     )
 
 
-def run_in_fresh_process(recipients: int, rate: float) -> Result:
+def run_in_fresh_process(recipients: int, rate: float, client: str) -> Result:
     command = [sys.executable, "-m", "bench.bench_delivery", "--one", str(recipients), str(rate)]
+    command += ["--client", client]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return Result(**json.loads(output))
 
@@ -163,16 +171,21 @@ def run_in_fresh_process(recipients: int, rate: float) -> Result:
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--quick", action="store_true", help="smaller runs (about 30 seconds)")
+    options.add_argument("--httpx", action="store_true", help="each run also through httpx")
+    options.add_argument("--client", default="aiohttp", help=argparse.SUPPRESS)
     options.add_argument("--one", nargs=2, metavar=("RECIPIENTS", "RATE"), help=argparse.SUPPRESS)
     args = options.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory() as workdir:
-            result = asyncio.run(measure(int(args.one[0]), float(args.one[1]), Path(workdir)))
+            recipients, rate = int(args.one[0]), float(args.one[1])
+            result = asyncio.run(measure(recipients, rate, Path(workdir), args.client))
         print(json.dumps(asdict(result)))
         return
-    print(HEADER, flush=True)
+    clients = ("aiohttp", "httpx") if args.httpx else ("aiohttp",)
+    print(f"{'client':>8} {HEADER}", flush=True)
     for recipients, rate in QUICK if args.quick else FULL:
-        print(run_in_fresh_process(recipients, rate).row(), flush=True)
+        for client in clients:
+            print(f"{client:>8} {run_in_fresh_process(recipients, rate, client).row()}", flush=True)
 
 
 if __name__ == "__main__":

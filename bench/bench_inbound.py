@@ -1,5 +1,7 @@
-"""Inbound throughput: updates per second the whole bot handles on one core, against a bare
-python-telegram-bot echo bot driven the same way in the same run.
+"""Inbound throughput: updates the whole bot handles per second of CPU, against a bare
+python-telegram-bot echo bot driven the same way in the same run. CPU time rather than the
+clock's, so that other work on a shared machine does not count against whichever bot it
+interrupted; the offline Bot API runs in the same process, so its work counts for every bot.
 
 Every bot is a real `Application` over the offline Bot API, fed real `Update` objects one at a
 time, as long polling delivers them. None has a rate limiter: that is Telegram's ceiling, not
@@ -41,11 +43,12 @@ def bare_bot() -> Application:
 
 
 async def rate(app: Application, batch: list[Update]) -> float:
-    """Updates per second `app` handles, fed `batch` one at a time."""
-    started = time.perf_counter()
+    """Updates per second of CPU `app` handles, fed `batch` one at a time. CPU time, not the
+    clock's: on a shared machine the clock also counts the time other work held the core."""
+    started = time.process_time()
     for update in batch:
         await app.process_update(update)
-    return len(batch) / (time.perf_counter() - started)
+    return len(batch) / (time.process_time() - started)
 
 
 async def bare_echo_rate(supporters: int) -> float:
@@ -140,11 +143,11 @@ def main(argv: list[str] | None = None) -> None:
         print(profiler.output_text(unicode=True, color=False))
         return
     ours, bare, same = asyncio.run(measure(args.supporters, args.rounds))
-    print(f"stepup-bot:                      {ours:>8,.0f} updates/s")
-    print(f"bare echo bot:                   {bare:>8,.0f} updates/s")
-    print(f"bare bot making our calls:       {same:>8,.0f} updates/s")
+    print(f"stepup-bot:                      {ours:>8,.0f} updates per CPU second")
+    print(f"bare echo bot:                   {bare:>8,.0f} updates per CPU second")
+    print(f"bare bot making our calls:       {same:>8,.0f} updates per CPU second")
     print(f"ratio ours / echo:               {ours / bare:>8.2f}  (target >= 0.70)")
-    print(f"ratio ours / bare with our calls:{ours / same:>8.2f}")
+    print(f"ratio ours / bare with our calls:{ours / same:>8.2f}  (target >= 0.50)")
 
 
 if __name__ == "__main__":

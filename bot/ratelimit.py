@@ -57,8 +57,10 @@ _ALSO_MESSAGES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "fo
 # Whether the update being handled (each runs in a task of its own, see `new_update`) has put
 # anything in its chat yet: a message or an edit. Unset outside updates (jobs, broadcasts).
 _answered: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("answered")
-# How late a start may be and still keep its place in the even spacing (see Window.take).
-CATCH_UP_SECONDS = 0.01
+# How late a start may be and still keep its place in the even spacing (see Window.take): on a
+# busy machine the event loop's timers fire tens of milliseconds late; at 1,000 a second the
+# catching up is then a burst of at most 50, at 30 a second of two.
+CATCH_UP_SECONDS = 0.05
 # Forget chats quiet for this long, so a campaign's worth of supporters does not pile up.
 _CHAT_MEMORY_LIMIT = 10_000
 
@@ -120,10 +122,10 @@ class Window:
 
     def take(self, now: float) -> None:
         self.starts.append(now)
-        # A start a little late (the event loop's timer fired late: about a millisecond, a
-        # whole gap at 1,000 a second) keeps its place: the next is due a gap after this one
-        # was, else each late wake-up would slow the rate. After a longer lull, spacing
-        # starts afresh, so no burst makes up for it.
+        # A start a little late (the event loop's timer fired late: a millisecond is a whole
+        # gap at 1,000 a second) keeps its place: the next is due a gap after this one was,
+        # else each late wake-up would slow the rate. After a longer lull, spacing starts
+        # afresh, so no burst makes up for it.
         start = self.due if now - self.due <= CATCH_UP_SECONDS else now
         self.due = start + self.gap
 

@@ -124,6 +124,22 @@ async def test_every_opted_in_supporter_gets_the_message_exactly_once(storage, l
     assert loopback.sends(1)[0].params["parse_mode"] == "HTML"
 
 
+@pytest.mark.parametrize("paid", [True, False], ids=["paid", "free"])
+async def test_with_paid_broadcasts_on_every_message_is_sent_as_one(storage, loopback, bot, paid):
+    add_supporters(storage, range(1, 11))
+
+    await run_broadcast(
+        bot, storage, broadcast(storage), sending=Sending.at_rate(30, paid_broadcasts=paid)
+    )
+
+    sends = loopback.sends()
+    assert len(sends) == 10
+    assert all(("allow_paid_broadcast" in send.params) is paid for send in sends)
+    assert {send.params.get("allow_paid_broadcast", "true") for send in sends} == {"true"}
+    # and, like everything the bot sends, without a link preview
+    assert {send.params["link_preview_options"] for send in sends} == {'{"is_disabled": true}'}
+
+
 async def test_a_finished_broadcast_is_never_sent_again(storage, loopback, bot):
     add_supporters(storage, range(1, 6))
     broadcast_id = broadcast(storage)
