@@ -141,6 +141,7 @@ class Attack:
             POSTCODES_API_URL=self.lookups.url,
             MEMBERS_API_URL=self.lookups.url,
             LOG_LEVEL="DEBUG",
+            USER_UPDATES_PER_MINUTE="100000",  # the flood gate has tests of its own
             **env,
         )
         size = self.log.stat().st_size if self.log.exists() else 0
@@ -148,7 +149,7 @@ class Attack:
             if self.bot.returncode is not None:
                 raise RuntimeError(f"the bot exited ({self.bot.returncode}) at start-up")
             await asyncio.sleep(0.2)
-        await self.settle(what="start-up")
+        await self.settle(what="start-up", chat_id=ORGANISER)
 
     async def stop(self) -> None:
         if self.bot and self.bot.returncode is None:
@@ -217,18 +218,29 @@ class Attack:
         }
         return self.api.deliver({"callback_query": query})
 
-    async def settle(self, quiet: float = 1.5, what: str = "", limit: float = 60) -> None:
-        """Until every update is confirmed and the bot has said nothing for `quiet` seconds."""
+    async def settle(
+        self, quiet: float = 1.5, what: str = "", limit: float = 60, chat_id: int | None = None
+    ) -> None:
+        """Until every update is confirmed and the bot has said nothing (in `chat_id`, if given:
+        a broadcast may be going out meanwhile) for `quiet` seconds."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             if self.bot and self.bot.returncode is not None:
                 raise RuntimeError(f"the bot exited ({self.bot.returncode}) during {what}")
-            last = self.api.requests[-1].at if self.api.requests else 0
+            said = [r.at for r in self.api.requests[-2000:] if chat_id in (None, r.chat_id)]
             pending = [u for u in self.api.updates if u["update_id"] >= self.api.offset]
-            if not pending and time.monotonic() - last > quiet:
+            if not pending and time.monotonic() - max(said, default=0) > quiet:
                 return
             await asyncio.sleep(0.2)
         raise RuntimeError(f"the bot did not settle during {what}")
+
+    async def answered(self, chat_id: int, mark: int, what: str, limit: float = 120) -> None:
+        """Until the bot has said something in `chat_id` since `mark`, and then nothing more
+        there for 5 seconds (it may be busy with a broadcast meanwhile)."""
+        deadline = time.monotonic() + limit
+        while not self.texts(mark, chat_id) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        await self.settle(quiet=5.0, what=what, limit=limit, chat_id=chat_id)
 
     def mark(self) -> int:
         return len(self.api.requests)
@@ -362,9 +374,19 @@ async def late_and_repeated_presses(attack: Attack) -> None:
     await onboard(attack, SUPPORTER)
     attack.say(SUPPORTER, "/menu")
     await attack.settle(what="menu")
-    families = [d for d in attack.buttons(SUPPORTER) if not d.startswith("forget")]
-    for index, data in enumerate(families):
-        user_id = SUPPORTER + 100 + index  # each its own, below the flood limit
+    families = [(SUPPORTER, d) for d in attack.buttons(SUPPORTER) if not d.startswith("forget")]
+    # The organiser's screens, and the buttons on them (none that sends or cancels anything).
+    for command in ("/broadcast list", "/schedule", "/moderate", "/lobby", "/stats"):
+        mark = attack.mark()
+        attack.say(ORGANISER, command)
+        await attack.answered(ORGANISER, mark, what=command)
+        families += [
+            (ORGANISER, data)
+            for data in attack.buttons(ORGANISER, mark)
+            if not any(word in data for word in ("send", "cancel", "reject"))
+        ]
+    for index, (presser, data) in enumerate(dict.fromkeys(families)):
+        user_id = SUPPORTER + 100 + index if presser == SUPPORTER else ORGANISER
         await onboard(attack, user_id)
         mark = attack.mark()
         attack.press(user_id, data, late=True)
@@ -468,11 +490,11 @@ async def not_text_where_text_is_expected(attack: Attack) -> None:
             if data.startswith(("solidarity:write", "lobby:yes:", "mp:find")):
                 attack.press(user_id, data)
                 await attack.settle(what=data)
-        edit = {"text": "SW1A 1AA", "edit_date": int(time.time())}
-        tries = [("message", kind, content) for kind, content in non_text.items()]
-        for update_kind, kind, content in [*tries, ("edited_message", "edit", edit)]:
+        tries = [("message", kind, None, content) for kind, content in non_text.items()]
+        edit = ("edited_message", "edit", "SW1A 1AA", {"edit_date": int(time.time())})
+        for update_kind, kind, typed, content in [*tries, edit]:
             mark = attack.mark()
-            message = attack.message(private(user_id), None, person(user_id), **content)
+            message = attack.message(private(user_id), typed, person(user_id), **content)
             attack.api.deliver({update_kind: message})
             await attack.settle(quiet=0.8, what=kind)
             said = attack.texts(mark, user_id)
@@ -797,6 +819,81 @@ def undo_last_migration(database: Path) -> None:
         db.commit()
 
 
+def seed_big_campaign(database: Path) -> None:
+    """A campaign grown large: 20,000 supporters and 100,000 actions (bench.generate), 40
+    broadcasts scheduled, 50 long solidarity messages waiting, 400 RSVPs to a lobby day from as
+    many constituencies and as many stories, and 300 tracked posts."""
+    from bench.generate import generate
+    from bot.delivery import create_broadcast
+    from bot.storage import Storage
+
+    generate(database, supporters=20_000, actions=100_000)
+    storage = Storage.open(database)
+    long_text = "Solidarity & <strength> to every woman in a refuge. " * 11  # 600 characters
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    for number in range(40):
+        create_broadcast(storage, texts={"en": f"{number} {long_text}"[:4000]}, scheduled_for=later)
+    for user_id in range(1, 51):
+        storage.add_solidarity_message(user_id, long_text[:600], "A" * 60, "en")
+    event = storage.create_lobby_event(
+        texts={"title": {"en": "T" * 120}, "place": {"en": "P" * 300}, "bring": {"en": "B" * 500}},
+        starts_at=later,
+        rsvp_deadline=later,
+        hashtag="#masslobby",
+        created_by=ORGANISER,
+    )
+    mp = {"member_id": 1, "name": "Jane Example", "party": "Independent"}
+    for user_id in range(1, 401):
+        constituency = (f"E14{user_id:06d}", f"Constituency with a long name number {user_id}")
+        storage.save_rsvp(event, user_id, constituency=constituency, mp=mp)
+        storage.add_lobby_story(event, user_id, long_text[:600], "A" * 60, "en")
+    posts = [
+        {
+            "post_id": str(number),
+            "author": "someone",
+            "text": long_text,
+            "url": f"https://x.com/someone/status/{number}",
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            **dict.fromkeys(("likes", "reposts", "replies", "quotes"), number),
+        }
+        for number in range(300)
+    ]
+    storage.save_hashtag_posts("x", "#16Days", posts)
+    storage.checkpoint()
+    storage.close()
+
+
+async def outputs_that_grow(attack: Attack) -> None:
+    """Every organiser screen that lists things, and /mydata, with a campaign grown large."""
+    await attack.stop()
+    small, attack.database = attack.database, attack.workdir / "big.db"
+    seed_big_campaign(attack.database)
+    await attack.start()
+    screens = ["/stats", "/export", "/moderate", "/broadcast list", "/lobby", "/trends"]
+    screens += ["/schedule", "/mydata"]
+    for command in screens:
+        user_id = ORGANISER if command != "/mydata" else 1
+        mark = attack.mark()
+        attack.say(user_id, command)
+        await attack.answered(user_id, mark, what=command)
+        for data in attack.buttons(user_id, mark):
+            if data.startswith(("lobbyadm:show:", "lobbyadm:stories:")):
+                pressed = attack.mark()
+                attack.press(user_id, data)
+                await attack.answered(user_id, pressed, what=data)
+        said = attack.texts(mark, user_id)
+        refused = [(r.method, r.status) for r in attack.refused(mark)]
+        attack.check(
+            f"{command} with a campaign grown large",
+            "shown within Telegram's limits (nothing refused), no apology",
+            bool(said) and not refused and not any(GENERIC in t for t in said),
+            f"refused {refused}, said {[t[:60] for t in said[-2:]]}",
+        )
+    await attack.stop()
+    attack.database = small
+    await attack.start()
+
+
 async def shared_chats_and_a_restart(attack: Attack) -> None:
     await chats_that_are_not_private(attack, restarted=False)
     await restart(attack)
@@ -810,6 +907,7 @@ PARTS = {
     "not-text": not_text_where_text_is_expected,
     "services": outside_services_failing,
     "unreadable": unreadable_updates,
+    "big": outputs_that_grow,
     "forget": kill_during_forget,
     "migrations": kill_during_migrations,
     "webhook": webhook,

@@ -79,8 +79,17 @@ async def test_other_petition_sites_get_no_counts_and_no_request(ticks):
 
 @pytest.mark.parametrize(
     "failure",
-    [500, 404, b"<html>busy</html>", {"data": {"attributes": {}}}],
-    ids=["500", "404", "not-json", "unexpected-shape"],
+    [
+        500,
+        404,
+        429,
+        b"<html>busy</html>",
+        {"data": {"attributes": {}}},
+        {"data": ["a", "list"]},
+        httpx.ReadTimeout,
+        httpx.RemoteProtocolError,
+    ],
+    ids=["500", "404", "429", "not-json", "unexpected-shape", "wrong-type", "hang", "dropped"],
 )
 async def test_failed_refresh_keeps_the_last_good_counts(ticks, failure, caplog):
     petitions = FakePetitions(petition_json(10, {"E14001172": ("Westminster", 4)}), failure)

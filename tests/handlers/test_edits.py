@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.solidarity import DRAFT
 from messages import consent
+from messages import lobby as lobby_screens
 from messages.mp import FIND
 from messages.solidarity import WRITE
 from tests.support.harness import ORGANISER_ID
+from tests.support.journeys import use_services
+from tests.support.parliament import FakeServices, lookup_routes
 
 SUPPORTER = 616_001
 RESEND = "please send it again as a new message"
@@ -34,13 +36,38 @@ async def at_solidarity_message(chat) -> None:
     await chat.press(SUPPORTER, WRITE)
 
 
-@pytest.mark.parametrize("step", [at_postcode, at_solidarity_message])
+async def at_letter_name(chat) -> None:
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_postcode(chat)
+    await chat.send(SUPPORTER, "SW1A 1AA")
+
+
+async def at_letter_sentence(chat) -> None:
+    await at_letter_name(chat)
+    await chat.send(SUPPORTER, "Ana Silva")
+
+
+async def at_solidarity_signature(chat) -> None:
+    await at_solidarity_message(chat)
+    await chat.send(SUPPORTER, "You are not alone.")
+
+
+STEPS = [
+    at_postcode,
+    at_letter_name,
+    at_letter_sentence,
+    at_solidarity_message,
+    at_solidarity_signature,
+]
+
+
+@pytest.mark.parametrize("step", STEPS)
 async def test_an_edit_at_a_free_text_step_is_asked_again_as_a_new_message(chat, step):
     await join(chat)
     await step(chat)
     (reply,) = await edit(chat, SUPPORTER, "SW1A 1AA")
     assert RESEND in reply
-    assert DRAFT not in chat.app.user_data[SUPPORTER]
+    assert "SW1A" not in str(chat.app.user_data[SUPPORTER])  # the edit was not taken
     # Still waiting at the same step: a new message is taken as the answer.
     replies = await chat.send(SUPPORTER, "not a postcode!")
     assert replies and RESEND not in replies[-1].text
@@ -50,6 +77,14 @@ async def test_an_edit_while_composing_a_broadcast_is_asked_again(chat):
     await chat.send(ORGANISER_ID, "/start")
     await chat.send(ORGANISER_ID, "/broadcast")
     (reply,) = await edit(chat, ORGANISER_ID, "Join us on Saturday")
+    assert RESEND in reply
+
+
+async def test_an_edit_while_setting_up_a_lobby_day_is_asked_again(chat):
+    await chat.send(ORGANISER_ID, "/start")
+    await chat.send(ORGANISER_ID, "/lobby")
+    await chat.press(ORGANISER_ID, lobby_screens.NEW)
+    (reply,) = await edit(chat, ORGANISER_ID, "Mass lobby")
     assert RESEND in reply
 
 

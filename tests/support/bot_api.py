@@ -371,8 +371,18 @@ class FakeBotApi:
         }
         if method == "sendPhoto":
             message["photo"] = [
-                {"file_id": params["photo"], "file_unique_id": "AQAD1", "width": 90, "height": 90}
+                {
+                    "file_id": _file_id(params["photo"]),
+                    "file_unique_id": "AQAD1",
+                    "width": 90,
+                    "height": 90,
+                }
             ]
+        if method == "sendDocument":
+            message["document"] = {
+                "file_id": _file_id(params["document"]),
+                "file_unique_id": "AQAD2",
+            }
         if "caption" in params:
             message["caption"] = params["caption"]
         elif "text" in params:
@@ -390,6 +400,11 @@ async def _params(request: web.Request) -> dict[str, Any]:
     if request.content_type == "application/json":
         return await request.json()
     return dict(await request.post())
+
+
+def _file_id(sent: object) -> str:
+    """A file sent by its id keeps it; an uploaded one (a form field) is given one."""
+    return sent if isinstance(sent, str) else f"uploaded-{getattr(sent, 'filename', 'file')}"
 
 
 def _chat_id(value: object) -> int | str | None:

@@ -40,15 +40,18 @@ def petition_json(total: int, by_constituency: dict[str, tuple[str, int]]) -> di
 
 
 class FakePetitions:
-    """Serves a queue of answers (a status code or a JSON body) and counts requests."""
+    """Serves a queue of answers (a status code, a body that is not JSON, a JSON body, or an
+    httpx error class for a connection that hangs or drops) and counts requests."""
 
-    def __init__(self, *answers: dict | int | bytes) -> None:
+    def __init__(self, *answers: dict | int | bytes | type[httpx.TransportError]) -> None:
         self.answers = list(answers)
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, type):
+            raise answer("the petition site failed", request=request)
         if isinstance(answer, int):
             return httpx.Response(answer)
         if isinstance(answer, bytes):
