@@ -81,7 +81,11 @@ def _supporters(language: str, stats: CampaignStats) -> Html:
         language,
         (
             (catalog(language).get(f"core.languages.{code}", code), count)
-            for code, count in sorted(stats.by_language.items(), key=_language_order)
+            # Our three languages always, 0 included, so the line is never blank.
+            for code, count in sorted(
+                ({code: 0 for code in LANGUAGES} | dict(stats.by_language)).items(),
+                key=_language_order,
+            )
         ),
     )
     return _lines(

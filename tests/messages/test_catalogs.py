@@ -54,14 +54,15 @@ EUROPEAN_PORTUGUESE = re.compile(
     r"|(?<!todos )(?<!todas )\b(?:[Oo]s?|[Aa]s?) (?:meus?|minhas?|seus?|suas?|noss[oa]s?)\b"
     r"(?! (?:tem|é|pel[oa])\b)"
     r"|\w-(?:lhes?|me)\b|\b[Ee]st(?:ou|á|ão|amos|ava) a \w+[aei]r\b"
-    r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b",
+    r"|^[Aa] (?:enviar|publicar|calcular|aguardar|processar)\b"
+    r"|\b(?:tenha|tem|têm|tenho|tinha) de \w+r\b",
     re.MULTILINE,
 )
 # Spain's Spanish where Latin America says otherwise: vosotros and its verbs, ordenador/computadora,
 # móvil/celular, coger/tomar.
 SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
-    r"|\bcog(?:er|e|es|ió)\b"
+    r"|\bcog(?:er|e|es|ió)\b|\bhas hecho\b"
 )
 # An MP's gender is not known: "deputado(a)", "deputados e deputadas", "diputado/a", "el diputado o
 # la diputada"; never "o deputado" alone.
@@ -301,6 +302,16 @@ def test_a_status_that_reads_as_the_readers_is_caught(language, template, surviv
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
+def test_the_lobby_day_is_named_one_way(language):
+    """ "dia de lobby"/"día de lobby" on supporters' and organisers' screens alike, not "dia de
+    visita a deputados" on one and "dia de lobby" on the next."""
+    other_names = re.compile(
+        r"\bvisitas? a (?:deputad|diputad)|\bprimeir[oa] lobby|\bprimer lobby", re.IGNORECASE
+    )
+    assert [key for key, template in every_text(language) if other_names.search(template)] == []
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
 def test_the_organisers_are_named_one_way(language):
     """ "a organização"/"la organización" everywhere, not "as organizadoras" on one screen and "a
     equipe organizadora" on the next."""
@@ -323,6 +334,7 @@ def test_no_spain_spanish_in_latin_american_texts():
         ("¿Queréis firmar?", "Queréis"),
         ("desde vuestra casa", "vuestra"),
         ("en el ordenador", "ordenador"),
+        ("Mira lo que has hecho", "has hecho"),
     ],
 )
 def test_each_spain_spanish_marker_is_caught(template, marker):
@@ -414,6 +426,7 @@ def test_a_button_shown_in_bold_after_its_emoji_is_found(sentence, label):
         ("Escreva a sua história", "a sua"),
         ("apaga todas as suas mensagens e a sua conta", "a sua"),
         ("e dizer-me o que fará", "-me"),
+        ("que nenhuma mulher tenha de escolher", "tenha de"),
     ],
 )
 def test_each_european_portuguese_marker_is_caught(template, marker):

@@ -61,6 +61,7 @@ def test_an_empty_database_reports_zeros_in_every_language(storage, campaign):
         assert render_stats(language, stats)
     report = render_stats("en", stats)
     assert "<b>Supporters</b>: 0" in report
+    assert "By language: English 0 · Portuguese 0 · Spanish 0" in report
     assert "No letters yet." in report
     assert "No broadcasts yet." in report
     assert "Nobody has joined through a link yet." in report
