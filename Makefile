@@ -29,8 +29,9 @@ $(TEST_INSTALLED): requirements-dev.lock pyproject.toml | $(BIN)/python
 run: $(INSTALLED)  ## start the bot with the settings in .env
 	$(BIN)/stepup-bot run
 
+# Options go through ARGS (make reads `make try --language pt` as its own options).
 try: $(INSTALLED)  ## chat with the bot in this terminal, no token or network needed
-	$(BIN)/stepup-bot try --sample-data
+	$(BIN)/stepup-bot try --sample-data $(ARGS)
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check .

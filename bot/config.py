@@ -6,6 +6,7 @@ once at start-up (`load_settings`) and passed down; nothing imports a global.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from telegram.constants import FloodLimit
 
+TOKEN_SHAPE = re.compile(r"[0-9]+:\S+")
 DEFAULT_CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "stepup-migrant-women.toml"
 
 
@@ -90,6 +92,27 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # BotFather's tokens are the bot's number, a colon and a secret: "123456789:AAH...".
+        if value is not None and not TOKEN_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "expected the token BotFather gave, digits, a colon and a secret, like "
+                "123456789:AAH... (the value is not shown here)"
+            )
+        return value
+
+    @field_validator("paid_broadcasts", mode="before")
+    @classmethod
+    def _true_or_false(cls, value: object) -> object:
+        # pydantic would also read yes/no, on/off and 1/0; one spelling leaves no doubt.
+        if isinstance(value, str):
+            if value.strip().lower() not in ("true", "false"):
+                raise ValueError("expected true or false")
+            return value.strip().lower() == "true"
+        return value
 
     @field_validator("organiser_ids", mode="before")
     @classmethod

@@ -177,10 +177,17 @@ class Audience:
         )
 
 
-def reach(storage: Storage, audience: Audience, rules: Rules, kind: str = "broadcast") -> int:
-    """How many people a broadcast of `kind` to `audience` would reach if it started now: those
-    who agreed to its kind of message (`rules`), narrowed by the audience."""
-    consent = rules.subject_for(kind, utcnow())
+def reach(
+    storage: Storage,
+    audience: Audience,
+    rules: Rules,
+    kind: str = "broadcast",
+    at: dt.datetime | None = None,
+) -> int:
+    """How many people a broadcast of `kind` to `audience` would reach if it started `at` (now
+    by default) with today's supporters: those who agreed to its kind of message then (`rules`:
+    after the campaign, to what comes next), narrowed by the audience."""
+    consent = rules.subject_for(kind, at or utcnow())
     return storage.count_audience(consent=consent, **audience.as_filters())
 
 

@@ -46,7 +46,7 @@ from handlers.common import (
 from handlers.exits import exits
 from messages import Html, text
 from messages import broadcast as screens
-from messages.core import too_long
+from messages.core import purge_date, too_long
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from messages.split import telegram_length
 from scheduler import broadcasts
@@ -372,21 +372,13 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
         scheduled_for=when,
     )
     broadcasts.add(context.application, broadcast_id, when)
-    await reply(
-        update,
-        context,
-        screens.scheduled(
-            lang,
-            broadcast_id,
-            when,
-            context.bot_data.settings.tz,
-            screens.describe(
-                lang, audience, storage.supporter_constituencies(), open_events(storage)
-            ),
-            reach(storage, audience, context.bot_data.rules),
-        ),
-        screens.stop_keyboard(lang, broadcast_id),
-    )
+    data = context.bot_data
+    who = screens.describe(lang, audience, storage.supporter_constituencies(), open_events(storage))
+    count = reach(storage, audience, data.rules, at=when)
+    purge_on = purge_date(data.campaign, data.settings.data_retention_days)
+    warning = screens.late_warning(lang, when, data.rules.ends_at, purge_on)
+    body = screens.scheduled(lang, broadcast_id, when, data.settings.tz, who, count, warning)
+    await reply(update, context, body, screens.stop_keyboard(lang, broadcast_id))
     return ConversationHandler.END
 
 

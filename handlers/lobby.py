@@ -127,7 +127,7 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
     now = utcnow()
     rsvp = storage.get_rsvp(event.id, user_id(update))
     if rsvp and rsvp["status"] == lobby.GOING:
-        body = screens.going_view(lang, event, zone(context), now, rsvp)
+        body = screens.going_view(lang, event, zone(context), rsvp)
         await show(update, context, body, screens.going_keyboard(lang, event))
         return
     going = storage.going_count(event.id)
@@ -203,8 +203,20 @@ async def cant_come(update: Update, context: Context, event: LobbyEvent) -> None
 
 
 @supporter_button(screens.UNRSVP)
+async def confirm_cancel_rsvp(update: Update, context: Context, event: LobbyEvent) -> None:
+    """ "Cancel my RSVP": asked to confirm; someone no longer going sees the day instead."""
+    rsvp = context.bot_data.storage.get_rsvp(event.id, user_id(update))
+    if not rsvp or rsvp["status"] != lobby.GOING:
+        await show_event(update, context, event)
+        return
+    lang = language(update, context)
+    body = screens.confirm_unrsvp(lang, event, zone(context))
+    await show(update, context, body, screens.confirm_unrsvp_keyboard(lang, event))
+
+
+@supporter_button(screens.UNRSVP_YES)
 async def cancel_rsvp(update: Update, context: Context, event: LobbyEvent) -> None:
-    """Withdraw the yes, at any time; reminders stop with it."""
+    """Withdraw the yes, confirmed, at any time; reminders stop with it."""
     lang = language(update, context)
     context.bot_data.storage.cancel_rsvp(event.id, user_id(update))
     body = screens.rsvp_cancelled(lang, event, zone(context))
@@ -556,11 +568,24 @@ async def show_stories(update: Update, context: Context) -> None:
     await next_story(update, context, event)
 
 
+async def confirm_reject(update: Update, context: Context) -> None:
+    """Reject asks first: a rejected story is never published, and a slip cannot be undone."""
+    story_id = id_in(update.callback_query.data, screens.REJECT)
+    lang = language(update, context)
+    storage = context.bot_data.storage
+    event = load_event(context, storage.story_event(story_id) if story_id else None)
+    if event is None:
+        await admin_list(update, context, text(lang, "lobby.story_gone"))
+        return
+    question = text(lang, "lobby.confirm_reject", id=story_id)
+    await show(update, context, question, screens.confirm_reject_keyboard(lang, story_id, event.id))
+
+
 async def moderate(update: Update, context: Context) -> None:
-    """Approve or Reject the story the button names, then the next one."""
+    """Approve, or Reject confirmed, the story the button names, then the next one."""
     data = update.callback_query.data
     approving = data.startswith(screens.APPROVE)
-    story_id = id_in(data, screens.APPROVE if approving else screens.REJECT)
+    story_id = id_in(data, screens.APPROVE if approving else screens.REJECT_YES)
     lang = language(update, context)
     storage = context.bot_data.storage
     event = load_event(context, storage.story_event(story_id) if story_id else None)
@@ -856,7 +881,8 @@ SUPPORTER_BUTTONS = [
     (f"^{screens.EVENT}", view_event),
     (f"^{screens.GUIDE}", show_guide),
     (f"^{screens.CANT_COME}", cant_come),
-    (f"^{screens.UNRSVP}", cancel_rsvp),
+    (f"^{screens.UNRSVP_YES}", cancel_rsvp),
+    (f"^{screens.UNRSVP}", confirm_cancel_rsvp),
     (f"^{screens.CALL}", call_office),
     (f"^{screens.REQUEST_SENT}", request_sent),
     (f"^{screens.OUTCOME}", answer_outcome),
@@ -957,7 +983,8 @@ ORGANISER_BUTTONS = [
     (f"^{screens.CANCEL_YES}", cancel_event),
     (f"^{screens.CSV}", send_csv),
     (f"^{screens.STORIES}", show_stories),
-    (f"^({screens.APPROVE}|{screens.REJECT})", moderate),
+    (f"^({screens.APPROVE}|{screens.REJECT_YES})", moderate),
+    (f"^{screens.REJECT}", confirm_reject),
     (f"^{screens.APPROVED_STORIES}", show_approved),
     # Any other organiser button arrives here only when its composer step is over.
     (f"^{screens.ADMIN}", stale_step),

@@ -47,13 +47,16 @@ from messages.solidarity import (
     CANCEL,
     EDIT,
     EXPORT,
+    PENDING_NEXT,
     POSTED,
     REJECT,
+    REJECT_YES,
     SEND,
     WRITE,
     cancel_keyboard,
     card,
     confirm_keyboard,
+    confirm_reject_keyboard,
     decision_note,
     intro,
     intro_keyboard,
@@ -65,7 +68,7 @@ from messages.solidarity import (
     signature_keyboard,
 )
 
-DECISIONS = {APPROVE: solidarity.APPROVED, REJECT: solidarity.REJECTED}
+DECISIONS = {APPROVE: solidarity.APPROVED, REJECT_YES: solidarity.REJECTED}
 # A moderation button carries a message id: digits only, short enough for SQLite's integers.
 MESSAGE_ID = re.compile(r"[0-9]{1,12}")
 PDF_FILENAME = "solidarity-cards.pdf"
@@ -325,6 +328,18 @@ async def decide(update: Update, context: Context) -> None:
     await show_next_pending(update, context, decision_note(lang, message_id, action, before))
 
 
+async def confirm_reject(update: Update, context: Context) -> None:
+    """Reject asks first: a rejected message is never printed, and a slip cannot be undone."""
+    argument = update.callback_query.data.removeprefix(f"{REJECT}:")
+    lang = language(update, context)
+    if not MESSAGE_ID.fullmatch(argument):
+        await show_next_pending(update, context, text(lang, "solidarity.moderate_stale"))
+        return
+    message_id = int(argument)
+    question = text(lang, "solidarity.confirm_reject", id=message_id)
+    await show(update, context, question, confirm_reject_keyboard(lang, message_id))
+
+
 async def export_pdf(update: Update, context: Context) -> None:
     """The approved messages as a PDF of printable cards, sent as a document."""
     if update.callback_query:
@@ -353,7 +368,9 @@ async def export_pdf(update: Update, context: Context) -> None:
 COMMANDS = {"moderate": organiser_only(moderate_command)}
 BUTTONS = [
     (f"^{POSTED}$", record_posted),
-    (f"^({APPROVE}|{REJECT})(:|$)", organiser_only(decide)),
+    (f"^({APPROVE}|{REJECT_YES})(:|$)", organiser_only(decide)),
+    (f"^{REJECT}(:|$)", organiser_only(confirm_reject)),
+    (f"^{PENDING_NEXT}$", organiser_only(show_next_pending)),  # "No, back to the message"
     (f"^{EXPORT}$", organiser_only(export_pdf)),
 ]
 
@@ -363,4 +380,4 @@ def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
     app.bot_data.journeys["solidarity"] = open_solidarity
     app.bot_data.drafts.add(DRAFT)
-    app.bot_data.organiser_buttons.update({APPROVE, REJECT, EXPORT})
+    app.bot_data.organiser_buttons.update({APPROVE, REJECT, REJECT_YES, PENDING_NEXT, EXPORT})

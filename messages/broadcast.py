@@ -314,9 +314,16 @@ def time_past(lang: str, when: dt.datetime) -> Html:
 
 
 def scheduled(
-    lang: str, broadcast_id: int, when: dt.datetime, zone: str, who: Html, count: int
+    lang: str,
+    broadcast_id: int,
+    when: dt.datetime,
+    zone: str,
+    who: Html,
+    count: int,
+    warning: Html | None = None,
 ) -> Html:
-    return text(
+    """The broadcast scheduled, whom it reaches (`count` as of now), and a warning if any."""
+    done = text(
         lang,
         "broadcast.scheduled",
         id=broadcast_id,
@@ -325,6 +332,21 @@ def scheduled(
         audience=who,
         count=count,
     )
+    return Html(f"{done}\n\n{warning}") if warning else done
+
+
+def late_warning(
+    lang: str, when: dt.datetime, ends_at: dt.datetime, purge_on: dt.date
+) -> Html | None:
+    """For a broadcast scheduled at `when`: None within the campaign; after it (which ends at
+    `ends_at`), that only those who chose what comes next get it; on or after the day
+    supporters' data is deleted (`purge_on`), that nobody will be left."""
+    if when.astimezone(ends_at.tzinfo).date() >= purge_on:
+        return text(lang, "broadcast.after_purge", purge=date_label(lang, purge_on, True))
+    if when >= ends_at:
+        last_day = (ends_at - dt.timedelta(days=1)).date()
+        return text(lang, "broadcast.after_campaign", end=date_label(lang, last_day, True))
+    return None
 
 
 def stop_button(language: str, broadcast_id: int) -> InlineKeyboardButton:

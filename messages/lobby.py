@@ -18,6 +18,7 @@ from telegram.constants import MessageLimit
 from bot.clock import EXAMPLE_FORMAT
 from bot.lobby import (
     APPROVED,
+    CANCELLED,
     OUTCOMES,
     PENDING,
     REJECTED,
@@ -39,6 +40,7 @@ YES = "lobby:yes:"  # + event id + ":" + its revision
 CANT_COME = "lobby:cant:"
 GUIDE = "lobby:guide:"
 UNRSVP = "lobby:unrsvp:"
+UNRSVP_YES = "lobby:unrsvpyes:"
 REQUEST = "lobby:request:"
 CALL = "lobby:call:"
 REQUEST_SENT = "lobby:sent:"
@@ -64,6 +66,7 @@ STORIES = "lobbyadm:stories:"
 APPROVED_STORIES = "lobbyadm:approved:"
 APPROVE = "lobbyadm:approve:"  # + story id
 REJECT = "lobbyadm:reject:"  # + story id
+REJECT_YES = "lobbyadm:rejectyes:"  # + story id: Reject, confirmed
 CHANGE = "lobbyadm:change:"  # + a composer field
 VERSION = "lobbyadm:version:"  # + language
 SKIP = "lobbyadm:skip"
@@ -105,10 +108,15 @@ def day(lang: str, event: LobbyEvent, zone: ZoneInfo) -> str:
 
 
 def event_details(
-    lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, going: int | None = None
+    lang: str,
+    event: LobbyEvent,
+    zone: ZoneInfo,
+    now: dt.datetime | None = None,
+    going: int | None = None,
 ) -> Html:
-    """Title, time, place, what to bring, the hashtag and the RSVP deadline, in `lang` where
-    organisers wrote it, else in English."""
+    """Title, time, place, what to bring and the hashtag, in `lang` where organisers wrote it,
+    else in English. With `now`, for someone still to decide, the RSVP deadline (or that RSVPs
+    have closed); someone already going is not asked to say whether they are coming."""
     lines = [
         text(
             lang,
@@ -122,9 +130,10 @@ def event_details(
     if bring:
         lines.append(text(lang, "lobby.event_bring", bring=bring))
     lines.append(text(lang, "lobby.event_hashtag", hashtag=event.hashtag))
-    deadline = when(lang, event.rsvp_deadline, zone)
-    key = "lobby.rsvp_by" if event.rsvp_open(now) else "lobby.rsvp_closed"
-    lines.append(text(lang, key, deadline=deadline))
+    if now is not None:
+        deadline = when(lang, event.rsvp_deadline, zone)
+        key = "lobby.rsvp_by" if event.rsvp_open(now) else "lobby.rsvp_closed"
+        lines.append(text(lang, key, deadline=deadline))
     if going is not None:
         lines.append(text(lang, "lobby.going_so_far", count=going))
     return Html("\n".join(lines))
@@ -167,11 +176,9 @@ def going(lang: str, rsvp: Mapping[str, Any]) -> Html:
     )
 
 
-def going_view(
-    lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime, rsvp: Mapping[str, Any]
-) -> Html:
+def going_view(lang: str, event: LobbyEvent, zone: ZoneInfo, rsvp: Mapping[str, Any]) -> Html:
     """The event as someone going sees it."""
-    return Html(f"{going(lang, rsvp)}\n\n{event_details(lang, event, zone, now)}")
+    return Html(f"{going(lang, rsvp)}\n\n{event_details(lang, event, zone)}")
 
 
 def going_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
@@ -240,6 +247,20 @@ def cant_come(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     return text(lang, "lobby.cant_come", date=day(lang, event, zone), hashtag=event.hashtag)
 
 
+def confirm_unrsvp(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
+    """ "Cancel my RSVP" asks first: a mistaken tap would drop their place and reminders."""
+    return text(
+        lang, "lobby.confirm_unrsvp", title=event.text("title", lang), date=day(lang, event, zone)
+    )
+
+
+def confirm_unrsvp_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
+    return column(
+        keyboards.button(lang, "lobby.confirm_unrsvp_button", f"{UNRSVP_YES}{event.id}"),
+        keyboards.button(lang, "lobby.keep_rsvp_button", f"{EVENT}{event.id}"),
+    )
+
+
 def rsvp_cancelled(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     """The RSVP withdrawn, and the email-or-post offer instead."""
     return with_note(text(lang, "lobby.rsvp_cancelled"), cant_come(lang, event, zone))
@@ -290,11 +311,11 @@ def call(
     )
 
 
-def reminder(lang: str, key: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
+def reminder(lang: str, key: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     """The reminder the evening before or on the morning, with the day's details (one text
     for everyone going: their MP is one tap away, under "The day's details")."""
     heading = text(lang, key, title=event.text("title", lang))
-    return Html(f"{heading}\n\n{event_details(lang, event, zone, now)}")
+    return Html(f"{heading}\n\n{event_details(lang, event, zone)}")
 
 
 def reminder_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
@@ -305,10 +326,10 @@ def reminder_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
     )
 
 
-def event_changed(lang: str, event: LobbyEvent, zone: ZoneInfo, now: dt.datetime) -> Html:
+def event_changed(lang: str, event: LobbyEvent, zone: ZoneInfo) -> Html:
     """The news to everyone going that the date, time or place changed: the day as it is now."""
     heading = text(lang, "lobby.event_changed", title=event.text("title", lang))
-    return Html(f"{heading}\n\n{event_details(lang, event, zone, now)}")
+    return Html(f"{heading}\n\n{event_details(lang, event, zone)}")
 
 
 def changed_keyboard(lang: str, event: LobbyEvent) -> InlineKeyboardMarkup:
@@ -387,12 +408,16 @@ def admin_list(
         lines.append(text(lang, "lobby.admin_empty"))
     buttons = [keyboards.button(lang, "lobby.new_button", NEW)]
     for event, count in events[:LIST_SHOWN]:
+        title, starts = event.text("title", lang), when(lang, event.starts_at, zone)
+        if event.status == CANCELLED:  # nobody is going to a cancelled day
+            lines.append(text(lang, "lobby.admin_line_cancelled", title=title, when=starts))
+            continue
         lines.append(
             text(
                 lang,
                 "lobby.admin_line",
-                title=event.text("title", lang),
-                when=when(lang, event.starts_at, zone),
+                title=title,
+                when=starts,
                 status=status_label(lang, event, now),
                 going=count,
             )
@@ -408,27 +433,20 @@ def dashboard(
 ) -> Html:
     """Everything organisers plan the day with: who is going (counts, no names), the MPs they
     will meet by party, where nobody is going yet, how it went and the stories waiting."""
-    by_party = [
-        text(lang, "lobby.party_line", party=party or text(lang, "lobby.no_party"), count=count)
-        for party, count in sorted(coverage.mps_by_party.items(), key=lambda item: -item[1])
-    ]
-    parts = [
-        text(
-            lang,
-            "lobby.dashboard",
-            title=event.text("title", lang),
-            when=when(lang, event.starts_at, zone),
-            place=event.text("place", lang),
-            hashtag=event.hashtag,
-            deadline=when(lang, event.rsvp_deadline, zone),
-            status=status_label(lang, event, now),
-            going=coverage.going,
-            cancelled=coverage.cancelled,
-            mps=coverage.mps_covered,
-            by_party=Html("\n".join(by_party)),
-        ).rstrip(),
-        _uncovered(lang, coverage.uncovered),
-    ]
+    heading = text(
+        lang,
+        "lobby.dashboard",
+        title=event.text("title", lang),
+        when=when(lang, event.starts_at, zone),
+        place=event.text("place", lang),
+        hashtag=event.hashtag,
+        deadline=when(lang, event.rsvp_deadline, zone),
+        status=status_label(lang, event, now),
+    )
+    if event.status == CANCELLED:  # who had said yes; no one is going, nowhere to recruit
+        parts = [heading, text(lang, "lobby.dashboard_was_going", going=coverage.going)]
+    else:
+        parts = [heading, _going(lang, coverage), _uncovered(lang, coverage.uncovered)]
     if coverage.asked:
         parts.append(_outcomes(lang, coverage))
     parts.append(
@@ -441,6 +459,25 @@ def dashboard(
         )
     )
     return Html("\n\n".join(parts))
+
+
+def _going(lang: str, coverage: Coverage) -> Html:
+    """Who is going, the meeting requests they sent, and the MPs they will meet by party."""
+    by_party = [
+        text(lang, "lobby.party_line", party=party or text(lang, "lobby.no_party"), count=count)
+        for party, count in sorted(coverage.mps_by_party.items(), key=lambda item: -item[1])
+    ]
+    return Html(
+        text(
+            lang,
+            "lobby.dashboard_going",
+            going=coverage.going,
+            cancelled=coverage.cancelled,
+            requests=coverage.requests,
+            mps=coverage.mps_covered,
+            by_party=Html("\n".join(by_party)),
+        ).rstrip()
+    )
 
 
 def _uncovered(lang: str, uncovered: Sequence[tuple[str, str, int]]) -> Html:
@@ -619,6 +656,14 @@ def story_keyboard(lang: str, story_id: int, event_id: int) -> InlineKeyboardMar
         keyboards.button(lang, "lobby.approve_button", f"{APPROVE}{story_id}"),
         keyboards.button(lang, "lobby.reject_button", f"{REJECT}{story_id}"),
         keyboards.button(lang, "lobby.back_to_event_button", f"{SHOW}{event_id}"),
+    )
+
+
+def confirm_reject_keyboard(lang: str, story_id: int, event_id: int) -> InlineKeyboardMarkup:
+    """Reject, confirmed, or back to the stories waiting."""
+    return column(
+        keyboards.button(lang, "lobby.confirm_reject_button", f"{REJECT_YES}{story_id}"),
+        keyboards.button(lang, "lobby.keep_story_button", f"{STORIES}{event_id}"),
     )
 
 

@@ -23,6 +23,8 @@ EDIT = "solidarity:edit"
 CANCEL = "solidarity:cancel"
 APPROVE = "solidarity:approve"
 REJECT = "solidarity:reject"
+REJECT_YES = "solidarity:rejectyes"  # Reject, confirmed
+PENDING_NEXT = "solidarity:pending"  # back to the message waiting
 EXPORT = "solidarity:pdf"
 
 MENU_BUTTON = ("core.menu.button_back", keyboards.MENU)
@@ -160,6 +162,14 @@ def moderation_keyboard(
     if approved:
         buttons.append([keyboards.button(lang, "solidarity.pdf_button", EXPORT)])
     return InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def confirm_reject_keyboard(lang: str, message_id: int) -> InlineKeyboardMarkup:
+    """Reject, confirmed, or back to the message still waiting."""
+    data = f"{REJECT_YES}:{message_id}"
+    reject = keyboards.button(lang, "solidarity.confirm_reject_button", data)
+    back = keyboards.button(lang, "solidarity.keep_waiting_button", PENDING_NEXT)
+    return InlineKeyboardMarkup([[reject], [back]])
 
 
 def decision_note(lang: str, message_id: int, action: str, before: str | None) -> Html:

@@ -136,7 +136,7 @@ def moment_message(
     key = "lobby.reminder_eve" if moment == lobby.EVE else "lobby.reminder_morning"
     return {
         "kind": REMINDER_KIND,
-        "texts": in_every_language(lambda lang: screens.reminder(lang, key, event, zone, now)),
+        "texts": in_every_language(lambda lang: screens.reminder(lang, key, event, zone)),
         "audience": going,
         "keyboards": in_every_language(lambda lang: screens.reminder_keyboard(lang, event)),
         "scheduled_for": now,
@@ -210,7 +210,7 @@ def save_changes(
         news = notice(
             after,
             organiser_id,
-            in_every_language(lambda lang: screens.event_changed(lang, after, zone, now)),
+            in_every_language(lambda lang: screens.event_changed(lang, after, zone)),
             in_every_language(lambda lang: screens.changed_keyboard(lang, after)),
         )
     if before.starts_at != after.starts_at:

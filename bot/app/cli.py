@@ -126,8 +126,8 @@ async def reach_telegram(settings: Settings) -> None:
 def run_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
     logs.configure(settings.log_level, secrets_of(settings))
-    # Before anything starts: an unusable database would otherwise fail every update.
-    Storage.open(settings.database_path).close()
+    # Telegram first: a start that fails there leaves no new database behind.
+    Storage.check_usable(settings.database_path)
     try:
         asyncio.run(reach_telegram(settings))
     except InvalidToken:
@@ -137,6 +137,8 @@ def run_command(_: argparse.Namespace) -> int:
             f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
             f"({error.message}). Check the network connection and the setting, then start again."
         )
+    # Before anything starts: an unusable database would otherwise fail every update.
+    Storage.open(settings.database_path).close()
     app = build_application(settings, campaign=campaign)
     try:
         reason = asyncio.run(serve(app, settings))
@@ -158,6 +160,7 @@ def try_command(args: argparse.Namespace) -> int:
 
 def check_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=False)
+    Storage.check_usable(settings.database_path)
     if problems := catalog_problems():
         return fail("\n".join(problems))
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"

@@ -26,7 +26,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app.build import build_application
+from bot.app.build import ORGANISER_COMMANDS, build_application
 from bot.app.offline import Call, OfflineBotAPI, UpdateFactory
 from bot.app.samples import sample_lookups, sample_postcodes
 from bot.campaign import Campaign
@@ -190,9 +190,12 @@ async def session(
 
 def introduction(sample_data: bool) -> str:
     lines = [
-        "Chatting with the bot offline, as user 1, an organiser (/broadcast, /stats, /moderate,",
-        "/schedule, /trends and /export work here). Type a button's number to press it, anything",
-        f"else to send it, /quit to leave. Pictures and files are saved in {FILES.resolve()}.",
+        "Chatting with the bot offline, as user 1, an organiser, so the organiser commands work",
+        f"here too ({', '.join(f'/{command}' for command in ORGANISER_COMMANDS)}).",
+        "Type a button's number to press it, anything else to send it, /quit to leave.",
+        f"Pictures and files are saved in {FILES.resolve()}.",
+        "What waits for a later time (the daily prompt, lobby reminders, \"Did your MP reply?\"",
+        "after 14 days, \"How did it go?\") only comes if this session is still open then.",
     ]
     if sample_data:
         lines.append("Sample data answers the MP lookups (no real MP): try these postcodes,")

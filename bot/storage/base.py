@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,14 @@ def stamp(moment: dt.datetime | None = None) -> str:
 class DatabaseUnusable(Exception):
     """The database file cannot be opened, read and written; the message says why, in one line
     an operator can act on."""
+
+    @classmethod
+    def at(cls, path: Path, error: Exception) -> DatabaseUnusable:
+        """The one line for `path`, with what went wrong and what the file must be."""
+        return cls(
+            f"cannot use {path} as the database ({error}). It must be an SQLite file that "
+            "the user running the bot can read and write, in a folder it can write to."
+        )
 
 
 def constituency_name_of(code: str) -> str:
@@ -74,10 +83,29 @@ class Store:
         try:
             return cls(cls._connect(path))
         except (OSError, sqlite3.Error) as error:
-            raise DatabaseUnusable(
-                f"cannot use {path} as the database ({error}). It must be an SQLite file that "
-                "the user running the bot can read and write, in a folder it can write to."
-            ) from None
+            raise DatabaseUnusable.at(path, error) from None
+
+    @classmethod
+    def check_usable(cls, path: Path | str) -> None:
+        """Raise DatabaseUnusable, as `open` would, when `path` cannot be the database (a
+        folder, a file that is not SQLite or not readable and writable, a folder it cannot be
+        created in), without creating, migrating or changing anything: `stepup-bot check`."""
+        path = Path(path)
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a folder, not a file")
+            if path.exists():
+                if not os.access(path, os.R_OK | os.W_OK):
+                    raise PermissionError(f"{path} is not readable and writable by this user")
+                probe = cls.open_readonly(path)
+                try:
+                    probe.db.execute("PRAGMA schema_version").fetchone()
+                finally:
+                    probe.close()
+            elif not os.access(path.absolute().parent, os.W_OK | os.X_OK):
+                raise PermissionError(f"cannot create a file in {path.absolute().parent}")
+        except (OSError, sqlite3.Error) as error:
+            raise DatabaseUnusable.at(path, error) from None
 
     @staticmethod
     def _connect(path: Path) -> Database:

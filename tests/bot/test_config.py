@@ -109,6 +109,31 @@ def test_invalid_campaign_file_stops_start_up_naming_file_and_field(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("DATABASE_PATH", "."),  # a folder
+        ("DATABASE_PATH", "no-such-folder/stepup.db"),
+        ("TELEGRAM_BOT_TOKEN", "abcSecret42"),  # not digits:secret
+        ("PAID_BROADCASTS", "yes"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_check_refuses_what_run_refuses_in_one_line(tmp_path, command, setting, value):
+    env = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"}
+    result = run_cli(command, env=env | {setting: value}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and setting in result.stderr
+    assert "Traceback" not in result.stderr and "abcSecret42" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_accepts_a_database_that_run_would_create(tmp_path):
+    result = run_cli("check", env={"DATABASE_PATH": str(tmp_path / "new.db")}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []  # check creates nothing
+
+
 def test_env_example_documents_every_setting_with_a_comment():
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
     lines = example.splitlines()
@@ -140,6 +165,7 @@ def test_unreachable_telegram_stops_start_up_in_one_line(tmp_path):
     assert "TELEGRAM_BASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
     assert "1:x" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no new database left behind by a failed start
 
 
 async def test_a_token_telegram_rejects_stops_start_up_in_one_line(tmp_path):

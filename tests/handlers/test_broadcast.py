@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app.offline import Fault, OfflineBotAPI
+from bot.consent import WHATS_NEXT
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from handlers.broadcast import DRAFT
 from messages import broadcast as screens
@@ -429,6 +430,26 @@ async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, c
     assert screens.STOP_PREFIX + str(broadcast_id) in chat.button_data(ORGANISER)
     assert chat.app.job_queue.get_jobs_by_name(broadcasts.job_name(broadcast_id))
     assert received(chat, 1) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "warning", "reached"),
+    [
+        ("2026-12-10 23:00", None, "1 supporter now"),  # the campaign's last day
+        ("2026-12-20 10:00", "after the campaign ends (10 December 2026)", "0 supporters now"),
+        ("2027-06-01 10:00", "on or after 10 March 2027, when supporters' data is deleted", None),
+    ],
+)
+async def test_a_broadcast_scheduled_after_the_campaign_or_the_purge_warns_whom_it_reaches(
+    chat, clock, typed, warning, reached
+):
+    await confirmed(chat)
+    chat.storage.set_consents(1, {WHATS_NEXT: False}, "opt-in-v1")  # updates only, not after
+    await chat.press(ORGANISER, screens.SCHEDULE)
+    (answer,) = await chat.send(ORGANISER, typed)
+    assert (warning is None) == ("⚠️" not in answer.text)
+    assert warning is None or warning in answer.text
+    assert reached is None or reached in answer.text
 
 
 @pytest.mark.parametrize(

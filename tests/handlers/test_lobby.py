@@ -207,6 +207,7 @@ async def test_a_new_time_is_told_to_those_going_and_an_older_yes_shows_the_day_
     await finish(chat)
     assert "Delivered: <b>2</b> of 2" in chat.last_text(ORGANISER)
     assert "has changed" in chat.last_text(1) and "14:00" in chat.last_text(1)
+    assert "say whether you're coming" not in chat.last_text(1)  # they said so already
     assert f"{screens.UNRSVP}{event_id}" in chat.button_data(1)  # can't come any more?
     assert "cambió" in chat.last_text(2)
     assert not any("changed" in body for body in chat.texts(3))
@@ -247,6 +248,7 @@ async def test_a_new_title_alone_is_no_news_to_those_going(lobby_chat):
         f"{screens.APPROVE}1",
         f"{screens.APPROVED_STORIES}1",
         f"{screens.REJECT}1",
+        f"{screens.REJECT_YES}1",
         f"{screens.CHANGE}title",
         f"{screens.VERSION}es",
         screens.SKIP,
@@ -295,6 +297,12 @@ async def test_cancelling_tells_everyone_going_through_the_delivery_engine_and_n
     assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-1-")]
     await chat.press(ORGANISER, f"{screens.CANCEL_YES}{event_id}")  # a second tap: nobody twice
     assert len([body for body in chat.texts(1) if "is cancelled" in body]) == 1
+    await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
+    board = chat.last_text(ORGANISER)
+    assert "Had said yes before it was cancelled:</b> 2" in board and "Going:" not in board
+    await chat.send(ORGANISER, "/lobby")
+    assert "(cancelled)" in chat.last_text(ORGANISER)
+    assert "going: 2" not in chat.last_text(ORGANISER)
 
 
 async def test_dashboard_shows_coverage_and_the_csv_has_no_personal_data(lobby_chat):
@@ -306,7 +314,11 @@ async def test_dashboard_shows_coverage_and_the_csv_has_no_personal_data(lobby_c
     chat.storage.set_constituency(3, "E14000001", "Aldershot")
     await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
     board = chat.last_text(ORGANISER)
-    assert "<b>Going:</b> 2" in board
+    assert "<b>Going:</b> 2" in board and "<b>Meeting requests sent:</b> 0" in board
+    await chat.press(1, f"{screens.REQUEST_SENT}{event_id}")
+    await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
+    board = chat.last_text(ORGANISER)
+    assert "<b>Meeting requests sent:</b> 1" in board
     assert "<b>MPs covered:</b> 1" in board and "• Labour: 1" in board
     assert "Nobody going yet from" in board and "• Aldershot: 1" in board
     await chat.press(ORGANISER, f"{screens.CSV}{event_id}")
@@ -410,11 +422,18 @@ async def test_with_no_event_the_supporter_is_offered_to_write_instead(lobby_cha
     assert keyboards.journey_data("mp") in lobby_chat.button_data(1)
 
 
-async def test_cancelling_an_rsvp_offers_the_email_or_post_instead(lobby_chat):
+async def test_cancelling_an_rsvp_asks_first_then_offers_the_email_or_post_instead(lobby_chat):
     chat = lobby_chat
     event_id = await create_event(chat)
     await going(chat, 1, event_id)
     await chat.press(1, f"{screens.UNRSVP}{event_id}")
+    assert "Cancel your RSVP for Mass lobby for equal protection" in chat.last_text(1)
+    assert chat.storage.going_count(event_id) == 1  # a tap by mistake changes nothing
+    await chat.press(1, f"{screens.EVENT}{event_id}")  # "No, I'm still going"
+    assert "You're going" in chat.last_text(1)
+    assert "say whether you're coming" not in chat.last_text(1)
+    await chat.press(1, f"{screens.UNRSVP}{event_id}")
+    await chat.press(1, f"{screens.UNRSVP_YES}{event_id}")
     assert "Your RSVP is cancelled" in chat.last_text(1)
     assert chat.storage.going_count(event_id) == 0
     post = next(url for url in url_buttons(chat, 1).values() if "x.com" in url)
@@ -616,6 +635,10 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
     view = chat.last_text(ORGANISER)
     assert "she listened" in view and "signed: Ana" in view and "Jane Example" in view
     (story_id,) = [row["id"] for row in chat.storage.personal_data(1)["lobby_stories"]]
+    await chat.press(ORGANISER, f"{screens.REJECT}{story_id}")
+    assert f"Reject story {story_id}?" in chat.last_text(ORGANISER)
+    await chat.press(ORGANISER, f"{screens.STORIES}{event_id}")  # "No, back to the story"
+    assert "she listened" in chat.last_text(ORGANISER)  # still waiting, nothing decided
     await chat.press(ORGANISER, f"{screens.APPROVE}{story_id}")
     assert "approved" in chat.last_text(ORGANISER) and "No stories waiting" in chat.last_text(
         ORGANISER
@@ -626,7 +649,14 @@ async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_c
 
 @pytest.mark.parametrize(
     "prefix",
-    [screens.UNRSVP, screens.GUIDE, screens.CALL, screens.CANT_COME, screens.REQUEST_SENT],
+    [
+        screens.UNRSVP,
+        screens.UNRSVP_YES,
+        screens.GUIDE,
+        screens.CALL,
+        screens.CANT_COME,
+        screens.REQUEST_SENT,
+    ],
 )
 async def test_a_day_s_buttons_after_it_is_over_get_a_polite_answer_and_record_nothing(
     lobby_chat, prefix
@@ -656,7 +686,8 @@ async def test_how_did_it_go_counts_only_once_asked_and_not_for_a_cancelled_day(
     (note,) = [call for call in calls if call.method == "answerCallbackQuery"]
     assert "nothing was recorded" in note.params["text"]
     assert chat.storage.get_rsvp(event_id, 1)["outcome"] is None
-    calls = await chat.press(1, f"{screens.UNRSVP}{event_id}")  # the reminder's button
+    await chat.press(1, f"{screens.UNRSVP}{event_id}")  # the reminder's button
+    await chat.press(1, f"{screens.UNRSVP_YES}{event_id}")
     assert chat.storage.get_rsvp(event_id, 1)["status"] == "yes"
 
 
@@ -745,6 +776,18 @@ async def test_an_unsigned_story_is_published_without_a_name(lobby_chat):
     await chat.press(1, screens.UNSIGNED)
     (story,) = chat.storage.personal_data(1)["lobby_stories"]
     assert story["signature"] is None and story["status"] == "pending"
+
+
+async def test_rejecting_a_story_asks_first(lobby_chat):
+    chat = lobby_chat
+    await story_allowed(chat, 1, "A staffer took notes.")
+    await chat.press(1, screens.UNSIGNED)
+    (story,) = chat.storage.personal_data(1)["lobby_stories"]
+    await chat.press(ORGANISER, f"{screens.REJECT}{story['id']}")
+    assert "can't be undone" in chat.last_text(ORGANISER)
+    assert chat.storage.personal_data(1)["lobby_stories"][0]["status"] == "pending"
+    await chat.press(ORGANISER, f"{screens.REJECT_YES}{story['id']}")
+    assert f"Story {story['id']}: rejected" in chat.last_text(ORGANISER)
 
 
 async def test_typing_skip_in_the_composer_skips_the_step_rather_than_becoming_its_text(

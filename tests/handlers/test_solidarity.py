@@ -24,8 +24,10 @@ from messages.solidarity import (
     CANCEL,
     EDIT,
     EXPORT,
+    PENDING_NEXT,
     POSTED,
     REJECT,
+    REJECT_YES,
     SEND,
     WRITE,
 )
@@ -438,6 +440,13 @@ async def test_approve_and_reject_record_the_decision_and_show_the_next(chat):
     assert EXPORT in chat.button_data(ORGANISER_ID)
 
     await chat.press(ORGANISER_ID, f"{REJECT}:{second}")
+    assert f"Reject #{second}?" in chat.last_text(ORGANISER_ID)  # a slip can't be undone
+    assert message_rows(chat, OTHER)[0]["status"] == "pending"
+    await chat.press(ORGANISER_ID, PENDING_NEXT)  # "No, back to the message"
+    assert "Second" in chat.last_text(ORGANISER_ID)
+    assert message_rows(chat, OTHER)[0]["status"] == "pending"
+    await chat.press(ORGANISER_ID, f"{REJECT}:{second}")
+    await chat.press(ORGANISER_ID, f"{REJECT_YES}:{second}")
     shown = chat.last_text(ORGANISER_ID)
     assert f"#{second} rejected" in shown
     assert "No messages are waiting" in shown
@@ -458,7 +467,7 @@ async def test_approve_and_reject_record_the_decision_and_show_the_next(chat):
 async def test_a_message_already_decided_is_not_decided_again(chat):
     message_id = await submit(chat, SUPPORTER, "Decide me once")
     await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
-    calls = await chat.press(ORGANISER_ID, f"{REJECT}:{message_id}")
+    calls = await chat.press(ORGANISER_ID, f"{REJECT_YES}:{message_id}")
     assert f"#{message_id} had already been approved" in texts(calls)[-1]
     assert message_rows(chat, SUPPORTER)[0]["status"] == "approved"
 
@@ -482,6 +491,8 @@ async def test_a_message_its_author_erased_is_reported_politely(chat):
         f"{APPROVE}:",
         APPROVE,
         f"{REJECT}:1:2",
+        f"{REJECT_YES}:abc",
+        REJECT_YES,
     ],
 )
 async def test_a_tampered_moderation_button_changes_nothing(chat, data):
@@ -501,6 +512,8 @@ async def test_a_tampered_moderation_button_changes_nothing(chat, data):
         ("command", "/moderate pdf"),
         ("button", f"{APPROVE}:MESSAGE"),
         ("button", f"{REJECT}:MESSAGE"),
+        ("button", f"{REJECT_YES}:MESSAGE"),
+        ("button", PENDING_NEXT),
         ("button", EXPORT),
     ],
 )
@@ -534,7 +547,7 @@ async def test_the_pdf_holds_only_approved_messages_and_no_telegram_ids(chat, ap
     await submit(chat, authors[3], "Pending words")
     for message_id in (approved, anonymous):
         await chat.press(ORGANISER_ID, f"{APPROVE}:{message_id}")
-    await chat.press(ORGANISER_ID, f"{REJECT}:{rejected}")
+    await chat.press(ORGANISER_ID, f"{REJECT_YES}:{rejected}")
 
     calls = await chat.press(ORGANISER_ID, EXPORT)
     [document] = [call for call in calls if call.method == "sendDocument"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import HttpUrl
 
-from bot.app.console import session
+from bot.app.build import ORGANISER_COMMANDS
+from bot.app.console import introduction, session
 from bot.app.samples import SAMPLE_PETITION_SIGNATURES, sample_postcodes
 from messages.i18n import plain, text
 
@@ -85,6 +86,12 @@ async def test_each_sample_postcode_previews_its_path(trial, capsys, postcode, a
 def test_the_sample_postcodes_listed_at_start_are_the_ones_answered():
     listed = [postcode for postcode, _ in sample_postcodes()]
     assert listed == ["SW1A 1AA", "BS1 5TR", "M1 1AE", "LS1 1UR", "GY1 1AA", "E1W 1UU"]
+
+
+def test_the_opening_lines_name_every_organiser_command_and_what_waits_for_its_time():
+    opening = introduction(sample_data=False)
+    assert all(f"/{command}" in opening for command in ORGANISER_COMMANDS)
+    assert "lobby reminders" in opening and "only comes if this session is still open" in opening
 
 
 async def test_pictures_and_files_are_saved_and_their_paths_printed(trial, tmp_path, capsys):
