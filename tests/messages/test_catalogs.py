@@ -174,6 +174,17 @@ def every_text(language: str) -> Iterator[tuple[str, str]]:
         yield f"campaign{where}", texts[language]
 
 
+def marked(language: str, marker: re.Pattern[str], skip: tuple[str, ...] = ()) -> list:
+    """(key, what matched) for each place `marker` matches in `language`'s texts, leaving out the
+    keys that start with one of `skip`."""
+    return [
+        (key, match.group(0))
+        for key, template in every_text(language)
+        if not key.startswith(skip)
+        for match in marker.finditer(template)
+    ]
+
+
 def words(template: str, language: str) -> set[str]:
     """The words of a text once tags, placeholders, links, hashtags and names are taken out."""
     bare = re.sub(r"<[^>]*>|\{\w+\}|https?://\S+|#\w+", " ", template)
@@ -284,12 +295,7 @@ def test_portuguese_and_spanish_texts_are_translated(language):
 
 
 def test_no_european_portuguese_in_brazilian_texts():
-    found = [
-        (key, match.group(0))
-        for key, template in every_text("pt")
-        for match in EUROPEAN_PORTUGUESE.finditer(template)
-    ]
-    assert found == []
+    assert marked("pt", EUROPEAN_PORTUGUESE) == []
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
@@ -320,12 +326,7 @@ def test_a_one_gender_mp_is_caught(language, template, inclusive):
 
 @pytest.mark.parametrize("language", ["pt", "es"])
 def test_whatever_immigration_status_is_the_survivors_not_the_readers(language):
-    ambiguous = [
-        (key, match.group(0))
-        for key, template in every_text(language)
-        for match in SURVIVORS_STATUS[language].finditer(template)
-    ]
-    assert ambiguous == []
+    assert marked(language, SURVIVORS_STATUS[language]) == []
 
 
 @pytest.mark.parametrize(
@@ -363,13 +364,7 @@ def test_the_organisers_are_named_one_way(language):
 
 @pytest.mark.parametrize("language", ["pt", "es"])
 def test_each_language_speaks_to_the_reader_in_one_register(language):
-    mixed = [
-        (key, match.group(0))
-        for key, template in every_text(language)
-        if not key.startswith(ADDRESSED_TO_THE_MP)
-        for match in OTHER_REGISTER[language].finditer(template)
-    ]
-    assert mixed == []
+    assert marked(language, OTHER_REGISTER[language], skip=ADDRESSED_TO_THE_MP) == []
 
 
 @pytest.mark.parametrize(
@@ -397,11 +392,7 @@ def test_a_touch_is_not_an_imperative():
 
 @pytest.mark.parametrize("language", ["pt", "es"])
 def test_the_reader_is_not_given_a_gender(language):
-    said_of_the_reader = [
-        (key, match.group(0))
-        for key, template in every_text(language)
-        for match in READERS_GENDER[language].finditer(template)
-    ]
+    said_of_the_reader = marked(language, READERS_GENDER[language])
     thanks_in_their_voice = [
         key
         for key, message in catalog(language).items()
@@ -434,11 +425,7 @@ def test_done_is_not_ready():
 
 @pytest.mark.parametrize("language", ["pt", "es"])
 def test_language_names_take_no_capital_inside_a_sentence(language):
-    capitalised = [
-        (key, match.group(0))
-        for key, template in every_text(language)
-        for match in CAPITALISED_LANGUAGE.finditer(template)
-    ]
+    capitalised = marked(language, CAPITALISED_LANGUAGE)
     # ...and the names put into sentences ("sua carta em {language_name}") are lower case.
     names = [text(language, f"core.languages.{code}") for code in LANGUAGES]
     assert capitalised == [] and all(name == name.lower() for name in names)
@@ -484,12 +471,7 @@ def test_a_count_of_one_takes_no_article(language):
 
 
 def test_no_spain_spanish_in_latin_american_texts():
-    found = [
-        (key, match.group(0))
-        for key, template in every_text("es")
-        for match in SPAIN_SPANISH.finditer(template)
-    ]
-    assert found == []
+    assert marked("es", SPAIN_SPANISH) == []
 
 
 @pytest.mark.parametrize(
