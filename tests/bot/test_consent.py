@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from bot import delivery
 from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT, Rules, hears_from_campaign
 from bot.storage import Storage
-from bot.storage.migrations import migrations
+from tests.support.legacy import OLD_WORDING, before_consent_by_kind
 
 LONDON = ZoneInfo("Europe/London")
 WORDING = "consent-test-v1"
@@ -142,39 +142,13 @@ def test_the_migration_moves_existing_consents_honestly(tmp_path):
     """A yes to the old daily-prompt question stays a yes to the daily prompt, and is not a yes
     to campaign updates or to anything after the campaign."""
     path = tmp_path / "old.db"
+    before_consent_by_kind(path, {1: [True], 2: []})
     old = Database(sqlite3.connect(path))
-    migrations.apply(old, stop_before="0014_consent_by_kind")
-    old["supporters"].insert_all(
-        [
-            {
-                "user_id": 1,
-                "language": "en",
-                "created_at": "2026-11-25T09:00:00+00:00",
-                "referral_code": "a",
-                "opted_in": 1,
-            },
-            {
-                "user_id": 2,
-                "language": "pt",
-                "created_at": "2026-11-25T09:00:00+00:00",
-                "referral_code": "b",
-                "opted_in": 0,
-            },
-        ]
-    )
-    old["consents"].insert(
-        {
-            "user_id": 1,
-            "subject": DAILY_PROMPT,
-            "granted": 1,
-            "wording_version": "daily-prompt-2026-v1",
-            "at": "2026-11-25T09:00:00+00:00",
-        }
-    )
+    assert "updates_opted_in" not in old["supporters"].columns_dict  # truly the old schema
     old.close()
     storage = Storage.open(path)
     assert storage.consents(1) == {DAILY_PROMPT: True, UPDATES: False, WHATS_NEXT: False}
     assert storage.consents(2) == {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
     [kept] = storage.personal_data(1)["consents"]
-    assert kept["wording_version"] == "daily-prompt-2026-v1"
+    assert kept["wording_version"] == OLD_WORDING
     storage.close()

@@ -14,7 +14,8 @@ from messages import broadcast, consent, keyboards
 from messages.mp import SENT
 from messages.petition import SIGNED
 from tests.support.broadcasts import compose
-from tests.support.harness import ORGANISER_ID
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
+from tests.support.legacy import before_consent_by_kind
 
 NOTHING = {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
 
@@ -133,6 +134,31 @@ async def test_after_stop_start_asks_once_and_neither_then_stands(chat):
     await chat.press(1, consent.OPTIN_NONE)
     (menu,) = await chat.send(1, "/start")
     assert "Your progress" in menu.text
+
+
+@pytest.mark.parametrize(
+    ("answers", "welcomed_back"),
+    [([True, False], True), ([False], True), ([True], False)],
+    ids=["stopped", "said-no", "getting-the-prompt"],
+)
+async def test_someone_from_before_consent_by_kind_is_asked_about_updates_once(
+    tmp_path, answers, welcomed_back
+):
+    """Before 0.2.0 the only question was the daily prompt, and /stop left no note to ask
+    again. Whoever stopped, said no or said yes then was never asked about campaign updates:
+    their next plain /start asks once, saying what each kind is; their answer then stands."""
+    before_consent_by_kind(tmp_path / "bot.db", {1: answers})
+    async with running_bot(make_settings(tmp_path)) as chat:
+        await chat.send(1, "/start mp")  # a deep link still goes where it points
+        assert consent.OPTIN_NONE not in chat.button_data(1)
+        replies = await chat.send(1, "/start")
+        offered = "\n".join(call.text for call in replies)
+        assert ("Welcome back" in offered) is welcomed_back
+        assert "Daily prompt" in offered and "Campaign updates" in offered
+        await chat.press(1, consent.OPTIN_UPDATES)
+        assert chat.storage.consents(1) == {**NOTHING, UPDATES: True}
+        (menu,) = await chat.send(1, "/start")
+        assert "Your progress" in menu.text
 
 
 async def test_the_last_prompts_link_opens_the_messages_screen_to_choose_what_comes_next(chat):
