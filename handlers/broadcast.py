@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
-from bot.delivery import OUTCOMES, Audience, create_broadcast, reach
+from bot.delivery import OUTCOMES, Audience, create_broadcast, held_back, reach
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
@@ -273,10 +273,12 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
     if not await send_preview(update, context, draft):
         context.user_data[DRAFT] = new_draft()
         return ASK_TEXT
+    rules = context.bot_data.rules
+    held = held_back(storage, audience, rules)
     await reply(
         update,
         context,
-        screens.confirm(lang, count, who, draft["texts"]),
+        screens.confirm(lang, count, who, draft["texts"], held, rules.daily_cap),
         screens.confirm_keyboard(lang),
     )
     return CONFIRM

@@ -62,6 +62,23 @@ async def test_a_second_broadcast_the_same_day_is_held_back_by_the_daily_cap(cha
     assert held["error"] == "daily cap"
 
 
+async def test_those_counted_as_held_back_before_sending_are_those_the_cap_holds_back(chat):
+    """The confirmation screen's count (delivery.held_back) is what the cap then does."""
+    for user_id, language in ((1, "en"), (2, "pt"), (3, "pt")):
+        chat.storage.ensure_supporter(user_id, language)
+        chat.storage.set_consents(user_id, {DAILY_PROMPT: True, UPDATES: True}, WORDING)
+    portuguese = delivery.Audience(languages=("pt",))
+    first = delivery.create_broadcast(chat.storage, texts={"en": "To pt"}, audience=portuguese)
+    await delivery.run_broadcast(chat.app.bot, chat.storage, first, rules=ONGOING)
+    await send(chat, "Prompt", ONGOING, kind="daily_prompt")  # not an update: not counted
+    assert delivery.held_back(chat.storage, delivery.Audience(), ONGOING) == 2
+    english = delivery.Audience(languages=("en",))
+    assert delivery.held_back(chat.storage, english, ONGOING) == 0
+    assert delivery.held_back(chat.storage, delivery.Audience(), ONGOING, "daily_prompt") == 0
+    report = await send(chat, "To everyone", ONGOING)
+    assert (report.sent, report.capped) == (1, 2)
+
+
 async def test_the_cap_counts_days_in_the_campaigns_time_zone(chat):
     person(chat.storage, 1, **{UPDATES: True})
     with time_machine.travel(dt.datetime(2026, 12, 1, 23, 30, tzinfo=LONDON), tick=False):

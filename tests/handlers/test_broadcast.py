@@ -101,17 +101,23 @@ async def test_broadcast_reaches_every_opted_in_supporter_once_in_their_language
 
 async def test_the_report_says_who_the_daily_cap_held_back_apart_from_who_unsubscribed(chat):
     """A second broadcast the same day is skipped for those who had one (BROADCASTS_PER_DAY=1):
-    the organiser reads how many, and why."""
+    the organiser reads how many, and why, before sending it and in the report."""
     for user_id in (1, 2, 3):
         subscribe(chat.storage, user_id)
+    confirmations = []
     for words in ("First news", "Second news"):
         if words == "Second news":
             subscribe(chat.storage, 4)  # joined in between: the only one to get the second
         await compose(chat, words)
         await chat.press(ORGANISER, screens.CONTINUE)
         await chat.press(ORGANISER, screens.EVERYONE)
+        confirmations.append(chat.last_text(ORGANISER))
         await chat.press(ORGANISER, screens.SEND)
         await finish(chat)
+    first, second = confirmations
+    assert "won't get it" not in first
+    assert "<b>4</b> supporters" in second
+    assert "If you send it now, 3 of them won't get it" in second and "at most 1 a day" in second
     report = chat.last_text(ORGANISER)
     assert "Delivered: <b>1</b> of 4" in report
     assert "Skipped (unsubscribed before their turn): 0" in report
