@@ -956,12 +956,14 @@ def composer() -> ConversationHandler:
         ],
         states={
             FIELD: [
+                *language_change(next_step),
                 # A button's label typed does what the button does, never becomes the field.
                 typed(NEW_TEXT, or_typed(take_value, labels)),
                 typed(NEW_OTHER, composer_not_text),
                 admin_button(f"{screens.SKIP}$", skip_step),
             ],
             REVIEW: [
+                *language_change(next_step),
                 admin_button(screens.CHANGE, change_field),
                 admin_button(screens.VERSION, add_version),
                 admin_button(f"{screens.SAVE}$", save_event),
