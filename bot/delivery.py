@@ -64,7 +64,9 @@ from bot.consent import (
 )
 from bot.progress import same_journey
 from bot.ratelimit import Turn, retry_seconds
-from bot.storage import Storage, utcnow
+from bot.storage import Storage, supporters, utcnow
+from bot.storage.broadcasts import DAILY_CAP
+from bot.storage.lobby import COVERED, NOT_GOING, NOW_GOING, STOPPED
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,10 @@ PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
     "skipped",
 )
 OUTCOMES = (SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED)
+# Why a recipient was skipped at their turn besides having said no to this kind of message
+# (UNSUBSCRIBED) or the daily cap, in the order the organiser's report says them: blocked the
+# bot (found by another message), or no longer in the lobby-day audience the message was for.
+SKIP_REASONS = (supporters.BLOCKED, NOT_GOING, STOPPED, NOW_GOING, COVERED)
 MAX_BATCH_SIZE = 200
 DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
@@ -234,6 +240,8 @@ class DeliveryReport:
     not_sent: int  # still pending (a cancelled run) or in flight
     total: int
     seconds: float  # this run's duration
+    # Of the skipped, how many for each reason other than the cap (SKIP_REASONS, UNSUBSCRIBED).
+    skipped_for: Mapping[str, int] = field(default_factory=dict)
 
 
 ProgressCallback = Callable[[ProgressSnapshot], Awaitable[None]]
@@ -572,9 +580,10 @@ class _Run:
         send may start (at once if it is skipped)."""
         await self.pause.wait()
         consent = self.rules.subject_for(self.kind, utcnow())
-        if not self.storage.may_receive(user_id, consent, self.lobby):
+        refusal = self.storage.refusal(user_id, consent, self.lobby)
+        if refusal:
             turn.started()
-            return _Outcome(user_id, SKIPPED)
+            return _Outcome(user_id, SKIPPED, error=refusal)
         try:
             message_id = await self.message.send(self.bot, user_id, language, turn)
         except InvalidToken:
@@ -671,6 +680,7 @@ class _Tally:
 def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryReport:
     counts = Counter(storage.broadcast_summary(broadcast_id))
     broadcast = storage.get_broadcast(broadcast_id)
+    skipped_for = storage.skip_reasons(broadcast_id)
     return DeliveryReport(
         broadcast_id=broadcast_id,
         status=broadcast["status"],
@@ -679,8 +689,9 @@ def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryRepo
         blocked=counts[BLOCKED],
         unknown=counts[UNKNOWN],
         skipped=counts[SKIPPED],
-        capped=storage.capped_count(broadcast_id),
+        capped=skipped_for.pop(DAILY_CAP, 0),
         not_sent=counts[PENDING] + counts["sending"],
         total=broadcast["total"] or 0,
         seconds=seconds,
+        skipped_for=skipped_for,
     )

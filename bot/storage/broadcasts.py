@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.storage.base import Store, stamp
 from bot.storage.lobby import LOBBY_REACHES
-from bot.storage.supporters import agreed
+from bot.storage.supporters import UNSUBSCRIBED, agreed
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
@@ -290,13 +290,16 @@ class BroadcastStore(Store):
         ).fetchall()
         return dict(rows)
 
-    def capped_count(self, broadcast_id: int) -> int:
-        """How many of a broadcast's recipients were skipped for the daily cap."""
-        query = (
-            "SELECT count(*) FROM deliveries WHERE broadcast_id = ? AND status = 'skipped'"
-            " AND error = ?"
-        )
-        return self.db.execute(query, [broadcast_id, DAILY_CAP]).fetchone()[0]
+    def skip_reasons(self, broadcast_id: int) -> dict[str, int]:
+        """Why a broadcast's skipped recipients were skipped (DAILY_CAP or a
+        SupporterStore.refusal) -> how many. A skip recorded before reasons were has none: it
+        was someone no longer agreed, UNSUBSCRIBED."""
+        rows = self.db.execute(
+            "SELECT coalesce(error, ?), count(*) FROM deliveries WHERE broadcast_id = ?"
+            " AND status = 'skipped' GROUP BY 1",
+            [UNSUBSCRIBED, broadcast_id],
+        ).fetchall()
+        return dict(rows)
 
     # --- broadcast composer -----------------------------------------------------------------
 

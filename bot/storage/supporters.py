@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.storage.base import Store, stamp
-from bot.storage.lobby import LOBBY_REACHES
+from bot.storage.lobby import LOBBY_REACHES, going_clause, left_reach
 
 # What a person can agree to hear from us, each a separate choice (see bot.consent).
 DAILY_PROMPT = "daily_prompt"
@@ -22,6 +22,12 @@ CONSENT_COLUMNS = {
     UPDATES: "updates_opted_in",
     WHATS_NEXT: "whats_next_opted_in",
 }
+
+
+# Why a message was not sent to someone at their turn (deliveries.error of a 'skipped' row, said
+# in the organiser's report): erased (/forget), blocked the bot, no longer agreed to this kind of
+# message, or no longer in the lobby-day audience it was for (bot.storage.lobby.LEFT_REACH).
+ERASED, BLOCKED, UNSUBSCRIBED = "erased", "blocked", "unsubscribed"
 
 
 def agreed(subject: str | None, alias: str = "s") -> str:
@@ -166,17 +172,36 @@ class SupporterStore(Store):
     def may_receive(
         self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None
     ) -> bool:
-        """Whether the person said yes to `subject` (None: needs no choice), has not blocked
-        the bot and, given `lobby` as (event id, a bot.lobby audience), is still in that
-        audience: checked again for every message at the moment it is sent (D5, P7)."""
-        sql = f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
-        params: list[object] = [user_id]
+        """Whether a message may go to the person now (`refusal` finds no reason against)."""
+        return self.refusal(user_id, subject, lobby) is None
+
+    def refusal(
+        self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None
+    ) -> str | None:
+        """Why a message may not go to the person now (None: it may): they
+        have no row (erased), blocked the bot, have not said yes to `subject` (None: needs no
+        choice) or, given `lobby` as (event id, a bot.lobby audience), are no longer in that
+        audience (bot.storage.lobby.left_reach says how): ERASED, BLOCKED, UNSUBSCRIBED or a
+        lobby reason. Checked again for every message at the moment it is sent (D5, P7)."""
+        columns, params = ["s.blocked_at IS NULL", agreed(subject)], []
         if lobby:
             event_id, reach = lobby
-            sql += f" AND {LOBBY_REACHES[reach]}"
-            params.append(event_id)
-        row = self.db.execute(f"{sql} AND s.blocked_at IS NULL", params).fetchone()
-        return row is not None
+            columns += [LOBBY_REACHES[reach], going_clause()]
+            params += [event_id, event_id]
+        row = self.db.execute(
+            f"SELECT {', '.join(columns)} FROM supporters s WHERE s.user_id = ?",
+            [*params, user_id],
+        ).fetchone()
+        if row is None:
+            return ERASED
+        unblocked, said_yes, *around = row
+        if not unblocked:
+            return BLOCKED
+        if not said_yes:
+            return UNSUBSCRIBED
+        if lobby and not around[0]:
+            return left_reach(lobby[1], going=bool(around[1]))
+        return None
 
     def mark_blocked(self, user_id: int) -> None:
         """The supporter blocked the bot: nothing is sent to them again until they write to us.

@@ -246,3 +246,53 @@ def test_the_report_says_how_the_run_ended(status, title):
     assert title in text
     assert "Delivered: <b>90</b> of 110" in text
     assert f"Not sent: {report.not_sent}" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        (
+            "en",
+            [
+                "Skipped (unsubscribed before their turn): 3",
+                "1 supporter was not sent it: they had blocked the bot before their turn.",
+                "2 supporters were not sent it: they had cancelled their yes to the lobby day",
+            ],
+        ),
+        (
+            "pt",
+            [
+                "Puladas (a pessoa cancelou a inscrição antes da vez dela): 3",
+                "1 pessoa não recebeu: tinha bloqueado o bot",
+                "2 pessoas não receberam: tinham cancelado a presença no dia de lobby",
+            ],
+        ),
+        (
+            "es",
+            [
+                "Omitidos (se dieron de baja antes de su turno): 3",
+                "1 persona no lo recibió: había bloqueado el bot",
+                "2 personas no lo recibieron: habían cancelado su asistencia al día de lobby",
+            ],
+        ),
+    ],
+)
+def test_the_report_gives_each_reason_for_skipping_its_own_words(language, lines):
+    report = DeliveryReport(
+        broadcast_id=7,
+        status="done",
+        sent=90,
+        failed=0,
+        blocked=0,
+        unknown=0,
+        skipped=7,
+        capped=1,
+        not_sent=0,
+        total=97,
+        seconds=65,
+        skipped_for={"unsubscribed": 3, "blocked": 1, "not_going": 2},
+    )
+    text = report_text(language, report, daily_cap=1)
+    for line in lines:
+        assert line in text
+    assert "/stop" not in text  # a reason that skipped nobody is not said
