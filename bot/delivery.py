@@ -144,6 +144,7 @@ class Audience:
     constituency_code: str | None = None
     lobby_event: int | None = None
     lobby_reach: str | None = None
+    mp_followups: bool = False  # those whose "Did your MP reply?" the broadcast asks
 
     def as_filters(self) -> dict[str, object]:
         """As keyword arguments for the storage queries that choose recipients. An action
@@ -158,6 +159,7 @@ class Audience:
             ),
             "constituency_code": self.constituency_code,
             "lobby": (self.lobby_event, self.lobby_reach) if self.lobby_event else None,
+            "mp_followups": self.mp_followups,
         }
 
     def as_dict(self) -> dict[str, object]:
@@ -168,6 +170,7 @@ class Audience:
             "constituency_code": self.constituency_code,
             "lobby_event": self.lobby_event,
             "lobby_reach": self.lobby_reach,
+            "mp_followups": self.mp_followups,
         }
         return {name: value for name, value in values.items() if value}
 
@@ -180,6 +183,7 @@ class Audience:
             constituency_code=values.get("constituency_code"),
             lobby_event=values.get("lobby_event"),
             lobby_reach=values.get("lobby_reach"),
+            mp_followups=bool(values.get("mp_followups")),
         )
 
 
@@ -271,15 +275,30 @@ def create_broadcast(
         kind=kind,
         texts=dict(texts),
         audience=audience.as_dict(),
-        buttons={
-            **{lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
-            **{lang: markup.to_dict() for lang, markup in (keyboards or {}).items()},
-        },
+        buttons=_stored_buttons(buttons, keyboards),
         photo_file_id=photo_file_id,
         created_by=created_by,
         scheduled_for=scheduled_for,
         campaign_day=campaign_day,
     )
+
+
+def attach_keyboards(
+    storage: Storage, broadcast_id: int, keyboards: Mapping[str, InlineKeyboardMarkup]
+) -> None:
+    """Give a broadcast not yet started its keyboard by language: for buttons that name the
+    broadcast, known once it is created (call in the same transaction)."""
+    storage.set_broadcast_buttons(broadcast_id, _stored_buttons(None, keyboards))
+
+
+def _stored_buttons(
+    buttons: Mapping[str, LinkButton] | None, keyboards: Mapping[str, InlineKeyboardMarkup] | None
+) -> dict[str, dict[str, Any]]:
+    """A broadcast's buttons by language as stored: a link button or a whole keyboard."""
+    return {
+        **{lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
+        **{lang: markup.to_dict() for lang, markup in (keyboards or {}).items()},
+    }
 
 
 def enqueue(storage: Storage, broadcast_id: int, rules: Rules) -> int | None:
@@ -527,8 +546,10 @@ class _Run:
         self.rules = rules
         self.kind = kind
         # Whether someone is still going to a lobby day is checked again at send time too: a
-        # yes cancelled meanwhile ends its reminders at once.
+        # yes cancelled meanwhile ends its reminders at once; so is whether a follow-up is still
+        # owed its question.
         self.lobby = audience.as_filters()["lobby"]
+        self.followups_of = broadcast_id if audience.mp_followups else None
         self.pause = _Pause()
 
     def cap(self) -> tuple[int, dt.datetime] | None:
@@ -580,7 +601,7 @@ class _Run:
         send may start (at once if it is skipped)."""
         await self.pause.wait()
         consent = self.rules.subject_for(self.kind, utcnow())
-        refusal = self.storage.refusal(user_id, consent, self.lobby)
+        refusal = self.storage.refusal(user_id, consent, self.lobby, self.followups_of)
         if refusal:
             turn.started()
             return _Outcome(user_id, SKIPPED, error=refusal)

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from bot.storage.base import Store, stamp
+from bot.storage.base import FOLLOWUP_OWED, Store, followup_clause, stamp
 from bot.storage.lobby import LOBBY_REACHES
 from bot.storage.supporters import UNSUBSCRIBED, agreed
 
@@ -22,12 +22,13 @@ def audience_filter(
     missing_actions: tuple[str, ...],
     constituency_code: str | None,
     lobby: tuple[int, str] | None,
+    followups_of: int | None = None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: said yes to the
     `consent` subject (None: a message that needs no choice) and not blocked (P2, P7), narrowed
-    by each filter given: done any of `done_actions`, none of `missing_actions`, and `lobby` as
-    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'). Counting and sending share
-    it."""
+    by each filter given: done any of `done_actions`, none of `missing_actions`, `lobby` as
+    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'), and `followups_of`, the
+    broadcast asking their "Did your MP reply?" (still owed). Counting and sending share it."""
     where = [agreed(consent), "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
@@ -46,6 +47,9 @@ def audience_filter(
         event_id, reach = lobby
         where.append(LOBBY_REACHES[reach])
         params.append(event_id)
+    if followups_of:
+        where.append(followup_clause(FOLLOWUP_OWED))
+        params.append(followups_of)
     return " AND ".join(where), params
 
 
@@ -81,6 +85,13 @@ class BroadcastStore(Store):
         }
         return self.insert("broadcasts", row)
 
+    def set_broadcast_buttons(self, broadcast_id: int, buttons: dict[str, Any]) -> None:
+        """Replace the buttons of a broadcast not yet started (draft or scheduled)."""
+        self.db.execute(
+            "UPDATE broadcasts SET buttons = ? WHERE id = ? AND status IN ('draft', 'scheduled')",
+            [json.dumps(buttons), broadcast_id],
+        )
+
     def get_broadcast(self, broadcast_id: int) -> dict[str, Any] | None:
         """The broadcast row with its JSON columns (audience, texts, buttons) decoded."""
         rows = self.rows("SELECT * FROM broadcasts WHERE id = ?", [broadcast_id])
@@ -107,13 +118,21 @@ class BroadcastStore(Store):
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
         lobby: tuple[int, str] | None = None,
+        mp_followups: bool = False,
     ) -> int | None:
         """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
         recipient, in one transaction and inside SQLite (recipients never become a Python list).
-        Recipients are those who said yes to `consent` (a bot.consent subject).
+        Recipients are those who said yes to `consent` (a bot.consent subject); with
+        `mp_followups`, only those whose "Did your MP reply?" it asks.
         Returns the number of recipients, or None if it had already started or ended."""
         where, params = audience_filter(
-            consent, languages, done_actions, missing_actions, constituency_code, lobby
+            consent,
+            languages,
+            done_actions,
+            missing_actions,
+            constituency_code,
+            lobby,
+            followups_of=broadcast_id if mp_followups else None,
         )
         now = stamp()
         with self.immediate():
@@ -312,9 +331,13 @@ class BroadcastStore(Store):
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
         lobby: tuple[int, str] | None = None,
+        mp_followups: bool = False,
     ) -> int:
         """How many supporters a broadcast to this audience would reach if it started now: the
-        same selection as `start_deliveries` (subscribed, and every filter given)."""
+        same selection as `start_deliveries` (subscribed, and every filter given). Not for the
+        follow-ups' broadcasts (`mp_followups`): theirs are the follow-ups put in them."""
+        if mp_followups:
+            raise ValueError("a follow-up broadcast's recipients are the follow-ups it asks")
         where, params = audience_filter(
             consent, languages, done_actions, missing_actions, constituency_code, lobby
         )

@@ -8,8 +8,8 @@ import secrets
 from typing import Any
 
 from bot.campaign import DEFAULT_LANGUAGE
-from bot.storage.base import Store, stamp
-from bot.storage.lobby import LOBBY_REACHES, going_clause, left_reach
+from bot.storage.base import FOLLOWUP_OWED, Store, followup_clause, not_stopped_since, stamp
+from bot.storage.lobby import LOBBY_REACHES, STOPPED, going_clause, left_reach
 
 # What a person can agree to hear from us, each a separate choice (see bot.consent).
 DAILY_PROMPT = "daily_prompt"
@@ -26,8 +26,10 @@ CONSENT_COLUMNS = {
 
 # Why a message was not sent to someone at their turn (deliveries.error of a 'skipped' row, said
 # in the organiser's report): erased (/forget), blocked the bot, no longer agreed to this kind of
-# message, or no longer in the lobby-day audience it was for (bot.storage.lobby.LEFT_REACH).
-ERASED, BLOCKED, UNSUBSCRIBED = "erased", "blocked", "unsubscribed"
+# message, no longer in the lobby-day audience it was for (bot.storage.lobby.LEFT_REACH), or,
+# for "Did your MP reply?", answered already (on the MP screen) or /stop since the letter.
+ERASED, BLOCKED, UNSUBSCRIBED, ANSWERED = "erased", "blocked", "unsubscribed", "answered"
+STOPPED_SINCE_LETTER = f"NOT {not_stopped_since('f.sent_at')}"
 
 
 def agreed(subject: str | None, alias: str = "s") -> str:
@@ -176,18 +178,27 @@ class SupporterStore(Store):
         return self.refusal(user_id, subject, lobby) is None
 
     def refusal(
-        self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None
+        self,
+        user_id: int,
+        subject: str | None,
+        lobby: tuple[int, str] | None = None,
+        followups_of: int | None = None,
     ) -> str | None:
-        """Why a message may not go to the person now (None: it may): they
-        have no row (erased), blocked the bot, have not said yes to `subject` (None: needs no
-        choice) or, given `lobby` as (event id, a bot.lobby audience), are no longer in that
-        audience (bot.storage.lobby.left_reach says how): ERASED, BLOCKED, UNSUBSCRIBED or a
-        lobby reason. Checked again for every message at the moment it is sent (D5, P7)."""
+        """Why a message may not go to the person now (None: it may): they have no row
+        (ERASED), blocked the bot (BLOCKED), have not said yes to `subject` (UNSUBSCRIBED;
+        None: needs no choice); given `lobby` as (event id, a bot.lobby audience), are no
+        longer in that audience (bot.storage.lobby.left_reach says how); given the broadcast
+        `followups_of` that asks their "Did your MP reply?", have answered it already
+        (ANSWERED) or sent /stop since their letter (STOPPED). Checked again for every message
+        at the moment it is sent (D5, P7)."""
         columns, params = ["s.blocked_at IS NULL", agreed(subject)], []
         if lobby:
             event_id, reach = lobby
             columns += [LOBBY_REACHES[reach], going_clause()]
             params += [event_id, event_id]
+        if followups_of:
+            columns += [followup_clause(FOLLOWUP_OWED), followup_clause(STOPPED_SINCE_LETTER)]
+            params += [followups_of, followups_of]
         row = self.db.execute(
             f"SELECT {', '.join(columns)} FROM supporters s WHERE s.user_id = ?",
             [*params, user_id],
@@ -201,6 +212,9 @@ class SupporterStore(Store):
             return UNSUBSCRIBED
         if lobby and not around[0]:
             return left_reach(lobby[1], going=bool(around[1]))
+        if followups_of:
+            owed, stopped = around[-2:]
+            return ANSWERED if not owed else STOPPED if stopped else None
         return None
 
     def mark_blocked(self, user_id: int) -> None:
@@ -313,10 +327,15 @@ class SupporterStore(Store):
         return cursor.rowcount == 1
 
     def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
+        """The ids of the bot's messages in this private chat since `since`, for /forget to
+        delete: those recorded as they were sent, and those the delivery engine sent (daily
+        prompts, broadcasts, a lobby day's messages, "Did your MP reply?")."""
         rows = self.db.execute(
-            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? "
-            "ORDER BY message_id",
-            [chat_id, stamp(since)],
+            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ?"
+            " UNION SELECT message_id FROM deliveries WHERE broadcast_id IN"
+            " (SELECT id FROM broadcasts) AND user_id = ? AND message_id IS NOT NULL"
+            " AND updated_at >= ? ORDER BY message_id",
+            [chat_id, stamp(since), chat_id, stamp(since)],
         ).fetchall()
         return [message_id for (message_id,) in rows]
 
