@@ -13,6 +13,7 @@ import time_machine
 
 from bot.app.offline import Fault
 from bot.consent import UPDATES, WHATS_NEXT
+from bot.delivery import enqueue
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.stats import export_csvs, gather_stats
 from handlers.mp import HANDED_OVER
@@ -169,6 +170,21 @@ async def test_a_question_whose_process_died_before_sending_goes_out_after_the_r
                 await asyncio.gather(*broadcasts.running(chat.app))
                 await run_followups(chat)
     assert len([call for call in api.sent(1) if QUESTION in call.text]) == 1
+
+
+async def test_a_reply_reported_on_the_mp_screen_while_the_question_waits_is_not_asked(
+    chat, monkeypatch
+):
+    await letter_sent(chat, 1)
+    with monkeypatch.context() as patched, later(TWO_WEEKS_ON):
+        patched.setattr(broadcasts, "start", lambda app, broadcast_id: None)  # not sent yet
+        await run_followups(chat)
+    broadcast_id = followup(chat, 1)["broadcast_id"]
+    assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1  # recipients fixed
+    await chat.press(1, f"{ANSWER_PREFIX}{followup(chat, 1)['id']}:supportive")  # the MP screen
+    await broadcasts.start(chat.app, broadcast_id)
+    assert questions(chat, 1) == []
+    assert chat.storage.skip_reasons(broadcast_id) == {"answered": 1}
 
 
 async def test_supporter_already_blocked_is_skipped(chat):
