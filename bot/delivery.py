@@ -144,7 +144,9 @@ class Audience:
     constituency_code: str | None = None
     lobby_event: int | None = None
     lobby_reach: str | None = None
-    mp_followups: bool = False  # those whose "Did your MP reply?" the broadcast asks
+    # Those whose "Did your MP reply?" the broadcast asks: its own recipients (mp_followups'
+    # broadcast_id), chosen by `enqueue`, not countable beforehand.
+    mp_followups: bool = False
 
     def as_filters(self) -> dict[str, object]:
         """As keyword arguments for the storage queries that choose recipients. An action
@@ -159,7 +161,6 @@ class Audience:
             ),
             "constituency_code": self.constituency_code,
             "lobby": (self.lobby_event, self.lobby_reach) if self.lobby_event else None,
-            "mp_followups": self.mp_followups,
         }
 
     def as_dict(self) -> dict[str, object]:
@@ -325,7 +326,9 @@ def enqueue(storage: Storage, broadcast_id: int, rules: Rules) -> int | None:
         raise LookupError(f"no broadcast {broadcast_id}")
     audience = Audience.from_dict(broadcast["audience"])
     consent = rules.subject_for(broadcast["kind"], utcnow())
-    return storage.start_deliveries(broadcast_id, consent=consent, **audience.as_filters())
+    return storage.start_deliveries(
+        broadcast_id, consent=consent, mp_followups=audience.mp_followups, **audience.as_filters()
+    )
 
 
 async def run_broadcast(

@@ -331,13 +331,9 @@ class BroadcastStore(Store):
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
         lobby: tuple[int, str] | None = None,
-        mp_followups: bool = False,
     ) -> int:
         """How many supporters a broadcast to this audience would reach if it started now: the
-        same selection as `start_deliveries` (subscribed, and every filter given). Not for the
-        follow-ups' broadcasts (`mp_followups`): theirs are the follow-ups put in them."""
-        if mp_followups:
-            raise ValueError("a follow-up broadcast's recipients are the follow-ups it asks")
+        same selection as `start_deliveries` (subscribed, and every filter given)."""
         where, params = audience_filter(
             consent, languages, done_actions, missing_actions, constituency_code, lobby
         )
