@@ -102,6 +102,21 @@ async def test_a_new_problem_reaches_each_organiser_once_in_her_language(chat, s
     assert chat.texts(SUPPORTER) == []
 
 
+async def test_the_end_of_a_problem_reaches_each_organiser_once_in_her_language(chat, source):
+    source.failure = SourceError("server_error", "503")
+    await poll_hashtags(JobContext(chat.app))
+    source.failure = None
+
+    await poll_hashtags(JobContext(chat.app))
+    await poll_hashtags(JobContext(chat.app))  # still answering: nothing new to say
+
+    [_, english] = chat.texts(ORGANISER_ID)
+    [_, portuguese] = chat.texts(SECOND_ORGANISER)
+    assert "Bluesky answers again" in english
+    assert "o Bluesky voltou a responder" in portuguese
+    assert chat.texts(SUPPORTER) == []
+
+
 @pytest.mark.parametrize(
     "fault",
     [
