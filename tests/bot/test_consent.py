@@ -11,9 +11,16 @@ import time_machine
 from sqlite_utils import Database
 
 from bot import delivery
-from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT, Rules, hears_from_campaign
+from bot.consent import (
+    DAILY_PROMPT,
+    UPDATES,
+    WHATS_NEXT,
+    Rules,
+    hears_from_campaign,
+    stop_everything,
+)
 from bot.storage import Storage
-from bot.storage.migrations import migrations
+from tests.support.legacy import OLD_WORDING, before_consent_by_kind
 
 LONDON = ZoneInfo("Europe/London")
 WORDING = "consent-test-v1"
@@ -60,6 +67,23 @@ async def test_a_second_broadcast_the_same_day_is_held_back_by_the_daily_cap(cha
     assert reached(chat, "Second update") == set()
     (held,) = [row for row in chat.storage.personal_data(1)["deliveries"] if row["error"]]
     assert held["error"] == "daily cap"
+
+
+async def test_those_counted_as_held_back_before_sending_are_those_the_cap_holds_back(chat):
+    """The confirmation screen's count (delivery.held_back) is what the cap then does."""
+    for user_id, language in ((1, "en"), (2, "pt"), (3, "pt")):
+        chat.storage.ensure_supporter(user_id, language)
+        chat.storage.set_consents(user_id, {DAILY_PROMPT: True, UPDATES: True}, WORDING)
+    portuguese = delivery.Audience(languages=("pt",))
+    first = delivery.create_broadcast(chat.storage, texts={"en": "To pt"}, audience=portuguese)
+    await delivery.run_broadcast(chat.app.bot, chat.storage, first, rules=ONGOING)
+    await send(chat, "Prompt", ONGOING, kind="daily_prompt")  # not an update: not counted
+    assert delivery.held_back(chat.storage, delivery.Audience(), ONGOING) == 2
+    english = delivery.Audience(languages=("en",))
+    assert delivery.held_back(chat.storage, english, ONGOING) == 0
+    assert delivery.held_back(chat.storage, delivery.Audience(), ONGOING, "daily_prompt") == 0
+    report = await send(chat, "To everyone", ONGOING)
+    assert (report.sent, report.capped) == (1, 2)
 
 
 async def test_the_cap_counts_days_in_the_campaigns_time_zone(chat):
@@ -142,39 +166,61 @@ def test_the_migration_moves_existing_consents_honestly(tmp_path):
     """A yes to the old daily-prompt question stays a yes to the daily prompt, and is not a yes
     to campaign updates or to anything after the campaign."""
     path = tmp_path / "old.db"
+    before_consent_by_kind(path, {1: [True], 2: []})
     old = Database(sqlite3.connect(path))
-    migrations.apply(old, stop_before="0014_consent_by_kind")
-    old["supporters"].insert_all(
-        [
-            {
-                "user_id": 1,
-                "language": "en",
-                "created_at": "2026-11-25T09:00:00+00:00",
-                "referral_code": "a",
-                "opted_in": 1,
-            },
-            {
-                "user_id": 2,
-                "language": "pt",
-                "created_at": "2026-11-25T09:00:00+00:00",
-                "referral_code": "b",
-                "opted_in": 0,
-            },
-        ]
-    )
-    old["consents"].insert(
-        {
-            "user_id": 1,
-            "subject": DAILY_PROMPT,
-            "granted": 1,
-            "wording_version": "daily-prompt-2026-v1",
-            "at": "2026-11-25T09:00:00+00:00",
-        }
-    )
+    assert "updates_opted_in" not in old["supporters"].columns_dict  # truly the old schema
     old.close()
     storage = Storage.open(path)
     assert storage.consents(1) == {DAILY_PROMPT: True, UPDATES: False, WHATS_NEXT: False}
     assert storage.consents(2) == {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
     [kept] = storage.personal_data(1)["consents"]
-    assert kept["wording_version"] == "daily-prompt-2026-v1"
+    assert kept["wording_version"] == OLD_WORDING
     storage.close()
+
+
+def test_the_migration_takes_three_noes_as_a_stop_and_anything_else_as_none(tmp_path):
+    """Old records cannot tell /stop from three separate noes: whoever has every choice at no
+    counts as having sent /stop at their latest decision (silence, where in doubt)."""
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0018_stopped_at")
+    for user_id, updates in ((1, 0), (2, 1), (3, 0)):
+        old["supporters"].insert(
+            {
+                "user_id": user_id,
+                "language": "en",
+                "created_at": "2026-11-25T09:00:00+00:00",
+                "referral_code": str(user_id),
+                "opted_in": 0,
+                "updates_opted_in": updates,
+            }
+        )
+    for user_id, granted, at in (
+        (1, 1, "2026-11-25T09:00:00+00:00"),
+        (1, 0, "2026-11-27T10:00:00+00:00"),
+        (2, 1, "2026-11-25T09:00:00+00:00"),
+    ):
+        old["consents"].insert(
+            {
+                "user_id": user_id,
+                "subject": UPDATES,
+                "granted": granted,
+                "wording_version": "v1",
+                "at": at,
+            }
+        )
+    old.close()
+    storage = Storage.open(path)
+    stopped = {uid: storage.get_supporter(uid)["stopped_at"] for uid in (1, 2, 3)}
+    assert stopped == {1: "2026-11-27T10:00:00+00:00", 2: None, 3: None}  # 3 never answered
+    storage.close()
+
+
+def test_only_stop_is_a_stop_and_a_yes_afterwards_undoes_it(storage):
+    person(storage, 1, **{UPDATES: True})
+    storage.set_consents(1, {UPDATES: False}, WORDING)  # one kind turned off
+    assert storage.get_supporter(1)["stopped_at"] is None
+    stop_everything(storage, 1, WORDING)
+    assert storage.get_supporter(1)["stopped_at"] is not None
+    storage.set_consents(1, {DAILY_PROMPT: True}, WORDING)  # back, saying yes to something
+    assert storage.get_supporter(1)["stopped_at"] is None
