@@ -7,6 +7,7 @@ keeps the real ones, or the real X source answered by aioresponses in X's docume
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -133,6 +134,28 @@ async def test_an_organiser_who_cannot_be_reached_does_not_stop_the_others(chat,
     assert len(chat.api.sent(ORGANISER_ID)) == 1  # tried once, refused by Telegram
     [alert] = chat.texts(SECOND_ORGANISER)
     assert "Bluesky" in alert and "servidores" in alert
+
+
+class HangingSource(FakeSource):
+    """X or Bluesky accepting the connection and never answering."""
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        self.searches += 1
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+async def test_a_poll_hanging_on_its_source_keeps_nobody_waiting(people):
+    hanging = HangingSource()
+    people.app.bot_data.tracking = Sources(bluesky=hanging)
+    poll = asyncio.create_task(poll_hashtags(JobContext(people.app)))
+    while not hanging.searches:
+        await asyncio.sleep(0.01)
+
+    replies = await asyncio.wait_for(people.send(SUPPORTER, "/help"), 10)
+
+    assert "999" in " ".join(call.text for call in replies) and not poll.done()
+    poll.cancel()
 
 
 async def test_an_unexpected_failure_is_logged_and_the_next_poll_still_runs(chat, source, caplog):
