@@ -962,6 +962,7 @@ async def sigterm_mid_journeys(attack: Attack) -> None:
     await asyncio.sleep(1.0)  # the lookup is under way, and hangs
     took = await terminate(attack)
     attack.lookups.failure = None
+    print(f"     exited {took:.2f} s after the SIGTERM", flush=True)
     await attack.start()
     attack.check(
         "SIGTERM with supporters mid-journey and a postcode lookup hanging",
@@ -1057,6 +1058,11 @@ async def sigterm_mid_sending(attack: Attack) -> None:
     broadcast, prompt = sent_to_supporters(attack)
     everyone = set(SENDING_TO)
     duplicates = broadcast.total() + prompt.total() - 2 * len(everyone)
+    print(
+        f"     exited {took:.2f} s after the SIGTERM, {in_flight} sends in flight, "
+        f"{duplicates} duplicates after the restart",
+        flush=True,
+    )
     attack.check(
         "SIGTERM while the daily prompt and a broadcast go out to 1,500 supporters",
         f"exits within {STOP_WITHIN:.0f} s, both left running to resume",
