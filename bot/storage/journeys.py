@@ -29,6 +29,26 @@ class JourneyStore(Store):
         }
         return self.insert("solidarity_messages", row)
 
+    def queue_solidarity_message(
+        self, user_id: int, body: str, signature: str | None, language: str, kind: str
+    ) -> int | None:
+        """A supporter's Send: the message queued for moderation and the action `kind`, written
+        together; returns the message's id. The same words and signature of theirs still
+        waiting are not queued again (None): a Send handled a second time (Telegram gives the
+        press again after a crash before its confirmation, or the crash came before the
+        journey's state was saved) counts once."""
+        with self.immediate():
+            waiting = self.db.execute(
+                "SELECT 1 FROM solidarity_messages WHERE user_id = ? AND status = 'pending'"
+                " AND body = ? AND signature IS ?",
+                [user_id, body, signature],
+            ).fetchone()
+            if waiting:
+                return None
+            message_id = self.add_solidarity_message(user_id, body, signature, language)
+            self.record_action(user_id, kind)
+            return message_id
+
     def next_pending_solidarity(self) -> dict[str, Any] | None:
         """The oldest message waiting for moderation (without its author's id)."""
         rows = list(
