@@ -84,7 +84,8 @@ OUTCOMES = (SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED)
 # Why a recipient was skipped at their turn besides having said no to this kind of message
 # (UNSUBSCRIBED) or the daily cap, in the order the organiser's report says them: blocked the
 # bot (found by another message), or no longer in the lobby-day audience the message was for.
-SKIP_REASONS = (supporters.BLOCKED, NOT_GOING, STOPPED, NOW_GOING, COVERED)
+SKIPPED_BLOCKED = supporters.BLOCKED
+SKIP_REASONS = (SKIPPED_BLOCKED, NOT_GOING, STOPPED, NOW_GOING, COVERED)
 MAX_BATCH_SIZE = 200
 DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
