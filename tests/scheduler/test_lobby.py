@@ -18,6 +18,7 @@ import time_machine
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
 from bot.delivery import enqueue
+from messages import mydata
 from messages.consent import choice_data
 from scheduler import broadcasts
 from scheduler import lobby as jobs
@@ -337,4 +338,6 @@ async def test_a_yes_cancelled_while_the_reminder_is_under_way_gets_no_reminder(
         chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then "Cancel my RSVP"
         await broadcasts.start(chat.app, broadcast_id)
         assert chat.storage.broadcast_summary(broadcast_id) == {"skipped": 1}
+        page = mydata.page("en", chat.storage.personal_data(GOING_SUBSCRIBED), LONDON)
     assert api.sent(GOING_SUBSCRIBED) == []
+    assert "lobby day reminder: not sent (you had cancelled your yes to the lobby day)" in page
