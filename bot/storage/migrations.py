@@ -430,3 +430,11 @@ def stopped_at(db: Database) -> None:
         " WHERE c.user_id = supporters.user_id) WHERE opted_in = 0 AND updates_opted_in = 0"
         " AND whats_next_opted_in = 0"
     )
+
+
+@migrations(name="0019_handled_updates")
+def handled_updates(db: Database) -> None:
+    """The ids of the updates lately handled to the end, so one that Telegram gives again
+    after a crash (its confirmation never reached Telegram) is not handled twice. An update's
+    id and when: nothing about any person."""
+    db["handled_updates"].create({"update_id": int, "at": str}, pk="update_id", not_null={"at"})
