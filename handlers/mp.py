@@ -72,6 +72,7 @@ from messages import lobby as lobby_screens
 from messages.core import characters
 from messages.mp import (
     ANSWER_PREFIX,
+    ASKED_PREFIX,
     FIND,
     KEEP_MIXED,
     LETTER_LANGUAGE_PREFIX,
@@ -100,7 +101,10 @@ from messages.mp import (
 )
 from scheduler import followups
 
-FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
+# An answer names its follow-up (the MP screen) or the broadcast that asked it (the question).
+FOLLOWUP_ANSWER = re.compile(
+    rf"({ANSWER_PREFIX}|{ASKED_PREFIX})([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})"
+)
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
 # The screen (handlers.common.showing) where a postcode is taken before "Find my MP" is pressed.
@@ -466,9 +470,14 @@ async def answer_followup(update: Update, context: Context) -> None:
     if match is None:
         await stale_button(update, context)
         return
-    followup_id, outcome = int(match.group(1)), match.group(2)
+    prefix, number, outcome = match.group(1), int(match.group(2)), match.group(3)
     storage = context.bot_data.storage
-    if not storage.answer_mp_followup(followup_id, user_id(update), outcome, REPLY_NOT_YET):
+    followup_id = (
+        number if prefix == ANSWER_PREFIX else storage.mp_followup_asked_in(number, user_id(update))
+    )
+    if followup_id is None or not storage.answer_mp_followup(
+        followup_id, user_id(update), outcome, REPLY_NOT_YET
+    ):
         await stale_button(update, context)
         return
     if outcome == REPLY_NOT_YET:
@@ -546,7 +555,9 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
 def register(app: Application) -> None:
     """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
     it" for a letter handed over earlier, outside the journey."""
-    app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{ANSWER_PREFIX}"))
+    app.add_handler(
+        CallbackQueryHandler(answer_followup, pattern=f"^({ANSWER_PREFIX}|{ASKED_PREFIX})")
+    )
     app.add_handler(conversation(app.user_data))
     app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp
