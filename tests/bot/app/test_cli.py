@@ -131,7 +131,14 @@ def test_check_works_without_a_token_and_warns_what_is_not_ready(environment, ca
     assert not any("ended on" in line for line in warnings)  # the campaign is still ahead
 
 
-def test_check_names_the_catalog_file_and_message_an_organiser_broke(environment, tmp_path, capsys):
+@pytest.mark.parametrize("command", ["check", "run", "try"])
+def test_a_catalog_an_organiser_broke_is_named_and_nothing_starts(
+    environment, tmp_path, capsys, command
+):
+    """`check` names the file and the message; `run` and `try` refuse to start with the same
+    line rather than fail each time a supporter reaches that message."""
+    environment.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    environment.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")  # never reached
     locales = tmp_path / "locales"
     shutil.copytree(i18n.LOCALES, locales)
     petition = locales / "pt" / "petition.toml"
@@ -141,8 +148,9 @@ def test_check_names_the_catalog_file_and_message_an_organiser_broke(environment
     )
     environment.setattr(i18n, "LOCALES", locales)
 
-    assert main(["check"]) == EXIT_CONFIG
+    assert main([command]) == EXIT_CONFIG
     assert f"{petition}: petition.open_button: placeholders ['petição']" in capsys.readouterr().err
+    assert not (tmp_path / "stepup.db").exists()
 
 
 def test_check_warns_about_a_campaign_that_has_ended():
