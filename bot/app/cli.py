@@ -195,6 +195,22 @@ def launch_warnings(settings: Settings, campaign: Campaign, today: dt.date) -> l
         warnings.append(
             "ORGANISER_IDS is empty: nobody can broadcast, see the figures or moderate messages."
         )
+    x_keys = {
+        "X_API_KEY": settings.x_api_key,
+        "X_API_SECRET": settings.x_api_secret,
+        "X_ACCESS_TOKEN": settings.x_access_token,
+        "X_ACCESS_TOKEN_SECRET": settings.x_access_token_secret,
+    }
+    missing = [name for name, value in x_keys.items() if value is None]
+    if 0 < len(missing) < len(x_keys):
+        warnings.append(
+            f"{', '.join(missing)} empty: the daily prompt is posted to X only when all four X "
+            "account keys are set."
+        )
+    if bool(settings.bluesky_handle) != bool(settings.bluesky_app_password):
+        warnings.append(
+            "Bluesky is tracked only when both BLUESKY_HANDLE and BLUESKY_APP_PASSWORD are set."
+        )
     if campaign.end_date < today:
         warnings.append(
             f"the campaign in {settings.campaign_file} ended on {campaign.end_date}: no daily "

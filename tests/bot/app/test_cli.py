@@ -162,6 +162,26 @@ def test_check_warns_about_a_campaign_that_has_ended():
     assert f"ended on {campaign.end_date}: no daily prompt will be sent" in ended
 
 
+def test_check_warns_about_x_and_bluesky_accounts_set_up_half_way():
+    campaign = load_campaign(make_settings(Path("unused")).campaign_file)
+    today = campaign.start_date
+
+    def warnings(**accounts: str) -> list[str]:
+        return launch_warnings(make_settings(Path("unused"), **accounts), campaign, today)
+
+    baseline = warnings()
+    assert warnings(x_api_key="k", x_access_token="t") == [
+        *baseline,
+        "X_API_SECRET, X_ACCESS_TOKEN_SECRET empty: the daily prompt is posted to X only when "
+        "all four X account keys are set.",
+    ]
+    every_key = {"x_api_key": "k", "x_api_secret": "s", "x_access_token": "t"}
+    assert warnings(**every_key, x_access_token_secret="ts") == baseline
+    [bluesky] = [line for line in warnings(bluesky_handle="us.bsky.social") if line not in baseline]
+    assert "both BLUESKY_HANDLE and BLUESKY_APP_PASSWORD" in bluesky
+    assert warnings(bluesky_handle="us.bsky.social", bluesky_app_password="a-b-c-d") == baseline
+
+
 def test_backup_keep_rotates_the_regular_backups(environment, tmp_path, capsys):
     Storage.open(tmp_path / "stepup.db").close()
     start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
