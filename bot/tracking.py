@@ -109,7 +109,6 @@ class Alert:
 
 @dataclass
 class PollReport:
-    hours_counted: int = 0
     new_posts: int = 0
     alerts: list[Alert] = field(default_factory=list)  # new problems: tell organisers now
     skipped: dict[str, str] = field(default_factory=dict)  # source -> "budget" | "rate_limited"
@@ -427,7 +426,6 @@ async def _refresh(
         storage.save_hashtag_counts(
             source.name, hashtag, {stamp(hour): count for hour, count in counts.items()}
         )
-        report.hours_counted += len(counts)
     spend()
     found = await source.search(hashtag, storage.tracking_checkpoint(source.name, hashtag))
     report.new_posts += storage.save_hashtag_posts(
@@ -435,7 +433,7 @@ async def _refresh(
     )
     if found.posts and not source.has_counts:
         first = min(parse_time(post.created_at) for post in found.posts)
-        report.hours_counted += storage.recount_hashtag_hours(
+        storage.recount_hashtag_hours(
             source.name, hashtag, stamp(floor_hour(first))
         )
     storage.save_tracking_checkpoint(source.name, hashtag, found.checkpoint)
