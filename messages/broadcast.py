@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
-from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
+from bot.delivery import SKIP_REASONS, Audience, DeliveryReport, ProgressSnapshot
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.core import characters, language_name
@@ -271,14 +271,15 @@ def fallback_note(lang: str, written: Collection[str]) -> Html:
     return text(lang, "broadcast.fallback_for", languages=join(lang, without))
 
 
-def confirm(lang: str, count: int, who: Html, written: Collection[str]) -> Html:
-    return text(
-        lang,
-        "broadcast.confirm",
-        count=count,
-        audience=who,
-        fallback=fallback_note(lang, written),
-    )
+def confirm(
+    lang: str, count: int, who: Html, written: Collection[str], held: int, cap: int
+) -> Html:
+    """The last question before sending: how many it reaches, which languages fall back to
+    English, and how many of them the daily cap (`cap` a day) would hold back if sent now."""
+    notes = fallback_note(lang, written)
+    if held:
+        notes = Html(f"{notes}\n{text(lang, 'broadcast.confirm_capped', count=held, cap=cap)}")
+    return text(lang, "broadcast.confirm", count=count, audience=who, fallback=notes)
 
 
 def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
@@ -431,8 +432,10 @@ def progress_text(language: str, snapshot: ProgressSnapshot) -> Html:
 
 
 def figures(language: str, report: DeliveryReport, daily_cap: int) -> Html:
-    """The final figures; those the daily cap held back (at most `daily_cap` broadcasts a
-    person a day) are said apart from those who unsubscribed."""
+    """The final figures. Those skipped at their turn are said by reason: those who had
+    unsubscribed, those the daily cap held back (at most `daily_cap` broadcasts a person a
+    day), and a line for each other reason (delivery.SKIP_REASONS) that skipped anyone."""
+    others = {reason: report.skipped_for.get(reason, 0) for reason in SKIP_REASONS}
     body = text(
         language,
         "broadcast.report_figures",
@@ -441,13 +444,18 @@ def figures(language: str, report: DeliveryReport, daily_cap: int) -> Html:
         blocked=number(language, report.blocked),
         failed=number(language, report.failed),
         unknown=number(language, report.unknown),
-        skipped=number(language, report.skipped - report.capped),
+        skipped=number(language, report.skipped - report.capped - sum(others.values())),
         not_sent=number(language, report.not_sent),
     )
-    if not report.capped:
-        return body
-    capped = text(language, "broadcast.report_capped", count=report.capped, cap=daily_cap)
-    return Html(f"{body}\n{capped}")
+    lines = [body]
+    if report.capped:
+        lines.append(text(language, "broadcast.report_capped", count=report.capped, cap=daily_cap))
+    lines += [
+        text(language, f"broadcast.report_skipped_{reason}", count=count)
+        for reason, count in others.items()
+        if count
+    ]
+    return Html("\n".join(lines))
 
 
 def report_text(language: str, report: DeliveryReport, daily_cap: int) -> Html:

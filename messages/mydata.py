@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import delivery
 from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
@@ -24,7 +25,7 @@ Row = Mapping[str, Any]
 MP_LETTER, MP_HANDED_OVER = "mp_letter", "mp_handed_over"
 SOLIDARITY_DRAFT, BROADCAST_DRAFT = "solidarity_draft", "broadcast_draft"
 PENDING_JOURNEY, DRAFT_STAMP = "pending_journey", "draft_at"
-ASK_AGAIN = "ask_choices_again"
+ASK_AGAIN, SCREEN = "ask_choices_again", "screen"
 DRAFT_KEPT_FOR = dt.timedelta(days=1)
 CONVERSATIONS = ("mp", "solidarity", "broadcast")
 
@@ -218,7 +219,12 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = []
     for row in rows:
         kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
-        status = text(lang, f"mydata.deliveries.{row['status']}")
+        key = f"mydata.deliveries.{row['status']}"
+        if row["status"] == delivery.SKIPPED and row["error"]:
+            # Why it was skipped, where the reason has words of its own (bot.delivery).
+            status = label(lang, f"{key}_{row['error']}", key)
+        else:
+            status = text(lang, key)
         stamped = row["updated_at"]
         lines.append(dated(lang, "mydata.deliveries.item", stamped, zone, kind=kind, status=status))
     return lines
@@ -286,6 +292,8 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
         return [text(lang, "mydata.unfinished.mp_handed_over", constituency=value)]
     if key == ASK_AGAIN:
         return [text(lang, "mydata.unfinished.ask_choices_again")]
+    if key == SCREEN:
+        return [text(lang, "mydata.unfinished.screen")]
     if key == PENDING_JOURNEY:
         journey = f"core.menu.action_{value}"
         shown = text(lang, journey) if journey in catalog(lang) else value
