@@ -958,7 +958,7 @@ async def sigterm_mid_journeys(attack: Attack) -> None:
     attack.lookups.failure = "hang"
     mark = attack.mark()
     attack.say(waiting, "SW1A 1AA")
-    await asyncio.sleep(1.0)  # the lookup is under way, and hangs
+    await asyncio.sleep(0.3)  # the lookup is under way, and hangs
     took = await terminate(attack)
     attack.lookups.failure = None
     print(f"     exited {took:.2f} s after the SIGTERM", flush=True)
@@ -1131,9 +1131,42 @@ async def delivered_again(attack: Attack) -> None:
         )
 
 
+async def typed_again(attack: Attack) -> None:
+    """A solidarity message typed and handled to the end, the bot killed before the getUpdates
+    confirming it reached Telegram: given again at the next start, it is not taken a second
+    time, as the signature."""
+    user_id, body = 730, "We stand with every survivor"
+    await onboard(attack, user_id)
+    await take_steps(attack, user_id, SOLIDARITY_PREVIEW[:2])
+    update_id = attack.api.unconfirmed = attack.say(user_id, body)
+    deadline = time.monotonic() + 60
+    handled = f"SELECT count(*) FROM handled_updates WHERE update_id = {update_id}"
+    while not attack.rows(handled):  # its answer sent, its state saved, all done
+        if time.monotonic() > deadline:
+            raise RuntimeError("the typed message was never handled")
+        await asyncio.sleep(0.1)
+    attack.bot.kill()
+    await attack.bot.wait()
+    attack.api.unconfirmed = None
+    await attack.start()
+    await take_steps(attack, user_id, ("solidarity:anonymous", "solidarity:send"))
+    with contextlib.closing(sqlite3.connect(attack.database)) as db:
+        rows = db.execute(
+            "SELECT body, signature FROM solidarity_messages WHERE user_id = ?", [user_id]
+        ).fetchall()
+    attack.check(
+        "a solidarity message typed, handled, the bot killed, the message delivered again",
+        "taken once: queued as the message, unsigned, not also as its signature",
+        rows == [(body, None)],
+        f"{rows}",
+    )
+
+
 async def sigterm_and_again(attack: Attack) -> None:
+    await restart(attack)  # as polling starts it: the part before may have left it stopped
     await sigterm_mid_journeys(attack)
     await delivered_again(attack)
+    await typed_again(attack)
     await sigterm_mid_sending(attack)
 
 

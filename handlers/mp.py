@@ -51,6 +51,7 @@ from bot.typed import says_something
 from handlers.common import (
     POSTCODE_OR_HALF,
     POSTCODE_TEXT,
+    BotStopping,
     Handler,
     Showing,
     answer,
@@ -61,6 +62,7 @@ from handlers.common import (
     reply,
     show,
     showing,
+    unless_stopping,
     user_id,
 )
 from handlers.exits import back_to_menu, exits, language_change
@@ -245,7 +247,9 @@ async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP |
         return None
     await looking_up(update, context)
     try:
-        mp = await find_mp(data.http, data.settings, data.storage, postcode)
+        mp = await unless_stopping(
+            context, find_mp(data.http, data.settings, data.storage, postcode)
+        )
     except NoWestminsterSeat:
         no_seat = text(lang, "mp.no_westminster_seat")
         await reply(update, context, no_seat, keyboards.back_to_menu(lang))
@@ -258,7 +262,7 @@ async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP |
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
         await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, retry))
         return None
-    except LookupUnavailable:
+    except (LookupUnavailable, BotStopping):
         unavailable = text(lang, "mp.lookup_unavailable")
         keyboard = writetothem_keyboard(lang, data.campaign, retry)
         await reply(update, context, unavailable, keyboard)

@@ -441,3 +441,11 @@ def mp_followup_deliveries(db: Database) -> None:
     Telegram lost. Follow-ups asked already stay asked."""
     db["mp_followups"].add_column("broadcast_id", int)
     db["mp_followups"].create_index(["broadcast_id", "user_id"])
+
+
+@migrations(name="0020_handled_updates")
+def handled_updates(db: Database) -> None:
+    """The ids of the updates lately handled to the end, so one that Telegram gives again
+    after a crash (its confirmation never reached Telegram) is not handled twice. An update's
+    id and when: nothing about any person."""
+    db["handled_updates"].create({"update_id": int, "at": str}, pk="update_id", not_null={"at"})
