@@ -217,13 +217,13 @@ async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_a
     async with running_bot(settings, api) as chat:
         event = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
         with not_started(monkeypatch):
-            assert jobs.cancel(chat.app, event, ORGANISER_ID) == 2
+            assert await jobs.cancel(chat.app, event, ORGANISER_ID) == 2
     async with running_bot(settings, api) as chat:
         assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-")]
         await resume(chat)
     async with running_bot(settings, api) as chat:
         await resume(chat)
-        assert jobs.cancel(chat.app, event, ORGANISER_ID) is None  # cancelled once, told once
+        assert await jobs.cancel(chat.app, event, ORGANISER_ID) is None  # cancelled once, told once
     assert len(received(api, GOING_SUBSCRIBED, "is cancelled")) == 1
     assert len(received(api, GOING_NOT_SUBSCRIBED, "foi cancelado")) == 1  # news, not a promo
     assert api.sent(NOT_GOING) == []
@@ -244,7 +244,7 @@ async def test_moving_the_day_tells_those_going_and_reminds_them_again_for_the_n
             "rsvp_deadline": after.rsvp_deadline,
             "hashtag": after.hashtag,
         }
-        assert jobs.save_changes(chat.app, before, after, values, ORGANISER_ID) == 2
+        assert await jobs.save_changes(chat.app, before, after, values, ORGANISER_ID) == 2
         await asyncio.gather(*broadcasts.running(chat.app))
         (eve,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, "eve"))
         assert eve.job.trigger.run_date == london(27, 18)
