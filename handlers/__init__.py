@@ -8,9 +8,6 @@ The final group writes conversation state through to SQLite after each update.
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
@@ -31,8 +28,6 @@ from handlers import (
     trends,
 )
 
-logger = logging.getLogger(__name__)
-
 PERSIST_GROUP = 100
 # The only updates any handler here reacts to; Telegram is asked for these alone.
 ALLOWED_UPDATES = [
@@ -45,17 +40,13 @@ ALLOWED_UPDATES = [
 
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
-    the ids of this update's messages for /forget."""
-    await context.bot_data.storage.writable()
+    the ids of this update's messages for /forget: one transaction (`SQLitePersistence.commit`)."""
+    persistence = context.application.persistence
     if context.message_ids and context.started:
-        try:
-            context.bot_data.storage.record_chat_messages(context.message_ids)
-        except sqlite3.Error as error:
-            # Only /forget's deleting of these messages is lost; what the person asked for was
-            # done, so this is no reason to tell them something failed.
-            logger.warning("Could not note the messages of update %s: %s", update.update_id, error)
+        persistence.note_messages(context.message_ids)
     user = update.effective_user
     if user is None:
+        await persistence.commit()
         return  # a channel post, a reaction count, a boost...: no person, no state
     if any(key in context.user_data for key in context.bot_data.drafts):
         context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
