@@ -14,7 +14,10 @@ day they said yes to has changed or is cancelled (`NOTICE_KIND`, to everyone goi
 said /stop since), and a follow-up question their own action set up: "Did your MP reply?" 14 days
 after a letter, "How did it go?" after a lobby day (`FOLLOWUP_KIND`). During the campaign a
 follow-up needs no choice beyond not having said /stop since; after it, only those who agreed to
-hear what comes next are asked (P7: nothing after the campaign without a yes).
+hear what comes next are asked (P7: nothing after the campaign without a yes). Saying no to one
+kind of message (campaign updates, say) is not /stop: it ends that kind, not what the person's
+own yes or letter asked for; /stop ends everything, and the consent question and the Messages
+screen say so.
 
 `Rules` answers, for a kind of message and a moment, which choice it needs; the delivery engine
 applies them when it fixes a broadcast's recipients and again for each recipient as it sends.
@@ -92,5 +95,5 @@ def stop_everything(storage: Storage, user_id: int, wording_version: str) -> boo
     """/stop: every choice becomes no (a repeated /stop records nothing new). Returns whether
     the person was hearing from us at all."""
     was_on = any(storage.consents(user_id).values())
-    storage.set_consents(user_id, dict.fromkeys(SUBJECTS, False), wording_version)
+    storage.set_consents(user_id, dict.fromkeys(SUBJECTS, False), wording_version, stop=True)
     return was_on

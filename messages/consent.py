@@ -96,13 +96,15 @@ def saved(lang: str, chosen: Mapping[str, bool]) -> Html:
 
 
 def screen(lang: str, campaign: Campaign, cap: int, chosen: Mapping[str, bool]) -> Html:
-    """The Messages screen: every kind explained, and whether the person said yes to it."""
+    """The Messages screen: every kind explained, and whether the person said yes to it; then
+    what comes whatever they choose here (what their own actions asked for, bot.consent)."""
     blocks = [text(lang, "consent.title")]
     for subject in SUBJECTS:
         state = "consent.state_on" if chosen[subject] else "consent.state_off"
         blocks.append(
             f"{kind(lang, subject, campaign, cap)}\n{text(lang, state, name=name(lang, subject))}"
         )
+    blocks.append(text(lang, "consent.own_actions", end=date(lang, campaign.end_date)))
     return Html("\n\n".join(blocks))
 
 

@@ -86,6 +86,8 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
         lines.append(text(lang, "mydata.you.constituency", constituency=row["constituency_name"]))
     if row["blocked_at"]:
         lines.append(text(lang, "mydata.you.blocked", when=when(lang, row["blocked_at"], zone)))
+    if row["stopped_at"]:
+        lines.append(text(lang, "mydata.you.stopped", when=when(lang, row["stopped_at"], zone)))
     return [line for line in lines if line]
 
 

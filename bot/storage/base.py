@@ -37,6 +37,13 @@ def stamp(moment: dt.datetime | None = None) -> str:
     return (moment or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def not_stopped_since(moment: str, alias: str = "s") -> str:
+    """SQL: the supporter `alias` has not sent /stop since the SQL timestamp `moment` (their yes
+    to a lobby day, their letter): what the news and follow-ups their own action set up need
+    (bot.consent). A /stop in the same second counts as after it: silence, where in doubt."""
+    return f"({alias}.stopped_at IS NULL OR {alias}.stopped_at < {moment})"
+
+
 class DatabaseUnusable(Exception):
     """The database file cannot be opened, read and written; the message says why, in one line
     an operator can act on."""

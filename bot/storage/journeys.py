@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.storage.base import Store, stamp
+from bot.storage.base import Store, not_stopped_since, stamp
 from bot.storage.supporters import agreed
 
 
@@ -133,16 +133,14 @@ class JourneyStore(Store):
     def due_mp_followups(self, now: dt.datetime, consent: str | None) -> list[dict[str, Any]]:
         """Follow-ups due and not yet asked (id, user_id, language) to those who said yes to
         `consent` (a bot.consent subject; None: no choice needed). Left out: supporters who
-        blocked the bot, and those whose latest consent decision after sending the letter was
-        "no" (/stop promises no more reminders)."""
+        blocked the bot, and those who sent /stop after sending the letter (saying no to one
+        kind of message is not /stop: bot.consent)."""
         return list(
             self.rows(
                 "SELECT f.id, f.user_id, s.language FROM mp_followups f"
                 " JOIN supporters s ON s.user_id = f.user_id"
                 " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
-                f" AND {agreed(consent)}"
-                " AND coalesce((SELECT c.granted FROM consents c WHERE c.user_id = f.user_id"
-                "   AND c.at > f.sent_at ORDER BY c.id DESC LIMIT 1), 1) = 1"
+                f" AND {agreed(consent)} AND {not_stopped_since('f.sent_at')}"
                 " ORDER BY f.due_at, f.id",
                 [stamp(now)],
             )

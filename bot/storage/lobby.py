@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from bot.storage.base import Store, stamp
+from bot.storage.base import Store, not_stopped_since, stamp
 
 TEXT_COLUMNS = ("title", "place", "bring")
 GOING = "yes"
@@ -30,13 +30,11 @@ def going_clause(alias: str = "s") -> str:
 
 
 def still_going_clause(alias: str = "s") -> str:
-    """SQL: the supporter `alias` said yes to the event given as the parameter, and their
-    latest consent decision since then, if any, was not a no (/stop promises no more)."""
+    """SQL: the supporter `alias` said yes to the event given as the parameter and has not sent
+    /stop since (saying no to one kind of message is not /stop: bot.consent)."""
     return (
         "EXISTS (SELECT 1 FROM lobby_rsvps r WHERE r.event_id = ? AND r.status = 'yes'"
-        f" AND r.user_id = {alias}.user_id AND coalesce((SELECT c.granted FROM consents c"
-        " WHERE c.user_id = r.user_id AND c.at > r.updated_at ORDER BY c.id DESC LIMIT 1), 1)"
-        " = 1)"
+        f" AND r.user_id = {alias}.user_id AND {not_stopped_since('r.updated_at', alias)})"
     )
 
 

@@ -415,3 +415,18 @@ def shared_chats_told(db: Database) -> None:
     db["shared_chats_told"].create(
         {"chat_id": int, "told_at": str}, pk="chat_id", not_null={"told_at"}
     )
+
+
+@migrations(name="0018_stopped_at")
+def stopped_at(db: Database) -> None:
+    """When a supporter last sent /stop, kept apart from their choices: saying no to one kind of
+    message (campaign updates, say) no longer ends the news of a lobby day they said yes to or
+    the follow-up their letter set up; only /stop does (bot.consent). Old records cannot tell
+    /stop from three separate noes, so whoever has every choice at no now counts as having
+    sent /stop at their latest decision: silence, where in doubt."""
+    db["supporters"].add_column("stopped_at", str)
+    db.execute(
+        "UPDATE supporters SET stopped_at = (SELECT max(c.at) FROM consents c"
+        " WHERE c.user_id = supporters.user_id) WHERE opted_in = 0 AND updates_opted_in = 0"
+        " AND whats_next_opted_in = 0"
+    )

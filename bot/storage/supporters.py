@@ -110,12 +110,14 @@ class SupporterStore(Store):
         return {subject: bool(row and row[i]) for i, subject in enumerate(CONSENT_COLUMNS)}
 
     def set_consents(
-        self, user_id: int, choices: dict[str, bool], wording_version: str
+        self, user_id: int, choices: dict[str, bool], wording_version: str, *, stop: bool = False
     ) -> list[str]:
         """Record the person's choices (subject -> yes or no), each with the time and the
         wording it answered. A choice the same as the last one recorded for its subject writes
-        nothing, so a repeated /stop or a double tap adds no row. Nothing is written for
-        someone with no row. Returns the subjects whose record changed."""
+        nothing, so a repeated /stop or a double tap adds no row. With `stop` (/stop), also
+        when they said it, which ends what their own actions set up (bot.consent); a yes to
+        anything afterwards undoes that. Nothing is written for someone with no row. Returns
+        the subjects whose record changed."""
         changed = []
         with self.immediate():
             if (
@@ -123,6 +125,14 @@ class SupporterStore(Store):
                 is None
             ):
                 return changed
+            if stop:
+                self.db.execute(
+                    "UPDATE supporters SET stopped_at = ? WHERE user_id = ?", [stamp(), user_id]
+                )
+            elif any(choices.values()):
+                self.db.execute(
+                    "UPDATE supporters SET stopped_at = NULL WHERE user_id = ?", [user_id]
+                )
             for subject, granted in choices.items():
                 latest = self.db.execute(
                     "SELECT granted FROM consents WHERE user_id = ? AND subject = ?"

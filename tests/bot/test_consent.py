@@ -11,7 +11,14 @@ import time_machine
 from sqlite_utils import Database
 
 from bot import delivery
-from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT, Rules, hears_from_campaign
+from bot.consent import (
+    DAILY_PROMPT,
+    UPDATES,
+    WHATS_NEXT,
+    Rules,
+    hears_from_campaign,
+    stop_everything,
+)
 from bot.storage import Storage
 from bot.storage.migrations import migrations
 
@@ -178,3 +185,51 @@ def test_the_migration_moves_existing_consents_honestly(tmp_path):
     [kept] = storage.personal_data(1)["consents"]
     assert kept["wording_version"] == "daily-prompt-2026-v1"
     storage.close()
+
+
+def test_the_migration_takes_three_noes_as_a_stop_and_anything_else_as_none(tmp_path):
+    """Old records cannot tell /stop from three separate noes: whoever has every choice at no
+    counts as having sent /stop at their latest decision (silence, where in doubt)."""
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0018_stopped_at")
+    for user_id, updates in ((1, 0), (2, 1), (3, 0)):
+        old["supporters"].insert(
+            {
+                "user_id": user_id,
+                "language": "en",
+                "created_at": "2026-11-25T09:00:00+00:00",
+                "referral_code": str(user_id),
+                "opted_in": 0,
+                "updates_opted_in": updates,
+            }
+        )
+    for user_id, granted, at in (
+        (1, 1, "2026-11-25T09:00:00+00:00"),
+        (1, 0, "2026-11-27T10:00:00+00:00"),
+        (2, 1, "2026-11-25T09:00:00+00:00"),
+    ):
+        old["consents"].insert(
+            {
+                "user_id": user_id,
+                "subject": UPDATES,
+                "granted": granted,
+                "wording_version": "v1",
+                "at": at,
+            }
+        )
+    old.close()
+    storage = Storage.open(path)
+    stopped = {uid: storage.get_supporter(uid)["stopped_at"] for uid in (1, 2, 3)}
+    assert stopped == {1: "2026-11-27T10:00:00+00:00", 2: None, 3: None}  # 3 never answered
+    storage.close()
+
+
+def test_only_stop_is_a_stop_and_a_yes_afterwards_undoes_it(storage):
+    person(storage, 1, **{UPDATES: True})
+    storage.set_consents(1, {UPDATES: False}, WORDING)  # one kind turned off
+    assert storage.get_supporter(1)["stopped_at"] is None
+    stop_everything(storage, 1, WORDING)
+    assert storage.get_supporter(1)["stopped_at"] is not None
+    storage.set_consents(1, {DAILY_PROMPT: True}, WORDING)  # back, saying yes to something
+    assert storage.get_supporter(1)["stopped_at"] is None

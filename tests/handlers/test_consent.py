@@ -72,6 +72,28 @@ async def test_every_choice_can_be_changed_from_the_menu_and_each_change_is_reco
     assert "no more daily prompt" in chat.last_text(1)
 
 
+async def test_the_question_and_the_messages_screen_say_what_comes_whatever_the_choice(chat):
+    """Saying no to a kind is not /stop: the news of a lobby day someone said yes to and the
+    follow-ups their own actions set up still come, and both screens say so."""
+    await chat.send(1, "/start")
+    assert "news of a lobby day you said you're going to" in chat.last_text(1)
+    await chat.press(1, consent.OPTIN_NONE)
+    await chat.press(1, keyboards.MENU_MESSAGES)
+    screen = chat.last_text(1)
+    assert "Whatever you choose here" in screen and "moves or is cancelled" in screen
+    assert "send /stop, to end those too" in screen
+
+
+async def test_mydata_says_when_they_sent_stop(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_BOTH)
+    await chat.send(1, "/mydata")
+    assert "You sent /stop" not in chat.last_text(1)
+    await chat.send(1, "/stop")
+    await chat.send(1, "/mydata")
+    assert "You sent /stop on" in chat.last_text(1)
+
+
 async def test_a_forged_choice_button_changes_nothing(chat):
     await chat.send(1, "/start")
     await chat.press(1, consent.OPTIN_NONE)

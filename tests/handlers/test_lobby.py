@@ -365,6 +365,9 @@ async def test_deep_link_explains_the_day_and_saying_yes_keeps_no_postcode(lobby
     await chat.press(2, f"{screens.YES}{event_id}")
     replies = await chat.send(2, "SW1A1AA")
     assert f"Supporters from {WESTMINSTER.name} already going: 1" in replies[-1].text
+    # No to campaign updates: no reminders, but the news of their own yes still comes.
+    assert "I won't send reminders" in replies[-1].text
+    assert "still tell you of any change or cancellation" in replies[-1].text
 
 
 @pytest.mark.parametrize(("days", "told"), [(7, False), (30, True)])

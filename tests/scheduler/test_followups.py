@@ -11,11 +11,12 @@ import pytest
 import time_machine
 
 from bot.app.offline import Fault
-from bot.consent import WHATS_NEXT
+from bot.consent import UPDATES, WHATS_NEXT
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.stats import export_csvs, gather_stats
 from handlers.mp import HANDED_OVER
 from messages import consent, keyboards
+from messages.consent import choice_data
 from messages.mp import ANSWER_PREFIX, SENT
 from scheduler.followups import CHECK_EVERY, FOLLOWUP_JOB, MISFIRE_GRACE
 from tests.support.harness import running_bot
@@ -154,6 +155,15 @@ async def test_stop_after_sending_the_letter_cancels_the_question(chat):
         await chat.send(1, "/stop")
     await asked(chat, 1)
     assert questions(chat, 1) == []
+
+
+async def test_no_more_campaign_updates_after_the_letter_is_not_stop_the_question_comes(chat):
+    await letter_sent(chat, 1)
+    await chat.press(1, choice_data(UPDATES, True))
+    with later(dt.timedelta(days=2)):
+        await chat.press(1, choice_data(UPDATES, False))  # the Messages screen, not /stop
+    await asked(chat, 1)
+    assert len(questions(chat, 1)) == 1
 
 
 @pytest.mark.parametrize("outcome", [o for o in REPLY_OUTCOMES if o != REPLY_NOT_YET])

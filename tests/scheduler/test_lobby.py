@@ -18,6 +18,7 @@ import time_machine
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
 from bot.delivery import enqueue
+from messages.consent import choice_data
 from scheduler import broadcasts
 from scheduler import lobby as jobs
 from tests.support.harness import ORGANISER_ID, running_bot
@@ -230,22 +231,28 @@ async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_a
     assert any("Delivered: <b>2</b> of 2" in call.text for call in api.sent(ORGANISER_ID))
 
 
+async def move(chat, event_id: int, starts_at: dt.datetime) -> int:
+    """An organiser moves the day to `starts_at`; returns how many are told, once they are."""
+    before = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
+    after = dataclasses.replace(before, starts_at=starts_at)
+    values = {
+        "texts": {field: dict(getattr(after, field)) for field in lobby.TEXT_FIELDS},
+        "starts_at": after.starts_at,
+        "rsvp_deadline": after.rsvp_deadline,
+        "hashtag": after.hashtag,
+    }
+    told = await jobs.save_changes(chat.app, before, after, values, ORGANISER_ID)
+    await asyncio.gather(*broadcasts.running(chat.app))
+    return told
+
+
 async def test_moving_the_day_tells_those_going_and_reminds_them_again_for_the_new_day(
     settings, api, clock, event_id
 ):
     clock.move_to(london(25, 18))
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "eve")  # "Tomorrow", for the 26th
-        before = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
-        after = dataclasses.replace(before, starts_at=london(28, 11))
-        values = {
-            "texts": {field: dict(getattr(after, field)) for field in lobby.TEXT_FIELDS},
-            "starts_at": after.starts_at,
-            "rsvp_deadline": after.rsvp_deadline,
-            "hashtag": after.hashtag,
-        }
-        assert await jobs.save_changes(chat.app, before, after, values, ORGANISER_ID) == 2
-        await asyncio.gather(*broadcasts.running(chat.app))
+        assert await move(chat, event_id, london(28, 11)) == 2
         (eve,) = chat.app.job_queue.get_jobs_by_name(jobs.job_name(event_id, "eve"))
         assert eve.job.trigger.run_date == london(27, 18)
     (news,) = received(api, GOING_SUBSCRIBED, "has changed")
@@ -256,6 +263,31 @@ async def test_moving_the_day_tells_those_going_and_reminds_them_again_for_the_n
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "eve")
     assert len(received(api, GOING_SUBSCRIBED, "Tomorrow: Mass lobby")) == 2
+
+
+async def test_no_more_campaign_updates_ends_the_reminders_but_not_the_news_of_the_day(
+    settings, api, clock, event_id
+):
+    clock.move_to(london(21, 12))
+    async with running_bot(settings, api) as chat:
+        # Going, then "No more campaign updates" on the Messages screen: not /stop.
+        await chat.press(GOING_SUBSCRIBED, choice_data(UPDATES, False))
+        supporter(chat.storage, STOPPED, subscribed=True, going_to=event_id)
+    clock.move_to(london(22, 12))
+    async with running_bot(settings, api) as chat:
+        await chat.send(STOPPED, "/stop")
+    clock.move_to(london(25, 18))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "eve")
+        assert await jobs.told(chat.app, event_id) == 2
+        assert await move(chat, event_id, london(28, 11)) == 2
+    assert received(api, GOING_SUBSCRIBED, "Tomorrow") == []  # a reminder is a campaign update
+    assert len(received(api, GOING_SUBSCRIBED, "has changed")) == 1  # news of their own yes
+    clock.move_to(london(28, 17))
+    async with running_bot(settings, api) as chat:
+        await run(chat, event_id, "outcome")
+    assert len(received(api, GOING_SUBSCRIBED, "How did it go?")) == 1
+    assert received(api, STOPPED, "has changed") == received(api, STOPPED, "How did it go") == []
 
 
 async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_asked_how_it_went(
