@@ -191,6 +191,21 @@ def reach(
     return storage.count_audience(consent=consent, **audience.as_filters())
 
 
+def held_back(storage: Storage, audience: Audience, rules: Rules, kind: str = "broadcast") -> int:
+    """Of those `reach` counts now, how many the daily cap would hold back from a broadcast of
+    `kind` started now: they have had `rules.daily_cap` such messages today already."""
+    if not rules.capped(kind):
+        return 0
+    now = utcnow()
+    return storage.count_capped(
+        kind,
+        rules.daily_cap,
+        rules.day_start(now),
+        consent=rules.subject_for(kind, now),
+        **audience.as_filters(),
+    )
+
+
 @dataclass(frozen=True)
 class LinkButton:
     label: str

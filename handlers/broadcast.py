@@ -28,7 +28,7 @@ from telegram.ext import (
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.consent import BROADCAST_KIND
-from bot.delivery import OUTCOMES, Audience, create_broadcast, reach
+from bot.delivery import OUTCOMES, Audience, create_broadcast, held_back, reach
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
@@ -44,7 +44,7 @@ from handlers.common import (
     show,
     user_id,
 )
-from handlers.exits import exits
+from handlers.exits import exits, language_change
 from messages import Html, text
 from messages import broadcast as screens
 from messages.core import purge_date, too_long
@@ -117,8 +117,23 @@ async def start_broadcast(update: Update, context: Context) -> str | int:
         await show_open(update, context)
         return ConversationHandler.END
     context.user_data[DRAFT] = new_draft()
+    return await ask_text(update, context)
+
+
+async def ask_text(update: Update, context: Context) -> str | None:
+    """Ask for the version the draft is waiting for: the message itself, or a translation."""
+    draft = draft_of(context)
+    if draft is None:
+        return await stale_step(update, context)
     lang = language(update, context)
-    await show(update, context, screens.ask_message(lang), screens.ask_message_keyboard(lang))
+    code = draft["asking"]
+    if code == DEFAULT_LANGUAGE:
+        await show(update, context, screens.ask_message(lang), screens.ask_message_keyboard(lang))
+        return ASK_TEXT
+    limit = MessageLimit.CAPTION_LENGTH if draft["photo"] else MessageLimit.MAX_TEXT_LENGTH
+    await show(
+        update, context, screens.ask_version(lang, code, limit), screens.ask_version_keyboard(lang)
+    )
     return ASK_TEXT
 
 
@@ -182,15 +197,7 @@ async def ask_version(update: Update, context: Context) -> str | None:
     if code not in LANGUAGES or code == DEFAULT_LANGUAGE:
         return await show_versions(update, context)
     draft["asking"] = code
-    lang = language(update, context)
-    limit = MessageLimit.CAPTION_LENGTH if draft["photo"] else MessageLimit.MAX_TEXT_LENGTH
-    await show(
-        update,
-        context,
-        screens.ask_version(lang, code, limit),
-        screens.ask_version_keyboard(lang),
-    )
-    return ASK_TEXT
+    return await ask_text(update, context)
 
 
 # --- audience ----------------------------------------------------------------------------------
@@ -261,9 +268,7 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
         return await stale_step(update, context)
     storage = context.bot_data.storage
     lang = language(update, context)
-    who = screens.describe(
-        lang, audience, storage.supporter_constituencies(), open_events(storage)
-    )
+    who = screens.describe(lang, audience, storage.supporter_constituencies(), open_events(storage))
     count = await storage.read(reach, audience, context.bot_data.rules)
     if not count:
         return await ask_audience(
@@ -274,10 +279,26 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
     if not await send_preview(update, context, draft):
         context.user_data[DRAFT] = new_draft()
         return ASK_TEXT
+    return await ask_to_confirm(update, context)
+
+
+async def ask_to_confirm(update: Update, context: Context) -> str | None:
+    """Send now, schedule, or cancel: with whom the chosen audience reaches now, and how many
+    of them the daily cap would hold back."""
+    draft = draft_of(context)
+    if draft is None or not draft["texts"]:
+        return await stale_step(update, context)
+    storage = context.bot_data.storage
+    rules = context.bot_data.rules
+    lang = language(update, context)
+    audience = audience_of(draft)
+    who = screens.describe(lang, audience, storage.supporter_constituencies(), open_events(storage))
+    count = await storage.read(reach, audience, rules)
+    held = await storage.read(held_back, audience, rules)
     await reply(
         update,
         context,
-        screens.confirm(lang, count, who, draft["texts"]),
+        screens.confirm(lang, count, who, draft["texts"], held, rules.daily_cap),
         screens.confirm_keyboard(lang),
     )
     return CONFIRM
@@ -479,24 +500,35 @@ def conversation() -> ConversationHandler:
         entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
         states={
             ASK_TEXT: [
+                *language_change(ask_text),
                 # A button's label typed does what the button does, never becomes the message.
                 typed(TEXT_MESSAGE | PHOTO_MESSAGE, or_typed(receive_message, labels)),
                 typed(OTHER_MESSAGE, refuse_other),
                 button(screens.CONTINUE + "$", ask_audience),
             ],
             VERSIONS: [
+                *language_change(show_versions),
                 button(screens.VERSION_PREFIX, ask_version),
                 button(screens.CONTINUE + "$", ask_audience),
                 typed(ANY_MESSAGE, use_buttons),
             ],
-            AUDIENCE: [*audience_buttons, typed(ANY_MESSAGE, use_buttons)],
-            ASK_AREA: [typed(TEXT_MESSAGE, receive_area), *audience_buttons],
+            AUDIENCE: [
+                *language_change(ask_audience),
+                *audience_buttons,
+                typed(ANY_MESSAGE, use_buttons),
+            ],
+            ASK_AREA: [
+                *language_change(ask_area),
+                typed(TEXT_MESSAGE, receive_area),
+                *audience_buttons,
+            ],
             CONFIRM: [
+                *language_change(ask_to_confirm),
                 button(screens.SEND + "$", send_now),
                 button(screens.SCHEDULE + "$", ask_time),
                 typed(ANY_MESSAGE, use_buttons),
             ],
-            ASK_TIME: [typed(TEXT_MESSAGE, receive_time)],
+            ASK_TIME: [*language_change(ask_time), typed(TEXT_MESSAGE, receive_time)],
         },
         fallbacks=[
             button(screens.CANCEL + "$", cancel_draft),

@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.app.context import Context
+from bot.app.context import SCREEN, Context
 from bot.mps import looks_like_postcode
 from messages import keyboards
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
@@ -53,28 +53,33 @@ POSTCODE_OR_HALF = _Postcode(half=True)
 
 class Showing(filters.MessageFilter):
     """Messages from a person to whom the bot last showed `screen`, or a screen whose name
-    starts with it (`lobby_invitation:` matches every lobby day's; see `BotData.screens`)."""
+    starts with it (`lobby_invitation:` matches every lobby day's; see `SCREEN`). `user_data`
+    is the application's, by user id."""
 
-    def __init__(self, screens: Mapping[int, str], screen: str) -> None:
+    def __init__(self, user_data: Mapping[int, dict], screen: str) -> None:
         super().__init__(name=f"Showing({screen!r})")
-        self.screens = screens
+        self.user_data = user_data
         self.screen = screen
 
     def filter(self, message: Message) -> bool:
         user = message.from_user
-        return user is not None and self.screens.get(user.id, "").startswith(self.screen)
+        return user is not None and shown(self.user_data.get(user.id)).startswith(self.screen)
+
+
+def shown(user_data: dict | None) -> str:
+    """The screen noted as the one a person sees now ("" for none)."""
+    return (user_data or {}).get(SCREEN, "")
 
 
 def showing(update: Update, context: Context, screen: str) -> None:
     """Note that `screen` is what the person now sees, until the bot shows them anything else."""
-    context.bot_data.screens[user_id(update)] = screen
+    context.user_data[SCREEN] = screen
 
 
 def leave_screen(update: Update, context: Context) -> None:
     """Whatever the bot shows a person replaces the screen noted for them."""
-    user = update.effective_user
-    if user is not None:
-        context.bot_data.screens.pop(user.id, None)
+    if context.user_data is not None:
+        context.user_data.pop(SCREEN, None)
 
 
 def user_id(update: Update) -> int:

@@ -51,6 +51,7 @@ from handlers.common import (
     routes,
     show,
     showing,
+    shown,
     user_id,
 )
 from handlers.exits import back_to_menu, discarding, exits, language_change
@@ -61,7 +62,7 @@ from messages.core import characters, too_long
 from scheduler import lobby as jobs
 
 POSTCODE, STORY, PERMISSION, SIGNATURE = "postcode", "story", "permission", "signature"
-# The screen (BotData.screens) of a lobby day's invitation, followed by the event's id.
+# The screen (handlers.common.showing) of a lobby day's invitation, followed by the event's id.
 INVITED = "lobby_invitation:"
 FIELD, REVIEW = "field", "review"
 # user_data keys: the supporter's step in a lobby journey ({"event": id, "story": ...}) and
@@ -140,8 +141,7 @@ async def show_event(update: Update, context: Context, event: LobbyEvent) -> Non
 async def postcode_before_yes(update: Update, context: Context) -> None:
     """A postcode typed on a lobby day's invitation: saying yes takes the tap, so it is not
     taken (nor kept), and the button is shown again; if the day is gone, the general hint."""
-    screen = context.bot_data.screens.get(user_id(update), "")
-    event = load_event(context, id_in(screen, INVITED))
+    event = load_event(context, id_in(shown(context.user_data), INVITED))
     if event is None or not event.rsvp_open(utcnow()):
         await postcode_hint(update, context)
         return
@@ -957,12 +957,14 @@ def composer() -> ConversationHandler:
         ],
         states={
             FIELD: [
+                *language_change(next_step),
                 # A button's label typed does what the button does, never becomes the field.
                 typed(NEW_TEXT, or_typed(take_value, labels)),
                 typed(NEW_OTHER, composer_not_text),
                 admin_button(f"{screens.SKIP}$", skip_step),
             ],
             REVIEW: [
+                *language_change(next_step),
                 admin_button(screens.CHANGE, change_field),
                 admin_button(screens.VERSION, add_version),
                 admin_button(f"{screens.SAVE}$", save_event),
@@ -998,7 +1000,7 @@ def register(app: Application) -> None:
     app.add_handler(composer())
     app.add_handler(
         MessageHandler(
-            NEW_TEXT & POSTCODE_TEXT & Showing(app.bot_data.screens, INVITED), postcode_before_yes
+            NEW_TEXT & POSTCODE_TEXT & Showing(app.user_data, INVITED), postcode_before_yes
         )
     )
     app.add_handlers(

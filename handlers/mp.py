@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -100,7 +101,7 @@ from scheduler import followups
 FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
-# The screen (BotData.screens) where a postcode is taken before "Find my MP" is pressed.
+# The screen (handlers.common.showing) where a postcode is taken before "Find my MP" is pressed.
 INTRO = "mp_intro"
 # user_data key of the letter being written: {"mp": asdict(MP), "signature": ..., "sentence": ...,
 # "sentence_language": "pt" or None when unsure, "letter_language": once chosen}
@@ -477,8 +478,8 @@ async def answer_followup(update: Update, context: Context) -> None:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def conversation(screens: dict[int, str]) -> ConversationHandler:
-    """The journey; `screens` (BotData.screens) tells who is looking at its first screen."""
+def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
+    """The journey; `user_data` (the application's) tells who is looking at its first screen."""
 
     def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
@@ -494,7 +495,7 @@ def conversation(screens: dict[int, str]) -> ConversationHandler:
             button(FIND, ask_postcode),
             CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
             MessageHandler(
-                NEW_TEXT & POSTCODE_OR_HALF & Showing(screens, INTRO), take_postcode_at_intro
+                NEW_TEXT & POSTCODE_OR_HALF & Showing(user_data, INTRO), take_postcode_at_intro
             ),
         ],
         states={
@@ -542,7 +543,7 @@ def register(app: Application) -> None:
     """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
     it" for a letter handed over earlier, outside the journey."""
     app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{ANSWER_PREFIX}"))
-    app.add_handler(conversation(app.bot_data.screens))
+    app.add_handler(conversation(app.user_data))
     app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp
     app.bot_data.drafts.add(LETTER)

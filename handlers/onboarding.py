@@ -8,6 +8,7 @@ from telegram.ext import Application, MessageHandler, filters
 
 from bot import lobby
 from bot.app.context import Context
+from bot.consent import UPDATES
 from bot.progress import checklist
 from bot.storage import utcnow
 from handlers.common import (
@@ -53,12 +54,24 @@ async def start(update: Update, context: Context) -> None:
         return
     journey = payload if payload in context.bot_data.journeys else "menu"
     # A deep link goes where it points; the question waits for a plain /start.
-    asks_again = journey == "menu" and context.user_data.pop(ASK_AGAIN, False)
-    if asks_again and not any(storage.consents(user_id(update)).values()):
-        await reply(update, context, text(lang, "consent.welcome_back"))
+    if journey == "menu" and asks_again(context, user_id(update)):
+        if not any(storage.consents(user_id(update)).values()):
+            await reply(update, context, text(lang, "consent.welcome_back"))
         await ask_consent(update, context, lang)
         return
     await open_journey(update, context, journey)
+
+
+def asks_again(context: Context, supporter: int) -> bool:
+    """Whether a plain /start asks again what the supporter would like to hear: the first after
+    a /stop (unless they have since chosen something on the Messages screen), and for anyone
+    never asked about campaign updates (who answered only the daily-prompt question of versions
+    before 0.2.0, or sent /stop then: neither was a no to updates)."""
+    storage = context.bot_data.storage
+    stopped = context.user_data.pop(ASK_AGAIN, False)
+    if not storage.has_consent_decision(supporter, UPDATES):
+        return True
+    return stopped and not any(storage.consents(supporter).values())
 
 
 async def send_welcome(update: Update, context: Context, lang: str) -> None:

@@ -271,14 +271,15 @@ def fallback_note(lang: str, written: Collection[str]) -> Html:
     return text(lang, "broadcast.fallback_for", languages=join(lang, without))
 
 
-def confirm(lang: str, count: int, who: Html, written: Collection[str]) -> Html:
-    return text(
-        lang,
-        "broadcast.confirm",
-        count=count,
-        audience=who,
-        fallback=fallback_note(lang, written),
-    )
+def confirm(
+    lang: str, count: int, who: Html, written: Collection[str], held: int, cap: int
+) -> Html:
+    """The last question before sending: how many it reaches, which languages fall back to
+    English, and how many of them the daily cap (`cap` a day) would hold back if sent now."""
+    notes = fallback_note(lang, written)
+    if held:
+        notes = Html(f"{notes}\n{text(lang, 'broadcast.confirm_capped', count=held, cap=cap)}")
+    return text(lang, "broadcast.confirm", count=count, audience=who, fallback=notes)
 
 
 def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:

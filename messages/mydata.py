@@ -24,7 +24,7 @@ Row = Mapping[str, Any]
 MP_LETTER, MP_HANDED_OVER = "mp_letter", "mp_handed_over"
 SOLIDARITY_DRAFT, BROADCAST_DRAFT = "solidarity_draft", "broadcast_draft"
 PENDING_JOURNEY, DRAFT_STAMP = "pending_journey", "draft_at"
-ASK_AGAIN = "ask_choices_again"
+ASK_AGAIN, SCREEN = "ask_choices_again", "screen"
 DRAFT_KEPT_FOR = dt.timedelta(days=1)
 CONVERSATIONS = ("mp", "solidarity", "broadcast")
 
@@ -286,6 +286,8 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
         return [text(lang, "mydata.unfinished.mp_handed_over", constituency=value)]
     if key == ASK_AGAIN:
         return [text(lang, "mydata.unfinished.ask_choices_again")]
+    if key == SCREEN:
+        return [text(lang, "mydata.unfinished.screen")]
     if key == PENDING_JOURNEY:
         journey = f"core.menu.action_{value}"
         shown = text(lang, journey) if journey in catalog(lang) else value

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 # The user_data key stamping when a supporter last touched one of their drafts.
 DRAFT_STAMP = "draft_at"
+# The user_data key naming the screen the bot last showed a person, for the few screens where a
+# typed answer means something outside any step (the MP intro takes a postcode). Set by the
+# journey, cleared by every message the bot shows them (`handlers.common`); kept with the
+# rest of user_data, so a restart between the screen and the answer changes nothing.
+SCREEN = "screen"
 
 
 class BotData:
@@ -69,11 +74,6 @@ class BotData:
         # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
         # has not started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
-        # User id -> the screen the bot last showed them, for the few screens where a typed
-        # answer means something outside any step (the MP intro takes a postcode). Set by the
-        # journey, cleared by every message the bot shows them (`handlers.common`). In memory
-        # only: after a restart, a postcode there gets the hint with the button instead.
-        self.screens: dict[int, str] = {}
 
     @property
     def rules(self) -> Rules:

@@ -318,6 +318,38 @@ class BroadcastStore(Store):
         query = f"SELECT count(*) FROM supporters s WHERE {where}"
         return self.db.execute(query, params).fetchone()[0]
 
+    def count_capped(
+        self,
+        kind: str,
+        cap: int,
+        since: dt.datetime,
+        *,
+        consent: str | None,
+        languages: tuple[str, ...] = (),
+        done_actions: tuple[str, ...] = (),
+        missing_actions: tuple[str, ...] = (),
+        constituency_code: str | None = None,
+        lobby: tuple[int, str] | None = None,
+    ) -> int:
+        """How many of the audience `count_audience` counts already have `cap` messages from
+        broadcasts of `kind` since `since` (sent, in flight, or perhaps sent): those the daily
+        cap would hold back from one more starting now. Reaches deliveries through the
+        broadcasts of the day (there is no user_id index; see migration 0012)."""
+        where, params = audience_filter(
+            consent, languages, done_actions, missing_actions, constituency_code, lobby
+        )
+        counted = ", ".join("?" * len(COUNTED_AGAINST_CAP))
+        query = (
+            f"SELECT count(*) FROM supporters s WHERE {where} AND s.user_id IN ("
+            " SELECT d.user_id FROM deliveries d WHERE d.broadcast_id IN ("
+            "  SELECT o.id FROM broadcasts o WHERE o.kind = ? AND o.started_at IS NOT NULL"
+            "  AND coalesce(o.finished_at, ?) >= ?)"
+            f" AND d.status IN ({counted}) AND d.updated_at >= ?"
+            " GROUP BY d.user_id HAVING count(*) >= ?)"
+        )
+        day = [kind, stamp(), stamp(since), *COUNTED_AGAINST_CAP, stamp(since), cap]
+        return self.db.execute(query, [*params, *day]).fetchone()[0]
+
     def supporter_constituencies(self) -> dict[str, str]:
         """GSS code -> name of every constituency a supporter's postcode lookup gave (a few
         hundred at most: read through the constituency index)."""

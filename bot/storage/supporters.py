@@ -158,10 +158,15 @@ class SupporterStore(Store):
                 changed.append(subject)
         return changed
 
-    def has_consent_decision(self, user_id: int) -> bool:
-        """Whether the supporter has answered a question about messages (yes or no) yet."""
-        query = "SELECT 1 FROM consents WHERE user_id = ? LIMIT 1"
-        return self.db.execute(query, [user_id]).fetchone() is not None
+    def has_consent_decision(self, user_id: int, subject: str | None = None) -> bool:
+        """Whether the supporter has answered a question about messages (yes or no) yet; given
+        `subject`, a question about that kind of message."""
+        query = "SELECT 1 FROM consents WHERE user_id = ?"
+        params: list[object] = [user_id]
+        if subject is not None:
+            query += " AND subject = ?"
+            params.append(subject)
+        return self.db.execute(f"{query} LIMIT 1", params).fetchone() is not None
 
     def may_receive(
         self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None

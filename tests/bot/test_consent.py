@@ -20,7 +20,7 @@ from bot.consent import (
     stop_everything,
 )
 from bot.storage import Storage
-from bot.storage.migrations import migrations
+from tests.support.legacy import OLD_WORDING, before_consent_by_kind
 
 LONDON = ZoneInfo("Europe/London")
 WORDING = "consent-test-v1"
@@ -67,6 +67,23 @@ async def test_a_second_broadcast_the_same_day_is_held_back_by_the_daily_cap(cha
     assert reached(chat, "Second update") == set()
     (held,) = [row for row in chat.storage.personal_data(1)["deliveries"] if row["error"]]
     assert held["error"] == "daily cap"
+
+
+async def test_those_counted_as_held_back_before_sending_are_those_the_cap_holds_back(chat):
+    """The confirmation screen's count (delivery.held_back) is what the cap then does."""
+    for user_id, language in ((1, "en"), (2, "pt"), (3, "pt")):
+        chat.storage.ensure_supporter(user_id, language)
+        chat.storage.set_consents(user_id, {DAILY_PROMPT: True, UPDATES: True}, WORDING)
+    portuguese = delivery.Audience(languages=("pt",))
+    first = delivery.create_broadcast(chat.storage, texts={"en": "To pt"}, audience=portuguese)
+    await delivery.run_broadcast(chat.app.bot, chat.storage, first, rules=ONGOING)
+    await send(chat, "Prompt", ONGOING, kind="daily_prompt")  # not an update: not counted
+    assert delivery.held_back(chat.storage, delivery.Audience(), ONGOING) == 2
+    english = delivery.Audience(languages=("en",))
+    assert delivery.held_back(chat.storage, english, ONGOING) == 0
+    assert delivery.held_back(chat.storage, delivery.Audience(), ONGOING, "daily_prompt") == 0
+    report = await send(chat, "To everyone", ONGOING)
+    assert (report.sent, report.capped) == (1, 2)
 
 
 async def test_the_cap_counts_days_in_the_campaigns_time_zone(chat):
@@ -149,41 +166,15 @@ def test_the_migration_moves_existing_consents_honestly(tmp_path):
     """A yes to the old daily-prompt question stays a yes to the daily prompt, and is not a yes
     to campaign updates or to anything after the campaign."""
     path = tmp_path / "old.db"
+    before_consent_by_kind(path, {1: [True], 2: []})
     old = Database(sqlite3.connect(path))
-    migrations.apply(old, stop_before="0014_consent_by_kind")
-    old["supporters"].insert_all(
-        [
-            {
-                "user_id": 1,
-                "language": "en",
-                "created_at": "2026-11-25T09:00:00+00:00",
-                "referral_code": "a",
-                "opted_in": 1,
-            },
-            {
-                "user_id": 2,
-                "language": "pt",
-                "created_at": "2026-11-25T09:00:00+00:00",
-                "referral_code": "b",
-                "opted_in": 0,
-            },
-        ]
-    )
-    old["consents"].insert(
-        {
-            "user_id": 1,
-            "subject": DAILY_PROMPT,
-            "granted": 1,
-            "wording_version": "daily-prompt-2026-v1",
-            "at": "2026-11-25T09:00:00+00:00",
-        }
-    )
+    assert "updates_opted_in" not in old["supporters"].columns_dict  # truly the old schema
     old.close()
     storage = Storage.open(path)
     assert storage.consents(1) == {DAILY_PROMPT: True, UPDATES: False, WHATS_NEXT: False}
     assert storage.consents(2) == {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
     [kept] = storage.personal_data(1)["consents"]
-    assert kept["wording_version"] == "daily-prompt-2026-v1"
+    assert kept["wording_version"] == OLD_WORDING
     storage.close()
 
 

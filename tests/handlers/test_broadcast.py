@@ -17,7 +17,7 @@ from bot.consent import WHATS_NEXT
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from handlers.broadcast import DRAFT
 from messages import broadcast as screens
-from messages import text
+from messages import consent, keyboards, text
 from scheduler import broadcasts
 from tests.support.broadcasts import compose, deliver, finish, message_update, received, subscribe
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot, tags_in
@@ -101,17 +101,23 @@ async def test_broadcast_reaches_every_opted_in_supporter_once_in_their_language
 
 async def test_the_report_says_who_the_daily_cap_held_back_apart_from_who_unsubscribed(chat):
     """A second broadcast the same day is skipped for those who had one (BROADCASTS_PER_DAY=1):
-    the organiser reads how many, and why."""
+    the organiser reads how many, and why, before sending it and in the report."""
     for user_id in (1, 2, 3):
         subscribe(chat.storage, user_id)
+    confirmations = []
     for words in ("First news", "Second news"):
         if words == "Second news":
             subscribe(chat.storage, 4)  # joined in between: the only one to get the second
         await compose(chat, words)
         await chat.press(ORGANISER, screens.CONTINUE)
         await chat.press(ORGANISER, screens.EVERYONE)
+        confirmations.append(chat.last_text(ORGANISER))
         await chat.press(ORGANISER, screens.SEND)
         await finish(chat)
+    first, second = confirmations
+    assert "won't get it" not in first
+    assert "<b>4</b> supporters" in second
+    assert "If you send it now, 3 of them won't get it" in second and "at most 1 a day" in second
     report = chat.last_text(ORGANISER)
     assert "Delivered: <b>1</b> of 4" in report
     assert "Skipped (unsubscribed before their turn): 0" in report
@@ -119,6 +125,38 @@ async def test_the_report_says_who_the_daily_cap_held_back_apart_from_who_unsubs
         report
     )
     assert "at most 1 a day" in report
+
+
+async def test_changing_language_while_composing_keeps_the_draft_at_every_step(chat):
+    """/language inside the composer, as in supporters' journeys: the draft stays, and the
+    step's question is asked again in the new language."""
+    subscribe(chat.storage, 1)
+    await chat.send(ORGANISER, "/start")  # the language is kept on the organiser's own row
+    await chat.press(ORGANISER, consent.OPTIN_NONE)
+
+    async def switch(code: str) -> str:
+        await chat.send(ORGANISER, "/language")
+        await chat.press(ORGANISER, keyboards.LANGUAGE_PREFIX + code)
+        assert chat.app.user_data[ORGANISER][DRAFT]["texts"] == {"en": "Day 5: write to your MP"}
+        return chat.last_text(ORGANISER)
+
+    await compose(chat)
+    assert "Versões até agora" in await switch("pt")
+    await chat.press(ORGANISER, screens.CONTINUE)
+    assert "¿Quién debe recibirlo?" in await switch("es")
+    await chat.press(ORGANISER, screens.EVERYONE)
+    asked = await switch("pt")
+    assert "Pronto para enviar a <b>1</b> pessoa" in asked
+    assert set(chat.button_data(ORGANISER)) == {screens.SEND, screens.SCHEDULE, screens.CANCEL}
+    await chat.press(ORGANISER, screens.SCHEDULE)
+    assert "<code>18:00</code>" in await switch("en")
+    await chat.send(ORGANISER, "/cancel")
+    await compose(chat)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
+    await chat.press(ORGANISER, screens.SEND)
+    await finish(chat)
+    assert [call.text for call in received(chat, 1)] == ["Day 5: write to your MP"]
 
 
 async def test_links_and_formatting_survive_as_telegram_html(chat):

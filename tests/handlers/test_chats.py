@@ -17,6 +17,8 @@ from bot.app.offline import CHAT_KINDS
 from bot.consent import DAILY_PROMPT
 from messages import consent, keyboards
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
+from tests.support.journeys import every_button, use_services
+from tests.support.parliament import FakeServices, lookup_routes
 
 SUPPORTER = 777_001
 ELSEWHERE = [kind for kind in CHAT_KINDS if kind != "private"]
@@ -86,6 +88,25 @@ async def test_x8_a_button_pressed_in_a_group_records_nothing_and_posts_nothing(
     answers = [call for call in chat.api.calls if call.method == "answerCallbackQuery"]
     assert len(answers) == 3 and all(answer.params.get("show_alert") for answer in answers)
     assert rows(chat, "supporters") == rows(chat, "consents") == 0
+
+
+async def test_x8_no_button_a_supporter_meets_acts_when_pressed_in_a_group(chat):
+    """Every button met from the menu on, by someone who is a supporter in private, pressed in
+    each kind of shared chat: nothing posted there, nothing recorded, each press answered."""
+    await use_services(chat, FakeServices(lookup_routes()))
+    await chat.send(SUPPORTER, "/start")
+    await chat.press(SUPPORTER, consent.OPTIN_DAILY)
+    buttons = await every_button(chat, SUPPORTER, avoid=(keyboards.FORGET_YES,))
+    before = chat.storage.personal_data(SUPPORTER)
+    chat.api.clear()
+    for kind in ELSEWHERE:
+        for data in sorted(buttons):
+            await chat.app.process_update(chat.updates.callback(SUPPORTER, data, chat=kind))
+    assert chat.api.sent() == []
+    answers = [call for call in chat.api.calls if call.method == "answerCallbackQuery"]
+    assert len(answers) == len(buttons) * len(ELSEWHERE)
+    assert chat.api.calls == answers  # no edit, no deletion, nothing else
+    assert chat.storage.personal_data(SUPPORTER) == before
 
 
 @settings(

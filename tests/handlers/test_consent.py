@@ -8,13 +8,17 @@ import datetime as dt
 
 import pytest
 
+from bot.app.build import ALL_COMMANDS
 from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT
 from bot.stats import gather_stats
-from messages import broadcast, consent, keyboards
-from messages.mp import SENT
+from messages import broadcast, consent, keyboards, lobby
+from messages.mp import SENT, SKIP_NAME, SKIP_SENTENCE
 from messages.petition import SIGNED
 from tests.support.broadcasts import compose
-from tests.support.harness import ORGANISER_ID
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
+from tests.support.journeys import every_button, use_services
+from tests.support.legacy import before_consent_by_kind
+from tests.support.parliament import FakeServices, lookup_routes
 
 NOTHING = {DAILY_PROMPT: False, UPDATES: False, WHATS_NEXT: False}
 
@@ -157,6 +161,31 @@ async def test_after_stop_start_asks_once_and_neither_then_stands(chat):
     assert "Your progress" in menu.text
 
 
+@pytest.mark.parametrize(
+    ("answers", "welcomed_back"),
+    [([True, False], True), ([False], True), ([True], False)],
+    ids=["stopped", "said-no", "getting-the-prompt"],
+)
+async def test_someone_from_before_consent_by_kind_is_asked_about_updates_once(
+    tmp_path, answers, welcomed_back
+):
+    """Before 0.2.0 the only question was the daily prompt, and /stop left no note to ask
+    again. Whoever stopped, said no or said yes then was never asked about campaign updates:
+    their next plain /start asks once, saying what each kind is; their answer then stands."""
+    before_consent_by_kind(tmp_path / "bot.db", {1: answers})
+    async with running_bot(make_settings(tmp_path)) as chat:
+        await chat.send(1, "/start mp")  # a deep link still goes where it points
+        assert consent.OPTIN_NONE not in chat.button_data(1)
+        replies = await chat.send(1, "/start")
+        offered = "\n".join(call.text for call in replies)
+        assert ("Welcome back" in offered) is welcomed_back
+        assert "Daily prompt" in offered and "Campaign updates" in offered
+        await chat.press(1, consent.OPTIN_UPDATES)
+        assert chat.storage.consents(1) == {**NOTHING, UPDATES: True}
+        (menu,) = await chat.send(1, "/start")
+        assert "Your progress" in menu.text
+
+
 async def test_the_last_prompts_link_opens_the_messages_screen_to_choose_what_comes_next(chat):
     await chat.send(1, "/start")
     await chat.press(1, consent.OPTIN_DAILY)
@@ -200,6 +229,31 @@ async def test_after_forget_nothing_brings_the_row_back_and_stats_do_not_count_t
     assert chat.storage.personal_data(1) == {}
     stats = gather_stats(chat.storage, chat.app.bot_data.campaign, dt.datetime.now(dt.UTC))
     assert stats.funnel["started"] == 1
+
+
+async def test_after_forget_no_button_and_no_command_keeps_anything_or_acts(chat):
+    """Issue 13, point 5, for everything a supporter could have left on screen: each button
+    met from the menu on, pressed after /forget, and every command but /start."""
+    await use_services(chat, FakeServices(lookup_routes()))
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_BOTH)
+    buttons = await every_button(chat, 1, avoid=(keyboards.FORGET_YES,))
+    assert len(buttons) > 25  # every menu entry, the Messages screen, the journeys' first steps
+    # ...and those further in, or pressed once and edited away: the answer at /start, a letter.
+    deeper = {consent.OPTIN_BOTH, consent.OPTIN_NONE, SENT, SKIP_NAME, SKIP_SENTENCE}
+    deeper |= {f"{lobby.YES}1", f"{lobby.STORY}1", "optin:11", "mp:unknown"}
+    await chat.send(1, "/forget")
+    await chat.press(1, keyboards.FORGET_YES)
+    for data in sorted(buttons | deeper):
+        calls = await chat.press(1, data)
+        assert any("/start" in call.params.get("text", "") for call in calls), data
+    for command in sorted(set(ALL_COMMANDS) - {"start"}):
+        await chat.send(1, f"/{command}")
+    await chat.send(1, "SW1A 1AA")
+    assert chat.storage.personal_data(1) == {}
+    assert chat.storage.get_supporter(1) is None
+    assert 1 not in chat.app.user_data or chat.app.user_data[1] == {}
+    assert chat.storage.chat_messages_since(1, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) == []
 
 
 async def test_an_organiser_after_forget_is_not_recreated_by_supporter_buttons(chat):

@@ -3,9 +3,11 @@ send it again as a new message" and the step keeps waiting; elsewhere an edit is
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from messages import consent
+from messages import consent, keyboards
 from messages import lobby as lobby_screens
 from messages.mp import FIND
 from messages.solidarity import WRITE
@@ -52,12 +54,28 @@ async def at_solidarity_signature(chat) -> None:
     await chat.send(SUPPORTER, "You are not alone.")
 
 
+async def at_lobby_postcode(chat) -> None:
+    """'I'll be there' on a lobby day a week away: its postcode step."""
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    chat.storage.create_lobby_event(
+        texts={"title": {"en": "Mass lobby"}, "place": {"en": "Central Lobby"}},
+        starts_at=soon,
+        rsvp_deadline=soon - dt.timedelta(days=1),
+        hashtag="#masslobby",
+        created_by=ORGANISER_ID,
+    )
+    await chat.press(SUPPORTER, keyboards.journey_data("lobby"))
+    (yes,) = [data for data in chat.button_data(SUPPORTER) if data.startswith(lobby_screens.YES)]
+    await chat.press(SUPPORTER, yes)
+
+
 STEPS = [
     at_postcode,
     at_letter_name,
     at_letter_sentence,
     at_solidarity_message,
     at_solidarity_signature,
+    at_lobby_postcode,
 ]
 
 

@@ -151,6 +151,32 @@ async def test_organiser_composes_a_lobby_day_and_is_told_which_languages_fall_b
     assert dt.datetime.fromisoformat(row["rsvp_deadline"]) == local(6)
 
 
+async def test_changing_language_while_planning_a_lobby_day_keeps_what_was_typed(lobby_chat):
+    """/language in the composer, at a step and on the review screen: nothing typed is lost,
+    and the step is asked again in the new language."""
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/start")  # the language is kept on the organiser's own row
+    await chat.press(ORGANISER, consent.OPTIN_NONE)
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby")
+    await chat.send(ORGANISER, "/language")
+    await chat.press(ORGANISER, f"{keyboards.LANGUAGE_PREFIX}pt")
+    assert "Quando começa?" in chat.last_text(ORGANISER)
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["title"] == {"en": "Mass lobby"}
+    await chat.send(ORGANISER, typed_at(local(7)))
+    await chat.send(ORGANISER, "Central Lobby")
+    await chat.press(ORGANISER, screens.SKIP)
+    await chat.send(ORGANISER, "#MassLobby")
+    await chat.press(ORGANISER, screens.SKIP)
+    await chat.send(ORGANISER, "/language")
+    await chat.press(ORGANISER, f"{keyboards.LANGUAGE_PREFIX}en")
+    assert "Check the lobby day" in chat.last_text(ORGANISER)
+    await chat.press(ORGANISER, screens.SAVE)
+    (row,) = chat.storage.lobby_events()
+    assert row["title"] == {"en": "Mass lobby"} and row["hashtag"] == "#MassLobby"
+
+
 async def test_without_a_deadline_rsvps_stay_open_until_the_start(lobby_chat):
     event_id = await create_event(lobby_chat, deadline_days=None)
     row = lobby_chat.storage.get_lobby_event(event_id)

@@ -646,6 +646,25 @@ async def test_a_step_the_database_refused_to_save_is_saved_with_the_next(settin
         assert services.requests == []
 
 
+async def test_a_postcode_typed_on_the_first_screen_after_a_restart_still_finds_the_mp(
+    settings, api
+):
+    """The first screen is remembered with the rest of the supporter's state: a restart
+    between showing it and the postcode typed there changes nothing."""
+    async with running_bot(settings, api) as chat:
+        await onboard(chat, 1)
+        await chat.press(1, keyboards.journey_data("mp"))
+        assert FIND in chat.button_data(1)
+        page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+        assert "Which screen I showed you last" in page  # /mydata shows what is kept...
+        await chat.press(1, keyboards.journey_data("mp"))  # ...and replaced the screen
+    async with running_bot(settings, api) as chat:
+        services = await use_services(chat, FakeServices(lookup_routes()))
+        replies = await chat.send(1, "SW1A 1AA")
+        assert "Jane Example" in replies[-1].text
+        assert services.asked("api.postcodes.io") == 1
+
+
 async def test_menu_mid_way_ends_the_journey_and_drops_the_letter(chat):
     await use_services(chat, FakeServices(lookup_routes()))
     await at_sentence(chat, 1)

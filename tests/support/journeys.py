@@ -69,3 +69,19 @@ def assert_safe_helpful_answer(replies) -> None:
     for sent in texts:
         assert "something went wrong" not in sent
         assert not set(FOREIGN_TAGS) & tags_in(sent)
+
+
+async def every_button(chat, uid: int, avoid: tuple[str, ...] = (), limit: int = 150) -> set[str]:
+    """The callback data of every button a supporter meets by tapping alone, from the menu on
+    (each pressed once, except those in `avoid`): what a stale or replayed press can carry."""
+    seen: set[str] = set()
+    pressed: set[str] = set()
+    for _ in range(limit):
+        for _message_id, buttons in chat.api.keyboards(uid):
+            seen.update(button["callback_data"] for button in buttons if "callback_data" in button)
+        waiting = sorted(seen - pressed - set(avoid))
+        if not waiting:
+            break
+        pressed.add(waiting[0])
+        await chat.press(uid, waiting[0])
+    return seen
