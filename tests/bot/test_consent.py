@@ -20,6 +20,7 @@ from bot.consent import (
     stop_everything,
 )
 from bot.storage import Storage
+from bot.storage.migrations import migrations
 from tests.support.legacy import OLD_WORDING, before_consent_by_kind
 
 LONDON = ZoneInfo("Europe/London")
