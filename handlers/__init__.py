@@ -1,9 +1,11 @@
 """`register_all`: the one ordered list of handlers. Order matters.
 
-Group -4 keeps everything to private chats; group -3 drops floods before any work is done;
+Group -5 skips an update handled before (given again after a restart);
+group -4 keeps everything to private chats; group -3 drops floods before any work is done;
 group -2 does bookkeeping for every update;
 group 0 holds the journeys, most specific first, with the catch-all for stale buttons last.
-The final group writes conversation state through to SQLite after each update.
+The final group writes conversation state through to SQLite after each update, and notes it
+handled.
 """
 
 from __future__ import annotations
@@ -39,11 +41,16 @@ ALLOWED_UPDATES = [
 
 
 async def persist_now(update: Update, context: Context) -> None:
-    """Write changed conversation state at once, so a restart resumes exactly here (S3), and
-    the ids of this update's messages for /forget: one transaction (`SQLitePersistence.commit`)."""
+    """Write changed conversation state at once, so a restart resumes exactly here (S3), the
+    ids of this update's messages for /forget, and the update as handled, so Telegram giving
+    it again after a restart changes nothing: all in one transaction
+    (`SQLitePersistence.commit`)."""
     persistence = context.application.persistence
     if context.message_ids and context.started:
         persistence.note_messages(context.message_ids)
+    # Every change this update made is in memory and marked for saving by now, so whichever
+    # commit writes this, it writes them too.
+    persistence.note_handled(update.update_id)
     user = update.effective_user
     if user is None:
         await persistence.commit()

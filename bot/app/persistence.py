@@ -43,6 +43,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         self._user_data: dict[int, dict | None] = {}
         self._conversations: dict[tuple[str, str], object | None] = {}
         self._messages: list[tuple[int, int]] = []
+        self._handled: list[int] = []
 
     @property
     def storage(self) -> Storage:
@@ -92,15 +93,21 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         those messages."""
         self._messages.extend(messages)
 
+    def note_handled(self, update_id: int) -> None:
+        """Remember the update as handled to the end, for the next `commit`
+        (`handlers.gate.once`)."""
+        self._handled.append(update_id)
+
     async def commit(self) -> None:
         """Write everything handed over since the last commit in one transaction. If the
         database refuses (a lock held past the busy timeout, a full disk), it is logged and kept
         for the next commit: nothing a person did is lost."""
-        if not (self._user_data or self._conversations or self._messages):
+        if not (self._user_data or self._conversations or self._messages or self._handled):
             return
         await self.storage.writable()
-        user_data, conversations, messages = self._user_data, self._conversations, self._messages
-        self._user_data, self._conversations, self._messages = {}, {}, []
+        user_data, conversations = self._user_data, self._conversations
+        messages, handled = self._messages, self._handled
+        self._user_data, self._conversations, self._messages, self._handled = {}, {}, [], []
         try:
             with self.storage.db.atomic():
                 for user_id, data in user_data.items():
@@ -109,11 +116,14 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
                     self.storage.save_conversation(name, key, state)
                 if messages:
                     self.storage.record_chat_messages(messages)
+                for update_id in handled:
+                    self.storage.note_handled(update_id)
         except sqlite3.Error as error:
             logger.warning("Could not save conversation state yet, will try again: %s", error)
             self._user_data = user_data | self._user_data
             self._conversations = conversations | self._conversations
             self._messages = messages + self._messages
+            self._handled = handled + self._handled
 
     async def flush(self) -> None:
         """At shutdown: whatever is not yet written."""
