@@ -13,7 +13,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
@@ -36,13 +35,7 @@ def london(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 
 START = london(26, 11)  # Thursday 26 November 2026, 11:00
-
-
-@pytest.fixture
-def clock():
-    """20 November 2026, noon in London; tests move it by hand."""
-    with time_machine.travel(london(20, 12), tick=False) as traveller:
-        yield traveller
+NOW = london(20, 12)  # where the `clock` fixture stands still; tests move it by hand
 
 
 def supporter(storage, uid: int, *, subscribed: bool, going_to: int | None = None) -> None:
