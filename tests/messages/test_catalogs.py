@@ -355,6 +355,17 @@ def test_the_lobby_day_is_named_one_way(language):
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
+def test_the_campaigns_ask_is_named_one_way(language):
+    """ "proteção igual"/"igualdad de protección" in the summary, the letters, the prompts and the
+    guide alike, not "igual protección" on one screen and "una protección igual" on the next."""
+    other_names = {
+        "pt": re.compile(r"\bigual(?:dade de)? proteção|proteção igualitária", re.IGNORECASE),
+        "es": re.compile(r"\bigual protección|protección igual", re.IGNORECASE),
+    }
+    assert marked(language, other_names[language]) == []
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
 def test_the_organisers_are_named_one_way(language):
     """ "a organização"/"la organización" everywhere, not "as organizadoras" on one screen and "a
     equipe organizadora" on the next."""
