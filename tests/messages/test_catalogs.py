@@ -355,6 +355,13 @@ def test_the_lobby_day_is_named_one_way(language):
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
+def test_no_english_word_is_left_in(language):
+    """ "seu MP", "um post", "broadcast", "RSVP": the MP intro alone says the UK term, once."""
+    english = re.compile(r"(?<![{/])\b(?:MPs?|posts?|broadcasts?|RSVPs?|email|feedback)\b")
+    assert marked(language, english, skip=("mp.intro",)) == []
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
 def test_the_campaigns_ask_is_named_one_way(language):
     """ "proteção igual"/"igualdad de protección" in the summary, the letters, the prompts and the
     guide alike, not "igual protección" on one screen and "una protección igual" on the next."""
