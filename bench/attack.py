@@ -24,6 +24,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,11 @@ class Attack:
         self.log = self.workdir / "bot.log"
 
     async def start(self, **env: str) -> None:
+        await self.launch(**env)
+        await self.settle(what="start-up", chat_id=ORGANISER)
+
+    async def launch(self, **env: str) -> None:
+        """Start the bot and wait for its start line (not for it to fall quiet)."""
         self.bot = await start_bot_process(
             self.api.base_url,
             self.database,
@@ -149,7 +155,6 @@ class Attack:
             if self.bot.returncode is not None:
                 raise RuntimeError(f"the bot exited ({self.bot.returncode}) at start-up")
             await asyncio.sleep(0.2)
-        await self.settle(what="start-up", chat_id=ORGANISER)
 
     async def stop(self) -> None:
         if self.bot and self.bot.returncode is None:
@@ -716,16 +721,26 @@ async def webhook(attack: Attack) -> None:
 
 class KillingBotApi(FakeBotApi):
     """The fake Bot API that can kill the bot (SIGKILL) the moment a request for `kill_at`
-    arrives, before answering it: the bot dies with that call in flight."""
+    arrives, before answering it: the bot dies with that call in flight. A getUpdates that
+    would confirm the update `unconfirmed` is held on its way (a slow network) until that is
+    cleared: the update is handled, but Telegram serves it again to the next process."""
 
     kill_at: str | None = None
     bot: asyncio.subprocess.Process | None = None
+    unconfirmed: int | None = None  # an update whose confirmation is held on its way
 
     def _answer(self, method, chat_id, params, arrived):
         if method == self.kill_at and self.bot and self.bot.returncode is None:
             self.kill_at = None
             self.bot.kill()
         return super()._answer(method, chat_id, params, arrived)
+
+    async def _get_updates(self, params):
+        if self.unconfirmed is None or int(params.get("offset") or 0) <= self.unconfirmed:
+            return await super()._get_updates(params)
+        while self.unconfirmed is not None:
+            await asyncio.sleep(0.05)
+        return []  # the process that asked died meanwhile: its offset never arrived
 
 
 def database_bytes(database: Path) -> bytes:
@@ -894,6 +909,268 @@ async def outputs_that_grow(attack: Attack) -> None:
     await attack.start()
 
 
+# --- SIGTERM at awkward moments, and updates delivered again --------------------------------
+
+STOP_WITHIN = 5.0  # seconds from SIGTERM to exit (D11)
+SOLIDARITY_PREVIEW = (
+    "/start solidarity",
+    "solidarity:write",
+    "Strength and love to every woman in a refuge",
+    "solidarity:anonymous",
+)
+MP_NAME_STEP = ("/start mp", "mp:find", "SW1A 1AA")
+MP_LETTER = (*MP_NAME_STEP, "mp:skip:name", "mp:skip:sentence")
+SENDING_TEXT = "<b>Attack</b>: one organiser broadcast for every supporter"
+SENDING_TO = range(100_001, 101_501)
+
+
+async def terminate(attack: Attack) -> float:
+    """SIGTERM, as systemd, Docker and `kill` stop the bot; the seconds until it exited."""
+    began = time.monotonic()
+    attack.bot.terminate()
+    await asyncio.wait_for(attack.bot.wait(), 60)
+    return time.monotonic() - began
+
+
+async def take_steps(attack: Attack, user_id: int, steps: tuple[str, ...]) -> None:
+    """Each step in turn, a button (`area:what`) pressed or a text sent, and answered."""
+    for step in steps:
+        mark = attack.mark()
+        if ":" in step and " " not in step:
+            attack.press(user_id, step)
+        else:
+            attack.say(user_id, step)
+        deadline = time.monotonic() + 60  # the first preview reads the card fonts: seconds
+        while not attack.texts(mark, user_id) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await attack.settle(what=step)
+
+
+async def sigterm_mid_journeys(attack: Attack) -> None:
+    """SIGTERM with one supporter at the solidarity preview, one at the MP letter's name step
+    and one whose postcode lookup hangs: the bot exits in time, nobody is left unanswered, and
+    after the restart each carries on where they were."""
+    writer, letter, waiting = 710, 711, 712
+    for user_id, steps in ((writer, SOLIDARITY_PREVIEW), (letter, MP_NAME_STEP)):
+        await onboard(attack, user_id)
+        await take_steps(attack, user_id, steps)
+    await onboard(attack, waiting)
+    await take_steps(attack, waiting, MP_NAME_STEP[:2])
+    attack.lookups.failure = "hang"
+    mark = attack.mark()
+    attack.say(waiting, "SW1A 1AA")
+    await asyncio.sleep(0.3)  # the lookup is under way, and hangs
+    took = await terminate(attack)
+    attack.lookups.failure = None
+    print(f"     exited {took:.2f} s after the SIGTERM", flush=True)
+    await attack.start()
+    attack.check(
+        "SIGTERM with supporters mid-journey and a postcode lookup hanging",
+        f"exits within {STOP_WITHIN:.0f} s",
+        took < STOP_WITHIN,
+        f"{took:.1f} s",
+    )
+    answered = attack.texts(mark, waiting)
+    attack.check(
+        "the supporter whose lookup hung at the SIGTERM",
+        "answered (WriteToThem), not left waiting",
+        any("writetothem" in t.lower() for t in answered),
+        f"said {[t[:60] for t in answered]}",
+    )
+    mark = attack.mark()
+    attack.press(writer, "solidarity:send")
+    attack.say(letter, "Ana")
+    await attack.settle(what="after the SIGTERM")
+    queued = attack.rows(f"SELECT count(*) FROM solidarity_messages WHERE user_id = {writer}")
+    attack.check(
+        "the solidarity preview's Send, pressed after a SIGTERM and a restart",
+        "the message queued once, and thanks",
+        queued == 1 and any("with the organisers" in t for t in attack.texts(mark, writer)),
+        f"{queued} queued, said {attack.texts(mark, writer)[:1]}",
+    )
+    attack.check(
+        "a name typed at the MP letter's name step after a SIGTERM and a restart",
+        "taken: the next step (the sentence, skippable)",
+        "mp:skip:sentence" in attack.buttons(letter, mark),
+        f"said {attack.texts(mark, letter)[:1]}",
+    )
+
+
+def seed_sending(database: Path) -> int:
+    """1,500 supporters who chose the daily prompt and updates, and an organiser's broadcast to
+    them already under way; returns its id."""
+    from bot.delivery import create_broadcast, enqueue
+    from bot.storage import Storage
+    from bot.storage.supporters import DAILY_PROMPT, UPDATES, WHATS_NEXT
+    from tests.support.crash_suite import SEED_RULES
+
+    storage = Storage.open(database)
+    storage.ensure_supporter(ORGANISER, "en")
+    for user_id in SENDING_TO:
+        storage.ensure_supporter(user_id, "en")
+        storage.set_consents(
+            user_id, dict.fromkeys((DAILY_PROMPT, UPDATES, WHATS_NEXT), True), "v1"
+        )
+    broadcast_id = create_broadcast(storage, texts={"en": SENDING_TEXT}, created_by=ORGANISER)
+    enqueue(storage, broadcast_id, SEED_RULES)
+    storage.close()
+    return broadcast_id
+
+
+def sent_to_supporters(attack: Attack) -> tuple[Counter[int], Counter[int]]:
+    """Messages Telegram took for each of SENDING_TO: the broadcast's, and the daily prompt's."""
+    broadcast, prompt = Counter(), Counter()
+    for r in attack.api.sends():
+        if r.status == 200 and r.chat_id in SENDING_TO:
+            (broadcast if r.params.get("text") == SENDING_TEXT else prompt)[r.chat_id] += 1
+    return broadcast, prompt
+
+
+async def sigterm_mid_sending(attack: Attack) -> None:
+    """SIGTERM while today's daily prompt and an organiser's broadcast go out together: the
+    bot exits in time with its batches recorded, and the next start finishes both, with a new
+    progress message and the final report to the organiser."""
+    from tests.support.crash_suite import local_today, write_campaign
+
+    await attack.stop()
+    kept, attack.database = attack.database, attack.workdir / "sending.db"
+    write_campaign(attack.workdir / "today.toml", local_today())
+    broadcast_id = seed_sending(attack.database)
+    env = {"CAMPAIGN_FILE": str(attack.workdir / "today.toml"), "BROADCAST_RATE": "100"}
+    env["PAID_BROADCASTS"] = "true"
+    await attack.launch(**env)
+    deadline = time.monotonic() + 120
+    while sum(c.total() for c in sent_to_supporters(attack)) < 600:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sending never got going")
+        await asyncio.sleep(0.05)
+    took = await terminate(attack)
+    in_flight = attack.rows("SELECT count(*) FROM deliveries WHERE status = 'sending'")
+    running = attack.rows("SELECT count(*) FROM broadcasts WHERE status = 'running'")
+    mark = attack.mark()
+    await attack.launch(**env)
+    deadline = time.monotonic() + 240
+    while attack.rows("SELECT count(*) FROM broadcasts WHERE status = 'running'"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sending never finished after the restart")
+        await asyncio.sleep(0.5)
+    await attack.settle(what="the final report", chat_id=ORGANISER)
+    broadcast, prompt = sent_to_supporters(attack)
+    everyone = set(SENDING_TO)
+    duplicates = broadcast.total() + prompt.total() - 2 * len(everyone)
+    print(
+        f"     exited {took:.2f} s after the SIGTERM, {in_flight} sends in flight, "
+        f"{duplicates} duplicates after the restart",
+        flush=True,
+    )
+    attack.check(
+        "SIGTERM while the daily prompt and a broadcast go out to 1,500 supporters",
+        f"exits within {STOP_WITHIN:.0f} s, both left running to resume",
+        took < STOP_WITHIN and running == 2,
+        f"{took:.1f} s, {running} running",
+    )
+    attack.check(
+        "the start after that SIGTERM",
+        "finishes both: everyone served, duplicates no more than the sends in flight",
+        set(broadcast) == set(prompt) == everyone and duplicates <= in_flight,
+        f"{len(broadcast)}, {len(prompt)} served, {duplicates} duplicates, {in_flight} in flight",
+    )
+    told = attack.texts(mark, ORGANISER)
+    attack.check(
+        "the organiser whose broadcast was cut by the SIGTERM",
+        "a new progress message and the final report",
+        any(f"Sending broadcast #{broadcast_id}" in t for t in told)
+        and any(f"Broadcast #{broadcast_id} finished" in t for t in told),
+        f"told {[t[:50] for t in told]}",
+    )
+    await attack.stop()
+    attack.database = kept
+    await attack.start()
+
+
+async def delivered_again(attack: Attack) -> None:
+    """A supporter's press handled, the bot killed (kill -9) as it answers, before the
+    getUpdates confirming the press reached Telegram: the next process is given the same update
+    again. A signature, a letter and a solidarity message each still count once."""
+    cases = (
+        (
+            "I've signed",
+            ("/start petition",),
+            "petition:signed",
+            "SELECT count(*) FROM actions WHERE user_id = {} AND kind = 'petition_signed'",
+        ),
+        (
+            "I've sent it (the MP letter)",
+            MP_LETTER,
+            "mp:sent",
+            "SELECT count(*) FROM mp_followups WHERE user_id = {}",
+        ),
+        (
+            "Send (a solidarity message)",
+            SOLIDARITY_PREVIEW,
+            "solidarity:send",
+            "SELECT count(*) FROM solidarity_messages WHERE user_id = {}",
+        ),
+    )
+    for index, (button, steps, data, counted) in enumerate(cases):
+        user_id = 720 + index
+        await onboard(attack, user_id)
+        await take_steps(attack, user_id, steps)
+        attack.api.kill_at, attack.api.bot = "answerCallbackQuery", attack.bot
+        attack.api.unconfirmed = attack.press(user_id, data)
+        await attack.bot.wait()
+        attack.api.unconfirmed = attack.api.kill_at = None
+        mark = attack.mark()
+        await attack.start()
+        said = attack.texts(mark, user_id)
+        recorded = attack.rows(counted.format(user_id))
+        attack.check(
+            f"{button} pressed, the bot killed as it answers, the press delivered again",
+            "recorded once, answered, no apology",
+            recorded == 1 and said and not any(GENERIC in t for t in said),
+            f"recorded {recorded}, said {[t[:50] for t in said]}",
+        )
+
+
+async def typed_again(attack: Attack) -> None:
+    """A solidarity message typed and handled to the end, the bot killed before the getUpdates
+    confirming it reached Telegram: given again at the next start, it is not taken a second
+    time, as the signature."""
+    user_id, body = 730, "We stand with every survivor"
+    await onboard(attack, user_id)
+    await take_steps(attack, user_id, SOLIDARITY_PREVIEW[:2])
+    update_id = attack.api.unconfirmed = attack.say(user_id, body)
+    deadline = time.monotonic() + 60
+    handled = f"SELECT count(*) FROM handled_updates WHERE update_id = {update_id}"
+    while not attack.rows(handled):  # its answer sent, its state saved, all done
+        if time.monotonic() > deadline:
+            raise RuntimeError("the typed message was never handled")
+        await asyncio.sleep(0.1)
+    attack.bot.kill()
+    await attack.bot.wait()
+    attack.api.unconfirmed = None
+    await attack.start()
+    await take_steps(attack, user_id, ("solidarity:anonymous", "solidarity:send"))
+    with contextlib.closing(sqlite3.connect(attack.database)) as db:
+        rows = db.execute(
+            "SELECT body, signature FROM solidarity_messages WHERE user_id = ?", [user_id]
+        ).fetchall()
+    attack.check(
+        "a solidarity message typed, handled, the bot killed, the message delivered again",
+        "taken once: queued as the message, unsigned, not also as its signature",
+        rows == [(body, None)],
+        f"{rows}",
+    )
+
+
+async def sigterm_and_again(attack: Attack) -> None:
+    await restart(attack)  # as polling starts it: the part before may have left it stopped
+    await sigterm_mid_journeys(attack)
+    await delivered_again(attack)
+    await typed_again(attack)
+    await sigterm_mid_sending(attack)
+
+
 async def shared_chats_and_a_restart(attack: Attack) -> None:
     await chats_that_are_not_private(attack, restarted=False)
     await restart(attack)
@@ -911,6 +1188,7 @@ PARTS = {
     "forget": kill_during_forget,
     "migrations": kill_during_migrations,
     "webhook": webhook,
+    "sigterm": sigterm_and_again,
 }
 
 

@@ -6,13 +6,15 @@ them the database file's mode) and every backup are created with mode 0600, in f
 `backups/` beside the database unless told otherwise, named `<database>-<UTC time>.db`;
 `rotate` keeps the newest few of those. The copy taken automatically before a schema migration
 is named `<database>-<UTC time>-before-<migration>.db` and is never rotated away. A copy bears
-its name only once it is complete.
+its name only once it is complete; what a copy cut off half-way left behind is deleted by the
+next backup into that folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import os
 import sqlite3
 from pathlib import Path
@@ -23,6 +25,12 @@ SQLITE_SIDE_FILES = ("-wal", "-shm")
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 BEFORE = "-before-"
 PARTIAL = ".partial"  # a copy still being written, or cut off: never a backup
+# What SQLite writes beside a copy while it fills it (the copy is not in WAL mode).
+PARTIAL_SIDE_FILES = ("-journal",)
+
+
+class BackupBusy(Exception):
+    """Another backup is being written to the same file right now."""
 
 
 def create_private(path: Path) -> None:
@@ -52,17 +60,44 @@ def copy_database(source: sqlite3.Connection, destination: Path) -> None:
 
     The copy is written beside it as `<destination>.partial` and takes its name only once
     complete: a copy cut off half-way (kill -9, a full disk, the machine stopping) would be an
-    empty database that looked like a backup and counted among those `rotate` keeps.
+    empty database that looked like a backup and counted among those `rotate` keeps. The
+    partial copy is locked while it is written, so what copies that died left behind (copies
+    of supporters' data that no rotation or purge would ever delete) can be told from a copy
+    under way, and is deleted first. Raises BackupBusy when another backup is writing to
+    `destination` now.
     """
+    remove_leftovers(destination.parent)
     partial = destination.with_name(f"{destination.name}{PARTIAL}")
     create_private(partial)
-    target = sqlite3.connect(partial)
-    try:
-        with target:
-            source.backup(target)
-    finally:
-        target.close()
-    os.replace(partial, destination)
+    with open(partial, "rb") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupBusy(f"another backup is being written to {destination}") from None
+        target = sqlite3.connect(partial)
+        try:
+            with target:
+                source.backup(target)
+        except BaseException:
+            partial.unlink()  # a copy that failed (a full disk) is no backup
+            raise
+        finally:
+            target.close()
+        os.replace(partial, destination)
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete the partial copies in `folder` that no backup is writing any more (each locked
+    while written: one nobody holds was cut off), and their journals."""
+    for partial in folder.glob(f"*.db{PARTIAL}"):
+        with contextlib.suppress(FileNotFoundError), open(partial, "rb") as held:
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a backup under way
+            for path in (partial, *(Path(f"{partial}{side}") for side in PARTIAL_SIDE_FILES)):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
 
 def backup(database: Path, destination: Path) -> None:

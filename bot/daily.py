@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -273,10 +274,15 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
     if run is None:
         return None
     broadcast = storage.get_broadcast(run["broadcast_id"]) or {}
+    counts = Counter(storage.broadcast_summary(run["broadcast_id"]))
+    # Someone skipped because they had blocked the bot before their turn blocked it all the
+    # same: the overview says so, rather than "unsubscribed".
+    blocked_meanwhile = storage.skip_reasons(run["broadcast_id"]).get(delivery.SKIPPED_BLOCKED, 0)
+    counts.update({delivery.BLOCKED: blocked_meanwhile, delivery.SKIPPED: -blocked_meanwhile})
     return DayStatus(
         day=run["day"],
         broadcast_status=broadcast.get("status", ""),
-        counts=storage.broadcast_summary(run["broadcast_id"]),
+        counts=dict(counts),
         total=broadcast.get("total") or 0,
         channel_status=run["channel_status"],
         x_status=run["x_status"],

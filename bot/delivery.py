@@ -64,7 +64,9 @@ from bot.consent import (
 )
 from bot.progress import same_journey
 from bot.ratelimit import Turn, retry_seconds
-from bot.storage import Storage, utcnow
+from bot.storage import Storage, supporters, utcnow
+from bot.storage.broadcasts import DAILY_CAP
+from bot.storage.lobby import COVERED, NOT_GOING, NOW_GOING, STOPPED
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,11 @@ PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
     "skipped",
 )
 OUTCOMES = (SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED)
+# Why a recipient was skipped at their turn besides having said no to this kind of message
+# (UNSUBSCRIBED) or the daily cap, in the order the organiser's report says them: blocked the
+# bot (found by another message), or no longer in the lobby-day audience the message was for.
+SKIPPED_BLOCKED = supporters.BLOCKED
+SKIP_REASONS = (SKIPPED_BLOCKED, NOT_GOING, STOPPED, NOW_GOING, COVERED)
 MAX_BATCH_SIZE = 200
 DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
@@ -138,6 +145,9 @@ class Audience:
     constituency_code: str | None = None
     lobby_event: int | None = None
     lobby_reach: str | None = None
+    # Those whose "Did your MP reply?" the broadcast asks: its own recipients (mp_followups'
+    # broadcast_id), chosen by `enqueue`, not countable beforehand.
+    mp_followups: bool = False
 
     def as_filters(self) -> dict[str, object]:
         """As keyword arguments for the storage queries that choose recipients. An action
@@ -162,6 +172,7 @@ class Audience:
             "constituency_code": self.constituency_code,
             "lobby_event": self.lobby_event,
             "lobby_reach": self.lobby_reach,
+            "mp_followups": self.mp_followups,
         }
         return {name: value for name, value in values.items() if value}
 
@@ -174,6 +185,7 @@ class Audience:
             constituency_code=values.get("constituency_code"),
             lobby_event=values.get("lobby_event"),
             lobby_reach=values.get("lobby_reach"),
+            mp_followups=bool(values.get("mp_followups")),
         )
 
 
@@ -249,6 +261,8 @@ class DeliveryReport:
     not_sent: int  # still pending (a cancelled run) or in flight
     total: int
     seconds: float  # this run's duration
+    # Of the skipped, how many for each reason other than the cap (SKIP_REASONS, UNSUBSCRIBED).
+    skipped_for: Mapping[str, int] = field(default_factory=dict)
 
 
 ProgressCallback = Callable[[ProgressSnapshot], Awaitable[None]]
@@ -278,15 +292,30 @@ def create_broadcast(
         kind=kind,
         texts=dict(texts),
         audience=audience.as_dict(),
-        buttons={
-            **{lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
-            **{lang: markup.to_dict() for lang, markup in (keyboards or {}).items()},
-        },
+        buttons=_stored_buttons(buttons, keyboards),
         photo_file_id=photo_file_id,
         created_by=created_by,
         scheduled_for=scheduled_for,
         campaign_day=campaign_day,
     )
+
+
+def attach_keyboards(
+    storage: Storage, broadcast_id: int, keyboards: Mapping[str, InlineKeyboardMarkup]
+) -> None:
+    """Give a broadcast not yet started its keyboard by language: for buttons that name the
+    broadcast, known once it is created (call in the same transaction)."""
+    storage.set_broadcast_buttons(broadcast_id, _stored_buttons(None, keyboards))
+
+
+def _stored_buttons(
+    buttons: Mapping[str, LinkButton] | None, keyboards: Mapping[str, InlineKeyboardMarkup] | None
+) -> dict[str, dict[str, Any]]:
+    """A broadcast's buttons by language as stored: a link button or a whole keyboard."""
+    return {
+        **{lang: {"label": b.label, "url": b.url} for lang, b in (buttons or {}).items()},
+        **{lang: markup.to_dict() for lang, markup in (keyboards or {}).items()},
+    }
 
 
 def enqueue(storage: Storage, broadcast_id: int, rules: Rules) -> int | None:
@@ -298,7 +327,9 @@ def enqueue(storage: Storage, broadcast_id: int, rules: Rules) -> int | None:
         raise LookupError(f"no broadcast {broadcast_id}")
     audience = Audience.from_dict(broadcast["audience"])
     consent = rules.subject_for(broadcast["kind"], utcnow())
-    return storage.start_deliveries(broadcast_id, consent=consent, **audience.as_filters())
+    return storage.start_deliveries(
+        broadcast_id, consent=consent, mp_followups=audience.mp_followups, **audience.as_filters()
+    )
 
 
 async def run_broadcast(
@@ -534,8 +565,10 @@ class _Run:
         self.rules = rules
         self.kind = kind
         # Whether someone is still going to a lobby day is checked again at send time too: a
-        # yes cancelled meanwhile ends its reminders at once.
+        # yes cancelled meanwhile ends its reminders at once; so is whether a follow-up is still
+        # owed its question.
         self.lobby = audience.as_filters()["lobby"]
+        self.followups_of = broadcast_id if audience.mp_followups else None
         self.pause = _Pause()
 
     def cap(self) -> tuple[int, dt.datetime] | None:
@@ -587,9 +620,10 @@ class _Run:
         send may start (at once if it is skipped)."""
         await self.pause.wait()
         consent = self.rules.subject_for(self.kind, utcnow())
-        if not self.storage.may_receive(user_id, consent, self.lobby):
+        refusal = self.storage.refusal(user_id, consent, self.lobby, self.followups_of)
+        if refusal:
             turn.started()
-            return _Outcome(user_id, SKIPPED)
+            return _Outcome(user_id, SKIPPED, error=refusal)
         try:
             message_id = await self.message.send(self.bot, user_id, language, turn)
         except InvalidToken:
@@ -686,6 +720,7 @@ class _Tally:
 def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryReport:
     counts = Counter(storage.broadcast_summary(broadcast_id))
     broadcast = storage.get_broadcast(broadcast_id)
+    skipped_for = storage.skip_reasons(broadcast_id)
     return DeliveryReport(
         broadcast_id=broadcast_id,
         status=broadcast["status"],
@@ -694,8 +729,9 @@ def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryRepo
         blocked=counts[BLOCKED],
         unknown=counts[UNKNOWN],
         skipped=counts[SKIPPED],
-        capped=storage.capped_count(broadcast_id),
+        capped=skipped_for.pop(DAILY_CAP, 0),
         not_sent=counts[PENDING] + counts["sending"],
         total=broadcast["total"] or 0,
         seconds=seconds,
+        skipped_for=skipped_for,
     )

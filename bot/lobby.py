@@ -72,7 +72,9 @@ AUDIENCE_REACHES = (GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE)
 # it went (not an organiser's choice in the broadcast composer).
 STILL_GOING_AUDIENCE = "still_going"
 
-_HASHTAG = re.compile(r"#?([0-9A-Za-z_]*[A-Za-z_][0-9A-Za-z_]*)")
+# One hashtag as X reads one: letters of any script, digits and _, not digits alone
+# ("#DíaDeLobby" is one; a coalition writes in three languages).
+_HASHTAG = re.compile(r"#?(\w*[^\W\d]\w*)")
 HASHTAG_LIMIT = 50
 
 

@@ -1,5 +1,6 @@
 """Write to your MP: postcode -> constituency (postcodes.io) -> current MP (UK Parliament Members
-API), an SQLite cache of MPs, and the letter with the links that hand it over.
+API), an SQLite cache of MPs, the letter with the links that hand it over, and "Did your MP
+reply?" fourteen days later.
 
 The postcode is only ever sent to postcodes.io; it is never stored, logged or put into a link.
 The Members API publishes no GSS codes, so MPs are cached under the constituency's normalised
@@ -13,13 +14,16 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
+from telegram import InlineKeyboardMarkup
 
+from bot.consent import FOLLOWUP_KIND
+from bot.delivery import Audience, attach_keyboards, create_broadcast
 from bot.storage import utcnow
 
 if TYPE_CHECKING:
@@ -70,6 +74,33 @@ MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
 # "not yet" may be changed later. Stored in mp_followups.outcome; counted per constituency.
 REPLY_NOT_YET = "not_yet"
 REPLY_OUTCOMES = ("supportive", "unsupportive", "form_letter", REPLY_NOT_YET, "no_reply")
+
+
+def start_followups(
+    storage: Storage,
+    now: dt.datetime,
+    consent: str | None,
+    texts: Mapping[str, str],
+    keyboards: Callable[[int], Mapping[str, InlineKeyboardMarkup]],
+) -> int | None:
+    """Put every follow-up due at `now` (to those who said yes to `consent`, a bot.consent
+    subject, None: no choice needed) in one broadcast of the delivery engine, created in the
+    same transaction: each is asked at most once and, once in it, delivered whatever happens
+    to the process (Promise D). `texts` and `keyboards(broadcast_id)` are the question and its
+    answers by language. Returns the broadcast's id, None if nothing was due."""
+    with storage.immediate():
+        if not storage.mp_followups_due(now, consent):
+            return None
+        broadcast_id = create_broadcast(
+            storage,
+            kind=FOLLOWUP_KIND,
+            texts=texts,
+            audience=Audience(mp_followups=True),
+            scheduled_for=now,
+        )
+        attach_keyboards(storage, broadcast_id, keyboards(broadcast_id))
+        storage.ask_mp_followups(broadcast_id, now, consent)
+    return broadcast_id
 
 
 class MpLookupError(Exception):

@@ -143,7 +143,9 @@ def gather_stats(storage: Storage, campaign: Campaign, now: dt.datetime) -> Camp
         },
         constituencies=constituency_letters(storage, TOP_CONSTITUENCIES),
         referrals=referrals(storage.referral_sources()),
-        broadcasts=broadcast_outcomes(storage, RECENT_BROADCASTS),
+        # Organisers' broadcasts, prompts and lobby-day messages: the letters' follow-up
+        # batches would crowd them out (their replies are counted per constituency).
+        broadcasts=broadcast_outcomes(storage, RECENT_BROADCASTS, mp_followups=False),
         solidarity=storage.solidarity_message_counts(),
         lobby_days=tuple(
             LobbyDay(
@@ -199,7 +201,10 @@ def _most(counts: Mapping[str, int], limit: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
-def broadcast_outcomes(storage: Storage, limit: int | None) -> tuple[BroadcastOutcome, ...]:
+def broadcast_outcomes(
+    storage: Storage, limit: int | None, *, mp_followups: bool = True
+) -> tuple[BroadcastOutcome, ...]:
+    """The latest broadcasts' outcomes, latest first; `mp_followups` as in the storage's."""
     return tuple(
         BroadcastOutcome(
             id=row["id"],
@@ -209,7 +214,7 @@ def broadcast_outcomes(storage: Storage, limit: int | None) -> tuple[BroadcastOu
             total=row["total"] or 0,
             deliveries=row["deliveries"],
         )
-        for row in storage.broadcast_outcomes(limit)
+        for row in storage.broadcast_outcomes(limit, mp_followups=mp_followups)
     )
 
 

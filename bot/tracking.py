@@ -21,7 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import httpx
 
@@ -41,6 +41,7 @@ X_WINDOW = dt.timedelta(days=7)
 DEFAULT_RATE_LIMIT_PAUSE = dt.timedelta(minutes=15)
 X_EPOCH_MS = 1288834974657  # Twitter's snowflake epoch
 BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not bill reads
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class PollReport:
     hours_counted: int = 0
     new_posts: int = 0
     alerts: list[Alert] = field(default_factory=list)  # new problems: tell organisers now
+    recovered: list[str] = field(default_factory=list)  # sources whose problems just ended
     skipped: dict[str, str] = field(default_factory=dict)  # source -> "budget" | "rate_limited"
 
 
@@ -423,13 +425,13 @@ async def _refresh(
     if source.has_counts:
         spend()
         start = _count_start(storage, source.name, hashtag, now)
-        counts = await source.hourly_counts(hashtag, start)
+        counts = await _read(source.hourly_counts(hashtag, start))
         storage.save_hashtag_counts(
             source.name, hashtag, {stamp(hour): count for hour, count in counts.items()}
         )
         report.hours_counted += len(counts)
     spend()
-    found = await source.search(hashtag, storage.tracking_checkpoint(source.name, hashtag))
+    found = await _read(source.search(hashtag, storage.tracking_checkpoint(source.name, hashtag)))
     report.new_posts += storage.save_hashtag_posts(
         source.name, hashtag, [post.row() for post in found.posts]
     )
@@ -439,6 +441,16 @@ async def _refresh(
             source.name, hashtag, stamp(floor_hour(first))
         )
     storage.save_tracking_checkpoint(source.name, hashtag, found.checkpoint)
+
+
+async def _read(answer: Awaitable[T]) -> T:
+    """A source's answer. One not in the shape the service documents (broken JSON, a field
+    missing or of another type) is a SourceError like any other failure: reported once, not
+    a traceback at every poll."""
+    try:
+        return await answer
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SourceError("unexpected", type(error).__name__) from error
 
 
 def _record_problem(storage: Storage, source: str, error: SourceError, report: PollReport) -> None:
@@ -489,7 +501,8 @@ async def _poll_source(
         report.skipped[source.name] = "budget"
         return
     # It answered every request: whatever was wrong is over, and may be reported again later.
-    storage.clear_tracking_alerts(source.name)
+    if storage.clear_tracking_alerts(source.name):
+        report.recovered.append(source.name)
     storage.set_flag(_resume_key(source.name), None)
 
 
@@ -503,7 +516,8 @@ async def poll_once(
 ) -> PollReport:
     """Refresh counts and posts for every campaign hashtag from each source given (None: that
     source is off). Call every `settings.tracking_poll_minutes`; send `report.alerts` to
-    organisers (each problem appears there once, however many polls it lasts)."""
+    organisers (each problem appears there once, however many polls it lasts), and
+    `report.recovered` when it is over."""
     report = PollReport()
     for source in (x_source, bluesky_source):
         if source is not None:

@@ -1,9 +1,11 @@
 """`register_all`: the one ordered list of handlers. Order matters.
 
-Group -4 keeps everything to private chats; group -3 drops floods before any work is done;
+Group -5 skips an update handled before (given again after a restart);
+group -4 keeps everything to private chats; group -3 drops floods before any work is done;
 group -2 does bookkeeping for every update;
 group 0 holds the journeys, most specific first, with the catch-all for stale buttons last.
-The final group writes conversation state through to SQLite after each update.
+The final group writes conversation state through to SQLite after each update, and notes it
+handled.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ ALLOWED_UPDATES = [
 
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), and
-    the ids of this update's messages for /forget."""
+    the ids of this update's messages for /forget; then note the update handled, so Telegram
+    giving it again after a restart changes nothing."""
     await context.bot_data.storage.writable()
     if context.message_ids and context.started:
         try:
@@ -56,6 +59,7 @@ async def persist_now(update: Update, context: Context) -> None:
             logger.warning("Could not note the messages of update %s: %s", update.update_id, error)
     user = update.effective_user
     if user is None:
+        note_handled(update, context)
         return  # a channel post, a reaction count, a boost...: no person, no state
     if any(key in context.user_data for key in context.bot_data.drafts):
         context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
@@ -65,6 +69,17 @@ async def persist_now(update: Update, context: Context) -> None:
     # is after this handler: mark it now, or it is written with the next update (or lost).
     context.application.mark_data_for_update_persistence(user_ids=user.id)
     await context.application.update_persistence()
+    note_handled(update, context)
+
+
+def note_handled(update: Update, context: Context) -> None:
+    """Note the update handled to the end (`handlers.gate.once`)."""
+    try:
+        context.bot_data.storage.note_handled(update.update_id)
+    except sqlite3.Error as error:
+        # What the person asked for was done; only the guard against Telegram giving this
+        # update again after a crash is lost.
+        logger.warning("Could not note update %s handled: %s", update.update_id, error)
 
 
 def register_all(app: Application) -> None:

@@ -1,5 +1,5 @@
-"""Gates every update passes before any journey sees it: private chats only, fairness, then
-bookkeeping; and the one update about the bot itself, being blocked or unblocked."""
+"""Gates every update passes before any journey sees it: once only, private chats only,
+fairness, then bookkeeping; and the one update about the bot itself, being blocked or unblocked."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ logger = logging.getLogger(__name__)
 
 # Bookkeeping is for what a person sends or taps, not for news about the bot's membership.
 PERSON_UPDATES = ("message", "edited_message", "callback_query")
+
+
+async def once(update: Update, context: Context) -> None:
+    """An update handled to the end before, given again by Telegram after a restart (the
+    process died before its confirmation reached Telegram), is not handled twice: a name
+    typed at one step would be taken again as the answer to the next."""
+    if context.bot_data.storage.was_handled(update.update_id):
+        logger.info("Update %s was delivered again; it is handled once", update.update_id)
+        raise ApplicationHandlerStop
 
 
 async def private_only(update: Update, context: Context) -> None:
@@ -143,6 +152,7 @@ async def record_membership(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:
+    app.add_handler(TypeHandler(Update, once), group=-5)
     app.add_handler(TypeHandler(Update, private_only), group=-4)
     app.add_handler(TypeHandler(Update, limit_flood), group=-3)
     app.add_handler(TypeHandler(Update, know_supporter), group=-2)

@@ -51,6 +51,7 @@ from bot.typed import says_something
 from handlers.common import (
     POSTCODE_OR_HALF,
     POSTCODE_TEXT,
+    BotStopping,
     Handler,
     Showing,
     answer,
@@ -61,6 +62,7 @@ from handlers.common import (
     reply,
     show,
     showing,
+    unless_stopping,
     user_id,
 )
 from handlers.exits import back_to_menu, exits, language_change
@@ -70,6 +72,7 @@ from messages import lobby as lobby_screens
 from messages.core import characters
 from messages.mp import (
     ANSWER_PREFIX,
+    ASKED_PREFIX,
     FIND,
     KEEP_MIXED,
     LETTER_LANGUAGE_PREFIX,
@@ -98,7 +101,10 @@ from messages.mp import (
 )
 from scheduler import followups
 
-FOLLOWUP_ANSWER = re.compile(rf"{ANSWER_PREFIX}([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})")
+# An answer names its follow-up (the MP screen) or the broadcast that asked it (the question).
+FOLLOWUP_ANSWER = re.compile(
+    rf"({ANSWER_PREFIX}|{ASKED_PREFIX})([0-9]{{1,12}}):({'|'.join(REPLY_OUTCOMES)})"
+)
 
 POSTCODE, NAME, SENTENCE, LETTER_LANGUAGE = "postcode", "name", "sentence", "letter_language"
 # The screen (handlers.common.showing) where a postcode is taken before "Find my MP" is pressed.
@@ -241,7 +247,9 @@ async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP |
         return None
     await looking_up(update, context)
     try:
-        mp = await find_mp(data.http, data.settings, data.storage, postcode)
+        mp = await unless_stopping(
+            context, find_mp(data.http, data.settings, data.storage, postcode)
+        )
     except NoWestminsterSeat:
         no_seat = text(lang, "mp.no_westminster_seat")
         await reply(update, context, no_seat, keyboards.back_to_menu(lang))
@@ -254,7 +262,7 @@ async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP |
         vacant = text(lang, "mp.seat_vacant", constituency=error.constituency.name)
         await reply(update, context, vacant, writetothem_keyboard(lang, data.campaign, retry))
         return None
-    except LookupUnavailable:
+    except (LookupUnavailable, BotStopping):
         unavailable = text(lang, "mp.lookup_unavailable")
         keyboard = writetothem_keyboard(lang, data.campaign, retry)
         await reply(update, context, unavailable, keyboard)
@@ -462,9 +470,14 @@ async def answer_followup(update: Update, context: Context) -> None:
     if match is None:
         await stale_button(update, context)
         return
-    followup_id, outcome = int(match.group(1)), match.group(2)
+    prefix, number, outcome = match.group(1), int(match.group(2)), match.group(3)
     storage = context.bot_data.storage
-    if not storage.answer_mp_followup(followup_id, user_id(update), outcome, REPLY_NOT_YET):
+    followup_id = (
+        number if prefix == ANSWER_PREFIX else storage.mp_followup_asked_in(number, user_id(update))
+    )
+    if followup_id is None or not storage.answer_mp_followup(
+        followup_id, user_id(update), outcome, REPLY_NOT_YET
+    ):
         await stale_button(update, context)
         return
     if outcome == REPLY_NOT_YET:
@@ -542,7 +555,9 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
 def register(app: Application) -> None:
     """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
     it" for a letter handed over earlier, outside the journey."""
-    app.add_handler(CallbackQueryHandler(answer_followup, pattern=f"^{ANSWER_PREFIX}"))
+    app.add_handler(
+        CallbackQueryHandler(answer_followup, pattern=f"^({ANSWER_PREFIX}|{ASKED_PREFIX})")
+    )
     app.add_handler(conversation(app.user_data))
     app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp

@@ -10,7 +10,15 @@ from telegram.ext import Application
 from bot import sharing
 from bot.app.context import Context
 from bot.progress import PETITION_SIGNED, SHARED
-from handlers.common import language, looking_up, routes, show, user_id
+from handlers.common import (
+    BotStopping,
+    language,
+    looking_up,
+    routes,
+    show,
+    unless_stopping,
+    user_id,
+)
 from messages import keyboards, text
 from messages.petition import (
     SHARE_DONE,
@@ -49,7 +57,10 @@ async def open_petition(update: Update, context: Context) -> None:
     counter = context.bot_data.petition_counter
     if counter.will_fetch(url):
         await looking_up(update, context)
-    counts = await counter.counts(url)
+    try:
+        counts = await unless_stopping(context, counter.counts(url))
+    except BotStopping:
+        counts = None  # the petition without its count, rather than a late stop
     await show(
         update,
         context,

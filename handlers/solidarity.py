@@ -228,9 +228,9 @@ async def submit_message(update: Update, context: Context) -> int | str:
     if not draft:
         return await ask_message(update, context)
     lang = language(update, context)
-    storage = context.bot_data.storage
-    storage.add_solidarity_message(user_id(update), draft["body"], draft.get("signature"), lang)
-    storage.record_action(user_id(update), SOLIDARITY_WRITTEN)
+    context.bot_data.storage.queue_solidarity_message(
+        user_id(update), draft["body"], draft.get("signature"), lang, SOLIDARITY_WRITTEN
+    )
     await show(update, context, text(lang, "solidarity.sent"), keyboards.back_to_menu(lang))
     return ConversationHandler.END
 

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
-from bot.delivery import Audience, DeliveryReport, ProgressSnapshot
+from bot.delivery import SKIP_REASONS, Audience, DeliveryReport, ProgressSnapshot
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.core import characters, language_name
@@ -432,8 +432,10 @@ def progress_text(language: str, snapshot: ProgressSnapshot) -> Html:
 
 
 def figures(language: str, report: DeliveryReport, daily_cap: int) -> Html:
-    """The final figures; those the daily cap held back (at most `daily_cap` broadcasts a
-    person a day) are said apart from those who unsubscribed."""
+    """The final figures. Those skipped at their turn are said by reason: those who had
+    unsubscribed, those the daily cap held back (at most `daily_cap` broadcasts a person a
+    day), and a line for each other reason (delivery.SKIP_REASONS) that skipped anyone."""
+    others = {reason: report.skipped_for.get(reason, 0) for reason in SKIP_REASONS}
     body = text(
         language,
         "broadcast.report_figures",
@@ -442,13 +444,18 @@ def figures(language: str, report: DeliveryReport, daily_cap: int) -> Html:
         blocked=number(language, report.blocked),
         failed=number(language, report.failed),
         unknown=number(language, report.unknown),
-        skipped=number(language, report.skipped - report.capped),
+        skipped=number(language, report.skipped - report.capped - sum(others.values())),
         not_sent=number(language, report.not_sent),
     )
-    if not report.capped:
-        return body
-    capped = text(language, "broadcast.report_capped", count=report.capped, cap=daily_cap)
-    return Html(f"{body}\n{capped}")
+    lines = [body]
+    if report.capped:
+        lines.append(text(language, "broadcast.report_capped", count=report.capped, cap=daily_cap))
+    lines += [
+        text(language, f"broadcast.report_skipped_{reason}", count=count)
+        for reason, count in others.items()
+        if count
+    ]
+    return Html("\n".join(lines))
 
 
 def report_text(language: str, report: DeliveryReport, daily_cap: int) -> Html:

@@ -36,8 +36,11 @@ SENT = "mp:sent"
 # When the sentence is in another language than the letter: write it again, or keep it as it is.
 REWRITE = "mp:rewrite"
 KEEP_MIXED = "mp:keep"
-# Follow-up answers: `mp:reply:<followup id>:<outcome>`.
+# Follow-up answers: `mp:reply:<followup id>:<outcome>` on the MP screen (and under questions
+# asked before they went through the delivery engine), `mp:asked:<broadcast id>:<outcome>`
+# under the fourteen-day question.
 ANSWER_PREFIX = "mp:reply:"
+ASKED_PREFIX = "mp:asked:"
 
 COPY_TEXT_LIMIT = 256  # characters a CopyTextButton carries
 
@@ -232,13 +235,22 @@ def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarku
 
 
 def answer_keyboard(lang: str, followup_id: int) -> InlineKeyboardMarkup:
-    """The answers to "Did your MP reply?", one a row."""
+    """The answers to "Has your MP replied?" about one follow-up, one a row."""
+    return _answers(lang, f"{ANSWER_PREFIX}{followup_id}")
+
+
+def asked_keyboard(lang: str, broadcast_id: int) -> InlineKeyboardMarkup:
+    """The answers under the fourteen-day question, which the broadcast `broadcast_id` asks
+    many at once: each answer finds the follow-up it asked the person who taps."""
+    return _answers(lang, f"{ASKED_PREFIX}{broadcast_id}")
+
+
+def _answers(lang: str, data: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    text(lang, f"mp.followup_{outcome}"),
-                    callback_data=f"{ANSWER_PREFIX}{followup_id}:{outcome}",
+                    text(lang, f"mp.followup_{outcome}"), callback_data=f"{data}:{outcome}"
                 )
             ]
             for outcome in REPLY_OUTCOMES

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import delivery
 from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
@@ -219,7 +220,12 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = []
     for row in rows:
         kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
-        status = text(lang, f"mydata.deliveries.{row['status']}")
+        key = f"mydata.deliveries.{row['status']}"
+        if row["status"] == delivery.SKIPPED and row["error"]:
+            # Why it was skipped, where the reason has words of its own (bot.delivery).
+            status = label(lang, f"{key}_{row['error']}", key)
+        else:
+            status = text(lang, key)
         stamped = row["updated_at"]
         lines.append(dated(lang, "mydata.deliveries.item", stamped, zone, kind=kind, status=status))
     return lines

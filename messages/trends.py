@@ -55,6 +55,11 @@ def render_alert(language: str, alert: Alert) -> Html:
     return text(language, "trends.alert", problem=problem)
 
 
+def render_recovered(language: str, source: str) -> Html:
+    """A source that had a problem answers again."""
+    return text(language, "trends.recovered", source=source_name(language, source))
+
+
 def _render_change(language: str, change: DayChange) -> Html:
     if not change.previous:
         return text(language, "trends.change_new")

@@ -4,26 +4,28 @@ A follow-up the supporter's own letter set up: during the campaign it goes to ev
 said /stop since; once the campaign is over, only to those who agreed to hear what comes next
 (bot.consent, P7).
 
-A repeating job looks for follow-ups that have come due. Each is marked asked before its
-question is sent, so it is asked at most once across any number of restarts; a send that fails
-is not retried (a timeout may well have reached the supporter).
+A repeating job puts the follow-ups come due in one broadcast of the delivery engine, created
+and recorded in one transaction (bot.mps.start_followups): each is asked at most once and, once
+in it, delivered like every other message (Promise D): paced behind supporters' replies, a 403
+marks the supporter blocked, a timeout is not retried (it may well have arrived), an outage of
+Telegram's servers delays it and loses nobody, and a run cut short by a crash resumes at the
+next start (scheduler.broadcasts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.app.context import Context
 from bot.consent import FOLLOWUP_KIND
+from bot.mps import start_followups
 from bot.storage import utcnow
 from messages import text
-from messages.mp import answer_keyboard
-
-logger = logging.getLogger(__name__)
+from messages.mp import asked_keyboard
+from scheduler import broadcasts
+from scheduler.lobby import in_every_language
 
 FOLLOWUP_JOB = "mp-followups"
 FOLLOW_UP_AFTER = dt.timedelta(days=14)
@@ -33,27 +35,17 @@ FIRST_CHECK_AFTER = 60  # seconds: let the bot settle after a start
 
 
 async def ask_due_followups(context: Context) -> None:
-    """Ask every supporter whose follow-up has come due, once."""
-    storage = context.bot_data.storage
+    """Ask every supporter whose follow-up has come due, once, through the delivery engine."""
     now = utcnow()
-    consent = context.bot_data.rules.subject_for(FOLLOWUP_KIND, now)
-    for followup in storage.due_mp_followups(now, consent):
-        if not storage.claim_mp_followup(followup["id"]):
-            continue
-        user_id, language = followup["user_id"], followup["language"]
-        try:
-            message = await context.bot.send_message(
-                user_id,
-                text(language, "mp.followup_question"),
-                reply_markup=answer_keyboard(language, followup["id"]),
-            )
-        except Forbidden:
-            storage.mark_blocked(user_id)
-            continue
-        except TelegramError as error:
-            logger.warning("Could not ask MP follow-up %s: %s", followup["id"], error)
-            continue
-        storage.record_chat_messages([(user_id, message.message_id)])
+    broadcast_id = start_followups(
+        context.bot_data.storage,
+        now,
+        context.bot_data.rules.subject_for(FOLLOWUP_KIND, now),
+        in_every_language(lambda lang: text(lang, "mp.followup_question")),
+        lambda broadcast_id: in_every_language(lambda lang: asked_keyboard(lang, broadcast_id)),
+    )
+    if broadcast_id is not None:
+        broadcasts.start(context.application, broadcast_id)
 
 
 def schedule(app: Application) -> None:

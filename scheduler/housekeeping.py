@@ -1,7 +1,8 @@
-"""Daily housekeeping: forget message ids Telegram no longer lets us delete, drop journey drafts
-their writers abandoned, and purge personal data once the retention period after the campaign
-has passed (P5). Also the scrub after an erasure (/forget or the purge), which empties the WAL so
-the erased rows are gone from the files, retried until it completes."""
+"""Daily housekeeping: forget message ids Telegram no longer lets us delete and the ids of
+updates it will not give again, drop journey drafts their writers abandoned, and purge personal
+data once the retention period after the campaign has passed (P5). Also the scrub after an
+erasure (/forget or the purge), which empties the WAL so the erased rows are gone from the
+files, retried until it completes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
 MESSAGE_ID_MEMORY = dt.timedelta(hours=48)
+# Telegram keeps an unconfirmed update 24 hours, and gives it again at the next start.
+HANDLED_UPDATE_MEMORY = dt.timedelta(hours=48)
 # An unfinished letter or message nobody has touched for this long is deleted (P5).
 DRAFT_LIFETIME = dt.timedelta(hours=24)
 MISFIRE_GRACE = 6 * 60 * 60
@@ -29,6 +32,7 @@ async def run_housekeeping(context: Context) -> None:
     """Prune old message ids; after the retention period, erase every supporter's data."""
     data = context.bot_data
     data.storage.prune_chat_messages(utcnow() - MESSAGE_ID_MEMORY)
+    data.storage.prune_handled_updates(utcnow() - HANDLED_UPDATE_MEMORY)
     await drop_abandoned_drafts(context.application)
     purge_on = data.campaign.end_date + dt.timedelta(days=data.settings.data_retention_days)
     if utcnow().astimezone(data.settings.zone).date() >= purge_on:

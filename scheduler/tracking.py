@@ -3,7 +3,7 @@
 Both are scheduled only when X or Bluesky is configured. The sources are opened once in
 `post_init` (`bot_data.tracking`) and closed at shutdown. A problem with a
 source reaches organisers once, when it starts: `poll_once` reports each problem only once,
-however many polls it lasts.
+however many polls it lasts, and says when the source answers again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.storage import utcnow
 from bot.tracking import Sources, digest, poll_once
 from messages import Html
 from messages.split import split_html
-from messages.trends import render_alert, render_digest
+from messages.trends import render_alert, render_digest, render_recovered
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
 
 
 async def poll_hashtags(context: Context) -> None:
-    """Refresh every campaign hashtag from X and Bluesky; tell organisers of new problems."""
+    """Refresh every campaign hashtag from X and Bluesky; tell organisers of new problems, and
+    of the end of one."""
     data = context.bot_data
     sources = data.tracking
     try:
@@ -72,6 +73,8 @@ async def poll_hashtags(context: Context) -> None:
         )
         for alert in report.alerts:
             await tell_organisers(context, functools.partial(render_alert, alert=alert))
+        for source in report.recovered:
+            await tell_organisers(context, functools.partial(render_recovered, source=source))
     except Exception:
         # Whatever went wrong, the next poll tries again: log it and keep the job running.
         logger.exception("Hashtag poll failed")

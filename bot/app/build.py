@@ -50,9 +50,11 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 
 class StepUpApplication(Application):
     """python-telegram-bot's Application, which at shutdown first stops the broadcasts under
-    way: otherwise it waits for every job and task to finish, a whole broadcast if need be."""
+    way and the outside lookups people wait for: otherwise it waits for every job and task to
+    finish, a whole broadcast or a hanging service's deadline if need be."""
 
     async def stop(self) -> None:
+        self.bot_data.stopping.set()
         await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
         await super().stop()
 

@@ -220,10 +220,14 @@ def backup_command(args: argparse.Namespace) -> int:
     database = settings.database_path
     if not database.exists():
         return fail(f"Setting DATABASE_PATH: {database} does not exist.")
-    destination = args.destination or (
-        backups.default_folder(database) / backups.backup_name(database, utcnow())
-    )
-    backups.backup(database, destination)
+    destination = args.destination
+    if destination is None or destination.is_dir():  # a folder: the usual name, in it
+        folder = destination or backups.default_folder(database)
+        destination = folder / backups.backup_name(database, utcnow())
+    try:
+        backups.backup(database, destination)
+    except (OSError, sqlite3.Error, backups.BackupBusy) as error:
+        return fail(f"Could not write the backup {destination}: {error}.")
     print(f"Backed up {database} to {destination}.")
     if args.keep is not None:
         for old in backups.rotate(destination.parent, database, args.keep):
@@ -314,7 +318,8 @@ def parser() -> argparse.ArgumentParser:
         "destination",
         type=Path,
         nargs="?",
-        help="the backup file to write (default: backups/<database>-<UTC time>.db beside it)",
+        help="the backup file, or the folder, to write it to (default: backups/<database>-<UTC "
+        "time>.db beside it)",
     )
     backup.add_argument(
         "--keep",

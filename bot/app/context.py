@@ -74,6 +74,8 @@ class BotData:
         # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
         # has not started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
+        # Set at SIGTERM: a person waiting for an outside service is answered without it now.
+        self.stopping = asyncio.Event()
 
     @property
     def rules(self) -> Rules:

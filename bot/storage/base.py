@@ -42,6 +42,20 @@ def not_stopped_since(moment: str, alias: str = "s") -> str:
     return f"({alias}.stopped_at IS NULL OR {alias}.stopped_at < {moment})"
 
 
+# A follow-up still owed its question: no answer yet, or "not yet" (bot.mps.REPLY_NOT_YET), which
+# leaves the question to come.
+FOLLOWUP_OWED = "(f.outcome IS NULL OR f.outcome = 'not_yet')"
+
+
+def followup_clause(condition: str = "1", alias: str = "s") -> str:
+    """SQL: the supporter `alias` has a follow-up `f` in the broadcast given as the parameter
+    (mp_followups.broadcast_id), meeting the SQL `condition`."""
+    return (
+        "EXISTS (SELECT 1 FROM mp_followups f WHERE f.broadcast_id = ?"
+        f" AND f.user_id = {alias}.user_id AND {condition})"
+    )
+
+
 class DatabaseUnusable(Exception):
     """The database file cannot be opened, read and written; the message says why, in one line
     an operator can act on."""

@@ -6,9 +6,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from bot.storage.base import Store, stamp
+from bot.storage.base import FOLLOWUP_OWED, Store, followup_clause, stamp
 from bot.storage.lobby import LOBBY_REACHES
-from bot.storage.supporters import agreed
+from bot.storage.supporters import UNSUBSCRIBED, agreed
 
 # Deliveries that count against a person's daily cap: sent, being sent, or perhaps sent.
 COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
@@ -22,12 +22,13 @@ def audience_filter(
     missing_actions: tuple[str, ...],
     constituency_code: str | None,
     lobby: tuple[int, str] | None,
+    followups_of: int | None = None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: said yes to the
     `consent` subject (None: a message that needs no choice) and not blocked (P2, P7), narrowed
-    by each filter given: done any of `done_actions`, none of `missing_actions`, and `lobby` as
-    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'). Counting and sending share
-    it."""
+    by each filter given: done any of `done_actions`, none of `missing_actions`, `lobby` as
+    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'), and `followups_of`, the
+    broadcast asking their "Did your MP reply?" (still owed). Counting and sending share it."""
     where = [agreed(consent), "s.blocked_at IS NULL"]
     params: list[Any] = []
     if languages:
@@ -46,6 +47,9 @@ def audience_filter(
         event_id, reach = lobby
         where.append(LOBBY_REACHES[reach])
         params.append(event_id)
+    if followups_of:
+        where.append(followup_clause(FOLLOWUP_OWED))
+        params.append(followups_of)
     return " AND ".join(where), params
 
 
@@ -81,6 +85,13 @@ class BroadcastStore(Store):
         }
         return self.insert("broadcasts", row)
 
+    def set_broadcast_buttons(self, broadcast_id: int, buttons: dict[str, Any]) -> None:
+        """Replace the buttons of a broadcast not yet started (draft or scheduled)."""
+        self.db.execute(
+            "UPDATE broadcasts SET buttons = ? WHERE id = ? AND status IN ('draft', 'scheduled')",
+            [json.dumps(buttons), broadcast_id],
+        )
+
     def get_broadcast(self, broadcast_id: int) -> dict[str, Any] | None:
         """The broadcast row with its JSON columns (audience, texts, buttons) decoded."""
         rows = self.rows("SELECT * FROM broadcasts WHERE id = ?", [broadcast_id])
@@ -107,13 +118,21 @@ class BroadcastStore(Store):
         missing_actions: tuple[str, ...] = (),
         constituency_code: str | None = None,
         lobby: tuple[int, str] | None = None,
+        mp_followups: bool = False,
     ) -> int | None:
         """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
         recipient, in one transaction and inside SQLite (recipients never become a Python list).
-        Recipients are those who said yes to `consent` (a bot.consent subject).
+        Recipients are those who said yes to `consent` (a bot.consent subject); with
+        `mp_followups`, only those whose "Did your MP reply?" it asks.
         Returns the number of recipients, or None if it had already started or ended."""
         where, params = audience_filter(
-            consent, languages, done_actions, missing_actions, constituency_code, lobby
+            consent,
+            languages,
+            done_actions,
+            missing_actions,
+            constituency_code,
+            lobby,
+            followups_of=broadcast_id if mp_followups else None,
         )
         now = stamp()
         with self.immediate():
@@ -290,13 +309,16 @@ class BroadcastStore(Store):
         ).fetchall()
         return dict(rows)
 
-    def capped_count(self, broadcast_id: int) -> int:
-        """How many of a broadcast's recipients were skipped for the daily cap."""
-        query = (
-            "SELECT count(*) FROM deliveries WHERE broadcast_id = ? AND status = 'skipped'"
-            " AND error = ?"
-        )
-        return self.db.execute(query, [broadcast_id, DAILY_CAP]).fetchone()[0]
+    def skip_reasons(self, broadcast_id: int) -> dict[str, int]:
+        """Why a broadcast's skipped recipients were skipped (DAILY_CAP or a
+        SupporterStore.refusal) -> how many. A skip recorded before reasons were has none: it
+        was someone no longer agreed, UNSUBSCRIBED."""
+        rows = self.db.execute(
+            "SELECT coalesce(error, ?), count(*) FROM deliveries WHERE broadcast_id = ?"
+            " AND status = 'skipped' GROUP BY 1",
+            [UNSUBSCRIBED, broadcast_id],
+        ).fetchall()
+        return dict(rows)
 
     # --- broadcast composer -----------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""Conversation state and user_data, written through after every update (`bot.app.persistence`)."""
+"""Conversation state and user_data, written through after every update (`bot.app.persistence`),
+and which updates were handled to the end."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from bot.storage.base import Store
+from bot.storage.base import Store, stamp
 
 
 class ConversationStore(Store):
@@ -41,3 +43,24 @@ class ConversationStore(Store):
             f"INSERT OR REPLACE INTO [{table}] ([{key_column}], data) VALUES (?, ?)",
             [key, json.dumps(data)],
         )
+
+    # --- updates handled ------------------------------------------------------------------------
+
+    def note_handled(self, update_id: int) -> None:
+        """The update was handled to the end and its effects saved."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)",
+            [update_id, stamp()],
+        )
+
+    def was_handled(self, update_id: int) -> bool:
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM handled_updates WHERE update_id = ?", [update_id]
+            ).fetchone()
+        )
+
+    def prune_handled_updates(self, before: dt.datetime) -> None:
+        """Forget the ids of updates handled before `before`; Telegram gives an unconfirmed
+        update again at the next start, within a day at most (it keeps them 24 hours)."""
+        self.db.execute("DELETE FROM handled_updates WHERE at < ?", [stamp(before)])

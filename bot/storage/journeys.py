@@ -29,6 +29,26 @@ class JourneyStore(Store):
         }
         return self.insert("solidarity_messages", row)
 
+    def queue_solidarity_message(
+        self, user_id: int, body: str, signature: str | None, language: str, kind: str
+    ) -> int | None:
+        """A supporter's Send: the message queued for moderation and the action `kind`, written
+        together; returns the message's id. The same words and signature of theirs still
+        waiting are not queued again (None): a Send handled a second time (Telegram gives the
+        press again after a crash before its confirmation, or the crash came before the
+        journey's state was saved) counts once."""
+        with self.immediate():
+            waiting = self.db.execute(
+                "SELECT 1 FROM solidarity_messages WHERE user_id = ? AND status = 'pending'"
+                " AND body = ? AND signature IS ?",
+                [user_id, body, signature],
+            ).fetchone()
+            if waiting:
+                return None
+            message_id = self.add_solidarity_message(user_id, body, signature, language)
+            self.record_action(user_id, kind)
+            return message_id
+
     def next_pending_solidarity(self) -> dict[str, Any] | None:
         """The oldest message waiting for moderation (without its author's id)."""
         rows = list(
@@ -130,31 +150,31 @@ class JourneyStore(Store):
             }
             return self.insert("mp_followups", row)
 
-    def due_mp_followups(self, now: dt.datetime, consent: str | None) -> list[dict[str, Any]]:
-        """Follow-ups due and not yet asked (id, user_id, language) to those who said yes to
-        `consent` (a bot.consent subject; None: no choice needed). Left out: supporters who
-        blocked the bot, and those who sent /stop after sending the letter (saying no to one
-        kind of message is not /stop: bot.consent)."""
-        return list(
-            self.rows(
-                "SELECT f.id, f.user_id, s.language FROM mp_followups f"
-                " JOIN supporters s ON s.user_id = f.user_id"
-                " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
-                f" AND {agreed(consent)} AND {not_stopped_since('f.sent_at')}"
-                " ORDER BY f.due_at, f.id",
-                [stamp(now)],
-            )
-        )
+    def mp_followups_due(self, now: dt.datetime, consent: str | None) -> bool:
+        """Whether any follow-up has come due at `now` for `ask_mp_followups` to ask."""
+        where, params = _due(now, consent)
+        return self.db.execute(f"SELECT 1 {where} LIMIT 1", params).fetchone() is not None
 
-    def claim_mp_followup(self, followup_id: int) -> bool:
-        """Mark a follow-up asked, before the question is sent, so it is asked at most once
-        whatever happens to the process. False if it was already asked."""
-        return bool(
-            self.db.execute(
-                "UPDATE mp_followups SET asked_at = ? WHERE id = ? AND asked_at IS NULL",
-                [stamp(), followup_id],
-            ).rowcount
-        )
+    def ask_mp_followups(self, broadcast_id: int, now: dt.datetime, consent: str | None) -> int:
+        """Put every follow-up due at `now` and not asked yet in the broadcast that asks it
+        (call in the transaction that creates it), marked asked: those of supporters who said
+        yes to `consent` (a bot.consent subject; None: no choice needed), have not blocked
+        the bot and have not sent /stop since sending the letter (saying no to one kind of
+        message is not /stop: bot.consent). Returns how many."""
+        where, params = _due(now, consent)
+        return self.db.execute(
+            "UPDATE mp_followups SET broadcast_id = ?, asked_at = ?"
+            f" WHERE id IN (SELECT f.id {where})",
+            [broadcast_id, stamp(now), *params],
+        ).rowcount
+
+    def mp_followup_asked_in(self, broadcast_id: int, user_id: int) -> int | None:
+        """The id of the supporter's follow-up the broadcast asks, None if it asks them none."""
+        row = self.db.execute(
+            "SELECT id FROM mp_followups WHERE broadcast_id = ? AND user_id = ?",
+            [broadcast_id, user_id],
+        ).fetchone()
+        return row[0] if row else None
 
     def answer_mp_followup(
         self, followup_id: int, user_id: int, outcome: str, changeable: str
@@ -182,3 +202,14 @@ class JourneyStore(Store):
             [user_id, changeable],
         ).fetchone()
         return row[0] if row else None
+
+
+def _due(now: dt.datetime, consent: str | None) -> tuple[str, list[Any]]:
+    """SQL from FROM on: the follow-ups `f` due at `now`, not asked yet, of supporters `s` who
+    may be asked (see JourneyStore.ask_mp_followups); and its parameters."""
+    return (
+        "FROM mp_followups f JOIN supporters s ON s.user_id = f.user_id"
+        " WHERE f.due_at <= ? AND f.asked_at IS NULL AND s.blocked_at IS NULL"
+        f" AND {agreed(consent)} AND {not_stopped_since('f.sent_at')}",
+        [stamp(now)],
+    )

@@ -59,6 +59,21 @@ LOBBY_REACHES = {
 }
 
 
+# Why someone chosen for a message about the event was no longer in its audience at their turn:
+# those going had cancelled their yes (or sent /stop since it, for news of their own yes); those
+# not going, or living where nobody was going, now had a yes from themselves or their seat.
+NOT_GOING, STOPPED, NOW_GOING, COVERED = "not_going", "stopped", "now_going", "covered"
+LEFT_REACH = {"going": NOT_GOING, "not_going": NOW_GOING, "uncovered": COVERED}
+
+
+def left_reach(reach: str, *, going: bool) -> str:
+    """Why someone left the audience `reach` (one of LOBBY_REACHES), given whether they still
+    have a yes to the event: for 'still_going', a cancelled yes or a /stop since."""
+    if reach == "still_going":
+        return STOPPED if going else NOT_GOING
+    return LEFT_REACH[reach]
+
+
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for column in TEXT_COLUMNS:
         row[column] = json.loads(row[column]) if row[column] else {}

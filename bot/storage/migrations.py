@@ -430,3 +430,22 @@ def stopped_at(db: Database) -> None:
         " WHERE c.user_id = supporters.user_id) WHERE opted_in = 0 AND updates_opted_in = 0"
         " AND whats_next_opted_in = 0"
     )
+
+
+@migrations(name="0019_mp_followup_deliveries")
+def mp_followup_deliveries(db: Database) -> None:
+    """"Did your MP reply?" goes through the delivery engine (bot.delivery): follow-ups come
+    due are put in a broadcast (`broadcast_id`) in the transaction that creates it, and from
+    then on are delivered like any other message (resumed after a crash, sent again after an
+    outage), where before each was marked asked before its send, which a crash or an outage of
+    Telegram lost. Follow-ups asked already stay asked."""
+    db["mp_followups"].add_column("broadcast_id", int)
+    db["mp_followups"].create_index(["broadcast_id", "user_id"])
+
+
+@migrations(name="0020_handled_updates")
+def handled_updates(db: Database) -> None:
+    """The ids of the updates lately handled to the end, so one that Telegram gives again
+    after a crash (its confirmation never reached Telegram) is not handled twice. An update's
+    id and when: nothing about any person."""
+    db["handled_updates"].create({"update_id": int, "at": str}, pk="update_id", not_null={"at"})

@@ -8,8 +8,8 @@ import secrets
 from typing import Any
 
 from bot.campaign import DEFAULT_LANGUAGE
-from bot.storage.base import Store, stamp
-from bot.storage.lobby import LOBBY_REACHES
+from bot.storage.base import FOLLOWUP_OWED, Store, followup_clause, not_stopped_since, stamp
+from bot.storage.lobby import LOBBY_REACHES, STOPPED, going_clause, left_reach
 
 # What a person can agree to hear from us, each a separate choice (see bot.consent).
 DAILY_PROMPT = "daily_prompt"
@@ -22,6 +22,14 @@ CONSENT_COLUMNS = {
     UPDATES: "updates_opted_in",
     WHATS_NEXT: "whats_next_opted_in",
 }
+
+
+# Why a message was not sent to someone at their turn (deliveries.error of a 'skipped' row, said
+# in the organiser's report): erased (/forget), blocked the bot, no longer agreed to this kind of
+# message, no longer in the lobby-day audience it was for (bot.storage.lobby.LEFT_REACH), or,
+# for "Did your MP reply?", answered already (on the MP screen) or /stop since the letter.
+ERASED, BLOCKED, UNSUBSCRIBED, ANSWERED = "erased", "blocked", "unsubscribed", "answered"
+STOPPED_SINCE_LETTER = f"NOT {not_stopped_since('f.sent_at')}"
 
 
 def agreed(subject: str | None, alias: str = "s") -> str:
@@ -171,17 +179,48 @@ class SupporterStore(Store):
     def may_receive(
         self, user_id: int, subject: str | None, lobby: tuple[int, str] | None = None
     ) -> bool:
-        """Whether the person said yes to `subject` (None: needs no choice), has not blocked
-        the bot and, given `lobby` as (event id, a bot.lobby audience), is still in that
-        audience: checked again for every message at the moment it is sent (D5, P7)."""
-        sql = f"SELECT 1 FROM supporters s WHERE s.user_id = ? AND {agreed(subject)}"
-        params: list[object] = [user_id]
+        """Whether a message may go to the person now (`refusal` finds no reason against)."""
+        return self.refusal(user_id, subject, lobby) is None
+
+    def refusal(
+        self,
+        user_id: int,
+        subject: str | None,
+        lobby: tuple[int, str] | None = None,
+        followups_of: int | None = None,
+    ) -> str | None:
+        """Why a message may not go to the person now (None: it may): they have no row
+        (ERASED), blocked the bot (BLOCKED), have not said yes to `subject` (UNSUBSCRIBED;
+        None: needs no choice); given `lobby` as (event id, a bot.lobby audience), are no
+        longer in that audience (bot.storage.lobby.left_reach says how); given the broadcast
+        `followups_of` that asks their "Did your MP reply?", have answered it already
+        (ANSWERED) or sent /stop since their letter (STOPPED). Checked again for every message
+        at the moment it is sent (D5, P7)."""
+        columns, params = ["s.blocked_at IS NULL", agreed(subject)], []
         if lobby:
             event_id, reach = lobby
-            sql += f" AND {LOBBY_REACHES[reach]}"
-            params.append(event_id)
-        row = self.db.execute(f"{sql} AND s.blocked_at IS NULL", params).fetchone()
-        return row is not None
+            columns += [LOBBY_REACHES[reach], going_clause()]
+            params += [event_id, event_id]
+        if followups_of:
+            columns += [followup_clause(FOLLOWUP_OWED), followup_clause(STOPPED_SINCE_LETTER)]
+            params += [followups_of, followups_of]
+        row = self.db.execute(
+            f"SELECT {', '.join(columns)} FROM supporters s WHERE s.user_id = ?",
+            [*params, user_id],
+        ).fetchone()
+        if row is None:
+            return ERASED
+        unblocked, said_yes, *around = row
+        if not unblocked:
+            return BLOCKED
+        if not said_yes:
+            return UNSUBSCRIBED
+        if lobby and not around[0]:
+            return left_reach(lobby[1], going=bool(around[1]))
+        if followups_of:
+            owed, stopped = around[-2:]
+            return ANSWERED if not owed else STOPPED if stopped else None
+        return None
 
     def mark_blocked(self, user_id: int) -> None:
         """The supporter blocked the bot: nothing is sent to them again until they write to us.
@@ -293,10 +332,15 @@ class SupporterStore(Store):
         return cursor.rowcount == 1
 
     def chat_messages_since(self, chat_id: int, since: dt.datetime) -> list[int]:
+        """The ids of the bot's messages in this private chat since `since`, for /forget to
+        delete: those recorded as they were sent, and those the delivery engine sent (daily
+        prompts, broadcasts, a lobby day's messages, "Did your MP reply?")."""
         rows = self.db.execute(
-            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ? "
-            "ORDER BY message_id",
-            [chat_id, stamp(since)],
+            "SELECT message_id FROM chat_messages WHERE chat_id = ? AND at >= ?"
+            " UNION SELECT message_id FROM deliveries WHERE broadcast_id IN"
+            " (SELECT id FROM broadcasts) AND user_id = ? AND message_id IS NOT NULL"
+            " AND updated_at >= ? ORDER BY message_id",
+            [chat_id, stamp(since), chat_id, stamp(since)],
         ).fetchall()
         return [message_id for (message_id,) in rows]
 

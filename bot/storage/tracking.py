@@ -124,8 +124,11 @@ class TrackingStore(Store):
                 )
         return bool(inserted)
 
-    def clear_tracking_alerts(self, source: str) -> None:
-        self.db.execute("DELETE FROM tracking_alerts WHERE source = ?", [source])
+    def clear_tracking_alerts(self, source: str) -> bool:
+        """Forget the source's problems; True if it had any (they are over now)."""
+        return bool(
+            self.db.execute("DELETE FROM tracking_alerts WHERE source = ?", [source]).rowcount
+        )
 
     def tracking_alerts(self) -> list[dict[str, Any]]:
         return self.rows("SELECT * FROM tracking_alerts ORDER BY first_seen, source")

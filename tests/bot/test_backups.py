@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import os
 import signal
 import sqlite3
@@ -95,8 +96,25 @@ def test_a_backup_killed_half_way_leaves_nothing_that_passes_for_a_backup(tmp_pa
     assert killed.returncode == -signal.SIGKILL
     assert not destination.exists()
     assert backups.rotated(folder, database) == []  # it never takes the place of a good one
+    assert sorted(path.suffix for path in folder.iterdir()) == [".partial", ".partial-journal"]
     backups.backup(database, destination)
+    assert list(folder.iterdir()) == [destination]  # the cut-off copy is gone, not kept
     assert Storage.open(destination).get_supporter(299) is not None
+
+
+def test_a_copy_being_written_is_left_alone_and_not_written_twice(tmp_path):
+    database = tmp_path / "stepup.db"
+    Storage.open(database).close()
+    folder = backups.default_folder(database)
+    under_way = folder / "stepup-20261205-023000.db"
+    backups.create_private(under_way.with_name(f"{under_way.name}.partial"))
+    with open(f"{under_way}.partial", "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as the other backup holds it while it writes
+        backups.backup(database, folder / "stepup-20261205-023001.db")
+        assert Path(f"{under_way}.partial").exists()
+        with pytest.raises(backups.BackupBusy):
+            backups.backup(database, under_way)
+    assert not under_way.exists()
 
 
 def test_rotation_keeps_the_newest_and_every_copy_taken_before_a_migration(tmp_path):

@@ -205,6 +205,22 @@ async def test_a_supporter_who_blocked_the_bot_is_marked_blocked_and_never_tried
     assert not storage.may_receive(3, UPDATES)
 
 
+async def test_someone_who_blocked_the_bot_before_their_turn_is_skipped_as_blocked(
+    storage, loopback, bot
+):
+    """Found out by another message after this one fixed its recipients: not tried, and the
+    report says they had blocked the bot, not that they unsubscribed."""
+    add_supporters(storage, range(1, 4))
+    broadcast_id = broadcast(storage)
+    enqueue(storage, broadcast_id)
+    storage.mark_blocked(2)
+
+    report = await run_broadcast(bot, storage, broadcast_id)
+
+    assert loopback.sends(2) == []
+    assert (report.sent, report.skipped, report.skipped_for) == (2, 1, {"blocked": 1})
+
+
 async def test_a_bad_request_for_one_recipient_does_not_stop_the_run(storage, loopback, bot):
     add_supporters(storage, range(1, 11))
     loopback.bad.add(4)

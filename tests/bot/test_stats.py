@@ -8,7 +8,9 @@ import io
 
 import pytest
 
+from bot import delivery
 from bot.app import cli
+from bot.consent import FOLLOWUP_KIND
 from bot.stats import export_csvs, gather_stats, stats_days
 from tests.support.figures import (
     ANA,
@@ -95,6 +97,22 @@ def test_last_five_broadcasts_latest_first_with_each_delivery_outcome(stats):
     assert [b.id for b in shown] == [6, 5, 4, 3, 2]
     assert shown[0].deliveries == {"sent": 2, "blocked": 1, "unknown": 1}
     assert (shown[0].status, shown[0].total) == ("done", 4)
+
+
+def test_the_letters_follow_up_batches_do_not_crowd_out_the_last_broadcasts(
+    campaign_db, campaign
+):
+    for _ in range(5):  # "Did your MP reply?", asked every half hour as letters come due
+        delivery.create_broadcast(
+            campaign_db,
+            kind=FOLLOWUP_KIND,
+            texts={"en": "Did your MP reply?"},
+            audience=delivery.Audience(mp_followups=True),
+        )
+    shown = gather_stats(campaign_db, campaign, NOW).broadcasts
+    assert [b.id for b in shown] == [6, 5, 4, 3, 2]
+    exported = rows_of(export_csvs(campaign_db, NOW.date())["per_broadcast"])
+    assert len(exported) == 11  # every broadcast is still in the export
 
 
 def test_solidarity_messages_by_status(stats):

@@ -391,8 +391,10 @@ async def test_each_x_failure_is_reported_once_and_again_only_after_recovery(
     assert [a.problem for a in tracking.active_alerts(storage)] == [problem]
 
     recover()
-    assert (await poll_at(180)).alerts == []
+    recovered = await poll_at(180)
+    assert (recovered.alerts, recovered.recovered) == ([], ["x"])
     assert tracking.active_alerts(storage) == []
+    assert (await poll_at(200)).recovered == []  # said once, when it ended
 
     fail()
     assert [a.problem for a in (await poll_at(240)).alerts] == [problem]
@@ -466,6 +468,34 @@ async def test_other_errors_without_a_json_body_are_named_by_their_status(
     assert [a.problem for a in report.alerts] == [problem]
 
 
+# X's answer with a 200 that is not what it documents: cut off, a page, another shape.
+JSON, HTML = {"Content-Type": "application/json"}, {"Content-Type": "text/html"}
+UNREADABLE = {
+    "cut-json": (b'{"data": [{"start": "2026-11-25T09', JSON, "JSONDecodeError"),
+    "html": (b"<html><body>Over capacity</body></html>", HTML, "200"),
+    "data-not-a-list": (b'{"data": 7, "meta": {}}', JSON, "TypeError"),
+    "bucket-without-start": (b'{"data": [{"tweet_count": 3}]}', JSON, "KeyError"),
+}
+
+
+@pytest.mark.parametrize(("body", "headers", "named"), UNREADABLE.values(), ids=UNREADABLE.keys())
+async def test_an_unreadable_x_answer_is_reported_once_like_any_failure(
+    clock, storage, one_tag, fake_x, x_source, body, headers, named
+):
+    fake_x.failure = (200, body, headers)
+    settings = make_settings()
+    reports = []
+    for minutes in (0, 60):
+        clock.move_to(NOW + dt.timedelta(minutes=minutes))
+        reports.append(await tracking.poll_once(settings, one_tag, storage, x_source=x_source))
+    assert [[(a.problem, a.detail) for a in r.alerts] for r in reports] == [
+        [("unexpected", named)],
+        [],
+    ]
+    alert = trends.render_alert("en", reports[0].alerts[0])
+    assert f"X gave an unexpected answer ({named})" in alert
+
+
 # --- a fake Bluesky ----------------------------------------------------------------------------
 
 
@@ -490,7 +520,7 @@ class FakeBluesky:
     def __init__(self, page_size: int = 100) -> None:
         self.requests: list[httpx.Request] = []
         self.posts: list[tuple[set[str], dict]] = []
-        self.failure: tuple[int, dict, dict] | None = None
+        self.failure: tuple[int, dict | bytes, dict] | None = None
         self.page_size = page_size
 
     def source(self) -> tracking.BlueskySource:
@@ -535,6 +565,8 @@ class FakeBluesky:
         self.requests.append(request)
         if self.failure:
             status, body, headers = self.failure
+            if isinstance(body, bytes):  # as it came off the wire
+                return httpx.Response(status, content=body, headers=headers)
             return httpx.Response(status, json=body, headers=headers)
         if request.url.path == "/xrpc/com.atproto.server.createSession":
             return httpx.Response(200, json=self._session())
@@ -676,11 +708,13 @@ async def test_bluesky_follows_a_few_pages_when_many_posts_arrived(clock, storag
             "unauthorized",
         ),
         ((503, {"error": "InternalServerError", "message": "Service Unavailable"}), "server_error"),
+        ((200, b'{"posts": [{"uri": "at:'), "unexpected"),  # cut off: broken JSON
+        ((200, {"posts": "none"}), "unexpected"),
     ],
 )
 async def test_each_bluesky_failure_is_reported_once(clock, storage, one_tag, failure, problem):
     bluesky = FakeBluesky()
-    bluesky.failure = (*failure, {})
+    bluesky.failure = (*failure, {"Content-Type": "application/json"})
     source = bluesky.source()
 
     reports = []
@@ -699,7 +733,8 @@ async def test_each_bluesky_failure_is_reported_once(clock, storage, one_tag, fa
         [],
         [],
     ]
-    assert recovered.alerts == [] and tracking.active_alerts(storage) == []
+    assert (recovered.alerts, recovered.recovered) == ([], ["bluesky"])
+    assert tracking.active_alerts(storage) == []
     assert len(bluesky.requests) == 3 + 2  # one request per failed poll, then sign-in and search
 
 

@@ -1,9 +1,12 @@
 """Fairness (X6) and the kind error path: one supporter flooding cannot starve the others, and a
-bug never shows a traceback to a person (the token bucket itself: tests/bot/test_flood.py)."""
+bug never shows a traceback to a person (the token bucket itself: tests/bot/test_flood.py); an
+update Telegram gives again after a restart is handled once."""
 
 from __future__ import annotations
 
-from messages import consent
+from telegram import Update
+
+from messages import consent, solidarity
 from tests.support.harness import make_settings, running_bot
 
 
@@ -38,3 +41,25 @@ async def test_a_blocked_supporter_who_writes_again_is_unblocked(chat):
     assert chat.storage.get_supporter(1)["blocked_at"]
     await chat.send(1, "/menu")
     assert chat.storage.get_supporter(1)["blocked_at"] is None
+
+
+async def test_an_update_given_again_after_a_restart_is_handled_once(settings, api):
+    """The bot died after handling a message, before the getUpdates confirming it reached
+    Telegram: the next start is given it again. The message is not taken twice, here as the
+    signature after being the solidarity message."""
+    async with running_bot(settings, api) as chat:
+        chat.storage.ensure_supporter(1, "en")
+        await chat.press(1, solidarity.WRITE)
+        typed = chat.updates.message(1, "We stand with you.")
+        await chat.app.process_update(typed)
+        asked = chat.texts(1)[-1]
+    async with running_bot(settings, api) as chat:
+        again = Update.de_json(typed.to_dict(), chat.app.bot)
+        await chat.app.process_update(again)
+        assert chat.texts(1)[-1] == asked  # nothing said, nothing taken
+        await chat.send(1, "Maria")
+        assert "We stand with you." in chat.last_text(1) and "Maria" in chat.last_text(1)
+        assert chat.storage.load_json_rows("user_data", "user_id")[1]["solidarity_draft"] == {
+            "body": "We stand with you.",
+            "signature": "Maria",
+        }

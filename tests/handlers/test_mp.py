@@ -730,6 +730,9 @@ async def test_any_text_as_the_sentence_gets_a_safe_helpful_answer(chat, typed):
     if not says_something(typed):
         assert "can't see any words" in answered
         return
+    if "Your sentence seems to be in" in answered:  # e.g. "AAAAAAAApaña", read as Spanish
+        assert KEEP_MIXED in str(replies[-1].params)  # the letter is a tap away
+        return
     if len(" ".join(typed.split())) <= 500:
         assert " ".join(typed.split()) in letter_in(replies)
     assert re.search(r"can be up to 500 characters|Your letter to", answered)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import daily
+from bot import daily, delivery
 from messages import consent, text
 from messages import daily as schedule
 from messages.daily import prompt_text
@@ -78,6 +78,21 @@ async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
     assert "Channel: not set up · X: not set up" in after
     # Everyone subscribed has it: "send today's now" would send nothing, so it is not offered.
     assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE}
+
+
+async def test_someone_who_blocked_the_bot_before_their_turn_is_counted_as_blocked(chat):
+    await opt_in(chat, SUPPORTER)
+    await opt_in(chat, 2)
+    rules = chat.app.bot_data.rules
+    broadcast_id = delivery.create_broadcast(
+        chat.storage, texts={"en": "Day 3"}, kind="daily_prompt"
+    )
+    chat.storage.add_daily_run(NOW.date().isoformat(), 3, broadcast_id)
+    assert delivery.enqueue(chat.storage, broadcast_id, rules) == 2
+    chat.storage.mark_blocked(2)  # found out by another message, before their turn
+    await delivery.run_broadcast(chat.app.bot, chat.storage, broadcast_id, rules=rules)
+    await chat.send(ORGANISER_ID, "/schedule")
+    assert "Not delivered: blocked 1 · refused 0 · unsubscribed 0" in chat.last_text(ORGANISER_ID)
 
 
 async def test_the_schedule_speaks_the_organisers_language(chat):

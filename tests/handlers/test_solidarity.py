@@ -40,6 +40,7 @@ OTHER = 2
 GENERIC_ERROR = "Sorry, something went wrong"
 # The tags our own solidarity and core messages use; anything else came from someone's input.
 OUR_TAGS = {"b", "i", "blockquote"}
+STATE_TABLES = ("conversations", "user_data")  # where a journey's state is saved
 
 
 def documents(api: FileKeepingAPI) -> list[tuple[str, bytes]]:
@@ -312,6 +313,25 @@ async def test_an_old_send_button_cannot_send_twice(chat):
     assert len(message_rows(chat, SUPPORTER)) == 1
     assert answers(calls)
     assert GENERIC_ERROR not in " ".join(texts(calls))
+
+
+async def test_a_send_handled_again_after_a_crash_queues_the_message_once(settings, api):
+    """The crash came after the message was queued but before the journey's state was saved,
+    so the restarted bot is at the preview again, and Telegram gives it the same press."""
+    async with running_bot(settings, api) as chat:
+        await write(chat, SUPPORTER, "Once only, even after a crash", None)
+        saved = {table: list(chat.storage.db[table].rows) for table in STATE_TABLES}
+        await chat.press(SUPPORTER, SEND)
+    async with running_bot(settings, api) as chat:
+        for table, rows in saved.items():  # the state as the crash left it
+            chat.storage.db[table].delete_where()
+            chat.storage.db[table].insert_all(rows)
+    async with running_bot(settings, api) as chat:
+        calls = await chat.press(SUPPORTER, SEND)
+        assert len(message_rows(chat, SUPPORTER)) == 1
+        assert chat.storage.done_actions(SUPPORTER) == {SOLIDARITY_WRITTEN}
+        assert chat.storage.db.execute("SELECT count(*) FROM actions").fetchone()[0] == 1
+        assert "Your message is with the organisers" in " ".join(texts(calls))
 
 
 async def test_html_and_emoji_are_shown_escaped_in_the_preview(chat):

@@ -220,6 +220,22 @@ def test_durations_are_rounded_to_what_matters(seconds, shown):
     assert duration("en", seconds) == shown
 
 
+def run_report(**values) -> DeliveryReport:
+    figures = {"broadcast_id": 7, "status": "done", "sent": 90, "failed": 1, "blocked": 2}
+    return DeliveryReport(
+        **{
+            **figures,
+            "unknown": 3,
+            "skipped": 4,
+            "capped": 0,
+            "not_sent": 0,
+            "total": 110,
+            "seconds": 65,
+            **values,
+        }
+    )
+
+
 @pytest.mark.parametrize(
     ("status", "title"),
     [
@@ -229,20 +245,47 @@ def test_durations_are_rounded_to_what_matters(seconds, shown):
     ],
 )
 def test_the_report_says_how_the_run_ended(status, title):
-    report = DeliveryReport(
-        broadcast_id=7,
-        status=status,
-        sent=90,
-        failed=1,
-        blocked=2,
-        unknown=3,
-        skipped=4,
-        capped=0,
-        not_sent=0 if status == "done" else 10,
-        total=110,
-        seconds=65,
-    )
+    report = run_report(status=status, not_sent=0 if status == "done" else 10)
     text = report_text("en", report, daily_cap=1)
     assert title in text
     assert "Delivered: <b>90</b> of 110" in text
     assert f"Not sent: {report.not_sent}" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        (
+            "en",
+            [
+                "Skipped (unsubscribed before their turn): 3",
+                "1 supporter was not sent it: they had blocked the bot before their turn.",
+                "2 supporters were not sent it: they had cancelled their yes to the lobby day",
+            ],
+        ),
+        (
+            "pt",
+            [
+                "Puladas (a pessoa cancelou a inscrição antes da vez dela): 3",
+                "1 pessoa não recebeu: tinha bloqueado o bot",
+                "2 pessoas não receberam: tinham cancelado a presença no dia de lobby",
+            ],
+        ),
+        (
+            "es",
+            [
+                "Omitidos (se dieron de baja antes de su turno): 3",
+                "1 persona no lo recibió: había bloqueado el bot",
+                "2 personas no lo recibieron: habían cancelado su asistencia al día de lobby",
+            ],
+        ),
+    ],
+)
+def test_the_report_gives_each_reason_for_skipping_its_own_words(language, lines):
+    report = run_report(
+        skipped=7, capped=1, skipped_for={"unsubscribed": 3, "blocked": 1, "not_going": 2}
+    )
+    text = report_text(language, report, daily_cap=1)
+    for line in lines:
+        assert line in text
+    assert "/stop" not in text  # a reason that skipped nobody is not said

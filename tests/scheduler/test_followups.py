@@ -3,6 +3,7 @@ Application and its JobQueue job, across restarts; answers recorded from the but
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -12,15 +13,19 @@ import time_machine
 
 from bot.app.offline import Fault
 from bot.consent import UPDATES, WHATS_NEXT
+from bot.delivery import enqueue
 from bot.mps import REPLY_NOT_YET, REPLY_OUTCOMES
 from bot.stats import export_csvs, gather_stats
 from handlers.mp import HANDED_OVER
 from messages import consent, keyboards
 from messages.consent import choice_data
-from messages.mp import ANSWER_PREFIX, SENT
+from messages.mp import ANSWER_PREFIX, ASKED_PREFIX, SENT
+from scheduler import broadcasts
 from scheduler.followups import CHECK_EVERY, FOLLOWUP_JOB, MISFIRE_GRACE
 from tests.support.harness import running_bot
 from tests.support.parliament import WESTMINSTER
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
 
 QUESTION = "Did your MP reply?"
 TWO_WEEKS_ON = dt.timedelta(days=14, minutes=1)
@@ -51,9 +56,10 @@ async def letter_sent(chat, uid: int) -> None:
 
 
 async def run_followups(chat) -> None:
-    """What the JobQueue does every half hour."""
+    """What the JobQueue does every half hour, and the broadcast it starts, to the end."""
     (job,) = chat.app.job_queue.get_jobs_by_name(FOLLOWUP_JOB)
     await job.run(chat.app)
+    await asyncio.gather(*broadcasts.running(chat.app))
 
 
 def questions(chat, uid: int) -> list:
@@ -65,11 +71,12 @@ def followup(chat, uid: int) -> dict:
     return row
 
 
-async def asked(chat, uid: int) -> int:
-    """Bring the follow-up due, run the job, and return the id its buttons carry."""
+async def asked(chat, uid: int) -> str:
+    """Bring the follow-up due, run the job, and return what its answers' buttons carry before
+    the answer (`mp:asked:<broadcast id>`)."""
     with later(TWO_WEEKS_ON):
         await run_followups(chat)
-    return followup(chat, uid)["id"]
+    return f"{ASKED_PREFIX}{followup(chat, uid)['broadcast_id']}"
 
 
 def test_followup_job_repeats_with_a_grace_time(chat):
@@ -89,9 +96,8 @@ async def test_question_is_asked_once_fourteen_days_later_even_across_a_restart(
             await run_followups(chat)
         (question,) = questions(chat, 1)
         buttons = [button["callback_data"] for button in question.buttons]
-        assert buttons == [
-            f"mp:reply:{followup(chat, 1)['id']}:{outcome}" for outcome in REPLY_OUTCOMES
-        ]
+        broadcast_id = followup(chat, 1)["broadcast_id"]
+        assert buttons == [f"mp:asked:{broadcast_id}:{outcome}" for outcome in REPLY_OUTCOMES]
     with later(TWO_WEEKS_ON + dt.timedelta(hours=1)):
         async with running_bot(settings, api) as chat:
             await run_followups(chat)
@@ -133,6 +139,54 @@ async def test_a_failed_send_is_not_retried(chat):
     assert followup(chat, 1)["asked_at"] is not None
 
 
+async def test_an_outage_of_telegram_when_the_question_is_due_delays_it_and_loses_nobody(chat):
+    await letter_sent(chat, 1)
+    await letter_sent(chat, 2)
+    chat.api.fail(Fault(502, "Bad Gateway"), when=lambda call: call.method == "sendMessage")
+    await asked(chat, 1)  # the first send meets the outage; the engine waits and sends again
+    with later(TWO_WEEKS_ON + dt.timedelta(hours=1)):
+        await run_followups(chat)
+    refused, delivered = questions(chat, 1)
+    assert refused.result is None and delivered.result is not None
+    assert [call.result is not None for call in questions(chat, 2)] == [True]  # once each
+
+
+async def test_a_question_whose_process_died_before_sending_goes_out_after_the_restart_once(
+    settings, api, monkeypatch
+):
+    async with running_bot(settings, api) as chat:
+        await letter_sent(chat, 1)
+        with monkeypatch.context() as patched, later(TWO_WEEKS_ON):
+            # kill -9 after the follow-up went into its broadcast, before any send
+            patched.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+            await run_followups(chat)
+        assert followup(chat, 1)["asked_at"] is not None and questions(chat, 1) == []
+    with later(TWO_WEEKS_ON + dt.timedelta(minutes=5)):
+        for _ in range(2):  # two restarts: the question goes out at the first, once
+            async with running_bot(settings, api) as chat:
+                for job in chat.app.job_queue.jobs():
+                    if job.name.startswith(broadcasts.JOB_PREFIX):
+                        await job.run(chat.app)  # what the JobQueue does just after a start
+                await asyncio.gather(*broadcasts.running(chat.app))
+                await run_followups(chat)
+    assert len([call for call in api.sent(1) if QUESTION in call.text]) == 1
+
+
+async def test_a_reply_reported_on_the_mp_screen_while_the_question_waits_is_not_asked(
+    chat, monkeypatch
+):
+    await letter_sent(chat, 1)
+    with monkeypatch.context() as patched, later(TWO_WEEKS_ON):
+        patched.setattr(broadcasts, "start", lambda app, broadcast_id: None)  # not sent yet
+        await run_followups(chat)
+    broadcast_id = followup(chat, 1)["broadcast_id"]
+    assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1  # recipients fixed
+    await chat.press(1, f"{ANSWER_PREFIX}{followup(chat, 1)['id']}:supportive")  # the MP screen
+    await broadcasts.start(chat.app, broadcast_id)
+    assert questions(chat, 1) == []
+    assert chat.storage.skip_reasons(broadcast_id) == {"answered": 1}
+
+
 async def test_supporter_already_blocked_is_skipped(chat):
     await letter_sent(chat, 1)
     chat.storage.mark_blocked(1)
@@ -169,8 +223,8 @@ async def test_no_more_campaign_updates_after_the_letter_is_not_stop_the_questio
 @pytest.mark.parametrize("outcome", [o for o in REPLY_OUTCOMES if o != REPLY_NOT_YET])
 async def test_answer_is_recorded_for_the_constituency(chat, outcome):
     await letter_sent(chat, 1)
-    followup_id = await asked(chat, 1)
-    await chat.press(1, f"mp:reply:{followup_id}:{outcome}")
+    answers = await asked(chat, 1)
+    await chat.press(1, f"{answers}:{outcome}")
     row = followup(chat, 1)
     assert (row["outcome"], row["constituency_code"]) == (outcome, WESTMINSTER.code)
     assert row["answered_at"]
@@ -179,9 +233,10 @@ async def test_answer_is_recorded_for_the_constituency(chat, outcome):
 
 async def test_not_yet_can_be_changed_later_but_a_final_answer_cannot(chat):
     await letter_sent(chat, 1)
-    followup_id = await asked(chat, 1)
-    await chat.press(1, f"mp:reply:{followup_id}:not_yet")
+    answers = await asked(chat, 1)
+    await chat.press(1, f"{answers}:not_yet")
     assert followup(chat, 1)["outcome"] == "not_yet"
+    followup_id = followup(chat, 1)["id"]
     assert f"mp:reply:{followup_id}:supportive" in chat.button_data(1)
     await chat.press(1, f"mp:reply:{followup_id}:supportive")
     assert followup(chat, 1)["outcome"] == "supportive"
@@ -193,9 +248,13 @@ async def test_not_yet_can_be_changed_later_but_a_final_answer_cannot(chat):
 async def test_tampered_or_stale_answers_are_answered_politely_and_change_nothing(chat):
     await letter_sent(chat, 1)
     await letter_sent(chat, 2)
-    own = await asked(chat, 1)
-    other = followup(chat, 2)["id"]
+    answers = await asked(chat, 1)
+    own, other = followup(chat, 1)["id"], followup(chat, 2)["id"]
+    broadcast_id = followup(chat, 1)["broadcast_id"]
     for data in (
+        f"{ASKED_PREFIX}{broadcast_id + 1000}:supportive",  # a broadcast that asked them nothing
+        f"{answers}:delighted",
+        f"{ASKED_PREFIX}abc:supportive",
         f"mp:reply:{other}:supportive",  # someone else's
         f"mp:reply:{own + 1000}:supportive",  # no such follow-up
         f"mp:reply:{own}:delighted",  # no such answer
@@ -210,6 +269,18 @@ async def test_tampered_or_stale_answers_are_answered_politely_and_change_nothin
         assert "something went wrong" not in chat.last_text(1)
     assert followup(chat, 1)["outcome"] is None
     assert followup(chat, 2)["outcome"] is None
+
+
+async def test_forget_deletes_the_question_with_the_rest_of_the_chat(chat):
+    await letter_sent(chat, 1)
+    await asked(chat, 1)
+    (question,) = questions(chat, 1)
+    with later(TWO_WEEKS_ON + dt.timedelta(hours=1)):  # within Telegram's 48 hours
+        await chat.send(1, "/forget")
+        await chat.press(1, keyboards.FORGET_YES)
+    deletions = [call for call in chat.api.calls if call.method == "deleteMessages"]
+    deleted = {int(i) for call in deletions for i in call.params["message_ids"]}
+    assert question.result["message_id"] in deleted
 
 
 def day_ten_prompt(chat):
@@ -259,8 +330,8 @@ async def test_once_the_reply_is_reported_the_mp_screen_no_longer_asks(chat):
 @pytest.mark.parametrize("outcome", REPLY_OUTCOMES)
 async def test_every_answer_reaches_the_organisers_figures(chat, outcome):
     await letter_sent(chat, 1)
-    followup_id = await asked(chat, 1)
-    await chat.press(1, f"{ANSWER_PREFIX}{followup_id}:{outcome}")
+    answers = await asked(chat, 1)
+    await chat.press(1, f"{answers}:{outcome}")
     campaign = chat.app.bot_data.campaign
     figures = gather_stats(chat.storage, campaign, dt.datetime.now(dt.UTC))
     (seat,) = figures.constituencies

@@ -18,6 +18,7 @@ import time_machine
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
 from bot.delivery import enqueue
+from messages import mydata
 from messages.consent import choice_data
 from scheduler import broadcasts
 from scheduler import lobby as jobs
@@ -290,6 +291,27 @@ async def test_no_more_campaign_updates_ends_the_reminders_but_not_the_news_of_t
     assert received(api, STOPPED, "has changed") == received(api, STOPPED, "How did it go") == []
 
 
+async def test_the_organisers_report_says_why_each_person_going_was_not_told(
+    settings, api, clock, event_id, monkeypatch
+):
+    async with running_bot(settings, api) as chat:
+        with not_started(monkeypatch):
+            assert await move(chat, event_id, london(28, 11)) == 2
+        ((broadcast_id, _),) = chat.storage.scheduled_broadcasts()
+        assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 2  # both going
+        clock.move_to(london(20, 13))
+        chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then, before their turn...
+        await chat.send(GOING_NOT_SUBSCRIBED, "/stop")
+        await broadcasts.start(chat.app, broadcast_id)
+    assert received(api, GOING_SUBSCRIBED, "has changed") == []
+    assert received(api, GOING_NOT_SUBSCRIBED, "mudou") == []
+    report = api.sent(ORGANISER_ID)[-1].text
+    assert "Delivered: <b>0</b> of 2" in report
+    assert "Skipped (unsubscribed before their turn): 0" in report  # neither had unsubscribed
+    assert "1 supporter was not sent it: they had cancelled their yes to the lobby day" in report
+    assert "1 supporter was not sent it: they had sent /stop since saying yes" in report
+
+
 async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_asked_how_it_went(
     settings, api, clock
 ):
@@ -316,4 +338,6 @@ async def test_a_yes_cancelled_while_the_reminder_is_under_way_gets_no_reminder(
         chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then "Cancel my RSVP"
         await broadcasts.start(chat.app, broadcast_id)
         assert chat.storage.broadcast_summary(broadcast_id) == {"skipped": 1}
+        page = mydata.page("en", chat.storage.personal_data(GOING_SUBSCRIBED), LONDON)
     assert api.sent(GOING_SUBSCRIBED) == []
+    assert "lobby day reminder: not sent (you had cancelled your yes to the lobby day)" in page

@@ -7,6 +7,7 @@ keeps the real ones, or the real X source answered by aioresponses in X's docume
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -102,6 +103,21 @@ async def test_a_new_problem_reaches_each_organiser_once_in_her_language(chat, s
     assert chat.texts(SUPPORTER) == []
 
 
+async def test_the_end_of_a_problem_reaches_each_organiser_once_in_her_language(chat, source):
+    source.failure = SourceError("server_error", "503")
+    await poll_hashtags(JobContext(chat.app))
+    source.failure = None
+
+    await poll_hashtags(JobContext(chat.app))
+    await poll_hashtags(JobContext(chat.app))  # still answering: nothing new to say
+
+    [_, english] = chat.texts(ORGANISER_ID)
+    [_, portuguese] = chat.texts(SECOND_ORGANISER)
+    assert "Bluesky answers again" in english
+    assert "o Bluesky voltou a responder" in portuguese
+    assert chat.texts(SUPPORTER) == []
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -118,6 +134,28 @@ async def test_an_organiser_who_cannot_be_reached_does_not_stop_the_others(chat,
     assert len(chat.api.sent(ORGANISER_ID)) == 1  # tried once, refused by Telegram
     [alert] = chat.texts(SECOND_ORGANISER)
     assert "Bluesky" in alert and "servidores" in alert
+
+
+class HangingSource(FakeSource):
+    """X or Bluesky accepting the connection and never answering."""
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        self.searches += 1
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+async def test_a_poll_hanging_on_its_source_keeps_nobody_waiting(people):
+    hanging = HangingSource()
+    people.app.bot_data.tracking = Sources(bluesky=hanging)
+    poll = asyncio.create_task(poll_hashtags(JobContext(people.app)))
+    while not hanging.searches:
+        await asyncio.sleep(0.01)
+
+    replies = await asyncio.wait_for(people.send(SUPPORTER, "/help"), 10)
+
+    assert "999" in " ".join(call.text for call in replies) and not poll.done()
+    poll.cancel()
 
 
 async def test_an_unexpected_failure_is_logged_and_the_next_poll_still_runs(chat, source, caplog):

@@ -170,6 +170,23 @@ def test_backup_keep_rotates_the_regular_backups(environment, tmp_path, capsys):
     assert all((tmp_path / "backups" / name).stat().st_mode & 0o777 == 0o600 for name in kept)
 
 
+def test_backup_into_a_folder_takes_the_usual_name_and_a_failure_is_one_line(
+    environment, tmp_path, capsys
+):
+    Storage.open(tmp_path / "stepup.db").close()
+    safe = tmp_path / "safe"
+    safe.mkdir()
+    with time_machine.travel(dt.datetime(2026, 12, 5, 2, 30, tzinfo=dt.UTC), tick=False):
+        assert main(["backup", str(safe)]) == 0
+    assert [path.name for path in safe.iterdir()] == ["stepup-20261205-023000.db"]
+    impossible = tmp_path / "stepup.db" / "copy.db"  # inside a file
+    assert main(["backup", str(impossible)]) == EXIT_CONFIG
+    said = capsys.readouterr().err
+    assert said.startswith(f"Could not write the backup {impossible}: ")
+    assert said.count("\n") == 1 and "Traceback" not in said
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["safe", "stepup.db"]
+
+
 async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
     for stop_signal, said in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C (SIGINT)")):
         log = tmp_path / f"{said}.log"

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from pydantic import HttpUrl
 
+from bot import mps
 from bot.campaign import load_campaign
 from handlers.mp import LETTER
 from messages import consent, core, keyboards
@@ -89,6 +90,21 @@ async def test_a_slow_lookup_holds_up_only_the_supporter_waiting_for_it(chat, po
     finally:
         await chat.app.stop()
     assert "Your MP is <b>Jane Example</b>" in messages_to(chat, 1)[-1]
+
+
+async def test_sigterm_during_a_hanging_lookup_answers_the_typist_at_once_and_stops(
+    chat, postcodes, monkeypatch
+):
+    """D11: the bot stops within its 5 s, not after the lookup's own deadline (here an hour);
+    the supporter is offered WriteToThem as when the service is down."""
+    monkeypatch.setattr(mps, "LOOKUP_SECONDS", 3600)
+    await at_postcode(chat, 1)
+    await chat.app.start()
+    await chat.app.update_queue.put(chat.updates.message(1, "SW1A 1AA"))
+    await until(lambda: typing_shown(chat, 1), "the lookup to be under way")
+    await asyncio.wait_for(chat.app.stop(), GIVE_UP_SECONDS)
+    assert "writetothem.com" in str(chat.api.sent(1)[-1].params)
+    assert not postcodes.release.is_set()
 
 
 async def test_a_supporters_next_message_waits_for_the_one_before(chat, postcodes):
