@@ -25,7 +25,9 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin step
 USER stepup
 WORKDIR /data
 VOLUME /data
-# Relative paths in the settings (DATABASE_PATH=stepup.db, backups/...) land in the volume.
+# Relative paths in the settings (DATABASE_PATH=stepup.db, backups/...) land in the volume;
+# compose.yaml mounts the server's bot/campaigns at /data/bot/campaigns, so CAMPAIGN_FILE means
+# the same file as for `make run`.
 ENV DATABASE_PATH=/data/stepup.db
 
 CMD ["stepup-bot", "run"]

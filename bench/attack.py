@@ -127,7 +127,6 @@ class Attack:
     bot: asyncio.subprocess.Process | None = None
     typed: list[str] = field(default_factory=list)  # what people typed: never in the log
     message_ids: int = 10_000
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.database = self.workdir / "bot.db"

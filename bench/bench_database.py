@@ -1,6 +1,7 @@
 """Database at scale: /stats, /export and broadcast audiences on 100,000 supporters and
-1,000,000 actions, and a lobby day with 10,000 RSVPs from all 650 constituencies (its dashboard,
-CSV and audiences). Target: each database step under 200 ms.
+1,000,000 actions, a lobby day with 10,000 RSVPs from all 650 constituencies (its dashboard,
+CSV and audiences), and 10,000 letters' "Did your MP reply?" come due at once. Target: each
+database step under 200 ms.
 
 The database is generated once (bench/generate.py) and cached under bench/results/. Each figure
 is the median of several runs on a warm cache, as a running bot sees it. Audiences are timed
@@ -34,6 +35,7 @@ from bot.campaign import Campaign, load_campaign
 from bot.config import DEFAULT_CAMPAIGN_FILE
 from bot.consent import NOTICE_KIND, Rules
 from bot.delivery import Audience, create_broadcast, enqueue, reach
+from bot.mps import start_followups
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
 from bot.stats import export_csvs, gather_stats
 from bot.storage import Storage
@@ -192,6 +194,44 @@ def time_lobby(path: Path, runs: int) -> list[tuple[str, Timing, int | None]]:
     return timings
 
 
+FOLLOWUPS_DUE = 10_000
+
+
+def time_followups(path: Path, runs: int) -> list[tuple[str, Timing]]:
+    """(step, timing) for FOLLOWUPS_DUE "Did your MP reply?" come due at once: put into one
+    broadcast of the delivery engine (bot.mps.start_followups), then its recipients fixed
+    (`enqueue`), on a scratch copy with the follow-ups added."""
+    scratch = path.with_name("followups.db")
+    shutil.copyfile(path, scratch)
+    storage = Storage.open(scratch)
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    batches: list[int | None] = []
+    try:
+        storage.db.execute(
+            "INSERT INTO mp_followups (user_id, constituency_code, sent_at, due_at)"
+            " SELECT user_id, constituency_code, ?, ? FROM supporters LIMIT ?",
+            [(now - dt.timedelta(days=15)).isoformat(), now.isoformat(), FOLLOWUPS_DUE],
+        )
+
+        def put() -> None:
+            batches.append(start_followups(storage, now, None, {"en": "Benchmark"}, lambda _: {}))
+
+        def due_again() -> None:
+            storage.db.execute("UPDATE mp_followups SET asked_at = NULL, broadcast_id = NULL")
+            storage.checkpoint()
+
+        into = measure(put, runs, due_again)
+        put()
+        fixed = measure(
+            lambda: enqueue(storage, batches[-1], RULES), runs, lambda: (due_again(), put())
+        )
+    finally:
+        storage.close()
+        for leftover in scratch.parent.glob(f"{scratch.name}*"):
+            leftover.unlink()
+    return [("into one broadcast (marked asked)", into), ("its recipients fixed", fixed)]
+
+
 def row(name: str, timing: Timing, extra: str = "", judged: bool = True) -> str:
     verdict = ("ok" if timing.wall_ms < TARGET_MS else "OVER TARGET") if judged else ""
     return f"{name:<50}{timing.wall_ms:>8.1f}{timing.cpu_ms:>9.1f}{extra:>12}  {verdict}".rstrip()
@@ -227,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{f'a lobby day, {LOBBY_RSVPS:,} RSVPs':<50}{'ms':>8}{'cpu ms':>9}{'recipients':>12}")
     for name, timing, recipients in time_lobby(path, args.runs):
         print(row(name, timing, "" if recipients is None else f"{recipients:,}"))
+    print(f"\n{f'{FOLLOWUPS_DUE:,} letters followed up at once':<50}{'ms':>8}{'cpu ms':>9}")
+    for name, timing in time_followups(path, args.runs):
+        print(row(name, timing))
     return 0
 
 

@@ -185,10 +185,20 @@ def _describe(path: Path, error: ValidationError) -> str:
 
 
 def load_campaign(path: Path) -> Campaign:
+    """The campaign file at `path`, validated. Raises CampaignError, one line naming the file
+    and what is wrong (missing, a folder, unreadable, not TOML, or the first invalid field)."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CampaignError(f"Campaign file {path}: not found (set CAMPAIGN_FILE).") from None
+    except IsADirectoryError:
+        raise CampaignError(
+            f"Campaign file {path}: is a folder; set CAMPAIGN_FILE to the .toml file in it."
+        ) from None
+    except PermissionError:
+        raise CampaignError(
+            f"Campaign file {path}: not readable by this user (e.g. `chmod a+r` it)."
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise CampaignError(f"Campaign file {path}: not valid TOML: {error}.") from None
     try:

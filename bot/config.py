@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,6 +25,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from telegram.constants import FloodLimit
 
 TOKEN_SHAPE = re.compile(r"[0-9]+:\S+")
+# What Telegram's setWebhook accepts: an HTTPS address on one of four ports, and a secret token
+# of 1-256 letters, digits, '_' and '-'.
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# A channel's @username (5-32 letters, digits and '_', starting with a letter) or its numeric id.
+CHANNEL_SHAPE = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100[0-9]+")
 DEFAULT_CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "stepup-migrant-women.toml"
 
 
@@ -103,6 +110,47 @@ class Settings(BaseSettings):
                 "123456789:AAH... (the value is not shown here)"
             )
         return value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _http_address(cls, value: str) -> str:
+        # Checked here, not first when `run` reaches Telegram, so `check` refuses it too.
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "expected the Bot API's address, like https://api.telegram.org/bot "
+                "(leave it empty for that one)"
+            )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_telegram_accepts(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.scheme != "https" or value.port not in WEBHOOK_PORTS):
+            raise ValueError(
+                "Telegram sends updates only to an https:// address on port 443, 80, 88 or 8443"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_telegram_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "expected 1-256 characters, each a letter A-Z or a-z, a digit, _ or - "
+                "(the value is not shown here)"
+            )
+        return value
+
+    @field_validator("channel_id")
+    @classmethod
+    def _channel_shape(cls, value: str | None) -> str | None:
+        if value is not None and not CHANNEL_SHAPE.fullmatch(value.strip()):
+            raise ValueError(
+                "expected the channel's @username, like @stepupchannel, or its numeric id, "
+                "like -1001234567890"
+            )
+        return value if value is None else value.strip()
 
     @field_validator("paid_broadcasts", mode="before")
     @classmethod

@@ -137,7 +137,8 @@ class Sending:
 class Audience:
     """Who a broadcast is for. Each field narrows it; the empty audience is every eligible
     supporter (opted in, not blocked). Action fields name kinds in the actions table; a lobby
-    event narrows to one of bot.lobby.AUDIENCE_REACHES around it (`lobby_reach`)."""
+    event narrows to one of the audiences around it (`lobby_reach`: bot.lobby's GOING_AUDIENCE,
+    UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE or STILL_GOING_AUDIENCE)."""
 
     languages: tuple[str, ...] = ()
     done_action: str | None = None

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 # The texts organisers write, each in up to three languages; English is required for title and
 # place, "what to bring" may be left out altogether.
 TEXT_FIELDS = ("title", "place", "bring")
-REQUIRED_FIELDS = ("title", "place")
 TEXT_LIMITS = {"title": 120, "place": 300, "bring": 500}
 STORY_LIMIT = 600
 SIGNATURE_LIMIT = 60
@@ -47,7 +46,6 @@ GOING, NOT_GOING = "yes", "cancelled"
 
 # What a supporter answers to "How did it go?", in the order the buttons show them.
 OUTCOMES = ("met_supportive", "met_undecided", "met_opposed", "met_staffer", "not_met")
-MET_MP = ("met_supportive", "met_undecided", "met_opposed")
 
 # Stories for the organisers' live blog: only with the author's permission, after moderation.
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
@@ -66,7 +64,6 @@ MOMENTS = (EVE, MORNING, FALLBACK, OUTCOME)
 # Broadcast audiences around one event: who said yes, who lives where nobody is going yet,
 # and everyone else (offered an email or a post to their MP on the day).
 GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE = "going", "uncovered", "not_going"
-AUDIENCE_REACHES = (GOING_AUDIENCE, UNCOVERED_AUDIENCE, NOT_GOING_AUDIENCE)
 # Those going who have not said /stop since: told of a change or a cancellation, and asked how
 # it went (not an organiser's choice in the broadcast composer).
 STILL_GOING_AUDIENCE = "still_going"

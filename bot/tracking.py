@@ -112,7 +112,6 @@ class Alert:
 
 @dataclass
 class PollReport:
-    hours_counted: int = 0
     new_posts: int = 0
     alerts: list[Alert] = field(default_factory=list)  # new problems: tell organisers now
     recovered: list[str] = field(default_factory=list)  # sources whose problems just ended
@@ -431,7 +430,6 @@ async def _refresh(
         storage.save_hashtag_counts(
             source.name, hashtag, {stamp(hour): count for hour, count in counts.items()}
         )
-        report.hours_counted += len(counts)
     spend()
     found = await _read(source.search(hashtag, storage.tracking_checkpoint(source.name, hashtag)))
     report.new_posts += storage.save_hashtag_posts(
@@ -439,7 +437,7 @@ async def _refresh(
     )
     if found.posts and not source.has_counts:
         first = min(parse_time(post.created_at) for post in found.posts)
-        report.hours_counted += storage.recount_hashtag_hours(
+        storage.recount_hashtag_hours(
             source.name, hashtag, stamp(floor_hour(first))
         )
     storage.save_tracking_checkpoint(source.name, hashtag, found.checkpoint)

@@ -10,9 +10,6 @@ handled.
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
@@ -33,8 +30,6 @@ from handlers import (
     trends,
 )
 
-logger = logging.getLogger(__name__)
-
 PERSIST_GROUP = 100
 # The only updates any handler here reacts to; Telegram is asked for these alone.
 ALLOWED_UPDATES = [
@@ -46,20 +41,19 @@ ALLOWED_UPDATES = [
 
 
 async def persist_now(update: Update, context: Context) -> None:
-    """Write changed conversation state at once, so a restart resumes exactly here (S3), and
-    the ids of this update's messages for /forget; then note the update handled, so Telegram
-    giving it again after a restart changes nothing."""
-    await context.bot_data.storage.writable()
+    """Write changed conversation state at once, so a restart resumes exactly here (S3), the
+    ids of this update's messages for /forget, and the update as handled, so Telegram giving
+    it again after a restart changes nothing: all in one transaction
+    (`SQLitePersistence.commit`)."""
+    persistence = context.application.persistence
     if context.message_ids and context.started:
-        try:
-            context.bot_data.storage.record_chat_messages(context.message_ids)
-        except sqlite3.Error as error:
-            # Only /forget's deleting of these messages is lost; what the person asked for was
-            # done, so this is no reason to tell them something failed.
-            logger.warning("Could not note the messages of update %s: %s", update.update_id, error)
+        persistence.note_messages(context.message_ids)
+    # Every change this update made is in memory and marked for saving by now, so whichever
+    # commit writes this, it writes them too.
+    persistence.note_handled(update.update_id)
     user = update.effective_user
     if user is None:
-        note_handled(update, context)
+        await persistence.commit()
         return  # a channel post, a reaction count, a boost...: no person, no state
     if any(key in context.user_data for key in context.bot_data.drafts):
         context.user_data[DRAFT_STAMP] = stamp()  # so housekeeping can tell an abandoned one
@@ -69,17 +63,6 @@ async def persist_now(update: Update, context: Context) -> None:
     # is after this handler: mark it now, or it is written with the next update (or lost).
     context.application.mark_data_for_update_persistence(user_ids=user.id)
     await context.application.update_persistence()
-    note_handled(update, context)
-
-
-def note_handled(update: Update, context: Context) -> None:
-    """Note the update handled to the end (`handlers.gate.once`)."""
-    try:
-        context.bot_data.storage.note_handled(update.update_id)
-    except sqlite3.Error as error:
-        # What the person asked for was done; only the guard against Telegram giving this
-        # update again after a crash is lost.
-        logger.warning("Could not note update %s handled: %s", update.update_id, error)
 
 
 def register_all(app: Application) -> None:

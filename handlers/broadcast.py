@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
+from bot.consent import BROADCAST_KIND
 from bot.delivery import OUTCOMES, Audience, create_broadcast, held_back, reach
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
@@ -268,7 +269,7 @@ async def settle_audience(update: Update, context: Context, audience: Audience) 
     storage = context.bot_data.storage
     lang = language(update, context)
     who = screens.describe(lang, audience, storage.supporter_constituencies(), open_events(storage))
-    count = reach(storage, audience, context.bot_data.rules)
+    count = await storage.read(reach, audience, context.bot_data.rules)
     if not count:
         return await ask_audience(
             update, context, text(lang, "broadcast.audience_empty", audience=who)
@@ -292,8 +293,8 @@ async def ask_to_confirm(update: Update, context: Context) -> str | None:
     lang = language(update, context)
     audience = audience_of(draft)
     who = screens.describe(lang, audience, storage.supporter_constituencies(), open_events(storage))
-    count = reach(storage, audience, rules)
-    held = held_back(storage, audience, rules)
+    count = await storage.read(reach, audience, rules)
+    held = await storage.read(held_back, audience, rules)
     await reply(
         update,
         context,
@@ -395,7 +396,7 @@ async def receive_time(update: Update, context: Context) -> int | str | None:
     broadcasts.add(context.application, broadcast_id, when)
     data = context.bot_data
     who = screens.describe(lang, audience, storage.supporter_constituencies(), open_events(storage))
-    count = reach(storage, audience, data.rules, at=when)
+    count = await storage.read(reach, audience, data.rules, BROADCAST_KIND, when)
     purge_on = purge_date(data.campaign, data.settings.data_retention_days)
     warning = screens.late_warning(lang, when, data.rules.ends_at, purge_on)
     body = screens.scheduled(lang, broadcast_id, when, data.settings.tz, who, count, warning)

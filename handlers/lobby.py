@@ -492,7 +492,7 @@ async def admin_event(update: Update, context: Context, event: LobbyEvent | None
     if event is None:
         await admin_list(update, context, text(lang, "lobby.stale_step"))
         return
-    figures = lobby.coverage(context.bot_data.storage, event.id)
+    figures = await context.bot_data.storage.read(lobby.coverage, event.id)
     now = utcnow()
     await show(
         update,
@@ -519,7 +519,7 @@ async def cancel_event(update: Update, context: Context) -> None:
     engine; the organiser hears how many, then gets its report."""
     event = pressed_event(update, context, screens.CANCEL_YES)
     lang = language(update, context)
-    told = jobs.cancel(context.application, event, user_id(update)) if event else None
+    told = await jobs.cancel(context.application, event, user_id(update)) if event else None
     if told is None:
         await admin_list(update, context, text(lang, "lobby.already_cancelled"))
         return
@@ -536,9 +536,10 @@ async def send_csv(update: Update, context: Context) -> None:
         await admin_list(update, context, text(lang, "lobby.stale_step"))
         return
     await answer(update, context)
+    csv = await context.bot_data.storage.read(lobby.coverage_csv, event.id)
     document = await context.bot.send_document(
         update.effective_chat.id,
-        lobby.coverage_csv(context.bot_data.storage, event.id),
+        csv,
         filename=f"stepup-lobby-{event.id}-{event.starts_at.date().isoformat()}.csv",
         caption=text(lang, "lobby.csv_caption", title=event.text("title", lang)),
     )
@@ -827,7 +828,7 @@ async def save_event(update: Update, context: Context) -> str | int | None:
     before = load_event(context, draft["event"])
     context.user_data.pop(COMPOSER, None)
     if before:
-        told = jobs.save_changes(context.application, before, event, values, user_id(update))
+        told = await jobs.save_changes(context.application, before, event, values, user_id(update))
         if told is None:
             await admin_list(update, context, text(lang, "lobby.already_cancelled"))
             return ConversationHandler.END

@@ -19,7 +19,8 @@ from messages.stats import actions_chart, render_stats
 async def show_stats(update: Update, context: Context) -> None:
     """/stats: the campaign's figures, then a chart of actions per day."""
     lang = language(update, context)
-    stats = gather_stats(context.bot_data.storage, context.bot_data.campaign, utcnow())
+    data = context.bot_data
+    stats = await data.storage.read(gather_stats, data.campaign, utcnow())
     await reply(update, context, render_stats(lang, stats))
     # Drawing takes a few hundred milliseconds: off the event loop, so supporters never wait.
     chart = await asyncio.to_thread(actions_chart, lang, stats)
@@ -34,7 +35,8 @@ async def export_files(update: Update, context: Context) -> None:
     """/export: per day, per constituency and per broadcast totals as CSV files."""
     lang = language(update, context)
     today = utcnow().date()
-    for name, data in export_csvs(context.bot_data.storage, today).items():
+    files = await context.bot_data.storage.read(export_csvs, today)
+    for name, data in files.items():
         document = await context.bot.send_document(
             update.effective_chat.id,
             data,

@@ -135,18 +135,21 @@ def label(language: str, key: str, **values: object) -> str:
 
 
 def _template(language: str, key: str, values: dict[str, object]) -> str:
-    """The message `key` in `language`, the plural form for `values["count"]` (written in the
-    language's digits, in place) if it has forms."""
+    """The message `key` in `language`, the plural form for `values["count"]` if it has forms.
+    An int count is written in the language's digits, in place, in a label ("Going: 1,234") too.
+    """
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     message = catalog(language)[key]
+    count = values.get("count")
+    whole = isinstance(count, int) and not isinstance(count, bool)
     if isinstance(message, dict):
-        count = values.get("count")
-        if not isinstance(count, int) or isinstance(count, bool):
+        if not whole:
             raise TypeError(f"{key} is a plural message: pass count=<int>, not {count!r}")
         if count == 0 and EXACTLY_ZERO in message:
             message = message[EXACTLY_ZERO]
         else:
             message = message.get(plural_category(language, count), message[PLURAL_OTHER])
+    if whole:
         values["count"] = number(language, count)
     return message
 

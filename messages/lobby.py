@@ -29,9 +29,9 @@ from bot.lobby import (
 from bot.mps import x_post_url
 from messages import keyboards
 from messages.broadcast import local_time
-from messages.core import characters
+from messages.core import characters, language_name
 from messages.core import date as date_label
-from messages.i18n import LANGUAGES, Html, label, text
+from messages.i18n import LANGUAGES, Html, join, label, text
 
 PREFIX = "lobby:"
 OPEN = "lobby:open"
@@ -541,11 +541,6 @@ def confirm_cancel_keyboard(lang: str, event_id: int) -> InlineKeyboardMarkup:
 # --- organisers: composing an event -----------------------------------------------------------
 
 
-def language_name(lang: str, code: str) -> Html:
-    """A language's name in `lang`."""
-    return text(lang, f"lobby.language_{code}")
-
-
 def example_time(now: dt.datetime) -> str:
     """A week from now at 10:00, as a time to type."""
     return (now + dt.timedelta(days=7)).replace(hour=10, minute=0).strftime(EXAMPLE_FORMAT)
@@ -591,10 +586,8 @@ def versions(lang: str, texts: Mapping[str, Mapping[str, str]]) -> Html:
         elif set(given) >= set(wanted):
             lines.append(text(lang, "lobby.version_full", language_name=name))
         else:
-            fields = ", ".join(text(lang, f"lobby.field_{field}") for field in given)
-            lines.append(
-                text(lang, "lobby.version_partial", language_name=name, fields=Html(fields))
-            )
+            fields = join(lang, (text(lang, f"lobby.field_{field}") for field in given))
+            lines.append(text(lang, "lobby.version_partial", language_name=name, fields=fields))
     return Html("\n".join(lines))
 
 

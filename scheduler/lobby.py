@@ -163,19 +163,20 @@ def notice(
     }
 
 
-def told(app: Application, event_id: int) -> int:
-    """How many a notice about the event would reach now."""
+async def told(app: Application, event_id: int) -> int:
+    """How many a notice about the event would reach now (read off the event loop: see
+    `Storage.read`)."""
     data: BotData = app.bot_data
     audience = Audience(lobby_event=event_id, lobby_reach=lobby.STILL_GOING_AUDIENCE)
-    return reach(data.storage, audience, data.rules, NOTICE_KIND)
+    return await data.storage.read(reach, audience, data.rules, NOTICE_KIND)
 
 
-def cancel(app: Application, event: LobbyEvent, organiser_id: int) -> int | None:
+async def cancel(app: Application, event: LobbyEvent, organiser_id: int) -> int | None:
     """Cancel the event: its jobs go, and everyone going is told through the delivery engine
     (the organiser gets its progress and report). Returns how many will be told, None if it
     was cancelled already."""
     zone = app.bot_data.settings.zone
-    count = told(app, event.id)
+    count = await told(app, event.id)
     news = notice(
         event,
         organiser_id,
@@ -190,7 +191,7 @@ def cancel(app: Application, event: LobbyEvent, organiser_id: int) -> int | None
     return count
 
 
-def save_changes(
+async def save_changes(
     app: Application,
     before: LobbyEvent,
     after: LobbyEvent,
@@ -206,7 +207,7 @@ def save_changes(
     zone, now = data.settings.zone, utcnow()
     news, count, rearm = None, 0, []
     if lobby.moves(before, after):
-        count = told(app, before.id)
+        count = await told(app, before.id)
         news = notice(
             after,
             organiser_id,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.config import DEFAULT_CAMPAIGN_FILE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,8 +30,21 @@ def arguments(instruction: str) -> list[str]:
     return [args for name, args in dockerfile() if name == instruction]
 
 
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
 def bot_service() -> dict:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["bot"]
+    return compose()["services"]["bot"]
+
+
+def mounts() -> dict[str, tuple[str, str]]:
+    """Each of the bot's mounts by its path in the container: (source, options)."""
+    found = {}
+    for mount in bot_service()["volumes"]:
+        source, target, *options = mount.split(":")
+        found[target] = (source, ",".join(options))
+    return found
 
 
 def test_the_image_is_slim_python_3_11_and_installs_only_the_hashed_lock():
@@ -53,11 +68,32 @@ def test_the_bot_runs_unprivileged_with_its_database_in_the_volume():
     assert user not in {"root", "0"}
     [volume] = arguments("VOLUME")
     service = bot_service()
-    mounts = [mount.split(":") for mount in service["volumes"]]
-    assert [target for _, target in mounts] == [volume]
+    named, _ = mounts()[volume]
+    assert named in compose()["volumes"]
     database = Path(service["environment"]["DATABASE_PATH"])
     assert database.parent == Path(volume)
     assert arguments("CMD") == ['["stepup-bot", "run"]']
+
+
+def test_the_campaign_file_edited_on_the_server_is_the_one_read_after_a_restart():
+    """CAMPAIGN_FILE is .env's or else the shipped campaign, at the same relative path `make run`
+    reads; inside the container that path lands in the server's own folder, mounted read-only,
+    so an edit there is read at the next start without rebuilding the image."""
+    setting = bot_service()["environment"]["CAMPAIGN_FILE"]
+    chosen = re.fullmatch(r"\$\{CAMPAIGN_FILE:-(?P<default>[^}]+)\}", setting)
+    assert chosen, "CAMPAIGN_FILE must come from .env when it is set there"
+    default = Path(chosen["default"])
+    assert not default.is_absolute()
+    assert (ROOT / default).resolve() == DEFAULT_CAMPAIGN_FILE.resolve()
+    workdir = Path(arguments("WORKDIR")[-1])
+    inside = workdir / default  # where the bot, started in WORKDIR, opens it
+    target = max(
+        (Path(path) for path in mounts() if inside.is_relative_to(path)),
+        key=lambda path: len(path.parts),
+    )
+    source, options = mounts()[str(target)]
+    assert options == "ro"
+    assert (ROOT / source / inside.relative_to(target)).resolve() == DEFAULT_CAMPAIGN_FILE.resolve()
 
 
 def test_compose_restarts_the_bot_reads_env_and_checks_its_heartbeat():
@@ -65,8 +101,8 @@ def test_compose_restarts_the_bot_reads_env_and_checks_its_heartbeat():
     assert service["restart"] in {"always", "unless-stopped"}
     assert service["env_file"] == ".env"
     assert service["healthcheck"]["test"] == ["CMD", "stepup-bot", "health"]
-    named_volume = service["volumes"][0].split(":")[0]
-    assert named_volume in yaml.safe_load((ROOT / "compose.yaml").read_text())["volumes"]
+    [named_volume] = [source for source, _ in mounts().values() if source in compose()["volumes"]]
+    assert named_volume == "stepup-data"
 
 
 def test_settings_databases_and_backups_stay_out_of_the_image():

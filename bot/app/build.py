@@ -58,6 +58,12 @@ class StepUpApplication(Application):
         await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
         await super().stop()
 
+    async def update_persistence(self) -> None:
+        """python-telegram-bot's, then one transaction for all it handed over (see
+        `SQLitePersistence.commit`)."""
+        await super().update_persistence()
+        await self.persistence.commit()
+
 
 class StepUpJobQueue(JobQueue):
     """python-telegram-bot's JobQueue, whose jobs, like updates, wait off the event loop while

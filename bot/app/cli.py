@@ -53,6 +53,10 @@ BAD_TOKEN = (
 )
 
 
+class CatalogError(Exception):
+    """A catalog under messages/locales would break a message: one line per problem."""
+
+
 def fail(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_CONFIG
@@ -73,11 +77,15 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 def load(need_token: bool) -> tuple[Settings, Campaign]:
-    """Settings and campaign, or ConfigError/CampaignError with the one line to show."""
+    """Settings, campaign and catalogs, each checked the same way for every command; raises
+    ConfigError, CampaignError or CatalogError with the lines to show."""
     settings = load_settings()
     if need_token and settings.telegram_bot_token is None:
         raise ConfigError(NO_TOKEN)
-    return settings, load_campaign(settings.campaign_file)
+    campaign = load_campaign(settings.campaign_file)
+    if problems := catalog_problems():
+        raise CatalogError("\n".join(problems))
+    return settings, campaign
 
 
 async def serve(app: Application, settings: Settings) -> str:
@@ -161,8 +169,6 @@ def try_command(args: argparse.Namespace) -> int:
 def check_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=False)
     Storage.check_usable(settings.database_path)
-    if problems := catalog_problems():
-        return fail("\n".join(problems))
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     print(
         f"Settings, campaign file and messages are valid: {campaign.name('en')}, "
@@ -188,6 +194,22 @@ def launch_warnings(settings: Settings, campaign: Campaign, today: dt.date) -> l
     if not settings.organiser_ids:
         warnings.append(
             "ORGANISER_IDS is empty: nobody can broadcast, see the figures or moderate messages."
+        )
+    x_keys = {
+        "X_API_KEY": settings.x_api_key,
+        "X_API_SECRET": settings.x_api_secret,
+        "X_ACCESS_TOKEN": settings.x_access_token,
+        "X_ACCESS_TOKEN_SECRET": settings.x_access_token_secret,
+    }
+    missing = [name for name, value in x_keys.items() if value is None]
+    if 0 < len(missing) < len(x_keys):
+        warnings.append(
+            f"{', '.join(missing)} empty: the daily prompt is posted to X only when all four X "
+            "account keys are set."
+        )
+    if bool(settings.bluesky_handle) != bool(settings.bluesky_app_password):
+        warnings.append(
+            "Bluesky is tracked only when both BLUESKY_HANDLE and BLUESKY_APP_PASSWORD are set."
         )
     if campaign.end_date < today:
         warnings.append(
@@ -226,7 +248,7 @@ def backup_command(args: argparse.Namespace) -> int:
         destination = folder / backups.backup_name(database, utcnow())
     try:
         backups.backup(database, destination)
-    except (OSError, sqlite3.Error, backups.BackupBusy) as error:
+    except (OSError, sqlite3.Error, backups.BackupBusy, backups.NotABackup) as error:
         return fail(f"Could not write the backup {destination}: {error}.")
     print(f"Backed up {database} to {destination}.")
     if args.keep is not None:
@@ -336,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, CampaignError) as error:
+    except (ConfigError, CampaignError, CatalogError) as error:
         return fail(str(error))
     except DatabaseUnusable as error:
         return fail(f"Setting DATABASE_PATH: {error}")

@@ -1,19 +1,26 @@
 """Conversation state and user_data in SQLite (not pickle), so journeys survive restarts.
 
 Only what journeys need is stored: conversation states and user_data. bot_data holds live
-services and chat_data is unused, so neither is persisted. Each write first waits, off the
-event loop, for a write lock another connection may hold (`Storage.writable`): PTB also saves
-on a timer of its own, outside any update.
+services and chat_data is unused, so neither is persisted. python-telegram-bot hands over each
+changed value separately; they are kept here and written together, with the ids of the
+update's messages (for /forget), in one transaction by `commit`, which the application calls
+once its persistence is updated (after each update, and on python-telegram-bot's own timer).
+Before writing, it waits off the event loop for a write lock another connection may hold
+(`Storage.writable`).
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from copy import deepcopy
 from pathlib import Path
 
 from telegram.ext import BasePersistence, PersistenceInput
 
 from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
 
 USER_DATA = ("user_data", "user_id")
 
@@ -31,6 +38,12 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         # PTB asks to save a user's data after each of their updates; most are unchanged, so
         # remember what was last written and skip identical writes.
         self._written: dict[int, dict] = {}
+        # What `commit` writes next: user_data (None: drop it), conversation states, and
+        # (chat id, message id) pairs of messages /forget will delete.
+        self._user_data: dict[int, dict | None] = {}
+        self._conversations: dict[tuple[str, str], object | None] = {}
+        self._messages: list[tuple[int, int]] = []
+        self._handled: list[int] = []
 
     @property
     def storage(self) -> Storage:
@@ -51,14 +64,20 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def update_user_data(self, user_id: int, data: dict) -> None:
         if self._written.get(user_id, {}) == data:
             return
-        await self.storage.writable()
-        self.storage.save_json_row(*USER_DATA, user_id, data)
         self._written[user_id] = deepcopy(data)
+        self._user_data[user_id] = self._written[user_id]
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self.storage.writable()
-        self.storage.save_json_row(*USER_DATA, user_id, None)
+        """After /forget: their data goes, and nothing of theirs still waiting for a commit
+        (kept after a failed one) is written after their erasure."""
         self._written.pop(user_id, None)
+        self._user_data[user_id] = None
+        self._conversations = {
+            (name, key): state
+            for (name, key), state in self._conversations.items()
+            if user_id not in key
+        }
+        self._messages = [(chat, message) for chat, message in self._messages if chat != user_id]
 
     async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
         """Our user_data is only changed through the application, so there is nothing to pull."""
@@ -67,11 +86,48 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         return self.storage.load_conversations(name)
 
     async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
+        self._conversations[name, key] = deepcopy(new_state)
+
+    def note_messages(self, messages: list[tuple[int, int]]) -> None:
+        """Remember (chat id, message id) pairs for the next `commit`, so /forget can delete
+        those messages."""
+        self._messages.extend(messages)
+
+    def note_handled(self, update_id: int) -> None:
+        """Remember the update as handled to the end, for the next `commit`
+        (`handlers.gate.once`)."""
+        self._handled.append(update_id)
+
+    async def commit(self) -> None:
+        """Write everything handed over since the last commit in one transaction. If the
+        database refuses (a lock held past the busy timeout, a full disk), it is logged and kept
+        for the next commit: nothing a person did is lost."""
+        if not (self._user_data or self._conversations or self._messages or self._handled):
+            return
         await self.storage.writable()
-        self.storage.save_conversation(name, key, deepcopy(new_state))
+        user_data, conversations = self._user_data, self._conversations
+        messages, handled = self._messages, self._handled
+        self._user_data, self._conversations, self._messages, self._handled = {}, {}, [], []
+        try:
+            with self.storage.db.atomic():
+                for user_id, data in user_data.items():
+                    self.storage.save_json_row(*USER_DATA, user_id, data)
+                for (name, key), state in conversations.items():
+                    self.storage.save_conversation(name, key, state)
+                if messages:
+                    self.storage.record_chat_messages(messages)
+                for update_id in handled:
+                    self.storage.note_handled(update_id)
+        except sqlite3.Error as error:
+            logger.warning("Could not save conversation state yet, will try again: %s", error)
+            self._user_data = user_data | self._user_data
+            self._conversations = conversations | self._conversations
+            self._messages = messages + self._messages
+            self._handled = handled + self._handled
 
     async def flush(self) -> None:
-        """Every write above is already committed."""
+        """At shutdown: whatever is not yet written."""
+        await self.commit()
 
     # chat_data, bot_data and callback_data are switched off in store_data; PTB never calls
     # these, but BasePersistence requires them.

@@ -80,6 +80,23 @@ def test_webhook_requires_a_secret(monkeypatch):
         load_settings(_env_file=None)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WEBHOOK_URL", "https://bot.example.org/telegram"),
+        ("WEBHOOK_URL", "https://bot.example.org:8443/telegram"),
+        ("WEBHOOK_URL", "https://203.0.113.7:88/"),
+        ("CHANNEL_ID", "@StepUp_Migrant_Women"),
+        ("CHANNEL_ID", "-1001234567890"),
+        ("TELEGRAM_BASE_URL", "http://localhost:8081/bot"),
+    ],
+)
+def test_every_shape_telegram_accepts_is_accepted(monkeypatch, name, value):
+    monkeypatch.setenv("WEBHOOK_SECRET", "A-long_random-string-42")
+    monkeypatch.setenv(name, value)
+    assert str(getattr(load_settings(_env_file=None), name.lower())) == value
+
+
 def test_run_without_token_explains_botfather_and_make_try(tmp_path):
     result = run_cli("run", env={}, cwd=tmp_path)
     assert result.returncode != 0
@@ -116,6 +133,12 @@ def test_invalid_campaign_file_stops_start_up_naming_file_and_field(tmp_path):
         ("DATABASE_PATH", "no-such-folder/stepup.db"),
         ("TELEGRAM_BOT_TOKEN", "abcSecret42"),  # not digits:secret
         ("PAID_BROADCASTS", "yes"),
+        ("TELEGRAM_BASE_URL", "api.telegram.org/bot"),  # no https://
+        ("WEBHOOK_URL", "http://bot.example.org/telegram"),  # Telegram wants https
+        ("WEBHOOK_URL", "https://bot.example.org:8080/telegram"),  # nor this port
+        ("WEBHOOK_SECRET", "has spaces and abcSecret42!"),
+        ("CHANNEL_ID", "stepupchannel"),  # no @
+        ("CAMPAIGN_FILE", "."),  # a folder
     ],
 )
 @pytest.mark.parametrize("command", ["check", "run"])

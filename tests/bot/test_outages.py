@@ -56,6 +56,29 @@ async def test_one_outage_is_news_once_and_its_end_once(http, service, storage):
     assert outages.news(storage) == []
 
 
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://api.postcodes.io/postcodes/SW1A1AA", outages.POSTCODES),
+        ("https://members-api.parliament.uk/api/Location/Constituency/Search", outages.MEMBERS),
+        ("https://petition.parliament.uk/petitions/700000.json", outages.PETITION),
+    ],
+)
+async def test_each_outside_service_is_news_once_when_down_and_once_when_back(
+    http, service, storage, url, name
+):
+    service.down = "503"
+    for _ in range(outages.FAILURES_FOR_OUTAGE + 2):
+        await http.get(url)
+    [started] = outages.news(storage)
+    assert (started.service, started.kind, started.detail) == (name, "down", "HTTP 503")
+    service.down = None
+    await http.get(url)
+    await http.get(url)
+    [ended] = outages.news(storage)
+    assert (ended.service, ended.kind) == (name, "back")
+
+
 async def test_a_blip_that_ends_before_an_outage_is_forgotten(http, service, storage):
     service.down = "503"
     await lookup(http)

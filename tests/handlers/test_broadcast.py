@@ -146,7 +146,7 @@ async def test_changing_language_while_composing_keeps_the_draft_at_every_step(c
     assert "¿Quién debe recibirlo?" in await switch("es")
     await chat.press(ORGANISER, screens.EVERYONE)
     asked = await switch("pt")
-    assert "Pronto para enviar a <b>1</b> pessoa" in asked
+    assert "Tudo pronto para enviar a <b>1</b> pessoa" in asked
     assert set(chat.button_data(ORGANISER)) == {screens.SEND, screens.SCHEDULE, screens.CANCEL}
     await chat.press(ORGANISER, screens.SCHEDULE)
     assert "<code>18:00</code>" in await switch("en")

@@ -26,7 +26,6 @@ from messages import lobby as screens
 from messages.mp import SKIP_NAME, SKIP_SENTENCE
 from scheduler import lobby as jobs
 from tests.support.broadcasts import finish
-from tests.support.fakes import FileKeepingAPI
 from tests.support.harness import ORGANISER_ID, tags_in
 from tests.support.journeys import (
     PROPERTY,
@@ -97,11 +96,6 @@ async def going(chat, uid: int, event_id: int, language_code: str = "en") -> lis
     await onboard(chat, uid, language_code)
     await chat.press(uid, f"{screens.YES}{event_id}", language_code)
     return await chat.send(uid, "sw1a 1aa", language_code)
-
-
-@pytest.fixture
-def api():
-    return FileKeepingAPI()
 
 
 @pytest.fixture

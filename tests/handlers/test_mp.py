@@ -14,6 +14,7 @@ from hypothesis import given
 from telegram import Update
 
 from bot.app.logs import QUIET
+from bot.app.persistence import USER_DATA
 from bot.mps import looks_like_postcode
 from bot.typed import says_something
 from handlers.mp import LETTER
@@ -614,6 +615,35 @@ async def test_journey_continues_after_a_restart_half_way(settings, api):
         assert letter.startswith("Dear Jane Example,")
         assert "After the restart." in letter
         assert services.requests == []  # the MP found before the restart was kept
+
+
+async def test_a_step_the_database_refused_to_save_is_saved_with_the_next(settings, api):
+    """The database refuses the write after the postcode step (a full disk, a lock held past
+    the busy timeout): the supporter carries on, the step is kept and saved with the next one,
+    so a restart resumes where they were. The step's state lands in one transaction: never the
+    letter's data without the conversation's state, or the reverse."""
+    async with running_bot(settings, api) as chat:
+        await use_services(chat, FakeServices(lookup_routes()))
+        await at_postcode(chat, 1)
+        saved = chat.storage.load_conversations("mp"), chat.storage.load_json_rows(*USER_DATA)
+        chat.storage.db.execute(
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON conversations "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+        replies = await chat.send(1, "SW1A 1AA")
+        assert any("Your MP is <b>Jane Example</b>" in call.text for call in replies)
+        # Nothing of the step was written, not even the MP found (user_data comes first)
+        now = chat.storage.load_conversations("mp"), chat.storage.load_json_rows(*USER_DATA)
+        assert now == saved
+        chat.storage.db.execute("DROP TRIGGER refuse")
+        await chat.send(1, "Ana")
+    async with running_bot(settings, api) as chat:
+        services = await use_services(chat, FakeServices(lookup_routes()))
+        replies = await chat.send(1, "After the restart.")
+        letter = letter_in(replies)
+        assert letter.startswith("Dear Jane Example,")
+        assert "Ana" in letter
+        assert services.requests == []
 
 
 async def test_a_postcode_typed_on_the_first_screen_after_a_restart_still_finds_the_mp(

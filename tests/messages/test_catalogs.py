@@ -62,8 +62,50 @@ EUROPEAN_PORTUGUESE = re.compile(
 # móvil/celular, coger/tomar.
 SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
-    r"|\bcog(?:er|e|es|ió)\b|\bhas hecho\b"
+    r"|\bcog(?:er|e|es|ió)\b|\bhas \w+(?:do|to|cho)\b"
 )
+# One register per language: "você" in Portuguese, so never "te"/"ti"/"contigo"/"teu"/"tua" ("a
+# organização vai te ajudar"); "tú" in Spanish, so never "usted", its imperatives ("toque",
+# "escriba") or Argentina's "vos". Letters addressed to the MP are formal on purpose.
+OTHER_REGISTER = {
+    "pt": re.compile(r"\b(?:te|ti|contigo|teus?|tuas?|tu)\b", re.IGNORECASE),
+    "es": re.compile(
+        r"\busted(?:es)?\b|\b[Vv]os\b|(?<!un )(?<!solo )\b[Tt]oque\b"
+        r"|\b(?:[Ee]scriba|[Ee]nvíe|[Ee]lija|[Pp]ulse|[Pp]resione|[Ii]ntente|[Rr]evise)\b"
+    ),
+}
+ADDRESSED_TO_THE_MP = ("campaign.mp_letter.", "campaign.meeting_request.")
+# The reader's gender is unknown: never "ready"/"welcome"/"alone" in one gender said of them, nor
+# "thank you" in the reader's own voice on a button ("Não, obrigada").
+READERS_GENDER = {
+    "pt": re.compile(
+        r"(?:^|[.!?] )(?:Pront[oa]|Bem-vind[oa]s?) (?:para|a|à)\b"
+        r"|\b[Vv]ocê (?:está|estiver|é|foi|ficou) (?:pront|sozinh|bem-vind|convidad|inscrit"
+        r"|cadastrad|interessad|obrigad)[oa]s?\b",
+        re.MULTILINE,
+    ),
+    "es": re.compile(
+        r"(?:^|[.!?¡¿] ?)(?:List[oa]|Bienvenid[oa]s?) (?:para|a)\b"
+        r"|\b(?:[Ee]stás|[Ee]res|[Ff]uiste) (?:list|sol|bienvenid|invitad|inscrit|interesad)"
+        r"[oa]s?\b",
+        re.MULTILINE,
+    ),
+}
+THANKS = {"pt": re.compile(r"\bobrigad[oa]\b", re.I), "es": re.compile(r"\bagradecid[oa]\b", re.I)}
+# Language names take no capital inside a Portuguese or Spanish sentence ("sua carta em Português").
+CAPITALISED_LANGUAGE = re.compile(
+    r"(?<=[a-záéíóúâêôãõàç,] )(?:Inglês|Português|Espanhol|Inglés|Portugués|Español|English)\b"
+)
+# A count of one takes no article: "para 1 pessoa", not "para a 1 pessoa" (but "enviar a 1
+# pessoa", where "a" is the preposition).
+ARTICLE_BEFORE_ONE = {
+    "pt": re.compile(
+        r"(?:^|\b(?:para|com|de|em|por) )[AaOo] (?:<b>)?\{count\}"
+        r"|\b(?:à|ao|na|no|da|do|pela|pelo) (?:<b>)?\{count\}",
+        re.MULTILINE,
+    ),
+    "es": re.compile(r"\b(?:[Ll]a|[Ee]l|al) (?:<b>)?\{count\}"),
+}
 # An MP's gender is not known: "deputado(a)", "deputados e deputadas", "diputado/a", "el diputado o
 # la diputada"; never "o deputado" alone.
 MP_BOTH_GENDERS = {
@@ -130,6 +172,17 @@ def every_text(language: str) -> Iterator[tuple[str, str]]:
             yield key, template
     for where, texts in campaign_texts():
         yield f"campaign{where}", texts[language]
+
+
+def marked(language: str, marker: re.Pattern[str], skip: tuple[str, ...] = ()) -> list:
+    """(key, what matched) for each place `marker` matches in `language`'s texts, leaving out the
+    keys that start with one of `skip`."""
+    return [
+        (key, match.group(0))
+        for key, template in every_text(language)
+        if not key.startswith(skip)
+        for match in marker.finditer(template)
+    ]
 
 
 def words(template: str, language: str) -> set[str]:
@@ -242,12 +295,7 @@ def test_portuguese_and_spanish_texts_are_translated(language):
 
 
 def test_no_european_portuguese_in_brazilian_texts():
-    found = [
-        (key, match.group(0))
-        for key, template in every_text("pt")
-        for match in EUROPEAN_PORTUGUESE.finditer(template)
-    ]
-    assert found == []
+    assert marked("pt", EUROPEAN_PORTUGUESE) == []
 
 
 @pytest.mark.parametrize("language", ["pt", "es"])
@@ -278,12 +326,7 @@ def test_a_one_gender_mp_is_caught(language, template, inclusive):
 
 @pytest.mark.parametrize("language", ["pt", "es"])
 def test_whatever_immigration_status_is_the_survivors_not_the_readers(language):
-    ambiguous = [
-        (key, match.group(0))
-        for key, template in every_text(language)
-        for match in SURVIVORS_STATUS[language].finditer(template)
-    ]
-    assert ambiguous == []
+    assert marked(language, SURVIVORS_STATUS[language]) == []
 
 
 @pytest.mark.parametrize(
@@ -319,13 +362,116 @@ def test_the_organisers_are_named_one_way(language):
     assert [key for key, template in every_text(language) if other_names.search(template)] == []
 
 
-def test_no_spain_spanish_in_latin_american_texts():
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_each_language_speaks_to_the_reader_in_one_register(language):
+    assert marked(language, OTHER_REGISTER[language], skip=ADDRESSED_TO_THE_MP) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "marker"),
+    [
+        ("pt", "a organização vai te ajudar a encontrar", "te"),
+        ("pt", "nenhum link que eu te mando", "te"),
+        ("pt", "alguém que está contigo", "contigo"),
+        ("pt", "Escreva a tua história", "tua"),
+        ("es", "Si usted no puede ir", "usted"),
+        ("es", "Toque el botón de abajo", "Toque"),
+        ("es", "Escriba su nombre", "Escriba"),
+        ("es", "¿Vos querés firmar?", "Vos"),
+    ],
+)
+def test_each_other_register_marker_is_caught(language, template, marker):
+    assert OTHER_REGISTER[language].search(template)
+    assert not OTHER_REGISTER[language].search(template.replace(marker, "…"))
+
+
+def test_a_touch_is_not_an_imperative():
+    """ "un toque", "es un solo toque" are the noun, not "usted toque"."""
+    assert not OTHER_REGISTER["es"].search("Cuéntanos qué pasó con un toque; es un solo toque.")
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_the_reader_is_not_given_a_gender(language):
+    said_of_the_reader = marked(language, READERS_GENDER[language])
+    thanks_in_their_voice = [
+        key
+        for key, message in catalog(language).items()
+        if "button" in key and any(THANKS[language].search(form) for form in forms(message))
+    ]
+    assert said_of_the_reader == [] and thanks_in_their_voice == []
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "marker"),
+    [
+        ("pt", "Pronto para enviar a <b>2</b> pessoas.", "Pronto"),
+        ("pt", "Você está pronta para o dia de lobby?", "pronta"),
+        ("pt", "Bem-vindo à campanha", "Bem-vindo"),
+        ("es", "Listo para enviar a <b>2</b> personas.", "Listo"),
+        ("es", "¡Bienvenida a la campaña!", "Bienvenida"),
+        ("es", "No estás sola.", "sola"),
+    ],
+)
+def test_each_gendered_reader_marker_is_caught(language, template, marker):
+    assert READERS_GENDER[language].search(template)
+    assert not READERS_GENDER[language].search(template.replace(marker, "…"))
+
+
+def test_done_is_not_ready():
+    """ "Pronto: ..." and "Listo: ..." say "Done", and "Tudo pronto para" is said of the message."""
+    assert not READERS_GENDER["pt"].search("Pronto: a partir de agora. Tudo pronto para enviar.")
+    assert not READERS_GENDER["es"].search("Listo: desde ahora. Todo listo para enviar.")
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_language_names_take_no_capital_inside_a_sentence(language):
+    capitalised = marked(language, CAPITALISED_LANGUAGE)
+    # ...and the names put into sentences ("sua carta em {language_name}") are lower case.
+    names = [text(language, f"core.languages.{code}") for code in LANGUAGES]
+    assert capitalised == [] and all(name == name.lower() for name in names)
+
+
+@pytest.mark.parametrize(
+    ("template", "capitalised"),
+    [
+        ("Aqui está sua carta em Português, para você ler:", True),
+        ("Em English, Português ou Español.", True),
+        ("Idioma: Português", False),
+        ("Português", False),
+        ("Em português, inglês ou espanhol.", False),
+    ],
+)
+def test_a_capitalised_language_name_is_caught(template, capitalised):
+    assert bool(CAPITALISED_LANGUAGE.search(template)) == capitalised
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "article"),
+    [
+        ("pt", "Enviar para a {count} pessoa inscrita?", True),
+        ("pt", "A {count} pessoa confirmada será avisada.", True),
+        ("pt", "Pronto para enviar a <b>{count}</b> pessoa.", False),
+        ("es", "¿Enviar a la {count} persona suscrita?", True),
+        ("es", "Se avisará a {count} persona.", False),
+    ],
+)
+def test_an_article_before_a_count_is_caught(language, template, article):
+    assert bool(ARTICLE_BEFORE_ONE[language].search(template)) == article
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_a_count_of_one_takes_no_article(language):
     found = [
         (key, match.group(0))
-        for key, template in every_text("es")
-        for match in SPAIN_SPANISH.finditer(template)
+        for key, message in catalog(language).items()
+        if isinstance(message, dict)
+        for match in ARTICLE_BEFORE_ONE[language].finditer(message["one"])
     ]
     assert found == []
+
+
+def test_no_spain_spanish_in_latin_american_texts():
+    assert marked("es", SPAIN_SPANISH) == []
 
 
 @pytest.mark.parametrize(
@@ -335,6 +481,8 @@ def test_no_spain_spanish_in_latin_american_texts():
         ("desde vuestra casa", "vuestra"),
         ("en el ordenador", "ordenador"),
         ("Mira lo que has hecho", "has hecho"),
+        ("Si aún no has firmado la petición", "has firmado"),
+        ("¿Ya has escrito a tu diputado/a?", "has escrito"),
     ],
 )
 def test_each_spain_spanish_marker_is_caught(template, marker):
@@ -467,6 +615,15 @@ def test_a_count_picks_its_plural_form_and_local_digits(language, one, two, mill
     assert two in count(2)
     assert million in count(1_000_000)
     assert "<b>" not in text(language, "petition.count_total", count=0)
+
+
+@pytest.mark.parametrize(
+    ("language", "written"), [("en", "1,234"), ("pt", "1.234"), ("es", "1,234")]
+)
+def test_a_count_in_a_label_is_written_in_the_languages_digits(language, written):
+    """ "Going: 1,234", "Presenças confirmadas até agora: 1.234": a count said once, not in
+    forms, is still a number a person reads."""
+    assert text(language, "lobby.going_so_far", count=1234).endswith(f": {written}")
 
 
 def test_a_plural_message_refuses_to_render_without_a_whole_count():

@@ -132,8 +132,8 @@ def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
     ("language", "figures"),
     [
         ("en", "Subscribers sent it: 1,234 of 5,000 · still to go: 3,766"),
-        ("pt", "Inscrições que já receberam: 1.234 de 5.000 · faltam: 3.766"),
-        ("es", "Suscripciones que ya lo recibieron: 1,234 de 5,000 · faltan: 3,766"),
+        ("pt", "Pessoas inscritas que já receberam: 1.234 de 5.000 · faltam: 3.766"),
+        ("es", "Personas suscritas que ya lo recibieron: 1,234 de 5,000 · faltan: 3,766"),
     ],
 )
 def test_schedule_figures_are_grouped_as_each_language_writes_numbers(campaign, language, figures):

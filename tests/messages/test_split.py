@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import html
-from html.parser import HTMLParser
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+# What Telegram shows for a message, refusing it (EntityError) as Telegram would.
+from bot.app.offline import parsed_text
 from messages.split import CAPTION_LIMIT, TEXT_LIMIT, split_html, visible_length
-
-
-class _Balance(HTMLParser):
-    """Fails on a tag closed that was not open, or left open at the end."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes nothing open"
-        self.stack.pop()
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def parsed_text(message: str) -> str:
-    parser = _Balance()
-    parser.feed(message)
-    parser.close()
-    assert not parser.stack, f"left open: {parser.stack}"
-    return "".join(parser.text)
 
 
 def test_a_short_text_is_one_message_unchanged():

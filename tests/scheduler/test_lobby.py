@@ -13,7 +13,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from bot import lobby
 from bot.consent import UPDATES, WHATS_NEXT, stop_everything
@@ -36,13 +35,7 @@ def london(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 
 START = london(26, 11)  # Thursday 26 November 2026, 11:00
-
-
-@pytest.fixture
-def clock():
-    """20 November 2026, noon in London; tests move it by hand."""
-    with time_machine.travel(london(20, 12), tick=False) as traveller:
-        yield traveller
+NOW = london(20, 12)  # where the `clock` fixture stands still; tests move it by hand
 
 
 def supporter(storage, uid: int, *, subscribed: bool, going_to: int | None = None) -> None:
@@ -219,13 +212,13 @@ async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_a
     async with running_bot(settings, api) as chat:
         event = lobby.LobbyEvent.from_row(chat.storage.get_lobby_event(event_id))
         with not_started(monkeypatch):
-            assert jobs.cancel(chat.app, event, ORGANISER_ID) == 2
+            assert await jobs.cancel(chat.app, event, ORGANISER_ID) == 2
     async with running_bot(settings, api) as chat:
         assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-")]
         await resume(chat)
     async with running_bot(settings, api) as chat:
         await resume(chat)
-        assert jobs.cancel(chat.app, event, ORGANISER_ID) is None  # cancelled once, told once
+        assert await jobs.cancel(chat.app, event, ORGANISER_ID) is None  # cancelled once, told once
     assert len(received(api, GOING_SUBSCRIBED, "is cancelled")) == 1
     assert len(received(api, GOING_NOT_SUBSCRIBED, "foi cancelado")) == 1  # news, not a promo
     assert api.sent(NOT_GOING) == []
@@ -242,7 +235,7 @@ async def move(chat, event_id: int, starts_at: dt.datetime) -> int:
         "rsvp_deadline": after.rsvp_deadline,
         "hashtag": after.hashtag,
     }
-    told = jobs.save_changes(chat.app, before, after, values, ORGANISER_ID)
+    told = await jobs.save_changes(chat.app, before, after, values, ORGANISER_ID)
     await asyncio.gather(*broadcasts.running(chat.app))
     return told
 
@@ -280,7 +273,7 @@ async def test_no_more_campaign_updates_ends_the_reminders_but_not_the_news_of_t
     clock.move_to(london(25, 18))
     async with running_bot(settings, api) as chat:
         await run(chat, event_id, "eve")
-        assert jobs.told(chat.app, event_id) == 2
+        assert await jobs.told(chat.app, event_id) == 2
         assert await move(chat, event_id, london(28, 11)) == 2
     assert received(api, GOING_SUBSCRIBED, "Tomorrow") == []  # a reminder is a campaign update
     assert len(received(api, GOING_SUBSCRIBED, "has changed")) == 1  # news of their own yes

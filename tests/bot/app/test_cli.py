@@ -131,7 +131,14 @@ def test_check_works_without_a_token_and_warns_what_is_not_ready(environment, ca
     assert not any("ended on" in line for line in warnings)  # the campaign is still ahead
 
 
-def test_check_names_the_catalog_file_and_message_an_organiser_broke(environment, tmp_path, capsys):
+@pytest.mark.parametrize("command", ["check", "run", "try"])
+def test_a_catalog_an_organiser_broke_is_named_and_nothing_starts(
+    environment, tmp_path, capsys, command
+):
+    """`check` names the file and the message; `run` and `try` refuse to start with the same
+    line rather than fail each time a supporter reaches that message."""
+    environment.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    environment.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")  # never reached
     locales = tmp_path / "locales"
     shutil.copytree(i18n.LOCALES, locales)
     petition = locales / "pt" / "petition.toml"
@@ -141,8 +148,9 @@ def test_check_names_the_catalog_file_and_message_an_organiser_broke(environment
     )
     environment.setattr(i18n, "LOCALES", locales)
 
-    assert main(["check"]) == EXIT_CONFIG
+    assert main([command]) == EXIT_CONFIG
     assert f"{petition}: petition.open_button: placeholders ['petição']" in capsys.readouterr().err
+    assert not (tmp_path / "stepup.db").exists()
 
 
 def test_check_warns_about_a_campaign_that_has_ended():
@@ -152,6 +160,36 @@ def test_check_warns_about_a_campaign_that_has_ended():
     day_after = launch_warnings(settings, campaign, campaign.end_date + dt.timedelta(days=1))
     [ended] = [warning for warning in day_after if warning not in last_day]
     assert f"ended on {campaign.end_date}: no daily prompt will be sent" in ended
+
+
+def test_check_warns_about_x_and_bluesky_accounts_set_up_half_way():
+    campaign = load_campaign(make_settings(Path("unused")).campaign_file)
+    today = campaign.start_date
+
+    def warnings(**accounts: str) -> list[str]:
+        return launch_warnings(make_settings(Path("unused"), **accounts), campaign, today)
+
+    baseline = warnings()
+    assert warnings(x_api_key="k", x_access_token="t") == [
+        *baseline,
+        "X_API_SECRET, X_ACCESS_TOKEN_SECRET empty: the daily prompt is posted to X only when "
+        "all four X account keys are set.",
+    ]
+    every_key = {"x_api_key": "k", "x_api_secret": "s", "x_access_token": "t"}
+    assert warnings(**every_key, x_access_token_secret="ts") == baseline
+    [bluesky] = [line for line in warnings(bluesky_handle="us.bsky.social") if line not in baseline]
+    assert "both BLUESKY_HANDLE and BLUESKY_APP_PASSWORD" in bluesky
+    assert warnings(bluesky_handle="us.bsky.social", bluesky_app_password="a-b-c-d") == baseline
+
+
+def test_backup_onto_the_database_itself_is_refused_in_one_line(environment, tmp_path, capsys):
+    Storage.open(tmp_path / "stepup.db").close()
+    assert main(["backup", "stepup.db"]) == EXIT_CONFIG
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        "Could not write the backup stepup.db: stepup.db is the database itself; "
+        "give another file or a folder."
+    )
 
 
 def test_backup_keep_rotates_the_regular_backups(environment, tmp_path, capsys):

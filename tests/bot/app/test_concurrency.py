@@ -14,12 +14,13 @@ import httpx
 import pytest
 from pydantic import HttpUrl
 
+import handlers.stats
 from bot import mps
 from bot.campaign import load_campaign
 from handlers.mp import LETTER
 from messages import consent, core, keyboards
 from messages.mp import FIND
-from tests.support.harness import running_bot
+from tests.support.harness import ORGANISER_ID, running_bot
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
 from tests.support.petitions import PETITION, petition_json
 
@@ -237,3 +238,47 @@ async def test_a_write_lock_taken_during_a_lookup_is_waited_for_off_the_event_lo
         finally:
             await chat.app.stop()
     assert "Your MP is <b>Jane Example</b>" in messages_to(chat, 1)[-1]
+
+
+class SlowRead:
+    """An organiser's large read (at 100,000 supporters /stats takes about 150 ms) made as slow
+    as the test likes: it blocks whichever thread runs it until the test lets it go, or for
+    `HELD_SECONDS` at most, so that a read blocking the event loop fails the test, not hangs."""
+
+    HELD_SECONDS = 30
+
+    def __init__(self, read) -> None:
+        self.read = read
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.done = False
+
+    def __call__(self, *args):
+        self.started.set()
+        self.release.wait(self.HELD_SECONDS)
+        self.done = True
+        return self.read(*args)
+
+
+@pytest.mark.parametrize(
+    ("command", "reader"), [("/stats", "gather_stats"), ("/export", "export_csvs")]
+)
+async def test_an_organisers_large_read_holds_up_no_supporter(chat, monkeypatch, command, reader):
+    """While the organiser's figures are being read, a supporter's /help is answered; the
+    figures follow once the read is done. Read on the event loop, /help would wait for them."""
+    slow = SlowRead(getattr(handlers.stats, reader))
+    monkeypatch.setattr(handlers.stats, reader, slow)
+    await chat.send(ORGANISER_ID, "/start")
+    await chat.app.start()
+    try:
+        await chat.app.update_queue.put(chat.updates.message(ORGANISER_ID, command))
+        await until(slow.started.is_set, "the figures to be read")
+        await chat.app.update_queue.put(chat.updates.message(2, "/help"))
+        await until(lambda: messages_to(chat, 2), "an answer to /help")
+        assert not slow.done, "the supporter's /help waited for the organiser's figures"
+        organiser_heard = len(chat.api.sent(ORGANISER_ID))
+        slow.release.set()
+        await until(lambda: len(chat.api.sent(ORGANISER_ID)) > organiser_heard, "the figures")
+    finally:
+        slow.release.set()
+        await chat.app.stop()

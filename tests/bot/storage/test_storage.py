@@ -102,3 +102,20 @@ def test_lobby_reminders_sent_before_the_upgrade_are_not_sent_again(tmp_path):
     assert storage.get_rsvp(1, 7)["status"] == "yes"
     assert storage.get_lobby_event(1)["revision"] == 0
     assert storage.integrity() == "ok"
+
+
+async def test_a_large_read_sees_what_was_committed_and_cannot_write(storage):
+    """`Storage.read` runs an organiser's read on a connection of its own, off the event loop:
+    it sees every committed supporter, and being read-only it can never change the data."""
+    storage.ensure_supporter(7, "es")
+
+    def supporters_then_try_to_write(snapshot: Storage) -> list[int]:
+        seen = [row["user_id"] for row in snapshot.rows("SELECT user_id FROM supporters")]
+        try:
+            snapshot.ensure_supporter(8, "en")
+        except sqlite3.OperationalError as refused:
+            assert "readonly" in str(refused)
+        return seen
+
+    assert await storage.read(supporters_then_try_to_write) == [7]
+    assert storage.get_supporter(8) is None
