@@ -33,6 +33,11 @@ class BackupBusy(Exception):
     """Another backup is being written to the same file right now."""
 
 
+class NotABackup(Exception):
+    """The destination is the database itself, or one of SQLite's files beside it: writing
+    the copy there would put it in place of the live database and lose what the bot writes."""
+
+
 def create_private(path: Path) -> None:
     """Create `path` (and missing folders) readable only by this user; tighten it (and SQLite's
     side files) if it already exists more open, e.g. from a version that did not do this."""
@@ -101,12 +106,23 @@ def remove_leftovers(folder: Path) -> None:
 
 
 def backup(database: Path, destination: Path) -> None:
-    """Copy the database file at `database` to `destination` while the bot may be writing."""
+    """Copy the database file at `database` to `destination` while the bot may be writing.
+    Raises NotABackup when `destination` is the database or its -wal or -shm file (by any
+    path, a link included), BackupBusy when another backup is writing it now."""
+    live = [database, *(Path(f"{database}{suffix}") for suffix in SQLITE_SIDE_FILES)]
+    if any(_same_file(path, destination) for path in live):
+        raise NotABackup(f"{destination} is the database itself; give another file or a folder")
     source = sqlite3.connect(database)
     try:
         copy_database(source, destination)
     finally:
         source.close()
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    if one.exists() and other.exists():
+        return os.path.samefile(one, other)
+    return one.resolve() == other.resolve()
 
 
 def rotated(folder: Path, database: Path) -> list[Path]:

@@ -32,6 +32,8 @@ BABEL_LOCALES = {"en": "en_GB", "pt": "pt_BR", "es": "es_419"}
 # A table with this key is one message in its plural forms, not a group of messages.
 PLURAL_OTHER = "other"
 EXACTLY_ZERO = "zero"
+# A placeholder naming a thing ("broadcast #1234"), never grouped like an amount.
+IDENTIFIER = "id"
 
 TAG = re.compile(r"<[^>]+>")
 
@@ -134,23 +136,27 @@ def label(language: str, key: str, **values: object) -> str:
     return _template(language, key, values).format(**values)
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _template(language: str, key: str, values: dict[str, object]) -> str:
     """The message `key` in `language`, the plural form for `values["count"]` if it has forms.
-    An int count is written in the language's digits, in place, in a label ("Going: 1,234") too.
-    """
+    Every whole number but an `{id}` is written in the language's digits, in place: a figure in
+    a label ("Going: 1,234", "Confirmaron: 1,234") is a number a person reads too."""
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     message = catalog(language)[key]
-    count = values.get("count")
-    whole = isinstance(count, int) and not isinstance(count, bool)
     if isinstance(message, dict):
-        if not whole:
+        count = values.get("count")
+        if not _whole(count):
             raise TypeError(f"{key} is a plural message: pass count=<int>, not {count!r}")
         if count == 0 and EXACTLY_ZERO in message:
             message = message[EXACTLY_ZERO]
         else:
             message = message.get(plural_category(language, count), message[PLURAL_OTHER])
-    if whole:
-        values["count"] = number(language, count)
+    for name, value in values.items():
+        if _whole(value) and name != IDENTIFIER:
+            values[name] = number(language, value)
     return message
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from bot.charts import volume_chart
 from bot.tracking import Alert, DayChange, Digest
 from messages.core import chart_words
-from messages.i18n import Html, text
+from messages.i18n import Html, number, text
 
 SNIPPET_CHARS = 80
 
@@ -67,7 +67,7 @@ def _render_change(language: str, change: DayChange) -> Html:
     if percent == 0:
         return text(language, "trends.change_same")
     key = "trends.change_up" if percent > 0 else "trends.change_down"
-    return text(language, key, percent=abs(percent))
+    return text(language, key, percent=number(language, abs(percent)))
 
 
 def _snippet(post_text: str) -> str:
@@ -89,7 +89,7 @@ def render_digest(language: str, digest: Digest) -> Html:
                 language,
                 "trends.hashtag_line",
                 hashtag=f"#{change.hashtag}",
-                total=change.total,
+                total=number(language, change.total),
                 sources=Html(sources),
                 change=_render_change(language, change),
             )
@@ -107,7 +107,7 @@ def render_digest(language: str, digest: Digest) -> Html:
                 author=post.author or source_name(language, post.source),
                 source=source_name(language, post.source),
                 snippet=_snippet(post.text),
-                engagement=post.engagement,
+                engagement=number(language, post.engagement),
             )
         )
     if not digest.posts:

@@ -248,7 +248,7 @@ def backup_command(args: argparse.Namespace) -> int:
         destination = folder / backups.backup_name(database, utcnow())
     try:
         backups.backup(database, destination)
-    except (OSError, sqlite3.Error, backups.BackupBusy) as error:
+    except (OSError, sqlite3.Error, backups.BackupBusy, backups.NotABackup) as error:
         return fail(f"Could not write the backup {destination}: {error}.")
     print(f"Backed up {database} to {destination}.")
     if args.keep is not None:

@@ -80,6 +80,23 @@ backups.copy_database(DyingSource(sys.argv[1]), Path(sys.argv[2]))
 """
 
 
+@pytest.mark.parametrize("written_to", ["stepup.db", "./stepup.db", "link.db", "stepup.db-wal"])
+def test_a_backup_never_replaces_the_live_database(tmp_path, written_to):
+    """`stepup-bot backup stepup.db` (or a link to it, or its WAL) is refused: the copy would
+    take the live database's place, and what the bot wrote after it would be lost."""
+    database = tmp_path / "stepup.db"
+    storage = Storage.open(database)
+    storage.ensure_supporter(1, "en")
+    (tmp_path / "link.db").symlink_to(database)
+    before = database.stat().st_ino
+    with pytest.raises(backups.NotABackup, match="is the database itself"):
+        backups.backup(database, tmp_path / written_to)
+    storage.ensure_supporter(2, "en")
+    storage.close()
+    assert database.stat().st_ino == before
+    assert Database(database).execute("SELECT count(*) FROM supporters").fetchone()[0] == 2
+
+
 def test_a_backup_killed_half_way_leaves_nothing_that_passes_for_a_backup(tmp_path):
     database = tmp_path / "stepup.db"
     storage = Storage.open(database)

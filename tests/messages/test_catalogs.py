@@ -622,8 +622,11 @@ def test_a_count_picks_its_plural_form_and_local_digits(language, one, two, mill
 )
 def test_a_count_in_a_label_is_written_in_the_languages_digits(language, written):
     """ "Going: 1,234", "Presenças confirmadas até agora: 1.234": a count said once, not in
-    forms, is still a number a person reads."""
+    forms, or any other figure, is still a number a person reads; "#1234" names a broadcast."""
     assert text(language, "lobby.going_so_far", count=1234).endswith(f": {written}")
+    line = text(language, "lobby.admin_line", title="T", when="W", status="S", going=1234)
+    assert line.endswith(f": {written}")
+    assert text(language, "broadcast.stop_button", id=1234).endswith("#1234")
 
 
 def test_a_plural_message_refuses_to_render_without_a_whole_count():

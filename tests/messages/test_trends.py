@@ -47,6 +47,22 @@ def test_digest_shows_volumes_change_top_posts_and_open_problems(storage, langua
     assert "403" in digest
 
 
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "#16Days: <b>1,500</b> (Bluesky 300, X 1,200), ▲ 1,400%"),
+        ("pt", "#16Days: <b>1.500</b> (Bluesky 300, X 1.200), ▲ 1.400%"),
+        ("es", "#16Days: <b>1,500</b> (Bluesky 300, X 1,200), ▲ 1,400%"),
+    ],
+)
+def test_the_digest_writes_numbers_as_each_language_does(language, line):
+    change = tracking.DayChange("16Days", {"x": 1200, "bluesky": 300}, previous=100)
+
+    digest = trends.render_digest(language, tracking.Digest(NOW.date(), [change], []))
+
+    assert line in digest
+
+
 def test_digest_says_plainly_when_nothing_is_tracked_yet(storage):
     digest = trends.render_digest("en", tracking.digest(storage, NOW.date()))
 

@@ -182,6 +182,16 @@ def test_check_warns_about_x_and_bluesky_accounts_set_up_half_way():
     assert warnings(bluesky_handle="us.bsky.social", bluesky_app_password="a-b-c-d") == baseline
 
 
+def test_backup_onto_the_database_itself_is_refused_in_one_line(environment, tmp_path, capsys):
+    Storage.open(tmp_path / "stepup.db").close()
+    assert main(["backup", "stepup.db"]) == EXIT_CONFIG
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        "Could not write the backup stepup.db: stepup.db is the database itself; "
+        "give another file or a folder."
+    )
+
+
 def test_backup_keep_rotates_the_regular_backups(environment, tmp_path, capsys):
     Storage.open(tmp_path / "stepup.db").close()
     start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
