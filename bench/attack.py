@@ -6,9 +6,10 @@ and a loopback postcodes.io and Members API that answer from the `try --sample-d
 fail on demand. Then it is fed what real chats send: every chat type, late, repeated and forged
 button presses, edits and photos where text is expected, outside services failing in every way,
 an update the library cannot read, a restart, kill -9 during /forget and during a start that
-upgrades the database, and the webhook's door. Each line of the report is one input, what it
-should do, and whether it did; then the log is searched for anything anyone typed. The exit
-status is 1 if anything failed.
+upgrades the database, the webhook's door, SIGTERM at awkward moments, and updates Telegram
+gives again because the bot died before their receipt reached it. Each line of the report is
+one input, what it should do, and whether it did; then the log is searched for anything anyone
+typed. The exit status is 1 if anything failed.
 
     .venv/bin/python -m bench.attack [--only PART] [--keep DIR]
 """

@@ -170,6 +170,12 @@ class Settings(BaseSettings):
         parts = [part.strip() for part in value.split(",") if part.strip()]
         if not all(part.lstrip("-").isdigit() for part in parts):
             raise ValueError("expected comma-separated numeric Telegram user ids, e.g. 12345,67890")
+        # A person's id is positive; a negative one is a group's or a channel's, never an organiser.
+        if any(part.startswith("-") for part in parts):
+            raise ValueError(
+                "a negative id is a group's or a channel's, not a person's: ask @userinfobot "
+                "in a private chat for each organiser's own id"
+            )
         return frozenset(int(part) for part in parts)
 
     @field_validator("broadcast_rate")

@@ -30,6 +30,7 @@ from bot.campaign import DEFAULT_LANGUAGE
 from bot.delivery import create_broadcast
 from bot.mps import MP, constituency_key
 from bot.stats import csv_bytes
+from bot.typed import says_something
 
 if TYPE_CHECKING:
     from bot.storage import Storage
@@ -222,9 +223,10 @@ def next_for(storage: Storage, user_id: int, now: dt.datetime) -> tuple[LobbyEve
 
 
 def clean_text(field: str, raw: str) -> str:
-    """An organiser's text for `field`, spaces tidied; LobbyInputError if empty or too long."""
+    """An organiser's text for `field`, spaces tidied; LobbyInputError if it shows nothing (only
+    spaces or invisible characters) or is too long."""
     cleaned = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())
-    if not cleaned:
+    if not says_something(cleaned):
         raise LobbyInputError("empty")
     if len(cleaned) > TEXT_LIMITS[field]:
         raise LobbyInputError("too_long", TEXT_LIMITS[field])
@@ -251,9 +253,10 @@ def check_times(starts_at: dt.datetime, rsvp_deadline: dt.datetime, now: dt.date
 
 
 def clean_story(raw: str) -> str:
-    """A supporter's story for the live blog; LobbyInputError if empty or over STORY_LIMIT."""
+    """A supporter's story for the live blog; LobbyInputError if it shows nothing (only spaces
+    or invisible characters) or is over STORY_LIMIT."""
     story = raw.strip()
-    if not story:
+    if not says_something(story):
         raise LobbyInputError("empty")
     if len(story) > STORY_LIMIT:
         raise LobbyInputError("too_long", STORY_LIMIT)
@@ -261,9 +264,10 @@ def clean_story(raw: str) -> str:
 
 
 def clean_signature(raw: str) -> str:
-    """How a story is signed (a first name, initials); LobbyInputError if over the limit."""
+    """How a story is signed (a first name, initials); LobbyInputError if it shows nothing (a
+    blank card's signature) or is over the limit."""
     signature = " ".join(raw.split())
-    if not signature:
+    if not says_something(signature):
         raise LobbyInputError("empty")
     if len(signature) > SIGNATURE_LIMIT:
         raise LobbyInputError("too_long", SIGNATURE_LIMIT)

@@ -238,8 +238,11 @@ def looks_like_postcode(typed: str, half: bool = False) -> bool:
 
 
 def _is_separator(char: str) -> bool:
-    """Spacing or punctuation, which people put in postcodes in every possible way."""
-    return char.isspace() or unicodedata.category(char)[0] in "PZ"
+    """Spacing or punctuation, which people put in postcodes in every possible way, and the
+    invisible format characters (zero-width spaces, direction marks) a copy and paste or a
+    right-to-left keyboard adds."""
+    category = unicodedata.category(char)
+    return char.isspace() or category == "Cf" or category[0] in "PZ"
 
 
 # --- HTTP -------------------------------------------------------------------------------------

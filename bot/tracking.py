@@ -42,6 +42,8 @@ DEFAULT_RATE_LIMIT_PAUSE = dt.timedelta(minutes=15)
 X_EPOCH_MS = 1288834974657  # Twitter's snowflake epoch
 BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not bill reads
 T = TypeVar("T")
+# Problems that last until someone changes the settings or the account, unlike an outage.
+MUST_BE_FIXED = frozenset({"unauthorized", "forbidden"})
 
 
 @dataclass(frozen=True)
@@ -457,7 +459,11 @@ def _record_problem(storage: Storage, source: str, error: SourceError, report: P
     if error.problem == "rate_limited":
         resume_at = resume_at or utcnow() + DEFAULT_RATE_LIMIT_PAUSE
         storage.set_flag(_resume_key(source), stamp(resume_at))
-    if storage.raise_tracking_alert(source, error.problem, error.detail):
+    ongoing = [row for row in storage.tracking_alerts() if row["source"] == source]
+    new = storage.raise_tracking_alert(source, error.problem, error.detail)
+    # One alert for an outage, however it shows itself from poll to poll (a 503, then no
+    # answer at all); but a problem someone must fix is always said.
+    if new and (not ongoing or error.problem in MUST_BE_FIXED):
         report.alerts.append(Alert(source, error.problem, error.detail, resume_at))
 
 

@@ -429,9 +429,13 @@ async def take_signature(update: Update, context: Context) -> str | int | None:
     typed = update.effective_message.text
     try:
         signature = lobby.clean_signature(typed)
-    except LobbyInputError:
+    except LobbyInputError as error:
         lang = language(update, context)
-        warning = too_long(lang, "lobby.signature_too_long", len(typed), lobby.SIGNATURE_LIMIT)
+        warning = (
+            too_long(lang, "lobby.signature_too_long", len(typed), lobby.SIGNATURE_LIMIT)
+            if error.limit
+            else text(lang, "lobby.signature_blank")
+        )
         await reply(update, context, warning, screens.unsigned_keyboard(lang))
         return None
     return await save_story(update, context, signature)

@@ -24,10 +24,11 @@ Row = Mapping[str, Any]
 # user_data keys (set in handlers/) and how long an unfinished draft is kept (housekeeping).
 MP_LETTER, MP_HANDED_OVER = "mp_letter", "mp_handed_over"
 SOLIDARITY_DRAFT, BROADCAST_DRAFT = "solidarity_draft", "broadcast_draft"
+LOBBY_DRAFT, LOBBY_COMPOSER = "lobby_draft", "lobby_composer"
 PENDING_JOURNEY, DRAFT_STAMP = "pending_journey", "draft_at"
 ASK_AGAIN, SCREEN = "ask_choices_again", "screen"
 DRAFT_KEPT_FOR = dt.timedelta(days=1)
-CONVERSATIONS = ("mp", "solidarity", "broadcast")
+CONVERSATIONS = ("mp", "solidarity", "broadcast", "lobby", "lobby_composer")
 
 
 def when(lang: str, stamped: str, zone: ZoneInfo) -> str:
@@ -288,6 +289,12 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
         return [text(lang, "mydata.unfinished.solidarity_draft", body=value["body"])]
     if key == BROADCAST_DRAFT:
         return [text(lang, "mydata.unfinished.broadcast_draft")]
+    if key == LOBBY_DRAFT and "story" in value:
+        return [text(lang, "mydata.unfinished.lobby_story", story=value["story"])]
+    if key == LOBBY_DRAFT:
+        return []  # only which lobby day: the part-way line above says it
+    if key == LOBBY_COMPOSER:
+        return [text(lang, "mydata.unfinished.lobby_composer")]
     if key == MP_HANDED_OVER:
         return [text(lang, "mydata.unfinished.mp_handed_over", constituency=value)]
     if key == ASK_AGAIN:

@@ -49,6 +49,7 @@ def test_organiser_ids_are_comma_separated_numbers(monkeypatch):
     ("name", "value", "named"),
     [
         ("ORGANISER_IDS", "111,bob", "ORGANISER_IDS"),
+        ("ORGANISER_IDS", "111,-1001234567890", "ORGANISER_IDS"),  # a group's id
         ("TZ", "Mars/Olympus", "TZ"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("POSTCODES_API_URL", "not a url", "POSTCODES_API_URL"),

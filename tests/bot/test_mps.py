@@ -88,6 +88,11 @@ CANONICAL = re.compile(r"(?:[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}|GIR 0AA)")
         ("SW1A\u20131AA", "SW1A 1AA"),  # an en dash, as phones substitute
         ("SW1A\u00a01AA", "SW1A 1AA"),  # a non-breaking space
         ("'ec1a 1bb',", "EC1A 1BB"),
+        # invisible marks a copy and paste or a right-to-left keyboard leaves in (WriteToThem
+        # drops them too)
+        ("SW1A 1AA\u200b", "SW1A 1AA"),
+        ("\u200fSW1A\u200e 1AA", "SW1A 1AA"),
+        ("\ufeffsw1a 1aa", "SW1A 1AA"),
     ],
 )
 def test_postcodes_are_accepted_however_they_are_typed(typed, canonical):

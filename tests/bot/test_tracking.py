@@ -400,6 +400,19 @@ async def test_each_x_failure_is_reported_once_and_again_only_after_recovery(
     assert [a.problem for a in (await poll_at(240)).alerts] == [problem]
 
 
+async def test_an_outage_changing_its_face_is_one_alert_but_bad_credentials_are_said(
+    clock, storage, campaign, fake_x, x_source
+):
+    settings = make_settings(x_daily_request_budget=1000)
+    said = []
+    for minutes, failure in enumerate([(503, X_ERRORS[503], {}), None, (401, X_ERRORS[401], {})]):
+        fake_x.failure, fake_x.network_down = failure, failure is None  # 503, no answer, 401
+        clock.move_to(NOW + dt.timedelta(minutes=60 * minutes))
+        report = await tracking.poll_once(settings, campaign, storage, x_source=x_source)
+        said.append([alert.problem for alert in report.alerts])
+    assert said == [["server_error"], [], ["unauthorized"]]
+
+
 # X answers a 429 with a JSON problem; its edge, sometimes, with an empty or HTML body.
 BODILESS = {
     "empty": (b"", {}),

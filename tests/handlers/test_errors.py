@@ -6,12 +6,15 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 
+import handlers
 from bot.consent import DAILY_PROMPT
 from messages import consent, keyboards
 from tests.support.harness import running_bot
+from tests.support.journeys import every_button
 
 SUPPORTER = 515_001
 GENERIC = "Sorry, something went wrong"
@@ -82,6 +85,30 @@ async def test_every_menu_button_pressed_late_does_what_it_says(chat):
         replies = texts(await chat.press(SUPPORTER, data, pressed_ago=30))
         assert replies, data
         assert not any(GENERIC in reply for reply in replies), data
+
+
+async def test_every_button_a_supporter_meets_pressed_late_still_works(chat):
+    """Every press handled after Telegram stopped taking its answer (after a restart, or a
+    slow moment): none gets the generic error, and each does what it says."""
+    await join(chat)
+    before = len(chat.api.calls)
+    buttons = await every_button(chat, SUPPORTER, avoid=(keyboards.FORGET_YES,), pressed_ago=30)
+    assert len(buttons) > 25
+    answered = texts(chat.api.calls[before:])
+    assert answered and not any(GENERIC in reply for reply in answered)
+    assert chat.storage.done_actions(SUPPORTER)  # "I've signed", "I've posted it"... recorded
+
+
+def test_every_button_is_answered_through_one_path():
+    """Only `handlers.common.answer` answers a press, once, and never lets a refusal through."""
+    root = Path(handlers.__file__).parent
+    answering = [
+        path.name
+        for folder in (root, root.parent / "scheduler", root.parent / "bot")
+        for path in folder.rglob("*.py")
+        if re.search(r"query\.answer\(|answer_callback_query", path.read_text())
+    ]
+    assert answering == ["common.py"]
 
 
 async def test_opting_in_late_is_still_recorded(chat):

@@ -744,6 +744,32 @@ async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
     assert "lobby_stories" not in chat.storage.personal_data(1)
 
 
+async def test_a_story_or_signature_that_shows_nothing_is_asked_for_again(lobby_chat):
+    """Issue 13, point 6: zero-width and blank-looking characters are not a story or a name."""
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    await going(chat, 1, event_id)
+    await asked_how_it_went(chat, 1, event_id)
+    await chat.press(1, f"{screens.STORY}{event_id}")
+    (answer,) = await chat.send(1, "\u200b\u2800")
+    assert "looks empty" in answer.text
+    await chat.send(1, "We met her office team.")
+    await chat.press(1, screens.PUBLISH_YES)
+    (answer,) = await chat.send(1, "\u3164 \u200d")
+    assert "can't see a name" in answer.text and screens.UNSIGNED in chat.button_data(1)
+    await chat.send(1, "Ana")
+    (story,) = chat.storage.personal_data(1)["lobby_stories"]
+    assert (story["body"], story["signature"]) == ("We met her office team.", "Ana")
+
+
+async def test_a_lobby_day_title_that_shows_nothing_is_asked_for_again(lobby_chat):
+    await lobby_chat.send(ORGANISER, "/lobby")
+    await lobby_chat.press(ORGANISER, screens.NEW)
+    (answer,) = await lobby_chat.send(ORGANISER, "\u200b")
+    assert "looks empty" in answer.text
+    assert lobby_chat.app.user_data[ORGANISER][COMPOSER]["texts"]["title"] == {}
+
+
 async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):
     """Saying yes is a tap: a postcode typed before it is not an RSVP, and is not kept."""
     chat = lobby_chat

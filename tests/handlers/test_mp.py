@@ -146,6 +146,31 @@ async def test_happy_path_from_postcode_to_the_letter_ready_to_send(chat):
     assert LETTER not in chat.app.user_data[1]
 
 
+@pytest.mark.parametrize(
+    ("code", "reminder"),
+    [
+        ("en", "Add your postal address</b> under your name"),
+        ("pt", "Coloque seu endereço</b> embaixo do seu nome"),
+        ("es", "Agrega tu dirección postal</b> debajo de tu nombre"),
+    ],
+)
+async def test_the_hand_over_reminds_the_writer_to_add_their_address_and_never_asks(
+    chat, code, reminder
+):
+    """Issue 13, point 7: MPs answer constituents who give their address; the bot says so
+    when it hands the letter over, and never asks for the address or keeps one."""
+    await use_services(chat, FakeServices(lookup_routes()))
+    await at_sentence(chat, 1, code)
+    replies = await chat.send(1, "It matters to me.", code)
+    if code != "en":  # read in their language, sent in English: that is the next tap
+        replies = await chat.press(1, f"{screens.LETTER_LANGUAGE_PREFIX}en", code)
+    handed_over = "\n".join(
+        call.text for call in replies if call.method in ("sendMessage", "editMessageText")
+    )
+    assert reminder in handed_over
+    assert "\n".join(chat.texts(1)).count(reminder) <= 1  # said at the hand-over, not before
+
+
 async def test_i_have_sent_it_counts_the_letter_and_schedules_the_follow_up(chat):
     await use_services(chat, FakeServices(lookup_routes()))
     await at_sentence(chat, 1)

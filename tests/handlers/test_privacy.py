@@ -3,17 +3,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import sqlite3
 import time
 
 import time_machine
+from telegram.ext import ConversationHandler
 
 from bot.app.offline import Fault
 from bot.storage.supporters import PERSONAL_ROWS
-from messages import consent, keyboards
-from messages.mydata import SECTIONS
+from messages import consent, keyboards, text
+from messages.mydata import CONVERSATIONS, SECTIONS, user_data
 from scheduler.housekeeping import SCRUB_JOB
 from tests.support.harness import ORGANISER_ID, running_bot
+
+MP_ROW = {"name": "Jane Example", "constituency_name": "Bristol Central"}
 
 CANARY = "CanaryZebra7731"
 
@@ -95,6 +99,30 @@ async def test_the_mydata_page_offers_erasing_and_the_menu_not_itself_again(chat
 async def test_p4_mydata_shows_every_table_kept_about_a_person(chat):
     """Every table that holds rows about a person has its section on the page."""
     assert set(PERSONAL_ROWS) | {"conversations"} <= set(SECTIONS)
+
+
+async def test_p4_mydata_names_every_journey_and_shows_every_draft_in_its_own_words(chat):
+    """No "something else you started": each conversation a person can be part-way through,
+    and each draft a journey keeps, has its own line on the page, in each language."""
+    names = {
+        handler.name
+        for group in chat.app.handlers.values()
+        for handler in group
+        if isinstance(handler, ConversationHandler)
+    }
+    assert names <= set(CONVERSATIONS)
+    story = {"event": 1, "story": "We met her office team."}
+    zone = chat.app.bot_data.settings.zone
+
+    def page(lang: str, key: str, value: dict) -> list[str]:
+        return user_data(lang, [{"data": json.dumps({key: value})}], zone)
+
+    for lang in ("en", "pt", "es"):
+        vague = text(lang, "mydata.unfinished.something_else")
+        for key in chat.app.bot_data.drafts:
+            value = story if key == "lobby_draft" else {"mp": MP_ROW, "body": "Hi", "steps": []}
+            assert vague not in page(lang, key, value), key
+        assert "We met her office team." in page(lang, "lobby_draft", story)[0]
 
 
 async def test_no_stale_draft_stamp_is_kept_once_the_draft_is_gone(chat):

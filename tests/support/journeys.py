@@ -71,9 +71,12 @@ def assert_safe_helpful_answer(replies) -> None:
         assert not set(FOREIGN_TAGS) & tags_in(sent)
 
 
-async def every_button(chat, uid: int, avoid: tuple[str, ...] = (), limit: int = 150) -> set[str]:
+async def every_button(
+    chat, uid: int, avoid: tuple[str, ...] = (), limit: int = 150, pressed_ago: float = 0.0
+) -> set[str]:
     """The callback data of every button a supporter meets by tapping alone, from the menu on
-    (each pressed once, except those in `avoid`): what a stale or replayed press can carry."""
+    (each pressed once, `pressed_ago` seconds before it is handled, except those in `avoid`):
+    what a stale or replayed press can carry."""
     seen: set[str] = set()
     pressed: set[str] = set()
     for _ in range(limit):
@@ -83,5 +86,5 @@ async def every_button(chat, uid: int, avoid: tuple[str, ...] = (), limit: int =
         if not waiting:
             break
         pressed.add(waiting[0])
-        await chat.press(uid, waiting[0])
+        await chat.press(uid, waiting[0], pressed_ago=pressed_ago)
     return seen

@@ -293,9 +293,13 @@ def assert_one_line_naming_the_setting(result: subprocess.CompletedProcess, data
     assert line.startswith(f"Setting DATABASE_PATH: cannot use {database} as the database (")
 
 
-@pytest.mark.parametrize("kind", ["folder is a file", "a folder", "not a database"])
+@pytest.mark.parametrize(
+    "kind", ["folder is a file", "no such folder", "a folder", "not a database"]
+)
 def test_an_unusable_database_stops_start_up_with_one_line(tmp_path, kind):
-    if kind == "folder is a file":
+    if kind == "no such folder":  # a typo in the path, or a volume not mounted
+        database = tmp_path / "no" / "such" / "folder" / "stepup.db"
+    elif kind == "folder is a file":
         (tmp_path / "data").write_text("not a folder")
         database = tmp_path / "data" / "stepup.db"
     elif kind == "a folder":
@@ -305,6 +309,7 @@ def test_an_unusable_database_stops_start_up_with_one_line(tmp_path, kind):
         database = tmp_path / "stepup.db"
         database.write_bytes(b"Not SQLite: a spreadsheet saved under the wrong name. " * 100)
     assert_one_line_naming_the_setting(start_with_database(database, tmp_path), database)
+    assert not (tmp_path / "no").exists()  # nothing created on the way
 
 
 def as_another_user(check: Callable[[], str]) -> str:

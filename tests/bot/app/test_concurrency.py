@@ -17,6 +17,7 @@ from pydantic import HttpUrl
 import handlers.stats
 from bot import mps
 from bot.campaign import load_campaign
+from bot.petition import PetitionCounter
 from handlers.mp import LETTER
 from messages import consent, core, keyboards
 from messages.mp import FIND
@@ -180,6 +181,25 @@ async def petition_arrives_meanwhile(chat, petitions: Stalled, user_id: int, wai
     petitions.release.set()
     await until(lambda: "12,345" in chat.last_text(user_id), "the petition")
     assert len(messages_to(chat, waiting)) == heard
+
+
+async def test_sigterm_while_the_petition_count_hangs_shows_the_petition_and_stops(
+    settings, api
+):
+    """D11 for the petition's live count: the petition is shown without it at once."""
+    petitions = stalled_petitions()
+    campaign = petition_campaign(settings)
+    async with running_bot(settings, api, campaign, httpx.MockTransport(petitions)) as chat:
+        data = chat.app.bot_data
+        data.petition_counter = PetitionCounter(data.http, lookup_seconds=3600)
+        await chat.send(1, "/start")
+        await chat.press(1, consent.OPTIN_NONE)
+        await chat.app.start()
+        await open_petition_as_counts_load(chat, 1)
+        await asyncio.wait_for(chat.app.stop(), GIVE_UP_SECONDS)
+    shown = chat.api.sent(1)[-1]
+    assert PETITION in str(shown.params) and "12,345" not in shown.text
+    assert not petitions.release.is_set()
 
 
 async def test_a_write_lock_held_elsewhere_stalls_only_the_update_that_needs_it(settings, api):
