@@ -619,6 +619,15 @@ async def asked_how_it_went(chat, uid: int, event_id: int) -> None:
     assert "How did it go?" in chat.last_text(uid)
 
 
+async def going_and_asked_how_it_went(chat, uid: int) -> int:
+    """A new lobby day, `uid` going, and the day over: they are asked how it went. Returns the
+    event's id."""
+    event_id = await create_event(chat)
+    await going(chat, uid, event_id)
+    await asked_how_it_went(chat, uid, event_id)
+    return event_id
+
+
 async def story_allowed(chat, uid: int, story: str) -> int:
     """A supporter went, was asked how it went, wrote `story` and allowed publishing it; the
     signature question is next. Returns the event's id."""
@@ -633,9 +642,7 @@ async def story_allowed(chat, uid: int, story: str) -> int:
 
 async def test_how_did_it_go_then_a_story_published_only_with_permission(lobby_chat):
     chat = lobby_chat
-    event_id = await create_event(chat)
-    await going(chat, 1, event_id)
-    await asked_how_it_went(chat, 1, event_id)
+    event_id = await going_and_asked_how_it_went(chat, 1)
     await chat.press(1, f"{screens.OUTCOME}{event_id}:met_supportive")
     assert "Thank you for going" in chat.last_text(1)
     await chat.press(1, f"{screens.OUTCOME}{event_id}:met_opposed")  # once only
@@ -716,9 +723,7 @@ async def test_how_did_it_go_counts_only_once_asked_and_not_for_a_cancelled_day(
 
 async def test_a_story_without_permission_is_not_kept(lobby_chat):
     chat = lobby_chat
-    event_id = await create_event(chat)
-    await going(chat, 1, event_id)
-    await asked_how_it_went(chat, 1, event_id)
+    event_id = await going_and_asked_how_it_went(chat, 1)
     await chat.press(1, f"{screens.OUTCOME}{event_id}:not_met")
     await chat.press(1, f"{screens.STORY}{event_id}")
     await chat.send(1, "CanaryStory4411")
@@ -730,9 +735,7 @@ async def test_a_story_without_permission_is_not_kept(lobby_chat):
 
 async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
     chat = lobby_chat
-    event_id = await create_event(chat)
-    await going(chat, 1, event_id)
-    await asked_how_it_went(chat, 1, event_id)
+    event_id = await going_and_asked_how_it_went(chat, 1)
     await chat.press(1, f"{screens.STORY}{event_id}")
     (hint,) = await chat.send(1, "sw1a 1aa")
     assert "looks like a postcode" in hint.text
@@ -747,9 +750,7 @@ async def test_a_postcode_is_never_taken_as_a_story_or_signature(lobby_chat):
 async def test_a_story_or_signature_that_shows_nothing_is_asked_for_again(lobby_chat):
     """Issue 13, point 6: zero-width and blank-looking characters are not a story or a name."""
     chat = lobby_chat
-    event_id = await create_event(chat)
-    await going(chat, 1, event_id)
-    await asked_how_it_went(chat, 1, event_id)
+    event_id = await going_and_asked_how_it_went(chat, 1)
     await chat.press(1, f"{screens.STORY}{event_id}")
     (answer,) = await chat.send(1, "\u200b\u2800")
     assert "looks empty" in answer.text
