@@ -1012,7 +1012,7 @@ def seed_sending(database: Path) -> int:
             user_id, dict.fromkeys((DAILY_PROMPT, UPDATES, WHATS_NEXT), True), "v1"
         )
     broadcast_id = create_broadcast(storage, texts={"en": SENDING_TEXT}, created_by=ORGANISER)
-    enqueue(storage, broadcast_id, SEED_RULES)
+    asyncio.run(enqueue(storage, broadcast_id, SEED_RULES))
     storage.close()
     return broadcast_id
 

@@ -266,7 +266,7 @@ async def shutdown(workdir: Path, recipients: int, stops: int, rate: float) -> s
     storage.db["supporters"].insert_all(supporters(recipients), batch_size=1000)
     broadcast_id = create_broadcast(storage, texts={"en": "<b>Day 5</b>: write to your MP"})
     # Running, as if a process had started it: every start resumes it (rules as shipped).
-    enqueue(storage, broadcast_id, Rules.of(load_campaign(DEFAULT_CAMPAIGN_FILE), Settings()))
+    await enqueue(storage, broadcast_id, Rules.of(load_campaign(DEFAULT_CAMPAIGN_FILE), Settings()))
     storage.close()
     exits, left = [], []
     async with FakeBotApi(latency=0.1, flood_limit=FloodLimit.MESSAGES_PER_SECOND) as api:

@@ -65,13 +65,16 @@ from bot.consent import (
 from bot.progress import same_journey
 from bot.ratelimit import Turn, retry_seconds
 from bot.storage import Storage, supporters, utcnow
-from bot.storage.broadcasts import DAILY_CAP
+from bot.storage.broadcasts import DAILY_CAP, Selection
 from bot.storage.lobby import COVERED, NOT_GOING, NOW_GOING, STOPPED
 
 logger = logging.getLogger(__name__)
 
 # Which consent each needs, and whether the daily cap applies: bot.consent.Rules.
 KINDS = (BROADCAST_KIND, DAILY_KIND, REMINDER_KIND, NOTICE_KIND, FOLLOWUP_KIND)
+# A broadcast started and not ended: its recipients being written, then their messages sent.
+PREPARING, RUNNING = "preparing", "running"
+UNDER_WAY = (PREPARING, RUNNING)
 PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
     "pending",
     "sent",
@@ -150,20 +153,20 @@ class Audience:
     # broadcast_id), chosen by `enqueue`, not countable beforehand.
     mp_followups: bool = False
 
-    def as_filters(self) -> dict[str, object]:
-        """As keyword arguments for the storage queries that choose recipients. An action
-        stands for its whole journey, as on the supporter's checklist (bot.progress)."""
-        return {
-            "languages": self.languages,
-            "done_actions": tuple(sorted(same_journey(self.done_action)))
-            if self.done_action
-            else (),
-            "missing_actions": (
-                tuple(sorted(same_journey(self.missing_action))) if self.missing_action else ()
-            ),
-            "constituency_code": self.constituency_code,
-            "lobby": (self.lobby_event, self.lobby_reach) if self.lobby_event else None,
-        }
+    def selection(self, consent: str | None, broadcast_id: int | None = None) -> Selection:
+        """Its recipients among those who said yes to `consent`, for the storage queries that
+        choose them; `broadcast_id` is the broadcast's own, which asks the follow-ups of an
+        `mp_followups` audience. An action stands for its whole journey, as on the supporter's
+        checklist (bot.progress)."""
+        return Selection(
+            consent,
+            languages=self.languages,
+            done_actions=_journey(self.done_action),
+            missing_actions=_journey(self.missing_action),
+            constituency_code=self.constituency_code,
+            lobby=(self.lobby_event, self.lobby_reach) if self.lobby_event else None,
+            followups_of=broadcast_id if self.mp_followups else None,
+        )
 
     def as_dict(self) -> dict[str, object]:
         values = {
@@ -190,6 +193,10 @@ class Audience:
         )
 
 
+def _journey(action: str | None) -> tuple[str, ...]:
+    return tuple(sorted(same_journey(action))) if action else ()
+
+
 def reach(
     storage: Storage,
     audience: Audience,
@@ -201,7 +208,7 @@ def reach(
     by default) with today's supporters: those who agreed to its kind of message then (`rules`:
     after the campaign, to what comes next), narrowed by the audience."""
     consent = rules.subject_for(kind, at or utcnow())
-    return storage.count_audience(consent=consent, **audience.as_filters())
+    return storage.count_audience(audience.selection(consent))
 
 
 def held_back(storage: Storage, audience: Audience, rules: Rules, kind: str = "broadcast") -> int:
@@ -210,12 +217,9 @@ def held_back(storage: Storage, audience: Audience, rules: Rules, kind: str = "b
     if not rules.capped(kind):
         return 0
     now = utcnow()
+    consent = rules.subject_for(kind, now)
     return storage.count_capped(
-        kind,
-        rules.daily_cap,
-        rules.day_start(now),
-        consent=rules.subject_for(kind, now),
-        **audience.as_filters(),
+        kind, rules.daily_cap, rules.day_start(now), audience.selection(consent)
     )
 
 
@@ -252,7 +256,7 @@ class ProgressSnapshot:
 @dataclass(frozen=True)
 class DeliveryReport:
     broadcast_id: int
-    status: str  # 'done', 'cancelled', or 'running' if it stopped without finishing
+    status: str  # 'done', 'cancelled', or 'preparing' or 'running' if it stopped unfinished
     sent: int
     failed: int
     blocked: int
@@ -319,18 +323,30 @@ def _stored_buttons(
     }
 
 
-def enqueue(storage: Storage, broadcast_id: int, rules: Rules) -> int | None:
-    """Fix a draft or scheduled broadcast's recipients now (one pending delivery each, written
-    inside SQLite): its audience among those who agreed to its kind of message today. Marks it
-    running. Returns how many, or None if it had already started."""
+async def enqueue(
+    storage: Storage, broadcast_id: int, rules: Rules, sending: Sending | None = None
+) -> int | None:
+    """Fix a draft or scheduled broadcast's recipients now, or finish fixing those of one a
+    stopped process left preparing: its audience among those who agreed to its kind of message
+    today, one pending delivery each, written inside SQLite a slice of supporters at a time
+    (`Storage.prepare_deliveries`), letting the bot serve supporters between slices. Then it is
+    running. Stops between slices when it is cancelled, or the process is stopping (`sending`),
+    to carry on at the next start. Returns how many recipients it has, or None if it had
+    already started or ended, or stopped before it was ready."""
     broadcast = storage.get_broadcast(broadcast_id)
     if broadcast is None:
         raise LookupError(f"no broadcast {broadcast_id}")
-    audience = Audience.from_dict(broadcast["audience"])
+    if not storage.begin_deliveries(broadcast_id) and broadcast["status"] != PREPARING:
+        return None
     consent = rules.subject_for(broadcast["kind"], utcnow())
-    return storage.start_deliveries(
-        broadcast_id, consent=consent, mp_followups=audience.mp_followups, **audience.as_filters()
-    )
+    selection = Audience.from_dict(broadcast["audience"]).selection(consent, broadcast_id)
+    while storage.prepare_deliveries(broadcast_id, selection):
+        await asyncio.sleep(0)  # supporters' updates go between slices
+        if sending is not None and sending.stopping.is_set():
+            return None
+        await storage.writable()
+    ready = storage.get_broadcast(broadcast_id)
+    return ready["total"] if ready["status"] == "running" else None
 
 
 async def run_broadcast(
@@ -355,7 +371,7 @@ async def run_broadcast(
     clock = time.monotonic()
     sending = sending or Sending()
     warnings.filterwarnings("ignore", _BY_NAME, PTBUserWarning)  # see _Message.send
-    enqueue(storage, broadcast_id, rules)
+    await enqueue(storage, broadcast_id, rules, sending)
     broadcast = storage.get_broadcast(broadcast_id)
     message = _Message(
         broadcast["texts"],
@@ -398,7 +414,7 @@ async def _send_batches(run: _Run, tally: _Tally, sending: Sending) -> None:
     earlier: asyncio.Future[None] | None = None  # the batch before, its last answers coming
     current: asyncio.Future[None] | None = None
     try:
-        while storage.broadcast_status(run.broadcast_id) == "running":
+        while storage.broadcast_status(run.broadcast_id) == RUNNING:
             if sending.stopping.is_set():
                 break
             # Wait before claiming, so nothing sits 'sending' (in flight) through a pause.
@@ -568,7 +584,7 @@ class _Run:
         # Whether someone is still going to a lobby day is checked again at send time too: a
         # yes cancelled meanwhile ends its reminders at once; so is whether a follow-up is still
         # owed its question.
-        self.lobby = audience.as_filters()["lobby"]
+        self.lobby = audience.selection(None).lobby
         self.followups_of = broadcast_id if audience.mp_followups else None
         self.pause = _Pause()
 

@@ -28,7 +28,7 @@ from telegram.ext import (
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.consent import BROADCAST_KIND
-from bot.delivery import OUTCOMES, Audience, create_broadcast, held_back, reach
+from bot.delivery import OUTCOMES, UNDER_WAY, Audience, create_broadcast, held_back, reach
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
@@ -471,7 +471,7 @@ async def stop_broadcast(update: Update, context: Context) -> None:
             update, context, text(lang, "broadcast.already_ended", id=broadcast_id), alert=True
         )
         return
-    if broadcast["status"] == "running":
+    if broadcast["status"] in UNDER_WAY:
         await answer(update, context, text(lang, "broadcast.stopping", id=broadcast_id), alert=True)
         return
     await show_open(update, context, text(lang, "broadcast.stopped_scheduled", id=broadcast_id))

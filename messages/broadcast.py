@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
-from bot.delivery import SKIP_REASONS, Audience, DeliveryReport, ProgressSnapshot
+from bot.delivery import SKIP_REASONS, UNDER_WAY, Audience, DeliveryReport, ProgressSnapshot
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.core import characters, language_name
@@ -378,7 +378,7 @@ def open_line(
         "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known, events),
         "preview": plain_words(broadcast["texts"][DEFAULT_LANGUAGE], LIST_PREVIEW),
     }
-    if broadcast["status"] == "running":
+    if broadcast["status"] in UNDER_WAY:
         figures = {"done": number(lang, done), "total": number(lang, broadcast["total"])}
         return text(lang, "broadcast.list_running", **figures, **values)
     when = dt.datetime.fromisoformat(broadcast["scheduled_for"]).astimezone(zone)

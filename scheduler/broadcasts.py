@@ -112,7 +112,8 @@ async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
     """Run the broadcast to the end (or its cancellation) with a progress message and report."""
     data: BotData = app.bot_data
     storage = data.storage
-    enqueue(storage, broadcast_id, data.rules)  # fixes the recipients now, for the first message
+    # Fixes the recipients now, for the first message, letting supporters in between.
+    await enqueue(storage, broadcast_id, data.rules, data.sending)
     broadcast = storage.get_broadcast(broadcast_id)
     progress = Progress(
         app.bot,

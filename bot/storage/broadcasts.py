@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from bot.storage.base import FOLLOWUP_OWED, Store, followup_clause, stamp
@@ -15,42 +16,53 @@ COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
 DAILY_CAP = "daily cap"  # the error of a delivery skipped because the person had had enough
 
 
-def audience_filter(
-    consent: str | None,
-    languages: tuple[str, ...],
-    done_actions: tuple[str, ...],
-    missing_actions: tuple[str, ...],
-    constituency_code: str | None,
-    lobby: tuple[int, str] | None,
-    followups_of: int | None = None,
-) -> tuple[str, list[Any]]:
-    """The WHERE clause (over `supporters s`) choosing a broadcast's recipients: said yes to the
-    `consent` subject (None: a message that needs no choice) and not blocked (P2, P7), narrowed
-    by each filter given: done any of `done_actions`, none of `missing_actions`, `lobby` as
-    (event id, 'going' | 'uncovered' | 'not_going' | 'still_going'), and `followups_of`, the
-    broadcast asking their "Did your MP reply?" (still owed). Counting and sending share it."""
-    where = [agreed(consent), "s.blocked_at IS NULL"]
-    params: list[Any] = []
-    if languages:
-        where.append(f"s.language IN ({', '.join('?' * len(languages))})")
-        params.extend(languages)
-    for kinds, test in ((done_actions, "EXISTS"), (missing_actions, "NOT EXISTS")):
-        if kinds:
-            marks = ", ".join("?" * len(kinds))
-            did = f"SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind IN ({marks})"
-            where.append(f"{test} ({did})")
-            params.extend(kinds)
-    if constituency_code:
-        where.append("s.constituency_code = ?")
-        params.append(constituency_code)
-    if lobby:
-        event_id, reach = lobby
-        where.append(LOBBY_REACHES[reach])
-        params.append(event_id)
-    if followups_of:
-        where.append(followup_clause(FOLLOWUP_OWED))
-        params.append(followups_of)
-    return " AND ".join(where), params
+# Supporters whose recipients one slice of a broadcast's preparation writes: at 100,000
+# supporters a slice holds the event loop for a few milliseconds, and it stays that size however
+# many supporters there are (bench/bench_database.py).
+PREPARE_SLICE = 5000
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Who a broadcast's recipients are, as the queries choose them: said yes to the `consent`
+    subject (None: a message that needs no choice) and not blocked (P2, P7), narrowed by each
+    filter given: done any of `done_actions`, none of `missing_actions`, living in
+    `constituency_code`, `lobby` as (event id, 'going' | 'uncovered' | 'not_going' |
+    'still_going'), and `followups_of`, the broadcast asking their "Did your MP reply?" (still
+    owed). Counting and sending share it."""
+
+    consent: str | None
+    languages: tuple[str, ...] = ()
+    done_actions: tuple[str, ...] = ()
+    missing_actions: tuple[str, ...] = ()
+    constituency_code: str | None = None
+    lobby: tuple[int, str] | None = None
+    followups_of: int | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The WHERE clause over `supporters s`, and its parameters."""
+        where = [agreed(self.consent), "s.blocked_at IS NULL"]
+        params: list[Any] = []
+        if self.languages:
+            where.append(f"s.language IN ({', '.join('?' * len(self.languages))})")
+            params.extend(self.languages)
+        for kinds, test in ((self.done_actions, "EXISTS"), (self.missing_actions, "NOT EXISTS")):
+            if kinds:
+                marks = ", ".join("?" * len(kinds))
+                did = f"SELECT 1 FROM actions a WHERE a.user_id = s.user_id AND a.kind IN ({marks})"
+                where.append(f"{test} ({did})")
+                params.extend(kinds)
+        if self.constituency_code:
+            where.append("s.constituency_code = ?")
+            params.append(self.constituency_code)
+        if self.lobby:
+            event_id, reach = self.lobby
+            where.append(LOBBY_REACHES[reach])
+            params.append(event_id)
+        if self.followups_of:
+            where.append(followup_clause(FOLLOWUP_OWED))
+            params.append(self.followups_of)
+        return " AND ".join(where), params
 
 
 class BroadcastStore(Store):
@@ -108,56 +120,58 @@ class BroadcastStore(Store):
         ).fetchone()
         return row[0] if row else None
 
-    def start_deliveries(
-        self,
-        broadcast_id: int,
-        *,
-        consent: str | None,
-        languages: tuple[str, ...] = (),
-        done_actions: tuple[str, ...] = (),
-        missing_actions: tuple[str, ...] = (),
-        constituency_code: str | None = None,
-        lobby: tuple[int, str] | None = None,
-        mp_followups: bool = False,
-    ) -> int | None:
-        """Mark a draft or scheduled broadcast running and write one pending delivery per eligible
-        recipient, in one transaction and inside SQLite (recipients never become a Python list).
-        Recipients are those who said yes to `consent` (a bot.consent subject); with
-        `mp_followups`, only those whose "Did your MP reply?" it asks.
-        Returns the number of recipients, or None if it had already started or ended."""
-        where, params = audience_filter(
-            consent,
-            languages,
-            done_actions,
-            missing_actions,
-            constituency_code,
-            lobby,
-            followups_of=broadcast_id if mp_followups else None,
-        )
-        now = stamp()
-        with self.immediate():
-            started = self.db.execute(
-                "UPDATE broadcasts SET status = 'running', started_at = ? "
-                "WHERE id = ? AND status IN ('draft', 'scheduled')",
-                [now, broadcast_id],
-            ).rowcount
-            if not started:
-                return None
+    def begin_deliveries(self, broadcast_id: int) -> bool:
+        """Mark a draft or scheduled broadcast 'preparing': its recipients are about to be
+        written (`prepare_deliveries`). False if it had already started or ended."""
+        return bool(
             self.db.execute(
+                "UPDATE broadcasts SET status = 'preparing', started_at = ?, total = 0,"
+                " prepared_through = NULL WHERE id = ? AND status IN ('draft', 'scheduled')",
+                [stamp(), broadcast_id],
+            ).rowcount
+        )
+
+    def prepare_deliveries(
+        self, broadcast_id: int, selection: Selection, slice_size: int = PREPARE_SLICE
+    ) -> bool:
+        """Write one pending delivery for each recipient among the next `slice_size` supporters
+        (by user id) of a 'preparing' broadcast, in one short transaction, inside SQLite; after
+        the last slice the broadcast is 'running' and its `total` is its recipients. Never a
+        second delivery for anyone, so a slice written again after a crash changes nothing.
+        Returns whether slices are left: False once it is running, or if it is not preparing
+        (cancelled meanwhile, or another run of it finished the preparation)."""
+        where, params = selection.where()
+        with self.immediate():
+            row = self.db.execute(
+                "SELECT prepared_through FROM broadcasts WHERE id = ? AND status = 'preparing'",
+                [broadcast_id],
+            ).fetchone()
+            if row is None:
+                return False
+            after = -(2**63) if row[0] is None else row[0]
+            bound = self.db.execute(
+                "SELECT user_id FROM supporters WHERE user_id > ? ORDER BY user_id"
+                " LIMIT 1 OFFSET ?",
+                [after, slice_size - 1],
+            ).fetchone()
+            upto = 2**63 - 1 if bound is None else bound[0]
+            added = self.db.execute(
                 "INSERT OR IGNORE INTO deliveries (broadcast_id, user_id, status, updated_at) "
-                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {where}",
-                [broadcast_id, now, *params],
+                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {where}"
+                " AND s.user_id > ? AND s.user_id <= ?",
+                [broadcast_id, stamp(), *params, after, upto],
+            ).rowcount
+            self.db.execute(
+                "UPDATE broadcasts SET total = total + ?, prepared_through = ?,"
+                " status = CASE WHEN ? THEN 'running' ELSE status END WHERE id = ?",
+                [added, upto, bound is None, broadcast_id],
             )
-            total = self.db.execute(
-                "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", [broadcast_id]
-            ).fetchone()[0]
-            self.db.execute("UPDATE broadcasts SET total = ? WHERE id = ?", [total, broadcast_id])
-        return total
+        return bound is not None
 
     def late_recipients(self, broadcast_id: int, *, consent: str | None) -> int:
         """How many who said yes to `consent` have no delivery of this broadcast yet: they
         agreed after it started."""
-        where, params = audience_filter(consent, (), (), (), None, None)
+        where, params = Selection(consent).where()
         return self.db.execute(
             f"SELECT count(*) FROM supporters s WHERE {where} AND NOT EXISTS "
             "(SELECT 1 FROM deliveries d WHERE d.broadcast_id = ? AND d.user_id = s.user_id)",
@@ -168,8 +182,8 @@ class BroadcastStore(Store):
         """Give a broadcast already running or done one pending delivery for each person who
         said yes to `consent` since it started (never a second one for anyone); a done one runs
         again for them. Returns how many were added (0 for a draft, scheduled or cancelled one:
-        `start_deliveries` fixes those recipients)."""
-        where, params = audience_filter(consent, (), (), (), None, None)
+        `prepare_deliveries` chooses those recipients)."""
+        where, params = Selection(consent).where()
         now = stamp()
         with self.immediate():
             under_way = self.db.execute(
@@ -281,17 +295,21 @@ class BroadcastStore(Store):
         )
 
     def cancel_broadcast(self, broadcast_id: int) -> bool:
-        """Stop a draft, scheduled or running broadcast; a running one stops after its batch."""
+        """Stop a broadcast not yet ended: one preparing stops before its next slice, a running
+        one after its batch."""
         return bool(
             self.db.execute(
                 "UPDATE broadcasts SET status = 'cancelled', finished_at = ? "
-                "WHERE id = ? AND status IN ('draft', 'scheduled', 'running')",
+                "WHERE id = ? AND status IN ('draft', 'scheduled', 'preparing', 'running')",
                 [stamp(), broadcast_id],
             ).rowcount
         )
 
     def running_broadcasts(self) -> list[int]:
-        rows = self.db.execute("SELECT id FROM broadcasts WHERE status = 'running' ORDER BY id")
+        """Broadcasts started and not ended: being prepared or sent."""
+        rows = self.db.execute(
+            "SELECT id FROM broadcasts WHERE status IN ('preparing', 'running') ORDER BY id"
+        )
         return [broadcast_id for (broadcast_id,) in rows.fetchall()]
 
     def scheduled_broadcasts(self) -> list[tuple[int, str]]:
@@ -322,44 +340,18 @@ class BroadcastStore(Store):
 
     # --- broadcast composer -----------------------------------------------------------------
 
-    def count_audience(
-        self,
-        *,
-        consent: str | None,
-        languages: tuple[str, ...] = (),
-        done_actions: tuple[str, ...] = (),
-        missing_actions: tuple[str, ...] = (),
-        constituency_code: str | None = None,
-        lobby: tuple[int, str] | None = None,
-    ) -> int:
-        """How many supporters a broadcast to this audience would reach if it started now: the
-        same selection as `start_deliveries` (subscribed, and every filter given)."""
-        where, params = audience_filter(
-            consent, languages, done_actions, missing_actions, constituency_code, lobby
-        )
+    def count_audience(self, selection: Selection) -> int:
+        """How many supporters a broadcast to `selection` would reach if it started now."""
+        where, params = selection.where()
         query = f"SELECT count(*) FROM supporters s WHERE {where}"
         return self.db.execute(query, params).fetchone()[0]
 
-    def count_capped(
-        self,
-        kind: str,
-        cap: int,
-        since: dt.datetime,
-        *,
-        consent: str | None,
-        languages: tuple[str, ...] = (),
-        done_actions: tuple[str, ...] = (),
-        missing_actions: tuple[str, ...] = (),
-        constituency_code: str | None = None,
-        lobby: tuple[int, str] | None = None,
-    ) -> int:
-        """How many of the audience `count_audience` counts already have `cap` messages from
+    def count_capped(self, kind: str, cap: int, since: dt.datetime, selection: Selection) -> int:
+        """How many of those `count_audience` counts already have `cap` messages from
         broadcasts of `kind` since `since` (sent, in flight, or perhaps sent): those the daily
         cap would hold back from one more starting now. Reaches deliveries through the
         broadcasts of the day (there is no user_id index; see migration 0012)."""
-        where, params = audience_filter(
-            consent, languages, done_actions, missing_actions, constituency_code, lobby
-        )
+        where, params = selection.where()
         counted = ", ".join("?" * len(COUNTED_AGAINST_CAP))
         query = (
             f"SELECT count(*) FROM supporters s WHERE {where} AND s.user_id IN ("
@@ -385,7 +377,8 @@ class BroadcastStore(Store):
         """Ids of broadcasts of `kind` being sent, then those waiting for their time (soonest
         first)."""
         rows = self.db.execute(
-            "SELECT id FROM broadcasts WHERE kind = ? AND status IN ('running', 'scheduled')"
+            "SELECT id FROM broadcasts WHERE kind = ?"
+            " AND status IN ('preparing', 'running', 'scheduled')"
             " ORDER BY status = 'scheduled', scheduled_for, id",
             [kind],
         ).fetchall()

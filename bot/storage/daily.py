@@ -62,8 +62,9 @@ class DailyStore(Store):
         """Daily prompts of dates before `before` (ISO) that never finished sending."""
         rows = self.db.execute(
             "SELECT r.broadcast_id FROM daily_runs r JOIN broadcasts b ON b.id = r.broadcast_id "
-            "WHERE r.campaign_date < ? AND b.status IN ('draft', 'scheduled', 'running') "
-            "ORDER BY r.campaign_date",
+            "WHERE r.campaign_date < ?"
+            " AND b.status IN ('draft', 'scheduled', 'preparing', 'running')"
+            " ORDER BY r.campaign_date",
             [before],
         ).fetchall()
         return [broadcast_id for (broadcast_id,) in rows]

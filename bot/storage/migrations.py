@@ -449,3 +449,12 @@ def handled_updates(db: Database) -> None:
     after a crash (its confirmation never reached Telegram) is not handled twice. An update's
     id and when: nothing about any person."""
     db["handled_updates"].create({"update_id": int, "at": str}, pk="update_id", not_null={"at"})
+
+
+@migrations(name="0021_prepared_through")
+def prepared_through(db: Database) -> None:
+    """A broadcast's recipients are written a slice of supporters at a time, each slice a short
+    transaction, so that starting one for 100,000 supporters never holds the bot for long; the
+    broadcast is 'preparing' until the last slice is written. `prepared_through` is the highest
+    supporter id written so far: a restart carries on after it."""
+    db["broadcasts"].add_column("prepared_through", int)

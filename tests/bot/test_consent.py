@@ -3,6 +3,7 @@ the campaign; the daily cap; and existing consents moved honestly by the migrati
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from zoneinfo import ZoneInfo
@@ -112,7 +113,7 @@ def test_two_broadcasts_sending_at_once_cannot_both_pass_the_cap(storage):
     first = delivery.create_broadcast(storage, texts={"en": "A"})
     second = delivery.create_broadcast(storage, texts={"en": "B"})
     for broadcast_id in (first, second):
-        delivery.enqueue(storage, broadcast_id, ONGOING)
+        asyncio.run(delivery.enqueue(storage, broadcast_id, ONGOING))
     cap = (1, ONGOING.day_start(dt.datetime.now(dt.UTC)))
     assert storage.claim_deliveries(first, 10, cap) == [(1, "en")]
     assert storage.claim_deliveries(second, 10, cap) == []
@@ -133,7 +134,7 @@ async def test_nothing_is_sent_after_the_campaign_without_a_yes_to_what_comes_ne
 async def test_a_broadcast_that_runs_past_the_end_checks_each_send_against_the_end(chat):
     person(chat.storage, 1, **{UPDATES: True})
     broadcast_id = delivery.create_broadcast(chat.storage, texts={"en": "Late"})
-    delivery.enqueue(chat.storage, broadcast_id, ONGOING)  # recipients fixed before the end
+    await delivery.enqueue(chat.storage, broadcast_id, ONGOING)  # recipients fixed before the end
     report = await delivery.run_broadcast(chat.app.bot, chat.storage, broadcast_id, rules=OVER)
     assert (report.sent, report.skipped) == (0, 1)
 

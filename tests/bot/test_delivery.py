@@ -212,7 +212,7 @@ async def test_someone_who_blocked_the_bot_before_their_turn_is_skipped_as_block
     report says they had blocked the bot, not that they unsubscribed."""
     add_supporters(storage, range(1, 4))
     broadcast_id = broadcast(storage)
-    enqueue(storage, broadcast_id)
+    await enqueue(storage, broadcast_id)
     storage.mark_blocked(2)
 
     report = await run_broadcast(bot, storage, broadcast_id)
@@ -334,7 +334,7 @@ async def test_a_run_that_died_with_sends_in_flight_resumes_and_serves_everyone(
 ):
     recipients = add_supporters(storage, range(1, 41))
     broadcast_id = broadcast(storage)
-    enqueue(storage, broadcast_id)
+    await enqueue(storage, broadcast_id)
     # What a process killed mid-batch leaves behind: 8 rows claimed, outcomes never written.
     in_flight = storage.claim_deliveries(broadcast_id, 8)
 

@@ -28,14 +28,14 @@ KILL_AFTER = (400, 1_200)  # messages of the broadcast delivered before each kil
 GIVE_UP_SECONDS = 240  # guards against a hang; not an assertion about speed
 
 
-def seed(path: Path, organiser: int | None = None) -> int:
+async def seed(path: Path, organiser: int | None = None) -> int:
     storage = Storage.open(path)
     for user_id in range(1, RECIPIENTS + 1):
         storage.ensure_supporter(user_id, "en")
         storage.set_consents(user_id, {UPDATES: True, WHATS_NEXT: True}, "opt-in-v1")
     broadcast_id = create_broadcast(storage, texts={"en": TEXT}, created_by=organiser)
     # Now 'running', as if a process had just started it (rules: the shipped campaign's).
-    enqueue(storage, broadcast_id, Rules.of(load_campaign(DEFAULT_CAMPAIGN_FILE), Settings()))
+    await enqueue(storage, broadcast_id, Rules.of(load_campaign(DEFAULT_CAMPAIGN_FILE), Settings()))
     storage.close()
     return broadcast_id
 
@@ -69,7 +69,7 @@ async def until(condition, bot: asyncio.subprocess.Process, log: Path, what: str
 
 async def test_a_broadcast_killed_twice_serves_everyone_with_duplicates_bounded(tmp_path):
     database, log = tmp_path / "bot.db", tmp_path / "bot.log"
-    broadcast_id = seed(database)
+    broadcast_id = await seed(database)
     in_flight_at_kills = []
 
     async with FakeBotApi() as api:
@@ -105,7 +105,7 @@ async def test_sigterm_mid_broadcast_records_the_batch_and_the_next_start_finish
     organiser."""
     database, log = tmp_path / "bot.db", tmp_path / "bot.log"
     organiser = RECIPIENTS + 1
-    broadcast_id = seed(database, organiser)
+    broadcast_id = await seed(database, organiser)
     settings = {**FAST, "ORGANISER_IDS": str(organiser)}
 
     async with FakeBotApi() as api:

@@ -107,7 +107,7 @@ class Campaign(RuleBasedStateMachine):
     def crash_mid_broadcast(self, claimed):
         """The process dies with some sends claimed but not recorded (kill -9 mid-batch)."""
         broadcast_id = self.create()
-        delivery.enqueue(self.chat.storage, broadcast_id, self.chat.app.bot_data.rules)
+        self.run(delivery.enqueue(self.chat.storage, broadcast_id, self.chat.app.bot_data.rules))
         self.chat.storage.claim_deliveries(broadcast_id, claimed)
         self.unfinished.add(broadcast_id)
         self.restart()

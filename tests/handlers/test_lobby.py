@@ -20,6 +20,7 @@ from bot import lobby, mps
 from bot.clock import EXAMPLE_FORMAT
 from bot.consent import UPDATES, WHATS_NEXT
 from bot.storage import utcnow
+from bot.storage.broadcasts import Selection
 from handlers.lobby import COMPOSER
 from messages import consent, keyboards, text
 from messages import lobby as screens
@@ -934,9 +935,9 @@ async def test_broadcast_to_those_going_or_where_nobody_is_going_yet(lobby_chat)
     await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id}:uncovered")
     chosen = "live where nobody is going to Mass lobby for equal protection yet, <b>1</b>"
     assert any(chosen in body for body in chat.texts(ORGANISER))
-    assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "uncovered")) == 1
-    assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "going")) == 1
-    assert chat.storage.count_audience(consent=UPDATES, lobby=(event_id, "not_going")) == 2
+    assert chat.storage.count_audience(Selection(UPDATES, lobby=(event_id, "uncovered"))) == 1
+    assert chat.storage.count_audience(Selection(UPDATES, lobby=(event_id, "going"))) == 1
+    assert chat.storage.count_audience(Selection(UPDATES, lobby=(event_id, "not_going"))) == 2
     calls = await chat.press(ORGANISER, f"broadcast:to:lobby:{event_id + 1}:going")
     assert calls  # an event that doesn't exist: asked again, nothing chosen
 

@@ -88,7 +88,7 @@ async def test_someone_who_blocked_the_bot_before_their_turn_is_counted_as_block
         chat.storage, texts={"en": "Day 3"}, kind="daily_prompt"
     )
     chat.storage.add_daily_run(NOW.date().isoformat(), 3, broadcast_id)
-    assert delivery.enqueue(chat.storage, broadcast_id, rules) == 2
+    assert await delivery.enqueue(chat.storage, broadcast_id, rules) == 2
     chat.storage.mark_blocked(2)  # found out by another message, before their turn
     await delivery.run_broadcast(chat.app.bot, chat.storage, broadcast_id, rules=rules)
     await chat.send(ORGANISER_ID, "/schedule")

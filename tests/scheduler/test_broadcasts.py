@@ -97,7 +97,7 @@ async def test_a_broadcast_left_running_resumes_at_start_with_progress_and_repor
             chat.storage, texts={"en": "Carry on"}, created_by=ORGANISER_ID
         )
         # As a stopped process leaves it: running.
-        enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
+        await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
         chat.storage.record_deliveries(broadcast_id, [(1, "sent", 77, None)])
     async with running_bot(settings, api) as chat:
         await run_job(chat.app, CATCH_UP_JOB)

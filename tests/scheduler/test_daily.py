@@ -176,7 +176,7 @@ async def test_a_prompt_interrupted_mid_run_is_finished_on_restart_without_repea
         broadcast_id = daily.prepare_day(
             chat.storage, chat.app.bot_data.campaign, prompt_words(chat), dt.date(2026, 11, 27)
         )
-        delivery.enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
+        await delivery.enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
         chat.storage.claim_deliveries(broadcast_id, 2)  # in flight when the process died
     await start(settings, subscribed)
     assert prompts(subscribed) == {1: 1, 2: 1, 3: 1}
@@ -187,7 +187,7 @@ async def test_an_earlier_days_unfinished_prompt_is_not_sent_beside_todays(subsc
         yesterday = daily.prepare_day(
             chat.storage, chat.app.bot_data.campaign, prompt_words(chat), dt.date(2026, 11, 26)
         )
-        delivery.enqueue(chat.storage, yesterday, chat.app.bot_data.rules)
+        await delivery.enqueue(chat.storage, yesterday, chat.app.bot_data.rules)
     await start(settings, subscribed)
     day_2_heading = "<b>Day 2 of 16</b>"
     assert not any(call.text.startswith(day_2_heading) for call in subscribed.sent())
@@ -251,7 +251,7 @@ async def test_a_broadcast_started_after_a_restart_is_not_resumed_a_second_time(
             chat.storage.set_consents(uid, {UPDATES: True, WHATS_NEXT: True}, "v1")
         # An organiser presses "Send now" in the seconds before the at-start job runs...
         broadcast_id = delivery.create_broadcast(chat.storage, texts={"en": "Now!"})
-        delivery.enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
+        await delivery.enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
         in_flight = chat.storage.claim_deliveries(broadcast_id, 3)
         await run_job(chat.app, CATCH_UP_JOB)
         # ...and the at-start job leaves that run alone: its sends stay in flight, unrepeated.

@@ -180,7 +180,8 @@ async def test_a_reply_reported_on_the_mp_screen_while_the_question_waits_is_not
         patched.setattr(broadcasts, "start", lambda app, broadcast_id: None)  # not sent yet
         await run_followups(chat)
     broadcast_id = followup(chat, 1)["broadcast_id"]
-    assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1  # recipients fixed
+    # The recipients fixed:
+    assert await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1
     await chat.press(1, f"{ANSWER_PREFIX}{followup(chat, 1)['id']}:supportive")  # the MP screen
     await broadcasts.start(chat.app, broadcast_id)
     assert questions(chat, 1) == []

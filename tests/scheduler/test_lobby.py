@@ -291,7 +291,7 @@ async def test_the_organisers_report_says_why_each_person_going_was_not_told(
         with not_started(monkeypatch):
             assert await move(chat, event_id, london(28, 11)) == 2
         ((broadcast_id, _),) = chat.storage.scheduled_broadcasts()
-        assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 2  # both going
+        assert await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 2  # both going
         clock.move_to(london(20, 13))
         chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then, before their turn...
         await chat.send(GOING_NOT_SUBSCRIBED, "/stop")
@@ -327,7 +327,8 @@ async def test_a_yes_cancelled_while_the_reminder_is_under_way_gets_no_reminder(
         with not_started(monkeypatch):
             await run(chat, event_id, "eve")
         ((broadcast_id, _),) = chat.storage.scheduled_broadcasts()
-        assert enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1  # recipients fixed
+        # The recipients fixed:
+        assert await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1
         chat.storage.cancel_rsvp(event_id, GOING_SUBSCRIBED)  # then "Cancel my RSVP"
         await broadcasts.start(chat.app, broadcast_id)
         assert chat.storage.broadcast_summary(broadcast_id) == {"skipped": 1}

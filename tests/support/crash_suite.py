@@ -294,7 +294,7 @@ def seed(database: Path, recipients: int, journeys: int) -> int:
                 user_id, {DAILY_PROMPT: True, UPDATES: True, WHATS_NEXT: True}, "crash-suite"
             )
         broadcast_id = create_broadcast(storage, texts={"en": BROADCAST_TEXT})
-        enqueue(storage, broadcast_id, SEED_RULES)
+        asyncio.run(enqueue(storage, broadcast_id, SEED_RULES))
     finally:
         storage.close()
     return broadcast_id
