@@ -92,6 +92,10 @@ SKIP_REASONS = (SKIPPED_BLOCKED, NOT_GOING, STOPPED, NOW_GOING, COVERED)
 MAX_BATCH_SIZE = 200
 DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the default rate
 PROGRESS_EVERY_SECONDS = 2.0
+# Supporters whose recipients one slice of a broadcast's preparation writes: at 100,000
+# supporters a slice holds the event loop for a few milliseconds, and it stays that size however
+# many supporters there are (bench/bench_database.py).
+PREPARE_SLICE = 5000
 MAX_NETWORK_PAUSE_SECONDS = 60.0
 # No link previews, as in everything the bot sends (bot/app/build.py's Defaults, which
 # do_api_request does not apply).
@@ -340,7 +344,7 @@ async def enqueue(
         return None
     consent = rules.subject_for(broadcast["kind"], utcnow())
     selection = Audience.from_dict(broadcast["audience"]).selection(consent, broadcast_id)
-    while storage.prepare_deliveries(broadcast_id, selection):
+    while storage.prepare_deliveries(broadcast_id, selection, PREPARE_SLICE):
         await asyncio.sleep(0)  # supporters' updates go between slices
         if sending is not None and sending.stopping.is_set():
             return None

@@ -16,12 +16,6 @@ COUNTED_AGAINST_CAP = ("sending", "sent", "unknown")
 DAILY_CAP = "daily cap"  # the error of a delivery skipped because the person had had enough
 
 
-# Supporters whose recipients one slice of a broadcast's preparation writes: at 100,000
-# supporters a slice holds the event loop for a few milliseconds, and it stays that size however
-# many supporters there are (bench/bench_database.py).
-PREPARE_SLICE = 5000
-
-
 @dataclass(frozen=True)
 class Selection:
     """Who a broadcast's recipients are, as the queries choose them: said yes to the `consent`
@@ -131,9 +125,7 @@ class BroadcastStore(Store):
             ).rowcount
         )
 
-    def prepare_deliveries(
-        self, broadcast_id: int, selection: Selection, slice_size: int = PREPARE_SLICE
-    ) -> bool:
+    def prepare_deliveries(self, broadcast_id: int, selection: Selection, slice_size: int) -> bool:
         """Write one pending delivery for each recipient among the next `slice_size` supporters
         (by user id) of a 'preparing' broadcast, in one short transaction, inside SQLite; after
         the last slice the broadcast is 'running' and its `total` is its recipients. Never a

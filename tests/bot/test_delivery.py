@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -526,3 +527,105 @@ async def test_a_shutdown_does_not_wait_out_a_long_429(storage, loopback):
         report = await run_broadcast(bot, storage, unfinished)
     assert (report.status, report.sent) == ("done", 10)
     assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+
+
+# --- preparing: the recipients written a slice of supporters at a time -------------------------
+
+
+class Died(BaseException):
+    """The process dying (kill -9) between two slices of a broadcast's preparation."""
+
+
+def after_slices(storage: Storage, slices: int, then: Callable[[], None]) -> None:
+    """`then` runs once `slices` slices of recipients are written (each commits on its own)."""
+    prepare = storage.prepare_deliveries
+    written = itertools.count(1)
+
+    def prepare_and_count(*args: object) -> bool:
+        more = prepare(*args)
+        if next(written) == slices:
+            then()
+        return more
+
+    storage.prepare_deliveries = prepare_and_count
+
+
+async def test_a_crash_half_way_through_preparing_serves_everyone_once_after_the_restart(
+    storage, loopback, bot, monkeypatch
+):
+    """Killed with a third of its recipients written, the broadcast carries on at the next
+    start from where it stopped: nobody is left out, nobody gets it twice."""
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 10)
+    recipients = add_supporters(storage, range(1, 31))
+    broadcast_id = broadcast(storage)
+
+    def die() -> None:
+        raise Died
+
+    after_slices(storage, 1, die)
+    with pytest.raises(Died):
+        await run_broadcast(bot, storage, broadcast_id)
+    storage.close()
+
+    restarted = Storage.open(storage.path)
+    try:
+        assert restarted.broadcast_summary(broadcast_id) == {"pending": 10}
+        [unfinished] = requeue_unfinished(restarted)
+        report = await run_broadcast(bot, restarted, unfinished)
+    finally:
+        restarted.close()
+    assert (report.status, report.sent, report.total) == ("done", 30, 30)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+
+
+async def test_a_shutdown_while_preparing_stops_and_the_next_start_finishes_it(
+    storage, loopback, bot, monkeypatch
+):
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 10)
+    recipients = add_supporters(storage, range(1, 31))
+    broadcast_id = broadcast(storage)
+    sending = Sending()
+    after_slices(storage, 2, sending.stopping.set)
+
+    stopped = await run_broadcast(bot, storage, broadcast_id, sending=sending)
+
+    assert (stopped.status, stopped.sent, stopped.not_sent) == ("preparing", 0, 20)
+    assert not loopback.delivered
+    [unfinished] = requeue_unfinished(storage)
+    report = await run_broadcast(bot, storage, unfinished)
+    assert (report.status, report.sent, report.total) == ("done", 30, 30)
+    assert dict(loopback.delivered) == dict.fromkeys(recipients, 1)
+
+
+async def test_a_broadcast_cancelled_while_preparing_writes_no_more_and_sends_nothing(
+    storage, loopback, bot, monkeypatch
+):
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 10)
+    add_supporters(storage, range(1, 31))
+    broadcast_id = broadcast(storage)
+    after_slices(storage, 1, lambda: storage.cancel_broadcast(broadcast_id))
+
+    report = await run_broadcast(bot, storage, broadcast_id)
+
+    assert (report.status, report.sent, report.not_sent) == ("cancelled", 0, 10)
+    assert not loopback.delivered
+    assert requeue_unfinished(storage) == []
+
+
+async def test_preparing_in_slices_chooses_the_audience_and_the_total_as_one_statement_would(
+    storage, loopback, bot, monkeypatch
+):
+    """Slices of three supporters, the audience those who speak Portuguese: the slice bounds
+    fall among people outside it, and the total counts only those inside."""
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 3)
+    portuguese = add_supporters(storage, [2, 3, 7, 11, 12, 13, 20], language="pt")
+    add_supporters(storage, [1, 4, 5, 6, 8, 9, 10, 14], language="es")
+    add_supporters(storage, [15], language="pt", opted_in=False)
+    broadcast_id = broadcast(storage, audience=Audience(languages=("pt",)))
+
+    assert await enqueue(storage, broadcast_id) == len(portuguese)
+    assert await enqueue(storage, broadcast_id) is None  # already running
+
+    report = await run_broadcast(bot, storage, broadcast_id)
+    assert (report.status, report.total) == ("done", len(portuguese))
+    assert dict(loopback.delivered) == dict.fromkeys(portuguese, 1)

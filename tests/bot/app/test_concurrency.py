@@ -15,12 +15,15 @@ import pytest
 from pydantic import HttpUrl
 
 import handlers.stats
-from bot import mps
+from bot import delivery, mps
 from bot.campaign import load_campaign
+from bot.delivery import create_broadcast
 from bot.petition import PetitionCounter
 from handlers.mp import LETTER
 from messages import consent, core, keyboards
 from messages.mp import FIND
+from scheduler import broadcasts
+from tests.support.broadcasts import received, subscribe
 from tests.support.harness import ORGANISER_ID, running_bot
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
 from tests.support.petitions import PETITION, petition_json
@@ -302,3 +305,32 @@ async def test_an_organisers_large_read_holds_up_no_supporter(chat, monkeypatch,
     finally:
         slow.release.set()
         await chat.app.stop()
+
+
+async def test_a_supporter_is_answered_while_a_large_broadcast_is_being_prepared(
+    chat, monkeypatch
+):
+    """Starting a broadcast writes its recipients a slice of supporters at a time, and serves
+    supporters between slices: /help is answered while the broadcast is still preparing. (At
+    100,000 supporters a slice is 5,000; here it is one, so that 300 supporters make as many
+    slices.) Written in one statement, the recipients would all be there before /help."""
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 1)
+    recipients = range(100, 400)
+    for user_id in recipients:
+        subscribe(chat.storage, user_id)
+    broadcast_id = create_broadcast(chat.storage, texts={"en": "Day 5"}, created_by=ORGANISER_ID)
+    at_the_answer: list[str] = []
+    chat.api.on_call = lambda call: call.chat_id == 2 and at_the_answer.append(
+        chat.storage.broadcast_status(broadcast_id)
+    )
+    await chat.app.start()
+    try:
+        run = broadcasts.start(chat.app, broadcast_id)
+        await chat.app.update_queue.put(chat.updates.message(2, "/help"))
+        await until(lambda: messages_to(chat, 2), "an answer to /help")
+        report = await asyncio.wait_for(run, GIVE_UP_SECONDS)
+    finally:
+        await chat.app.stop()
+    assert at_the_answer[0] == delivery.PREPARING
+    assert (report.status, report.sent, report.total) == ("done", len(recipients), len(recipients))
+    assert all(len(received(chat, user_id)) == 1 for user_id in recipients)
