@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import math
 import time
@@ -96,6 +97,9 @@ PROGRESS_EVERY_SECONDS = 2.0
 # supporters a slice holds the event loop for a few milliseconds, and it stays that size however
 # many supporters there are (bench/bench_database.py).
 PREPARE_SLICE = 5000
+# A slice writes at most about 130 pages (5,000 deliveries), so the WAL is folded into the file
+# (Storage.fold_wal) every few slices, off the loop, before it reaches SQLite's 1,000 pages.
+FOLD_WAL_EVERY = 4
 MAX_NETWORK_PAUSE_SECONDS = 60.0
 # No link previews, as in everything the bot sends (bot/app/build.py's Defaults, which
 # do_api_request does not apply).
@@ -344,7 +348,11 @@ async def enqueue(
         return None
     consent = rules.subject_for(broadcast["kind"], utcnow())
     selection = Audience.from_dict(broadcast["audience"]).selection(consent, broadcast_id)
-    while storage.prepare_deliveries(broadcast_id, selection, PREPARE_SLICE):
+    for written in itertools.count():
+        if written % FOLD_WAL_EVERY == 0:
+            await asyncio.to_thread(storage.fold_wal)
+        if not storage.prepare_deliveries(broadcast_id, selection, PREPARE_SLICE):
+            break
         await asyncio.sleep(0)  # supporters' updates go between slices
         if sending is not None and sending.stopping.is_set():
             return None

@@ -265,6 +265,18 @@ class Store:
             conn.close()
         return busy == 0
 
+    def fold_wal(self) -> None:
+        """Copy what the WAL holds into the database file as far as readers allow, waiting for
+        nobody (a PASSIVE checkpoint), on a connection of its own: call it from a worker
+        thread before a run of large writes, so that none of their commits on the event loop
+        finds the WAL past SQLite's automatic checkpoint size (1,000 pages) and does this copy
+        itself while every supporter waits (20-130 ms at 100,000 supporters)."""
+        conn = sqlite3.connect(self.path, timeout=0)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            conn.close()
+
     # --- flags ------------------------------------------------------------------------------
 
     def get_flag(self, key: str) -> str | None:

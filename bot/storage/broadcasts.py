@@ -147,9 +147,11 @@ class BroadcastStore(Store):
                 [after, slice_size - 1],
             ).fetchone()
             upto = 2**63 - 1 if bound is None else bound[0]
+            # NOT INDEXED: through the slice's user id range, where SQLite would otherwise walk
+            # a consent index over every supporter for each slice (130 ms each at 100,000).
             added = self.db.execute(
                 "INSERT OR IGNORE INTO deliveries (broadcast_id, user_id, status, updated_at) "
-                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s WHERE {where}"
+                f"SELECT ?, s.user_id, 'pending', ? FROM supporters s NOT INDEXED WHERE {where}"
                 " AND s.user_id > ? AND s.user_id <= ?",
                 [broadcast_id, stamp(), *params, after, upto],
             ).rowcount
