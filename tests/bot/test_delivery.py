@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +30,7 @@ from bot.delivery import (
 from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage
 from tests.support.bot_api import TOKEN, FakeBotApi
+from tests.support.broadcasts import after_slices
 
 WORDING = "opt-in-v1"
 # The engine's own behaviour, apart from consent rules: a campaign that never ends, and a daily
@@ -534,20 +534,6 @@ async def test_a_shutdown_does_not_wait_out_a_long_429(storage, loopback):
 
 class Died(BaseException):
     """The process dying (kill -9) between two slices of a broadcast's preparation."""
-
-
-def after_slices(storage: Storage, slices: int, then: Callable[[], None]) -> None:
-    """`then` runs once `slices` slices of recipients are written (each commits on its own)."""
-    prepare = storage.prepare_deliveries
-    written = itertools.count(1)
-
-    def prepare_and_count(*args: object) -> bool:
-        more = prepare(*args)
-        if next(written) == slices:
-            then()
-        return more
-
-    storage.prepare_deliveries = prepare_and_count
 
 
 async def test_a_crash_half_way_through_preparing_serves_everyone_once_after_the_restart(

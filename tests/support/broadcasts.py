@@ -4,6 +4,8 @@ and what reached whom."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Callable
 
 from telegram import Update
 
@@ -64,3 +66,17 @@ async def finish(chat) -> None:
 def received(chat, user_id: int) -> list:
     """Broadcast messages a supporter received (sends to their chat)."""
     return [call for call in chat.api.sent(user_id) if call.method in {"sendMessage", "sendPhoto"}]
+
+
+def after_slices(storage, slices: int, then: Callable[[], None]) -> None:
+    """`then` runs once `slices` slices of recipients are written (each commits on its own)."""
+    prepare = storage.prepare_deliveries
+    written = itertools.count(1)
+
+    def prepare_and_count(*args: object) -> bool:
+        more = prepare(*args)
+        if next(written) == slices:
+            then()
+        return more
+
+    storage.prepare_deliveries = prepare_and_count

@@ -23,7 +23,7 @@ from handlers.mp import LETTER
 from messages import consent, core, keyboards
 from messages.mp import FIND
 from scheduler import broadcasts
-from tests.support.broadcasts import received, subscribe
+from tests.support.broadcasts import after_slices, received, subscribe
 from tests.support.harness import ORGANISER_ID, running_bot
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
 from tests.support.petitions import PETITION, petition_json
@@ -311,9 +311,10 @@ async def test_a_supporter_is_answered_while_a_large_broadcast_is_being_prepared
     chat, monkeypatch
 ):
     """Starting a broadcast writes its recipients a slice of supporters at a time, and serves
-    supporters between slices: /help is answered while the broadcast is still preparing. (At
-    100,000 supporters a slice is 5,000; here it is one, so that 300 supporters make as many
-    slices.) Written in one statement, the recipients would all be there before /help."""
+    supporters between slices: a /help arriving once the first slice is written is answered
+    while the broadcast is still preparing. (At 100,000 supporters a slice is 5,000; here it is
+    one, so that 300 supporters make as many slices.) Written in one statement, the recipients
+    would all be there before /help."""
     monkeypatch.setattr(delivery, "PREPARE_SLICE", 1)
     recipients = range(100, 400)
     for user_id in recipients:
@@ -323,12 +324,12 @@ async def test_a_supporter_is_answered_while_a_large_broadcast_is_being_prepared
     chat.api.on_call = lambda call: call.chat_id == 2 and at_the_answer.append(
         chat.storage.broadcast_status(broadcast_id)
     )
+    help_update = chat.updates.message(2, "/help")
+    after_slices(chat.storage, 1, lambda: chat.app.update_queue.put_nowait(help_update))
     await chat.app.start()
     try:
-        run = broadcasts.start(chat.app, broadcast_id)
-        await chat.app.update_queue.put(chat.updates.message(2, "/help"))
+        report = await asyncio.wait_for(broadcasts.start(chat.app, broadcast_id), GIVE_UP_SECONDS)
         await until(lambda: messages_to(chat, 2), "an answer to /help")
-        report = await asyncio.wait_for(run, GIVE_UP_SECONDS)
     finally:
         await chat.app.stop()
     assert at_the_answer[0] == delivery.PREPARING
