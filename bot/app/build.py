@@ -46,6 +46,10 @@ CONCURRENT_UPDATES = 1024
 # At SIGTERM, broadcasts get this long to record the batch they have in flight; systemd allows
 # 90 s, we promise 5 (D11).
 SHUTDOWN_GRACE_SECONDS = 3.0
+# Every message is Telegram HTML, and links in it show no preview card.
+DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 
 
 class StepUpApplication(Application):
@@ -98,11 +102,7 @@ def build_application(
         .application_class(StepUpApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
-        )
+        .defaults(DEFAULTS)
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .job_queue(StepUpJobQueue())
         .rate_limiter(
