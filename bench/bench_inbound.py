@@ -31,13 +31,18 @@ import time
 import warnings
 from pathlib import Path
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
 
 from bench.inbound_mix import SESSION, serve_lookups_locally, supporter_session
-from bot.app.build import DEFAULTS
 from bot.app.offline import Call, OfflineBotAPI
 from tests.support.harness import make_settings, running_bot
+
+# Ours (bot.app.build.DEFAULTS), in python-telegram-bot's own classes.
+BARE_DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+)
 
 
 def bare_bot(defaults: Defaults | None = None) -> Application:
@@ -91,7 +96,7 @@ def typed(method: str) -> str:
 async def typed_calls_rate(script: list[tuple[dict, list[Call]]]) -> float:
     """A bare bot as python-telegram-bot documents one, making for each update exactly the
     Telegram calls ours made: our Defaults, the typed methods, keyboards as objects."""
-    app = bare_bot(DEFAULTS)
+    app = bare_bot(BARE_DEFAULTS)
     replies = iter(calls for _, calls in script)
 
     async def replay(update: Update, context) -> None:
