@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any
 
 import aiohttp
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -91,8 +91,9 @@ DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the defaul
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_NETWORK_PAUSE_SECONDS = 60.0
 # No link previews, as in everything the bot sends (bot/app/build.py's Defaults, which
-# do_api_request does not apply).
-NO_LINK_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# do_api_request does not apply). As the Bot API's JSON: a LinkPreviewOptions would be merged
+# with the Defaults' into a new object, then converted, at each call.
+NO_LINK_PREVIEW = {"is_disabled": True}
 # do_api_request warns when called with a method that has a shortcut; here that is the point.
 _BY_NAME = r"Please use 'Bot\.(send|edit)\w+' instead of 'Bot\.do_api_request"
 warnings.filterwarnings("ignore", _BY_NAME, PTBUserWarning)
