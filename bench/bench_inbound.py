@@ -10,12 +10,13 @@ the cost of our code. The mix is what a rush looks like: new supporters' /start 
 menu taps, and the MP journey with its lookups answered by a local fake of postcodes.io and the
 Members API.
 
-The target (issue 11) compares ours with a bare bot written as python-telegram-bot documents it:
-the same Defaults as ours, and for each update exactly the calls ours made, through the typed
-methods (`send_message`, `edit_message_text`, ...) with keyboards as `InlineKeyboardMarkup`
-objects. A second bare bot replays the same calls with their parameters already serialised
-(`do_api_request`, which python-telegram-bot warns against for these methods): a floor no bot
-using the library's API reaches, shown for scale.
+Issue 11 asks for at least half the rate of a bare bot making the same Telegram calls. Two
+bare bots are measured. One is written as python-telegram-bot documents it: the same Defaults
+as ours and, for each update, exactly the calls ours made, through the typed methods
+(`send_message`, `edit_message_text`, ...) with keyboards built button by button. The other
+replays the same calls through `do_api_request` with their parameters already serialised, and
+does nothing else: the floor, which the issue's first figures were measured against. Ours must
+reach half of each.
 
     .venv/bin/python -m bench.bench_inbound [--supporters 300] [--rounds 3] [--profile]
 """
@@ -31,7 +32,14 @@ import time
 import warnings
 from pathlib import Path
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import (
+    CopyTextButton,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
 
@@ -93,6 +101,19 @@ def typed(method: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", method).lower()
 
 
+def keyboard(markup: dict) -> InlineKeyboardMarkup:
+    """The keyboard as a bot builds one, button by button."""
+    return InlineKeyboardMarkup(
+        [[button(**fields) for fields in row] for row in markup["inline_keyboard"]]
+    )
+
+
+def button(copy_text: dict | None = None, **fields: str) -> InlineKeyboardButton:
+    if copy_text:
+        return InlineKeyboardButton(copy_text=CopyTextButton(**copy_text), **fields)
+    return InlineKeyboardButton(**fields)
+
+
 async def typed_calls_rate(script: list[tuple[dict, list[Call]]]) -> float:
     """A bare bot as python-telegram-bot documents one, making for each update exactly the
     Telegram calls ours made: our Defaults, the typed methods, keyboards as objects."""
@@ -108,7 +129,7 @@ async def typed_calls_rate(script: list[tuple[dict, list[Call]]]) -> float:
                 if name not in ("parse_mode", "link_preview_options")  # the Defaults give them
             }
             if "reply_markup" in params:
-                params["reply_markup"] = InlineKeyboardMarkup.de_json(params["reply_markup"], None)
+                params["reply_markup"] = keyboard(params["reply_markup"])
             await getattr(context.bot, typed(call.method))(**params)
 
     app.add_handler(TypeHandler(Update, replay))
@@ -182,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bare bot, our calls, typed methods:  {bare:>7,.0f} updates per CPU second")
     print(f"bare bot, our calls pre-serialised:  {floor:>7,.0f} updates per CPU second")
     print(f"ours / bare (typed):                 {ours / bare:>7.2f}  (target >= 0.50)")
-    print(f"ours / pre-serialised floor:         {ours / floor:>7.2f}")
+    print(f"ours / pre-serialised floor:         {ours / floor:>7.2f}  (target >= 0.50)")
 
 
 if __name__ == "__main__":
