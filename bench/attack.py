@@ -996,7 +996,7 @@ async def sigterm_mid_journeys(attack: Attack) -> None:
     )
 
 
-def seed_sending(database: Path) -> int:
+async def seed_sending(database: Path) -> int:
     """1,500 supporters who chose the daily prompt and updates, and an organiser's broadcast to
     them already under way; returns its id."""
     from bot.delivery import create_broadcast, enqueue
@@ -1012,7 +1012,7 @@ def seed_sending(database: Path) -> int:
             user_id, dict.fromkeys((DAILY_PROMPT, UPDATES, WHATS_NEXT), True), "v1"
         )
     broadcast_id = create_broadcast(storage, texts={"en": SENDING_TEXT}, created_by=ORGANISER)
-    asyncio.run(enqueue(storage, broadcast_id, SEED_RULES))
+    await enqueue(storage, broadcast_id, SEED_RULES)
     storage.close()
     return broadcast_id
 
@@ -1035,7 +1035,7 @@ async def sigterm_mid_sending(attack: Attack) -> None:
     await attack.stop()
     kept, attack.database = attack.database, attack.workdir / "sending.db"
     write_campaign(attack.workdir / "today.toml", local_today())
-    broadcast_id = seed_sending(attack.database)
+    broadcast_id = await seed_sending(attack.database)
     env = {"CAMPAIGN_FILE": str(attack.workdir / "today.toml"), "BROADCAST_RATE": "100"}
     env["PAID_BROADCASTS"] = "true"
     await attack.launch(**env)

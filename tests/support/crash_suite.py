@@ -278,7 +278,7 @@ def write_campaign(path: Path, today: dt.date) -> Campaign:
     return load_campaign(path)
 
 
-def seed(database: Path, recipients: int, journeys: int) -> int:
+async def seed(database: Path, recipients: int, journeys: int) -> int:
     """Opted-in supporters 1..recipients in three languages, and a broadcast to them that is
     already running, as if a process had started it and died; and the `journeys` supporters
     who will take the journey, started (/start made their rows) without opting in. Returns the
@@ -294,7 +294,7 @@ def seed(database: Path, recipients: int, journeys: int) -> int:
                 user_id, {DAILY_PROMPT: True, UPDATES: True, WHATS_NEXT: True}, "crash-suite"
             )
         broadcast_id = create_broadcast(storage, texts={"en": BROADCAST_TEXT})
-        asyncio.run(enqueue(storage, broadcast_id, SEED_RULES))
+        await enqueue(storage, broadcast_id, SEED_RULES)
     finally:
         storage.close()
     return broadcast_id
@@ -645,7 +645,7 @@ async def run_lane(
     workdir.mkdir(parents=True, exist_ok=True)
     campaign = write_campaign(workdir / "campaign.toml", today)
     journeys = (len(plan) + 1) * scale.journeys_per_cycle
-    broadcast_id = seed(workdir / "bot.db", scale.recipients, journeys)
+    broadcast_id = await seed(workdir / "bot.db", scale.recipients, journeys)
     async with FakeBotApi() as api:
         crash = CrashRun(scale, workdir, api, today, campaign, broadcast_id)
         api.on_delivered = crash.on_delivered
