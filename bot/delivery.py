@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any
 
 import aiohttp
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -91,10 +91,12 @@ DEFAULT_BATCH_SIZE = 25  # batch_size_for(settings.broadcast_rate) at the defaul
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_NETWORK_PAUSE_SECONDS = 60.0
 # No link previews, as in everything the bot sends (bot/app/build.py's Defaults, which
-# do_api_request does not apply).
-NO_LINK_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# do_api_request does not apply). As the Bot API's JSON: a LinkPreviewOptions would be merged
+# with the Defaults' into a new object, then converted, at each call.
+NO_LINK_PREVIEW = {"is_disabled": True}
 # do_api_request warns when called with a method that has a shortcut; here that is the point.
-_BY_NAME = r"Please use 'Bot\.send(Message|Photo)' instead of 'Bot\.do_api_request"
+_BY_NAME = r"Please use 'Bot\.(send|edit)\w+' instead of 'Bot\.do_api_request"
+warnings.filterwarnings("ignore", _BY_NAME, PTBUserWarning)
 # Raised by aiohttp (which bot.app.request sends through) before a byte of the request was
 # written, so it cannot have reached Telegram: no free connection in time, connection refused,
 # connecting timed out.
@@ -354,7 +356,6 @@ async def run_broadcast(
     """
     clock = time.monotonic()
     sending = sending or Sending()
-    warnings.filterwarnings("ignore", _BY_NAME, PTBUserWarning)  # see _Message.send
     enqueue(storage, broadcast_id, rules)
     broadcast = storage.get_broadcast(broadcast_id)
     message = _Message(
@@ -481,10 +482,8 @@ class _Message:
         """Send it in `language` (or the fallback), behind supporters' replies (`turn` hears
         when it may start); returns the message id.
 
-        Through `do_api_request`, which hands back Telegram's answer as it came: send_message
-        would build a whole Message from it, a fifth of the CPU a broadcast message costs
-        (bench/bench_delivery.py), where only its id is needed. Telegram's refusals raise the
-        same errors either way."""
+        Through `call_telegram`: a whole Message built from Telegram's answer would be a fifth
+        of the CPU a broadcast message costs (bench/bench_delivery.py)."""
         params: dict[str, object] = {
             "chat_id": chat_id,
             "parse_mode": ParseMode.HTML,
@@ -498,16 +497,29 @@ class _Message:
             params |= {"text": self.text(language), "link_preview_options": NO_LINK_PREVIEW}
         if self.paid:
             params["allow_paid_broadcast"] = True
-        try:
-            sent = await bot.do_api_request(
-                method,
-                {key: value for key, value in params.items() if value is not None},
-                rate_limit_args=turn,
-            )
-        except EndPointNotFound as error:
-            # Both methods exist, so Telegram refused the token, as send_message would say.
-            raise InvalidToken(error.message) from error
+        sent = await call_telegram(bot, method, params, rate_limit_args=turn)
         return sent["message_id"]
+
+
+async def call_telegram(
+    bot: ExtBot, method: str, params: Mapping[str, object], *, rate_limit_args: object = None
+) -> Any:
+    """Call the Bot API `method` (sendMessage, editMessageText...) with `params` (those None
+    left out), and return Telegram's answer as it came, a dict for a message.
+
+    The typed methods (send_message...) would build a whole Message from that answer, about a
+    third of the CPU a call costs, where the bot only reads its id. No Defaults are added: pass
+    parse_mode and the like. Telegram's refusals raise the same errors as from the typed
+    methods."""
+    try:
+        return await bot.do_api_request(
+            method,
+            {key: value for key, value in params.items() if value is not None},
+            rate_limit_args=rate_limit_args,
+        )
+    except EndPointNotFound as error:
+        # The method exists, so Telegram refused the token, as the typed method would say.
+        raise InvalidToken(error.message) from error
 
 
 @dataclass(frozen=True)

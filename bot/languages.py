@@ -23,9 +23,16 @@ def _identifier() -> LanguageIdentifier:
     return identifier
 
 
+def loaded() -> bool:
+    """Whether the model is loaded: `written_in` then takes about 20 µs of CPU a sentence, less
+    than handing it to a thread would (about 200 µs)."""
+    return _identifier.cache_info().currsize > 0
+
+
 def written_in(sentence: str) -> str | None:
     """'en', 'pt' or 'es' for `sentence`, or None when it is too short to tell or the model is
-    unsure. The first call loads the model (about a second of CPU): call it from a thread."""
+    unsure. The first call loads the model (about a second of CPU): until `loaded`, call it
+    from a thread."""
     if sum(char.isalpha() for char in sentence) < MIN_LETTERS:
         return None
     language, confidence = _identifier().classify(sentence)

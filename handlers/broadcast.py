@@ -324,7 +324,7 @@ async def send_preview(update: Update, context: Context, draft: dict[str, Any]) 
                 update, context, text(lang, "broadcast.preview_failed", error=error.message)
             )
             return False
-        remember(context, sent)
+        remember(context, sent.chat_id, sent.message_id)
     return True
 
 

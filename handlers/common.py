@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -25,6 +25,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.app.context import SCREEN, Context
+from bot.delivery import NO_LINK_PREVIEW, call_telegram
 from bot.mps import looks_like_postcode
 from messages import keyboards
 from messages.i18n import DEFAULT_LANGUAGE, language_for, text
@@ -109,11 +110,11 @@ def language(update: Update, context: Context) -> str:
 
 async def reply(
     update: Update, context: Context, html: str, markup: InlineKeyboardMarkup | None = None
-) -> Message:
+) -> None:
     """Send `html` to the chat the update came from, remembering it for /forget.
 
     A text longer than Telegram allows goes as several messages (`messages.split.split_html`),
-    the keyboard under the last; that last message is returned.
+    the keyboard under the last.
     """
     chat = update.effective_chat
     if chat is None:
@@ -121,19 +122,37 @@ async def reply(
     leave_screen(update, context)
     *leading, last = split_html(html) or [html]
     for piece in leading:
-        remember(context, await context.bot.send_message(chat.id, piece))
-    message = await context.bot.send_message(chat.id, last, reply_markup=markup)
-    remember(context, message)
-    return message
+        await send_html(context, chat.id, piece)
+    await send_html(context, chat.id, last, markup)
 
 
-def remember(context: Context, message: Message) -> None:
+async def send_html(
+    context: Context, chat_id: int, html: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send `html` (Telegram HTML, within Telegram's length) to `chat_id`, and remember it for
+    /forget. Through `bot.delivery.call_telegram`: only the new message's id is read."""
+    sent = await call_telegram(context.bot, "sendMessage", as_html(html, markup, chat_id=chat_id))
+    remember(context, chat_id, sent["message_id"])
+
+
+def as_html(html: str, markup: InlineKeyboardMarkup | None, **target: object) -> dict:
+    """The parameters of a text message in Telegram HTML without link previews, as the
+    application's Defaults would give a typed method (`bot.app.build.DEFAULTS`)."""
+    return target | {
+        "text": html,
+        "parse_mode": ParseMode.HTML,
+        "link_preview_options": NO_LINK_PREVIEW,
+        "reply_markup": markup,
+    }
+
+
+def remember(context: Context, chat_id: int, message_id: int) -> None:
     """Note a message in the chat so /forget can delete it. During an update the ids are kept
     and written together when it ends (`handlers.persist_now`), saving a write per message."""
     if context.message_ids is None:
-        context.bot_data.storage.record_chat_messages([(message.chat_id, message.message_id)])
+        context.bot_data.storage.record_chat_messages([(chat_id, message_id)])
     else:
-        context.message_ids.append((message.chat_id, message.message_id))
+        context.message_ids.append((chat_id, message_id))
 
 
 async def looking_up(update: Update, context: Context) -> None:
@@ -208,8 +227,10 @@ async def show(
         await reply(update, context, html, markup)
         return
     context.edited_message = True
+    on = query.message
+    shown = as_html(html, markup, chat_id=on.chat.id, message_id=on.message_id)
     try:
-        await query.edit_message_text(html, reply_markup=markup)
+        await call_telegram(context.bot, "editMessageText", shown)
     except BadRequest:
         # Too old to edit, or a photo, or nothing changed: a fresh message is always possible.
         await reply(update, context, html, markup)

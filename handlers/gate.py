@@ -25,7 +25,7 @@ async def once(update: Update, context: Context) -> None:
     """An update handled to the end before, given again by Telegram after a restart (the
     process died before its confirmation reached Telegram), is not handled twice: a name
     typed at one step would be taken again as the answer to the next."""
-    if context.bot_data.storage.was_handled(update.update_id):
+    if context.application.persistence.was_handled(update.update_id):
         logger.info("Update %s was delivered again; it is handled once", update.update_id)
         raise ApplicationHandlerStop
 

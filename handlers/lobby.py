@@ -547,7 +547,7 @@ async def send_csv(update: Update, context: Context) -> None:
         filename=f"stepup-lobby-{event.id}-{event.starts_at.date().isoformat()}.csv",
         caption=text(lang, "lobby.csv_caption", title=event.text("title", lang)),
     )
-    remember(context, document)
+    remember(context, document.chat_id, document.message_id)
 
 
 async def next_story(update: Update, context: Context, event: LobbyEvent, note: str = "") -> None:

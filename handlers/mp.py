@@ -27,9 +27,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import lobby
+from bot import languages, lobby
 from bot.app.context import Context
-from bot.languages import written_in
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
@@ -340,8 +339,12 @@ async def take_sentence(update: Update, context: Context) -> str | int | None:
         return None
     if not await keep_field(update, context, "sentence", sentence):
         return None
-    # The language model is loaded on first use: off the event loop.
-    context.user_data[LETTER]["sentence_language"] = await asyncio.to_thread(written_in, sentence)
+    # The language model is loaded on first use, off the event loop.
+    context.user_data[LETTER]["sentence_language"] = (
+        languages.written_in(sentence)
+        if languages.loaded()
+        else await asyncio.to_thread(languages.written_in, sentence)
+    )
     return await after_sentence(update, context)
 
 

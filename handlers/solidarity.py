@@ -360,7 +360,7 @@ async def export_pdf(update: Update, context: Context) -> None:
         filename=PDF_FILENAME,
         caption=text(lang, "solidarity.pdf_caption", count=len(rows)),
     )
-    remember(context, sent)
+    remember(context, sent.chat_id, sent.message_id)
     # Sent for printing: from now on nothing links these cards to their authors.
     context.bot_data.storage.mark_printed([row["id"] for row in rows])
 

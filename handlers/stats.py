@@ -27,7 +27,7 @@ async def show_stats(update: Update, context: Context) -> None:
     photo = await context.bot.send_photo(
         update.effective_chat.id, chart, caption=text(lang, "stats.chart_caption")
     )
-    remember(context, photo)
+    remember(context, photo.chat_id, photo.message_id)
 
 
 @organiser_only
@@ -43,7 +43,7 @@ async def export_files(update: Update, context: Context) -> None:
             filename=f"stepup-{name.replace('_', '-')}-{today.isoformat()}.csv",
             caption=text(lang, f"stats.export_{name}"),
         )
-        remember(context, document)
+        remember(context, document.chat_id, document.message_id)
     await reply(update, context, text(lang, "stats.export_done"))
 
 

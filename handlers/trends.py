@@ -35,7 +35,7 @@ async def show_trends(update: Update, context: Context) -> None:
     chart = await asyncio.to_thread(trends_chart, lang, volume, days)
     # The digest may be longer than a caption may be (1024 characters): it follows on its own.
     photo = await context.bot.send_photo(update.effective_chat.id, chart, caption=title)
-    remember(context, photo)
+    remember(context, photo.chat_id, photo.message_id)
     await reply(update, context, render_digest(lang, digest(data.storage, today)))
 
 

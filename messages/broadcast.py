@@ -18,7 +18,7 @@ from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.core import characters, language_name
 from messages.core import date as date_label
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, label, number, plain, text
-from messages.keyboards import button, rows
+from messages.keyboards import Keyboard, button, rows
 
 PREFIX = "broadcast:"
 VERSION_PREFIX = "broadcast:version:"  # + language
@@ -131,7 +131,7 @@ def local_time(lang: str, moment: dt.datetime) -> Html:
 
 def column(*buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
     """One button per row."""
-    return InlineKeyboardMarkup(rows(*buttons, width=1))
+    return Keyboard(rows(*buttons, width=1))
 
 
 def cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
@@ -221,7 +221,7 @@ def audience_keyboard(lang: str, events: Iterable[LobbyEvent] = ()) -> InlineKey
         )
         for code in LANGUAGES
     ]
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [
             [button(lang, "broadcast.audience_everyone", EVERYONE)],
             by_language,
@@ -283,7 +283,7 @@ def confirm(
 
 
 def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [
             [
                 button(lang, "broadcast.send_button", SEND),
@@ -358,7 +358,7 @@ def stop_button(language: str, broadcast_id: int) -> InlineKeyboardButton:
 
 
 def stop_keyboard(language: str, broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[stop_button(language, broadcast_id)]])
+    return Keyboard([[stop_button(language, broadcast_id)]])
 
 
 # --- what is scheduled or sending ----------------------------------------------------------------
@@ -403,7 +403,7 @@ def open_list(
         stops.append([stop_button(lang, broadcast["id"])])
     if not stops:
         lines.append(text(lang, "broadcast.list_empty"))
-    return Html("\n\n".join(lines)), InlineKeyboardMarkup(stops) if stops else None
+    return Html("\n\n".join(lines)), Keyboard(stops) if stops else None
 
 
 # --- progress and report -------------------------------------------------------------------------

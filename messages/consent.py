@@ -17,7 +17,7 @@ from bot.campaign import Campaign
 from bot.consent import DAILY_PROMPT, SUBJECTS, UPDATES
 from messages.core import date
 from messages.i18n import Html, label, text
-from messages.keyboards import MENU, button
+from messages.keyboards import MENU, Keyboard, button
 
 OPTIN_PREFIX = "optin:"
 CONSENT_PREFIX = "consent:"
@@ -63,7 +63,7 @@ def question(lang: str, campaign: Campaign, cap: int) -> Html:
 
 @functools.cache
 def question_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [
             [button(lang, "consent.both_button", OPTIN_BOTH)],
             [button(lang, "consent.daily_button", OPTIN_DAILY)],
@@ -124,7 +124,7 @@ def screen_keyboard(lang: str, chosen: Mapping[str, bool]) -> InlineKeyboardMark
         for subject in SUBJECTS
     ]
     rows.append([button(lang, "core.menu.button_back", MENU)])
-    return InlineKeyboardMarkup(rows)
+    return Keyboard(rows)
 
 
 def changed(lang: str, subject: str, granted: bool) -> Html:

@@ -261,7 +261,7 @@ def overview_keyboard(lang: str, paused: bool, sendable: bool) -> InlineKeyboard
     ]
     if sendable:
         buttons.append(keyboards.button(lang, "daily.schedule.button_send", SEND))
-    return InlineKeyboardMarkup(keyboards.rows(*buttons))
+    return keyboards.Keyboard(keyboards.rows(*buttons))
 
 
 def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
@@ -272,7 +272,7 @@ def days_keyboard(lang: str, total_days: int) -> InlineKeyboardMarkup:
         )
         for day in range(1, total_days + 1)
     ]
-    return InlineKeyboardMarkup([*keyboards.rows(*days, width=DAYS_PER_ROW), [back_button(lang)]])
+    return keyboards.Keyboard([*keyboards.rows(*days, width=DAYS_PER_ROW), [back_button(lang)]])
 
 
 def languages_keyboard(lang: str, day: int) -> InlineKeyboardMarkup:
@@ -284,12 +284,12 @@ def languages_keyboard(lang: str, day: int) -> InlineKeyboardMarkup:
         for code in LANGUAGES
     ]
     back = keyboards.button(lang, "daily.schedule.button_preview", DAYS)
-    return InlineKeyboardMarkup([choices, [back]])
+    return keyboards.Keyboard([choices, [back]])
 
 
 def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
     """Yes, send today's prompt now; or back."""
-    return InlineKeyboardMarkup(
+    return keyboards.Keyboard(
         [
             [
                 keyboards.button(lang, "daily.schedule.send_yes", SEND_CONFIRMED),
@@ -300,7 +300,7 @@ def confirm_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def back_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[back_button(lang)]])
+    return keyboards.Keyboard([[back_button(lang)]])
 
 
 def preview_choice(lang: str, campaign: Campaign, day: int) -> Html:

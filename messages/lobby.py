@@ -82,7 +82,7 @@ LIST_SHOWN = 10  # events in /lobby
 
 def column(*buttons: InlineKeyboardButton | None) -> InlineKeyboardMarkup:
     """One button per row, leaving out the Nones."""
-    return InlineKeyboardMarkup([[button] for button in buttons if button])
+    return keyboards.Keyboard([[button] for button in buttons if button])
 
 
 def menu_button(lang: str) -> InlineKeyboardButton:
@@ -615,7 +615,7 @@ def review_keyboard(lang: str) -> InlineKeyboardMarkup:
         )
         for code in LANGUAGES[1:]
     ]
-    return InlineKeyboardMarkup(
+    return keyboards.Keyboard(
         [
             *keyboards.rows(*changes),
             version_buttons,

@@ -4,6 +4,7 @@ and the callback data those keyboards carry (the handlers match on the same cons
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 from collections.abc import Mapping
 from typing import Any
@@ -141,19 +142,21 @@ def _copy_row(lang: str, key: str, value: str | None) -> list[InlineKeyboardButt
     return [InlineKeyboardButton(label(lang, key), copy_text=CopyTextButton(value))]
 
 
+@functools.lru_cache(maxsize=4096)  # one per language and open follow-up at most
 def intro_keyboard(lang: str, open_followup: int | None = None) -> InlineKeyboardMarkup:
     """ "Find my MP"; above it, the answers to "Has your MP replied?" when one is still open."""
     answers = answer_keyboard(lang, open_followup).inline_keyboard if open_followup else ()
     find = keyboards.button(lang, "mp.find_button", FIND)
-    return InlineKeyboardMarkup([*answers, [find], keyboards.menu_row(lang)])
+    return keyboards.Keyboard([*answers, [find], keyboards.menu_row(lang)])
 
 
+@functools.cache
 def mixed_language_keyboard(lang: str, sentence_language: str) -> InlineKeyboardMarkup:
     """Write the sentence again, send the letter in the sentence's language, or keep both."""
     letter_in = label(
         lang, "mp.letter_in_button", language_name=language_name(lang, sentence_language)
     )
-    return InlineKeyboardMarkup(
+    return keyboards.Keyboard(
         [
             [keyboards.button(lang, "mp.rewrite_button", REWRITE)],
             [
@@ -172,7 +175,7 @@ def writetothem_keyboard(
     """WriteToThem (which asks for the postcode), "Try again" and the menu: when the bot cannot
     find the MP, or the seat is vacant. "Try again" sends `retry`, the button that asks for the
     postcode again in the journey that asked for it (the letter's, unless said otherwise)."""
-    return InlineKeyboardMarkup(
+    return keyboards.Keyboard(
         [
             _writetothem_row(lang, campaign),
             [keyboards.button(lang, "mp.try_again_button", retry)],
@@ -181,16 +184,18 @@ def writetothem_keyboard(
     )
 
 
+@functools.cache
 def skip_keyboard(lang: str, data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[keyboards.button(lang, "mp.skip_button", data)]])
+    return keyboards.Keyboard([[keyboards.button(lang, "mp.skip_button", data)]])
 
 
+@functools.cache
 def letter_language_keyboard(lang: str) -> InlineKeyboardMarkup:
     own = InlineKeyboardButton(
         catalog(lang)["core.language.name"], callback_data=f"{LETTER_LANGUAGE_PREFIX}{lang}"
     )
     english = keyboards.button(lang, "mp.english_recommended_button", f"{LETTER_LANGUAGE_PREFIX}en")
-    return InlineKeyboardMarkup([[english], [own]])
+    return keyboards.Keyboard([[english], [own]])
 
 
 def handover_keyboard(
@@ -221,17 +226,21 @@ def handover_keyboard(
         [sent],
         keyboards.menu_row(lang),
     ]
-    return InlineKeyboardMarkup([row for row in rows if row])
+    return keyboards.Keyboard([row for row in rows if row])
 
 
 def next_step_keyboard(lang: str, done_actions: set[str]) -> InlineKeyboardMarkup:
-    step = checklist(done_actions).next_step
+    return _next_step_keyboard(lang, checklist(done_actions).next_step)
+
+
+@functools.cache
+def _next_step_keyboard(lang: str, step: str | None) -> InlineKeyboardMarkup:
     rows = [keyboards.menu_row(lang)]
     if step:
         rows.insert(
             0, [keyboards.button(lang, f"core.menu.button_{step}", keyboards.journey_data(step))]
         )
-    return InlineKeyboardMarkup(rows)
+    return keyboards.Keyboard(rows)
 
 
 def answer_keyboard(lang: str, followup_id: int) -> InlineKeyboardMarkup:
@@ -246,7 +255,7 @@ def asked_keyboard(lang: str, broadcast_id: int) -> InlineKeyboardMarkup:
 
 
 def _answers(lang: str, data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    return keyboards.Keyboard(
         [
             [
                 InlineKeyboardButton(

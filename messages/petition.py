@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -52,17 +53,19 @@ def share_row(lang: str) -> list[InlineKeyboardButton]:
     return [keyboards.button(lang, "petition.share_button", keyboards.journey_data("share"))]
 
 
+@functools.cache  # the campaign's one petition address
 def petition_keyboard(lang: str, url: str, signed: bool) -> InlineKeyboardMarkup:
     open_petition_row = [InlineKeyboardButton(label(lang, "petition.open_button"), url=url)]
     next_row = (
         share_row(lang) if signed else [keyboards.button(lang, "petition.signed_button", SIGNED)]
     )
-    return InlineKeyboardMarkup([open_petition_row, next_row, keyboards.menu_row(lang)])
+    return keyboards.Keyboard([open_petition_row, next_row, keyboards.menu_row(lang)])
 
 
+@functools.cache
 def signed_keyboard(lang: str) -> InlineKeyboardMarkup:
     """After "I've signed": on to the share step, or back to the menu."""
-    return InlineKeyboardMarkup([share_row(lang), keyboards.menu_row(lang)])
+    return keyboards.Keyboard([share_row(lang), keyboards.menu_row(lang)])
 
 
 def share_keyboard(lang: str, links: dict[str, str], shared: bool) -> InlineKeyboardMarkup:
@@ -74,4 +77,4 @@ def share_keyboard(lang: str, links: dict[str, str], shared: bool) -> InlineKeyb
     if not shared:
         markup.append([keyboards.button(lang, "petition.share.done_button", SHARE_DONE)])
     markup.append(keyboards.menu_row(lang))
-    return InlineKeyboardMarkup(markup)
+    return keyboards.Keyboard(markup)

@@ -37,7 +37,7 @@ UNPRINTABLE_SHOWN = 12
 
 def keyboard(lang: str, *buttons: tuple[str, str]) -> InlineKeyboardMarkup:
     """One button per row: (catalog key, callback data)."""
-    return InlineKeyboardMarkup([[keyboards.button(lang, key, data)] for key, data in buttons])
+    return keyboards.Keyboard([[keyboards.button(lang, key, data)] for key, data in buttons])
 
 
 # --- the supporter's journey --------------------------------------------------------------------
@@ -161,7 +161,7 @@ def moderation_keyboard(
         )
     if approved:
         buttons.append([keyboards.button(lang, "solidarity.pdf_button", EXPORT)])
-    return InlineKeyboardMarkup(buttons) if buttons else None
+    return keyboards.Keyboard(buttons) if buttons else None
 
 
 def confirm_reject_keyboard(lang: str, message_id: int) -> InlineKeyboardMarkup:
@@ -169,7 +169,7 @@ def confirm_reject_keyboard(lang: str, message_id: int) -> InlineKeyboardMarkup:
     data = f"{REJECT_YES}:{message_id}"
     reject = keyboards.button(lang, "solidarity.confirm_reject_button", data)
     back = keyboards.button(lang, "solidarity.keep_waiting_button", PENDING_NEXT)
-    return InlineKeyboardMarkup([[reject], [back]])
+    return keyboards.Keyboard([[reject], [back]])
 
 
 def decision_note(lang: str, message_id: int, action: str, before: str | None) -> Html:

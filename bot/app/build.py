@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 from telegram import Bot, BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, Job, JobQueue
+from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.request import BaseRequest
 
 import handlers
@@ -46,6 +48,11 @@ CONCURRENT_UPDATES = 1024
 # At SIGTERM, broadcasts get this long to record the batch they have in flight; systemd allows
 # 90 s, we promise 5 (D11).
 SHUTDOWN_GRACE_SECONDS = 3.0
+# Every message is Telegram HTML, and links in it show no preview card.
+DEFAULTS = Defaults(
+    parse_mode=ParseMode.HTML,
+    link_preview_options=LinkPreviewOptions(is_disabled=True),
+)
 
 
 class StepUpApplication(Application):
@@ -53,16 +60,41 @@ class StepUpApplication(Application):
     way and the outside lookups people wait for: otherwise it waits for every job and task to
     finish, a whole broadcast or a hanging service's deadline if need be."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._persisting = asyncio.Lock()
+
     async def stop(self) -> None:
         self.bot_data.stopping.set()
         await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
         await super().stop()
 
     async def update_persistence(self) -> None:
-        """python-telegram-bot's, then one transaction for all it handed over (see
-        `SQLitePersistence.commit`)."""
-        await super().update_persistence()
-        await self.persistence.commit()
+        """Hand python-telegram-bot's changed user_data and conversation states to the
+        persistence, then write them in one transaction (`SQLitePersistence.commit`). Runs after
+        every update (`handlers.persist_now`), on python-telegram-bot's timer and at stop.
+
+        python-telegram-bot's own version hands over each value in a task of its own and
+        gathers them: after every update that cost about 70 µs of CPU, a tenth of handling a
+        tap. This one hands them over in turn, for the only data this bot persists (see
+        `SQLitePersistence`), reading the same bookkeeping python-telegram-bot keeps for it;
+        the lock file pins the version it follows. Handlers never run with block=False here, so
+        no conversation state is ever left pending."""
+        async with self._persisting:
+            persistence: SQLitePersistence = self.persistence
+            dropped = self._user_ids_to_be_deleted_in_persistence
+            changed = self._user_ids_to_be_updated_in_persistence - dropped
+            self._user_ids_to_be_updated_in_persistence = set()
+            self._user_ids_to_be_deleted_in_persistence = set()
+            for user_id in changed:
+                await persistence.update_user_data(user_id, self.user_data[user_id])
+            for user_id in dropped:
+                await persistence.drop_user_data(user_id)
+            for name, states in self._conversation_handler_conversations.items():
+                for key, state in states.pop_accessed_write_items():
+                    ended = state is TrackingDict.DELETED
+                    await persistence.update_conversation(name, key, None if ended else state)
+            await persistence.commit()
 
 
 class StepUpJobQueue(JobQueue):
@@ -98,11 +130,7 @@ def build_application(
         .application_class(StepUpApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
-        )
+        .defaults(DEFAULTS)
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .job_queue(StepUpJobQueue())
         .rate_limiter(

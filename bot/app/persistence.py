@@ -23,6 +23,9 @@ from bot.storage import Storage
 logger = logging.getLogger(__name__)
 
 USER_DATA = ("user_data", "user_id")
+# Update ids remembered in memory as handled: far more than a restart or a webhook retry can
+# give again, at about 100 bytes each.
+RECENTLY_HANDLED = 10_000
 
 
 class SQLitePersistence(BasePersistence[dict, dict, dict]):
@@ -44,6 +47,10 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         self._conversations: dict[tuple[str, str], object | None] = {}
         self._messages: list[tuple[int, int]] = []
         self._handled: list[int] = []
+        # The latest update ids handled in this run, and the highest handled id not among them
+        # (None until read from the database): see `was_handled`.
+        self._recent: dict[int, None] = {}
+        self._floor: int | None = None
 
     @property
     def storage(self) -> Storage:
@@ -97,6 +104,27 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         """Remember the update as handled to the end, for the next `commit`
         (`handlers.gate.once`)."""
         self._handled.append(update_id)
+        floor = self._handled_floor()
+        self._recent[update_id] = None
+        if len(self._recent) > RECENTLY_HANDLED:
+            oldest = next(iter(self._recent))
+            del self._recent[oldest]
+            self._floor = max(floor, oldest)
+
+    def was_handled(self, update_id: int) -> bool:
+        """Whether the update was handled to the end before (`handlers.gate.once`). Telegram
+        numbers updates in order, so one above every id handled before this run and not among
+        those handled since cannot have been: only the rest (given again after a restart, or
+        after a week without updates, when Telegram starts again from a random number) are
+        looked up in the database."""
+        if update_id in self._recent:
+            return True
+        return update_id <= self._handled_floor() and self.storage.was_handled(update_id)
+
+    def _handled_floor(self) -> int:
+        if self._floor is None:
+            self._floor = self.storage.highest_handled()
+        return self._floor
 
     async def commit(self) -> None:
         """Write everything handed over since the last commit in one transaction. If the

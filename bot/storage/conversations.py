@@ -60,6 +60,10 @@ class ConversationStore(Store):
             ).fetchone()
         )
 
+    def highest_handled(self) -> int:
+        """The highest update id noted handled, 0 if none."""
+        return self.db.execute("SELECT max(update_id) FROM handled_updates").fetchone()[0] or 0
+
     def prune_handled_updates(self, before: dt.datetime) -> None:
         """Forget the ids of updates handled before `before`; Telegram gives an unconfirmed
         update again at the next start, within a day at most (it keeps them 24 hours)."""

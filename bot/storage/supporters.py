@@ -314,13 +314,18 @@ class SupporterStore(Store):
         return count
 
     def record_chat_messages(self, messages: list[tuple[int, int]]) -> None:
-        """Remember (chat id, message id) pairs, so /forget can delete those messages."""
+        """Remember (chat id, message id) pairs, so /forget can delete those messages. Inside a
+        transaction (an update's commit) they are part of it; sqlite-utils' savepoint for a
+        nested `atomic` has a new name each time, so SQLite would compile it after every
+        update."""
         now = stamp()
+        rows = [(chat_id, message_id, now) for chat_id, message_id in messages]
+        sql = "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)"
+        if self.db.conn.in_transaction:
+            self.db.conn.executemany(sql, rows)
+            return
         with self.db.atomic():
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)",
-                [(chat_id, message_id, now) for chat_id, message_id in messages],
-            )
+            self.db.conn.executemany(sql, rows)
 
     def claim_shared_chat_notice(self, chat_id: int) -> bool:
         """Whether the group or channel `chat_id` is yet to be told "message me privately";

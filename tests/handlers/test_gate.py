@@ -63,3 +63,43 @@ async def test_an_update_given_again_after_a_restart_is_handled_once(settings, a
             "body": "We stand with you.",
             "signature": "Maria",
         }
+
+
+async def test_an_update_given_twice_in_one_run_is_handled_once(chat):
+    """A webhook delivery Telegram retries (its answer was lost) comes again while the bot runs."""
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_NONE)
+    await chat.press(1, solidarity.WRITE)
+    typed = chat.updates.message(1, "We stand with you.")
+    await chat.app.process_update(typed)
+    asked = chat.texts(1)[-1]
+    await chat.app.process_update(Update.de_json(typed.to_dict(), chat.app.bot))
+    assert chat.texts(1)[-1] == asked
+
+
+async def test_an_update_handled_long_before_is_still_handled_once(settings, api, monkeypatch):
+    """Past the ids kept in memory, the database still knows an update was handled."""
+    monkeypatch.setattr("bot.app.persistence.RECENTLY_HANDLED", 3)
+    async with running_bot(settings, api) as chat:
+        await chat.send(1, "/start")
+        first = chat.updates.message(1, "/help")
+        await chat.app.process_update(first)
+        for _ in range(5):
+            await chat.send(1, "/help")
+        answers = len(chat.texts(1))
+        await chat.app.process_update(Update.de_json(first.to_dict(), chat.app.bot))
+        assert len(chat.texts(1)) == answers
+
+
+async def test_updates_numbered_afresh_by_telegram_are_handled(settings, api):
+    """After a week without updates Telegram numbers them from a random point, perhaps below
+    the ids handled before: those are new, and answered."""
+    async with running_bot(settings, api) as chat:
+        await chat.send(1, "/start")
+        for _ in range(3):
+            await chat.send(1, "/help")
+    async with running_bot(settings, api) as chat:
+        low = chat.updates.message(1, "/help").to_dict() | {"update_id": 1}
+        answers = len(chat.texts(1))
+        await chat.app.process_update(Update.de_json(low, chat.app.bot))
+        assert len(chat.texts(1)) == answers + 1
