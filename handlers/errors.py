@@ -11,8 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.app.context import Context
-from bot.delivery import call_telegram
-from handlers.common import as_html, language
+from handlers.common import language, send_and_note
 from messages import text
 from messages.i18n import DEFAULT_LANGUAGE
 
@@ -60,25 +59,7 @@ async def tell(update: Update, context: Context, key: str) -> None:
         lang = language(update, context)
     except Exception:  # the storage itself may be what failed
         lang = DEFAULT_LANGUAGE
-    chat_id = update.effective_chat.id
-    apology = as_html(text(lang, key), None, chat_id=chat_id)
     try:
-        sent = await call_telegram(context.bot, "sendMessage", apology)
+        await send_and_note(update, context, text(lang, key))
     except TelegramError:
         logger.warning("Could not tell the person about the error in update %s", update.update_id)
-        return
-    await keep_for_forget(update, context, chat_id, sent["message_id"])
-
-
-async def keep_for_forget(update: Update, context: Context, chat_id: int, message_id: int) -> None:
-    """Note the apology so /forget deletes it, if the person is a supporter (not someone who
-    never started, nor one just forgotten). The error handler's context is its own, and
-    `handlers.persist_now` does not run after an error, so it is noted here; a database that
-    refuses keeps it for its next commit (`SQLitePersistence.commit`)."""
-    try:
-        supporter = context.bot_data.storage.get_supporter(update.effective_user.id)
-    except sqlite3.Error:
-        return  # the storage is what failed: nothing can be kept now
-    if supporter is not None:
-        context.application.persistence.note_messages([(chat_id, message_id)])
-        await context.application.persistence.commit()

@@ -15,7 +15,7 @@ from bot.storage.supporters import PERSONAL_ROWS
 from messages import consent, keyboards, text
 from messages.mydata import CONVERSATIONS, SECTIONS, user_data
 from scheduler.housekeeping import SCRUB_JOB
-from tests.support.harness import ORGANISER_ID, running_bot
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 MP_ROW = {"name": "Jane Example", "constituency_name": "Bristol Central"}
 
@@ -376,3 +376,14 @@ async def test_forget_deletes_every_message_the_bot_sent_in_the_last_48_hours(ch
         for message_id in call.params["message_ids"]
     }
     assert sent and sent <= deleted
+
+
+async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):
+    """The flood gate's warning stops the update before its messages would be noted."""
+    async with running_bot(make_settings(tmp_path, user_updates_per_minute=5)) as chat:
+        await onboard(chat, 1)
+        for _ in range(5):
+            await chat.send(1, "/help")
+        (warning,) = [call for call in chat.api.sent(1) if "very fast" in call.text]
+        noted = chat.storage.chat_messages_since(1, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        assert warning.result["message_id"] in noted
