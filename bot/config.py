@@ -244,8 +244,14 @@ def describe_error(error: ValidationError) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment (and `.env`) once; raise ConfigError with one readable line."""
+    """Read the environment (and `.env`) once; raise ConfigError with one readable line, also
+    for a `.env` this user may not read (one written by root for a bot run as another user)."""
     try:
         return Settings(**overrides)
     except ValidationError as error:
         raise ConfigError(describe_error(error)) from None
+    except OSError as error:
+        raise ConfigError(
+            f"Settings file {error.filename}: cannot read it ({error.strerror}). Make it readable "
+            "by the user running the bot (e.g. chown it to that user), then start again."
+        ) from None

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -25,9 +26,8 @@ from tqdm import tqdm
 
 import handlers
 from bot import __version__, backups, health
-from bot.app import logs
+from bot.app import logs, webhook
 from bot.app.build import build_application
-from bot.app.webhook import Webhook
 from bot.campaign import LANGUAGES, Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
@@ -88,29 +88,32 @@ def load(need_token: bool) -> tuple[Settings, Campaign]:
     return settings, campaign
 
 
-async def serve(app: Application, settings: Settings) -> str:
+async def serve(
+    app: Application, settings: Settings, listening: list[socket.socket] | None = None
+) -> str:
     """Serve until SIGTERM or Ctrl-C, then shut down cleanly in python-telegram-bot's order (as
     `run_polling` would); returns what stopped it, for the log. Long polling by default; a
-    webhook, its secret token required, when WEBHOOK_URL is set. A signal that arrives while
-    the bot is still starting stops it as soon as it has started, never half-way."""
+    webhook, its secret token required, on the sockets `listening` (`webhook.listen`, taken
+    when WEBHOOK_URL is set). A signal that arrives while the bot is still starting stops it as
+    soon as it has started, never half-way."""
     stopped_by: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     for number, reason in STOP_SIGNALS.items():
         asyncio.get_running_loop().add_signal_handler(number, stop, stopped_by, reason)
-    webhook = Webhook(app, settings) if settings.webhook_url else None
+    server = webhook.Webhook(app, settings, listening) if listening else None
     await app.initialize()
     try:
         await app.post_init(app)
-        if webhook is None:
+        if server is None:
             await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
         else:
-            await webhook.start()
+            await server.start()
         await app.start()
         return await stopped_by
     finally:
         if app.updater.running:
             await app.updater.stop()
-        if webhook is not None:
-            await webhook.stop()
+        if server is not None:
+            await server.stop()
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -145,11 +148,13 @@ def run_command(_: argparse.Namespace) -> int:
             f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
             f"({error.message}). Check the network connection and the setting, then start again."
         )
+    # A busy port, like a wrong token, leaves no new database behind.
+    listening = webhook.listen(settings) if settings.webhook_url else None
     # Before anything starts: an unusable database would otherwise fail every update.
     Storage.open(settings.database_path).close()
     app = build_application(settings, campaign=campaign)
     try:
-        reason = asyncio.run(serve(app, settings))
+        reason = asyncio.run(serve(app, settings, listening))
     except Exception as error:
         logger.exception("Stopped by an error: %s: %s", type(error).__name__, error)
         return 1
@@ -358,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, CampaignError, CatalogError) as error:
+    except (ConfigError, CampaignError, CatalogError, webhook.PortUnavailable) as error:
         return fail(str(error))
     except DatabaseUnusable as error:
         return fail(f"Setting DATABASE_PATH: {error}")

@@ -12,14 +12,17 @@ and not handled twice. A body larger than any update, or one that arrives too sl
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
+import socket
 from collections import deque
 from http import HTTPStatus
 from urllib.parse import urlparse
 
 import tornado.httpserver
+import tornado.netutil
 import tornado.web
 from telegram import Update
 from telegram.ext import Application
@@ -38,6 +41,47 @@ BODY_SECONDS = 10.0
 # Telegram redelivers an update only within minutes of the first try, and sends at most 40 at
 # once: remembering the last few thousand ids is plenty.
 REMEMBERED_UPDATES = 4096
+
+
+class PortUnavailable(Exception):
+    """WEBHOOK_LISTEN:WEBHOOK_PORT cannot be listened on; the message is one line naming the
+    setting and what to do."""
+
+
+def listen(settings: Settings) -> list[socket.socket]:
+    """Sockets listening on WEBHOOK_LISTEN:WEBHOOK_PORT, taken before anything else starts so
+    that a port another program holds stops the start in one line, with nothing created.
+    Raises PortUnavailable."""
+    port, address = settings.webhook_port, settings.webhook_listen
+    try:
+        return tornado.netutil.bind_sockets(port, address)
+    except OSError as error:
+        raise PortUnavailable(why_not(error, address, port)) from None
+
+
+def why_not(error: OSError, address: str, port: int) -> str:
+    """The one line for a port the webhook could not listen on."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"Setting WEBHOOK_PORT: port {port} on {address} is already in use by another "
+            "program (or another copy of this bot). Stop it, or set WEBHOOK_PORT to a free port "
+            "and point the reverse proxy at it, then start again."
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"Setting WEBHOOK_PORT: this user may not listen on port {port} (only root may use "
+            "ports below 1024). Set WEBHOOK_PORT to 1024 or above, e.g. 8443, and point the "
+            "reverse proxy at it, then start again."
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"Setting WEBHOOK_LISTEN: {address} is not an address of this machine. Set it to "
+            "one of its addresses, or 0.0.0.0 for all of them, then start again."
+        )
+    return (
+        f"Settings WEBHOOK_LISTEN and WEBHOOK_PORT: cannot listen on {address} port {port} "
+        f"({error.strerror or error}). Check both, then start again."
+    )
 
 
 class RecentUpdates:
@@ -95,9 +139,12 @@ class UpdateReceiver(tornado.web.RequestHandler):
 class Webhook:
     """The webhook server and its registration with Telegram, started and stopped with the bot."""
 
-    def __init__(self, app: Application, settings: Settings) -> None:
+    def __init__(
+        self, app: Application, settings: Settings, sockets: list[socket.socket]
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.sockets = sockets  # from `listen`
         self.server: tornado.httpserver.HTTPServer | None = None
 
     @property
@@ -105,7 +152,7 @@ class Webhook:
         return urlparse(str(self.settings.webhook_url)).path.rstrip("/") or "/"
 
     async def start(self) -> None:
-        """Listen on WEBHOOK_LISTEN:WEBHOOK_PORT, then tell Telegram where to send updates
+        """Serve on the sockets `listen` took, then tell Telegram where to send updates
         (only the kinds the bot handles) and the secret to send with them."""
         secret = self.settings.webhook_secret.get_secret_value()
         receiver = {"app": self.app, "secret": secret, "recent": RecentUpdates()}
@@ -115,7 +162,7 @@ class Webhook:
             max_body_size=MAX_BODY_BYTES,
             body_timeout=BODY_SECONDS,
         )
-        self.server.listen(self.settings.webhook_port, self.settings.webhook_listen)
+        self.server.add_sockets(self.sockets)
         await self.app.bot.set_webhook(
             str(self.settings.webhook_url),
             allowed_updates=handlers.ALLOWED_UPDATES,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import io
 import os
 import shutil
 import signal
@@ -19,13 +21,14 @@ import httpx
 import pytest
 import time_machine
 
+from bot.app import webhook
 from bot.app.cli import EXIT_CONFIG, launch_warnings, main, sync_mps
 from bot.campaign import load_campaign
 from bot.config import Settings
 from bot.storage import DatabaseUnusable, Storage
 from messages import i18n
 from tests.support.bot_api import FakeBotApi, start_bot_process
-from tests.support.harness import make_settings, running_bot
+from tests.support.harness import free_port, make_settings, running_bot
 from tests.support.parliament import ConcurrencyProbe, client, sync_transport
 
 SECRET = "s3cret-token_for-webhook"
@@ -248,10 +251,11 @@ async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
         assert bot.returncode == 0
 
 
-async def test_an_error_that_stops_the_bot_is_logged_as_the_reason(tmp_path):
+async def test_a_webhook_port_another_program_holds_stops_start_up_with_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
+        port = taken.getsockname()[1]
         log = tmp_path / "bot.log"
         async with FakeBotApi() as api:
             bot = await start_bot_process(
@@ -261,13 +265,75 @@ async def test_an_error_that_stops_the_bot_is_logged_as_the_reason(tmp_path):
                 WEBHOOK_URL="https://bot.example.org/telegram",
                 WEBHOOK_SECRET=SECRET,
                 WEBHOOK_LISTEN="127.0.0.1",
-                WEBHOOK_PORT=str(taken.getsockname()[1]),  # someone else listens there
+                WEBHOOK_PORT=str(port),  # someone else listens there
             )
             await asyncio.wait_for(bot.wait(), timeout=60)
-    text = log.read_text()
-    assert bot.returncode == 1
-    assert "Starting @StepUpBot" in text and "webhook at https://bot.example.org/telegram" in text
-    assert "Stopped by an error: OSError: [Errno 98] Address already in use" in text
+    assert bot.returncode == EXIT_CONFIG
+    (line,) = log.read_text().splitlines()
+    assert line.startswith(f"Setting WEBHOOK_PORT: port {port} on 127.0.0.1 is already in use")
+    assert "set WEBHOOK_PORT to a free port" in line
+    assert not (tmp_path / "bot.db").exists()  # nothing started
+
+
+def webhook_settings(**listen: object) -> Settings:
+    return make_settings(
+        Path("unused"),
+        webhook_url="https://bot.example.org/telegram",
+        webhook_secret=SECRET,
+        **listen,
+    )
+
+
+def test_a_webhook_address_this_machine_does_not_have_is_named_in_one_line():
+    settings = webhook_settings(webhook_listen="192.0.2.1", webhook_port=free_port())  # TEST-NET
+    with pytest.raises(webhook.PortUnavailable) as refused:
+        webhook.listen(settings)
+    assert str(refused.value) == (
+        "Setting WEBHOOK_LISTEN: 192.0.2.1 is not an address of this machine. Set it to one "
+        "of its addresses, or 0.0.0.0 for all of them, then start again."
+    )
+
+
+def test_a_webhook_port_below_1024_for_a_user_who_may_not_take_it_says_so():
+    if int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) <= 88:
+        pytest.skip("this machine lets every user listen on low ports")
+    settings = webhook_settings(webhook_listen="127.0.0.1", webhook_port=88)
+
+    def take_it() -> str:
+        try:
+            webhook.listen(settings)
+        except webhook.PortUnavailable as error:
+            return str(error)
+        return "listening"
+
+    said = as_another_user(take_it)
+    assert said.startswith("Setting WEBHOOK_PORT: this user may not listen on port 88 ")
+    assert "Set WEBHOOK_PORT to 1024 or above" in said
+
+
+def test_a_settings_file_the_bot_user_may_not_read_is_one_line():
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to write a file another user may not read")
+    folder = Path(tempfile.mkdtemp())  # not under tmp_path: 'nobody' must be able to reach it
+    try:
+        folder.chmod(0o777)
+        (folder / ".env").write_text("ORGANISER_IDS=5\n")
+        (folder / ".env").chmod(0o600)  # written by root; the bot runs as another user
+
+        def check_from_there() -> str:
+            os.chdir(folder)
+            error = io.StringIO()
+            with contextlib.redirect_stderr(error):
+                status = main(["check"])
+            return f"{status} {error.getvalue()}"
+
+        said = as_another_user(check_from_there)
+    finally:
+        shutil.rmtree(folder)
+    assert said == (
+        f"{EXIT_CONFIG} Settings file .env: cannot read it (Permission denied). Make it "
+        "readable by the user running the bot (e.g. chown it to that user), then start again.\n"
+    )
 
 
 # --- an unusable database (X7) ----------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 import handlers
 from bot.app.offline import UpdateFactory
-from bot.app.webhook import MAX_BODY_BYTES, Webhook
+from bot.app.webhook import MAX_BODY_BYTES, Webhook, listen
 from tests.support.harness import free_port, make_settings, running_bot
 
 SECRET = "s3cret-token_for-webhook"
@@ -29,7 +29,7 @@ async def webhook(tmp_path):
         webhook_port=free_port(),
     )
     async with running_bot(settings) as chat:
-        server = Webhook(chat.app, settings)
+        server = Webhook(chat.app, settings, listen(settings))
         await chat.app.start()
         await server.start()
         try:
