@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import re
+import sqlite3
 import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -133,6 +134,24 @@ async def send_html(
     /forget. Through `bot.delivery.call_telegram`: only the new message's id is read."""
     sent = await call_telegram(context.bot, "sendMessage", as_html(html, markup, chat_id=chat_id))
     remember(context, chat_id, sent["message_id"])
+
+
+async def send_and_note(update: Update, context: Context, html: str) -> None:
+    """Send `html` to the update's chat from where `handlers.persist_now` will not run after it
+    (the error handler, with a context of its own; a gate that stops the update), noting it at
+    once for /forget if the person is a supporter (not someone who never started, nor one just
+    forgotten). A database that refuses keeps the note for its next commit
+    (`SQLitePersistence.commit`). Telegram's refusals raise as from `call_telegram`."""
+    chat_id = update.effective_chat.id
+    sent = await call_telegram(context.bot, "sendMessage", as_html(html, None, chat_id=chat_id))
+    user = update.effective_user
+    try:
+        supporter = user and context.bot_data.storage.get_supporter(user.id)
+    except sqlite3.Error:
+        return  # the storage is what failed: nothing can be noted now
+    if supporter:
+        context.application.persistence.note_messages([(chat_id, sent["message_id"])])
+        await context.application.persistence.commit()
 
 
 def as_html(html: str, markup: InlineKeyboardMarkup | None, **target: object) -> dict:

@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.app.context import Context
-from handlers.common import language
+from handlers.common import language, send_and_note
 from messages import text
 from messages.i18n import DEFAULT_LANGUAGE
 
@@ -60,6 +60,6 @@ async def tell(update: Update, context: Context, key: str) -> None:
     except Exception:  # the storage itself may be what failed
         lang = DEFAULT_LANGUAGE
     try:
-        await context.bot.send_message(update.effective_chat.id, text(lang, key))
+        await send_and_note(update, context, text(lang, key))
     except TelegramError:
         logger.warning("Could not tell the person about the error in update %s", update.update_id)

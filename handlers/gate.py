@@ -10,7 +10,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
 from bot.app.context import Context
-from handlers.common import answer, language
+from handlers.common import answer, language, send_and_note
 from handlers.onboarding import start_payload
 from messages import text
 from messages.i18n import language_for
@@ -70,9 +70,8 @@ async def limit_flood(update: Update, context: Context) -> None:
         return
     if not refused.warned and update.effective_chat:
         refused.warned = True
-        await context.bot.send_message(
-            update.effective_chat.id, text(language(update, context), "core.errors.slow_down")
-        )
+        warning = text(language(update, context), "core.errors.slow_down")
+        await send_and_note(update, context, warning)
     raise ApplicationHandlerStop
 
 

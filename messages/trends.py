@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from bot.charts import volume_chart
 from bot.tracking import Alert, DayChange, Digest
-from messages.core import chart_words
+from messages.core import chart_words, date
 from messages.i18n import Html, number, text
 
 SNIPPET_CHARS = 80
@@ -25,14 +25,14 @@ def volume_series(
 ) -> dict[str, dict[dt.date, int]]:
     """`daily_volume` as chart lines, one per hashtag and source (for charts.volume_chart)."""
     series: dict[str, dict[dt.date, int]] = defaultdict(dict)
-    for (source, hashtag, date), count in volume.items():
+    for (source, hashtag, day), count in volume.items():
         label = text(
             language,
             "trends.chart_label",
             hashtag=f"#{hashtag}",
             source=source_name(language, source),
         )
-        series[html.unescape(label)][date] = count
+        series[html.unescape(label)][day] = count
     return dict(series)
 
 
@@ -78,7 +78,7 @@ def _snippet(post_text: str) -> str:
 def render_digest(language: str, digest: Digest) -> Html:
     """The organisers' daily digest and /trends caption: each hashtag's day and change, the
     most engaged posts, and any problem still going on."""
-    lines = [text(language, "trends.digest_title", date=digest.day.isoformat())]
+    lines = [text(language, "trends.digest_title", date=date(language, digest.day))]
     for change in digest.changes:
         sources = ", ".join(
             text(language, "trends.source_count", source=source_name(language, source), count=n)

@@ -31,8 +31,11 @@ def settings(tmp_path):
 
 @pytest.fixture
 def api():
-    """The offline Bot API, also keeping the files the bot uploads."""
-    return FileKeepingAPI()
+    """The offline Bot API, also keeping the files the bot uploads. Every test that uses it
+    also checks that each text the bot sent is Telegram HTML without a link preview."""
+    api = FileKeepingAPI()
+    yield api
+    assert not api.unformatted(), "sent without parse_mode HTML or with a link preview"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.storage.supporters import PERSONAL_ROWS
 from messages import consent, keyboards, text
 from messages.mydata import CONVERSATIONS, SECTIONS, user_data
 from scheduler.housekeeping import SCRUB_JOB
-from tests.support.harness import ORGANISER_ID, running_bot
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 MP_ROW = {"name": "Jane Example", "constituency_name": "Bristol Central"}
 
@@ -347,3 +347,43 @@ async def test_p4_mydata_for_a_busy_supporter_is_split_within_telegrams_limit(ch
     assert shown.count("daily prompt: delivered") == 16
     assert shown.count("campaign update: delivered") == 5
     assert replies[-1].buttons  # the way back to the menu, under the last part
+
+
+def message_ids_sent(calls) -> set[int]:
+    return {
+        call.result["message_id"]
+        for call in calls
+        if call.method.startswith("send") and call.method != "sendChatAction" and call.result
+    }
+
+
+async def test_forget_deletes_every_message_the_bot_sent_in_the_last_48_hours(chat):
+    """Each reply's id is recorded as it goes, so /forget leaves nothing of the bot's behind
+    but its last word: the menu, screens, the /mydata page, and an apology after a failure."""
+    await onboard(chat, 1)
+    await chat.send(1, "/help")
+    await chat.press(1, keyboards.MENU_HELP)
+    await chat.send(1, "/mydata")
+    chat.api.fail(Fault("timeout"), when=lambda call: call.method == "sendMessage")
+    await chat.send(1, "/privacy")  # the reply is lost; the apology is not
+    await chat.send(1, "/forget")
+    sent = message_ids_sent(chat.api.calls)
+    calls = await chat.press(1, keyboards.FORGET_YES)
+    deleted = {
+        int(message_id)
+        for call in calls
+        if call.method == "deleteMessages"
+        for message_id in call.params["message_ids"]
+    }
+    assert sent and sent <= deleted
+
+
+async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):
+    """The flood gate's warning stops the update before its messages would be noted."""
+    async with running_bot(make_settings(tmp_path, user_updates_per_minute=5)) as chat:
+        await onboard(chat, 1)
+        for _ in range(5):
+            await chat.send(1, "/help")
+        (warning,) = [call for call in chat.api.sent(1) if "very fast" in call.text]
+        noted = chat.storage.chat_messages_since(1, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        assert warning.result["message_id"] in noted

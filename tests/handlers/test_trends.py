@@ -60,7 +60,7 @@ async def test_trends_sends_the_chart_then_the_days_change_and_top_posts(chat, a
     assert photo.startswith(PNG_SIGNATURE)
     assert replies[0].text == "Posts per day by hashtag"
     digest = replies[1].text
-    assert "<b>Hashtags on 2026-11-27</b>" in digest
+    assert "<b>Hashtags on 27 November</b>" in digest
     assert "#16Days: <b>60</b> (Bluesky 10, X 50), ▲ 50% on the day before" in digest
     assert '<a href="https://x.com/supporter1/status/1861000000000000001">@supporter1</a>' in digest
     assert "(interactions: 26)" in digest
@@ -74,7 +74,7 @@ async def test_trends_speaks_the_organisers_language(chat):
     photo, digest = await chat.send(ORGANISER_ID, "/trends")
 
     assert photo.text == "Publicações por dia, por hashtag"
-    assert "<b>Hashtags em 2026-11-27</b>" in digest.text
+    assert "<b>Hashtags em 27 de novembro</b>" in digest.text
 
 
 async def test_before_anything_is_counted_the_chart_and_digest_say_so(chat, api):

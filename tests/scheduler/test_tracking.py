@@ -33,6 +33,8 @@ SECOND_ORGANISER = 5151  # after ORGANISER_ID in the order organisers are told
 SUPPORTER = 910_000_001
 ORGANISERS = frozenset({ORGANISER_ID, SECOND_ORGANISER})
 X_COUNTS = re.compile(r"^https://api\.twitter\.com/2/tweets/counts/recent\?.*$")
+# The campaign's months as each organiser reads them in the digest's title.
+MONTHS = {11: ("November", "novembro"), 12: ("December", "dezembro")}
 BLUESKY = {"bluesky_handle": "stepup.bsky.social", "bluesky_app_password": "app-pass-word"}
 
 
@@ -210,9 +212,10 @@ async def test_the_digest_reaches_every_organiser_on_campaign_days(chat, people,
 
     [english] = chat.texts(ORGANISER_ID)
     [portuguese] = chat.texts(SECOND_ORGANISER)
-    assert f"<b>Hashtags on {moment.date().isoformat()}</b>" in english
+    english_month, portuguese_month = MONTHS[moment.month]
+    assert f"<b>Hashtags on {moment.day} {english_month}</b>" in english
     assert "#16Days: <b>42</b>" in english
-    assert f"<b>Hashtags em {moment.date().isoformat()}</b>" in portuguese
+    assert f"<b>Hashtags em {moment.day} de {portuguese_month}</b>" in portuguese
     assert chat.texts(SUPPORTER) == []
 
 

@@ -8,13 +8,14 @@ a JobQueue callback receives.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from http import HTTPStatus
 from types import SimpleNamespace
 
 import aiohttp
 from aioresponses import CallbackResult, aioresponses
 
-from bot.app.offline import OfflineBotAPI
+from bot.app.offline import Call, OfflineBotAPI
 
 # --- X API v2 ----------------------------------------------------------------------------------
 
@@ -104,6 +105,20 @@ CHANNEL_ID = -1001234567890
 class FileKeepingAPI(OfflineBotAPI):
     """The offline Bot API, listing the photos and files the bot uploaded."""
 
+    def unformatted(self) -> list[Call]:
+        """Texts and captions sent without parse_mode HTML (a supporter would see the raw
+        tags), and texts sent without link previews switched off (a card under the message)."""
+        return [
+            call
+            for call in self.calls
+            if call.method.startswith(("send", "edit"))
+            and ("text" in call.params or "caption" in call.params)
+            and (
+                call.params.get("parse_mode") != "HTML"
+                or ("text" in call.params and not _previews_off(call))
+            )
+        ]
+
     @property
     def files(self) -> list[tuple[str, str, bytes]]:
         """(method, filename, content) of each upload, oldest first; a file sent again by its
@@ -138,3 +153,10 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def _previews_off(call: Call) -> bool:
+    options = call.params.get("link_preview_options") or {}
+    if isinstance(options, str):
+        options = json.loads(options)
+    return options.get("is_disabled") is True

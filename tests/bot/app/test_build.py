@@ -1,0 +1,26 @@
+"""The application as `stepup-bot run` builds it (`bot.app.build`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from telegram.ext import BaseHandler, ConversationHandler
+
+
+def every_handler(handlers: Iterable[BaseHandler]) -> Iterator[BaseHandler]:
+    """Each handler, and inside a conversation each of its entry points, states and fallbacks."""
+    for handler in handlers:
+        yield handler
+        if isinstance(handler, ConversationHandler):
+            inside = [*handler.entry_points, *handler.fallbacks]
+            inside += [nested for step in handler.states.values() for nested in step]
+            yield from every_handler(inside)
+
+
+async def test_every_handler_finishes_before_its_update_is_saved(chat):
+    """`StepUpApplication.update_persistence` saves each conversation's state as it stands
+    after the update: a handler run with block=False would leave a state still pending, saved
+    as such, and a restart would not resume that conversation."""
+    registered = [handler for group in chat.app.handlers.values() for handler in group]
+    assert chat.app.bot.defaults.block
+    assert all(handler.block for handler in every_handler(registered))

@@ -1,0 +1,75 @@
+"""Replies and edits as Telegram takes or refuses them: every screen reaches the person, in
+their own language, whatever Telegram says about the message before it."""
+
+from __future__ import annotations
+
+from bot.app.offline import Fault
+from messages import keyboards
+from messages.i18n import label, text
+from tests.support.journeys import onboard
+
+GENERIC = "Sorry, something went wrong"
+HELP = "How this bot helps"
+
+
+def is_edit(call) -> bool:
+    return call.method == "editMessageText"
+
+
+async def test_a_screen_whose_edit_telegram_refuses_comes_as_a_new_message(chat):
+    """Too old to edit (Telegram's 48 hours), or deleted: the screen still arrives, buttons too."""
+    await onboard(chat, 1)
+    chat.api.fail(Fault(400, "Bad Request: message can't be edited"), when=is_edit)
+    calls = await chat.press(1, keyboards.MENU_HELP)
+    (new,) = [call for call in calls if call.method == "sendMessage"]
+    assert HELP in new.text
+    assert keyboards.MENU in [button["callback_data"] for button in new.buttons]
+    assert GENERIC not in chat.last_text(1)
+
+
+async def test_a_screen_pressed_for_again_on_the_same_message_comes_as_a_new_message(chat):
+    """Telegram refuses an edit that changes nothing ("message is not modified")."""
+    await onboard(chat, 1)
+    await chat.send(1, "/menu")
+    menu = chat.message_with(1, keyboards.MENU_HELP)
+    await chat.press(1, keyboards.MENU_HELP, message_id=menu)
+    await chat.press(1, keyboards.MENU, message_id=menu)  # the help screen's own button
+    calls = await chat.press(1, keyboards.MENU, message_id=menu)
+    assert [call.method for call in calls if call.method != "answerCallbackQuery"] == [
+        "editMessageText",  # refused: the menu is already there
+        "sendMessage",
+    ]
+    menu_buttons = keyboards.main_menu("en").inline_keyboard
+    assert chat.button_data(1) == [button.callback_data for row in menu_buttons for button in row]
+
+
+async def test_a_reply_telegram_asks_to_wait_for_arrives_after_the_wait(chat):
+    """A 429 with retry_after: the reply waits its turn and goes, no apology instead."""
+    await onboard(chat, 1)
+    chat.api.fail(Fault(429, retry_after=1), when=lambda call: call.method == "sendMessage")
+    calls = await chat.send(1, "/help")
+    sent = [call for call in calls if call.method == "sendMessage"]
+    assert [call.result is None for call in sent] == [True, False]
+    assert HELP in sent[-1].text
+
+
+async def test_a_reply_that_times_out_gets_the_kind_apology_in_the_persons_language(chat):
+    await onboard(chat, 1, "pt-br")
+    chat.api.fail(Fault("timeout"), when=lambda call: call.method == "sendMessage")
+    await chat.send(1, "/help", "pt-br")
+    assert chat.last_text(1) == text("pt", "core.errors.generic")
+
+
+async def test_a_kept_keyboard_is_shown_to_each_person_in_their_own_language(chat):
+    """The menu's keyboard is built once per language and kept: three people asking for it in
+    turn each get theirs."""
+    people = {1: "en", 2: "pt-br", 3: "es-419"}
+    for user_id, code in people.items():
+        await onboard(chat, user_id, code)
+    for _ in range(2):
+        for user_id, code in people.items():
+            await chat.send(user_id, "/menu", code)
+            language = code[:2]
+            petition = label(language, "core.menu.button_petition")
+            assert chat.buttons(user_id)[0]["text"] == petition, code
+    assert len({chat.buttons(user_id)[0]["text"] for user_id in people}) == 3
