@@ -14,6 +14,7 @@ from scheduler import (
     lobby,
     outages,
     tracking,
+    wal,
 )
 
 
@@ -26,3 +27,4 @@ def schedule_all(app: Application) -> None:
     lobby.schedule(app)
     tracking.schedule(app)
     outages.schedule(app)
+    wal.schedule(app)
