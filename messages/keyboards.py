@@ -7,9 +7,9 @@ and the handler for it cannot drift apart. Anything else that arrives is stale o
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram._utils.types import JSONDict
 
 from messages.i18n import LANGUAGES, catalog, label
 
@@ -35,7 +35,7 @@ class Keyboard(InlineKeyboardMarkup):
 
     __slots__ = ("_serialised",)
 
-    def to_dict(self, recursive: bool = True) -> JSONDict:
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
         if not recursive:
             return super().to_dict(recursive=False)
         try:
