@@ -18,7 +18,6 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -32,6 +31,7 @@ from bot.delivery import OUTCOMES, UNDER_WAY, Audience, create_broadcast, held_b
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
+    ButtonHandler,
     Handler,
     answer,
     journey,
@@ -481,8 +481,8 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 
 
 def conversation() -> ConversationHandler:
-    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
-        return CallbackQueryHandler(organiser_only(callback), pattern=f"^{pattern}")
+    def button(pattern: str, callback: Handler) -> ButtonHandler:
+        return ButtonHandler(organiser_only(callback), pattern=f"^{pattern}")
 
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))

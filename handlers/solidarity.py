@@ -13,7 +13,6 @@ import re
 from telegram import Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -25,6 +24,7 @@ from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.typed import says_something
 from handlers.common import (
     POSTCODE_TEXT,
+    ButtonHandler,
     Handler,
     answer,
     journey,
@@ -244,8 +244,8 @@ async def cancel_message(update: Update, context: Context) -> int:
 
 
 def conversation() -> ConversationHandler:
-    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
-        return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
+    def button(pattern: str, callback: Handler) -> ButtonHandler:
+        return ButtonHandler(callback, pattern=f"^{pattern}$")
 
     # A postcode is never kept as a message or a signature: the MP journey is offered instead.
     not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)
