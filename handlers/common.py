@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Update, Context], Awaitable[object]]
 T = TypeVar("T")
 EDITED = filters.UpdateType.EDITED_MESSAGE
+# A step's answer comes as a new message (an edited one is asked again: `journey`).
+NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 class _Postcode(filters.MessageFilter):

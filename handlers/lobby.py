@@ -35,6 +35,8 @@ from bot.consent import FOLLOWUP_KIND, hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
 from bot.storage import utcnow
 from handlers.common import (
+    NEW_OTHER,
+    NEW_TEXT,
     POSTCODE_TEXT,
     ButtonHandler,
     Handler,
@@ -74,8 +76,6 @@ ID = r"([0-9]{1,12})"
 OUTCOME_DATA = re.compile(rf"{screens.OUTCOME}{ID}:({'|'.join(lobby.OUTCOMES)})")
 # "I'll be there" names the revision the supporter saw (none on buttons older than revisions).
 YES_DATA = re.compile(rf"{screens.YES}{ID}(?::{ID})?")
-NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 def zone(context: Context) -> ZoneInfo:

@@ -23,7 +23,6 @@ from telegram.ext import (
     Application,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
 
 from bot import languages, lobby
@@ -47,6 +46,8 @@ from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from bot.typed import says_something
 from handlers.common import (
+    NEW_OTHER,
+    NEW_TEXT,
     POSTCODE_OR_HALF,
     POSTCODE_TEXT,
     BotStopping,
@@ -115,8 +116,6 @@ LETTER = "mp_letter"
 # then does "I've sent it" count anything.
 HANDED_OVER = "mp_handed_over"
 
-NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 # --- the letter in user_data --------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from telegram.ext import (
     Application,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
 
 from bot import solidarity
@@ -23,6 +22,8 @@ from bot.app.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.typed import says_something
 from handlers.common import (
+    NEW_OTHER,
+    NEW_TEXT,
     POSTCODE_TEXT,
     ButtonHandler,
     Handler,
@@ -76,8 +77,6 @@ PDF_FILENAME = "solidarity-cards.pdf"
 ASK_MESSAGE, ASK_SIGNATURE, CONFIRM = "message", "signature", "confirm"
 DRAFT = "solidarity_draft"
 
-NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 # --- the supporter's journey --------------------------------------------------------------------
