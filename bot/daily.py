@@ -242,7 +242,7 @@ class DayStatus:
     day: int
     broadcast_status: str
     counts: dict[str, int]
-    total: int
+    total: int | None  # None while its recipients are being written (delivery.known_total)
     channel_status: str | None
     x_status: str | None
 
@@ -283,7 +283,7 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
         day=run["day"],
         broadcast_status=broadcast.get("status", ""),
         counts=dict(counts),
-        total=broadcast.get("total") or 0,
+        total=delivery.known_total(broadcast) if broadcast else 0,
         channel_status=run["channel_status"],
         x_status=run["x_status"],
     )
