@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -22,7 +23,7 @@ import pytest
 import time_machine
 
 from bot.app import webhook
-from bot.app.cli import EXIT_CONFIG, launch_warnings, main, sync_mps
+from bot.app.cli import EXIT_CONFIG, launch_warnings, main, parser, sync_mps
 from bot.campaign import load_campaign
 from bot.config import Settings
 from bot.storage import DatabaseUnusable, Storage
@@ -114,6 +115,68 @@ def environment(tmp_path, monkeypatch):
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "stepup.db"))
     return monkeypatch
+
+
+def commands() -> list[list[str]]:
+    """Every `stepup-bot` command as typed (`mps sync` too), read from the parser, so that a
+    command added later is covered."""
+
+    def under(level: argparse.ArgumentParser, typed: list[str]) -> list[list[str]]:
+        found = [
+            command
+            for action in level._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for name, sub in action.choices.items()
+            for command in under(sub, [*typed, name])
+        ]
+        return found or [typed]
+
+    return under(parser(), [])
+
+
+def test_every_command_is_listed():
+    assert sorted(" ".join(command) for command in commands()) == [
+        "backup",
+        "check",
+        "health",
+        "mps sync",
+        "run",
+        "stats",
+        "try",
+    ]
+
+
+REFUSED = [
+    ("DATABASE_PATH", "no-such-folder/stepup.db"),  # a typo in the folder
+    ("DATABASE_PATH", "."),  # a folder
+    ("ORGANISER_IDS", "me"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "value"),
+    [
+        pytest.param(command, setting, value, id=f"{' '.join(command)}: {setting}={value}")
+        for command in commands()
+        for setting, value in REFUSED
+        # `try` keeps a database of its own and never opens DATABASE_PATH.
+        if not (command == ["try"] and setting == "DATABASE_PATH")
+    ],
+)
+def test_every_command_refuses_what_run_refuses_in_one_line_creating_nothing(
+    environment, tmp_path, capsys, command, setting, value
+):
+    """`stepup-bot mps sync` once created a mistyped DATABASE_PATH's folders and a database in
+    them, where `run` refuses it: every command checks the settings as `run` does."""
+    environment.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    # Were a command to go on regardless, it would fail at once rather than wait on a network.
+    environment.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
+    environment.setenv("MEMBERS_API_URL", "http://127.0.0.1:9")
+    environment.setenv(setting, value)
+    assert main(command) == EXIT_CONFIG
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"Setting {setting}: ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_version_is_the_installed_release(capsys):
@@ -374,8 +437,11 @@ def test_an_unusable_database_stops_start_up_with_one_line(tmp_path, kind):
     else:
         database = tmp_path / "stepup.db"
         database.write_bytes(b"Not SQLite: a spreadsheet saved under the wrong name. " * 100)
-    assert_one_line_naming_the_setting(start_with_database(database, tmp_path), database)
+    result = start_with_database(database, tmp_path)
+    assert_one_line_naming_the_setting(result, database)
     assert not (tmp_path / "no").exists()  # nothing created on the way
+    if kind == "no such folder":
+        assert f"(there is no folder {database.parent})" in result.stderr
 
 
 def as_another_user(check: Callable[[], str]) -> str:
