@@ -166,12 +166,14 @@ def as_html(html: str, markup: InlineKeyboardMarkup | None, **target: object) ->
 
 
 def remember(context: Context, chat_id: int, message_id: int) -> None:
-    """Note a message in the chat so /forget can delete it. During an update the ids are kept
-    and written together when it ends (`handlers.persist_now`), saving a write per message."""
-    if context.message_ids is None:
+    """Note a message in the chat so /forget can delete it. During a supporter's update it is
+    handed to the persistence at once and written by the update's commit
+    (`handlers.persist_now`), saving a write per message; if a later step fails, the apology's
+    commit writes it (`send_and_note`), so it is never lost with the update."""
+    if context.started is None:  # a job: no update's commit to join
         context.bot_data.storage.record_chat_messages([(chat_id, message_id)])
-    else:
-        context.message_ids.append((chat_id, message_id))
+    elif context.started:
+        context.application.persistence.note_messages([(chat_id, message_id)])
 
 
 async def looking_up(update: Update, context: Context) -> None:

@@ -105,8 +105,7 @@ async def know_supporter(update: Update, context: Context) -> None:
         )
     if supporter is None:
         context.language = language_for(user.language_code)
-        context.message_ids = []  # shown, but not kept: there is nobody to keep them for
-        context.started = False
+        context.started = False  # shown, but not kept: there is nobody to keep them for
         if command is not None or organisers_own(update, context):
             return
         await ask_to_start(update, context)
@@ -115,9 +114,10 @@ async def know_supporter(update: Update, context: Context) -> None:
         storage.unblock(user.id)
     context.language = supporter["language"]
     context.started = True
-    context.message_ids = (
-        [(update.message.chat_id, update.message.message_id)] if update.message else []
-    )
+    if update.message:  # theirs goes too
+        context.application.persistence.note_messages(
+            [(update.message.chat_id, update.message.message_id)]
+        )
 
 
 def organisers_own(update: Update, context: Context) -> bool:

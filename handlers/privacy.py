@@ -102,6 +102,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     supporter = storage.get_supporter(user_id(update))
     has_old_messages = bool(supporter and supporter["created_at"] < stamp(cutoff))
     recent = storage.chat_messages_since(chat_id, cutoff)
+    recent += context.application.persistence.noted_messages(chat_id)
     recent.append(update.callback_query.message.message_id)
     try:
         storage.forget(user_id(update))
