@@ -140,8 +140,9 @@ async def send_and_note(update: Update, context: Context, html: str) -> None:
     """Send `html` to the update's chat from where `handlers.persist_now` will not run after it
     (the error handler, with a context of its own; a gate that stops the update), noting it at
     once for /forget if the person is a supporter (not someone who never started, nor one just
-    forgotten). A database that refuses keeps the note for its next commit
-    (`SQLitePersistence.commit`). Telegram's refusals raise as from `call_telegram`."""
+    forgotten). The same commit writes what the update noted before it failed (`remember`); a
+    database that refuses keeps the notes for its next commit (`SQLitePersistence.commit`).
+    Telegram's refusals raise as from `call_telegram`."""
     chat_id = update.effective_chat.id
     sent = await call_telegram(context.bot, "sendMessage", as_html(html, None, chat_id=chat_id))
     user = update.effective_user
