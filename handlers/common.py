@@ -104,8 +104,8 @@ def language(update: Update, context: Context) -> str:
     user = update.effective_user
     if user is None:
         return DEFAULT_LANGUAGE
-    supporter = context.bot_data.storage.get_supporter(user.id)
-    context.language = supporter["language"] if supporter else language_for(user.language_code)
+    chosen = context.bot_data.storage.chosen_language(user.id)
+    context.language = chosen or language_for(user.language_code)
     return context.language
 
 

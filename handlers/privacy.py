@@ -73,8 +73,12 @@ async def stop_command(update: Update, context: Context) -> None:
 
 
 async def forget_command(update: Update, context: Context) -> None:
-    """/forget: ask before erasing, because it cannot be undone."""
+    """/forget: ask before erasing, because it cannot be undone; someone about whom nothing is
+    kept (who never started, or already erased it all) is told so instead."""
     lang = language(update, context)
+    if not context.started and not context.bot_data.storage.personal_data(user_id(update)):
+        await reply(update, context, text(lang, "core.privacy.forget_nothing"))
+        return
     await show(
         update, context, text(lang, "core.privacy.forget_confirm"), keyboards.forget_confirm(lang)
     )
@@ -156,3 +160,8 @@ BUTTONS = [
 
 def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
+    # An organiser may keep data without a supporter row (their language, their drafts): they
+    # see it and erase it with these buttons too.
+    app.bot_data.organiser_buttons.update(
+        {keyboards.MENU_MYDATA, keyboards.FORGET_ASK, keyboards.FORGET_YES, keyboards.FORGET_NO}
+    )

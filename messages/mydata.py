@@ -93,6 +93,13 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [line for line in lines if line]
 
 
+def organiser_language(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    """An organiser without a supporter row: the language they chose for their commands."""
+    (row,) = rows
+    name = catalog(row["language"])["core.language.name"] if row["language"] in LANGUAGES else ""
+    return [text(lang, "mydata.you.organiser_language", name=name)] if name else []
+
+
 def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = [
         text(
@@ -311,6 +318,7 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
 # Each table Storage.personal_data reads, in the order the page shows them, with its section.
 SECTIONS: dict[str, tuple[str, Callable[[str, list[Row], ZoneInfo], list[str]]]] = {
     "supporters": ("you", you),
+    "organiser_languages": ("you", organiser_language),
     "consents": ("choices", choices),
     "actions": ("actions", actions),
     "mp_followups": ("followups", followups),

@@ -71,8 +71,9 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
-        # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
-        # has not started (or used /forget) gets past the gate with (handlers.gate).
+        # Callback-data prefixes of organisers' own buttons, and of those they use for
+        # themselves (language, their data): the only presses an organiser who has not
+        # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
         # Set at SIGTERM: a person waiting for an outside service is answered without it now.
         self.stopping = asyncio.Event()

@@ -51,6 +51,7 @@ PERSONAL_ROWS = {
     "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
     "user_data": "user_id = ?",
     "chat_messages": "chat_id = ?",  # bots talk to people in private chats, whose id is theirs
+    "organiser_languages": "user_id = ?",
 }
 # /mydata lists each table's rows in the order they happened.
 PERSONAL_ORDER = {
@@ -75,10 +76,31 @@ class SupporterStore(Store):
         return rows[0] if rows else None
 
     def language_of(self, user_id: int | None) -> str:
-        """The language the person chose as a supporter; the default for someone who never
-        wrote to the bot (an organiser reached only by a job)."""
-        supporter = self.get_supporter(user_id) if user_id is not None else None
-        return supporter["language"] if supporter else DEFAULT_LANGUAGE
+        """The language the person chose (`chosen_language`); the default for someone who
+        never chose one (an organiser reached only by a job)."""
+        chosen = self.chosen_language(user_id) if user_id is not None else None
+        return chosen or DEFAULT_LANGUAGE
+
+    def chosen_language(self, user_id: int) -> str | None:
+        """The language the person chose as a supporter or, without a supporter row, as an
+        organiser (`set_organiser_language`); None if neither."""
+        (chosen,) = self.db.execute(
+            "SELECT coalesce((SELECT language FROM supporters WHERE user_id = ?),"
+            " (SELECT language FROM organiser_languages WHERE user_id = ?))",
+            [user_id, user_id],
+        ).fetchone()
+        return chosen
+
+    def set_organiser_language(self, user_id: int, language: str | None) -> None:
+        """The language an organiser without a supporter row chose for their own commands and
+        messages; None once it has moved to their supporter row (they sent /start). Keeping
+        it makes them neither a supporter nor a recipient of anything."""
+        if language is None:
+            self.db.execute("DELETE FROM organiser_languages WHERE user_id = ?", [user_id])
+            return
+        self.db["organiser_languages"].upsert(
+            {"user_id": user_id, "language": language, "chosen_at": stamp()}, pk="user_id"
+        )
 
     def ensure_supporter(
         self, user_id: int, language: str, referral_source: str | None = None
