@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import consent
+from bot import consent, mps
 from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import answer, language, reply, routes, show, user_id
@@ -52,6 +52,7 @@ async def mydata_command(update: Update, context: Context) -> None:
     """/mydata: everything kept about this supporter, as a page in their language."""
     lang = language(update, context)
     data = context.bot_data.storage.personal_data(user_id(update))
+    mps.stage_followups(data, context.bot_data.rules)
     body = mydata.page(lang, data, context.bot_data.settings.zone)
     markup = keyboards.erase_or_back(lang) if data else keyboards.back_to_menu(lang)
     await show(update, context, body, markup)
