@@ -469,6 +469,21 @@ async def confirmed_to_everyone(chat) -> None:
     await chat.press(ORGANISER, screens.EVERYONE)
 
 
+async def sent_and_held_preparing(chat, monkeypatch) -> tuple[int, HeldPreparation]:
+    """Five supporters, and an organiser's broadcast to everyone sent and held while preparing
+    (a slice of one supporter written: at scale a slice is 5,000); its id, and the hold."""
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 1)
+    for user_id in range(1, 6):
+        subscribe(chat.storage, user_id)
+    preparation = HeldPreparation(chat.storage)
+    await confirmed_to_everyone(chat)
+    await chat.press(ORGANISER, screens.SEND)
+    await preparation.reached()
+    [broadcast_id] = created(chat)
+    assert chat.storage.broadcast_status(broadcast_id) == delivery.PREPARING
+    return broadcast_id, preparation
+
+
 def figures_now(chat, language: str = "en") -> str:
     """What /stats says now."""
     return render_stats(language, gather_stats(chat.storage, chat.app.bot_data.campaign, utcnow()))
@@ -482,15 +497,7 @@ async def test_a_broadcast_being_prepared_says_so_everywhere_and_cancelling_it_s
     the progress message, saying it is being prepared; /broadcast list and /stats say
     "preparing", with no total (the total so far counts only the recipients written yet).
     Cancelled then, nobody gets it, and the alert and the report say so, with no figures."""
-    monkeypatch.setattr(delivery, "PREPARE_SLICE", 1)
-    for user_id in range(1, 6):
-        subscribe(chat.storage, user_id)
-    preparation = HeldPreparation(chat.storage)
-    await confirmed_to_everyone(chat)
-    await chat.press(ORGANISER, screens.SEND)
-    await preparation.reached()
-    [broadcast_id] = created(chat)
-    assert chat.storage.broadcast_status(broadcast_id) == delivery.PREPARING
+    broadcast_id, preparation = await sent_and_held_preparing(chat, monkeypatch)
 
     progress = chat.api.sent(ORGANISER)[-1]
     assert f"Preparing broadcast #{broadcast_id}</b>: finding who gets it" in progress.text
@@ -523,15 +530,8 @@ async def test_a_broadcast_stopped_while_preparing_says_so_and_carries_on_at_the
     """D11 while preparing: the report says it stopped before sending anything (not "0 of"
     those written so far); the next start finishes the recipients and sends to each once, with
     a progress message that says it is preparing, then how many it goes to."""
-    monkeypatch.setattr(delivery, "PREPARE_SLICE", 1)
     async with running_bot(settings, api) as chat:
-        for user_id in range(1, 6):
-            subscribe(chat.storage, user_id)
-        preparation = HeldPreparation(chat.storage)
-        await confirmed_to_everyone(chat)
-        await chat.press(ORGANISER, screens.SEND)
-        await preparation.reached()
-        [broadcast_id] = created(chat)
+        broadcast_id, preparation = await sent_and_held_preparing(chat, monkeypatch)
         await chat.app.bot_data.sending.stop(grace=30)  # as a SIGTERM does
         preparation.release()
         await finish(chat)
