@@ -76,7 +76,7 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = [
         text(lang, "mydata.you.telegram_id", id=row["user_id"]),
         text(lang, "mydata.you.since", when=when(lang, row["created_at"], zone)),
-        text(lang, "mydata.you.language", name=catalog(row["language"])["core.language.name"])
+        text(lang, "mydata.you.language", name=language_name(row["language"]))
         if row["language"] in LANGUAGES
         else "",
     ]
@@ -98,11 +98,17 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [line for line in lines if line]
 
 
+def language_name(code: str) -> str:
+    """A language's name in itself ('Português')."""
+    return catalog(code)["core.language.name"]
+
+
 def organiser_language(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     """An organiser without a supporter row: the language they chose for their commands."""
     (row,) = rows
-    name = catalog(row["language"])["core.language.name"] if row["language"] in LANGUAGES else ""
-    return [text(lang, "mydata.you.organiser_language", name=name)] if name else []
+    if row["language"] not in LANGUAGES:
+        return []
+    return [text(lang, "mydata.you.organiser_language", name=language_name(row["language"]))]
 
 
 def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
@@ -229,9 +235,8 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     for row in rows:
         kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
         key = f"mydata.deliveries.{row['status']}"
-        if row["status"] in (delivery.PENDING, delivery.SENDING) and (
-            row["broadcast_status"] == delivery.CANCELLED
-        ):
+        waiting = row["status"] in (delivery.PENDING, delivery.SENDING)
+        if waiting and row["broadcast_status"] == delivery.CANCELLED:
             status = text(lang, "mydata.deliveries.cancelled")  # it will never come
         elif row["status"] == delivery.SKIPPED and row["error"]:
             # Why it was skipped, where the reason has words of its own (bot.delivery).
