@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import httpx
 
 from bot.campaign import Campaign
-from bot.config import Settings
+from bot.config import BLUESKY_API_URL, X_API_URL, Settings
 from bot.storage import Storage, stamp, utcnow
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not 
 T = TypeVar("T")
 # Problems that last until someone changes the settings or the account, unlike an outage.
 MUST_BE_FIXED = frozenset({"unauthorized", "forbidden"})
+SESSION_OVER = frozenset({"ExpiredToken", "InvalidToken"})
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class XSource:
     metered = True
     has_counts = True
 
-    def __init__(self, bearer_token: str) -> None:
+    def __init__(self, bearer_token: str, api_url: str = X_API_URL) -> None:
         # tweepy (with aiohttp) is imported only by bots that track X: it slows every start.
         from tweepy.asynchronous import AsyncClient as XClient
 
@@ -180,6 +181,7 @@ class XSource:
         self._client = XClient(
             bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False
         )
+        self._api_url = api_url
 
     async def _call(self, request: Awaitable[dict]) -> dict:
         """Await one tweepy request (it reads `session` only when awaited) as a SourceError."""
@@ -188,7 +190,7 @@ class XSource:
         from bot.xapi import x_session
 
         if self._client.session is None:
-            self._client.session = x_session(REQUEST_TIMEOUT_SECONDS)
+            self._client.session = x_session(REQUEST_TIMEOUT_SECONDS, self._api_url)
         try:
             return await request
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -270,15 +272,29 @@ def _bluesky_error(error: Exception) -> SourceError:
     return SourceError("unexpected", str(status or type(error).__name__))
 
 
+def _session_over(error: Exception) -> bool:
+    """Bluesky no longer takes the session's token: it expired early, was revoked, or the
+    server forgot it (XRPC error ExpiredToken or InvalidToken, with a 400 or a 401)."""
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", None)
+    return getattr(content, "error", None) in SESSION_OVER
+
+
 class BlueskySource:
-    """Bluesky's searchPosts by tag, signed in with an app password (once, then refreshed)."""
+    """Bluesky's searchPosts by tag, signed in with an app password once; a session Bluesky
+    ends is refreshed, or signed in afresh, within the same poll."""
 
     name = "bluesky"
     metered = False
     has_counts = False
 
     def __init__(
-        self, handle: str, app_password: str, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        handle: str,
+        app_password: str,
+        *,
+        api_url: str = BLUESKY_API_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         # atproto takes half a second to import: only bots that track Bluesky pay for it.
         from atproto import AsyncClient as BlueskyClient
@@ -287,7 +303,7 @@ class BlueskySource:
         self._handle = handle
         self._password = app_password
         request = AsyncRequest(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport)
-        self._client = BlueskyClient(request=request)
+        self._client = BlueskyClient(api_url, request=request)
         self._signed_in = False
 
     async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]:
@@ -297,14 +313,38 @@ class BlueskySource:
         from atproto_client import exceptions as bluesky_errors
 
         try:
-            if not self._signed_in:
-                # createSession is limited to 30 per 5 minutes: sign in once and keep the session.
-                await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
-                self._signed_in = True
-            return await self._search(hashtag, checkpoint)
+            return await self._search_signed_in(hashtag, checkpoint)
         except (bluesky_errors.AtProtocolError, httpx.HTTPError) as error:
-            self._signed_in = False  # an expired or revoked session: sign in afresh next poll
+            # Sign in afresh next poll only when the account refused us: createSession is
+            # limited to 30 per 5 minutes and 300 a day, and an outage is not our session's fault.
+            if isinstance(error, bluesky_errors.UnauthorizedError) or _session_over(error):
+                self._signed_in = False
             raise _bluesky_error(error) from error
+
+    async def _sign_in(self) -> None:
+        await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
+        self._signed_in = True
+
+    async def _search_signed_in(self, hashtag: str, checkpoint: str | None) -> Found:
+        from atproto_client import exceptions as bluesky_errors
+
+        if not self._signed_in:
+            await self._sign_in()
+            return await self._search(hashtag, checkpoint)
+        try:
+            return await self._search(hashtag, checkpoint)
+        except bluesky_errors.RequestErrorBase as error:
+            if not _session_over(error):
+                raise
+        # The session ended on Bluesky's side before its time: refresh it (atproto refreshes
+        # by itself only by the token's own clock), or, that refused too, sign in again. Once.
+        try:
+            await self._client._refresh_and_set_session()
+        except bluesky_errors.RequestErrorBase as error:
+            if not _session_over(error):
+                raise
+            await self._sign_in()
+        return await self._search(hashtag, checkpoint)
 
     async def _search(self, hashtag: str, checkpoint: str | None) -> Found:
         posts: list[Post] = []
@@ -359,11 +399,15 @@ class Sources:
 
 def build_sources(settings: Settings) -> Sources:
     """The sources the settings configure; open once at start-up, `aclose()` at shutdown."""
-    x = XSource(settings.x_bearer_token.get_secret_value()) if settings.x_bearer_token else None
+    x = None
+    if settings.x_bearer_token:
+        x = XSource(settings.x_bearer_token.get_secret_value(), str(settings.x_api_url))
     bluesky = None
     if settings.bluesky_enabled:
         bluesky = BlueskySource(
-            settings.bluesky_handle, settings.bluesky_app_password.get_secret_value()
+            settings.bluesky_handle,
+            settings.bluesky_app_password.get_secret_value(),
+            api_url=str(settings.bluesky_api_url),
         )
     return Sources(x, bluesky)
 
