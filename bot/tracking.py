@@ -15,6 +15,7 @@ during the campaign).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_SECONDS = 30
+# The most one search or count may take, all its requests together (Bluesky: a sign-in, a
+# refresh and three pages); beyond it the source is treated as unreachable until the next poll.
+ANSWER_DEADLINE_SECONDS = 120
 # X's recent endpoints only look back seven days; a since_id older than that is refused (400).
 X_WINDOW = dt.timedelta(days=7)
 # X rate-limit windows are 15 minutes; used when a 429 comes without x-rate-limit-reset.
@@ -488,11 +492,16 @@ async def _refresh(
 
 
 async def _read(answer: Awaitable[T]) -> T:
-    """A source's answer. One not in the shape the service documents (broken JSON, a field
-    missing or of another type) is a SourceError like any other failure: reported once, not
-    a traceback at every poll."""
+    """A source's answer within ANSWER_DEADLINE_SECONDS. One not in the shape the service
+    documents (broken JSON, a field missing or of another type) is a SourceError like any other
+    failure: reported once, not a traceback at every poll."""
     try:
-        return await answer
+        # The clients' timeouts bound each wait for a byte; an answer trickling in a byte at a
+        # time would hold the poll, and with it every later poll, for ever.
+        async with asyncio.timeout(ANSWER_DEADLINE_SECONDS):
+            return await answer
+    except TimeoutError as error:
+        raise SourceError("network", "no answer in time") from error
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise SourceError("unexpected", type(error).__name__) from error
 

@@ -8,9 +8,11 @@ The clock is frozen with time-machine and moved by hand.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
+import logging
 import re
 from collections import Counter
 from urllib.parse import parse_qs
@@ -24,6 +26,7 @@ from bot import tracking
 from bot.config import Settings
 from bot.storage import Storage
 from messages import trends
+from tests.support import social
 from tests.support.fakes import X_ERRORS, x_answer, x_rate_limited
 from tests.support.figures import hashtag_counts
 
@@ -819,3 +822,143 @@ def test_day_change_compares_each_hashtag_with_the_day_before(storage):
         ("16Days", {"x": 75, "bluesky": 5}, 80, 50),
         ("StepUpMigrantWomen", {"x": 3}, 3, 0),
     ]
+
+
+# --- against loopback X and Bluesky: the real clients over a socket (tests/support/social.py) --
+
+
+@pytest.fixture
+async def loopback():
+    """A loopback X and Bluesky, the sources pointed at them, and short timeouts: a second of
+    silence is a timeout, ten seconds for a whole answer."""
+    async with social.FakeX() as x, social.FakeBluesky() as bluesky:
+        yield x, bluesky
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch):
+    monkeypatch.setattr(tracking, "REQUEST_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(tracking, "ANSWER_DEADLINE_SECONDS", 3)
+
+
+def loopback_sources(x: social.FakeX, bluesky: social.FakeBluesky) -> tracking.Sources:
+    return tracking.build_sources(
+        make_settings(
+            x_bearer_token=social.X_BEARER,
+            x_api_url=x.url,
+            bluesky_handle=social.BLUESKY_HANDLE,
+            bluesky_app_password=social.BLUESKY_PASSWORD,
+            bluesky_api_url=bluesky.url,
+        )
+    )
+
+
+async def poll_loopback(
+    sources: tracking.Sources, storage: Storage, campaign
+) -> tracking.PollReport:
+    settings = make_settings(x_daily_request_budget=1000)
+    # Never wait for ever: a poll that hangs fails the test instead.
+    return await asyncio.wait_for(
+        tracking.poll_once(
+            settings, campaign, storage, x_source=sources.x, bluesky_source=sources.bluesky
+        ),
+        timeout=60,
+    )
+
+
+async def test_a_bluesky_session_ended_early_is_refreshed_within_the_poll(
+    storage, one_tag, loopback
+):
+    x, bluesky = loopback
+    sources = loopback_sources(x, bluesky)
+    await poll_loopback(sources, storage, one_tag)
+    bluesky.post("16Days", dt.datetime.now(UTC))
+    bluesky.expire_sessions()  # Bluesky forgets the access token long before its time
+
+    report = await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+
+    assert (report.alerts, report.new_posts) == ([], 1)
+    assert bluesky.calls("refreshSession") == 1
+    assert bluesky.calls("createSession") == 1  # the app password is not used again
+
+
+async def test_a_bluesky_session_refused_even_for_a_refresh_signs_in_again_once(
+    storage, one_tag, loopback
+):
+    x, bluesky = loopback
+    sources = loopback_sources(x, bluesky)
+    await poll_loopback(sources, storage, one_tag)
+    bluesky.post("16Days", dt.datetime.now(UTC))
+    bluesky.expire_sessions(refresh_too=True)
+
+    report = await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+
+    assert (report.alerts, report.new_posts) == ([], 1)
+    assert (bluesky.calls("refreshSession"), bluesky.calls("createSession")) == (1, 2)
+
+
+async def test_a_bluesky_outage_does_not_use_the_app_password_at_every_poll(
+    storage, one_tag, loopback
+):
+    x, bluesky = loopback
+    sources = loopback_sources(x, bluesky)
+    await poll_loopback(sources, storage, one_tag)
+    bluesky.fault = social.server_error(502)
+    for _ in range(3):
+        await poll_loopback(sources, storage, one_tag)
+    bluesky.fault = None
+    report = await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+
+    assert report.recovered == ["bluesky"]
+    # createSession allows 30 sign-ins in 5 minutes and 300 a day: the session outlives outages.
+    assert bluesky.calls("createSession") == 1
+
+
+async def test_a_wrong_or_revoked_app_password_is_said_and_tried_once_a_poll(
+    storage, one_tag, loopback
+):
+    x, bluesky = loopback
+    bluesky.password = "another-pass-word"
+    sources = loopback_sources(x, bluesky)
+    reports = [await poll_loopback(sources, storage, one_tag) for _ in range(2)]
+    await sources.aclose()
+    assert [[(a.source, a.problem) for a in r.alerts] for r in reports] == [
+        [("bluesky", "unauthorized")],
+        [],
+    ]
+    assert bluesky.calls("createSession") == 2 and bluesky.calls("searchPosts") == 0
+
+
+SILENT = {
+    "no-answer": social.Fault("hang"),
+    "trickle": social.Fault("trickle"),
+    "closed": social.Fault("close"),
+}
+
+
+@pytest.mark.parametrize("fault", SILENT.values(), ids=SILENT.keys())
+@pytest.mark.parametrize("service", ["x", "bluesky"])
+async def test_a_source_that_never_answers_is_given_up_in_time_and_reported_once(
+    storage, one_tag, loopback, short_timeouts, caplog, service, fault
+):
+    x, bluesky = loopback
+    server = {"x": x, "bluesky": bluesky}[service]
+    server.fault = fault
+    sources = loopback_sources(x, bluesky)
+    caplog.set_level(logging.INFO)
+
+    reports = [await poll_loopback(sources, storage, one_tag) for _ in range(2)]
+    await sources.aclose()
+
+    assert [[(a.source, a.problem) for a in r.alerts] for r in reports] == [
+        [(service, "network")],
+        [],
+    ]
+    # One request a poll, no retry (aiohttp alone sends a GET once more on a dropped connection).
+    assert len(server.requests) <= 2 * 2
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 2 and all(service in line for line in failures)
+    assert not any(secret in caplog.text for secret in social.SECRETS)
