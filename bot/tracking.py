@@ -113,6 +113,7 @@ class Alert:
     problem: str
     detail: str = ""
     resume_at: dt.datetime | None = None
+    since: dt.datetime | None = None  # when the problem was first seen (UTC)
 
 
 @dataclass
@@ -628,7 +629,13 @@ def top_posts(storage: Storage, since: dt.datetime, limit: int = 5) -> list[Post
 def active_alerts(storage: Storage) -> list[Alert]:
     """Problems still going on (for the digest; `poll_once` reports each once when it starts)."""
     return [
-        Alert(row["source"], row["problem"], row["detail"], _resume_at(storage, row["source"]))
+        Alert(
+            row["source"],
+            row["problem"],
+            row["detail"],
+            _resume_at(storage, row["source"]),
+            parse_time(row["first_seen"]),
+        )
         for row in storage.tracking_alerts()
     ]
 

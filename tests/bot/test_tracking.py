@@ -962,3 +962,49 @@ async def test_a_source_that_never_answers_is_given_up_in_time_and_reported_once
     failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     assert len(failures) == 2 and all(service in line for line in failures)
     assert not any(secret in caplog.text for secret in social.SECRETS)
+
+
+AN_HOUR_AWAY = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+ANSWERS = {
+    "x-500": ("x", social.server_error(500), "server_error"),
+    "x-502-html": ("x", social.html_page(502), "server_error"),
+    "x-429-an-hour": ("x", social.x_rate_limited(AN_HOUR_AWAY), "rate_limited"),
+    "x-200-html": ("x", social.html_page(200), "unexpected"),
+    "x-200-other-shape": ("x", social.Fault("status", 200, {"data": {"id": "1"}}), "unexpected"),
+    "x-401": ("x", social.Fault("status", 401, social.X_UNAUTHORIZED), "unauthorized"),
+    "x-403": ("x", social.Fault("status", 403, X_ERRORS[403]), "forbidden"),
+    "bluesky-503": ("bluesky", social.server_error(503), "server_error"),
+    "bluesky-502-html": ("bluesky", social.html_page(502), "server_error"),
+    "bluesky-429-an-hour": ("bluesky", social.bluesky_rate_limited(AN_HOUR_AWAY), "rate_limited"),
+    "bluesky-200-html": ("bluesky", social.html_page(200), "unexpected"),
+    "bluesky-200-other-shape": (
+        "bluesky",
+        social.Fault("status", 200, {"feed": []}, paths=("searchPosts",)),
+        "unexpected",
+    ),
+}
+
+
+@pytest.mark.parametrize(("service", "fault", "problem"), ANSWERS.values(), ids=ANSWERS.keys())
+async def test_each_answer_a_service_fails_with_is_one_alert_and_the_other_source_goes_on(
+    storage, one_tag, loopback, service, fault, problem
+):
+    x, bluesky = loopback
+    now = dt.datetime.now(UTC)
+    x.tweet("16Days", now - dt.timedelta(minutes=5))
+    bluesky.post("16Days", now - dt.timedelta(minutes=5))
+    {"x": x, "bluesky": bluesky}[service].fault = fault
+    sources = loopback_sources(x, bluesky)
+
+    reports = [await poll_loopback(sources, storage, one_tag) for _ in range(2)]
+    await sources.aclose()
+
+    assert [[(a.source, a.problem) for a in r.alerts] for r in reports] == [
+        [(service, problem)],
+        [],
+    ]
+    if problem == "rate_limited":
+        assert reports[0].alerts[0].resume_at == AN_HOUR_AWAY
+        assert reports[1].skipped == {service: "rate_limited"}
+    other = {"x": "bluesky", "bluesky": "x"}[service]
+    assert [post["source"] for post in stored_posts(storage)] == [other]
