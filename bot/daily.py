@@ -17,6 +17,7 @@ button per language. X gets the English prompt as plain text, trimmed to fit 280
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import Counter
@@ -215,7 +216,8 @@ async def post_to_x(settings: Settings, post: str) -> str:
 
     from bot.xapi import XError, x_session
 
-    client = x_client(settings)
+    # The first call imports tweepy (60 ms or more): in a worker thread, off the event loop.
+    client = await asyncio.to_thread(x_client, settings)
     client.session = x_session(X_TIMEOUT_SECONDS, str(settings.x_api_url))
     try:
         post_id = (await client.create_tweet(text=post))["data"]["id"]

@@ -285,6 +285,20 @@ def _session_over(error: Exception) -> bool:
     return getattr(content, "error", None) in SESSION_OVER
 
 
+def _build_bluesky_models() -> None:
+    """Build the models of the answers a poll reads. atproto defers them to their first use,
+    which takes 100-250 ms: in a worker thread, not on the event loop supporters wait on."""
+    from atproto_client import models
+
+    for model in (
+        models.ComAtprotoServerCreateSession.Response,
+        models.ComAtprotoServerRefreshSession.Response,
+        models.AppBskyFeedSearchPosts.Response,
+        models.AppBskyFeedPost.Record,
+    ):
+        model.model_rebuild()
+
+
 class BlueskySource:
     """Bluesky's searchPosts by tag, signed in with an app password once; a session Bluesky
     ends is refreshed, or signed in afresh, within the same poll."""
@@ -310,6 +324,7 @@ class BlueskySource:
         request = AsyncRequest(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport)
         self._client = BlueskyClient(api_url, request=request)
         self._signed_in = False
+        self._models_built = False
 
     async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]:
         raise NotImplementedError("Bluesky has no counts endpoint; counts come from posts")
@@ -327,6 +342,9 @@ class BlueskySource:
             raise _bluesky_error(error) from error
 
     async def _sign_in(self) -> None:
+        if not self._models_built:
+            await asyncio.to_thread(_build_bluesky_models)
+            self._models_built = True
         await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
         self._signed_in = True
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
@@ -309,3 +310,18 @@ async def test_a_post_x_took_with_an_unreadable_answer_is_recorded_once_without_
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.daily" and "X" in r.message]
     assert len(lines) == 1 and "unreadable" in lines[0]
     assert not [record for record in caplog.records if record.exc_info]
+
+
+async def test_the_x_client_is_made_off_the_event_loop(tmp_path, loopback_x, monkeypatch):
+    # Its first making imports tweepy (60 ms or more), at the prompt time, when supporters write.
+    threads = []
+    make = daily.x_client
+
+    def spy(settings: Settings):
+        threads.append(threading.current_thread())
+        return make(settings)
+
+    monkeypatch.setattr(daily, "x_client", spy)
+    settings = loopback_settings(tmp_path, loopback_x)
+    assert await daily.post_to_x(settings, "Day 3 of 16") == daily.POSTED
+    assert threads and threads[0] is not threading.main_thread()

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -1008,3 +1009,24 @@ async def test_each_answer_a_service_fails_with_is_one_alert_and_the_other_sourc
         assert reports[1].skipped == {service: "rate_limited"}
     other = {"x": "bluesky", "bluesky": "x"}[service]
     assert [post["source"] for post in stored_posts(storage)] == [other]
+
+
+async def test_atproto_builds_its_answer_models_off_the_event_loop_once(
+    storage, one_tag, loopback, monkeypatch
+):
+    # atproto builds a model at its first use (100-250 ms): on the loop, every supporter waits.
+    x, bluesky = loopback
+    threads = []
+    build = tracking._build_bluesky_models
+
+    def spy() -> None:
+        threads.append(threading.current_thread())
+        build()
+
+    monkeypatch.setattr(tracking, "_build_bluesky_models", spy)
+    sources = loopback_sources(x, bluesky)
+    bluesky.expire_sessions()
+    for _ in range(2):
+        await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
