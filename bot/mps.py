@@ -23,11 +23,12 @@ import httpx
 from telegram import InlineKeyboardMarkup
 
 from bot.consent import FOLLOWUP_KIND
-from bot.delivery import Audience, attach_keyboards, create_broadcast
+from bot.delivery import PENDING, SENT, UNKNOWN, Audience, attach_keyboards, create_broadcast
 from bot.storage import utcnow
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.consent import Rules
     from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,14 @@ MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
 # "not yet" may be changed later. Stored in mp_followups.outcome; counted per constituency.
 REPLY_NOT_YET = "not_yet"
 REPLY_OUTCOMES = ("supportive", "unsupportive", "form_letter", REPLY_NOT_YET, "no_reply")
+# Where a letter's "Did your MP reply?" stands, as /mydata tells it (`followup_stage`): answered;
+# to be asked on its day, or then only if they chose what comes next (the campaign being over
+# by then), or not at all (/stop since the letter); queued in the broadcast asking it; asked;
+# sent without knowing whether it arrived; not asked (left out, skipped or refused).
+ANSWERED, WAITING, AFTER_CAMPAIGN, STOPPED = "answered", "waiting", "after_campaign", "stopped"
+QUEUED, ASKED, UNSURE, NOT_ASKED = "queued", "asked", "unsure", "not_asked"
+# A broadcast whose recipients may not all be written yet.
+_RECIPIENTS_OPEN = ("draft", "scheduled", "preparing")
 
 
 def start_followups(
@@ -101,6 +110,37 @@ def start_followups(
         attach_keyboards(storage, broadcast_id, keyboards(broadcast_id))
         storage.ask_mp_followups(broadcast_id, now, consent)
     return broadcast_id
+
+
+def followup_stage(
+    followup: Mapping[str, Any], supporter: Mapping[str, Any], rules: Rules
+) -> str:
+    """Where the supporter's follow-up stands (a row of `Storage.personal_data`, with what
+    became of the broadcast asking it): "asked" only once Telegram took the question, never
+    while it is only queued, nor when its delivery was skipped or refused."""
+    if followup["outcome"]:
+        return ANSWERED
+    if followup["broadcast_id"] is None:
+        if followup["asked_at"]:
+            return UNSURE  # marked asked before its send, by versions before the delivery engine
+        if supporter["stopped_at"] and supporter["stopped_at"] >= followup["sent_at"]:
+            return STOPPED
+        due = dt.datetime.fromisoformat(followup["due_at"])
+        if rules.over(due) and not supporter["whats_next_opted_in"]:
+            return AFTER_CAMPAIGN
+        return WAITING
+    status = followup["delivery_status"]
+    if status is None:  # not among its recipients, or not written yet
+        return QUEUED if followup["broadcast_status"] in _RECIPIENTS_OPEN else NOT_ASKED
+    if status in (PENDING, "sending"):
+        return QUEUED
+    return {SENT: ASKED, UNKNOWN: UNSURE}.get(status, NOT_ASKED)
+
+
+def stage_followups(data: Mapping[str, list[dict[str, Any]]], rules: Rules) -> None:
+    """Give each MP follow-up in `data` (`Storage.personal_data`) its `stage`."""
+    for followup in data.get("mp_followups", []):
+        followup["stage"] = followup_stage(followup, data["supporters"][0], rules)
 
 
 class MpLookupError(Exception):

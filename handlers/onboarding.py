@@ -132,7 +132,13 @@ async def switch_language(update: Update, context: Context) -> str | None:
         await stale_button(update, context)
         return None
     await answer(update, context)
-    context.bot_data.storage.set_language(user_id(update), chosen)
+    storage = context.bot_data.storage
+    if context.started:
+        storage.set_language(user_id(update), chosen)
+    elif context.bot_data.settings.is_organiser(user_id(update)):
+        # An organiser at work without a supporter row: kept apart, so that choosing a
+        # language never makes them a supporter (handlers.gate).
+        storage.set_organiser_language(user_id(update), chosen)
     context.language = chosen
     return chosen
 
@@ -143,6 +149,8 @@ async def choose_language(update: Update, context: Context) -> None:
     if chosen is None:
         return
     await reply(update, context, text(chosen, "core.language.changed"))
+    if not context.started:
+        return  # an organiser who never started: no welcome, no menu of theirs
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)
     else:
@@ -237,6 +245,7 @@ LAST_BUTTONS = [(f"^{keyboards.MENU_PREFIX}", menu_journey), (None, stale_button
 
 def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
+    app.bot_data.organiser_buttons.add(keyboards.LANGUAGE_PREFIX)
     app.bot_data.journeys["menu"] = show_menu
     app.bot_data.journeys[consent.MESSAGES] = show_messages
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import delivery
+from bot import delivery, mps
 from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
@@ -93,6 +93,13 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [line for line in lines if line]
 
 
+def organiser_language(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    """An organiser without a supporter row: the language they chose for their commands."""
+    (row,) = rows
+    name = catalog(row["language"])["core.language.name"] if row["language"] in LANGUAGES else ""
+    return [text(lang, "mydata.you.organiser_language", name=name)] if name else []
+
+
 def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = [
         text(
@@ -129,25 +136,24 @@ def actions(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 
 def followups(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    """Each letter's "Did your MP reply?" as it really stands (`bot.mps.followup_stage`): asked
+    only once it was sent, and why not when it was not."""
     lines = []
     for row in rows:
-        sent = day(lang, row["sent_at"], zone)
-        if row["outcome"]:
-            lines.append(
-                text(
-                    lang,
-                    "mydata.followups.answered",
-                    sent=sent,
-                    answered=day(lang, row["answered_at"], zone),
-                    outcome=text(lang, f"mp.followup_{row['outcome']}"),
-                )
-            )
-        elif row["asked_at"]:
-            asked = day(lang, row["asked_at"], zone)
-            lines.append(text(lang, "mydata.followups.asked", sent=sent, asked=asked))
-        else:
-            due = day(lang, row["due_at"], zone)
-            lines.append(text(lang, "mydata.followups.waiting", sent=sent, due=due))
+        stage = row["stage"]
+        values = {"sent": day(lang, row["sent_at"], zone), "due": day(lang, row["due_at"], zone)}
+        if stage == mps.ANSWERED:
+            values["answered"] = day(lang, row["answered_at"], zone)
+            values["outcome"] = text(lang, f"mp.followup_{row['outcome']}")
+        elif stage in (mps.ASKED, mps.UNSURE):
+            values["asked"] = day(lang, row["delivered_at"] or row["asked_at"], zone)
+        key = f"mydata.followups.{stage}"
+        if stage == mps.NOT_ASKED:
+            # Why, where the reason has words of its own: the delivery's outcome or skip reason.
+            status = row["delivery_status"]
+            why = row["delivery_error"] if status == delivery.SKIPPED else status
+            key = f"{key}_{why}" if why and f"{key}_{why}" in catalog(lang) else key
+        lines.append(text(lang, key, **values))
     return lines
 
 
@@ -311,6 +317,7 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
 # Each table Storage.personal_data reads, in the order the page shows them, with its section.
 SECTIONS: dict[str, tuple[str, Callable[[str, list[Row], ZoneInfo], list[str]]]] = {
     "supporters": ("you", you),
+    "organiser_languages": ("you", organiser_language),
     "consents": ("choices", choices),
     "actions": ("actions", actions),
     "mp_followups": ("followups", followups),

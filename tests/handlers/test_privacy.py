@@ -378,6 +378,47 @@ async def test_forget_deletes_every_message_the_bot_sent_in_the_last_48_hours(ch
     assert sent and sent <= deleted
 
 
+def deleted_ids(calls) -> set[int]:
+    return {
+        int(message_id)
+        for call in calls
+        if call.method == "deleteMessages"
+        for message_id in call.params["message_ids"]
+    }
+
+
+async def test_forget_deletes_a_reply_sent_before_its_update_failed_and_the_apology(chat):
+    """A newcomer's /start: the welcome goes, then Telegram refuses the question that follows
+    and the apology comes. The welcome (and their /start) were noted before the failure, so
+    /forget deletes them with the apology."""
+    chat.api.fail(
+        Fault(400, "Bad Request: can't parse entities"),
+        when=lambda call: call.method == "sendMessage" and "Daily prompt" in call.text,
+    )
+    start = chat.updates.message(1, "/start")
+    await chat.app.process_update(start)
+    welcome, apology = [call for call in chat.api.sent(1) if call.result]
+    assert "Welcome" in welcome.text and "Sorry" in apology.text
+    calls = await chat.press(1, keyboards.FORGET_YES)
+    assert {
+        start.message.message_id,
+        welcome.result["message_id"],
+        apology.result["message_id"],
+    } <= deleted_ids(calls)
+
+
+async def test_forget_deletes_a_reply_whose_note_the_database_refused_until_then(chat):
+    """A reply noted while the database refused writes is still waiting to be written when the
+    very next update is the press of "Erase everything": it is deleted too."""
+    await onboard(chat, 1)
+    chat.storage.db.execute("PRAGMA query_only = ON")  # the update's commit is refused
+    (help_reply,) = await chat.send(1, "/help")
+    chat.storage.db.execute("PRAGMA query_only = OFF")
+    calls = await chat.press(1, keyboards.FORGET_YES)
+    assert help_reply.result["message_id"] in deleted_ids(calls)
+    assert chat.storage.get_supporter(1) is None
+
+
 async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):
     """The flood gate's warning stops the update before its messages would be noted."""
     async with running_bot(make_settings(tmp_path, user_updates_per_minute=5)) as chat:
