@@ -9,9 +9,7 @@ The clock is frozen with time-machine and moved by hand.
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-import json
 import logging
 import re
 import threading
@@ -67,10 +65,6 @@ def answer(payload: dict, status: int = 200, headers: dict | None = None) -> Cal
     return x_answer(status, payload, headers)
 
 
-def x_time(moment: dt.datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
 class FakeX:
     """api.twitter.com as tweepy sees it: /2/tweets/counts/recent and /2/tweets/search/recent."""
 
@@ -92,23 +86,10 @@ class FakeX:
         tweet_id = str(((ms - X_EPOCH_MS) << 22) + self._sequence)
         user_id = str(1000 + self._sequence % 3)
         self.users[user_id] = {"id": user_id, "name": "Supporter", "username": f"user{user_id}"}
+        text = text or " ".join(f"#{tag}" for tag in hashtags)
         for hashtag in hashtags:
             self.tweets.setdefault(hashtag, []).append(
-                {
-                    "id": tweet_id,
-                    "text": text or " ".join(f"#{tag}" for tag in hashtags),
-                    "created_at": x_time(at),
-                    "author_id": user_id,
-                    "edit_history_tweet_ids": [tweet_id],
-                    "public_metrics": {
-                        "retweet_count": 0,
-                        "reply_count": 0,
-                        "like_count": likes,
-                        "quote_count": 0,
-                        "bookmark_count": 0,
-                        "impression_count": likes * 20,
-                    },
-                }
+                social.tweet_json(tweet_id, text, at, user_id, likes)
             )
         return tweet_id
 
@@ -146,8 +127,8 @@ class FakeX:
             hour = tracking.floor_hour(start)
             buckets.append(
                 {
-                    "end": x_time(min(hour + dt.timedelta(hours=1), end)),
-                    "start": x_time(start),
+                    "end": social.x_time(min(hour + dt.timedelta(hours=1), end)),
+                    "start": social.x_time(start),
                     "tweet_count": self.hourly[(hashtag, hour)],
                 }
             )
@@ -517,15 +498,7 @@ async def test_an_unreadable_x_answer_is_reported_once_like_any_failure(
 
 
 def fake_jwt(did: str) -> str:
-    def part(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    payload = {"scope": "com.atproto.appPass", "sub": did, "iat": 1764000000, "exp": 1900000000}
-    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.c2lnbmF0dXJl"
-
-
-def bsky_time(moment: dt.datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return social.jwt(did, "com.atproto.appPass", 1764000000, 1900000000)
 
 
 class FakeBluesky:
@@ -546,25 +519,16 @@ class FakeBluesky:
         )
 
     def post(self, tags: list[str], at: dt.datetime, *, likes: int = 0) -> str:
-        rkey = f"3l{len(self.posts):011d}"
-        did = f"did:plc:author{len(self.posts) % 2}"
-        view = {
-            "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
-            "cid": "bafyreib2rxk3rh6kzwq4bzl2yvfqxqhlwz6vp5hyrdmmwqxkgsbq5mqjvq",
-            "author": {"did": did, "handle": f"author{len(self.posts) % 2}.bsky.social"},
-            "record": {
-                "$type": "app.bsky.feed.post",
-                "text": " ".join(f"#{tag}" for tag in tags),
-                "createdAt": bsky_time(at),
-                "langs": ["en"],
-            },
-            "replyCount": 0,
-            "repostCount": 0,
-            "likeCount": likes,
-            "quoteCount": 0,
-            "indexedAt": bsky_time(at + dt.timedelta(seconds=1)),
-            "labels": [],
-        }
+        author = len(self.posts) % 2
+        text = " ".join(f"#{tag}" for tag in tags)
+        view = social.post_view(
+            f"3l{len(self.posts):011d}",
+            f"did:plc:author{author}",
+            f"author{author}.bsky.social",
+            text,
+            at,
+            likes,
+        )
         self.posts.append((set(tags), view))
         return view["uri"]
 
@@ -594,35 +558,8 @@ class FakeBluesky:
         return httpx.Response(404, json={"error": "MethodNotImplemented"})
 
     def _session(self) -> dict:
-        return {
-            "did": self.DID,
-            "handle": "stepup.bsky.social",
-            "email": "team@example.org",
-            "emailConfirmed": True,
-            "accessJwt": fake_jwt(self.DID),
-            "refreshJwt": fake_jwt(self.DID),
-            "active": True,
-            "didDoc": {
-                "@context": ["https://www.w3.org/ns/did/v1"],
-                "id": self.DID,
-                "alsoKnownAs": ["at://stepup.bsky.social"],
-                "verificationMethod": [
-                    {
-                        "id": f"{self.DID}#atproto",
-                        "type": "Multikey",
-                        "controller": self.DID,
-                        "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
-                    }
-                ],
-                "service": [
-                    {
-                        "id": "#atproto_pds",
-                        "type": "AtprotoPersonalDataServer",
-                        "serviceEndpoint": self.PDS,
-                    }
-                ],
-            },
-        }
+        token = fake_jwt(self.DID)
+        return social.session_json(self.DID, "stepup.bsky.social", token, token, self.PDS)
 
     def _search(self, params: dict[str, list[str]]) -> dict:
         tags = set(params["tag"])
@@ -867,37 +804,27 @@ async def poll_loopback(
     )
 
 
-async def test_a_bluesky_session_ended_early_is_refreshed_within_the_poll(
-    storage, one_tag, loopback
+@pytest.mark.parametrize(
+    ("refresh_too", "sign_ins"),
+    [(False, 1), (True, 2)],
+    ids=["refreshed", "refresh-refused-signs-in-again"],
+)
+async def test_a_bluesky_session_ended_early_is_refreshed_or_renewed_within_the_poll(
+    storage, one_tag, loopback, refresh_too, sign_ins
 ):
     x, bluesky = loopback
     sources = loopback_sources(x, bluesky)
     await poll_loopback(sources, storage, one_tag)
     bluesky.post("16Days", dt.datetime.now(UTC))
-    bluesky.expire_sessions()  # Bluesky forgets the access token long before its time
+    # Bluesky forgets the access token (and the refresh token) long before their time.
+    bluesky.expire_sessions(refresh_too=refresh_too)
 
     report = await poll_loopback(sources, storage, one_tag)
     await sources.aclose()
 
     assert (report.alerts, report.new_posts) == ([], 1)
-    assert bluesky.calls("refreshSession") == 1
-    assert bluesky.calls("createSession") == 1  # the app password is not used again
-
-
-async def test_a_bluesky_session_refused_even_for_a_refresh_signs_in_again_once(
-    storage, one_tag, loopback
-):
-    x, bluesky = loopback
-    sources = loopback_sources(x, bluesky)
-    await poll_loopback(sources, storage, one_tag)
-    bluesky.post("16Days", dt.datetime.now(UTC))
-    bluesky.expire_sessions(refresh_too=True)
-
-    report = await poll_loopback(sources, storage, one_tag)
-    await sources.aclose()
-
-    assert (report.alerts, report.new_posts) == ([], 1)
-    assert (bluesky.calls("refreshSession"), bluesky.calls("createSession")) == (1, 2)
+    assert bluesky.calls("refreshSession") == 1  # once, then the app password once at most
+    assert bluesky.calls("createSession") == sign_ins
 
 
 async def test_a_bluesky_outage_does_not_use_the_app_password_at_every_poll(

@@ -62,6 +62,97 @@ def _x_problem(status: int, title: str) -> dict[str, Any]:
     return {"title": title, "detail": title, "type": "about:blank", "status": status}
 
 
+# --- the services' shapes, for this module's servers and the tests' in-process fakes -------------
+
+
+def x_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def tweet_json(tweet_id: str, text: str, at: dt.datetime, author_id: str, likes: int = 0) -> dict:
+    """A post as X API v2 returns it with tweet.fields public_metrics, created_at, author_id."""
+    return {
+        "id": tweet_id,
+        "text": text,
+        "created_at": x_time(at),
+        "author_id": author_id,
+        "edit_history_tweet_ids": [tweet_id],
+        "public_metrics": {
+            "retweet_count": 0,
+            "reply_count": 0,
+            "like_count": likes,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "impression_count": likes * 20,
+        },
+    }
+
+
+def bsky_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def post_view(rkey: str, did: str, handle: str, text: str, at: dt.datetime, likes: int = 0) -> dict:
+    """An app.bsky.feed.defs#postView as searchPosts returns it, indexed a second after `at`."""
+    return {
+        "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
+        "cid": "bafyreib2rxk3rh6kzwq4bzl2yvfqxqhlwz6vp5hyrdmmwqxkgsbq5mqjvq",
+        "author": {"did": did, "handle": handle},
+        "record": {
+            "$type": "app.bsky.feed.post",
+            "text": text,
+            "createdAt": bsky_time(at),
+            "langs": ["en"],
+        },
+        "replyCount": 0,
+        "repostCount": 0,
+        "likeCount": likes,
+        "quoteCount": 0,
+        "indexedAt": bsky_time(at + dt.timedelta(seconds=1)),
+        "labels": [],
+    }
+
+
+def _b64(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def jwt(did: str, scope: str, issued: int, expires: int, jti: str = "1") -> str:
+    """A token shaped as Bluesky's (atproto reads its expiry; nobody checks the signature)."""
+    payload = {"scope": scope, "sub": did, "iat": issued, "exp": expires, "jti": jti}
+    return f"{_b64({'typ': 'at+jwt', 'alg': 'ES256K'})}.{_b64(payload)}.c2lnbmF0dXJl"
+
+
+def session_json(did: str, handle: str, access: str, refresh: str, pds: str) -> dict[str, Any]:
+    """createSession's and refreshSession's answer: the tokens and a DID document naming the
+    account's own server (PDS), where atproto sends every later request."""
+    return {
+        "did": did,
+        "handle": handle,
+        "email": "team@example.org",
+        "emailConfirmed": True,
+        "accessJwt": access,
+        "refreshJwt": refresh,
+        "active": True,
+        "didDoc": {
+            "@context": ["https://www.w3.org/ns/did/v1"],
+            "id": did,
+            "alsoKnownAs": [f"at://{handle}"],
+            "verificationMethod": [
+                {
+                    "id": f"{did}#atproto",
+                    "type": "Multikey",
+                    "controller": did,
+                    "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
+                }
+            ],
+            "service": [
+                {"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": pds}
+            ],
+        },
+    }
+
+
 @dataclass
 class Fault:
     """How the service fails its next requests: `kind` is one of "hang" (never answers),
@@ -179,10 +270,6 @@ class LoopbackService:
 # --- X -----------------------------------------------------------------------------------------
 
 
-def x_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
 class FakeX(LoopbackService):
     """The coalition's X account and X's recent search and counts."""
 
@@ -205,23 +292,8 @@ class FakeX(LoopbackService):
     def tweet(self, hashtag: str, at: dt.datetime, *, likes: int = 0) -> str:
         """Someone posts on X with `hashtag`; returns the post's id (a snowflake of `at`)."""
         tweet_id = str(((int(at.timestamp() * 1000) - X_EPOCH_MS) << 22) + next(self._ids))
-        self.tweets.append(
-            {
-                "id": tweet_id,
-                "text": f"Standing with migrant women #{hashtag}",
-                "created_at": x_time(at),
-                "author_id": "2244994945",
-                "edit_history_tweet_ids": [tweet_id],
-                "public_metrics": {
-                    "retweet_count": 0,
-                    "reply_count": 0,
-                    "like_count": likes,
-                    "quote_count": 0,
-                    "bookmark_count": 0,
-                    "impression_count": likes * 20,
-                },
-            }
-        )
+        text = f"Standing with migrant women #{hashtag}"
+        self.tweets.append(tweet_json(tweet_id, text, at, "2244994945", likes))
         return tweet_id
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -287,14 +359,6 @@ class FakeX(LoopbackService):
 # --- Bluesky -----------------------------------------------------------------------------------
 
 
-def _b64(value: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
-def bsky_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class FakeBluesky(LoopbackService):
     """bsky.social's sign-in and the account's PDS (this same server) answering searchPosts.
 
@@ -327,68 +391,20 @@ class FakeBluesky(LoopbackService):
 
     def post(self, tag: str, at: dt.datetime, *, likes: int = 0) -> None:
         rkey = f"3l{len(self.posts):011d}"
-        did = "did:plc:ragtjsm2j2vknwkz3zp4oxrd"
-        self.posts.append(
-            (
-                tag,
-                {
-                    "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
-                    "cid": "bafyreib2rxk3rh6kzwq4bzl2yvfqxqhlwz6vp5hyrdmmwqxkgsbq5mqjvq",
-                    "author": {"did": did, "handle": "supporter.bsky.social"},
-                    "record": {
-                        "$type": "app.bsky.feed.post",
-                        "text": f"Standing with migrant women #{tag}",
-                        "createdAt": bsky_time(at),
-                        "langs": ["en"],
-                    },
-                    "replyCount": 0,
-                    "repostCount": 0,
-                    "likeCount": likes,
-                    "quoteCount": 0,
-                    "indexedAt": bsky_time(at + dt.timedelta(seconds=1)),
-                    "labels": [],
-                },
-            )
-        )
-
-    def _jwt(self, scope: str, seconds: int) -> str:
-        now = int(time.time())
-        payload = {"scope": scope, "sub": self.DID, "iat": now, "exp": now + seconds}
-        payload["jti"] = str(next(self._tokens))
-        return f"{_b64({'typ': 'at+jwt', 'alg': 'ES256K'})}.{_b64(payload)}.c2lnbmF0dXJl"
+        did, handle = "did:plc:ragtjsm2j2vknwkz3zp4oxrd", "supporter.bsky.social"
+        text = f"Standing with migrant women #{tag}"
+        self.posts.append((tag, post_view(rkey, did, handle, text, at, likes)))
 
     def _session(self) -> dict[str, Any]:
-        access = self._jwt("com.atproto.appPass", self.access_seconds)
-        refresh = self._jwt("com.atproto.refresh", 90 * 24 * 3600)
+        now = int(time.time())
+        access = jwt(self.DID, "com.atproto.appPass", now, now + self.access_seconds, self._jti())
+        refresh = jwt(self.DID, "com.atproto.refresh", now, now + 90 * 24 * 3600, self._jti())
         self._access.add(access)
         self._refresh.add(refresh)
-        return {
-            "did": self.DID,
-            "handle": BLUESKY_HANDLE,
-            "accessJwt": access,
-            "refreshJwt": refresh,
-            "active": True,
-            "didDoc": {
-                "@context": ["https://www.w3.org/ns/did/v1"],
-                "id": self.DID,
-                "alsoKnownAs": [f"at://{BLUESKY_HANDLE}"],
-                "verificationMethod": [
-                    {
-                        "id": f"{self.DID}#atproto",
-                        "type": "Multikey",
-                        "controller": self.DID,
-                        "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
-                    }
-                ],
-                "service": [
-                    {
-                        "id": "#atproto_pds",
-                        "type": "AtprotoPersonalDataServer",
-                        "serviceEndpoint": self.url,
-                    }
-                ],
-            },
-        }
+        return session_json(self.DID, BLUESKY_HANDLE, access, refresh, self.url)
+
+    def _jti(self) -> str:
+        return str(next(self._tokens))
 
     @staticmethod
     def _error(status: int, error: str, message: str) -> web.Response:
