@@ -76,8 +76,11 @@ KINDS = (BROADCAST_KIND, DAILY_KIND, REMINDER_KIND, NOTICE_KIND, FOLLOWUP_KIND)
 # A broadcast started and not ended: its recipients being written, then their messages sent.
 PREPARING, RUNNING = "preparing", "running"
 UNDER_WAY = (PREPARING, RUNNING)
-PENDING, SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
-    "pending",
+# A broadcast an organiser stopped before it ended: whoever was still pending gets nothing.
+CANCELLED = "cancelled"
+# A recipient's delivery: waiting, claimed and in flight, then its outcome.
+PENDING, SENDING = "pending", "sending"
+SENT, BLOCKED, FAILED, UNKNOWN, SKIPPED = (
     "sent",
     "blocked",
     "failed",
@@ -780,7 +783,7 @@ def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryRepo
         unknown=counts[UNKNOWN],
         skipped=counts[SKIPPED],
         capped=skipped_for.pop(DAILY_CAP, 0),
-        not_sent=counts[PENDING] + counts["sending"],
+        not_sent=counts[PENDING] + counts[SENDING],
         total=known_total(broadcast),
         seconds=seconds,
         skipped_for=skipped_for,

@@ -279,7 +279,8 @@ class SupporterStore(Store):
 
     def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every row about this supporter, table by table, each in time order (for /mydata);
-        each delivery with its broadcast's `kind` (daily prompt or campaign update), each action
+        each delivery with its broadcast's `kind` (daily prompt or campaign update) and
+        `broadcast_status` (a pending one is not coming once it is 'cancelled'), each action
         with its `constituency_name` (None if no lookup ever named it), each lobby RSVP and
         story with its event's `event_title` ({language: title}), each MP follow-up with what
         became of the broadcast asking it (`_followup_delivery`)."""
@@ -292,8 +293,8 @@ class SupporterStore(Store):
             if rows:
                 found[table] = rows
         for delivery in found.get("deliveries", []):
-            (delivery["kind"],) = self.db.execute(
-                "SELECT kind FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
+            delivery["kind"], delivery["broadcast_status"] = self.db.execute(
+                "SELECT kind, status FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
             ).fetchone()
         for followup in found.get("mp_followups", []):
             followup.update(self._followup_delivery(followup))
