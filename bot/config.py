@@ -32,6 +32,8 @@ WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # A channel's @username (5-32 letters, digits and '_', starting with a letter) or its numeric id.
 CHANNEL_SHAPE = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100[0-9]+")
 DEFAULT_CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "stepup-migrant-women.toml"
+X_API_URL = "https://api.twitter.com"  # the host tweepy writes into every request
+BLUESKY_API_URL = "https://bsky.social"  # where Bluesky accounts sign in (then their own server)
 
 
 class ConfigError(Exception):
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     x_access_token_secret: SecretStr | None = None
     bluesky_handle: str | None = None
     bluesky_app_password: SecretStr | None = None
+    # Where X's API and Bluesky's sign-in server are; only a test or a proxy changes them.
+    x_api_url: AnyHttpUrl = AnyHttpUrl(X_API_URL)
+    bluesky_api_url: AnyHttpUrl = AnyHttpUrl(BLUESKY_API_URL)
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"

@@ -17,6 +17,7 @@ button per language. X gets the English prompt as plain text, trimmed to fit 280
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import Counter
@@ -208,27 +209,39 @@ def x_client(settings: Settings) -> XClient:
 
 async def post_to_x(settings: Settings, post: str) -> str:
     """Post to X; returns the status to record. Errors are logged, never raised; a 429 is not
-    waited for (tweepy's own waiting is off): that day's post is tried again at the next start."""
+    waited for (tweepy's own waiting is off): that day's post is tried again at the next start.
+    X refusing the text as a duplicate means the account already has it (a post that went out
+    just before a crash, or a timeout that reached X): it is recorded as posted."""
     import aiohttp
 
-    from bot.xapi import x_session
+    from bot.xapi import XError, x_session
 
-    client = x_client(settings)
-    client.session = x_session(X_TIMEOUT_SECONDS)
+    # The first call imports tweepy (60 ms or more): in a worker thread, off the event loop.
+    client = await asyncio.to_thread(x_client, settings)
+    client.session = x_session(X_TIMEOUT_SECONDS, str(settings.x_api_url))
     try:
-        body = await client.create_tweet(text=post)
+        post_id = (await client.create_tweet(text=post))["data"]["id"]
     except TimeoutError:
         logger.warning("Posting the daily prompt to X timed out; it may have gone out")
         return UNKNOWN
-    except aiohttp.ClientResponseError as error:  # 401, 403, 429 (not waited for), 5xx...
-        logger.warning("X refused the daily prompt: HTTP %s %s", error.status, error.message)
+    except XError as error:  # 401, 403, 429 (not waited for), 5xx...
+        if error.duplicate:
+            logger.info("X already has the daily prompt (it refused the same text again)")
+            return POSTED
+        reason = error.detail or error.message
+        logger.warning("X refused the daily prompt: HTTP %s %s", error.status, reason)
         return FAILED
+    except (aiohttp.ContentTypeError, ValueError, KeyError, TypeError) as error:
+        # Only a 2xx gets this far: X took the post and answered in no shape it documents.
+        unreadable = type(error).__name__
+        logger.warning("X took the daily prompt; its answer was unreadable (%s)", unreadable)
+        return POSTED
     except aiohttp.ClientError as error:
         logger.warning("Could not reach X to post the daily prompt: %s", type(error).__name__)
         return FAILED
     finally:
         await client.session.close()
-    logger.info("Posted the daily prompt to X as post %s", body["data"]["id"])
+    logger.info("Posted the daily prompt to X as post %s", post_id)
     return POSTED
 
 
@@ -242,7 +255,7 @@ class DayStatus:
     day: int
     broadcast_status: str
     counts: dict[str, int]
-    total: int
+    total: int | None  # None while its recipients are being written (delivery.known_total)
     channel_status: str | None
     x_status: str | None
 
@@ -283,7 +296,7 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
         day=run["day"],
         broadcast_status=broadcast.get("status", ""),
         counts=dict(counts),
-        total=broadcast.get("total") or 0,
+        total=delivery.known_total(broadcast) if broadcast else 0,
         channel_status=run["channel_status"],
         x_status=run["x_status"],
     )

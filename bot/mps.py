@@ -23,11 +23,22 @@ import httpx
 from telegram import InlineKeyboardMarkup
 
 from bot.consent import FOLLOWUP_KIND
-from bot.delivery import Audience, attach_keyboards, create_broadcast
+from bot.delivery import (
+    CANCELLED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNKNOWN,
+    Audience,
+    attach_keyboards,
+    create_broadcast,
+)
 from bot.storage import utcnow
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.consent import Rules
     from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -74,6 +85,14 @@ MIN_PARTIAL_NAME = 3  # characters of a name that may match part of a longer one
 # "not yet" may be changed later. Stored in mp_followups.outcome; counted per constituency.
 REPLY_NOT_YET = "not_yet"
 REPLY_OUTCOMES = ("supportive", "unsupportive", "form_letter", REPLY_NOT_YET, "no_reply")
+# Where a letter's "Did your MP reply?" stands, as /mydata tells it (`followup_stage`): answered;
+# to be asked on its day, or then only if they chose what comes next (the campaign being over
+# by then), or not at all (/stop since the letter); queued in the broadcast asking it; asked;
+# sent without knowing whether it arrived; not asked (left out, skipped, refused or cancelled).
+ANSWERED, WAITING, AFTER_CAMPAIGN, STOPPED = "answered", "waiting", "after_campaign", "stopped"
+QUEUED, ASKED, UNSURE, NOT_ASKED = "queued", "asked", "unsure", "not_asked"
+# A broadcast whose recipients may not all be written yet.
+_RECIPIENTS_OPEN = ("draft", "scheduled", "preparing")
 
 
 def start_followups(
@@ -101,6 +120,46 @@ def start_followups(
         attach_keyboards(storage, broadcast_id, keyboards(broadcast_id))
         storage.ask_mp_followups(broadcast_id, now, consent)
     return broadcast_id
+
+
+def followup_stage(
+    followup: Mapping[str, Any], supporter: Mapping[str, Any], rules: Rules
+) -> tuple[str, str | None]:
+    """Where the supporter's follow-up stands (a row of `Storage.personal_data`, with what
+    became of the broadcast asking it), and for one not asked why: its delivery's outcome or
+    skip reason, CANCELLED for a broadcast cancelled before their turn, None when they were
+    left out of its recipients. "Asked" only once Telegram took the question: never while it
+    is only queued, nor when its delivery was skipped, refused or cancelled."""
+    if followup["outcome"]:
+        return ANSWERED, None
+    if followup["broadcast_id"] is None:
+        if followup["asked_at"]:
+            return UNSURE, None  # marked asked before its send, before the delivery engine
+        if supporter["stopped_at"] and supporter["stopped_at"] >= followup["sent_at"]:
+            return STOPPED, None
+        due = dt.datetime.fromisoformat(followup["due_at"])
+        if rules.over(due) and not supporter["whats_next_opted_in"]:
+            return AFTER_CAMPAIGN, None
+        return WAITING, None
+    status = followup["delivery_status"]
+    if status in (None, PENDING, SENDING):
+        if followup["broadcast_status"] == CANCELLED:
+            return NOT_ASKED, CANCELLED
+        if status is None and followup["broadcast_status"] not in _RECIPIENTS_OPEN:
+            return NOT_ASKED, None  # left out when its recipients were written
+        return QUEUED, None
+    if status == SENT:
+        return ASKED, None
+    if status == UNKNOWN:
+        return UNSURE, None
+    return NOT_ASKED, followup["delivery_error"] if status == SKIPPED else status
+
+
+def stage_followups(data: Mapping[str, list[dict[str, Any]]], rules: Rules) -> None:
+    """Give each MP follow-up in `data` (`Storage.personal_data`) its `stage` and `why`
+    (`followup_stage`)."""
+    for followup in data.get("mp_followups", []):
+        followup["stage"], followup["why"] = followup_stage(followup, data["supporters"][0], rules)
 
 
 class MpLookupError(Exception):

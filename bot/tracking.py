@@ -15,6 +15,7 @@ during the campaign).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import httpx
 
 from bot.campaign import Campaign
-from bot.config import Settings
+from bot.config import BLUESKY_API_URL, X_API_URL, Settings
 from bot.storage import Storage, stamp, utcnow
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_SECONDS = 30
+# The most one search or count may take, all its requests together (Bluesky: a sign-in, a
+# refresh and three pages); beyond it the source is treated as unreachable until the next poll.
+ANSWER_DEADLINE_SECONDS = 120
 # X's recent endpoints only look back seven days; a since_id older than that is refused (400).
 X_WINDOW = dt.timedelta(days=7)
 # X rate-limit windows are 15 minutes; used when a 429 comes without x-rate-limit-reset.
@@ -44,6 +48,7 @@ BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not 
 T = TypeVar("T")
 # Problems that last until someone changes the settings or the account, unlike an outage.
 MUST_BE_FIXED = frozenset({"unauthorized", "forbidden"})
+SESSION_OVER = frozenset({"ExpiredToken", "InvalidToken"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class Alert:
     problem: str
     detail: str = ""
     resume_at: dt.datetime | None = None
+    since: dt.datetime | None = None  # when the problem was first seen (UTC)
 
 
 @dataclass
@@ -172,7 +178,7 @@ class XSource:
     metered = True
     has_counts = True
 
-    def __init__(self, bearer_token: str) -> None:
+    def __init__(self, bearer_token: str, api_url: str = X_API_URL) -> None:
         # tweepy (with aiohttp) is imported only by bots that track X: it slows every start.
         from tweepy.asynchronous import AsyncClient as XClient
 
@@ -180,6 +186,7 @@ class XSource:
         self._client = XClient(
             bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False
         )
+        self._api_url = api_url
 
     async def _call(self, request: Awaitable[dict]) -> dict:
         """Await one tweepy request (it reads `session` only when awaited) as a SourceError."""
@@ -188,7 +195,7 @@ class XSource:
         from bot.xapi import x_session
 
         if self._client.session is None:
-            self._client.session = x_session(REQUEST_TIMEOUT_SECONDS)
+            self._client.session = x_session(REQUEST_TIMEOUT_SECONDS, self._api_url)
         try:
             return await request
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -270,15 +277,43 @@ def _bluesky_error(error: Exception) -> SourceError:
     return SourceError("unexpected", str(status or type(error).__name__))
 
 
+def _session_over(error: Exception) -> bool:
+    """Bluesky no longer takes the session's token: it expired early, was revoked, or the
+    server forgot it (XRPC error ExpiredToken or InvalidToken, with a 400 or a 401)."""
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", None)
+    return getattr(content, "error", None) in SESSION_OVER
+
+
+def _build_bluesky_models() -> None:
+    """Build the models of the answers a poll reads. atproto defers them to their first use,
+    which takes 100-250 ms: in a worker thread, not on the event loop supporters wait on."""
+    from atproto_client import models
+
+    for model in (
+        models.ComAtprotoServerCreateSession.Response,
+        models.ComAtprotoServerRefreshSession.Response,
+        models.AppBskyFeedSearchPosts.Response,
+        models.AppBskyFeedPost.Record,
+    ):
+        model.model_rebuild()
+
+
 class BlueskySource:
-    """Bluesky's searchPosts by tag, signed in with an app password (once, then refreshed)."""
+    """Bluesky's searchPosts by tag, signed in with an app password once; a session Bluesky
+    ends is refreshed, or signed in afresh, within the same poll."""
 
     name = "bluesky"
     metered = False
     has_counts = False
 
     def __init__(
-        self, handle: str, app_password: str, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        handle: str,
+        app_password: str,
+        *,
+        api_url: str = BLUESKY_API_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         # atproto takes half a second to import: only bots that track Bluesky pay for it.
         from atproto import AsyncClient as BlueskyClient
@@ -287,8 +322,9 @@ class BlueskySource:
         self._handle = handle
         self._password = app_password
         request = AsyncRequest(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport)
-        self._client = BlueskyClient(request=request)
+        self._client = BlueskyClient(api_url, request=request)
         self._signed_in = False
+        self._models_built = False
 
     async def hourly_counts(self, hashtag: str, start: dt.datetime) -> dict[dt.datetime, int]:
         raise NotImplementedError("Bluesky has no counts endpoint; counts come from posts")
@@ -297,14 +333,41 @@ class BlueskySource:
         from atproto_client import exceptions as bluesky_errors
 
         try:
-            if not self._signed_in:
-                # createSession is limited to 30 per 5 minutes: sign in once and keep the session.
-                await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
-                self._signed_in = True
-            return await self._search(hashtag, checkpoint)
+            return await self._search_signed_in(hashtag, checkpoint)
         except (bluesky_errors.AtProtocolError, httpx.HTTPError) as error:
-            self._signed_in = False  # an expired or revoked session: sign in afresh next poll
+            # Sign in afresh next poll only when the account refused us: createSession is
+            # limited to 30 per 5 minutes and 300 a day, and an outage is not our session's fault.
+            if isinstance(error, bluesky_errors.UnauthorizedError) or _session_over(error):
+                self._signed_in = False
             raise _bluesky_error(error) from error
+
+    async def _sign_in(self) -> None:
+        if not self._models_built:
+            await asyncio.to_thread(_build_bluesky_models)
+            self._models_built = True
+        await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
+        self._signed_in = True
+
+    async def _search_signed_in(self, hashtag: str, checkpoint: str | None) -> Found:
+        from atproto_client import exceptions as bluesky_errors
+
+        if not self._signed_in:
+            await self._sign_in()
+            return await self._search(hashtag, checkpoint)
+        try:
+            return await self._search(hashtag, checkpoint)
+        except bluesky_errors.RequestErrorBase as error:
+            if not _session_over(error):
+                raise
+        # The session ended on Bluesky's side before its time: refresh it (atproto refreshes
+        # by itself only by the token's own clock), or, that refused too, sign in again. Once.
+        try:
+            await self._client._refresh_and_set_session()
+        except bluesky_errors.RequestErrorBase as error:
+            if not _session_over(error):
+                raise
+            await self._sign_in()
+        return await self._search(hashtag, checkpoint)
 
     async def _search(self, hashtag: str, checkpoint: str | None) -> Found:
         posts: list[Post] = []
@@ -359,11 +422,15 @@ class Sources:
 
 def build_sources(settings: Settings) -> Sources:
     """The sources the settings configure; open once at start-up, `aclose()` at shutdown."""
-    x = XSource(settings.x_bearer_token.get_secret_value()) if settings.x_bearer_token else None
+    x = None
+    if settings.x_bearer_token:
+        x = XSource(settings.x_bearer_token.get_secret_value(), str(settings.x_api_url))
     bluesky = None
     if settings.bluesky_enabled:
         bluesky = BlueskySource(
-            settings.bluesky_handle, settings.bluesky_app_password.get_secret_value()
+            settings.bluesky_handle,
+            settings.bluesky_app_password.get_secret_value(),
+            api_url=str(settings.bluesky_api_url),
         )
     return Sources(x, bluesky)
 
@@ -444,11 +511,16 @@ async def _refresh(
 
 
 async def _read(answer: Awaitable[T]) -> T:
-    """A source's answer. One not in the shape the service documents (broken JSON, a field
-    missing or of another type) is a SourceError like any other failure: reported once, not
-    a traceback at every poll."""
+    """A source's answer within ANSWER_DEADLINE_SECONDS. One not in the shape the service
+    documents (broken JSON, a field missing or of another type) is a SourceError like any other
+    failure: reported once, not a traceback at every poll."""
     try:
-        return await answer
+        # The clients' timeouts bound each wait for a byte; an answer trickling in a byte at a
+        # time would hold the poll, and with it every later poll, for ever.
+        async with asyncio.timeout(ANSWER_DEADLINE_SECONDS):
+            return await answer
+    except TimeoutError as error:
+        raise SourceError("network", "no answer in time") from error
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise SourceError("unexpected", type(error).__name__) from error
 
@@ -575,7 +647,13 @@ def top_posts(storage: Storage, since: dt.datetime, limit: int = 5) -> list[Post
 def active_alerts(storage: Storage) -> list[Alert]:
     """Problems still going on (for the digest; `poll_once` reports each once when it starts)."""
     return [
-        Alert(row["source"], row["problem"], row["detail"], _resume_at(storage, row["source"]))
+        Alert(
+            row["source"],
+            row["problem"],
+            row["detail"],
+            _resume_at(storage, row["source"]),
+            parse_time(row["first_seen"]),
+        )
         for row in storage.tracking_alerts()
     ]
 

@@ -107,8 +107,8 @@ def language(update: Update, context: Context) -> str:
     user = update.effective_user
     if user is None:
         return DEFAULT_LANGUAGE
-    supporter = context.bot_data.storage.get_supporter(user.id)
-    context.language = supporter["language"] if supporter else language_for(user.language_code)
+    chosen = context.bot_data.storage.chosen_language(user.id)
+    context.language = chosen or language_for(user.language_code)
     return context.language
 
 
@@ -143,8 +143,9 @@ async def send_and_note(update: Update, context: Context, html: str) -> None:
     """Send `html` to the update's chat from where `handlers.persist_now` will not run after it
     (the error handler, with a context of its own; a gate that stops the update), noting it at
     once for /forget if the person is a supporter (not someone who never started, nor one just
-    forgotten). A database that refuses keeps the note for its next commit
-    (`SQLitePersistence.commit`). Telegram's refusals raise as from `call_telegram`."""
+    forgotten). The same commit writes what the update noted before it failed (`remember`); a
+    database that refuses keeps the notes for its next commit (`SQLitePersistence.commit`).
+    Telegram's refusals raise as from `call_telegram`."""
     chat_id = update.effective_chat.id
     sent = await call_telegram(context.bot, "sendMessage", as_html(html, None, chat_id=chat_id))
     user = update.effective_user
@@ -169,12 +170,14 @@ def as_html(html: str, markup: InlineKeyboardMarkup | None, **target: object) ->
 
 
 def remember(context: Context, chat_id: int, message_id: int) -> None:
-    """Note a message in the chat so /forget can delete it. During an update the ids are kept
-    and written together when it ends (`handlers.persist_now`), saving a write per message."""
-    if context.message_ids is None:
+    """Note a message in the chat so /forget can delete it. During a supporter's update it is
+    handed to the persistence at once and written by the update's commit
+    (`handlers.persist_now`), saving a write per message; if a later step fails, the apology's
+    commit writes it (`send_and_note`), so it is never lost with the update."""
+    if context.started is None:  # a job: no update's commit to join
         context.bot_data.storage.record_chat_messages([(chat_id, message_id)])
-    else:
-        context.message_ids.append((chat_id, message_id))
+    elif context.started:
+        context.application.persistence.note_messages([(chat_id, message_id)])
 
 
 async def looking_up(update: Update, context: Context) -> None:

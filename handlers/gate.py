@@ -92,21 +92,29 @@ async def know_supporter(update: Update, context: Context) -> None:
     anything about a person without a row; organisers' check their ids), but a button or a
     message (a stale button, "I've sent it" after /forget) records nothing and is kindly asked
     to /start first. Organisers' own buttons and typed text (their composers) work whether or
-    not they started as supporters; a supporter's button does not, for them as for anyone."""
+    not they started as supporters, in the language they chose; a supporter's button does
+    not, for them as for anyone."""
     user = update.effective_user
     if user is None or not any(getattr(update, kind) for kind in PERSON_UPDATES):
         return
     storage = context.bot_data.storage
     supporter = storage.get_supporter(user.id)
     command = command_of(update)
+    # Only an organiser may have chosen a language without a row (`onboarding.switch_language`).
+    chosen = (
+        storage.chosen_language(user.id)
+        if supporter is None and context.bot_data.settings.is_organiser(user.id)
+        else None
+    )
     if supporter is None and command == "/start":
         supporter, _ = storage.ensure_supporter(
-            user.id, language_for(user.language_code), start_payload(update)
+            user.id, chosen or language_for(user.language_code), start_payload(update)
         )
+        if chosen:
+            storage.set_organiser_language(user.id, None)  # their row holds it now
     if supporter is None:
-        context.language = language_for(user.language_code)
-        context.message_ids = []  # shown, but not kept: there is nobody to keep them for
-        context.started = False
+        context.language = chosen or language_for(user.language_code)
+        context.started = False  # shown, but not kept: there is nobody to keep them for
         if command is not None or organisers_own(update, context):
             return
         await ask_to_start(update, context)
@@ -115,9 +123,10 @@ async def know_supporter(update: Update, context: Context) -> None:
         storage.unblock(user.id)
     context.language = supporter["language"]
     context.started = True
-    context.message_ids = (
-        [(update.message.chat_id, update.message.message_id)] if update.message else []
-    )
+    if update.message:  # theirs goes too
+        context.application.persistence.note_messages(
+            [(update.message.chat_id, update.message.message_id)]
+        )
 
 
 def organisers_own(update: Update, context: Context) -> bool:

@@ -102,9 +102,14 @@ async def open_journey(update: Update, context: Context, journey: str) -> None:
 
 
 async def show_menu(update: Update, context: Context) -> None:
-    """The checklist of what this supporter has done, what is next, and every action."""
+    """The checklist of what this supporter has done, what is next, and every action. Someone
+    who never started (an organiser at work, say) has no progress, and every action there
+    needs /start: they are told so instead."""
     storage = context.bot_data.storage
     lang = language(update, context)
+    if context.started is False:
+        await reply(update, context, text(lang, "core.menu.not_started"))
+        return
     progress = checklist(storage.done_actions(user_id(update)))
     chosen = storage.consents(user_id(update))
     coming = lobby.next_for(storage, user_id(update), utcnow())
@@ -132,7 +137,13 @@ async def switch_language(update: Update, context: Context) -> str | None:
         await stale_button(update, context)
         return None
     await answer(update, context)
-    context.bot_data.storage.set_language(user_id(update), chosen)
+    storage = context.bot_data.storage
+    if context.started:
+        storage.set_language(user_id(update), chosen)
+    elif context.bot_data.settings.is_organiser(user_id(update)):
+        # An organiser at work without a supporter row: kept apart, so that choosing a
+        # language never makes them a supporter (handlers.gate).
+        storage.set_organiser_language(user_id(update), chosen)
     context.language = chosen
     return chosen
 
@@ -143,6 +154,8 @@ async def choose_language(update: Update, context: Context) -> None:
     if chosen is None:
         return
     await reply(update, context, text(chosen, "core.language.changed"))
+    if not context.started:
+        return  # an organiser who never started: no welcome, no menu of theirs
     if context.bot_data.storage.has_consent_decision(user_id(update)):
         await show_menu(update, context)
     else:
@@ -237,6 +250,7 @@ LAST_BUTTONS = [(f"^{keyboards.MENU_PREFIX}", menu_journey), (None, stale_button
 
 def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
+    app.bot_data.organiser_buttons.add(keyboards.LANGUAGE_PREFIX)
     app.bot_data.journeys["menu"] = show_menu
     app.bot_data.journeys[consent.MESSAGES] = show_messages
 

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import consent
+from bot import consent, mps
 from bot.app.context import Context
 from bot.storage import stamp, utcnow
 from handlers.common import answer, language, reply, routes, show, user_id
@@ -52,6 +52,7 @@ async def mydata_command(update: Update, context: Context) -> None:
     """/mydata: everything kept about this supporter, as a page in their language."""
     lang = language(update, context)
     data = context.bot_data.storage.personal_data(user_id(update))
+    mps.stage_followups(data, context.bot_data.rules)
     body = mydata.page(lang, data, context.bot_data.settings.zone)
     markup = keyboards.erase_or_back(lang) if data else keyboards.back_to_menu(lang)
     await show(update, context, body, markup)
@@ -73,8 +74,12 @@ async def stop_command(update: Update, context: Context) -> None:
 
 
 async def forget_command(update: Update, context: Context) -> None:
-    """/forget: ask before erasing, because it cannot be undone."""
+    """/forget: ask before erasing, because it cannot be undone; someone about whom nothing is
+    kept (who never started, or already erased it all) is told so instead."""
     lang = language(update, context)
+    if not context.started and not context.bot_data.storage.personal_data(user_id(update)):
+        await reply(update, context, text(lang, "core.privacy.forget_nothing"))
+        return
     await show(
         update, context, text(lang, "core.privacy.forget_confirm"), keyboards.forget_confirm(lang)
     )
@@ -102,6 +107,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
     supporter = storage.get_supporter(user_id(update))
     has_old_messages = bool(supporter and supporter["created_at"] < stamp(cutoff))
     recent = storage.chat_messages_since(chat_id, cutoff)
+    recent += context.application.persistence.noted_messages(chat_id)
     recent.append(update.callback_query.message.message_id)
     try:
         storage.forget(user_id(update))
@@ -155,3 +161,8 @@ BUTTONS = [
 
 def register(app: Application) -> None:
     app.add_handlers(routes(COMMANDS, BUTTONS))
+    # An organiser may keep data without a supporter row (their language, their drafts): they
+    # see it and erase it with these buttons too.
+    app.bot_data.organiser_buttons.update(
+        {keyboards.MENU_MYDATA, keyboards.FORGET_ASK, keyboards.FORGET_YES, keyboards.FORGET_NO}
+    )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import delivery
+from bot import delivery, mps
 from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
@@ -42,10 +42,15 @@ def dated(lang: str, key: str, stamped: str, zone: ZoneInfo, **values: object) -
     return text(lang, key, when=when(lang, stamped, zone), **values)
 
 
+def taught(lang: str, key: str, fallback: str) -> str:
+    """`key`, or `fallback` for a kind this page was never taught (a new kind of action or
+    message still shows, in the person's language)."""
+    return key if key in catalog(lang) else fallback
+
+
 def label(lang: str, key: str, fallback: str) -> Html:
-    """The words for `key`, or `fallback`'s for a kind this page was never taught (a new kind
-    of action or message still shows, in the person's language)."""
-    return text(lang, key if key in catalog(lang) else fallback)
+    """The words for `key`, or `fallback`'s (`taught`)."""
+    return text(lang, taught(lang, key, fallback))
 
 
 def day(lang: str, stamped: str, zone: ZoneInfo) -> str:
@@ -71,7 +76,7 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = [
         text(lang, "mydata.you.telegram_id", id=row["user_id"]),
         text(lang, "mydata.you.since", when=when(lang, row["created_at"], zone)),
-        text(lang, "mydata.you.language", name=catalog(row["language"])["core.language.name"])
+        text(lang, "mydata.you.language", name=language_name(row["language"]))
         if row["language"] in LANGUAGES
         else "",
     ]
@@ -91,6 +96,19 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     if row["stopped_at"]:
         lines.append(text(lang, "mydata.you.stopped", when=when(lang, row["stopped_at"], zone)))
     return [line for line in lines if line]
+
+
+def language_name(code: str) -> str:
+    """A language's name in itself ('Português')."""
+    return catalog(code)["core.language.name"]
+
+
+def organiser_language(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    """An organiser without a supporter row: the language they chose for their commands."""
+    (row,) = rows
+    if row["language"] not in LANGUAGES:
+        return []
+    return [text(lang, "mydata.you.organiser_language", name=language_name(row["language"]))]
 
 
 def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
@@ -129,25 +147,21 @@ def actions(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
 
 
 def followups(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
+    """Each letter's "Did your MP reply?" as it really stands (`bot.mps.followup_stage`): asked
+    only once it was sent, and why not when it was not."""
     lines = []
     for row in rows:
-        sent = day(lang, row["sent_at"], zone)
-        if row["outcome"]:
-            lines.append(
-                text(
-                    lang,
-                    "mydata.followups.answered",
-                    sent=sent,
-                    answered=day(lang, row["answered_at"], zone),
-                    outcome=text(lang, f"mp.followup_{row['outcome']}"),
-                )
-            )
-        elif row["asked_at"]:
-            asked = day(lang, row["asked_at"], zone)
-            lines.append(text(lang, "mydata.followups.asked", sent=sent, asked=asked))
-        else:
-            due = day(lang, row["due_at"], zone)
-            lines.append(text(lang, "mydata.followups.waiting", sent=sent, due=due))
+        stage = row["stage"]
+        values = {"sent": day(lang, row["sent_at"], zone), "due": day(lang, row["due_at"], zone)}
+        if stage == mps.ANSWERED:
+            values["answered"] = day(lang, row["answered_at"], zone)
+            values["outcome"] = text(lang, f"mp.followup_{row['outcome']}")
+        elif stage in (mps.ASKED, mps.UNSURE):
+            values["asked"] = day(lang, row["delivered_at"] or row["asked_at"], zone)
+        key = f"mydata.followups.{stage}"
+        if row["why"]:  # not asked, for a reason with words of its own
+            key = taught(lang, f"{key}_{row['why']}", key)
+        lines.append(text(lang, key, **values))
     return lines
 
 
@@ -221,7 +235,10 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     for row in rows:
         kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
         key = f"mydata.deliveries.{row['status']}"
-        if row["status"] == delivery.SKIPPED and row["error"]:
+        waiting = row["status"] in (delivery.PENDING, delivery.SENDING)
+        if waiting and row["broadcast_status"] == delivery.CANCELLED:
+            status = text(lang, "mydata.deliveries.cancelled")  # it will never come
+        elif row["status"] == delivery.SKIPPED and row["error"]:
             # Why it was skipped, where the reason has words of its own (bot.delivery).
             status = label(lang, f"{key}_{row['error']}", key)
         else:
@@ -311,6 +328,7 @@ def _kept(lang: str, key: str, value: Any) -> list[str]:
 # Each table Storage.personal_data reads, in the order the page shows them, with its section.
 SECTIONS: dict[str, tuple[str, Callable[[str, list[Row], ZoneInfo], list[str]]]] = {
     "supporters": ("you", you),
+    "organiser_languages": ("you", organiser_language),
     "consents": ("choices", choices),
     "actions": ("actions", actions),
     "mp_followups": ("followups", followups),

@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 
 from bot.charts import volume_chart
 from bot.tracking import Alert, DayChange, Digest
@@ -115,4 +116,24 @@ def render_digest(language: str, digest: Digest) -> Html:
     if digest.alerts:
         lines += ["", text(language, "trends.alerts_title")]
         lines += [render_alert(language, alert) for alert in digest.alerts]
+        lines += _silent_sources(language, digest.alerts)
     return Html("\n".join(lines))
+
+
+def _silent_sources(language: str, alerts: Sequence[Alert]) -> list[Html]:
+    """For each source in trouble, since when nothing has come from it: its figures above are
+    what was counted before then, not a fall in posts."""
+    since: dict[str, dt.datetime] = {}
+    for alert in alerts:
+        if alert.since and (alert.source not in since or alert.since < since[alert.source]):
+            since[alert.source] = alert.since
+    return [
+        text(
+            language,
+            "trends.silent_since",
+            source=source_name(language, source),
+            time=moment.astimezone(dt.UTC).strftime("%H:%M"),
+            date=date(language, moment.astimezone(dt.UTC).date()),
+        )
+        for source, moment in sorted(since.items())
+    ]

@@ -71,8 +71,9 @@ class BotData:
         # The user_data keys where journeys keep an unfinished draft (a letter, a message):
         # stamped while in use, swept by housekeeping once abandoned.
         self.drafts: set[str] = set()
-        # Callback-data prefixes of organisers' own buttons: the only presses an organiser who
-        # has not started (or used /forget) gets past the gate with (handlers.gate).
+        # Callback-data prefixes of organisers' own buttons, and of those they use for
+        # themselves (language, their data): the only presses an organiser who has not
+        # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
         # Set at SIGTERM: a person waiting for an outside service is answered without it now.
         self.stopping = asyncio.Event()
@@ -92,9 +93,10 @@ class Context(CallbackContext[ExtBot, dict, dict, BotData]):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         # The person's language, once read for this update (every message asks for it).
         self.language: str | None = None
-        # (chat id, message id) of this update's messages, written together when it ends so
-        # /forget can delete them; None outside an update from a person (a job).
-        self.message_ids: list[tuple[int, int]] | None = None
+        # Whether this update's messages are noted for /forget (`handlers.common.remember`):
+        # True for a supporter's, False for someone the bot keeps nothing about, None outside
+        # an update from a person (a job), whose messages are written at once.
+        self.started: bool | None = None
         # Whether a button press has already replaced its message during this update.
         self.edited_message = False
         # Whether the button press has been answered (Telegram takes one answer per press).

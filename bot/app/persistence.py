@@ -106,6 +106,11 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         those messages."""
         self._messages.extend(messages)
 
+    def noted_messages(self, chat_id: int) -> list[int]:
+        """The ids of messages in `chat_id` noted and not written yet (a commit the database
+        refused, or the update still running), for /forget to delete with the written ones."""
+        return [message for chat, message in self._messages if chat == chat_id]
+
     def note_handled(self, update_id: int) -> None:
         """Remember the update as handled to the end, for the next `commit`
         (`handlers.gate.once`)."""

@@ -458,3 +458,15 @@ def prepared_through(db: Database) -> None:
     broadcast is 'preparing' until the last slice is written. `prepared_through` is the highest
     supporter id written so far: a restart carries on after it."""
     db["broadcasts"].add_column("prepared_through", int)
+
+
+@migrations(name="0022_organiser_languages")
+def organiser_languages(db: Database) -> None:
+    """The language an organiser chose for their own commands before (or without ever) starting
+    as a supporter: it lived only on a supporter's row, so /language did nothing for them. It
+    moves to their supporter row if they send /start; /mydata shows it, /forget erases it."""
+    db["organiser_languages"].create(
+        {"user_id": int, "language": str, "chosen_at": str},
+        pk="user_id",
+        not_null={"language", "chosen_at"},
+    )

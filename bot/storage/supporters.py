@@ -51,6 +51,7 @@ PERSONAL_ROWS = {
     "deliveries": "broadcast_id IN (SELECT id FROM broadcasts) AND user_id = ?",
     "user_data": "user_id = ?",
     "chat_messages": "chat_id = ?",  # bots talk to people in private chats, whose id is theirs
+    "organiser_languages": "user_id = ?",
 }
 # /mydata lists each table's rows in the order they happened.
 PERSONAL_ORDER = {
@@ -75,10 +76,31 @@ class SupporterStore(Store):
         return rows[0] if rows else None
 
     def language_of(self, user_id: int | None) -> str:
-        """The language the person chose as a supporter; the default for someone who never
-        wrote to the bot (an organiser reached only by a job)."""
-        supporter = self.get_supporter(user_id) if user_id is not None else None
-        return supporter["language"] if supporter else DEFAULT_LANGUAGE
+        """The language the person chose (`chosen_language`); the default for someone who
+        never chose one (an organiser reached only by a job)."""
+        chosen = self.chosen_language(user_id) if user_id is not None else None
+        return chosen or DEFAULT_LANGUAGE
+
+    def chosen_language(self, user_id: int) -> str | None:
+        """The language the person chose as a supporter or, without a supporter row, as an
+        organiser (`set_organiser_language`); None if neither."""
+        (chosen,) = self.db.execute(
+            "SELECT coalesce((SELECT language FROM supporters WHERE user_id = ?),"
+            " (SELECT language FROM organiser_languages WHERE user_id = ?))",
+            [user_id, user_id],
+        ).fetchone()
+        return chosen
+
+    def set_organiser_language(self, user_id: int, language: str | None) -> None:
+        """The language an organiser without a supporter row chose for their own commands and
+        messages; None once it has moved to their supporter row (they sent /start). Keeping
+        it makes them neither a supporter nor a recipient of anything."""
+        if language is None:
+            self.db.execute("DELETE FROM organiser_languages WHERE user_id = ?", [user_id])
+            return
+        self.db["organiser_languages"].upsert(
+            {"user_id": user_id, "language": language, "chosen_at": stamp()}, pk="user_id"
+        )
 
     def ensure_supporter(
         self, user_id: int, language: str, referral_source: str | None = None
@@ -257,9 +279,11 @@ class SupporterStore(Store):
 
     def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every row about this supporter, table by table, each in time order (for /mydata);
-        each delivery with its broadcast's `kind` (daily prompt or campaign update), each action
+        each delivery with its broadcast's `kind` (daily prompt or campaign update) and
+        `broadcast_status` (a pending one is not coming once it is 'cancelled'), each action
         with its `constituency_name` (None if no lookup ever named it), each lobby RSVP and
-        story with its event's `event_title` ({language: title})."""
+        story with its event's `event_title` ({language: title}), each MP follow-up with what
+        became of the broadcast asking it (`_followup_delivery`)."""
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
             order = PERSONAL_ORDER.get(table, "rowid")
@@ -269,9 +293,11 @@ class SupporterStore(Store):
             if rows:
                 found[table] = rows
         for delivery in found.get("deliveries", []):
-            (delivery["kind"],) = self.db.execute(
-                "SELECT kind FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
+            delivery["kind"], delivery["broadcast_status"] = self.db.execute(
+                "SELECT kind, status FROM broadcasts WHERE id = ?", [delivery["broadcast_id"]]
             ).fetchone()
+        for followup in found.get("mp_followups", []):
+            followup.update(self._followup_delivery(followup))
         for action in found.get("actions", []):
             action["constituency_name"] = self.constituency_name(action["constituency_code"])
         for lobby_row in found.get("lobby_rsvps", []) + found.get("lobby_stories", []):
@@ -281,6 +307,20 @@ class SupporterStore(Store):
             lobby_row["event_title"] = json.loads(title)
         found.update(self._conversation_rows(user_id))
         return found
+
+    def _followup_delivery(self, followup: dict[str, Any]) -> dict[str, Any]:
+        """What became of the broadcast asking an MP follow-up (None for one not put in any):
+        `broadcast_status` (bot.delivery's: 'preparing', 'running', 'done'...), and the
+        supporter's delivery in it, `delivery_status` ('pending', 'sent', 'skipped'...; None
+        while not written, or if they were left out of its recipients), `delivery_error` (why
+        it was skipped) and `delivered_at`, when that outcome was recorded."""
+        row = self.db.execute(
+            "SELECT b.status, d.status, d.error, d.updated_at FROM broadcasts b"
+            " LEFT JOIN deliveries d ON d.broadcast_id = b.id AND d.user_id = ? WHERE b.id = ?",
+            [followup["user_id"], followup["broadcast_id"]],
+        ).fetchone()
+        keys = ("broadcast_status", "delivery_status", "delivery_error", "delivered_at")
+        return dict(zip(keys, row or (None,) * len(keys), strict=True))
 
     def _conversation_rows(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
         """Conversations whose key (a JSON list of chat and user ids) names this supporter."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.consent import DAILY_PROMPT
 from bot.delivery import DeliveryReport
 from bot.storage import Storage
 from messages import daily as words
+from tests.support import social
 from tests.support.fakes import (
     CHANNEL_ID,
     X_CREDENTIALS,
@@ -192,8 +194,9 @@ async def test_without_channel_or_x_settings_nothing_is_posted_outside_telegram(
         (
             403,
             {
-                "detail": "You are not allowed to create a Tweet with duplicate content.",
-                "type": "about:blank",
+                "detail": "Your client app is not configured with the appropriate oauth1 app"
+                " permissions for this endpoint.",
+                "type": "https://api.twitter.com/2/problems/oauth1-permissions",
                 "title": "Forbidden",
                 "status": 403,
             },
@@ -255,3 +258,70 @@ async def test_a_failed_channel_post_is_tried_again_only_after_a_restart(tmp_pat
         after_restart = data.storage.daily_run(THIRD_DAY.isoformat())["channel_status"]
     assert (attempts, failed) == (1, daily.FAILED)
     assert after_restart == daily.POSTED
+
+
+# --- against a loopback X: tweepy's real session over a socket (tests/support/social.py) ----------
+
+
+@pytest.fixture
+async def loopback_x():
+    async with social.FakeX() as x:
+        yield x
+
+
+def loopback_settings(tmp_path, x: social.FakeX, **overrides: object) -> Settings:
+    credentials = {name.lower(): value for name, value in social.X_CREDENTIALS.items()}
+    return make_settings(tmp_path, x_api_url=x.url, **credentials, **overrides)
+
+
+async def test_a_post_that_reached_x_before_a_crash_is_not_posted_again(tmp_path, loopback_x):
+    settings = loopback_settings(tmp_path, loopback_x)
+    async with running_bot(settings) as chat:
+        data = chat.app.bot_data
+        await run_third_day(chat, settings)
+        # The process dies after X took the post, before it was recorded: 'posting' is left.
+        data.storage.record_daily_post(THIRD_DAY.isoformat(), daily.X, daily.POSTING)
+        daily.recover(data.storage, THIRD_DAY)  # what the next start does
+        await run_third_day(chat, settings)
+        run = data.storage.daily_run(THIRD_DAY.isoformat())
+    # X refused the same text again; that is the proof it is out, not a failure.
+    assert loopback_x.posts == [words.x_text(data.campaign, "StepUpBot", 3)]
+    assert loopback_x.refused_duplicates == 1
+    assert run["x_status"] == daily.POSTED
+
+
+X_TOOK_IT_UNREADABLY = {
+    "html": social.html_page(201),
+    "other-shape": social.Fault("status", 201, {"errors": [{"message": "Internal error"}]}),
+}
+
+
+@pytest.mark.parametrize("fault", X_TOOK_IT_UNREADABLY.values(), ids=X_TOOK_IT_UNREADABLY.keys())
+async def test_a_post_x_took_with_an_unreadable_answer_is_recorded_once_without_a_traceback(
+    tmp_path, loopback_x, caplog, fault
+):
+    loopback_x.fault = fault
+    settings = loopback_settings(tmp_path, loopback_x)
+    caplog.set_level(logging.INFO, logger="bot.daily")
+    async with running_bot(settings) as chat:
+        await run_third_day(chat, settings)
+        run = chat.app.bot_data.storage.daily_run(THIRD_DAY.isoformat())
+    assert run["x_status"] == daily.POSTED  # a 2xx: X has it, the next start must not post it
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.daily" and "X" in r.message]
+    assert len(lines) == 1 and "unreadable" in lines[0]
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+async def test_the_x_client_is_made_off_the_event_loop(tmp_path, loopback_x, monkeypatch):
+    # Its first making imports tweepy (60 ms or more), at the prompt time, when supporters write.
+    threads = []
+    make = daily.x_client
+
+    def spy(settings: Settings):
+        threads.append(threading.current_thread())
+        return make(settings)
+
+    monkeypatch.setattr(daily, "x_client", spy)
+    settings = loopback_settings(tmp_path, loopback_x)
+    assert await daily.post_to_x(settings, "Day 3 of 16") == daily.POSTED
+    assert threads and threads[0] is not threading.main_thread()

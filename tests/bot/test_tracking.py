@@ -8,10 +8,11 @@ The clock is frozen with time-machine and moved by hand.
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import datetime as dt
-import json
+import logging
 import re
+import threading
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -24,6 +25,7 @@ from bot import tracking
 from bot.config import Settings
 from bot.storage import Storage
 from messages import trends
+from tests.support import social
 from tests.support.fakes import X_ERRORS, x_answer, x_rate_limited
 from tests.support.figures import hashtag_counts
 
@@ -63,10 +65,6 @@ def answer(payload: dict, status: int = 200, headers: dict | None = None) -> Cal
     return x_answer(status, payload, headers)
 
 
-def x_time(moment: dt.datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
 class FakeX:
     """api.twitter.com as tweepy sees it: /2/tweets/counts/recent and /2/tweets/search/recent."""
 
@@ -88,23 +86,10 @@ class FakeX:
         tweet_id = str(((ms - X_EPOCH_MS) << 22) + self._sequence)
         user_id = str(1000 + self._sequence % 3)
         self.users[user_id] = {"id": user_id, "name": "Supporter", "username": f"user{user_id}"}
+        text = text or " ".join(f"#{tag}" for tag in hashtags)
         for hashtag in hashtags:
             self.tweets.setdefault(hashtag, []).append(
-                {
-                    "id": tweet_id,
-                    "text": text or " ".join(f"#{tag}" for tag in hashtags),
-                    "created_at": x_time(at),
-                    "author_id": user_id,
-                    "edit_history_tweet_ids": [tweet_id],
-                    "public_metrics": {
-                        "retweet_count": 0,
-                        "reply_count": 0,
-                        "like_count": likes,
-                        "quote_count": 0,
-                        "bookmark_count": 0,
-                        "impression_count": likes * 20,
-                    },
-                }
+                social.tweet_json(tweet_id, text, at, user_id, likes)
             )
         return tweet_id
 
@@ -142,8 +127,8 @@ class FakeX:
             hour = tracking.floor_hour(start)
             buckets.append(
                 {
-                    "end": x_time(min(hour + dt.timedelta(hours=1), end)),
-                    "start": x_time(start),
+                    "end": social.x_time(min(hour + dt.timedelta(hours=1), end)),
+                    "start": social.x_time(start),
                     "tweet_count": self.hourly[(hashtag, hour)],
                 }
             )
@@ -513,15 +498,7 @@ async def test_an_unreadable_x_answer_is_reported_once_like_any_failure(
 
 
 def fake_jwt(did: str) -> str:
-    def part(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    payload = {"scope": "com.atproto.appPass", "sub": did, "iat": 1764000000, "exp": 1900000000}
-    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.c2lnbmF0dXJl"
-
-
-def bsky_time(moment: dt.datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return social.jwt(did, "com.atproto.appPass", 1764000000, 1900000000)
 
 
 class FakeBluesky:
@@ -542,25 +519,16 @@ class FakeBluesky:
         )
 
     def post(self, tags: list[str], at: dt.datetime, *, likes: int = 0) -> str:
-        rkey = f"3l{len(self.posts):011d}"
-        did = f"did:plc:author{len(self.posts) % 2}"
-        view = {
-            "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
-            "cid": "bafyreib2rxk3rh6kzwq4bzl2yvfqxqhlwz6vp5hyrdmmwqxkgsbq5mqjvq",
-            "author": {"did": did, "handle": f"author{len(self.posts) % 2}.bsky.social"},
-            "record": {
-                "$type": "app.bsky.feed.post",
-                "text": " ".join(f"#{tag}" for tag in tags),
-                "createdAt": bsky_time(at),
-                "langs": ["en"],
-            },
-            "replyCount": 0,
-            "repostCount": 0,
-            "likeCount": likes,
-            "quoteCount": 0,
-            "indexedAt": bsky_time(at + dt.timedelta(seconds=1)),
-            "labels": [],
-        }
+        author = len(self.posts) % 2
+        text = " ".join(f"#{tag}" for tag in tags)
+        view = social.post_view(
+            f"3l{len(self.posts):011d}",
+            f"did:plc:author{author}",
+            f"author{author}.bsky.social",
+            text,
+            at,
+            likes,
+        )
         self.posts.append((set(tags), view))
         return view["uri"]
 
@@ -590,35 +558,8 @@ class FakeBluesky:
         return httpx.Response(404, json={"error": "MethodNotImplemented"})
 
     def _session(self) -> dict:
-        return {
-            "did": self.DID,
-            "handle": "stepup.bsky.social",
-            "email": "team@example.org",
-            "emailConfirmed": True,
-            "accessJwt": fake_jwt(self.DID),
-            "refreshJwt": fake_jwt(self.DID),
-            "active": True,
-            "didDoc": {
-                "@context": ["https://www.w3.org/ns/did/v1"],
-                "id": self.DID,
-                "alsoKnownAs": ["at://stepup.bsky.social"],
-                "verificationMethod": [
-                    {
-                        "id": f"{self.DID}#atproto",
-                        "type": "Multikey",
-                        "controller": self.DID,
-                        "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
-                    }
-                ],
-                "service": [
-                    {
-                        "id": "#atproto_pds",
-                        "type": "AtprotoPersonalDataServer",
-                        "serviceEndpoint": self.PDS,
-                    }
-                ],
-            },
-        }
+        token = fake_jwt(self.DID)
+        return social.session_json(self.DID, "stepup.bsky.social", token, token, self.PDS)
 
     def _search(self, params: dict[str, list[str]]) -> dict:
         tags = set(params["tag"])
@@ -819,3 +760,200 @@ def test_day_change_compares_each_hashtag_with_the_day_before(storage):
         ("16Days", {"x": 75, "bluesky": 5}, 80, 50),
         ("StepUpMigrantWomen", {"x": 3}, 3, 0),
     ]
+
+
+# --- against loopback X and Bluesky: the real clients over a socket (tests/support/social.py) --
+
+
+@pytest.fixture
+async def loopback():
+    """A loopback X and Bluesky, the sources pointed at them, and short timeouts: a second of
+    silence is a timeout, ten seconds for a whole answer."""
+    async with social.FakeX() as x, social.FakeBluesky() as bluesky:
+        yield x, bluesky
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch):
+    monkeypatch.setattr(tracking, "REQUEST_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(tracking, "ANSWER_DEADLINE_SECONDS", 3)
+
+
+def loopback_sources(x: social.FakeX, bluesky: social.FakeBluesky) -> tracking.Sources:
+    return tracking.build_sources(
+        make_settings(
+            x_bearer_token=social.X_BEARER,
+            x_api_url=x.url,
+            bluesky_handle=social.BLUESKY_HANDLE,
+            bluesky_app_password=social.BLUESKY_PASSWORD,
+            bluesky_api_url=bluesky.url,
+        )
+    )
+
+
+async def poll_loopback(
+    sources: tracking.Sources, storage: Storage, campaign
+) -> tracking.PollReport:
+    settings = make_settings(x_daily_request_budget=1000)
+    # Never wait for ever: a poll that hangs fails the test instead.
+    return await asyncio.wait_for(
+        tracking.poll_once(
+            settings, campaign, storage, x_source=sources.x, bluesky_source=sources.bluesky
+        ),
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("refresh_too", "sign_ins"),
+    [(False, 1), (True, 2)],
+    ids=["refreshed", "refresh-refused-signs-in-again"],
+)
+async def test_a_bluesky_session_ended_early_is_refreshed_or_renewed_within_the_poll(
+    storage, one_tag, loopback, refresh_too, sign_ins
+):
+    x, bluesky = loopback
+    sources = loopback_sources(x, bluesky)
+    await poll_loopback(sources, storage, one_tag)
+    bluesky.post("16Days", dt.datetime.now(UTC))
+    # Bluesky forgets the access token (and the refresh token) long before their time.
+    bluesky.expire_sessions(refresh_too=refresh_too)
+
+    report = await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+
+    assert (report.alerts, report.new_posts) == ([], 1)
+    assert bluesky.calls("refreshSession") == 1  # once, then the app password once at most
+    assert bluesky.calls("createSession") == sign_ins
+
+
+async def test_a_bluesky_outage_does_not_use_the_app_password_at_every_poll(
+    storage, one_tag, loopback
+):
+    x, bluesky = loopback
+    sources = loopback_sources(x, bluesky)
+    await poll_loopback(sources, storage, one_tag)
+    bluesky.fault = social.server_error(502)
+    for _ in range(3):
+        await poll_loopback(sources, storage, one_tag)
+    bluesky.fault = None
+    report = await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+
+    assert report.recovered == ["bluesky"]
+    # createSession allows 30 sign-ins in 5 minutes and 300 a day: the session outlives outages.
+    assert bluesky.calls("createSession") == 1
+
+
+async def test_a_wrong_or_revoked_app_password_is_said_and_tried_once_a_poll(
+    storage, one_tag, loopback
+):
+    x, bluesky = loopback
+    bluesky.password = "another-pass-word"
+    sources = loopback_sources(x, bluesky)
+    reports = [await poll_loopback(sources, storage, one_tag) for _ in range(2)]
+    await sources.aclose()
+    assert [[(a.source, a.problem) for a in r.alerts] for r in reports] == [
+        [("bluesky", "unauthorized")],
+        [],
+    ]
+    assert bluesky.calls("createSession") == 2 and bluesky.calls("searchPosts") == 0
+
+
+SILENT = {
+    "no-answer": social.Fault("hang"),
+    "trickle": social.Fault("trickle"),
+    "closed": social.Fault("close"),
+}
+
+
+@pytest.mark.parametrize("fault", SILENT.values(), ids=SILENT.keys())
+@pytest.mark.parametrize("service", ["x", "bluesky"])
+async def test_a_source_that_never_answers_is_given_up_in_time_and_reported_once(
+    storage, one_tag, loopback, short_timeouts, caplog, service, fault
+):
+    x, bluesky = loopback
+    server = {"x": x, "bluesky": bluesky}[service]
+    server.fault = fault
+    sources = loopback_sources(x, bluesky)
+    caplog.set_level(logging.INFO)
+
+    reports = [await poll_loopback(sources, storage, one_tag) for _ in range(2)]
+    await sources.aclose()
+
+    assert [[(a.source, a.problem) for a in r.alerts] for r in reports] == [
+        [(service, "network")],
+        [],
+    ]
+    # One request a poll, no retry (aiohttp alone sends a GET once more on a dropped connection).
+    assert len(server.requests) <= 2 * 2
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 2 and all(service in line for line in failures)
+    assert not any(secret in caplog.text for secret in social.SECRETS)
+
+
+AN_HOUR_AWAY = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+ANSWERS = {
+    "x-500": ("x", social.server_error(500), "server_error"),
+    "x-502-html": ("x", social.html_page(502), "server_error"),
+    "x-429-an-hour": ("x", social.x_rate_limited(AN_HOUR_AWAY), "rate_limited"),
+    "x-200-html": ("x", social.html_page(200), "unexpected"),
+    "x-200-other-shape": ("x", social.Fault("status", 200, {"data": {"id": "1"}}), "unexpected"),
+    "x-401": ("x", social.Fault("status", 401, social.X_UNAUTHORIZED), "unauthorized"),
+    "x-403": ("x", social.Fault("status", 403, X_ERRORS[403]), "forbidden"),
+    "bluesky-503": ("bluesky", social.server_error(503), "server_error"),
+    "bluesky-502-html": ("bluesky", social.html_page(502), "server_error"),
+    "bluesky-429-an-hour": ("bluesky", social.bluesky_rate_limited(AN_HOUR_AWAY), "rate_limited"),
+    "bluesky-200-html": ("bluesky", social.html_page(200), "unexpected"),
+    "bluesky-200-other-shape": (
+        "bluesky",
+        social.Fault("status", 200, {"feed": []}, paths=("searchPosts",)),
+        "unexpected",
+    ),
+}
+
+
+@pytest.mark.parametrize(("service", "fault", "problem"), ANSWERS.values(), ids=ANSWERS.keys())
+async def test_each_answer_a_service_fails_with_is_one_alert_and_the_other_source_goes_on(
+    storage, one_tag, loopback, service, fault, problem
+):
+    x, bluesky = loopback
+    now = dt.datetime.now(UTC)
+    x.tweet("16Days", now - dt.timedelta(minutes=5))
+    bluesky.post("16Days", now - dt.timedelta(minutes=5))
+    {"x": x, "bluesky": bluesky}[service].fault = fault
+    sources = loopback_sources(x, bluesky)
+
+    reports = [await poll_loopback(sources, storage, one_tag) for _ in range(2)]
+    await sources.aclose()
+
+    assert [[(a.source, a.problem) for a in r.alerts] for r in reports] == [
+        [(service, problem)],
+        [],
+    ]
+    if problem == "rate_limited":
+        assert reports[0].alerts[0].resume_at == AN_HOUR_AWAY
+        assert reports[1].skipped == {service: "rate_limited"}
+    other = {"x": "bluesky", "bluesky": "x"}[service]
+    assert [post["source"] for post in stored_posts(storage)] == [other]
+
+
+async def test_atproto_builds_its_answer_models_off_the_event_loop_once(
+    storage, one_tag, loopback, monkeypatch
+):
+    # atproto builds a model at its first use (100-250 ms): on the loop, every supporter waits.
+    x, bluesky = loopback
+    threads = []
+    build = tracking._build_bluesky_models
+
+    def spy() -> None:
+        threads.append(threading.current_thread())
+        build()
+
+    monkeypatch.setattr(tracking, "_build_bluesky_models", spy)
+    sources = loopback_sources(x, bluesky)
+    bluesky.expire_sessions()
+    for _ in range(2):
+        await poll_loopback(sources, storage, one_tag)
+    await sources.aclose()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import pytest
@@ -8,9 +9,11 @@ from hypothesis import strategies as st
 
 from bot.app.offline import Fault
 from bot.consent import DAILY_PROMPT, UPDATES, WHATS_NEXT
+from bot.delivery import Audience
 from bot.mps import looks_like_postcode
+from bot.stats import gather_stats
 from messages import consent, keyboards
-from tests.support.harness import make_settings, running_bot, tags_in
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot, tags_in
 
 
 async def test_start_greets_in_telegram_language_and_asks_for_opt_in(chat):
@@ -181,3 +184,78 @@ async def test_any_text_outside_a_journey_gets_a_kind_escaped_answer(chat, typed
     expected = "looks like a postcode" if looks_like_postcode(typed) else "didn't understand"
     assert expected in answer
     assert tags_in(answer) <= {"b", "i", "a", "code"}  # nothing from the input became markup
+
+
+# --- organisers who never started as supporters -------------------------------------------------
+
+
+async def choose_as_organiser(chat, code: str) -> list:
+    """An organiser who never sent /start asks for /language and presses `code`."""
+    await chat.send(ORGANISER_ID, "/language")
+    return await chat.press(ORGANISER_ID, f"{keyboards.LANGUAGE_PREFIX}{code}")
+
+
+async def test_an_organiser_who_never_started_works_in_the_language_they_choose(chat):
+    replies = await choose_as_organiser(chat, "pt")
+    texts = [call.text for call in replies if call.method == "sendMessage"]
+    assert texts == ["Pronto: a partir de agora falo com você em português."]  # no welcome
+    stats = await chat.send(ORGANISER_ID, "/stats")
+    assert "<b>Pessoas apoiadoras</b>: 0" in stats[0].text
+    await chat.send(ORGANISER_ID, "/broadcast")
+    assert "Nova mensagem em massa" in chat.last_text(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, f"{keyboards.LANGUAGE_PREFIX}es")  # mid-composer: carries on
+    assert "Nuevo envío masivo" in chat.last_text(ORGANISER_ID)
+    assert chat.storage.language_of(ORGANISER_ID) == "es"  # what jobs tell organisers in
+    assert chat.storage.get_supporter(ORGANISER_ID) is None
+
+
+async def test_an_organisers_language_makes_them_no_supporter_and_no_recipient(chat):
+    await chat.send(1, "/start")
+    await chat.press(1, consent.OPTIN_BOTH)
+    await choose_as_organiser(chat, "es")
+    now = dt.datetime.now(dt.UTC)
+    stats = gather_stats(chat.storage, chat.app.bot_data.campaign, now)
+    assert stats.funnel["started"] == 1
+    for subject in (None, DAILY_PROMPT, UPDATES, WHATS_NEXT):
+        everyone = Audience().selection(subject)
+        assert chat.storage.count_audience(everyone) <= 1, subject
+    assert chat.storage.count_audience(Audience(languages=("es",)).selection(None)) == 0
+
+
+async def test_an_organisers_language_moves_to_their_row_when_they_start(chat):
+    await choose_as_organiser(chat, "es")
+    await chat.send(ORGANISER_ID, "/start")
+    assert "bienvenida" in chat.texts(ORGANISER_ID)[-2]
+    assert chat.storage.get_supporter(ORGANISER_ID)["language"] == "es"
+    assert "organiser_languages" not in chat.storage.personal_data(ORGANISER_ID)
+
+
+async def test_an_organiser_sees_and_erases_their_language_without_having_started(chat):
+    await choose_as_organiser(chat, "pt")
+    await chat.send(ORGANISER_ID, "/mydata")
+    page = chat.last_text(ORGANISER_ID)
+    assert "comandos da organização: Português" in page
+    assert keyboards.FORGET_ASK in chat.button_data(ORGANISER_ID)
+    await chat.press(ORGANISER_ID, keyboards.FORGET_ASK)
+    await chat.press(ORGANISER_ID, keyboards.FORGET_YES)
+    assert chat.storage.personal_data(ORGANISER_ID) == {}
+    assert chat.storage.chosen_language(ORGANISER_ID) is None
+    (stats,) = [call for call in await chat.send(ORGANISER_ID, "/stats")][:1]
+    assert "<b>Supporters</b>" in stats.text  # back to Telegram's language, English here
+
+
+async def test_someone_the_bot_keeps_nothing_about_is_told_so_by_forget(chat):
+    replies = await chat.send(1, "/forget")
+    assert replies[-1].text == "I keep nothing about you, so there is nothing to erase."
+    assert not replies[-1].buttons
+    await chat.send(ORGANISER_ID, "/forget")
+    assert "nothing to erase" in chat.last_text(ORGANISER_ID)
+
+
+async def test_the_menu_for_someone_who_never_started_says_how_to_begin(chat):
+    """No checklist of progress nobody made, and no buttons that would each refuse."""
+    for user_id in (1, ORGANISER_ID):
+        (reply,) = await chat.send(user_id, "/menu")
+        assert "opens once you send /start" in reply.text and not reply.buttons
+        assert "Your progress" not in reply.text
+    assert chat.storage.get_supporter(1) is None

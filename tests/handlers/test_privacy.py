@@ -349,6 +349,22 @@ async def test_p4_mydata_for_a_busy_supporter_is_split_within_telegrams_limit(ch
     assert replies[-1].buttons  # the way back to the menu, under the last part
 
 
+async def test_mydata_says_a_message_of_a_cancelled_broadcast_will_not_come(chat):
+    """A broadcast cancelled before someone's turn leaves their delivery pending for good: the
+    page says it was not sent, not that it is waiting."""
+    await onboard(chat, 1)
+    for number, status in ((1, "cancelled"), (2, "running")):
+        chat.storage.db["broadcasts"].insert(
+            {"id": number, "kind": "lobby_reminder", "status": status, "created_at": "2026-11-25"}
+        )
+        chat.storage.db["deliveries"].insert(
+            {"broadcast_id": number, "user_id": 1, "status": "pending", "updated_at": "2026-11-25"}
+        )
+    page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+    assert "lobby day reminder: not sent: the organisers cancelled it" in page
+    assert page.count("lobby day reminder: waiting to be sent") == 1  # the one still running
+
+
 def message_ids_sent(calls) -> set[int]:
     return {
         call.result["message_id"]
@@ -376,6 +392,47 @@ async def test_forget_deletes_every_message_the_bot_sent_in_the_last_48_hours(ch
         for message_id in call.params["message_ids"]
     }
     assert sent and sent <= deleted
+
+
+def deleted_ids(calls) -> set[int]:
+    return {
+        int(message_id)
+        for call in calls
+        if call.method == "deleteMessages"
+        for message_id in call.params["message_ids"]
+    }
+
+
+async def test_forget_deletes_a_reply_sent_before_its_update_failed_and_the_apology(chat):
+    """A newcomer's /start: the welcome goes, then Telegram refuses the question that follows
+    and the apology comes. The welcome (and their /start) were noted before the failure, so
+    /forget deletes them with the apology."""
+    chat.api.fail(
+        Fault(400, "Bad Request: can't parse entities"),
+        when=lambda call: call.method == "sendMessage" and "Daily prompt" in call.text,
+    )
+    start = chat.updates.message(1, "/start")
+    await chat.app.process_update(start)
+    welcome, apology = [call for call in chat.api.sent(1) if call.result]
+    assert "Welcome" in welcome.text and "Sorry" in apology.text
+    calls = await chat.press(1, keyboards.FORGET_YES)
+    assert {
+        start.message.message_id,
+        welcome.result["message_id"],
+        apology.result["message_id"],
+    } <= deleted_ids(calls)
+
+
+async def test_forget_deletes_a_reply_whose_note_the_database_refused_until_then(chat):
+    """A reply noted while the database refused writes is still waiting to be written when the
+    very next update is the press of "Erase everything": it is deleted too."""
+    await onboard(chat, 1)
+    chat.storage.db.execute("PRAGMA query_only = ON")  # the update's commit is refused
+    (help_reply,) = await chat.send(1, "/help")
+    chat.storage.db.execute("PRAGMA query_only = OFF")
+    calls = await chat.press(1, keyboards.FORGET_YES)
+    assert help_reply.result["message_id"] in deleted_ids(calls)
+    assert chat.storage.get_supporter(1) is None
 
 
 async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):

@@ -129,3 +129,28 @@ async def test_with_no_organisers_configured_nobody_gets_trends(tmp_path, api):
     assert [call.method for call in replies] == ["sendMessage"]
     assert "only for campaign organisers" in replies[0].text
     assert api.files == []
+
+
+@pytest.mark.parametrize(
+    ("language", "since"),
+    [
+        ("en", "Nothing has come from X since 07:40 UTC on 27 November"),
+        ("pt", "Desde as 07:40 UTC de 27 de novembro não chega nada do X"),
+        ("es", "Desde las 07:40 UTC del 27 de noviembre no llega nada de X"),
+    ],
+)
+async def test_trends_says_since_when_a_source_has_been_silent_rather_than_show_a_fall(
+    chat, clock, language, since
+):
+    seed(chat.storage)
+    await chat.send(ORGANISER_ID, "/start", language_code=language)
+    clock.move_to(NOW.replace(hour=7, minute=40))
+    chat.storage.raise_tracking_alert("x", "server_error", "503")
+    clock.move_to(NOW.replace(hour=9))
+    chat.storage.raise_tracking_alert("x", "network", "TimeoutError")  # the outage goes on
+    clock.move_to(NOW)
+
+    _, digest = await chat.send(ORGANISER_ID, "/trends", language_code=language)
+
+    assert since in digest.text
+    assert digest.text.count(since) == 1  # one line for the source, however many problems

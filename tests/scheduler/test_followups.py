@@ -354,3 +354,118 @@ async def test_after_the_campaign_only_those_who_agreed_to_what_comes_next_are_a
         with later(TWO_WEEKS_ON):  # 15 December: the campaign ended on the 10th
             await run_followups(chat)
     assert questions(chat, 1) == [] and len(questions(chat, 2)) == 1
+
+
+# --- what /mydata says of the question ----------------------------------------------------------
+
+
+def asking(chat, uid: int) -> list:
+    """The questions sent (not /mydata's pages, which name them too)."""
+    return [call for call in chat.api.sent(uid) if ASKED_PREFIX in str(call.buttons)]
+
+
+async def followup_line(chat, uid: int) -> str:
+    """The line of /mydata about the letter's "Did your MP reply?"."""
+    page = "\n".join(call.text for call in await chat.send(uid, "/mydata"))
+    (line,) = [line for line in page.splitlines() if line.startswith("Letter sent")]
+    return line
+
+
+async def queued(chat, monkeypatch) -> int:
+    """Bring the follow-up due and put it in its broadcast, with nothing sent yet."""
+    with monkeypatch.context() as patched, later(TWO_WEEKS_ON):
+        patched.setattr(broadcasts, "start", lambda app, broadcast_id: None)
+        await run_followups(chat)
+    return followup(chat, 1)["broadcast_id"]
+
+
+async def test_mydata_says_the_question_is_queued_until_it_is_sent_then_asked(chat, monkeypatch):
+    await letter_sent(chat, 1)
+    assert "I'll ask you once, on 26 November 2026" in await followup_line(chat, 1)
+    broadcast_id = await queued(chat, monkeypatch)
+    assert "waiting its turn" in await followup_line(chat, 1)
+    assert await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules) == 1
+    assert "waiting its turn" in await followup_line(chat, 1)
+    with later(TWO_WEEKS_ON):
+        await broadcasts.start(chat.app, broadcast_id)
+    assert len(asking(chat, 1)) == 1
+    assert "asked on 26 November 2026, no answer yet" in await followup_line(chat, 1)
+
+
+async def test_mydata_says_a_question_skipped_at_its_turn_was_never_asked(chat, monkeypatch):
+    """Queued, then /stop before its turn: the delivery is skipped, and /mydata says so rather
+    than "asked"."""
+    await letter_sent(chat, 1)
+    broadcast_id = await queued(chat, monkeypatch)
+    await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
+    await chat.send(1, "/stop")
+    await broadcasts.start(chat.app, broadcast_id)
+    assert asking(chat, 1) == []
+    line = await followup_line(chat, 1)
+    assert line.endswith("the question was not sent to you: you had sent /stop.")
+    assert "asked" not in line
+
+
+async def test_mydata_says_a_question_left_out_of_its_broadcast_was_never_asked(
+    chat, monkeypatch
+):
+    await letter_sent(chat, 1)
+    broadcast_id = await queued(chat, monkeypatch)
+    chat.storage.mark_blocked(1)  # left out when its recipients are fixed
+    await broadcasts.start(chat.app, broadcast_id)
+    assert asking(chat, 1) == []
+    assert (await followup_line(chat, 1)).endswith("the question was not sent to you.")
+
+
+async def test_mydata_says_a_refused_question_was_not_delivered(chat):
+    await letter_sent(chat, 1)
+    chat.api.fail(
+        Fault(403, "Forbidden: bot was blocked by the user"),
+        when=lambda call: call.method == "sendMessage" and call.chat_id == 1,
+    )
+    await asked(chat, 1)
+    line = await followup_line(chat, 1)  # writing again unblocks them
+    assert line.endswith("not sent to you: the bot was blocked.")
+
+
+async def test_mydata_says_a_question_that_timed_out_may_not_have_arrived(chat):
+    await letter_sent(chat, 1)
+    chat.api.fail(Fault("timeout"), when=lambda call: call.method == "sendMessage")
+    await asked(chat, 1)
+    assert "can't tell whether it reached you" in await followup_line(chat, 1)
+
+
+async def test_mydata_says_a_stop_after_the_letter_means_no_question(chat):
+    await letter_sent(chat, 1)
+    await chat.send(1, "/stop")
+    assert (await followup_line(chat, 1)).endswith("you sent /stop after it, so I won't ask you.")
+
+
+async def test_mydata_says_a_question_due_after_the_campaign_needs_what_comes_next(chat):
+    with time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)):
+        await letter_sent(chat, 1)
+        line = await followup_line(chat, 1)
+        assert "the campaign will be over by 15 December 2026" in line
+        chat.storage.set_consents(1, {WHATS_NEXT: True}, "test-wording")
+        assert "I'll ask you once, on 15 December 2026" in await followup_line(chat, 1)
+
+
+async def test_mydata_tells_the_stage_of_the_question_in_portuguese(chat, monkeypatch):
+    await chat.send(1, "/start", language_code="pt-br")
+    await chat.press(1, consent.OPTIN_NONE, language_code="pt-br")
+    chat.app.user_data[1][HANDED_OVER] = WESTMINSTER.name
+    await chat.press(1, SENT, language_code="pt-br")
+    await queued(chat, monkeypatch)
+    page = "\n".join(call.text for call in await chat.send(1, "/mydata", language_code="pt-br"))
+    assert "a pergunta está na fila para ser enviada a você" in page
+
+
+async def test_mydata_says_a_question_whose_sending_was_cancelled_was_never_asked(
+    chat, monkeypatch
+):
+    await letter_sent(chat, 1)
+    broadcast_id = await queued(chat, monkeypatch)
+    await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
+    assert chat.storage.cancel_broadcast(broadcast_id)  # an organiser's Cancel, say
+    line = await followup_line(chat, 1)
+    assert line.endswith("the question was not sent to you: its sending was cancelled.")
