@@ -64,6 +64,8 @@ PERSONAL_ORDER = {
     "deliveries": "updated_at",
     "chat_messages": "at",
 }
+# What orders rows of the same moment: their rowid, but chat_messages has none (WITHOUT ROWID).
+TIEBREAK = {"chat_messages": "message_id"}
 
 
 class SupporterStore(Store):
@@ -292,8 +294,9 @@ class SupporterStore(Store):
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
             order = PERSONAL_ORDER.get(table, "rowid")
+            tiebreak = TIEBREAK.get(table, "rowid")
             rows = self.rows(
-                f"SELECT * FROM [{table}] WHERE {where} ORDER BY {order}, rowid", [user_id]
+                f"SELECT * FROM [{table}] WHERE {where} ORDER BY {order}, {tiebreak}", [user_id]
             )
             if rows:
                 found[table] = rows

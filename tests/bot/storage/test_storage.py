@@ -168,3 +168,29 @@ async def test_a_write_that_fails_half_way_leaves_nothing_and_the_next_one_lands
         db.execute("INSERT INTO flags (key, value) VALUES ('whole', 'yes')")
     assert storage.get_flag("half") is None
     assert storage.get_flag("whole") == "yes"
+
+
+def test_conversations_and_message_ids_survive_the_move_to_without_rowid_tables(tmp_path):
+    """Migration 0023 rebuilds the two tables written after nearly every update: a supporter's
+    journey and the messages /forget would delete are all still there after the upgrade, the
+    messages in the order they were sent, and new ones are written alongside."""
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0023_chat_state_without_rowid")
+    old["conversations"].insert({"name": "mp", "key": "[7, 7]", "state": '"name"'})
+    sent = [(7, 12, "2026-12-05T10:00:01+00:00"), (7, 11, "2026-12-05T10:00:00+00:00")]
+    old["chat_messages"].insert_all(
+        {"chat_id": chat, "message_id": message, "at": at} for chat, message, at in sent
+    )
+    old.close()
+    storage = Storage.open(path)
+    assert storage.load_conversations("mp") == {(7, 7): "name"}
+    storage.record_chat_messages([(7, 13)])
+    rows = storage.personal_data(7)["chat_messages"]
+    assert [row["message_id"] for row in rows] == [11, 12, 13]
+    for table in ("conversations", "chat_messages"):
+        (schema,) = storage.db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", [table]
+        ).fetchone()
+        assert schema.endswith("WITHOUT ROWID")
+    assert storage.integrity() == "ok"
