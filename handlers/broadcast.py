@@ -18,7 +18,6 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -40,6 +39,7 @@ from bot.delivery import (
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
+    ButtonHandler,
     Handler,
     answer,
     journey,
@@ -494,8 +494,8 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 
 
 def conversation() -> ConversationHandler:
-    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
-        return CallbackQueryHandler(organiser_only(callback), pattern=f"^{pattern}")
+    def button(pattern: str, callback: Handler) -> ButtonHandler:
+        return ButtonHandler(organiser_only(callback), pattern=f"^{pattern}")
 
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -219,12 +219,45 @@ class Store:
         """A transaction holding the write lock from its first statement, for a read-then-write
         (why: see the package docstring)."""
         self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._ending():
             yield self.db
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[Database]:
+        """`immediate`, begun without the event loop ever waiting for the write lock: at once
+        when no other connection holds it, else once it is free, waited for in a worker thread
+        as `writable` does. For the writes after every update, where it spares `writable`'s
+        probe, a transaction on another connection (about 8 µs of CPU). Raises sqlite3.Error
+        as the writes do; the transaction is then rolled back."""
+        if not self._begun_at_once():
+            await asyncio.to_thread(self._wait_for_write_lock)
+            self.db.execute("BEGIN IMMEDIATE")
+        with self._ending():
+            yield self.db
+
+    def _begun_at_once(self) -> bool:
+        conn = self.db.conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return True
+
+    @contextlib.contextmanager
+    def _ending(self) -> Iterator[None]:
+        """Commit the open transaction, or roll it back if the block (or the commit) raises."""
+        try:
+            yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # sqlite-utils' query() wraps every SELECT in a savepoint and insert() looks the table up
     # in sqlite_master each call; on the per-update path that was most of our SQL time, so
