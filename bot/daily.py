@@ -263,6 +263,11 @@ class DayStatus:
     def left(self) -> int:
         return self.counts.get(delivery.PENDING, 0) + self.counts.get("sending", 0)
 
+    @property
+    def going_out(self) -> bool:
+        """Started and not ended: its recipients being found, or its messages being sent."""
+        return self.broadcast_status not in ("done", delivery.CANCELLED)
+
 
 def late_subscribers(storage: Storage, date: dt.date) -> int:
     """How many agreed to the daily prompt after the date's prompt started going out, and so

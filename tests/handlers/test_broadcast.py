@@ -493,7 +493,7 @@ async def test_a_broadcast_being_prepared_says_so_everywhere_and_cancelling_it_s
     chat, clock, monkeypatch
 ):
     """Starting a broadcast writes its recipients a slice of supporters at a time (5,000 at
-    scale; one here), for seconds at 100,000 supporters. Meanwhile the organiser already has
+    scale; one here), serving supporters between slices. Meanwhile the organiser already has
     the progress message, saying it is being prepared; /broadcast list and /stats say
     "preparing", with no total (the total so far counts only the recipients written yet).
     Cancelled then, nobody gets it, and the alert and the report say so, with no figures."""

@@ -98,7 +98,8 @@ async def test_someone_who_blocked_the_bot_before_their_turn_is_counted_as_block
 async def test_todays_prompt_still_finding_its_recipients_shows_no_figures_yet(chat):
     """While the day's recipients are being written (a slice of supporters at a time), the
     overview says so: counts then would be of those written so far, and everyone not yet
-    written would pass for someone who agreed after it went out."""
+    written would pass for someone who agreed after it went out. "Send today's now" (a button
+    from before) sends nothing more and says it is going out, not that it has gone out."""
     for user_id in (SUPPORTER, 2, 3):
         await opt_in(chat, user_id)
     broadcast_id = delivery.create_broadcast(
@@ -115,6 +116,10 @@ async def test_todays_prompt_still_finding_its_recipients_shows_no_figures_yet(c
     assert "Subscribers sent it" not in overview
     assert "after today's went out" not in overview
     assert schedule.SEND not in chat.button_data(ORGANISER_ID)
+    for button in (schedule.SEND, schedule.SEND_CONFIRMED):
+        await chat.press(ORGANISER_ID, button)
+        assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.going_out")
+    assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
 
 
 async def test_the_schedule_speaks_the_organisers_language(chat):

@@ -84,7 +84,8 @@ def after_slices(storage, slices: int, then: Callable[[], None]) -> None:
 
 class HeldPreparation:
     """Holds a broadcast's run after the first slice of its recipients is written, while it is
-    still preparing, until `release()`: the state a large broadcast is in for seconds.
+    still preparing, until `release()`: a large broadcast's state while supporters keep the bot
+    busy between its slices.
 
     The run waits where it waits for the database between slices (`Storage.writable`), in the
     run's own task (`scheduler.broadcasts.start` names it), so supporters' updates are not held.
