@@ -23,7 +23,17 @@ import httpx
 from telegram import InlineKeyboardMarkup
 
 from bot.consent import FOLLOWUP_KIND
-from bot.delivery import PENDING, SENT, UNKNOWN, Audience, attach_keyboards, create_broadcast
+from bot.delivery import (
+    CANCELLED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNKNOWN,
+    Audience,
+    attach_keyboards,
+    create_broadcast,
+)
 from bot.storage import utcnow
 
 if TYPE_CHECKING:
@@ -78,7 +88,7 @@ REPLY_OUTCOMES = ("supportive", "unsupportive", "form_letter", REPLY_NOT_YET, "n
 # Where a letter's "Did your MP reply?" stands, as /mydata tells it (`followup_stage`): answered;
 # to be asked on its day, or then only if they chose what comes next (the campaign being over
 # by then), or not at all (/stop since the letter); queued in the broadcast asking it; asked;
-# sent without knowing whether it arrived; not asked (left out, skipped or refused).
+# sent without knowing whether it arrived; not asked (left out, skipped, refused or cancelled).
 ANSWERED, WAITING, AFTER_CAMPAIGN, STOPPED = "answered", "waiting", "after_campaign", "stopped"
 QUEUED, ASKED, UNSURE, NOT_ASKED = "queued", "asked", "unsure", "not_asked"
 # A broadcast whose recipients may not all be written yet.
@@ -114,33 +124,42 @@ def start_followups(
 
 def followup_stage(
     followup: Mapping[str, Any], supporter: Mapping[str, Any], rules: Rules
-) -> str:
+) -> tuple[str, str | None]:
     """Where the supporter's follow-up stands (a row of `Storage.personal_data`, with what
-    became of the broadcast asking it): "asked" only once Telegram took the question, never
-    while it is only queued, nor when its delivery was skipped or refused."""
+    became of the broadcast asking it), and for one not asked why: its delivery's outcome or
+    skip reason, CANCELLED for a broadcast cancelled before their turn, None when they were
+    left out of its recipients. "Asked" only once Telegram took the question: never while it
+    is only queued, nor when its delivery was skipped, refused or cancelled."""
     if followup["outcome"]:
-        return ANSWERED
+        return ANSWERED, None
     if followup["broadcast_id"] is None:
         if followup["asked_at"]:
-            return UNSURE  # marked asked before its send, by versions before the delivery engine
+            return UNSURE, None  # marked asked before its send, before the delivery engine
         if supporter["stopped_at"] and supporter["stopped_at"] >= followup["sent_at"]:
-            return STOPPED
+            return STOPPED, None
         due = dt.datetime.fromisoformat(followup["due_at"])
         if rules.over(due) and not supporter["whats_next_opted_in"]:
-            return AFTER_CAMPAIGN
-        return WAITING
+            return AFTER_CAMPAIGN, None
+        return WAITING, None
     status = followup["delivery_status"]
-    if status is None:  # not among its recipients, or not written yet
-        return QUEUED if followup["broadcast_status"] in _RECIPIENTS_OPEN else NOT_ASKED
-    if status in (PENDING, "sending"):
-        return QUEUED
-    return {SENT: ASKED, UNKNOWN: UNSURE}.get(status, NOT_ASKED)
+    if status in (None, PENDING, SENDING):
+        if followup["broadcast_status"] == CANCELLED:
+            return NOT_ASKED, CANCELLED
+        if status is None and followup["broadcast_status"] not in _RECIPIENTS_OPEN:
+            return NOT_ASKED, None  # left out when its recipients were written
+        return QUEUED, None
+    if status == SENT:
+        return ASKED, None
+    if status == UNKNOWN:
+        return UNSURE, None
+    return NOT_ASKED, followup["delivery_error"] if status == SKIPPED else status
 
 
 def stage_followups(data: Mapping[str, list[dict[str, Any]]], rules: Rules) -> None:
-    """Give each MP follow-up in `data` (`Storage.personal_data`) its `stage`."""
+    """Give each MP follow-up in `data` (`Storage.personal_data`) its `stage` and `why`
+    (`followup_stage`)."""
     for followup in data.get("mp_followups", []):
-        followup["stage"] = followup_stage(followup, data["supporters"][0], rules)
+        followup["stage"], followup["why"] = followup_stage(followup, data["supporters"][0], rules)
 
 
 class MpLookupError(Exception):

@@ -42,10 +42,9 @@ ALLOWED_UPDATES = [
 
 async def persist_now(update: Update, context: Context) -> None:
     """Write changed conversation state at once, so a restart resumes exactly here (S3), the
-    ids of this update's messages for /forget (noted as they were sent,
-    `handlers.common.remember`), and the update as handled, so Telegram giving
-    it again after a restart changes nothing: all in one transaction
-    (`SQLitePersistence.commit`)."""
+    ids of this update's messages for /forget (noted as they were sent:
+    `handlers.common.remember`), and the update as handled, so Telegram giving it again after
+    a restart changes nothing: all in one transaction (`SQLitePersistence.commit`)."""
     persistence = context.application.persistence
     # Every change this update made is in memory and marked for saving by now, so whichever
     # commit writes this, it writes them too.

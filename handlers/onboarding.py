@@ -102,9 +102,14 @@ async def open_journey(update: Update, context: Context, journey: str) -> None:
 
 
 async def show_menu(update: Update, context: Context) -> None:
-    """The checklist of what this supporter has done, what is next, and every action."""
+    """The checklist of what this supporter has done, what is next, and every action. Someone
+    who never started (an organiser at work, say) has no progress, and every action there
+    needs /start: they are told so instead."""
     storage = context.bot_data.storage
     lang = language(update, context)
+    if context.started is False:
+        await reply(update, context, text(lang, "core.menu.not_started"))
+        return
     progress = checklist(storage.done_actions(user_id(update)))
     chosen = storage.consents(user_id(update))
     coming = lobby.next_for(storage, user_id(update), utcnow())

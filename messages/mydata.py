@@ -42,10 +42,15 @@ def dated(lang: str, key: str, stamped: str, zone: ZoneInfo, **values: object) -
     return text(lang, key, when=when(lang, stamped, zone), **values)
 
 
+def taught(lang: str, key: str, fallback: str) -> str:
+    """`key`, or `fallback` for a kind this page was never taught (a new kind of action or
+    message still shows, in the person's language)."""
+    return key if key in catalog(lang) else fallback
+
+
 def label(lang: str, key: str, fallback: str) -> Html:
-    """The words for `key`, or `fallback`'s for a kind this page was never taught (a new kind
-    of action or message still shows, in the person's language)."""
-    return text(lang, key if key in catalog(lang) else fallback)
+    """The words for `key`, or `fallback`'s (`taught`)."""
+    return text(lang, taught(lang, key, fallback))
 
 
 def day(lang: str, stamped: str, zone: ZoneInfo) -> str:
@@ -71,7 +76,7 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     lines = [
         text(lang, "mydata.you.telegram_id", id=row["user_id"]),
         text(lang, "mydata.you.since", when=when(lang, row["created_at"], zone)),
-        text(lang, "mydata.you.language", name=catalog(row["language"])["core.language.name"])
+        text(lang, "mydata.you.language", name=language_name(row["language"]))
         if row["language"] in LANGUAGES
         else "",
     ]
@@ -93,11 +98,17 @@ def you(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     return [line for line in lines if line]
 
 
+def language_name(code: str) -> str:
+    """A language's name in itself ('Português')."""
+    return catalog(code)["core.language.name"]
+
+
 def organiser_language(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     """An organiser without a supporter row: the language they chose for their commands."""
     (row,) = rows
-    name = catalog(row["language"])["core.language.name"] if row["language"] in LANGUAGES else ""
-    return [text(lang, "mydata.you.organiser_language", name=name)] if name else []
+    if row["language"] not in LANGUAGES:
+        return []
+    return [text(lang, "mydata.you.organiser_language", name=language_name(row["language"]))]
 
 
 def choices(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
@@ -148,11 +159,8 @@ def followups(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
         elif stage in (mps.ASKED, mps.UNSURE):
             values["asked"] = day(lang, row["delivered_at"] or row["asked_at"], zone)
         key = f"mydata.followups.{stage}"
-        if stage == mps.NOT_ASKED:
-            # Why, where the reason has words of its own: the delivery's outcome or skip reason.
-            status = row["delivery_status"]
-            why = row["delivery_error"] if status == delivery.SKIPPED else status
-            key = f"{key}_{why}" if why and f"{key}_{why}" in catalog(lang) else key
+        if row["why"]:  # not asked, for a reason with words of its own
+            key = taught(lang, f"{key}_{row['why']}", key)
         lines.append(text(lang, key, **values))
     return lines
 
@@ -227,7 +235,10 @@ def deliveries(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
     for row in rows:
         kind = label(lang, f"mydata.deliveries.{row['kind']}", "mydata.deliveries.unknown_kind")
         key = f"mydata.deliveries.{row['status']}"
-        if row["status"] == delivery.SKIPPED and row["error"]:
+        waiting = row["status"] in (delivery.PENDING, delivery.SENDING)
+        if waiting and row["broadcast_status"] == delivery.CANCELLED:
+            status = text(lang, "mydata.deliveries.cancelled")  # it will never come
+        elif row["status"] == delivery.SKIPPED and row["error"]:
             # Why it was skipped, where the reason has words of its own (bot.delivery).
             status = label(lang, f"{key}_{row['error']}", key)
         else:

@@ -250,3 +250,12 @@ async def test_someone_the_bot_keeps_nothing_about_is_told_so_by_forget(chat):
     assert not replies[-1].buttons
     await chat.send(ORGANISER_ID, "/forget")
     assert "nothing to erase" in chat.last_text(ORGANISER_ID)
+
+
+async def test_the_menu_for_someone_who_never_started_says_how_to_begin(chat):
+    """No checklist of progress nobody made, and no buttons that would each refuse."""
+    for user_id in (1, ORGANISER_ID):
+        (reply,) = await chat.send(user_id, "/menu")
+        assert "opens once you send /start" in reply.text and not reply.buttons
+        assert "Your progress" not in reply.text
+    assert chat.storage.get_supporter(1) is None

@@ -349,6 +349,22 @@ async def test_p4_mydata_for_a_busy_supporter_is_split_within_telegrams_limit(ch
     assert replies[-1].buttons  # the way back to the menu, under the last part
 
 
+async def test_mydata_says_a_message_of_a_cancelled_broadcast_will_not_come(chat):
+    """A broadcast cancelled before someone's turn leaves their delivery pending for good: the
+    page says it was not sent, not that it is waiting."""
+    await onboard(chat, 1)
+    for number, status in ((1, "cancelled"), (2, "running")):
+        chat.storage.db["broadcasts"].insert(
+            {"id": number, "kind": "lobby_reminder", "status": status, "created_at": "2026-11-25"}
+        )
+        chat.storage.db["deliveries"].insert(
+            {"broadcast_id": number, "user_id": 1, "status": "pending", "updated_at": "2026-11-25"}
+        )
+    page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+    assert "lobby day reminder: not sent: the organisers cancelled it" in page
+    assert page.count("lobby day reminder: waiting to be sent") == 1  # the one still running
+
+
 def message_ids_sent(calls) -> set[int]:
     return {
         call.result["message_id"]

@@ -458,3 +458,14 @@ async def test_mydata_tells_the_stage_of_the_question_in_portuguese(chat, monkey
     await queued(chat, monkeypatch)
     page = "\n".join(call.text for call in await chat.send(1, "/mydata", language_code="pt-br"))
     assert "a pergunta está na fila para ser enviada a você" in page
+
+
+async def test_mydata_says_a_question_whose_sending_was_cancelled_was_never_asked(
+    chat, monkeypatch
+):
+    await letter_sent(chat, 1)
+    broadcast_id = await queued(chat, monkeypatch)
+    await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
+    assert chat.storage.cancel_broadcast(broadcast_id)  # an organiser's Cancel, say
+    line = await followup_line(chat, 1)
+    assert line.endswith("the question was not sent to you: its sending was cancelled.")
