@@ -26,19 +26,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
-from bot.app.samples import sample_lookups
 from bot.app.webhook import SECRET_HEADER
-from bot.config import Settings
 from tests.support.bot_api import BOT_USER, FakeBotApi, Request, start_bot_process
 from tests.support.harness import free_port
+from tests.support.lookups import FAILURES, Lookups
 
 ORGANISER = 900
 SUPPORTER = 10
@@ -56,8 +53,6 @@ ANONYMOUS_ADMIN = {
 }
 CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
 TELEGRAM = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
-# What outside services can do wrong, each served by `Lookups` when it is switched to it.
-FAILURES = ("500", "502", "503", "429", "hang", "close", "invalid", "shape")
 
 
 @dataclass
@@ -66,57 +61,6 @@ class Finding:
     expected: str
     ok: bool
     seen: str = ""
-
-
-@dataclass
-class Lookups:
-    """postcodes.io and the Members API on loopback: the samples, or `failure`."""
-
-    failure: str | None = None
-    asked: int = 0
-    port: int = 0
-    runner: web.AppRunner | None = None
-    answer: Callable[[httpx.Request], httpx.Response] | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.port = self.runner.addresses[0][1]
-        settings = Settings(_env_file=None, postcodes_api_url=self.url, members_api_url=self.url)
-        self.answer = sample_lookups(settings).handler
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.asked += 1
-        html = "<html><body><h1>Service unavailable</h1></body></html>"
-        match self.failure:
-            case "500":
-                return web.json_response({"status": 500, "error": "Server error"}, status=500)
-            case "502" | "503":
-                return web.Response(status=int(self.failure), text=html, content_type="text/html")
-            case "429":
-                return web.json_response({"status": 429}, status=429, headers={"Retry-After": "60"})
-            case "hang":
-                await asyncio.sleep(3600)
-            case "close":
-                request.transport.close()
-                return web.Response()
-            case "invalid":
-                return web.Response(
-                    text='{"status": 200, "result": {', content_type="application/json"
-                )
-            case "shape":
-                return web.json_response({"status": 200, "result": ["not", "an", "object"]})
-        proxied = self.answer(httpx.Request("GET", f"{self.url}{request.path_qs}"))
-        return web.Response(
-            status=proxied.status_code, body=proxied.content, content_type="application/json"
-        )
 
 
 @dataclass

@@ -255,13 +255,18 @@ class DayStatus:
     day: int
     broadcast_status: str
     counts: dict[str, int]
-    total: int
+    total: int | None  # None while its recipients are being written (delivery.known_total)
     channel_status: str | None
     x_status: str | None
 
     @property
     def left(self) -> int:
         return self.counts.get(delivery.PENDING, 0) + self.counts.get("sending", 0)
+
+    @property
+    def going_out(self) -> bool:
+        """Started and not ended: its recipients being found, or its messages being sent."""
+        return self.broadcast_status not in ("done", delivery.CANCELLED)
 
 
 def late_subscribers(storage: Storage, date: dt.date) -> int:
@@ -296,7 +301,7 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
         day=run["day"],
         broadcast_status=broadcast.get("status", ""),
         counts=dict(counts),
-        total=broadcast.get("total") or 0,
+        total=delivery.known_total(broadcast) if broadcast else 0,
         channel_status=run["channel_status"],
         x_status=run["x_status"],
     )

@@ -236,6 +236,15 @@ def held_back(storage: Storage, audience: Audience, rules: Rules, kind: str = "b
     )
 
 
+def known_total(broadcast: Mapping[str, Any]) -> int | None:
+    """How many recipients a stored broadcast has, once they are all written; None before
+    (draft, scheduled, preparing: the `total` column then counts those written so far), and
+    for one cancelled before they were (`Storage.cancel_broadcast` leaves its total NULL)."""
+    if broadcast["status"] in ("draft", "scheduled", PREPARING):
+        return None
+    return broadcast["total"]
+
+
 @dataclass(frozen=True)
 class LinkButton:
     label: str
@@ -277,7 +286,7 @@ class DeliveryReport:
     skipped: int
     capped: int  # of the skipped, those who had already had the day's broadcasts (the cap)
     not_sent: int  # still pending (a cancelled run) or in flight
-    total: int
+    total: int | None  # None if it stopped before its recipients were all written (known_total)
     seconds: float  # this run's duration
     # Of the skipped, how many for each reason other than the cap (SKIP_REASONS, UNSUBSCRIBED).
     skipped_for: Mapping[str, int] = field(default_factory=dict)
@@ -775,7 +784,7 @@ def _report(storage: Storage, broadcast_id: int, seconds: float) -> DeliveryRepo
         skipped=counts[SKIPPED],
         capped=skipped_for.pop(DAILY_CAP, 0),
         not_sent=counts[PENDING] + counts[SENDING],
-        total=broadcast["total"] or 0,
+        total=known_total(broadcast),
         seconds=seconds,
         skipped_for=skipped_for,
     )

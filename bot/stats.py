@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.campaign import Campaign
+from bot.delivery import known_total
 from bot.mps import REPLY_OUTCOMES
 from bot.progress import (
     JOURNEYS,
@@ -63,7 +64,7 @@ class BroadcastOutcome:
     kind: str
     created_at: dt.datetime
     status: str
-    total: int
+    total: int | None  # None until its recipients are all written (bot.delivery.known_total)
     deliveries: Mapping[str, int]  # delivery status -> recipients
 
 
@@ -211,7 +212,7 @@ def broadcast_outcomes(
             kind=row["kind"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
             status=row["status"],
-            total=row["total"] or 0,
+            total=known_total(row),
             deliveries=row["deliveries"],
         )
         for row in storage.broadcast_outcomes(limit, mp_followups=mp_followups)

@@ -18,7 +18,6 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -28,10 +27,19 @@ from telegram.ext import (
 from bot.app.context import Context
 from bot.clock import local_now, parse_when
 from bot.consent import BROADCAST_KIND
-from bot.delivery import OUTCOMES, UNDER_WAY, Audience, create_broadcast, held_back, reach
+from bot.delivery import (
+    OUTCOMES,
+    PREPARING,
+    RUNNING,
+    Audience,
+    create_broadcast,
+    held_back,
+    reach,
+)
 from bot.lobby import LobbyEvent, open_events
 from bot.mps import match_constituencies
 from handlers.common import (
+    ButtonHandler,
     Handler,
     answer,
     journey,
@@ -456,8 +464,9 @@ async def list_open(update: Update, context: Context) -> None:
 
 
 async def stop_broadcast(update: Update, context: Context) -> None:
-    """A Cancel button on a progress message or the list: a scheduled broadcast is not sent; a
-    running one stops after its batches in flight (its report says how far it got)."""
+    """A Cancel button on a progress message or the list: a scheduled broadcast is not sent,
+    nor one still finding its recipients; a running one stops after its batches in flight (its
+    report says how far it got)."""
     query = update.callback_query
     lang = language(update, context)
     argument = query.data.removeprefix(screens.STOP_PREFIX)
@@ -471,7 +480,11 @@ async def stop_broadcast(update: Update, context: Context) -> None:
             update, context, text(lang, "broadcast.already_ended", id=broadcast_id), alert=True
         )
         return
-    if broadcast["status"] in UNDER_WAY:
+    if broadcast["status"] == PREPARING:
+        note = text(lang, "broadcast.stopping_preparing", id=broadcast_id)
+        await answer(update, context, note, alert=True)
+        return
+    if broadcast["status"] == RUNNING:
         await answer(update, context, text(lang, "broadcast.stopping", id=broadcast_id), alert=True)
         return
     await show_open(update, context, text(lang, "broadcast.stopped_scheduled", id=broadcast_id))
@@ -481,8 +494,8 @@ async def stop_broadcast(update: Update, context: Context) -> None:
 
 
 def conversation() -> ConversationHandler:
-    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
-        return CallbackQueryHandler(organiser_only(callback), pattern=f"^{pattern}")
+    def button(pattern: str, callback: Handler) -> ButtonHandler:
+        return ButtonHandler(organiser_only(callback), pattern=f"^{pattern}")
 
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
         return MessageHandler(kind, organiser_only(callback))

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -36,7 +35,10 @@ from bot.consent import FOLLOWUP_KIND, hears_from_campaign
 from bot.lobby import LobbyEvent, LobbyInputError
 from bot.storage import utcnow
 from handlers.common import (
+    NEW_OTHER,
+    NEW_TEXT,
     POSTCODE_TEXT,
+    ButtonHandler,
     Handler,
     Showing,
     answer,
@@ -74,8 +76,6 @@ ID = r"([0-9]{1,12})"
 OUTCOME_DATA = re.compile(rf"{screens.OUTCOME}{ID}:({'|'.join(lobby.OUTCOMES)})")
 # "I'll be there" names the revision the supporter saw (none on buttons older than revisions).
 YES_DATA = re.compile(rf"{screens.YES}{ID}(?::{ID})?")
-NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 def zone(context: Context) -> ZoneInfo:
@@ -876,9 +876,9 @@ async def stale_step(update: Update, context: Context) -> None:
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
+def button(pattern: str, callback: Handler) -> ButtonHandler:
     """A button handler matching callback data that starts with `pattern`."""
-    return CallbackQueryHandler(callback, pattern=f"^{pattern}")
+    return ButtonHandler(callback, pattern=f"^{pattern}")
 
 
 SUPPORTER_BUTTONS = [
@@ -936,7 +936,7 @@ def supporter_conversation() -> ConversationHandler:
         fallbacks=[
             *exits(dropping=DRAFT),
             *(
-                CallbackQueryHandler(ending(discarding(DRAFT, callback)), pattern=pattern)
+                ButtonHandler(ending(discarding(DRAFT, callback)), pattern=pattern)
                 for pattern, callback in SUPPORTER_BUTTONS
             ),
         ],
@@ -946,7 +946,7 @@ def supporter_conversation() -> ConversationHandler:
 def composer() -> ConversationHandler:
     """The organisers' composer: a step asked (FIELD), or the review screen (REVIEW)."""
 
-    def admin_button(pattern: str, callback: Handler) -> CallbackQueryHandler:
+    def admin_button(pattern: str, callback: Handler) -> ButtonHandler:
         return button(pattern, organiser_only(callback))
 
     def typed(kind: filters.BaseFilter, callback: Handler) -> MessageHandler:
@@ -1004,7 +1004,7 @@ def register(app: Application) -> None:
     app.add_handler(composer())
     app.add_handler(
         MessageHandler(
-            NEW_TEXT & POSTCODE_TEXT & Showing(app.user_data, INVITED), postcode_before_yes
+            Showing(app.user_data, INVITED) & NEW_TEXT & POSTCODE_TEXT, postcode_before_yes
         )
     )
     app.add_handlers(

@@ -21,10 +21,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
 
 from bot import languages, lobby
@@ -48,9 +46,12 @@ from bot.progress import MP_LETTER_SENT
 from bot.storage import utcnow
 from bot.typed import says_something
 from handlers.common import (
+    NEW_OTHER,
+    NEW_TEXT,
     POSTCODE_OR_HALF,
     POSTCODE_TEXT,
     BotStopping,
+    ButtonHandler,
     Handler,
     Showing,
     answer,
@@ -115,8 +116,6 @@ LETTER = "mp_letter"
 # then does "I've sent it" count anything.
 HANDED_OVER = "mp_handed_over"
 
-NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 # --- the letter in user_data --------------------------------------------------------------------
 
@@ -497,8 +496,8 @@ async def answer_followup(update: Update, context: Context) -> None:
 def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
     """The journey; `user_data` (the application's) tells who is looking at its first screen."""
 
-    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
-        return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
+    def button(pattern: str, callback: Handler) -> ButtonHandler:
+        return ButtonHandler(callback, pattern=f"^{pattern}$")
 
     # At every step, a postcode is taken as one (a corrected postcode, not a name or sentence).
     new_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, take_postcode)
@@ -509,9 +508,10 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
         "mp",
         entry_points=[
             button(FIND, ask_postcode),
-            CallbackQueryHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
+            ButtonHandler(request_meeting, pattern=f"^{lobby_screens.REQUEST}"),
+            # Who is on the intro screen first: every message meets this check, most not there.
             MessageHandler(
-                NEW_TEXT & POSTCODE_OR_HALF & Showing(user_data, INTRO), take_postcode_at_intro
+                Showing(user_data, INTRO) & NEW_TEXT & POSTCODE_OR_HALF, take_postcode_at_intro
             ),
         ],
         states={
@@ -550,7 +550,7 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
         fallbacks=[
             button(SENT, mark_sent),
             *exits(dropping=LETTER),
-            CallbackQueryHandler(stale_step, pattern="^mp:"),
+            ButtonHandler(stale_step, pattern="^mp:"),
         ],
     )
 
@@ -558,10 +558,8 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
 def register(app: Application) -> None:
     """Follow-up answers first (they may come mid-journey), then the journey, then "I've sent
     it" for a letter handed over earlier, outside the journey."""
-    app.add_handler(
-        CallbackQueryHandler(answer_followup, pattern=f"^({ANSWER_PREFIX}|{ASKED_PREFIX})")
-    )
+    app.add_handler(ButtonHandler(answer_followup, pattern=f"^({ANSWER_PREFIX}|{ASKED_PREFIX})"))
     app.add_handler(conversation(app.user_data))
-    app.add_handler(CallbackQueryHandler(mark_sent, pattern=f"^{SENT}$"))
+    app.add_handler(ButtonHandler(mark_sent, pattern=f"^{SENT}$"))
     app.bot_data.journeys["mp"] = open_mp
     app.bot_data.drafts.add(LETTER)

@@ -111,8 +111,8 @@ async def confirm_send(update: Update, context: Context) -> None:
     date = today(context)
     day = data.campaign.day_number(date)
     if day is None or not daily.has_something_to_send(data.storage, data.campaign, date):
-        key = "daily.schedule.no_prompt_today" if day is None else "daily.schedule.already_sent"
-        await show(update, context, text(lang, key), screens.back_keyboard(lang))
+        body = text(lang, nothing_to_send(context))
+        await show(update, context, body, screens.back_keyboard(lang))
         return
     late = daily.late_subscribers(data.storage, date)
     if late:
@@ -127,14 +127,28 @@ async def send_confirmed(update: Update, context: Context) -> None:
     lang = language(update, context)
     data = context.bot_data
     day = today(context)
-    if data.campaign.day_number(day) is None:
-        key = "daily.schedule.no_prompt_today"
-    elif not daily.has_something_to_send(data.storage, data.campaign, day):
-        key = "daily.schedule.already_sent"
+    if data.campaign.day_number(day) is None or not daily.has_something_to_send(
+        data.storage, data.campaign, day
+    ):
+        key = nothing_to_send(context)
     else:
         scheduler.daily.send_now(context.application)
         key = "daily.schedule.sending"
     await show(update, context, text(lang, key), screens.back_keyboard(lang))
+
+
+def nothing_to_send(context: Context) -> str:
+    """Why "send today's now" sends nothing, as a catalog key: no campaign day, today's prompt
+    still going out to everyone subscribed (its recipients may still be being found), or gone
+    out to them all."""
+    data = context.bot_data
+    date = today(context)
+    if data.campaign.day_number(date) is None:
+        return "daily.schedule.no_prompt_today"
+    status = daily.day_status(data.storage, date)
+    if status is not None and status.going_out:
+        return "daily.schedule.going_out"
+    return "daily.schedule.already_sent"
 
 
 async def stale_schedule_button(update: Update, context: Context) -> None:

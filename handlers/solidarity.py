@@ -13,10 +13,8 @@ import re
 from telegram import Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     ConversationHandler,
     MessageHandler,
-    filters,
 )
 
 from bot import solidarity
@@ -24,7 +22,10 @@ from bot.app.context import Context
 from bot.progress import SOLIDARITY_POSTED, SOLIDARITY_WRITTEN
 from bot.typed import says_something
 from handlers.common import (
+    NEW_OTHER,
+    NEW_TEXT,
     POSTCODE_TEXT,
+    ButtonHandler,
     Handler,
     answer,
     journey,
@@ -76,8 +77,6 @@ PDF_FILENAME = "solidarity-cards.pdf"
 ASK_MESSAGE, ASK_SIGNATURE, CONFIRM = "message", "signature", "confirm"
 DRAFT = "solidarity_draft"
 
-NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-NEW_OTHER = filters.UpdateType.MESSAGE & ~filters.TEXT
 
 
 # --- the supporter's journey --------------------------------------------------------------------
@@ -244,8 +243,8 @@ async def cancel_message(update: Update, context: Context) -> int:
 
 
 def conversation() -> ConversationHandler:
-    def button(pattern: str, callback: Handler) -> CallbackQueryHandler:
-        return CallbackQueryHandler(callback, pattern=f"^{pattern}$")
+    def button(pattern: str, callback: Handler) -> ButtonHandler:
+        return ButtonHandler(callback, pattern=f"^{pattern}$")
 
     # A postcode is never kept as a message or a signature: the MP journey is offered instead.
     not_a_postcode = MessageHandler(NEW_TEXT & POSTCODE_TEXT, postcode_hint)

@@ -12,7 +12,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.clock import CLOCK_FORMAT, EXAMPLE_FORMAT
-from bot.delivery import SKIP_REASONS, UNDER_WAY, Audience, DeliveryReport, ProgressSnapshot
+from bot.delivery import (
+    PREPARING,
+    RUNNING,
+    SKIP_REASONS,
+    Audience,
+    DeliveryReport,
+    ProgressSnapshot,
+)
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
 from messages.core import characters, language_name
@@ -372,13 +379,16 @@ def open_line(
     zone: ZoneInfo,
     events: Mapping[int, LobbyEvent] | None = None,
 ) -> Html:
-    """One broadcast in /broadcast list: how far it got or when it goes, who, and its words."""
+    """One broadcast in /broadcast list: how far it got or when it goes, who, and its words.
+    One still preparing has no figures yet: its total is only those written so far."""
     values = {
         "id": broadcast["id"],
         "audience": describe(lang, Audience.from_dict(broadcast["audience"]), known, events),
         "preview": plain_words(broadcast["texts"][DEFAULT_LANGUAGE], LIST_PREVIEW),
     }
-    if broadcast["status"] in UNDER_WAY:
+    if broadcast["status"] == PREPARING:
+        return text(lang, "broadcast.list_preparing", **values)
+    if broadcast["status"] == RUNNING:
         figures = {"done": number(lang, done), "total": number(lang, broadcast["total"])}
         return text(lang, "broadcast.list_running", **figures, **values)
     when = dt.datetime.fromisoformat(broadcast["scheduled_for"]).astimezone(zone)
@@ -434,7 +444,10 @@ def progress_text(language: str, snapshot: ProgressSnapshot) -> Html:
 def figures(language: str, report: DeliveryReport, daily_cap: int) -> Html:
     """The final figures. Those skipped at their turn are said by reason: those who had
     unsubscribed, those the daily cap held back (at most `daily_cap` broadcasts a person a
-    day), and a line for each other reason (delivery.SKIP_REASONS) that skipped anyone."""
+    day), and a line for each other reason (delivery.SKIP_REASONS) that skipped anyone. A run
+    that stopped before its recipients were all written sent nothing: that, in one line."""
+    if report.total is None:
+        return text(language, "broadcast.report_unlisted")
     others = {reason: report.skipped_for.get(reason, 0) for reason in SKIP_REASONS}
     body = text(
         language,

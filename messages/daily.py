@@ -162,6 +162,8 @@ def render_today(
     ]
     if status is None:
         lines.append(text(language, "daily.schedule.waiting", time=prompt_clock(campaign)))
+    elif status.total is None:
+        lines.append(text(language, "daily.schedule.preparing"))
     else:
         lines.append(
             text(

@@ -16,7 +16,7 @@ import re
 import string
 import tomllib
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -90,12 +90,14 @@ def plural_categories(language: str) -> frozenset[str]:
     return Locale.parse(BABEL_LOCALES[language]).plural_form.tags | {PLURAL_OTHER}
 
 
+@lru_cache(maxsize=4096)
 def plural_category(language: str, count: int) -> str:
     """'one', 'many' or 'other' for `count` by the language's CLDR rule (Portuguese and Spanish
     say 'many' for round millions: "1.000.000 de pessoas")."""
     return Locale.parse(BABEL_LOCALES[language]).plural_form(count)
 
 
+@lru_cache(maxsize=4096)  # Babel parses the pattern and looks up the locale each call: ~30 µs
 def number(language: str, value: float, pattern: str = "#,##0") -> str:
     """12,345 in English and Spanish, 12.345 in Portuguese (and 2.5 / 2,5 with a pattern)."""
     return format_decimal(value, format=pattern, locale=BABEL_LOCALES[language])

@@ -184,20 +184,22 @@ def _referrals(language: str, found: Referrals) -> Html:
 def _broadcasts(language: str, broadcasts: tuple[BroadcastOutcome, ...]) -> Html:
     lines = [text(language, "stats.broadcasts_title")]
     for broadcast in broadcasts:
-        lines.append(
-            text(
-                language,
-                "stats.broadcast_line",
-                id=broadcast.id,
-                kind=label(language, "type", broadcast.kind),
-                date=date(language, broadcast.created_at.date()),
-                status=label(language, "status", broadcast.status),
-                total=number(language, broadcast.total),
-            )
-        )
-        deliveries = _labelled(
-            language, "delivery", broadcast.deliveries, DELIVERY_STATUSES, "no_deliveries"
-        )
+        values = {
+            "id": broadcast.id,
+            "kind": label(language, "type", broadcast.kind),
+            "date": date(language, broadcast.created_at.date()),
+            "status": label(language, "status", broadcast.status),
+        }
+        # Until its recipients are all written, a total and the deliveries would be only those
+        # written so far, all waiting: nothing has been sent.
+        sent = broadcast.deliveries
+        if broadcast.total is None:
+            lines.append(text(language, "stats.broadcast_line_unlisted", **values))
+            sent = {}
+        else:
+            total = number(language, broadcast.total)
+            lines.append(text(language, "stats.broadcast_line", total=total, **values))
+        deliveries = _labelled(language, "delivery", sent, DELIVERY_STATUSES, "no_deliveries")
         lines.append(text(language, "stats.broadcast_deliveries", deliveries=deliveries))
     if not broadcasts:
         lines.append(text(language, "stats.no_broadcasts"))

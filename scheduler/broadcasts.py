@@ -23,6 +23,7 @@ from bot.delivery import (
     DeliveryReport,
     ProgressSnapshot,
     enqueue,
+    known_total,
     run_broadcast,
 )
 from bot.storage import Storage, utcnow
@@ -109,21 +110,21 @@ def start(app: Application, broadcast_id: int) -> asyncio.Task[DeliveryReport]:
 
 
 async def deliver(app: Application, broadcast_id: int) -> DeliveryReport:
-    """Run the broadcast to the end (or its cancellation) with a progress message and report."""
+    """Run the broadcast to the end (or its cancellation) with a progress message and report.
+    The message comes at once: while the recipients are being written (a slice of supporters
+    at a time, letting supporters in between) it says so, then how many they are."""
     data: BotData = app.bot_data
     storage = data.storage
-    # Fixes the recipients now, for the first message, letting supporters in between.
-    await enqueue(storage, broadcast_id, data.rules, data.sending)
-    broadcast = storage.get_broadcast(broadcast_id)
     progress = Progress(
         app.bot,
         storage,
         broadcast_id,
-        broadcast["created_by"],
-        broadcast["total"] or 0,
+        storage.get_broadcast(broadcast_id)["created_by"],
         data.rules.daily_cap,
     )
     await progress.open()
+    if await enqueue(storage, broadcast_id, data.rules, data.sending) is not None:
+        await progress.ready()
     report = await run_broadcast(
         app.bot,
         storage,
@@ -147,27 +148,24 @@ class Progress:
         storage: Storage,
         broadcast_id: int,
         organiser_id: int | None,
-        total: int,
         daily_cap: int,
     ) -> None:
         self.bot = bot
         self.storage = storage
         self.broadcast_id = broadcast_id
         self.chat_id = organiser_id
-        self.total = total
         self.daily_cap = daily_cap  # broadcasts a person may get a day, said in the report
         self.language = storage.language_of(organiser_id)
         self.message_id: int | None = None
 
     async def open(self) -> None:
+        """The progress message: how many it goes to, or, while that is not known yet (its
+        recipients are being written), that it is being prepared."""
         if self.chat_id is None:
             return
-        body = text(
-            self.language, "broadcast.progress_starting", id=self.broadcast_id, count=self.total
-        )
         try:
             message = await self.bot.send_message(
-                self.chat_id, body, reply_markup=stop_keyboard(self.language, self.broadcast_id)
+                self.chat_id, self._opening(), reply_markup=self._cancel()
             )
         except TelegramError as error:
             logger.warning("Could not show broadcast %s's progress: %s", self.broadcast_id, error)
@@ -175,10 +173,21 @@ class Progress:
         self.message_id = message.message_id
         self.storage.record_chat_messages([(self.chat_id, message.message_id)])
 
+    async def ready(self) -> None:
+        """Its recipients are all written: say how many, in place."""
+        await self._edit(self._opening(), self._cancel())
+
+    def _opening(self) -> Html:
+        total = known_total(self.storage.get_broadcast(self.broadcast_id))
+        if total is None:
+            return text(self.language, "broadcast.progress_preparing", id=self.broadcast_id)
+        return text(self.language, "broadcast.progress_starting", id=self.broadcast_id, count=total)
+
+    def _cancel(self) -> InlineKeyboardMarkup:
+        return stop_keyboard(self.language, self.broadcast_id)
+
     async def update(self, snapshot: ProgressSnapshot) -> None:
-        await self._edit(
-            progress_text(self.language, snapshot), stop_keyboard(self.language, self.broadcast_id)
-        )
+        await self._edit(progress_text(self.language, snapshot), self._cancel())
 
     async def close(self, report: DeliveryReport) -> None:
         """Final figures in the progress message (its Cancel button gone), and the report as a

@@ -77,12 +77,24 @@ def secrets_of(settings: Settings) -> list[str]:
     return [field.get_secret_value() for field in fields if field is not None]
 
 
-def load(need_token: bool) -> tuple[Settings, Campaign]:
-    """Settings, campaign and catalogs, each checked the same way for every command; raises
-    ConfigError, CampaignError or CatalogError with the lines to show."""
+def checked_settings(*, need_token: bool = False, database: bool = True) -> Settings:
+    """The settings, checked as `run` checks them before anything starts, for every command:
+    each one's shape, the token if the command needs one, and that DATABASE_PATH can be the
+    database (a mistyped folder is refused, never created), unless the command keeps a database
+    of its own (`try`). Nothing is created. Raises ConfigError or DatabaseUnusable."""
     settings = load_settings()
     if need_token and settings.telegram_bot_token is None:
         raise ConfigError(NO_TOKEN)
+    if database:
+        Storage.check_usable(settings.database_path)
+    return settings
+
+
+def load(*, need_token: bool = False, database: bool = True) -> tuple[Settings, Campaign]:
+    """Settings (`checked_settings`), campaign and catalogs, each checked the same way for
+    every command that reads them; raises ConfigError, DatabaseUnusable, CampaignError or
+    CatalogError with the lines to show."""
+    settings = checked_settings(need_token=need_token, database=database)
     campaign = load_campaign(settings.campaign_file)
     if problems := catalog_problems():
         raise CatalogError("\n".join(problems))
@@ -144,7 +156,6 @@ def run_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
     logs.configure(settings.log_level, secrets_of(settings))
     # Telegram first: a start that fails there leaves no new database behind.
-    Storage.check_usable(settings.database_path)
     try:
         asyncio.run(reach_telegram(settings))
     except InvalidToken:
@@ -171,15 +182,14 @@ def run_command(_: argparse.Namespace) -> int:
 def try_command(args: argparse.Namespace) -> int:
     from bot.app.console import run_console
 
-    settings, campaign = load(need_token=False)
+    settings, campaign = load(database=False)  # a temporary database of its own
     return asyncio.run(
         run_console(settings, campaign, language=args.language, sample_data=args.sample_data)
     )
 
 
 def check_command(_: argparse.Namespace) -> int:
-    settings, campaign = load(need_token=False)
-    Storage.check_usable(settings.database_path)
+    settings, campaign = load()
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     print(
         f"Settings, campaign file and messages are valid: {campaign.name('en')}, "
@@ -232,7 +242,7 @@ def launch_warnings(settings: Settings, campaign: Campaign, today: dt.date) -> l
 
 def health_command(_: argparse.Namespace) -> int:
     """Exit 0 while the running bot's heartbeat is fresh; otherwise one line and exit 1."""
-    settings = load_settings()
+    settings = checked_settings()
     try:
         storage = Storage.open_readonly(settings.database_path)
     except sqlite3.Error:
@@ -249,7 +259,7 @@ def health_command(_: argparse.Namespace) -> int:
 
 
 def backup_command(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = checked_settings()
     database = settings.database_path
     if not database.exists():
         return fail(f"Setting DATABASE_PATH: {database} does not exist.")
@@ -276,7 +286,7 @@ def at_least_one(value: str) -> int:
 
 
 def stats_command(_: argparse.Namespace) -> int:
-    settings, campaign = load(need_token=False)
+    settings, campaign = load()
     if not settings.database_path.exists():
         return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
     storage = Storage.open(settings.database_path)
@@ -288,7 +298,7 @@ def stats_command(_: argparse.Namespace) -> int:
 
 
 def mps_sync_command(_: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = checked_settings()
     return asyncio.run(sync_mps(settings, httpx.AsyncClient(timeout=httpx.Timeout(30.0))))
 
 

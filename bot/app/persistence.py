@@ -5,15 +5,14 @@ services and chat_data is unused, so neither is persisted. python-telegram-bot h
 changed value separately; they are kept here and written together, with the ids of the
 update's messages (for /forget), in one transaction by `commit`, which the application calls
 once its persistence is updated (after each update, and on python-telegram-bot's own timer).
-Before writing, it waits off the event loop for a write lock another connection may hold
-(`Storage.writable`).
+A write lock another connection may hold is waited for off the event loop (`Storage.writing`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
-from copy import deepcopy
 from pathlib import Path
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -39,11 +38,13 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         self.path = path
         self._storage: Storage | None = None
         # PTB asks to save a user's data after each of their updates; most are unchanged, so
-        # remember what was last written and skip identical writes.
-        self._written: dict[int, dict] = {}
-        # What `commit` writes next: user_data (None: drop it), conversation states, and
-        # (chat id, message id) pairs of messages /forget will delete.
-        self._user_data: dict[int, dict | None] = {}
+        # remember the JSON last written and skip identical writes. JSON, not the dict: it is
+        # what gets written, a snapshot no later change can reach, and cheaper to compare than
+        # a dict is to copy deeply.
+        self._written: dict[int, str] = {}
+        # What `commit` writes next: user_data as JSON (None: drop it), conversation states,
+        # and (chat id, message id) pairs of messages /forget will delete.
+        self._user_data: dict[int, str | None] = {}
         self._conversations: dict[tuple[str, str], object | None] = {}
         self._messages: list[tuple[int, int]] = []
         self._handled: list[int] = []
@@ -56,7 +57,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     def storage(self) -> Storage:
         """The database opens when the application first asks for its state."""
         if self._storage is None:
-            self._storage = Storage.open(self.path)
+            self._storage = Storage.open(self.path).for_event_loop()
         return self._storage
 
     def close(self) -> None:
@@ -65,14 +66,19 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             self._storage = None
 
     async def get_user_data(self) -> dict[int, dict]:
-        self._written = self.storage.load_json_rows(*USER_DATA)
-        return deepcopy(self._written)
+        user_data = self.storage.load_json_rows(*USER_DATA)
+        self._written = {user_id: json.dumps(data) for user_id, data in user_data.items()}
+        return user_data
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
-        if self._written.get(user_id, {}) == data:
+        encoded = json.dumps(data) if data else None
+        if self._written.get(user_id) == encoded:
             return
-        self._written[user_id] = deepcopy(data)
-        self._user_data[user_id] = self._written[user_id]
+        if encoded is None:
+            self._written.pop(user_id, None)
+        else:
+            self._written[user_id] = encoded
+        self._user_data[user_id] = encoded
 
     async def drop_user_data(self, user_id: int) -> None:
         """After /forget: their data goes, and nothing of theirs still waiting for a commit
@@ -93,7 +99,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         return self.storage.load_conversations(name)
 
     async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
-        self._conversations[name, key] = deepcopy(new_state)
+        self._conversations[name, key] = new_state  # a state is a string: nothing to copy
 
     def note_messages(self, messages: list[tuple[int, int]]) -> None:
         """Remember (chat id, message id) pairs for the next `commit`, so /forget can delete
@@ -137,26 +143,37 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         for the next commit: nothing a person did is lost."""
         if not (self._user_data or self._conversations or self._messages or self._handled):
             return
-        await self.storage.writable()
-        user_data, conversations = self._user_data, self._conversations
-        messages, handled = self._messages, self._handled
-        self._user_data, self._conversations, self._messages, self._handled = {}, {}, [], []
+        writes: tuple = ({}, {}, [], [])
         try:
-            with self.storage.db.atomic():
-                for user_id, data in user_data.items():
-                    self.storage.save_json_row(*USER_DATA, user_id, data)
-                for (name, key), state in conversations.items():
-                    self.storage.save_conversation(name, key, state)
-                if messages:
-                    self.storage.record_chat_messages(messages)
-                for update_id in handled:
-                    self.storage.note_handled(update_id)
+            async with self.storage.writing():
+                # Taken once the transaction holds the lock, not before: what /forget erases
+                # while this waits for it must not be written after.
+                writes = self._user_data, self._conversations, self._messages, self._handled
+                self._user_data, self._conversations, self._messages, self._handled = {}, {}, [], []
+                self._write(*writes)
         except sqlite3.Error as error:
             logger.warning("Could not save conversation state yet, will try again: %s", error)
+            user_data, conversations, messages, handled = writes
             self._user_data = user_data | self._user_data
             self._conversations = conversations | self._conversations
             self._messages = messages + self._messages
             self._handled = handled + self._handled
+
+    def _write(
+        self,
+        user_data: dict[int, str | None],
+        conversations: dict[tuple[str, str], object | None],
+        messages: list[tuple[int, int]],
+        handled: list[int],
+    ) -> None:
+        for user_id, data in user_data.items():
+            self.storage.save_json_row(*USER_DATA, user_id, data)
+        for (name, key), state in conversations.items():
+            self.storage.save_conversation(name, key, state)
+        if messages:
+            self.storage.record_chat_messages(messages)
+        for update_id in handled:
+            self.storage.note_handled(update_id)
 
     async def flush(self) -> None:
         """At shutdown: whatever is not yet written."""

@@ -164,12 +164,14 @@ class BroadcastStore(Store):
 
     def late_recipients(self, broadcast_id: int, *, consent: str | None) -> int:
         """How many who said yes to `consent` have no delivery of this broadcast yet: they
-        agreed after it started."""
+        agreed after it started. 0 until its recipients are all written (while it is
+        preparing, those not written yet are still to come, not late)."""
         where, params = Selection(consent).where()
         return self.db.execute(
             f"SELECT count(*) FROM supporters s WHERE {where} AND NOT EXISTS "
-            "(SELECT 1 FROM deliveries d WHERE d.broadcast_id = ? AND d.user_id = s.user_id)",
-            [*params, broadcast_id],
+            "(SELECT 1 FROM deliveries d WHERE d.broadcast_id = ? AND d.user_id = s.user_id)"
+            " AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? AND status IN ('running', 'done'))",
+            [*params, broadcast_id, broadcast_id],
         ).fetchone()[0]
 
     def add_late_recipients(self, broadcast_id: int, *, consent: str | None) -> int:
@@ -289,12 +291,14 @@ class BroadcastStore(Store):
         )
 
     def cancel_broadcast(self, broadcast_id: int) -> bool:
-        """Stop a broadcast not yet ended: one preparing stops before its next slice, a running
-        one after its batch."""
+        """Stop a broadcast not yet ended: one preparing stops before its next slice (its
+        `total`, the recipients written so far, becomes NULL: they were never all known), a
+        running one after its batch."""
         return bool(
             self.db.execute(
-                "UPDATE broadcasts SET status = 'cancelled', finished_at = ? "
-                "WHERE id = ? AND status IN ('draft', 'scheduled', 'preparing', 'running')",
+                "UPDATE broadcasts SET status = 'cancelled', finished_at = ?,"
+                " total = CASE WHEN status = 'preparing' THEN NULL ELSE total END"
+                " WHERE id = ? AND status IN ('draft', 'scheduled', 'preparing', 'running')",
                 [stamp(), broadcast_id],
             ).rowcount
         )

@@ -35,13 +35,14 @@ class ConversationStore(Store):
         rows = self.db.execute(f"SELECT [{key_column}], data FROM [{table}]").fetchall()
         return {key: json.loads(data) for key, data in rows}
 
-    def save_json_row(self, table: str, key_column: str, key: int, data: dict | None) -> None:
-        if not data:
+    def save_json_row(self, table: str, key_column: str, key: int, encoded: str | None) -> None:
+        """Keep `encoded` (JSON) as the row's data, or drop the row for None."""
+        if encoded is None:
             self.db.execute(f"DELETE FROM [{table}] WHERE [{key_column}] = ?", [key])
             return
         self.db.execute(
             f"INSERT OR REPLACE INTO [{table}] ([{key_column}], data) VALUES (?, ?)",
-            [key, json.dumps(data)],
+            [key, encoded],
         )
 
     # --- updates handled ------------------------------------------------------------------------

@@ -64,6 +64,8 @@ PERSONAL_ORDER = {
     "deliveries": "updated_at",
     "chat_messages": "at",
 }
+# What orders rows of the same moment: their rowid, but chat_messages has none (WITHOUT ROWID).
+TIEBREAK = {"chat_messages": "message_id"}
 
 
 class SupporterStore(Store):
@@ -291,12 +293,18 @@ class SupporterStore(Store):
         `broadcast_status` (a pending one is not coming once it is 'cancelled'), each action
         with its `constituency_name` (None if no lookup ever named it), each lobby RSVP and
         story with its event's `event_title` ({language: title}), each MP follow-up with what
-        became of the broadcast asking it (`_followup_delivery`)."""
+        became of the broadcast asking it (`_followup_delivery`). All read in one transaction:
+        one snapshot, and one read lock rather than one per statement."""
+        with self.db.atomic():
+            return self._personal_data(user_id)
+
+    def _personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
         for table, where in PERSONAL_ROWS.items():
             order = PERSONAL_ORDER.get(table, "rowid")
+            tiebreak = TIEBREAK.get(table, "rowid")
             rows = self.rows(
-                f"SELECT * FROM [{table}] WHERE {where} ORDER BY {order}, rowid", [user_id]
+                f"SELECT * FROM [{table}] WHERE {where} ORDER BY {order}, {tiebreak}", [user_id]
             )
             if rows:
                 found[table] = rows

@@ -194,6 +194,23 @@ def test_per_broadcast_export_has_every_broadcast_with_each_delivery_status(camp
     assert last["pending"] == "0"
 
 
+def test_a_broadcast_whose_recipients_are_not_all_found_exports_no_total(campaign_db):
+    """Its total column would be the recipients found so far: empty until they all are, and
+    for good when it was cancelled before (left preparing here as a slice of one leaves it)."""
+    selection = delivery.Audience().selection(None)
+    preparing, cancelled = (
+        delivery.create_broadcast(campaign_db, texts={"en": "Soon"}) for _ in range(2)
+    )
+    for broadcast_id in (preparing, cancelled):
+        campaign_db.begin_deliveries(broadcast_id)
+        assert campaign_db.prepare_deliveries(broadcast_id, selection, 1)
+    campaign_db.cancel_broadcast(cancelled)
+    rows = rows_of(export_csvs(campaign_db, NOW.date())["per_broadcast"])
+    by_id = {row["broadcast_id"]: (row["status"], row["total"]) for row in rows}
+    assert by_id[str(preparing)] == ("preparing", "")
+    assert by_id[str(cancelled)] == ("cancelled", "")
+
+
 def test_exports_hold_no_user_id_and_no_referral_code(campaign_db):
     db = campaign_db.db
     people = {row["user_id"] for row in db.query("SELECT user_id FROM supporters")}

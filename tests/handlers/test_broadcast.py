@@ -12,14 +12,28 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import delivery
 from bot.app.offline import Fault, OfflineBotAPI
 from bot.consent import WHATS_NEXT
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED
+from bot.stats import gather_stats
+from bot.storage import utcnow
 from handlers.broadcast import DRAFT
 from messages import broadcast as screens
 from messages import consent, keyboards, text
+from messages.stats import render_stats
 from scheduler import broadcasts
-from tests.support.broadcasts import compose, deliver, finish, message_update, received, subscribe
+from scheduler.daily import CATCH_UP_JOB
+from tests.support.broadcasts import (
+    HeldPreparation,
+    compose,
+    deliver,
+    finish,
+    message_update,
+    received,
+    subscribe,
+)
+from tests.support.fakes import run_job
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot, tags_in
 
 pytestmark = pytest.mark.filterwarnings(
@@ -445,14 +459,105 @@ async def test_stop_mid_broadcast_is_answered_at_once_and_honoured(half_way):
     assert "Skipped (unsubscribed before their turn): 1" in chat.last_text(ORGANISER)
 
 
+# --- while a broadcast is preparing ---------------------------------------------------------------
+
+
+async def confirmed_to_everyone(chat) -> None:
+    """A broadcast composed, to everyone, waiting for Send or Schedule."""
+    await compose(chat)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.EVERYONE)
+
+
+async def sent_and_held_preparing(chat, monkeypatch) -> tuple[int, HeldPreparation]:
+    """Five supporters, and an organiser's broadcast to everyone sent and held while preparing
+    (a slice of one supporter written: at scale a slice is 5,000); its id, and the hold."""
+    monkeypatch.setattr(delivery, "PREPARE_SLICE", 1)
+    for user_id in range(1, 6):
+        subscribe(chat.storage, user_id)
+    preparation = HeldPreparation(chat.storage)
+    await confirmed_to_everyone(chat)
+    await chat.press(ORGANISER, screens.SEND)
+    await preparation.reached()
+    [broadcast_id] = created(chat)
+    assert chat.storage.broadcast_status(broadcast_id) == delivery.PREPARING
+    return broadcast_id, preparation
+
+
+def figures_now(chat, language: str = "en") -> str:
+    """What /stats says now."""
+    return render_stats(language, gather_stats(chat.storage, chat.app.bot_data.campaign, utcnow()))
+
+
+async def test_a_broadcast_being_prepared_says_so_everywhere_and_cancelling_it_sends_nothing(
+    chat, clock, monkeypatch
+):
+    """Starting a broadcast writes its recipients a slice of supporters at a time (5,000 at
+    scale; one here), serving supporters between slices. Meanwhile the organiser already has
+    the progress message, saying it is being prepared; /broadcast list and /stats say
+    "preparing", with no total (the total so far counts only the recipients written yet).
+    Cancelled then, nobody gets it, and the alert and the report say so, with no figures."""
+    broadcast_id, preparation = await sent_and_held_preparing(chat, monkeypatch)
+
+    progress = chat.api.sent(ORGANISER)[-1]
+    assert f"Preparing broadcast #{broadcast_id}</b>: finding who gets it" in progress.text
+    assert chat.button_data(ORGANISER) == [f"{screens.STOP_PREFIX}{broadcast_id}"]
+    await chat.send(ORGANISER, "/broadcast list")
+    line = chat.last_text(ORGANISER).split("\n\n")[1]
+    assert line.startswith(f"#{broadcast_id} preparing: finding who gets it · Everyone opted in")
+    stats = figures_now(chat)
+    assert f"#{broadcast_id} broadcast, 27 November, preparing\n   nothing sent yet" in stats
+
+    calls = await chat.press(ORGANISER, f"{screens.STOP_PREFIX}{broadcast_id}")
+    assert alerts(calls) == [
+        f"Broadcast #{broadcast_id} is cancelled before anyone was sent it. The report follows."
+    ]
+    preparation.release()
+    await finish(chat)
+
+    assert all(received(chat, user_id) == [] for user_id in range(1, 6))
+    report = chat.last_text(ORGANISER)
+    assert f"Broadcast #{broadcast_id} cancelled" in report
+    assert "It stopped while finding who gets it, before anyone was sent it." in report
+    assert "Delivered" not in report and "Not sent" not in report
+    stats = figures_now(chat, "pt")
+    assert f"#{broadcast_id} mensagem em massa, 27 de novembro, cancelada\n   nada enviado" in stats
+
+
+async def test_a_broadcast_stopped_while_preparing_says_so_and_carries_on_at_the_next_start(
+    settings, api, monkeypatch
+):
+    """D11 while preparing: the report says it stopped before sending anything (not "0 of"
+    those written so far); the next start finishes the recipients and sends to each once, with
+    a progress message that says it is preparing, then how many it goes to."""
+    async with running_bot(settings, api) as chat:
+        broadcast_id, preparation = await sent_and_held_preparing(chat, monkeypatch)
+        await chat.app.bot_data.sending.stop(grace=30)  # as a SIGTERM does
+        preparation.release()
+        await finish(chat)
+        assert chat.storage.broadcast_status(broadcast_id) == delivery.PREPARING
+        stopped = chat.last_text(ORGANISER)
+    assert f"Broadcast #{broadcast_id} stopped</b> before the end" in stopped
+    assert "It stopped while finding who gets it, before anyone was sent it." in stopped
+    assert "Delivered" not in stopped
+
+    api.clear()
+    async with running_bot(settings, api) as chat:
+        await run_job(chat.app, CATCH_UP_JOB)
+        assert chat.storage.broadcast_status(broadcast_id) == "done"
+    assert all(len(received(chat, user_id)) == 1 for user_id in range(1, 6))
+    opened, *rest = chat.api.sent(ORGANISER)
+    assert f"Preparing broadcast #{broadcast_id}</b>" in opened.text
+    assert f"Sending broadcast #{broadcast_id}</b> to 5 supporters" in rest[0].text
+    assert "Delivered: <b>5</b> of 5" in rest[-1].text
+
+
 # --- schedule, list and cancel -------------------------------------------------------------------
 
 
 async def confirmed(chat) -> None:
     subscribe(chat.storage, 1)
-    await compose(chat)
-    await chat.press(ORGANISER, screens.CONTINUE)
-    await chat.press(ORGANISER, screens.EVERYONE)
+    await confirmed_to_everyone(chat)
 
 
 async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, clock):

@@ -3,7 +3,13 @@ their own language, whatever Telegram says about the message before it."""
 
 from __future__ import annotations
 
-from bot.app.offline import Fault
+import re
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot.app.offline import CHAT_KINDS, Fault
+from handlers.common import ButtonHandler, Journey
 from messages import keyboards
 from messages.i18n import label, text
 from tests.support.journeys import onboard
@@ -73,3 +79,46 @@ async def test_a_kept_keyboard_is_shown_to_each_person_in_their_own_language(cha
             petition = label(language, "core.menu.button_petition")
             assert chat.buttons(user_id)[0]["text"] == petition, code
     assert len({chat.buttons(user_id)[0]["text"] for user_id in people}) == 3
+
+
+def sample_updates(chat, user_id: int) -> list[Update]:
+    """Every kind of update in every kind of chat, and in the private chat the texts and
+    button presses journeys start and continue on: each journey's own entry buttons, others',
+    postcodes whole and half, commands, a name, an edited message."""
+    updates = [
+        chat.updates.of_type(kind, user_id, where)
+        for kind in Update.ALL_TYPES
+        for where in CHAT_KINDS
+    ]
+    texts = ["/start", "/menu", "/broadcast", "/lobby", "SW1A 1AA", "sw1a", "Ana", "hello"]
+    updates += [chat.updates.message(user_id, typed) for typed in texts]
+    updates.append(chat.updates.edited(user_id, "SW1A 1AA"))
+    presses = {keyboards.MENU_HELP, keyboards.journey_data("mp"), "stale:button"}
+    for journey in journeys(chat):
+        for handler in journey.entry_points + journey.fallbacks:
+            if isinstance(handler, ButtonHandler) and handler.pattern is not None:
+                presses.add(re.sub(r"[\\^$()]", "", handler.pattern.pattern).split("|")[0] + "1")
+    updates += [chat.updates.callback(user_id, data) for data in sorted(presses)]
+    return updates
+
+
+def journeys(chat) -> list[Journey]:
+    return [handler for handler in chat.app.handlers[0] if isinstance(handler, Journey)]
+
+
+async def test_every_journey_takes_exactly_the_updates_python_telegram_bot_would_give_it(chat):
+    """`Journey` answers "not this journey's" early for someone with no such journey open:
+    for every kind of update, with a journey open and without, it takes the same updates to
+    the same handlers as python-telegram-bot's own check (a wrong early answer would leave a
+    supporter mid-letter unheard, or start nothing where a button should)."""
+    open_journey, no_journey = 1, 2
+    updates = sample_updates(chat, open_journey) + sample_updates(chat, no_journey)
+    for journey in journeys(chat):
+        first_state = next(iter(journey.states))
+        journey._conversations[(open_journey, open_journey)] = first_state
+        for update in updates:
+            ours = journey.check_update(update)
+            theirs = ConversationHandler.check_update(journey, update)
+            assert (ours is None) == (theirs is None), (journey.name, update.to_dict())
+            if theirs is not None:
+                assert ours[2] is theirs[2], (journey.name, update.to_dict())

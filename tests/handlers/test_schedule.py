@@ -95,6 +95,33 @@ async def test_someone_who_blocked_the_bot_before_their_turn_is_counted_as_block
     assert "Not delivered: blocked 1 · refused 0 · unsubscribed 0" in chat.last_text(ORGANISER_ID)
 
 
+async def test_todays_prompt_still_finding_its_recipients_shows_no_figures_yet(chat):
+    """While the day's recipients are being written (a slice of supporters at a time), the
+    overview says so: counts then would be of those written so far, and everyone not yet
+    written would pass for someone who agreed after it went out. "Send today's now" (a button
+    from before) sends nothing more and says it is going out, not that it has gone out."""
+    for user_id in (SUPPORTER, 2, 3):
+        await opt_in(chat, user_id)
+    broadcast_id = delivery.create_broadcast(
+        chat.storage, texts={"en": "Day 3"}, kind="daily_prompt"
+    )
+    chat.storage.add_daily_run(NOW.date().isoformat(), 3, broadcast_id)
+    chat.storage.begin_deliveries(broadcast_id)
+    subject = chat.app.bot_data.rules.subject_for("daily_prompt", NOW)
+    selection = delivery.Audience().selection(subject)
+    assert chat.storage.prepare_deliveries(broadcast_id, selection, 1)  # one slice of three
+    await chat.send(ORGANISER_ID, "/schedule")
+    overview = chat.last_text(ORGANISER_ID)
+    assert "Starting now: finding who gets it…" in overview
+    assert "Subscribers sent it" not in overview
+    assert "after today's went out" not in overview
+    assert schedule.SEND not in chat.button_data(ORGANISER_ID)
+    for button in (schedule.SEND, schedule.SEND_CONFIRMED):
+        await chat.press(ORGANISER_ID, button)
+        assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.going_out")
+    assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
+
+
 async def test_the_schedule_speaks_the_organisers_language(chat):
     await chat.send(ORGANISER_ID, "/schedule", language_code="pt-BR")
     assert "dia 3 de 16" in chat.last_text(ORGANISER_ID)

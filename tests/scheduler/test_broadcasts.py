@@ -151,13 +151,14 @@ async def test_the_organiser_sees_progress_edited_in_place_then_a_report(
     to_organiser = api.sent(ORGANISER_ID)
     opened = to_organiser[0]
     assert opened.method == "sendMessage"
-    assert f"Sending broadcast #{broadcast_id}</b> to 25 supporters" in opened.text
+    assert f"Preparing broadcast #{broadcast_id}</b>" in opened.text  # before the recipients
     progress_id = 1000  # the offline API's first message id
-    edits = [
+    ready, *edits = [
         call
         for call in to_organiser
         if call.method == "editMessageText" and int(call.params["message_id"]) == progress_id
     ]
+    assert f"Sending broadcast #{broadcast_id}</b> to 25 supporters" in ready.text
     assert [call.text.split("\n")[1].split(" · ")[0] for call in edits[:-1]] == [
         "Done: 10 of 25",
         "Done: 20 of 25",

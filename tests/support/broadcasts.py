@@ -80,3 +80,33 @@ def after_slices(storage, slices: int, then: Callable[[], None]) -> None:
         return more
 
     storage.prepare_deliveries = prepare_and_count
+
+
+class HeldPreparation:
+    """Holds a broadcast's run after the first slice of its recipients is written, while it is
+    still preparing, until `release()`: a large broadcast's state while supporters keep the bot
+    busy between its slices.
+
+    The run waits where it waits for the database between slices (`Storage.writable`), in the
+    run's own task (`scheduler.broadcasts.start` names it), so supporters' updates are not held.
+    """
+
+    def __init__(self, storage) -> None:
+        self.held = asyncio.Event()
+        self._released = asyncio.Event()
+        writable = storage.writable
+
+        async def held_between_slices() -> None:
+            task = asyncio.current_task()
+            if task is not None and task.get_name().startswith(broadcasts.JOB_PREFIX):
+                self.held.set()
+                await self._released.wait()
+            await writable()
+
+        storage.writable = held_between_slices
+
+    async def reached(self) -> None:
+        await asyncio.wait_for(self.held.wait(), timeout=30)  # a safety net, not a timing
+
+    def release(self) -> None:
+        self._released.set()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
+import pytest
 from telegram.ext import Application
 
 from bot.app.build import build_application
@@ -18,6 +20,8 @@ from bot.campaign import Campaign
 from bot.config import Settings
 
 ORGANISER_ID = 4242
+
+GIVE_UP_SECONDS = 120  # guards against a hang; not an assertion about speed
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -152,3 +156,12 @@ def tags_in(html: str) -> set[str]:
     collector = _TagCollector()
     collector.feed(html)
     return collector.tags
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait, on the event loop, for `condition` to hold; fail the test after GIVE_UP_SECONDS."""
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        await asyncio.sleep(0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -22,13 +23,14 @@ import pytest
 import time_machine
 
 from bot.app import webhook
-from bot.app.cli import EXIT_CONFIG, launch_warnings, main, sync_mps
+from bot.app.cli import EXIT_CONFIG, launch_warnings, main, parser, sync_mps
 from bot.campaign import load_campaign
 from bot.config import Settings
 from bot.storage import DatabaseUnusable, Storage
-from messages import i18n
+from messages import consent, i18n, mp
 from tests.support.bot_api import FakeBotApi, start_bot_process
 from tests.support.harness import free_port, make_settings, running_bot
+from tests.support.lookups import Lookups
 from tests.support.parliament import ConcurrencyProbe, client, sync_transport
 
 SECRET = "s3cret-token_for-webhook"
@@ -114,6 +116,68 @@ def environment(tmp_path, monkeypatch):
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "stepup.db"))
     return monkeypatch
+
+
+def commands() -> list[list[str]]:
+    """Every `stepup-bot` command as typed (`mps sync` too), read from the parser, so that a
+    command added later is covered."""
+
+    def under(level: argparse.ArgumentParser, typed: list[str]) -> list[list[str]]:
+        found = [
+            command
+            for action in level._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for name, sub in action.choices.items()
+            for command in under(sub, [*typed, name])
+        ]
+        return found or [typed]
+
+    return under(parser(), [])
+
+
+def test_every_command_is_listed():
+    assert sorted(" ".join(command) for command in commands()) == [
+        "backup",
+        "check",
+        "health",
+        "mps sync",
+        "run",
+        "stats",
+        "try",
+    ]
+
+
+REFUSED = [
+    ("DATABASE_PATH", "no-such-folder/stepup.db"),  # a typo in the folder
+    ("DATABASE_PATH", "."),  # a folder
+    ("ORGANISER_IDS", "me"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "value"),
+    [
+        pytest.param(command, setting, value, id=f"{' '.join(command)}: {setting}={value}")
+        for command in commands()
+        for setting, value in REFUSED
+        # `try` keeps a database of its own and never opens DATABASE_PATH.
+        if not (command == ["try"] and setting == "DATABASE_PATH")
+    ],
+)
+def test_every_command_refuses_what_run_refuses_in_one_line_creating_nothing(
+    environment, tmp_path, capsys, command, setting, value
+):
+    """`stepup-bot mps sync` once created a mistyped DATABASE_PATH's folders and a database in
+    them, where `run` refuses it: every command checks the settings as `run` does."""
+    environment.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    # Were a command to go on regardless, it would fail at once rather than wait on a network.
+    environment.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
+    environment.setenv("MEMBERS_API_URL", "http://127.0.0.1:9")
+    environment.setenv(setting, value)
+    assert main(command) == EXIT_CONFIG
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"Setting {setting}: ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_version_is_the_installed_release(capsys):
@@ -251,6 +315,98 @@ async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
         assert bot.returncode == 0
 
 
+# --- SIGTERM mid-conversation (D11, S3) ----------------------------------------------------------
+
+SUPPORTER = 501
+
+
+def buttons_shown(api: FakeBotApi, user_id: int) -> list[str]:
+    """The callback data of the buttons on the latest message the bot sent or edited for them."""
+    markup = api.last_messages.get(user_id, {}).get("reply_markup") or {}
+    return [
+        button.get("callback_data") for row in markup.get("inline_keyboard", []) for button in row
+    ]
+
+
+def texts_to(api: FakeBotApi, user_id: int) -> list[str]:
+    return [request.params.get("text", "") for request in api.sends(user_id)]
+
+
+async def answered(bot, log: Path, what: str, condition: Callable[[], bool]) -> None:
+    """Until `condition()` holds. The limit is a safety net for a loaded machine, not a timing."""
+    for _ in range(1200):
+        if condition():
+            return
+        if bot.returncode is not None:
+            pytest.fail(f"the bot exited ({bot.returncode}) before {what}:\n{log.read_text()}")
+        await asyncio.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what}:\n{log.read_text()[-3000:]}")
+
+
+async def started(bot, log: Path) -> None:
+    """Until this start's 'Starting @...' line is in the log (earlier starts' are counted)."""
+    before = log.read_text().count("Starting @") if log.exists() else 0
+    await answered(bot, log, "the start", lambda: log.read_text().count("Starting @") > before)
+
+
+async def test_sigterm_mid_letter_exits_cleanly_and_the_letter_carries_on_after_the_restart(
+    tmp_path,
+):
+    """The real `stepup-bot run`, as systemd or Docker stop it: a supporter has found their MP
+    by postcode and is asked how to sign the letter when SIGTERM arrives. The process exits by
+    itself with status 0; after the restart their next message is the answer to that question,
+    the letter has what they gave before and after, and nothing is answered twice."""
+    database, log = tmp_path / "bot.db", tmp_path / "bot.log"
+    async with FakeBotApi() as api, Lookups() as lookups:
+        services = {"POSTCODES_API_URL": lookups.url, "MEMBERS_API_URL": lookups.url}
+        bot = await start_bot_process(api.base_url, database, log, **services)
+        await started(bot, log)
+        api.send_text(SUPPORTER, "/start")
+        await answered(
+            bot, log, "/start", lambda: consent.OPTIN_NONE in buttons_shown(api, SUPPORTER)
+        )
+        api.press(SUPPORTER, consent.OPTIN_NONE)
+        await answered(
+            bot, log, "the choice", lambda: consent.OPTIN_NONE not in buttons_shown(api, SUPPORTER)
+        )
+        api.send_text(SUPPORTER, "/start mp")
+        await answered(bot, log, "/start mp", lambda: mp.FIND in buttons_shown(api, SUPPORTER))
+        api.press(SUPPORTER, mp.FIND)
+        await answered(bot, log, "Find my MP", lambda: "postcode" in texts_to(api, SUPPORTER)[-1])
+        api.send_text(SUPPORTER, "SW1A 1AA")
+        await answered(
+            bot, log, "the postcode", lambda: mp.SKIP_NAME in buttons_shown(api, SUPPORTER)
+        )
+        before_the_stop = texts_to(api, SUPPORTER)
+        assert "Alex Sample" in "\n".join(before_the_stop)
+
+        bot.terminate()
+        # A safety net: the 5 s of D11 is a benchmark figure (README), not a timed assertion.
+        await asyncio.wait_for(bot.wait(), timeout=60)
+        assert bot.returncode == 0
+        assert log.read_text().splitlines()[-1].endswith("Stopped: SIGTERM.")
+
+        bot = await start_bot_process(api.base_url, database, log, **services)
+        try:
+            await started(bot, log)
+            api.send_text(SUPPORTER, "Ana")
+            await answered(
+                bot, log, "the name", lambda: mp.SKIP_SENTENCE in buttons_shown(api, SUPPORTER)
+            )
+            api.press(SUPPORTER, mp.SKIP_SENTENCE)
+            await answered(bot, log, "the letter", lambda: mp.SENT in buttons_shown(api, SUPPORTER))
+        finally:
+            bot.terminate()
+            await asyncio.wait_for(bot.wait(), timeout=60)
+    after_the_restart = texts_to(api, SUPPORTER)[len(before_the_stop) :]
+    assert not set(after_the_restart) & set(before_the_stop)  # nothing answered again
+    [sentence_asked, *letter] = after_the_restart
+    assert "one sentence in your own words" in sentence_asked
+    letter_text = "\n".join(letter)
+    assert "Alex Sample" in letter_text and "Ana" in letter_text
+    assert bot.returncode == 0
+
+
 async def test_a_webhook_port_another_program_holds_stops_start_up_with_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -374,8 +530,11 @@ def test_an_unusable_database_stops_start_up_with_one_line(tmp_path, kind):
     else:
         database = tmp_path / "stepup.db"
         database.write_bytes(b"Not SQLite: a spreadsheet saved under the wrong name. " * 100)
-    assert_one_line_naming_the_setting(start_with_database(database, tmp_path), database)
+    result = start_with_database(database, tmp_path)
+    assert_one_line_naming_the_setting(result, database)
     assert not (tmp_path / "no").exists()  # nothing created on the way
+    if kind == "no such folder":
+        assert f"(there is no folder {database.parent})" in result.stderr
 
 
 def as_another_user(check: Callable[[], str]) -> str:

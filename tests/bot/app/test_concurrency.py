@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 
 import httpx
 import pytest
@@ -24,11 +23,9 @@ from messages import consent, core, keyboards
 from messages.mp import FIND
 from scheduler import broadcasts
 from tests.support.broadcasts import after_slices, received, subscribe
-from tests.support.harness import ORGANISER_ID, running_bot
+from tests.support.harness import GIVE_UP_SECONDS, ORGANISER_ID, running_bot, until
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
 from tests.support.petitions import PETITION, petition_json
-
-GIVE_UP_SECONDS = 120  # guards against a hang; not an assertion about speed
 
 
 class Stalled:
@@ -62,14 +59,6 @@ async def at_postcode(chat, user_id: int) -> None:
     await chat.press(user_id, consent.OPTIN_NONE)
     await chat.press(user_id, keyboards.journey_data("mp"))
     await chat.press(user_id, FIND)
-
-
-async def until(condition, what: str) -> None:
-    deadline = time.monotonic() + GIVE_UP_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def messages_to(chat, user_id: int) -> list[str]:

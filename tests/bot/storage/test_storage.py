@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+import time
 
 from sqlite_utils import Database
 
 from bot.consent import DAILY_PROMPT
 from bot.storage import Storage
 from bot.storage.migrations import migrations
+from tests.support.harness import GIVE_UP_SECONDS, until
 
 
 def test_a_new_database_is_wal_with_every_migration_applied(tmp_path):
@@ -119,3 +123,81 @@ async def test_a_large_read_sees_what_was_committed_and_cannot_write(storage):
 
     assert await storage.read(supporters_then_try_to_write) == [7]
     assert storage.get_supporter(8) is None
+
+
+async def test_a_write_waits_for_another_connections_lock_without_holding_the_event_loop(storage):
+    """`Storage.writing`, as the writes after every update use it on the bot's connection:
+    while another connection (a `stepup-bot` command, another bot process) holds the write
+    lock, the event loop goes on (a clock on it keeps ticking, never stopped for long) and the
+    write waits, then lands once the lock is let go. Waiting on the loop, the clock would stop
+    for SQLite's whole 5 s busy timeout."""
+    storage.for_event_loop()
+    holder = sqlite3.connect(storage.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    ticks, longest_gap = 0, 0.0
+
+    async def clock() -> None:
+        nonlocal ticks, longest_gap
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+            longest_gap = max(longest_gap, time.monotonic() - last)
+            last = time.monotonic()
+
+    async def write() -> None:
+        async with storage.writing() as db:
+            db.execute("INSERT INTO flags (key, value) VALUES ('written', 'yes')")
+
+    ticking = asyncio.create_task(clock())
+    writer = asyncio.create_task(write())
+    try:
+        await until(lambda: ticks >= 20, "the clock to tick while the lock is held")
+        assert not writer.done()
+        holder.execute("ROLLBACK")
+        await asyncio.wait_for(writer, GIVE_UP_SECONDS)
+    finally:
+        ticking.cancel()
+        holder.close()
+    assert storage.get_flag("written") == "yes"
+    assert longest_gap < 2.5  # the loop waited at most its 50 ms bound, not SQLite's 5 s
+
+
+async def test_a_write_that_fails_half_way_leaves_nothing_and_the_next_one_lands(storage):
+    """A block under `Storage.writing` that raises is rolled back whole, and the connection is
+    ready for the next transaction (the writes after an update keep what failed and try again
+    with the next one)."""
+    with contextlib.suppress(RuntimeError):
+        async with storage.writing() as db:
+            db.execute("INSERT INTO flags (key, value) VALUES ('half', 'yes')")
+            raise RuntimeError("the disk filled up")
+    async with storage.writing() as db:
+        db.execute("INSERT INTO flags (key, value) VALUES ('whole', 'yes')")
+    assert storage.get_flag("half") is None
+    assert storage.get_flag("whole") == "yes"
+
+
+def test_conversations_and_message_ids_survive_the_move_to_without_rowid_tables(tmp_path):
+    """Migration 0023 rebuilds the two tables written after nearly every update: a supporter's
+    journey and the messages /forget would delete are all still there after the upgrade, the
+    messages in the order they were sent, and new ones are written alongside."""
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0023_chat_state_without_rowid")
+    old["conversations"].insert({"name": "mp", "key": "[7, 7]", "state": '"name"'})
+    sent = [(7, 12, "2026-12-05T10:00:01+00:00"), (7, 11, "2026-12-05T10:00:00+00:00")]
+    old["chat_messages"].insert_all(
+        {"chat_id": chat, "message_id": message, "at": at} for chat, message, at in sent
+    )
+    old.close()
+    storage = Storage.open(path)
+    assert storage.load_conversations("mp") == {(7, 7): "name"}
+    storage.record_chat_messages([(7, 13)])
+    rows = storage.personal_data(7)["chat_messages"]
+    assert [row["message_id"] for row in rows] == [11, 12, 13]
+    for table in ("conversations", "chat_messages"):
+        (schema,) = storage.db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", [table]
+        ).fetchone()
+        assert schema.endswith("WITHOUT ROWID")
+    assert storage.integrity() == "ok"
