@@ -57,7 +57,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     def storage(self) -> Storage:
         """The database opens when the application first asks for its state."""
         if self._storage is None:
-            self._storage = Storage.open(self.path)
+            self._storage = Storage.open(self.path).for_event_loop()
         return self._storage
 
     def close(self) -> None:

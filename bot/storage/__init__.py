@@ -9,7 +9,9 @@ Nothing outside this package writes SQL. Schema changes are functions at the end
 One connection per process, used from the event loop thread only; calls are short. Another
 connection holding the write lock (`stepup-bot mps sync`, a checkpoint waiting for a backup to
 finish reading) would make a write wait on the loop, so updates, jobs and broadcast batches
-first await `writable()`, which waits for the lock in a worker thread. Timestamps are ISO-8601
+first await `writable()`, which waits for the lock in a worker thread, and the writes after
+each update begin with `writing()`, which does the same; on the loop a statement waits at most
+50 ms (`Storage.for_event_loop`). Timestamps are ISO-8601
 UTC strings (`stamp`).
 
 Transactions, one idiom in two strengths:
