@@ -5,7 +5,9 @@ delivery engine), to the coalition's Telegram channel and to its X account.
 daily_runs row, keyed by the local campaign date, is written in the same BEGIN IMMEDIATE
 transaction as the broadcast. The channel and X posts are claimed in that row before they are
 made, so each goes out once a day; one that failed (or was in flight when the process died) is
-tried once more at the next start the same day (`recover`), never in a loop.
+tried once more at the next start the same day (`recover`), never in a loop. A post to X that
+failed is also tried again by the next runs of the day (every half hour, scheduler/daily.py), up
+to X_TRIES_A_DAY tries: X refuses a text the account already has, which reads as posted.
 
 Someone who agrees to the daily prompt after the day's has gone out (a launch after the prompt
 time, a supporter joining in the afternoon) gets it too, once: every run of the day adds them
@@ -43,9 +45,11 @@ logger = logging.getLogger(__name__)
 
 PAUSED_FLAG = "daily_paused"
 CHANNEL, X = "channel", "x"
-# What daily_runs.channel_status / x_status can hold (NULL: not tried yet).
-POSTING, POSTED, FAILED, UNKNOWN = "posting", "sent", "failed", "unknown"
+# What daily_runs.channel_status / x_status can hold (NULL: not tried yet). RETRY: the post to
+# X failed and the next run of the day tries it again (X_TRIES_A_DAY tries in all).
+POSTING, POSTED, FAILED, UNKNOWN, RETRY = "posting", "sent", "failed", "unknown", "retry"
 X_TIMEOUT_SECONDS = 15
+X_TRIES_A_DAY = 3
 
 
 # --- the calendar ------------------------------------------------------------------------------
@@ -150,7 +154,8 @@ async def run_day(
             lambda: post_to_channel(bot, settings.channel_id, words(day), day),
         )
     if settings.x_can_post:
-        await _post_once(storage, date, X, lambda: post_to_x(settings, words(day).x_post))
+        storage.retry_daily_post(date.isoformat(), X)
+        await _post_once(storage, date, X, lambda: _try_x(storage, settings, date, words(day)))
     rules = Rules.of(campaign, settings)
     storage.add_late_recipients(broadcast_id, consent=DAILY_PROMPT)
     return await delivery.run_broadcast(bot, storage, broadcast_id, rules=rules, sending=sending)
@@ -171,6 +176,23 @@ async def _post_once(
 
 
 # --- the outside posts -------------------------------------------------------------------------
+
+
+def x_retry_waiting(storage: Storage, date: dt.date) -> bool:
+    """Whether the date's post to X failed and waits for the next run of the day to try again."""
+    run = storage.daily_run(date.isoformat())
+    return run is not None and run["x_status"] == RETRY
+
+
+async def _try_x(storage: Storage, settings: Settings, date: dt.date, words: DayWords) -> str:
+    """One try at the date's post to X. A failure (X down, a rate limit, no connection, even
+    refused credentials, which someone may fix meanwhile) leaves it to the next run of the day
+    while tries remain: X refuses a text it already has, so trying again never posts it twice."""
+    key = f"daily.x_tries.{date.isoformat()}"
+    tries = int(storage.get_flag(key) or 0) + 1
+    storage.set_flag(key, str(tries))
+    status = await post_to_x(settings, words.x_post)
+    return RETRY if status == FAILED and tries < X_TRIES_A_DAY else status
 
 
 async def post_to_channel(bot: Bot, channel_id: str, words: DayWords, day: int) -> str:

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import delivery
 from bot.campaign import LANGUAGES, Campaign
 from bot.config import Settings
-from bot.daily import FAILED, POSTED, POSTING, UNKNOWN, DayStatus, DayWords, deep_link
+from bot.daily import FAILED, POSTED, POSTING, RETRY, UNKNOWN, DayStatus, DayWords, deep_link
 from bot.delivery import LinkButton, link_keyboard
 from messages import keyboards
 from messages.consent import MESSAGES
@@ -122,6 +122,7 @@ _POST_STATUS_KEYS = {
     POSTED: "post_sent",
     FAILED: "post_failed",
     UNKNOWN: "post_unknown",
+    RETRY: "post_retry",
 }
 
 

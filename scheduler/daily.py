@@ -65,12 +65,13 @@ async def send_today_now(context: Context) -> None:
 
 async def serve_late_subscribers(context: Context) -> None:
     """Every half hour: today's prompt, after its time, for those who agreed to it since it went
-    out (unless organisers paused the schedule)."""
+    out, and its post to X if that failed (unless organisers paused the schedule)."""
     data = context.bot_data
     now = local_now(data.settings.zone)
     if daily.is_paused(data.storage) or not daily.is_due(data.campaign, now):
         return
-    if daily.late_subscribers(data.storage, now.date()) == 0:
+    waiting = daily.late_subscribers(data.storage, now.date())
+    if not waiting and not daily.x_retry_waiting(data.storage, now.date()):
         return
     async with data.daily_lock:
         await _run_today(context)

@@ -54,9 +54,17 @@ class DailyStore(Store):
         for column in self.DAILY_POST_COLUMNS.values():
             self.db.execute(
                 f"UPDATE daily_runs SET {column} = NULL "
-                f"WHERE campaign_date = ? AND {column} IN ('posting', 'failed')",
+                f"WHERE campaign_date = ? AND {column} IN ('posting', 'failed', 'retry')",
                 [campaign_date],
             )
+
+    def retry_daily_post(self, campaign_date: str, target: str) -> None:
+        """Let the date's post that failed with tries left ('retry') be claimed again."""
+        column = self.DAILY_POST_COLUMNS[target]
+        self.db.execute(
+            f"UPDATE daily_runs SET {column} = NULL WHERE campaign_date = ? AND {column} = 'retry'",
+            [campaign_date],
+        )
 
     def unfinished_daily_broadcasts(self, before: str) -> list[int]:
         """Daily prompts of dates before `before` (ISO) that never finished sending."""

@@ -219,11 +219,15 @@ async def test_an_x_error_is_recorded_and_logged_and_supporters_still_get_the_pr
         data = chat.app.bot_data
         subscribe(data.storage, 1)
         report = await run_third_day(chat, settings)
-        await run_third_day(chat, settings)
-        run = data.storage.daily_run(THIRD_DAY.isoformat())
+        statuses = [data.storage.daily_run(THIRD_DAY.isoformat())["x_status"]]
+        for _ in range(daily.X_TRIES_A_DAY):  # the later runs of the day (every half hour)
+            await run_third_day(chat, settings)
+            statuses.append(data.storage.daily_run(THIRD_DAY.isoformat())["x_status"])
     assert report.sent == 1
-    assert run["x_status"] == daily.FAILED
-    assert str(failure[0]) in caplog.text
+    # Tried again by the next runs of the day, three tries in all, then left for a restart.
+    assert statuses == [daily.RETRY, daily.RETRY, daily.FAILED, daily.FAILED]
+    refusals = [r for r in caplog.records if r.getMessage().startswith("X refused")]
+    assert len(refusals) == daily.X_TRIES_A_DAY and str(failure[0]) in caplog.text
     assert "token-secret" not in caplog.text
 
 
@@ -270,8 +274,7 @@ async def loopback_x():
 
 
 def loopback_settings(tmp_path, x: social.FakeX, **overrides: object) -> Settings:
-    credentials = {name.lower(): value for name, value in social.X_CREDENTIALS.items()}
-    return make_settings(tmp_path, x_api_url=x.url, **credentials, **overrides)
+    return make_settings(tmp_path, **social.x_account_settings(x), **overrides)
 
 
 async def test_a_post_that_reached_x_before_a_crash_is_not_posted_again(tmp_path, loopback_x):
@@ -325,3 +328,16 @@ async def test_the_x_client_is_made_off_the_event_loop(tmp_path, loopback_x, mon
     settings = loopback_settings(tmp_path, loopback_x)
     assert await daily.post_to_x(settings, "Day 3 of 16") == daily.POSTED
     assert threads and threads[0] is not threading.main_thread()
+
+
+async def test_a_post_x_could_not_take_goes_out_at_the_next_run_of_the_day(tmp_path, loopback_x):
+    loopback_x.fault = social.server_error(503)
+    loopback_x.fault.times = 1  # X is back half an hour later
+    settings = loopback_settings(tmp_path, loopback_x)
+    async with running_bot(settings) as chat:
+        await run_third_day(chat, settings)
+        failed = chat.app.bot_data.storage.daily_run(THIRD_DAY.isoformat())["x_status"]
+        await run_third_day(chat, settings)
+        run = chat.app.bot_data.storage.daily_run(THIRD_DAY.isoformat())
+    assert (failed, run["x_status"]) == (daily.RETRY, daily.POSTED)
+    assert loopback_x.posts == [words.x_text(chat.app.bot_data.campaign, "StepUpBot", 3)]

@@ -14,8 +14,9 @@ from messages import consent, text
 from messages import daily as schedule
 from messages.daily import prompt_text
 from scheduler.daily import CATCH_UP_JOB, LATE_JOB, SEND_NOW_JOB
+from tests.support import social
 from tests.support.fakes import JobContext, run_job
-from tests.support.harness import ORGANISER_ID, running_bot
+from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=LONDON)  # day 3, where `clock` stops time
@@ -294,3 +295,23 @@ async def test_schedule_buttons_do_nothing_for_a_non_organiser(chat, data):
     assert not daily.is_paused(chat.storage)
     assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
     assert chat.storage.daily_run("2026-11-27") is None
+
+
+async def test_a_post_x_refused_at_prompt_time_goes_out_with_the_next_half_hourly_run(
+    clock, tmp_path, api
+):
+    async with social.FakeX() as x:
+        x.fault = social.server_error(503)
+        settings = make_settings(tmp_path, **social.x_account_settings(x))
+        async with running_bot(settings, api) as chat:
+            await opt_in(chat, SUPPORTER)
+            await run_job(chat.app, CATCH_UP_JOB)  # the prompt goes out; X is down
+            await chat.send(ORGANISER_ID, "/schedule")
+            overview = chat.last_text(ORGANISER_ID)
+            x.fault = None
+            await run_job(chat.app, LATE_JOB)  # nobody late: only the post to X is due
+            await chat.send(ORGANISER_ID, "/schedule")
+            after = chat.last_text(ORGANISER_ID)
+    assert "X: failed; tried again within half an hour" in overview
+    assert "X: posted" in after
+    assert len(x.posts) == 1 and len(prompts_to(chat, SUPPORTER)) == 1

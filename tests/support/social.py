@@ -58,6 +58,11 @@ X_UNAUTHORIZED = {
 HTML_PAGE = b"<!DOCTYPE html><html><body><h1>Something went wrong</h1></body></html>"
 
 
+def x_account_settings(x: FakeX) -> dict[str, str]:
+    """Settings (as `Settings` keywords) posting the daily prompt to the loopback X `x`."""
+    return {"x_api_url": x.url, **{name.lower(): value for name, value in X_CREDENTIALS.items()}}
+
+
 def _x_problem(status: int, title: str) -> dict[str, Any]:
     return {"title": title, "detail": title, "type": "about:blank", "status": status}
 
