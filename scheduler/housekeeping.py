@@ -1,8 +1,8 @@
 """Daily housekeeping: forget message ids Telegram no longer lets us delete and the ids of
-updates it will not give again, drop journey drafts their writers abandoned, and purge personal
-data once the retention period after the campaign has passed (P5). Also the scrub after an
-erasure (/forget or the purge), which empties the WAL so the erased rows are gone from the
-files, retried until it completes."""
+updates it will not give again, drop journey drafts their writers abandoned and the language
+of anyone no longer an organiser, and purge personal data once the retention period after the
+campaign has passed (P5). Also the scrub after an erasure (/forget or the purge), which empties
+the WAL so the erased rows are gone from the files, retried until it completes."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ async def run_housekeeping(context: Context) -> None:
     data = context.bot_data
     data.storage.prune_chat_messages(utcnow() - MESSAGE_ID_MEMORY)
     data.storage.prune_handled_updates(utcnow() - HANDLED_UPDATE_MEMORY)
+    data.storage.drop_organiser_languages(data.settings.organiser_ids)
     await drop_abandoned_drafts(context.application)
     purge_on = data.campaign.end_date + dt.timedelta(days=data.settings.data_retention_days)
     if utcnow().astimezone(data.settings.zone).date() >= purge_on:

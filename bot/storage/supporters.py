@@ -104,6 +104,14 @@ class SupporterStore(Store):
             {"user_id": user_id, "language": language, "chosen_at": stamp()}, pk="user_id"
         )
 
+    def drop_organiser_languages(self, organisers: frozenset[int]) -> None:
+        """Erase the language of anyone no longer among `organisers` (ORGANISER_IDS): only an
+        organiser can use it, or reach the buttons that erase it."""
+        marks = ", ".join("?" * len(organisers))
+        self.db.execute(
+            f"DELETE FROM organiser_languages WHERE user_id NOT IN ({marks})", list(organisers)
+        )
+
     def ensure_supporter(
         self, user_id: int, language: str, referral_source: str | None = None
     ) -> tuple[dict[str, Any], bool]:

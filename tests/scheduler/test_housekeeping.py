@@ -7,7 +7,7 @@ import time_machine
 from messages import consent, solidarity
 from scheduler.housekeeping import HOUSEKEEPING_JOB, run_housekeeping
 from tests.support.fakes import JobContext
-from tests.support.harness import running_bot
+from tests.support.harness import ORGANISER_ID, running_bot
 
 
 async def test_personal_data_is_kept_during_retention_and_purged_after(chat):
@@ -65,3 +65,13 @@ async def test_a_draft_abandoned_for_a_day_is_erased_and_a_fresh_one_kept(settin
         replies = await chat.send(1, "Ana")
     assert "Sorry" not in replies[-1].text
     assert any("message" in call.text.lower() for call in replies)
+
+
+async def test_the_language_of_someone_no_longer_an_organiser_is_erased(chat):
+    """Only an organiser can use a language kept without a supporter row, or press the buttons
+    that erase it: once their id leaves ORGANISER_IDS, housekeeping erases it."""
+    chat.storage.set_organiser_language(ORGANISER_ID, "pt")
+    chat.storage.set_organiser_language(ORGANISER_ID + 1, "es")  # an organiser until a restart
+    await run_housekeeping(JobContext(chat.app))
+    assert chat.storage.chosen_language(ORGANISER_ID) == "pt"
+    assert chat.storage.chosen_language(ORGANISER_ID + 1) is None
