@@ -240,7 +240,8 @@ async def choose_audience(update: Update, context: Context) -> str | None:
 
 async def ask_area(update: Update, context: Context) -> str:
     """Ask which constituency, by GSS code or name."""
-    await show(update, context, text(language(update, context), "broadcast.ask_area"))
+    lang = language(update, context)
+    await show(update, context, text(lang, "broadcast.ask_area"), screens.cancel_keyboard(lang))
     return ASK_AREA
 
 

@@ -128,8 +128,15 @@ def text(language: str, key: str, **values: object) -> Html:
     A plural message needs `count`, an int: it picks the form and is written with the
     language's digit grouping. Raises TypeError when a plural message gets no int count.
     """
+    if not values:
+        return _fixed_text(language, key)
     message = _template(language, key, values)
     return Html(message.format(**{name: escape(value) for name, value in values.items()}))
+
+
+@cache  # about half the texts an update sends have nothing to fill in; the catalogs never change
+def _fixed_text(language: str, key: str) -> Html:
+    return Html(_template(language, key, {}).format())
 
 
 def label(language: str, key: str, **values: object) -> str:

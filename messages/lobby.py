@@ -446,7 +446,7 @@ def dashboard(
     if event.status == CANCELLED:  # who had said yes; no one is going, nowhere to recruit
         parts = [heading, text(lang, "lobby.dashboard_was_going", going=coverage.going)]
     else:
-        parts = [heading, _going(lang, coverage), _uncovered(lang, coverage.uncovered)]
+        parts = [heading, _going(lang, coverage), _uncovered(lang, coverage)]
     if coverage.asked:
         parts.append(_outcomes(lang, coverage))
     parts.append(
@@ -480,9 +480,13 @@ def _going(lang: str, coverage: Coverage) -> Html:
     )
 
 
-def _uncovered(lang: str, uncovered: Sequence[tuple[str, str, int]]) -> Html:
+def _uncovered(lang: str, coverage: Coverage) -> Html:
+    """Where supporters live but nobody is going yet; with nobody going and no constituency
+    known (it is learnt from a letter to an MP or a yes), that there is nothing to compare."""
+    uncovered = coverage.uncovered
     if not uncovered:
-        return text(lang, "lobby.uncovered_none")
+        key = "lobby.uncovered_none" if coverage.going else "lobby.uncovered_unknown"
+        return text(lang, key)
     lines = [text(lang, "lobby.uncovered_title")]
     lines += [
         text(lang, "lobby.uncovered_line", name=name, count=count)

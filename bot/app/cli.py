@@ -258,11 +258,21 @@ def health_command(_: argparse.Namespace) -> int:
     return 0 if healthy else EXIT_UNHEALTHY
 
 
+def no_database_yet(database: Path) -> int:
+    """One line for a command that reads the database before the bot has ever started there:
+    where it looked (a relative DATABASE_PATH is read from the current folder) and what to do."""
+    return fail(
+        f"Setting DATABASE_PATH: no database at {database.absolute()} yet. The bot creates it "
+        "when it first starts (`make run`); if it has run, set DATABASE_PATH to its database "
+        "or run this command from the bot's folder."
+    )
+
+
 def backup_command(args: argparse.Namespace) -> int:
     settings = checked_settings()
     database = settings.database_path
     if not database.exists():
-        return fail(f"Setting DATABASE_PATH: {database} does not exist.")
+        return no_database_yet(database)
     destination = args.destination
     if destination is None or destination.is_dir():  # a folder: the usual name, in it
         folder = destination or backups.default_folder(database)
@@ -288,7 +298,7 @@ def at_least_one(value: str) -> int:
 def stats_command(_: argparse.Namespace) -> int:
     settings, campaign = load()
     if not settings.database_path.exists():
-        return fail(f"Setting DATABASE_PATH: {settings.database_path} does not exist.")
+        return no_database_yet(settings.database_path)
     storage = Storage.open(settings.database_path)
     try:
         print(format_stats_text(gather_stats(storage, campaign, utcnow())))

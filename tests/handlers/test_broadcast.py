@@ -867,3 +867,21 @@ async def test_typing_a_buttons_words_cancels_or_goes_on_rather_than_becoming_th
     await chat.send(ORGANISER, "Continue without it")
     assert screens.EVERYONE in chat.button_data(ORGANISER)  # on to the audience
     assert set(chat.app.user_data[ORGANISER][DRAFT]["texts"]) == {"en"}
+
+
+async def test_the_constituency_step_can_be_cancelled_with_a_button_like_every_other(
+    chat, constituencies
+):
+    """The question "which constituency?" was the one step of the composer with no button:
+    the way out was a /cancel nothing mentioned."""
+    await compose(chat)
+    await chat.press(ORGANISER, screens.CONTINUE)
+    await chat.press(ORGANISER, screens.AREA)
+    assert "GSS code" in chat.last_text(ORGANISER)
+    assert chat.button_data(ORGANISER) == [screens.CANCEL]
+
+    await chat.press(ORGANISER, screens.CANCEL)
+
+    assert chat.last_text(ORGANISER) == "Broadcast discarded. Nothing was sent."
+    await chat.send(ORGANISER, "Bristol Central")  # no longer taken as the audience
+    assert "Bristol Central (" not in organiser_sees(chat)

@@ -39,6 +39,7 @@ from tests.support.journeys import (
     use_services,
 )
 from tests.support.parliament import (
+    JERSEY,
     WESTMINSTER,
     FakeServices,
     constituency_item,
@@ -1026,3 +1027,38 @@ async def test_any_text_at_any_composer_step_gets_a_safe_helpful_answer(lobby_ch
     for answer in answers[:step]:
         await chat.send(ORGANISER, answer)
     assert_safe_helpful_answer(await chat.send(ORGANISER, typed))
+
+
+@pytest.mark.parametrize(
+    ("language_code", "vacant_says", "jersey_says"),
+    [
+        ("en", "nobody to write to or meet there yet", "no MP to write to or meet"),
+        (
+            "pt-br",
+            "para quem escrever nem com quem se encontrar",
+            "para quem escrever nem com quem se encontrar com esse código postal",
+        ),
+        (
+            "es",
+            "a quién escribirle ni con quién reunirte",
+            "a quien escribir ni con quien reunirte",
+        ),
+    ],
+)
+async def test_a_yes_from_a_seat_without_an_mp_says_there_is_nobody_to_meet(
+    lobby_chat, language_code, vacant_says, jersey_says
+):
+    """The lookup's answers were written for the letter: on a lobby day's "I'll be there" a
+    vacant seat or Jersey said only that there was no MP to write to."""
+    chat = lobby_chat
+    event_id = await create_event(chat)
+    vacant = search_result(constituency_item(4600, WESTMINSTER.name, None))
+    services = await use_services(
+        chat, FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": vacant}))
+    )
+    replies = await going(chat, 1, event_id, language_code)
+    assert vacant_says in replies[-1].text
+    services.routes.update(lookup_routes(**{"/postcodes/JE24WD": JERSEY}))
+    replies = await chat.send(1, "JE2 4WD", language_code)
+    assert "Westminster" in replies[-1].text and jersey_says in replies[-1].text
+    assert chat.storage.get_rsvp(event_id, 1) is None

@@ -578,3 +578,19 @@ def test_a_database_restored_by_another_user_is_refused_saying_why():
         shutil.rmtree(folder)
     assert said.startswith(f"cannot use {database} as the database (")
     assert "read and write" in said
+
+
+@pytest.mark.parametrize("command", [["stats"], ["backup"]])
+def test_a_command_before_the_first_start_says_where_it_looked_and_what_to_do(
+    environment, tmp_path, capsys, command
+):
+    """Run from another folder, or before `make run`, "stepup.db does not exist" left an
+    organiser guessing; the line names the full path and how the database comes to be."""
+    environment.setenv("DATABASE_PATH", "stepup.db")
+
+    assert main(command) == EXIT_CONFIG
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"Setting DATABASE_PATH: no database at {tmp_path / 'stepup.db'} yet.")
+    assert "when it first starts (`make run`)" in line
+    assert not (tmp_path / "stepup.db").exists()
