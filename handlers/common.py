@@ -368,7 +368,10 @@ class Journey(ConversationHandler):
     each in full all the same, 5-14 µs a journey (a tap meets five of them). This check first
     asks those two questions, for journeys keyed by chat and person as `journey` builds them,
     and when both answers are no, it says "not this journey's", as python-telegram-bot would,
-    in a fraction of the time; otherwise python-telegram-bot's own check decides."""
+    in a fraction of the time; otherwise python-telegram-bot's own check decides. It reads
+    python-telegram-bot's own record of open conversations (`_conversations`), as the lock
+    file pins it; `tests/handlers/test_common.py` checks both checks agree on every kind of
+    update."""
 
     def check_update(self, update: object) -> object | None:
         chat = update.effective_chat if isinstance(update, Update) else None

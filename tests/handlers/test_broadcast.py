@@ -510,7 +510,8 @@ async def test_a_broadcast_being_prepared_says_so_everywhere_and_cancelling_it_s
 
     calls = await chat.press(ORGANISER, f"{screens.STOP_PREFIX}{broadcast_id}")
     assert alerts(calls) == [
-        f"Broadcast #{broadcast_id} is cancelled before anyone was sent it. The report follows."
+        f"Broadcast #{broadcast_id} is cancelled; it had not gone to anyone yet."
+        " The report follows."
     ]
     preparation.release()
     await finish(chat)

@@ -1036,12 +1036,12 @@ async def test_any_text_at_any_composer_step_gets_a_safe_helpful_answer(lobby_ch
         (
             "pt-br",
             "para quem escrever nem com quem se encontrar",
-            "para quem escrever nem com quem se encontrar com esse código postal",
+            "não há deputado(a) para quem escrever nem com quem se encontrar.",
         ),
         (
             "es",
             "a quién escribirle ni con quién reunirte",
-            "a quien escribir ni con quien reunirte",
+            "a quien escribirle ni con quien reunirte.",
         ),
     ],
 )

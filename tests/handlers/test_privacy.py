@@ -361,7 +361,7 @@ async def test_mydata_says_a_message_of_a_cancelled_broadcast_will_not_come(chat
             {"broadcast_id": number, "user_id": 1, "status": "pending", "updated_at": "2026-11-25"}
         )
     page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
-    assert "lobby day reminder: not sent: the organisers cancelled it" in page
+    assert "lobby day reminder: not sent: it was cancelled" in page
     assert page.count("lobby day reminder: waiting to be sent") == 1  # the one still running
 
 

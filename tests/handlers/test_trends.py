@@ -135,7 +135,7 @@ async def test_with_no_organisers_configured_nobody_gets_trends(tmp_path, api):
     ("language", "since"),
     [
         ("en", "Nothing has come from X since 07:40 UTC on 27 November"),
-        ("pt", "Desde as 07:40 UTC de 27 de novembro não chega nada do X"),
+        ("pt", "Nada chega do X desde as 07:40 UTC de 27 de novembro"),
         ("es", "Desde las 07:40 UTC del 27 de noviembre no llega nada de X"),
     ],
 )

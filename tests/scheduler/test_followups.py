@@ -468,4 +468,4 @@ async def test_mydata_says_a_question_whose_sending_was_cancelled_was_never_aske
     await enqueue(chat.storage, broadcast_id, chat.app.bot_data.rules)
     assert chat.storage.cancel_broadcast(broadcast_id)  # an organiser's Cancel, say
     line = await followup_line(chat, 1)
-    assert line.endswith("the question was not sent to you: its sending was cancelled.")
+    assert line.endswith("the question was not sent to you: the organisers cancelled it.")
