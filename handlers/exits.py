@@ -17,14 +17,32 @@ from messages import keyboards, text
 
 
 def exits(dropping: str | None = None) -> list[BaseHandler]:
-    """The general commands and menu buttons, each ending the conversation. `dropping` names the
-    journey's unfinished draft in user_data, discarded on the way out."""
+    """The general commands and menu buttons, each ending the conversation, except /mydata,
+    which shows the journey and its draft as they are and leaves both there. `dropping` names
+    the journey's unfinished draft in user_data, discarded on the way out."""
     commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
+
+    def leaving(callback: Handler) -> Handler:
+        if callback is privacy.mydata_command:
+            return staying(callback)
+        return way_out(callback, dropping)
+
     return routes(
-        {name: way_out(callback, dropping) for name, callback in commands.items()},
-        [(pattern, way_out(callback, dropping)) for pattern, callback in buttons],
+        {name: leaving(callback) for name, callback in commands.items()},
+        [(pattern, leaving(callback)) for pattern, callback in buttons],
     )
+
+
+def staying(callback: Handler) -> Handler:
+    """`callback`, keeping the conversation at its step: a page that says "part-way through
+    a solidarity message" must not be what erases it."""
+
+    @functools.wraps(callback)
+    async def then_stay(update: Update, context: Context) -> None:
+        await callback(update, context)
+
+    return then_stay
 
 
 def way_out(callback: Handler, dropping: str | None = None) -> Handler:

@@ -187,6 +187,15 @@ async def post_init(app: Application) -> None:
     logger.info("%s", started(app))
 
 
+def organisers_said(settings: Settings) -> str:
+    """How many organisers the settings name, as the start-up line and `stepup-bot check` say
+    it, in plain English ("1 organiser", not "1 organiser(s)")."""
+    count = len(settings.organiser_ids)
+    if count == 0:
+        return "no organisers"
+    return "1 organiser" if count == 1 else f"{count} organisers"
+
+
 def started(app: Application) -> str:
     """The one line saying what is starting, for the log."""
     data: BotData = app.bot_data
@@ -194,7 +203,7 @@ def started(app: Application) -> str:
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     return (
         f"Starting @{app.bot.username} (stepup-bot {__version__}): {mode}, "
-        f"{len(settings.organiser_ids)} organiser(s), campaign {campaign.name('en')} "
+        f"{organisers_said(settings)}, campaign {campaign.name('en')} "
         f"{campaign.start_date} to {campaign.end_date}, database {settings.database_path.resolve()}"
     )
 

@@ -28,7 +28,7 @@ from tqdm import tqdm
 import handlers
 from bot import __version__, backups, health
 from bot.app import logs, webhook
-from bot.app.build import build_application
+from bot.app.build import build_application, organisers_said
 from bot.campaign import LANGUAGES, Campaign, CampaignError, load_campaign
 from bot.config import ConfigError, Settings, load_settings
 from bot.mps import LookupUnavailable, sync_all_mps
@@ -193,8 +193,7 @@ def check_command(_: argparse.Namespace) -> int:
     mode = f"webhook at {settings.webhook_url}" if settings.webhook_url else "long polling"
     print(
         f"Settings, campaign file and messages are valid: {campaign.name('en')}, "
-        f"{campaign.start_date} to {campaign.end_date}, {len(settings.organiser_ids)} "
-        f"organiser(s), {mode}."
+        f"{campaign.start_date} to {campaign.end_date}, {organisers_said(settings)}, {mode}."
     )
     today = dt.datetime.now(settings.zone).date()
     for warning in launch_warnings(settings, campaign, today):

@@ -444,3 +444,18 @@ async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):
         (warning,) = [call for call in chat.api.sent(1) if "very fast" in call.text]
         noted = chat.storage.chat_messages_since(1, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
         assert warning.result["message_id"] in noted
+
+
+async def test_mydata_part_way_through_a_journey_keeps_the_draft_it_shows(chat):
+    """/mydata said "your solidarity message, not sent yet: kept until tomorrow" while the same
+    command ended the journey and erased that draft; the page leaves it where it was."""
+    await onboard(chat, 1)
+    await chat.press(1, "solidarity:write")
+    await chat.send(1, "Estamos com vocês.")
+
+    page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+    assert "part-way through a solidarity message" in page and "Estamos com vocês." in page
+
+    await chat.press(1, "solidarity:anonymous")
+    await chat.press(1, "solidarity:send")
+    assert chat.storage.personal_data(1)["solidarity_messages"][0]["body"] == "Estamos com vocês."

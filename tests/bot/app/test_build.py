@@ -6,6 +6,9 @@ from collections.abc import Iterable, Iterator
 
 from telegram.ext import BaseHandler, ConversationHandler
 
+from bot.app.build import organisers_said
+from tests.support.harness import make_settings
+
 
 def every_handler(handlers: Iterable[BaseHandler]) -> Iterator[BaseHandler]:
     """Each handler, and inside a conversation each of its entry points, states and fallbacks."""
@@ -24,3 +27,11 @@ async def test_every_handler_finishes_before_its_update_is_saved(chat):
     registered = [handler for group in chat.app.handlers.values() for handler in group]
     assert chat.app.bot.defaults.block
     assert all(handler.block for handler in every_handler(registered))
+
+
+def test_the_start_up_line_counts_organisers_in_plain_english(tmp_path):
+    """What `stepup-bot check` and the start-up log line say about ORGANISER_IDS."""
+    said = [
+        organisers_said(make_settings(tmp_path, organiser_ids=ids)) for ids in ([], [5], [5, 6])
+    ]
+    assert said == ["no organisers", "1 organiser", "2 organisers"]

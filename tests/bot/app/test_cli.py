@@ -69,7 +69,7 @@ def test_check_confirms_a_valid_configuration(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
-    assert "2 organiser(s)" in result.stdout
+    assert "2 organisers" in result.stdout
 
 
 async def test_backup_copies_a_live_database_consistently(tmp_path):
@@ -309,7 +309,7 @@ async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
         lines = log.read_text().splitlines()
         [started] = [line for line in lines if "Starting @" in line]
         assert f"Starting @StepUpBot (stepup-bot {version('stepup-bot')}): long polling" in started
-        assert "2 organiser(s), campaign Step Up Migrant Women 2026-11-25 to 2026-12-10" in started
+        assert "2 organisers, campaign Step Up Migrant Women 2026-11-25 to 2026-12-10" in started
         assert f"database {tmp_path / 'bot.db'}" in started
         assert lines[-1].endswith(f"Stopped: {said}.")
         assert bot.returncode == 0
