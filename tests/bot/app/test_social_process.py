@@ -7,9 +7,11 @@ the opted-in supporters. The bot runs in a zone where it is about noon (`midday_
 
 - Killed with SIGKILL the moment X takes the post, before its answer leaves: after the restart X
   has the post once (it refuses the same text again, which the bot reads as "already out"), and
-  the supporters and the channel get the prompt once.
-- X never answering: supporters are answered meanwhile, the prompt still reaches them and the
-  channel once X is given up (15 s), and the log says so in one line with no secret in it.
+  the channel gets the prompt once, the supporters once each (D1: or twice, if it was in flight
+  to them at the kill).
+- X never answering: supporters are answered meanwhile, the prompt reaches them and the channel
+  while the post to X still waits, X is given up after 15 s, and the log says so in one line
+  with no secret in it.
 """
 
 from __future__ import annotations
@@ -97,6 +99,12 @@ def x_status(workdir: Path, today: dt.date) -> str | None:
     return read_db(workdir / "bot.db", status)
 
 
+def sends_in_flight(storage: Storage, today: dt.date) -> int:
+    """The day's prompt messages handed to Telegram and not yet recorded as sent."""
+    run = storage.daily_run(today.isoformat())
+    return storage.broadcast_summary(run["broadcast_id"]).get("sending", 0) if run else 0
+
+
 def x_settled(workdir: Path, today: dt.date) -> bool:
     """The post to X was made or given up: neither waiting nor in flight."""
     return x_status(workdir, today) not in (None, daily.POSTING)
@@ -121,6 +129,8 @@ async def test_a_post_x_took_just_before_a_kill_is_not_posted_again_after_the_re
         x.on_post = lambda text: bot.kill()  # SIGKILL before X's answer leaves
         await asyncio.wait_for(bot.wait(), GIVE_UP_SECONDS)
         assert (len(x.posts), x_status(workdir, today)) == (1, daily.POSTING)
+        # The prompt goes to supporters meanwhile: some sends may have been in flight.
+        in_flight = read_db(workdir / "bot.db", lambda storage: sends_in_flight(storage, today))
 
         x.on_post = None
         bot = await start(workdir, api, x, zone)
@@ -132,11 +142,14 @@ async def test_a_post_x_took_just_before_a_kill_is_not_posted_again_after_the_re
 
     assert x_status(workdir, today) == daily.POSTED
     assert (len(x.posts), x.refused_duplicates) == (1, 1)
-    assert [api.delivered[chat] for chat in (*SUBSCRIBERS, CHANNEL_ID)] == [1, 1, 1, 1]
+    assert api.delivered[CHANNEL_ID] == 1
+    delivered = [api.delivered[chat] for chat in SUBSCRIBERS]
+    # D1: everyone served, duplicates no more than the sends in flight at the kill.
+    assert min(delivered) == 1 and sum(delivered) - len(SUBSCRIBERS) <= in_flight
     assert "X already has the daily prompt" in assert_clean_log(workdir)
 
 
-async def test_while_x_never_answers_supporters_are_answered_and_the_prompt_goes_out(
+async def test_while_x_never_answers_supporters_are_answered_and_get_the_prompt_without_waiting(
     workdir, zone, today
 ):
     async with FakeBotApi() as api, social.FakeX() as x:
@@ -146,9 +159,10 @@ async def test_while_x_never_answers_supporters_are_answered_and_the_prompt_goes
             await until(bot, lambda: x.calls("/2/tweets"), "the post to X")
             api.send_text(SUPPORTER, "/start")
             await until(bot, lambda: api.delivered[SUPPORTER], "an answer to /start")
-            # Answered while the post to X still hangs.
-            assert x_status(workdir, today) == daily.POSTING
             await until(bot, lambda: everyone_has_the_prompt(api), "the prompt to everyone")
+            # Answered, and the prompt delivered, while the post to X still hangs.
+            assert x_status(workdir, today) == daily.POSTING
+            await until(bot, lambda: x_settled(workdir, today), "X given up")
         finally:
             await stop(bot)
 
