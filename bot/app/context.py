@@ -75,8 +75,19 @@ class BotData:
         # themselves (language, their data): the only presses an organiser who has not
         # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
-        # Set at SIGTERM: a person waiting for an outside service is answered without it now.
-        self.stopping = asyncio.Event()
+        # Set at SIGTERM (`stop_waiting`): a person waiting for an outside service is answered
+        # without it now. The lookups under way are waited for within these deadlines
+        # (`handlers.common.unless_stopping`), which the stop brings forward to now.
+        self.stopping = False
+        self.waiting: set[asyncio.Timeout] = set()
+
+    def stop_waiting(self) -> None:
+        """At SIGTERM: everyone waiting for an outside service is answered without it at once,
+        and nobody waits for one from now on."""
+        self.stopping = True
+        now = asyncio.get_running_loop().time()
+        for deadline in self.waiting:
+            deadline.reschedule(now)
 
     @property
     def rules(self) -> Rules:
