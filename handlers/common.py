@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
 import sqlite3
 import unicodedata
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
@@ -35,7 +33,6 @@ from messages.split import split_html
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Update, Context], Awaitable[object]]
-T = TypeVar("T")
 EDITED = filters.UpdateType.EDITED_MESSAGE
 # A step's answer comes as a new message (an edited one is asked again: `journey`).
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
@@ -190,33 +187,6 @@ async def looking_up(update: Update, context: Context) -> None:
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     except TelegramError as error:
         logger.info("Could not show typing in update %s: %s", update.update_id, error)
-
-
-class BotStopping(Exception):
-    """The bot was told to stop (SIGTERM) while a person waited for an outside service."""
-
-
-async def unless_stopping(context: Context, lookup: Coroutine[Any, Any, T]) -> T:
-    """`lookup`'s result; if the bot is told to stop first, the lookup is dropped and
-    BotStopping raised, so the person is answered without it at once and the bot exits within
-    its 5 seconds (D11) rather than after a hanging service's own deadline. The lookup runs in
-    the update's own task, under a deadline the stop brings forward (`BotData.stop_waiting`):
-    no task of its own, since a cached answer (the petition's count) is the usual case."""
-    data = context.bot_data
-    if data.stopping:
-        lookup.close()
-        raise BotStopping
-    try:
-        async with asyncio.timeout(None) as deadline:
-            data.waiting.add(deadline)
-            try:
-                return await lookup
-            finally:
-                data.waiting.discard(deadline)
-    except TimeoutError:
-        if not deadline.expired():
-            raise  # the lookup's own, not the stop's
-        raise BotStopping from None
 
 
 async def answer(

@@ -8,8 +8,8 @@ declared on `Context`, so nothing is patched onto the context on the fly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -35,6 +35,12 @@ DRAFT_STAMP = "draft_at"
 # journey, cleared by every message the bot shows them (`handlers.common`); kept with the
 # rest of user_data, so a restart between the screen and the answer changes nothing.
 SCREEN = "screen"
+
+T = TypeVar("T")
+
+
+class BotStopping(Exception):
+    """The bot was told to stop (SIGTERM, Ctrl-C) while waiting for something that can wait."""
 
 
 class BotData:
@@ -76,18 +82,39 @@ class BotData:
         # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
         # Set at SIGTERM (`stop_waiting`): a person waiting for an outside service is answered
-        # without it now. The lookups under way are waited for within these deadlines
-        # (`handlers.common.unless_stopping`), which the stop brings forward to now.
+        # without it now, and start-up stops waiting for Telegram. What is under way is waited
+        # for within these deadlines (`unless_stopping`), which the stop brings forward to now.
         self.stopping = False
         self.waiting: set[asyncio.Timeout] = set()
 
     def stop_waiting(self) -> None:
-        """At SIGTERM: everyone waiting for an outside service is answered without it at once,
-        and nobody waits for one from now on."""
+        """At SIGTERM: everything waited for within `unless_stopping` is given up at once, and
+        nothing is waited for that way from now on."""
         self.stopping = True
         now = asyncio.get_running_loop().time()
         for deadline in self.waiting:
             deadline.reschedule(now)
+
+    async def unless_stopping(self, work: Coroutine[Any, Any, T]) -> T:
+        """`work`'s result; if the bot is told to stop first, the work is dropped and
+        BotStopping raised, so the bot exits within its 5 seconds (D11) rather than after a
+        hanging service's own deadline. The work runs in the caller's own task, under a
+        deadline the stop brings forward (`stop_waiting`): no task of its own, since a cached
+        answer (the petition's count) is the usual case."""
+        if self.stopping:
+            work.close()
+            raise BotStopping
+        try:
+            async with asyncio.timeout(None) as deadline:
+                self.waiting.add(deadline)
+                try:
+                    return await work
+                finally:
+                    self.waiting.discard(deadline)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the work's own, not the stop's
+            raise BotStopping from None
 
     @property
     def rules(self) -> Rules:

@@ -3,20 +3,15 @@ their own language, whatever Telegram says about the message before it."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from types import SimpleNamespace
 
-import pytest
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot.app.context import BotData
 from bot.app.offline import CHAT_KINDS, Fault
-from handlers.common import BotStopping, ButtonHandler, Journey, unless_stopping
+from handlers.common import ButtonHandler, Journey
 from messages import keyboards
 from messages.i18n import label, text
-from tests.support.harness import GIVE_UP_SECONDS
 from tests.support.journeys import onboard
 
 GENERIC = "Sorry, something went wrong"
@@ -61,6 +56,18 @@ async def test_a_reply_telegram_asks_to_wait_for_arrives_after_the_wait(chat):
     calls = await chat.send(1, "/help")
     sent = [call for call in calls if call.method == "sendMessage"]
     assert [call.result is None for call in sent] == [True, False]
+    assert HELP in sent[-1].text
+
+
+async def test_a_reply_telegrams_servers_refused_arrives_once_they_take_it(chat):
+    """A 500, then a 502 from the proxy in front: nothing was sent, so the reply is sent again
+    and arrives, once, with no apology instead."""
+    await onboard(chat, 1)
+    for status in (500, 502):
+        chat.api.fail(Fault(status), when=lambda call: call.method == "sendMessage")
+    calls = await chat.send(1, "/help")
+    sent = [call for call in calls if call.method == "sendMessage"]
+    assert [call.result is None for call in sent] == [True, True, False]
     assert HELP in sent[-1].text
 
 
@@ -148,29 +155,3 @@ async def test_every_button_handler_takes_exactly_the_presses_python_telegram_bo
                 assert ours.group(0) == theirs.group(0), (button.pattern, update.to_dict())
             else:
                 assert ours is theirs, (button.pattern, update.to_dict())
-
-
-async def test_a_stop_answers_whoever_waits_for_a_lookup_and_only_them():
-    """SIGTERM while one supporter's lookup hangs: theirs ends at once (they are answered
-    without it); a lookup already answered is not touched by the stop, one that would start
-    after it never starts, and a lookup's own timeout stays the lookup's."""
-    context = SimpleNamespace(bot_data=BotData())
-    hanging = asyncio.Event()
-    waiting = asyncio.ensure_future(unless_stopping(context, hanging.wait()))
-    answered = await unless_stopping(context, asyncio.sleep(0, result="cached count"))
-    await asyncio.sleep(0)
-    context.bot_data.stop_waiting()
-    with pytest.raises(BotStopping):
-        await asyncio.wait_for(waiting, GIVE_UP_SECONDS)
-    assert answered == "cached count"
-    await asyncio.sleep(0.01)  # a deadline the stop brought forward would fire by now
-    late = hanging.wait()
-    with pytest.raises(BotStopping):
-        await asyncio.wait_for(unless_stopping(context, late), GIVE_UP_SECONDS)
-    assert late.cr_frame is None  # closed without running
-
-    async def times_out() -> None:
-        raise TimeoutError
-
-    with pytest.raises(TimeoutError):
-        await unless_stopping(SimpleNamespace(bot_data=BotData()), times_out())
