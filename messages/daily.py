@@ -17,7 +17,7 @@ from bot.daily import FAILED, POSTED, POSTING, RETRY, UNKNOWN, DayStatus, DayWor
 from bot.delivery import LinkButton, link_keyboard
 from messages import keyboards
 from messages.consent import MESSAGES
-from messages.core import campaign_dates
+from messages.core import campaign_dates, zone_name
 from messages.core import date as date_label
 from messages.i18n import Html, catalog, escape, label, number, text
 
@@ -221,7 +221,8 @@ def render_schedule(
 ) -> Html:
     """The /schedule overview: when prompts go out, today's progress (and the `late`
     subscribers still to get it), the coming prompts."""
-    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
+    zone = zone_name(language, settings.tz)
+    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=zone)]
     if paused:
         blocks.append(text(language, "daily.schedule.paused"))
     blocks.append(render_today(language, campaign, settings, today, status))

@@ -116,6 +116,7 @@ async def test_organiser_composes_a_lobby_day_and_is_told_which_languages_fall_b
     await chat.press(ORGANISER, screens.NEW)
     assert "in English" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, "Mass lobby")
+    assert "Send the date and time (British Time)" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, "next tuesday maybe")
     assert "couldn't read that time" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, typed_at(local(-1)))

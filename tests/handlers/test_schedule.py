@@ -81,6 +81,26 @@ async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
     assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE}
 
 
+@pytest.mark.parametrize(
+    ("zone", "language_code", "said"),
+    [
+        ("Europe/London", "en", "(British Time)"),
+        ("Europe/London", "pt-br", "(Horário Britânico)"),
+        ("America/Sao_Paulo", "pt-br", "(Horário de Brasília)"),
+        ("Europe/Madrid", "es", "(hora de Europa central)"),
+        ("UTC", "en", "(Coordinated Universal Time)"),
+    ],
+)
+async def test_the_schedule_names_its_time_zone_as_people_say_it(
+    clock, api, tmp_path, zone, language_code, said
+):
+    async with running_bot(make_settings(tmp_path, tz=zone), api) as chat:
+        await chat.send(ORGANISER_ID, "/schedule", language_code)
+        overview = chat.last_text(ORGANISER_ID)
+    assert said in overview
+    assert zone not in overview
+
+
 async def test_someone_who_blocked_the_bot_before_their_turn_is_counted_as_blocked(chat):
     await opt_in(chat, SUPPORTER)
     await opt_in(chat, 2)
