@@ -174,6 +174,18 @@ async def test_changing_language_while_planning_a_lobby_day_keeps_what_was_typed
     assert row["title"] == {"en": "Mass lobby"} and row["hashtag"] == "#MassLobby"
 
 
+async def test_mydata_while_planning_a_lobby_day_asks_the_step_again(lobby_chat):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby")
+    asked = chat.last_text(ORGANISER)
+    replies = await chat.send(ORGANISER, "/mydata")
+    assert "Everything I keep about you" in replies[0].text
+    assert replies[-1].text == asked  # the time, still to give
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["title"] == {"en": "Mass lobby"}
+
+
 async def test_without_a_deadline_rsvps_stay_open_until_the_start(lobby_chat):
     event_id = await create_event(lobby_chat, deadline_days=None)
     row = lobby_chat.storage.get_lobby_event(event_id)
@@ -774,6 +786,16 @@ async def test_a_lobby_day_title_that_shows_nothing_is_asked_for_again(lobby_cha
     (answer,) = await lobby_chat.send(ORGANISER, "\u200b")
     assert "looks empty" in answer.text
     assert lobby_chat.app.user_data[ORGANISER][COMPOSER]["texts"]["title"] == {}
+
+
+async def test_mydata_before_the_rsvp_postcode_asks_for_it_again(lobby_chat):
+    event_id = event_for(lobby_chat)
+    await onboard(lobby_chat, 2, "es")
+    await lobby_chat.press(2, f"{screens.YES}{event_id}", "es")
+    asked = lobby_chat.last_text(2)
+    replies = await lobby_chat.send(2, "/mydata", "es")
+    assert "Todo lo que guardo sobre ti" in replies[0].text
+    assert replies[-1].text == asked and "código postal" in asked
 
 
 async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):

@@ -448,13 +448,19 @@ async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):
 
 async def test_mydata_part_way_through_a_journey_keeps_the_draft_it_shows(chat):
     """/mydata said "your solidarity message, not sent yet: kept until tomorrow" while the same
-    command ended the journey and erased that draft; the page leaves it where it was."""
+    command ended the journey and erased that draft; the page leaves it where it was, and the
+    step's question comes again, so the supporter knows what the bot is waiting for."""
     await onboard(chat, 1)
     await chat.press(1, "solidarity:write")
     await chat.send(1, "Estamos com vocês.")
 
-    page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+    *page, asked = await chat.send(1, "/mydata")
+    page = "\n".join(call.text for call in page)
     assert "part-way through a solidarity message" in page and "Estamos com vocês." in page
+    assert "How would you like to sign it?" in asked.text
+    await chat.press(1, keyboards.MENU_MYDATA, message_id=asked.result["message_id"])
+    assert "How would you like to sign it?" in chat.last_text(1)
+    assert "Everything I keep about you" in chat.texts(1)[-2]
 
     await chat.press(1, "solidarity:anonymous")
     await chat.press(1, "solidarity:send")
