@@ -758,6 +758,10 @@ def problem_text(context: Context, lang: str, error: LobbyInputError, draft: dic
         return text(lang, "lobby.deadline_after_start", starts=starts)
     if error.problem == "hashtag":
         return text(lang, "lobby.hashtag_invalid")
+    if error.problem == "not_a_place":
+        return text(lang, "lobby.not_a_place")
+    if error.problem == "too_many_lines":
+        return text(lang, "lobby.place_too_many_lines", count=error.limit)
     if error.limit:
         return text(lang, "lobby.text_too_long", limit=characters(lang, error.limit))
     return text(lang, "lobby.text_empty")

@@ -798,6 +798,40 @@ async def test_mydata_before_the_rsvp_postcode_asks_for_it_again(lobby_chat):
     assert replies[-1].text == asked and "código postal" in asked
 
 
+@pytest.mark.parametrize(
+    ("typed", "refusal"),
+    [
+        ("ok", "doesn't look like a place"),
+        ("?", "doesn't look like a place"),
+        ("🏛️", "doesn't look like a place"),
+        ("Yes!", "doesn't look like a place"),
+        ("Central\nLobby\nHouses\nof\nParliament\nWestminster\nLondon", "up to 6 lines"),
+        ("Central Lobby " * 215, "up to 300 characters"),  # a 3,000-character paste
+    ],
+)
+async def test_a_place_that_names_nowhere_is_refused_and_asked_again(lobby_chat, typed, refusal):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby")
+    await chat.send(ORGANISER, typed_at(local(7)))
+    (answer,) = await chat.send(ORGANISER, typed)
+    assert refusal in answer.text and "send" in answer.text
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["place"] == {}
+    await chat.send(ORGANISER, "Zoom")
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["place"] == {"en": "Zoom"}
+
+
+async def test_a_place_that_names_nowhere_is_refused_in_the_organisers_language(lobby_chat):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby", "pt-br")
+    await chat.press(ORGANISER, screens.NEW, "pt-br")
+    await chat.send(ORGANISER, "Mass lobby", "pt-br")
+    await chat.send(ORGANISER, typed_at(local(7)), "pt-br")
+    (answer,) = await chat.send(ORGANISER, "ok", "pt-br")
+    assert "Isso não parece um lugar. Envie aonde" in answer.text
+
+
 async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):
     """Saying yes is a tap: a postcode typed before it is not an RSVP, and is not kept."""
     chat = lobby_chat
