@@ -394,6 +394,30 @@ async def test_forget_deletes_every_message_the_bot_sent_in_the_last_48_hours(ch
     assert sent and sent <= deleted
 
 
+async def test_forget_deletes_what_the_bot_sent_an_organiser_who_never_started(chat):
+    """An organiser at work needs no /start, and the replies to their commands were not
+    noted: /forget said "nothing to erase" and left them all in the chat (P3)."""
+    await chat.send(ORGANISER_ID, "/stats")
+    await chat.send(ORGANISER_ID, "/schedule")
+    await chat.send(ORGANISER_ID, "/broadcast")
+    await chat.send(ORGANISER_ID, "Day 5: write to your MP")
+    await chat.send(ORGANISER_ID, "/forget")
+    sent = message_ids_sent(chat.api.calls)
+    assert keyboards.FORGET_YES in chat.button_data(ORGANISER_ID)
+    calls = await chat.press(ORGANISER_ID, keyboards.FORGET_YES)
+    assert sent and sent <= deleted_ids(calls)
+    assert chat.storage.personal_data(ORGANISER_ID) == {}
+    assert chat.storage.get_supporter(ORGANISER_ID) is None
+
+
+async def test_a_supporter_who_never_started_has_nothing_noted(chat):
+    await chat.send(1, "/help")
+    await chat.send(1, "/privacy")
+    assert chat.storage.personal_data(1) == {}
+    replies = await chat.send(1, "/forget")
+    assert "nothing to erase" in replies[-1].text
+
+
 def deleted_ids(calls) -> set[int]:
     return {
         int(message_id)
