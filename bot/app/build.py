@@ -67,7 +67,7 @@ class StepUpApplication(Application):
         self._persisting = asyncio.Lock()
 
     async def stop(self) -> None:
-        self.bot_data.stopping.set()
+        self.bot_data.stop_waiting()
         await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
         # A reply waiting out a 429 (Telegram may ask for minutes) gives up rather than hold us.
         self.bot.rate_limiter.stop()

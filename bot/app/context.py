@@ -8,8 +8,8 @@ declared on `Context`, so nothing is patched onto the context on the fly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -81,24 +81,40 @@ class BotData:
         # themselves (language, their data): the only presses an organiser who has not
         # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
-        # Set at SIGTERM: a person waiting for an outside service is answered without it now,
-        # and start-up stops waiting for Telegram.
-        self.stopping = asyncio.Event()
+        # Set at SIGTERM (`stop_waiting`): a person waiting for an outside service is answered
+        # without it now, and start-up stops waiting for Telegram. What is under way is waited
+        # for within these deadlines (`unless_stopping`), which the stop brings forward to now.
+        self.stopping = False
+        self.waiting: set[asyncio.Timeout] = set()
 
-    async def unless_stopping(self, work: Awaitable[T]) -> T:
+    def stop_waiting(self) -> None:
+        """At SIGTERM: everything waited for within `unless_stopping` is given up at once, and
+        nothing is waited for that way from now on."""
+        self.stopping = True
+        now = asyncio.get_running_loop().time()
+        for deadline in self.waiting:
+            deadline.reschedule(now)
+
+    async def unless_stopping(self, work: Coroutine[Any, Any, T]) -> T:
         """`work`'s result; if the bot is told to stop first, the work is dropped and
         BotStopping raised, so the bot exits within its 5 seconds (D11) rather than after a
-        hanging service's own deadline."""
-        done = asyncio.ensure_future(work)
-        stopping = asyncio.ensure_future(self.stopping.wait())
-        try:
-            await asyncio.wait((done, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if not done.done():
-            done.cancel()
+        hanging service's own deadline. The work runs in the caller's own task, under a
+        deadline the stop brings forward (`stop_waiting`): no task of its own, since a cached
+        answer (the petition's count) is the usual case."""
+        if self.stopping:
+            work.close()
             raise BotStopping
-        return done.result()
+        try:
+            async with asyncio.timeout(None) as deadline:
+                self.waiting.add(deadline)
+                try:
+                    return await work
+                finally:
+                    self.waiting.discard(deadline)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the work's own, not the stop's
+            raise BotStopping from None
 
     @property
     def rules(self) -> Rules:
@@ -115,10 +131,14 @@ class Context(CallbackContext[ExtBot, dict, dict, BotData]):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         # The person's language, once read for this update (every message asks for it).
         self.language: str | None = None
-        # Whether this update's messages are noted for /forget (`handlers.common.remember`):
-        # True for a supporter's, False for someone the bot keeps nothing about, None outside
-        # an update from a person (a job), whose messages are written at once.
+        # Whether the person has a supporter row (pressed /start and did not /forget since);
+        # None outside an update from a person (a job).
         self.started: bool | None = None
+        # Whether this update's messages are noted for /forget (`handlers.common.remember`):
+        # a supporter's, and an organiser's with or without a row; not those of someone else
+        # the bot keeps nothing about. None outside an update from a person (a job), whose
+        # messages are written at once.
+        self.noting: bool | None = None
         # Whether a button press has already replaced its message during this update.
         self.edited_message = False
         # Whether the button press has been answered (Telegram takes one answer per press).
