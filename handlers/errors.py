@@ -7,7 +7,7 @@ import sqlite3
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
 from bot.app.context import Context
@@ -32,14 +32,16 @@ async def on_error(update: object, context: Context) -> None:
 
     The person hears one honest sentence about the first failure in their update, in a private
     chat only, and nothing more runs for that update: a second failure (the same full disk,
-    say) would otherwise bring a second apology.
+    say) would otherwise bring a second apology. Not when the bot is stopping and Telegram
+    did not answer in time: the apology would only wait as long again, holding the stop (D11).
     """
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("Error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
         return
     chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
+    telegram_hangs = context.bot_data.stopping and isinstance(context.error, TimedOut)
+    if chat is not None and chat.type == ChatType.PRIVATE and not telegram_hangs:
         await tell(update, context, apology_for(context.error))
     raise ApplicationHandlerStop
 

@@ -492,6 +492,25 @@ async def test_a_token_revoked_while_the_bot_runs_stops_it_saying_so(tmp_path):
     assert bot.returncode == EXIT_CONFIG
 
 
+async def test_sigterm_while_telegram_hangs_on_a_reply_does_not_wait_for_an_apology(tmp_path):
+    """D11: Telegram takes a reply and never answers; SIGTERM arrives meanwhile. The reply
+    times out, and the bot stops without sending the apology, which would only wait as long
+    again."""
+    log = tmp_path / "bot.log"
+    async with FakeBotApi() as api:
+        bot = await start_bot_process(api.base_url, tmp_path / "bot.db", log)
+        await started(bot, log)
+        api.hanging = {"sendMessage"}
+        api.send_text(SUPPORTER, "/start")
+        await answered(bot, log, "the reply", lambda: api.hung["sendMessage"] > 0)
+        bot.terminate()
+        # A safety net: the 5 s of D11 is a benchmark figure (README), not a timed assertion.
+        await asyncio.wait_for(bot.wait(), timeout=60)
+    assert api.hung == {"sendMessage": 1}  # no apology tried
+    assert log.read_text().splitlines()[-1].endswith("Stopped: SIGTERM.")
+    assert bot.returncode == 0
+
+
 async def test_a_webhook_port_another_program_holds_stops_start_up_with_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
