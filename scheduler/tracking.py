@@ -73,13 +73,14 @@ async def poll_after_reset(context: Context) -> None:
 async def _poll(context: Context, sources: Sources) -> None:
     data = context.bot_data
     try:
-        report = await poll_once(
-            data.settings,
-            data.campaign,
-            data.storage,
-            x_source=sources.x,
-            bluesky_source=sources.bluesky,
-        )
+        async with data.tracking_lock:
+            report = await poll_once(
+                data.settings,
+                data.campaign,
+                data.storage,
+                x_source=sources.x,
+                bluesky_source=sources.bluesky,
+            )
         for alert in report.alerts:
             await tell_organisers(context, functools.partial(render_alert, alert=alert))
         for source in report.recovered:
