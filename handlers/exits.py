@@ -1,7 +1,8 @@
 """Ways out of any journey: every general command and menu button ends the conversation it
 interrupts and then does what it always does. Journeys put `exits()` in their fallbacks, so a
 supporter is never stuck with the bot reading their next words as a postcode or a letter.
-Changing language is not a way out: at a step, it carries the journey on in the new language."""
+Changing language and /mydata are not ways out: `asides` does them at any step, then asks the
+step's question again."""
 
 from __future__ import annotations
 
@@ -15,34 +16,24 @@ from handlers import onboarding, privacy
 from handlers.common import Handler, ending, routes, show
 from messages import keyboards, text
 
+MYDATA = "mydata"
+
 
 def exits(dropping: str | None = None) -> list[BaseHandler]:
-    """The general commands and menu buttons, each ending the conversation, except /mydata,
-    which shows the journey and its draft as they are and leaves both there. `dropping` names
-    the journey's unfinished draft in user_data, discarded on the way out."""
+    """The general commands and menu buttons, each ending the conversation, except /mydata
+    (see `asides`). `dropping` names the journey's unfinished draft in user_data, discarded on
+    the way out."""
     commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
+    del commands[MYDATA]
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
-
-    def leaving(callback: Handler) -> Handler:
-        if callback is privacy.mydata_command:
-            return staying(callback)
-        return way_out(callback, dropping)
-
     return routes(
-        {name: leaving(callback) for name, callback in commands.items()},
-        [(pattern, leaving(callback)) for pattern, callback in buttons],
+        {name: way_out(callback, dropping) for name, callback in commands.items()},
+        [
+            (pattern, way_out(callback, dropping))
+            for pattern, callback in buttons
+            if callback is not privacy.mydata_command
+        ],
     )
-
-
-def staying(callback: Handler) -> Handler:
-    """`callback`, keeping the conversation at its step: a page that says "part-way through
-    a solidarity message" must not be what erases it."""
-
-    @functools.wraps(callback)
-    async def then_stay(update: Update, context: Context) -> None:
-        await callback(update, context)
-
-    return then_stay
 
 
 def way_out(callback: Handler, dropping: str | None = None) -> Handler:
@@ -64,10 +55,12 @@ def discarding(key: str, callback: Handler) -> Handler:
     return discard_then
 
 
-def language_change(resume: Handler) -> list[BaseHandler]:
-    """For one step of a journey, ahead of its `exits()`: /language and the language buttons
-    change the language without leaving the journey or its draft, then `resume` asks the
-    step's question again, in the new language."""
+def asides(resume: Handler) -> list[BaseHandler]:
+    """For one step of a journey, ahead of its `exits()`, what leaves neither the journey nor
+    its draft, after which `resume` asks the step's question again: /language and the language
+    buttons (the question comes in the new language), and /mydata and My data (a page that says
+    "part-way through a solidarity message" must not be what erases it, nor leave the person
+    wondering what the bot is waiting for)."""
 
     async def switch_then_resume(update: Update, context: Context) -> object:
         chosen = await onboarding.switch_language(update, context)
@@ -76,10 +69,15 @@ def language_change(resume: Handler) -> list[BaseHandler]:
         await show(update, context, text(chosen, "core.language.changed_mid_journey"))
         return await resume(update, context)
 
+    async def show_data_then_resume(update: Update, context: Context) -> object:
+        await privacy.mydata_command(update, context)
+        return await resume(update, context)
+
     return routes(
-        {"language": onboarding.language_command},
+        {"language": onboarding.language_command, MYDATA: show_data_then_resume},
         [
             (f"^{keyboards.MENU_LANGUAGE}$", onboarding.language_command),
             (f"^{keyboards.LANGUAGE_PREFIX}", switch_then_resume),
+            (f"^{keyboards.MENU_MYDATA}$", show_data_then_resume),
         ],
     )
