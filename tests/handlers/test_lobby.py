@@ -355,7 +355,7 @@ async def test_dashboard_shows_coverage_and_the_csv_has_no_personal_data(lobby_c
     board = chat.last_text(ORGANISER)
     assert "<b>Meeting requests sent:</b> 1" in board
     assert "<b>MPs covered:</b> 1" in board and "• Labour: 1" in board
-    assert "Nobody going yet from" in board and "• Aldershot: 1" in board
+    assert "Where nobody is going yet" in board and "• Aldershot: 1" in board
     await chat.press(ORGANISER, f"{screens.CSV}{event_id}")
     (_, filename, content), *_ = reversed(chat.api.files)
     assert filename.startswith(f"stepup-lobby-{event_id}-")
