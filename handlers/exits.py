@@ -1,7 +1,8 @@
 """Ways out of any journey: every general command and menu button ends the conversation it
 interrupts and then does what it always does. Journeys put `exits()` in their fallbacks, so a
 supporter is never stuck with the bot reading their next words as a postcode or a letter.
-Changing language is not a way out: at a step, it carries the journey on in the new language."""
+Changing language is not a way out: at a step, it carries the journey on in the new language;
+nor is reading /help, /privacy or /mydata."""
 
 from __future__ import annotations
 
@@ -15,16 +16,21 @@ from handlers import onboarding, privacy
 from handlers.common import Handler, ending, routes, show
 from messages import keyboards, text
 
+# Pages to read, not ways out: someone who looks up the helpline or what is kept, part-way
+# through a letter, carries on where they were. /mydata shows the journey and its draft as
+# they are, so it must leave both there.
+READING = (privacy.help_command, privacy.privacy_command, privacy.mydata_command)
+
 
 def exits(dropping: str | None = None) -> list[BaseHandler]:
-    """The general commands and menu buttons, each ending the conversation, except /mydata,
-    which shows the journey and its draft as they are and leaves both there. `dropping` names
-    the journey's unfinished draft in user_data, discarded on the way out."""
+    """The general commands and menu buttons, each ending the conversation, except the pages
+    to read (`READING`), which leave the journey and its draft where they were. `dropping`
+    names the journey's unfinished draft in user_data, discarded on the way out."""
     commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
 
     def leaving(callback: Handler) -> Handler:
-        if callback is privacy.mydata_command:
+        if callback in READING:
             return staying(callback)
         return way_out(callback, dropping)
 
@@ -35,8 +41,7 @@ def exits(dropping: str | None = None) -> list[BaseHandler]:
 
 
 def staying(callback: Handler) -> Handler:
-    """`callback`, keeping the conversation at its step: a page that says "part-way through
-    a solidarity message" must not be what erases it."""
+    """`callback`, keeping the conversation at its step."""
 
     @functools.wraps(callback)
     async def then_stay(update: Update, context: Context) -> None:
