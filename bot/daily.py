@@ -140,8 +140,9 @@ async def run_day(
     sending: delivery.Sending,
 ) -> DeliveryReport | None:
     """Prepare the date's prompt if needed, post it to the channel and X once, and deliver it to
-    everyone still waiting for it, including those who agreed to it since it went out. Safe to
-    call any number of times. None outside the campaign."""
+    everyone still waiting for it, including those who agreed to it since it went out. The post
+    to X is made while the prompt is delivered, and waited for at the end. Safe to call any
+    number of times. None outside the campaign."""
     broadcast_id = prepare_day(storage, campaign, words, date)
     if broadcast_id is None:
         return None
@@ -153,12 +154,28 @@ async def run_day(
             CHANNEL,
             lambda: post_to_channel(bot, settings.channel_id, words(day), day),
         )
+    x_post = None
     if settings.x_can_post:
         storage.retry_daily_post(date.isoformat(), X)
-        await _post_once(storage, date, X, lambda: _try_x(storage, settings, date, words(day)))
+        # X may take X_TIMEOUT_SECONDS to answer or be given up: the supporters do not wait.
+        x_post = asyncio.create_task(
+            _post_once(storage, date, X, lambda: _try_x(storage, settings, date, words(day)))
+        )
     rules = Rules.of(campaign, settings)
     storage.add_late_recipients(broadcast_id, consent=DAILY_PROMPT)
-    return await delivery.run_broadcast(bot, storage, broadcast_id, rules=rules, sending=sending)
+    try:
+        report = await delivery.run_broadcast(
+            bot, storage, broadcast_id, rules=rules, sending=sending
+        )
+    except BaseException:
+        # The bot is stopping (or the run broke): its post to X stops too. Left 'posting', it is
+        # tried at the next start, where X refuses a text it already has: never lost or doubled.
+        if x_post is not None:
+            x_post.cancel()
+        raise
+    if x_post is not None:
+        await x_post
+    return report
 
 
 async def _post_once(

@@ -268,6 +268,15 @@ def local_today() -> dt.date:
     return dt.datetime.now(ZONE).date()
 
 
+def midday_zone() -> ZoneInfo:
+    """A whole-hour zone where it is now between 11:30 and 12:30: a bot given it as `TZ` and a
+    test reading dates in it see one date for hours, whatever the wall clock says."""
+    now = dt.datetime.now(dt.UTC)
+    hours_ahead = round(12 - now.hour - now.minute / 60)  # from -12 to +12
+    # POSIX's sign: Etc/GMT-5 is five hours ahead of UTC.
+    return ZoneInfo(f"Etc/GMT{-hours_ahead:+d}" if hours_ahead else "Etc/UTC")
+
+
 def write_campaign(path: Path, today: dt.date) -> Campaign:
     """The real campaign file, moved to start today with its prompt at 00:00, so the job at
     start finds today's prompt due and sends it."""
