@@ -7,7 +7,9 @@ transaction as the broadcast. The channel and X posts are claimed in that row be
 made, so each goes out once a day; one that failed (or was in flight when the process died) is
 tried once more at the next start the same day (`recover`), never in a loop. A post to X that
 failed is also tried again by the next runs of the day (every half hour, scheduler/daily.py), up
-to X_TRIES_A_DAY tries: X refuses a text the account already has, which reads as posted.
+to X_TRIES_A_DAY tries: X refuses a text the account already has, which reads as posted. After
+a 429 the next try waits for the moment X says its rate limit resets (`x_retry_at`), within the
+campaign day: scheduler/daily.py runs the day again then.
 
 Someone who agrees to the daily prompt after the day's has gone out (a launch after the prompt
 time, a supporter joining in the afternoon) gets it too, once: every run of the day adds them
@@ -26,6 +28,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -36,7 +39,7 @@ from bot.campaign import Campaign
 from bot.config import Settings
 from bot.consent import DAILY_PROMPT, Rules
 from bot.delivery import DeliveryReport, LinkButton
-from bot.storage import Storage
+from bot.storage import Storage, stamp, utcnow
 
 if TYPE_CHECKING:
     from tweepy.asynchronous import AsyncClient as XClient
@@ -50,6 +53,10 @@ CHANNEL, X = "channel", "x"
 POSTING, POSTED, FAILED, UNKNOWN, RETRY = "posting", "sent", "failed", "unknown", "retry"
 X_TIMEOUT_SECONDS = 15
 X_TRIES_A_DAY = 3
+# After a 429, the post waits until X's rate limit resets, plus a margin for the clocks' drift,
+# and at least X_RETRY_WAIT: a reset already past, as X's clock has it, must not start a burst.
+X_RESET_MARGIN = dt.timedelta(seconds=5)
+X_RETRY_WAIT = dt.timedelta(minutes=1)
 
 
 # --- the calendar ------------------------------------------------------------------------------
@@ -155,7 +162,7 @@ async def run_day(
             lambda: post_to_channel(bot, settings.channel_id, words(day), day),
         )
     x_post = None
-    if settings.x_can_post:
+    if settings.x_can_post and not _x_waits(storage, date):
         storage.retry_daily_post(date.isoformat(), X)
         # X may take X_TIMEOUT_SECONDS to answer or be given up: the supporters do not wait.
         x_post = asyncio.create_task(
@@ -196,20 +203,57 @@ async def _post_once(
 
 
 def x_retry_waiting(storage: Storage, date: dt.date) -> bool:
-    """Whether the date's post to X failed and waits for the next run of the day to try again."""
+    """Whether the date's post to X failed and the next run of the day may try it again (not
+    before X's rate limit resets, after a 429)."""
     run = storage.daily_run(date.isoformat())
-    return run is not None and run["x_status"] == RETRY
+    return run is not None and run["x_status"] == RETRY and not _x_waits(storage, date)
+
+
+def _x_wait_key(date: dt.date) -> str:
+    return f"daily.x_retry_at.{date.isoformat()}"
+
+
+def x_retry_at(storage: Storage, date: dt.date) -> dt.datetime | None:
+    """When the date's post to X, refused with a 429, is tried again (UTC): a little after X's
+    rate limit resets. None when it is not waiting for a reset."""
+    value = storage.get_flag(_x_wait_key(date))
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _x_waits(storage: Storage, date: dt.date) -> bool:
+    retry_at = x_retry_at(storage, date)
+    return retry_at is not None and utcnow() < retry_at
 
 
 async def _try_x(storage: Storage, settings: Settings, date: dt.date, words: DayWords) -> str:
-    """One try at the date's post to X. A failure (X down, a rate limit, no connection, even
-    refused credentials, which someone may fix meanwhile) leaves it to the next run of the day
-    while tries remain: X refuses a text it already has, so trying again never posts it twice."""
+    """One try at the date's post to X. A failure (X down, no connection, even refused
+    credentials, which someone may fix meanwhile) leaves it to the next run of the day while
+    tries remain, a 429 to the moment X's limit resets: X refuses a text it already has, so
+    trying again never posts it twice. A limit lasting past the day ends today's tries."""
     key = f"daily.x_tries.{date.isoformat()}"
     tries = int(storage.get_flag(key) or 0) + 1
     storage.set_flag(key, str(tries))
-    status = await post_to_x(settings, words.x_post)
-    return RETRY if status == FAILED and tries < X_TRIES_A_DAY else status
+    outcome = await post_to_x(settings, words.x_post)
+    status, retry_at = outcome.status, None
+    if status == FAILED and tries < X_TRIES_A_DAY:
+        status = RETRY
+        if outcome.reset_at is not None:
+            retry_at = _retry_time(outcome.reset_at, date, settings.zone)
+            if retry_at is None:
+                logger.warning("X's rate limit lasts past the day: no more tries at X today")
+                status = FAILED
+            else:
+                logger.info("The post to X is tried again at %s, after X's rate limit", retry_at)
+    storage.set_flag(_x_wait_key(date), stamp(retry_at) if retry_at else None)
+    return status
+
+
+def _retry_time(reset_at: dt.datetime, date: dt.date, zone: ZoneInfo) -> dt.datetime | None:
+    """When to try the date's post to X again after a 429 whose limit resets at `reset_at`: a
+    little after it, and X_RETRY_WAIT from now at the soonest; None if that is after the day."""
+    retry_at = max(reset_at + X_RESET_MARGIN, utcnow() + X_RETRY_WAIT)
+    day_ends = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), zone)
+    return retry_at if retry_at < day_ends else None
 
 
 async def post_to_channel(bot: Bot, channel_id: str, words: DayWords, day: int) -> str:
@@ -246,14 +290,23 @@ def x_client(settings: Settings) -> XClient:
     )
 
 
-async def post_to_x(settings: Settings, post: str) -> str:
-    """Post to X; returns the status to record. Errors are logged, never raised; a 429 is not
-    waited for (tweepy's own waiting is off): that day's post is tried again at the next start.
+@dataclass(frozen=True)
+class XOutcome:
+    """How a post to X went: the status to record and, after a 429, when X's rate limit resets
+    (from its x-rate-limit-reset header; None without one)."""
+
+    status: str
+    reset_at: dt.datetime | None = None
+
+
+async def post_to_x(settings: Settings, post: str) -> XOutcome:
+    """Post to X. Errors are logged, never raised; a 429 is not waited for here (tweepy's own
+    waiting is off): the outcome says when X's limit resets, for the caller to try again then.
     X refusing the text as a duplicate means the account already has it (a post that went out
     just before a crash, or a timeout that reached X): it is recorded as posted."""
     import aiohttp
 
-    from bot.xapi import XError, x_session
+    from bot.xapi import XError, rate_limit_reset, x_session
 
     # The first call imports tweepy (60 ms or more): in a worker thread, off the event loop.
     client = await asyncio.to_thread(x_client, settings)
@@ -262,26 +315,27 @@ async def post_to_x(settings: Settings, post: str) -> str:
         post_id = (await client.create_tweet(text=post))["data"]["id"]
     except TimeoutError:
         logger.warning("Posting the daily prompt to X timed out; it may have gone out")
-        return UNKNOWN
+        return XOutcome(UNKNOWN)
     except XError as error:  # 401, 403, 429 (not waited for), 5xx...
         if error.duplicate:
             logger.info("X already has the daily prompt (it refused the same text again)")
-            return POSTED
+            return XOutcome(POSTED)
         reason = error.detail or error.message
         logger.warning("X refused the daily prompt: HTTP %s %s", error.status, reason)
-        return FAILED
+        reset_at = rate_limit_reset(error.headers) if error.status == 429 else None
+        return XOutcome(FAILED, reset_at)
     except (aiohttp.ContentTypeError, ValueError, KeyError, TypeError) as error:
         # Only a 2xx gets this far: X took the post and answered in no shape it documents.
         unreadable = type(error).__name__
         logger.warning("X took the daily prompt; its answer was unreadable (%s)", unreadable)
-        return POSTED
+        return XOutcome(POSTED)
     except aiohttp.ClientError as error:
         logger.warning("Could not reach X to post the daily prompt: %s", type(error).__name__)
-        return FAILED
+        return XOutcome(FAILED)
     finally:
         await client.session.close()
     logger.info("Posted the daily prompt to X as post %s", post_id)
-    return POSTED
+    return XOutcome(POSTED)
 
 
 # --- for organisers (/schedule) ----------------------------------------------------------------
@@ -297,6 +351,7 @@ class DayStatus:
     total: int | None  # None while its recipients are being written (delivery.known_total)
     channel_status: str | None
     x_status: str | None
+    x_retry_at: dt.datetime | None = None  # after a 429: when X is asked again (UTC)
 
     @property
     def left(self) -> int:
@@ -343,4 +398,5 @@ def day_status(storage: Storage, date: dt.date) -> DayStatus | None:
         total=delivery.known_total(broadcast) if broadcast else 0,
         channel_status=run["channel_status"],
         x_status=run["x_status"],
+        x_retry_at=x_retry_at(storage, date),
     )

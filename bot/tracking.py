@@ -21,7 +21,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import httpx
@@ -43,6 +43,8 @@ ANSWER_DEADLINE_SECONDS = 120
 X_WINDOW = dt.timedelta(days=7)
 # X rate-limit windows are 15 minutes; used when a 429 comes without x-rate-limit-reset.
 DEFAULT_RATE_LIMIT_PAUSE = dt.timedelta(minutes=15)
+# X's longest window is a day: a reset named further away (a wrong clock) is not waited for.
+LONGEST_RATE_LIMIT_PAUSE = dt.timedelta(days=1)
 X_EPOCH_MS = 1288834974657  # Twitter's snowflake epoch
 BLUESKY_PAGES = 3  # up to 300 new posts per hashtag per poll; Bluesky does not bill reads
 T = TypeVar("T")
@@ -414,6 +416,14 @@ class Sources:
     x: XSource | None = None
     bluesky: BlueskySource | None = None
 
+    def names(self) -> list[str]:
+        """The sources set up: "x", "bluesky" (these fields' names, as each source's `name`)."""
+        return [item.name for item in fields(self) if getattr(self, item.name) is not None]
+
+    def only(self, name: str) -> Sources:
+        """The source named `name` alone."""
+        return Sources(**{name: getattr(self, name)})
+
     async def aclose(self) -> None:
         for source in (self.x, self.bluesky):
             if source is not None:
@@ -449,6 +459,14 @@ def _resume_key(source: str) -> str:
 def _resume_at(storage: Storage, source: str) -> dt.datetime | None:
     value = storage.get_flag(_resume_key(source))
     return parse_time(value) if value else None
+
+
+def rate_limit_resets(storage: Storage, sources: Sequence[str]) -> dict[str, dt.datetime]:
+    """For each of `sources` paused by a 429, when its rate limit resets (UTC): the moment to
+    ask it again, rather than at the next poll after that."""
+    now = utcnow()
+    resets = {source: _resume_at(storage, source) for source in sources}
+    return {source: at for source, at in resets.items() if at and at > now}
 
 
 def _allowance(settings: Settings, storage: Storage, source: Source, now: dt.datetime) -> float:
@@ -529,7 +547,8 @@ def _record_problem(storage: Storage, source: str, error: SourceError, report: P
     log.warning("Hashtag tracking: %s failed: %s %s", source, error.problem, error.detail)
     resume_at = error.resume_at
     if error.problem == "rate_limited":
-        resume_at = resume_at or utcnow() + DEFAULT_RATE_LIMIT_PAUSE
+        now = utcnow()
+        resume_at = min(resume_at or now + DEFAULT_RATE_LIMIT_PAUSE, now + LONGEST_RATE_LIMIT_PAUSE)
         storage.set_flag(_resume_key(source), stamp(resume_at))
     ongoing = [row for row in storage.tracking_alerts() if row["source"] == source]
     new = storage.raise_tracking_alert(source, error.problem, error.detail)

@@ -144,6 +144,13 @@ def _post_status(language: str, configured: bool, status: str | None) -> Html:
     return text(language, f"daily.schedule.{key}")
 
 
+def _x_status(language: str, settings: Settings, status: DayStatus) -> Html:
+    if settings.x_can_post and status.x_retry_at is not None:
+        time = status.x_retry_at.astimezone(settings.zone).strftime("%H:%M")
+        return text(language, "daily.schedule.post_rate_limited", time=time)
+    return _post_status(language, settings.x_can_post, status.x_status)
+
+
 def render_today(
     language: str, campaign: Campaign, settings: Settings, today: dt.date, status: DayStatus | None
 ) -> Html:
@@ -184,7 +191,7 @@ def render_today(
                 language,
                 "daily.schedule.posts",
                 channel=_post_status(language, bool(settings.channel_id), status.channel_status),
-                x=_post_status(language, settings.x_can_post, status.x_status),
+                x=_x_status(language, settings, status),
             )
         )
     return Html("\n".join(lines))

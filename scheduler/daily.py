@@ -22,6 +22,7 @@ from telegram.ext import Application
 from bot import daily, delivery
 from bot.app.context import BotData, Context
 from bot.clock import local_now
+from bot.storage import utcnow
 from messages.daily import day_words
 from scheduler import broadcasts
 
@@ -37,6 +38,7 @@ CATCH_UP_DELAY_SECONDS = 2
 LATE_JOB = "daily-prompt-late"
 # Someone who agrees to the daily prompt after it went out gets the day's within this.
 LATE_EVERY = dt.timedelta(minutes=30)
+X_RETRY_JOB = "daily-prompt-x-at-reset"
 
 
 async def _run_today(context: Context) -> None:
@@ -46,6 +48,22 @@ async def _run_today(context: Context) -> None:
     await daily.run_day(
         context.bot, data.storage, data.settings, data.campaign, today, words, data.sending
     )
+    _retry_x_at_reset(context.application, today)
+
+
+def _retry_x_at_reset(app: Application, today: dt.date) -> None:
+    """After X refused today's post with a 429, run the day again when X's limit resets rather
+    than at the next half-hourly run: one job, moved if X names another time."""
+    retry_at = daily.x_retry_at(app.bot_data.storage, today)
+    for job in app.job_queue.get_jobs_by_name(X_RETRY_JOB):
+        job.schedule_removal()
+    if retry_at is not None and retry_at > utcnow():
+        app.job_queue.run_once(
+            retry_x_post,
+            when=retry_at,
+            name=X_RETRY_JOB,
+            job_kwargs={"misfire_grace_time": int(LATE_EVERY.total_seconds())},
+        )
 
 
 async def send_daily_prompt(context: Context) -> None:
@@ -72,6 +90,16 @@ async def serve_late_subscribers(context: Context) -> None:
         return
     waiting = daily.late_subscribers(data.storage, now.date())
     if not waiting and not daily.x_retry_waiting(data.storage, now.date()):
+        return
+    async with data.daily_lock:
+        await _run_today(context)
+
+
+async def retry_x_post(context: Context) -> None:
+    """When X's rate limit resets: today's post to X again (unless organisers paused the
+    schedule), with any late subscribers' prompts."""
+    data = context.bot_data
+    if daily.is_paused(data.storage):
         return
     async with data.daily_lock:
         await _run_today(context)

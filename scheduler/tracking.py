@@ -19,7 +19,7 @@ from telegram.ext import Application
 from bot.app.context import BotData, Context
 from bot.campaign import Campaign
 from bot.storage import utcnow
-from bot.tracking import Sources, digest, poll_once
+from bot.tracking import Sources, digest, poll_once, rate_limit_resets
 from messages import Html
 from messages.split import split_html
 from messages.trends import render_alert, render_digest, render_recovered
@@ -27,6 +27,7 @@ from messages.trends import render_alert, render_digest, render_recovered
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "hashtag-poll"
+RESET_POLL_JOB = "hashtag-poll-{source}-at-reset"
 DIGEST_JOB = "hashtag-digest"
 FIRST_POLL_AFTER = 30  # seconds: let the bot settle after a start
 DIGEST_TIME = dt.time(20, 0)
@@ -61,8 +62,16 @@ async def tell_organisers(context: Context, render: Callable[[str], Html]) -> No
 async def poll_hashtags(context: Context) -> None:
     """Refresh every campaign hashtag from X and Bluesky; tell organisers of new problems, and
     of the end of one."""
+    await _poll(context, context.bot_data.tracking)
+
+
+async def poll_after_reset(context: Context) -> None:
+    """When a source's rate limit resets: that source, at once rather than at the next poll."""
+    await _poll(context, context.bot_data.tracking.only(context.job.data))
+
+
+async def _poll(context: Context, sources: Sources) -> None:
     data = context.bot_data
-    sources = data.tracking
     try:
         report = await poll_once(
             data.settings,
@@ -78,6 +87,28 @@ async def poll_hashtags(context: Context) -> None:
     except Exception:
         # Whatever went wrong, the next poll tries again: log it and keep the job running.
         logger.exception("Hashtag poll failed")
+    _poll_at_resets(context.application)
+
+
+def _poll_at_resets(app: Application) -> None:
+    """One job per source paused by a rate limit, at its reset (moved if it names another)."""
+    data: BotData = app.bot_data
+    configured = data.tracking.names()
+    resets = rate_limit_resets(data.storage, configured)
+    # Noticed late, it still runs: until the next poll, which would ask anyway.
+    grace = data.settings.tracking_poll_minutes * 60
+    for source in configured:
+        name = RESET_POLL_JOB.format(source=source)
+        for job in app.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        if source in resets:
+            app.job_queue.run_once(
+                poll_after_reset,
+                when=resets[source],
+                data=source,
+                name=name,
+                job_kwargs={"misfire_grace_time": grace},
+            )
 
 
 def is_digest_day(campaign: Campaign, day: dt.date) -> bool:

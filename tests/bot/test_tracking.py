@@ -453,6 +453,15 @@ async def test_a_429_without_a_reset_header_pauses_x_for_a_rate_limit_window(
     assert len(fake_x.requests) == 3
 
 
+async def test_a_429_naming_a_reset_days_away_pauses_x_for_a_day_at_most(
+    clock, storage, one_tag, fake_x, x_source
+):
+    fake_x.failure = x_rate_limited(NOW + dt.timedelta(days=7))  # a clock gone wrong
+    report = await tracking.poll_once(make_settings(), one_tag, storage, x_source=x_source)
+    assert [a.resume_at for a in report.alerts] == [NOW + tracking.LONGEST_RATE_LIMIT_PAUSE]
+    assert tracking.rate_limit_resets(storage, ["x"]) == {"x": NOW + dt.timedelta(days=1)}
+
+
 @pytest.mark.parametrize(
     ("status", "problem"),
     [(401, "unauthorized"), (403, "forbidden"), (502, "server_error"), (418, "unexpected")],

@@ -13,7 +13,7 @@ from bot import daily, delivery
 from messages import consent, text
 from messages import daily as schedule
 from messages.daily import prompt_text
-from scheduler.daily import CATCH_UP_JOB, LATE_JOB, SEND_NOW_JOB
+from scheduler.daily import CATCH_UP_JOB, LATE_JOB, SEND_NOW_JOB, X_RETRY_JOB
 from tests.support import social
 from tests.support.fakes import JobContext, run_job
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
@@ -315,3 +315,47 @@ async def test_a_post_x_refused_at_prompt_time_goes_out_with_the_next_half_hourl
     assert "X: failed; tried again within half an hour" in overview
     assert "X: posted" in after
     assert len(x.posts) == 1 and len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_a_post_x_rate_limited_at_prompt_time_goes_out_when_x_says_its_limit_resets(
+    clock, tmp_path, api
+):
+    reset = NOW + dt.timedelta(minutes=20)
+    async with social.FakeX() as x:
+        x.fault = social.x_rate_limited(reset)
+        settings = make_settings(tmp_path, **social.x_account_settings(x))
+        async with running_bot(settings, api) as chat:
+            await opt_in(chat, SUPPORTER)
+            await run_job(chat.app, CATCH_UP_JOB)  # the prompt goes out; X says "wait"
+            await chat.send(ORGANISER_ID, "/schedule")
+            overview = chat.last_text(ORGANISER_ID)
+            x.fault = None
+            clock.move_to(NOW + dt.timedelta(minutes=10))
+            await run_job(chat.app, LATE_JOB)  # before the reset: X is not asked in vain
+            asked_before_the_reset = x.calls("/2/tweets")
+            (at_reset,) = chat.app.job_queue.get_jobs_by_name(X_RETRY_JOB)
+            clock.move_to(reset + daily.X_RESET_MARGIN)
+            await at_reset.run(chat.app)
+            await chat.send(ORGANISER_ID, "/schedule")
+            after = chat.last_text(ORGANISER_ID)
+    assert "X: rate limit reached; tried again at 10:20, when it resets" in overview
+    assert asked_before_the_reset == 1
+    assert at_reset.job.trigger.run_date == reset + daily.X_RESET_MARGIN
+    assert "X: posted" in after
+    assert len(x.posts) == 1 and len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_a_rate_limit_lasting_past_the_day_ends_the_days_tries_at_x(clock, tmp_path, api):
+    tomorrow = NOW + dt.timedelta(days=1)
+    async with social.FakeX() as x:
+        x.fault = social.x_rate_limited(tomorrow)
+        settings = make_settings(tmp_path, **social.x_account_settings(x))
+        async with running_bot(settings, api) as chat:
+            await run_job(chat.app, CATCH_UP_JOB)
+            clock.move_to(NOW + dt.timedelta(minutes=30))
+            await run_job(chat.app, LATE_JOB)
+            await chat.send(ORGANISER_ID, "/schedule")
+            overview = chat.last_text(ORGANISER_ID)
+            retries = chat.app.job_queue.get_jobs_by_name(X_RETRY_JOB)
+    assert "X: failed (see the logs" in overview
+    assert x.calls("/2/tweets") == 1 and retries == ()

@@ -22,9 +22,11 @@ from bot.tracking import Found, SourceError, Sources
 from scheduler.tracking import (
     DIGEST_JOB,
     POLL_JOB,
+    RESET_POLL_JOB,
     poll_hashtags,
     send_digest,
 )
+from tests.support import social
 from tests.support.fakes import X_ERRORS, JobContext, WireResponse
 from tests.support.harness import ORGANISER_ID, make_settings, running_bot
 
@@ -190,6 +192,42 @@ async def test_the_x_source_opened_at_start_is_polled_and_its_401_reported_once(
     for organiser in ORGANISERS:
         [alert] = chat.texts(organiser)
         assert "X rejected our credentials (401)" in alert
+
+
+async def test_after_a_429_x_is_asked_again_when_its_limit_resets_not_at_the_next_poll(tmp_path):
+    moment = london(11, 27, 10)  # 10:00 UTC
+    reset = moment + dt.timedelta(minutes=20)
+    async with social.FakeX() as x, social.FakeBluesky() as bluesky:
+        x.fault = social.x_rate_limited(reset)
+        settings = make_settings(
+            tmp_path,
+            organiser_ids=ORGANISERS,
+            tracking_poll_minutes=60,
+            x_bearer_token=social.X_BEARER,
+            x_api_url=x.url,
+            bluesky_handle=social.BLUESKY_HANDLE,
+            bluesky_app_password=social.BLUESKY_PASSWORD,
+            bluesky_api_url=bluesky.url,
+        )
+        with time_machine.travel(moment, tick=False) as clock:
+            async with running_bot(settings) as chat:
+                await poll_hashtags(JobContext(chat.app))
+                await chat.send(ORGANISER_ID, "/trends")
+                trends = chat.last_text(ORGANISER_ID)
+                x.fault = None
+                asked, searched = x.calls("/counts/recent"), bluesky.calls("/searchPosts")
+                (at_reset,) = chat.app.job_queue.get_jobs_by_name(RESET_POLL_JOB.format(source="x"))
+                clock.move_to(reset)
+                await at_reset.run(chat.app)
+                asked_at_reset = x.calls("/counts/recent") - asked
+
+    texts = chat.texts(ORGANISER_ID)
+    alert, recovered = texts[0], texts[-1]
+    when = "tracking pauses until 10:20 UTC, when X is asked again"
+    assert when in alert and when in trends
+    assert at_reset.job.trigger.run_date == reset
+    assert asked_at_reset > 0 and "X answers again" in recovered
+    assert bluesky.calls("/searchPosts") == searched  # only X was waiting for its reset
 
 
 # --- the evening digest ------------------------------------------------------------------------
