@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import aiohttp
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -49,7 +48,6 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
@@ -64,7 +62,7 @@ from bot.consent import (
     Rules,
 )
 from bot.progress import same_journey
-from bot.ratelimit import Turn, retry_seconds
+from bot.ratelimit import Turn, not_sent, retry_seconds
 from bot.storage import Storage, supporters, utcnow
 from bot.storage.broadcasts import DAILY_CAP, Selection
 from bot.storage.lobby import COVERED, NOT_GOING, NOW_GOING, STOPPED
@@ -111,10 +109,6 @@ NO_LINK_PREVIEW = {"is_disabled": True}
 # do_api_request warns when called with a method that has a shortcut; here that is the point.
 _BY_NAME = r"Please use 'Bot\.(send|edit)\w+' instead of 'Bot\.do_api_request"
 warnings.filterwarnings("ignore", _BY_NAME, PTBUserWarning)
-# Raised by aiohttp (which bot.app.request sends through) before a byte of the request was
-# written, so it cannot have reached Telegram: no free connection in time, connection refused,
-# connecting timed out.
-_NEVER_LEFT = (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)
 
 
 def batch_size_for(rate: float) -> int:
@@ -691,7 +685,7 @@ class _Run:
         except BadRequest as error:
             return _Outcome(user_id, FAILED, error=error.message)
         except NetworkError as error:  # TimedOut included
-            if isinstance(error.__cause__, _NEVER_LEFT) or _answered(error):
+            if not_sent(error):
                 self.pause.back_off()
                 return _Outcome(user_id, PENDING, error=error.message)
             return _Outcome(user_id, UNKNOWN, error=error.message)
@@ -703,16 +697,6 @@ class _Run:
             return _Outcome(user_id, FAILED, error=type(error).__name__)
         self.pause.recovered()
         return _Outcome(user_id, SENT, message_id=message_id)
-
-
-def _answered(error: NetworkError) -> bool:
-    """Whether the Bot API (or a proxy in front of it) answered with an error status, such as
-    500 or 502: then nothing was sent. A timeout is never an answer; another transport failure
-    carries its cause from the HTTP client; an answer has none, or the parse error of an
-    unreadable body."""
-    if isinstance(error, TimedOut):
-        return False
-    return error.__cause__ is None or isinstance(error.__cause__, TelegramError)
 
 
 # --- progress and report -----------------------------------------------------------------------

@@ -15,7 +15,9 @@ clock passed in, which waiting request may start now:
   capacity replies leave; and among replies, the first message an update puts in its chat
   before the ones that follow it (in a rush of /start, everyone hears a first word before
   anyone their second); in each class, first come first served;
-- after a 429, nothing until its retry_after has passed.
+- after a 429, nothing until its retry_after has passed;
+- a reply Telegram's servers refused (500, 502...) or that never left is tried again after a
+  short pause, as such an outage usually passes in seconds (broadcasts retry their own sends).
 
 `PriorityRateLimiter` puts the plan under python-telegram-bot's `BaseRateLimiter`, so every
 request the bot makes goes through it. Bulk senders mark their requests with
@@ -38,8 +40,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from telegram.constants import FloodLimit
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -51,6 +54,12 @@ PAID_RATE = FloodLimit.PAID_MESSAGES_PER_SECOND  # 1,000
 PRIVATE_CHAT_INTERVAL = 1.0
 GROUP_CHAT_INTERVAL = 60 / FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 3 s
 # Requests that put a new message into a chat; edits, deletions and chat actions do not.
+# Raised by aiohttp (which bot.app.request sends through) before a byte of the request was
+# written, so it cannot have reached Telegram: no free connection in time, connection refused,
+# connecting timed out.
+_NEVER_LEFT = (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)
+# Seconds before each new try of a reply that was not sent: 3.5 s in all, within a stop's 5 s.
+NOT_SENT_PAUSES = (0.5, 1.0, 2.0)
 _SEND_PREFIX = "send"
 _NOT_A_MESSAGE = frozenset({"sendChatAction"})
 _ALSO_MESSAGES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
@@ -264,7 +273,9 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
     `rate_limit_args`: `BULK` or a `Turn` for broadcasts and daily prompts; anything else is a
     reply (or a follow-up: `reply_priority`).
     A 429 pauses every request for its retry_after, then the request is tried again, at most
-    `max_retries` times before the RetryAfter reaches the caller.
+    `max_retries` times before the RetryAfter reaches the caller. A reply or follow-up that
+    was provably not sent (`not_sent`) is tried again after each of NOT_SENT_PAUSES before its
+    NetworkError reaches the caller; a bulk message's sender decides for itself.
     """
 
     def __init__(
@@ -308,6 +319,7 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
         message = is_message(endpoint)
         paid = bool(data.get("allow_paid_broadcast"))
         retries = 0
+        pauses = iter(() if priority == BULK else NOT_SENT_PAUSES)
         while True:
             await self._turn(priority, chat_id, message, paid)
             if turn:
@@ -321,6 +333,12 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
                 seconds = retry_seconds(error)
                 logger.info("Telegram asked for a %.0f s pause", seconds)
                 self.plan.pause(asyncio.get_running_loop().time() + seconds)
+            except NetworkError as error:
+                pause = next(pauses, None) if not_sent(error) else None
+                if pause is None:
+                    raise
+                logger.info("Telegram did not take a %s (%s); trying again", endpoint, error)
+                await asyncio.sleep(pause)
 
     async def _turn(self, priority: int, chat_id: int | str, message: bool, paid: bool) -> None:
         """Wait until the plan lets this request start."""
@@ -345,6 +363,21 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
     def _wake(self) -> None:
         self._timer = self._timer_at = None
         self._dispatch()
+
+
+def not_sent(error: NetworkError) -> bool:
+    """Whether a request that failed provably did not reach Telegram, for a reason that can
+    pass, so sending it again may work and cannot make a duplicate: the Bot API (or a proxy in
+    front of it) answered with a server error such as 500 or 502, or the request never left
+    (`_NEVER_LEFT`). Not a refusal of the request itself (400: it would be refused again), nor
+    a timeout otherwise, which is "unknown" (D2). An answer carries no cause, or the parse
+    error of an unreadable body; another transport failure carries the HTTP client's."""
+    cause = error.__cause__
+    if isinstance(cause, _NEVER_LEFT):
+        return True
+    if isinstance(error, TimedOut | BadRequest):
+        return False
+    return cause is None or isinstance(cause, TelegramError)
 
 
 def retry_seconds(error: RetryAfter) -> float:

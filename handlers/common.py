@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -10,7 +9,6 @@ import sqlite3
 import unicodedata
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
@@ -35,7 +33,6 @@ from messages.split import split_html
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Update, Context], Awaitable[object]]
-T = TypeVar("T")
 EDITED = filters.UpdateType.EDITED_MESSAGE
 # A step's answer comes as a new message (an edited one is asked again: `journey`).
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
@@ -190,26 +187,6 @@ async def looking_up(update: Update, context: Context) -> None:
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     except TelegramError as error:
         logger.info("Could not show typing in update %s: %s", update.update_id, error)
-
-
-class BotStopping(Exception):
-    """The bot was told to stop (SIGTERM) while a person waited for an outside service."""
-
-
-async def unless_stopping(context: Context, lookup: Awaitable[T]) -> T:
-    """`lookup`'s result; if the bot is told to stop first, the lookup is dropped and
-    BotStopping raised, so the person is answered without it at once and the bot exits within
-    its 5 seconds (D11) rather than after a hanging service's own deadline."""
-    found = asyncio.ensure_future(lookup)
-    stopping = asyncio.ensure_future(context.bot_data.stopping.wait())
-    try:
-        await asyncio.wait((found, stopping), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-    if not found.done():
-        found.cancel()
-        raise BotStopping
-    return found.result()
 
 
 async def answer(

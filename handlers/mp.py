@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot import languages, lobby
-from bot.app.context import Context
+from bot.app.context import BotStopping, Context
 from bot.mps import (
     MP,
     PERSONAL_SENTENCE_LIMIT,
@@ -50,7 +50,6 @@ from handlers.common import (
     NEW_TEXT,
     POSTCODE_OR_HALF,
     POSTCODE_TEXT,
-    BotStopping,
     ButtonHandler,
     Handler,
     Showing,
@@ -62,7 +61,6 @@ from handlers.common import (
     reply,
     show,
     showing,
-    unless_stopping,
     user_id,
 )
 from handlers.exits import back_to_menu, exits, language_change
@@ -245,9 +243,7 @@ async def lookup_mp(update: Update, context: Context, retry: str = FIND) -> MP |
         return None
     await looking_up(update, context)
     try:
-        mp = await unless_stopping(
-            context, find_mp(data.http, data.settings, data.storage, postcode)
-        )
+        mp = await data.unless_stopping(find_mp(data.http, data.settings, data.storage, postcode))
     except NoWestminsterSeat:
         no_seat = text(lang, "mp.no_westminster_seat")
         await reply(update, context, no_seat, keyboards.back_to_menu(lang))

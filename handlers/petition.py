@@ -8,15 +8,13 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import sharing
-from bot.app.context import Context
+from bot.app.context import BotStopping, Context
 from bot.progress import PETITION_SIGNED, SHARED
 from handlers.common import (
-    BotStopping,
     language,
     looking_up,
     routes,
     show,
-    unless_stopping,
     user_id,
 )
 from messages import keyboards, text
@@ -58,7 +56,7 @@ async def open_petition(update: Update, context: Context) -> None:
     if counter.will_fetch(url):
         await looking_up(update, context)
     try:
-        counts = await unless_stopping(context, counter.counts(url))
+        counts = await context.bot_data.unless_stopping(counter.counts(url))
     except BotStopping:
         counts = None  # the petition without its count, rather than a late stop
     await show(

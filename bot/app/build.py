@@ -17,7 +17,7 @@ from telegram.request import BaseRequest
 import handlers
 import scheduler
 from bot import __version__, delivery, health, outages
-from bot.app.context import BotData, Context
+from bot.app.context import BotData, BotStopping, Context
 from bot.app.persistence import SQLitePersistence
 from bot.app.processor import PersonUpdateProcessor
 from bot.app.request import telegram_request
@@ -181,8 +181,11 @@ async def post_init(app: Application) -> None:
         data.settings.broadcast_rate, paid_broadcasts=data.settings.paid_broadcasts
     )
     data.broadcast_runs = {}
-    await publish_commands(app)
-    await publish_profile(app)
+    try:
+        await data.unless_stopping(introduce(app))
+    except BotStopping:
+        # Each request could wait for Telegram's whole timeout: a stop does not wait for them.
+        logger.warning("Stopping: the command menus and profile are left for the next start")
     scheduler.schedule_all(app)
     logger.info("%s", started(app))
 
@@ -220,6 +223,12 @@ async def post_shutdown(app: Application) -> None:
 def commands(language: str, names: tuple[str, ...]) -> list[BotCommand]:
     descriptions = catalog(language)
     return [BotCommand(name, descriptions[f"core.commands.{name}"]) for name in names]
+
+
+async def introduce(app: Application) -> None:
+    """Tell Telegram how the bot presents itself: its command menus and its profile."""
+    await publish_commands(app)
+    await publish_profile(app)
 
 
 async def publish_commands(app: Application) -> None:

@@ -107,11 +107,12 @@ async def serve(
     """Serve until SIGTERM or Ctrl-C, then shut down cleanly in python-telegram-bot's order (as
     `run_polling` would); returns what stopped it, for the log. Long polling by default; a
     webhook, its secret token required, on the sockets `listening` (`webhook.listen`, taken
-    when WEBHOOK_URL is set). A signal that arrives while the bot is still starting stops it as
-    soon as it has started, never half-way."""
+    when WEBHOOK_URL is set). A signal that arrives while the bot is still starting stops it
+    without taking any update, once what start-up opened can be closed: it does not wait for
+    Telegram to answer the command menus and profile (`post_init`)."""
     stopped_by: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     for number, reason in STOP_SIGNALS.items():
-        asyncio.get_running_loop().add_signal_handler(number, stop, stopped_by, reason)
+        asyncio.get_running_loop().add_signal_handler(number, stop, app, stopped_by, reason)
     server = webhook.Webhook(app, settings, listening) if listening else None
     await app.initialize()
     try:
@@ -120,6 +121,8 @@ async def serve(
         # the process: out of the collector's way, a full collection no longer walks it and
         # holds the event loop 40-90 ms.
         gc.freeze()
+        if stopped_by.done():
+            return stopped_by.result()
         if server is None:
             await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
         else:
@@ -138,8 +141,10 @@ async def serve(
         gc.unfreeze()
 
 
-def stop(stopped_by: asyncio.Future[str], reason: str) -> None:
-    """A stop signal's handler: the first one gives the reason; a second changes nothing."""
+def stop(app: Application, stopped_by: asyncio.Future[str], reason: str) -> None:
+    """A stop signal's handler: the first one gives the reason; a second changes nothing.
+    Start-up stops waiting for Telegram, and a person for an outside service, at once."""
+    app.bot_data.stopping.set()
     if not stopped_by.done():
         stopped_by.set_result(reason)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -35,6 +35,12 @@ DRAFT_STAMP = "draft_at"
 # journey, cleared by every message the bot shows them (`handlers.common`); kept with the
 # rest of user_data, so a restart between the screen and the answer changes nothing.
 SCREEN = "screen"
+
+T = TypeVar("T")
+
+
+class BotStopping(Exception):
+    """The bot was told to stop (SIGTERM, Ctrl-C) while waiting for something that can wait."""
 
 
 class BotData:
@@ -75,8 +81,24 @@ class BotData:
         # themselves (language, their data): the only presses an organiser who has not
         # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
-        # Set at SIGTERM: a person waiting for an outside service is answered without it now.
+        # Set at SIGTERM: a person waiting for an outside service is answered without it now,
+        # and start-up stops waiting for Telegram.
         self.stopping = asyncio.Event()
+
+    async def unless_stopping(self, work: Awaitable[T]) -> T:
+        """`work`'s result; if the bot is told to stop first, the work is dropped and
+        BotStopping raised, so the bot exits within its 5 seconds (D11) rather than after a
+        hanging service's own deadline."""
+        done = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((done, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not done.done():
+            done.cancel()
+            raise BotStopping
+        return done.result()
 
     @property
     def rules(self) -> Rules:

@@ -59,6 +59,18 @@ async def test_a_reply_telegram_asks_to_wait_for_arrives_after_the_wait(chat):
     assert HELP in sent[-1].text
 
 
+async def test_a_reply_telegrams_servers_refused_arrives_once_they_take_it(chat):
+    """A 500, then a 502 from the proxy in front: nothing was sent, so the reply is sent again
+    and arrives, once, with no apology instead."""
+    await onboard(chat, 1)
+    for status in (500, 502):
+        chat.api.fail(Fault(status), when=lambda call: call.method == "sendMessage")
+    calls = await chat.send(1, "/help")
+    sent = [call for call in calls if call.method == "sendMessage"]
+    assert [call.result is None for call in sent] == [True, True, False]
+    assert HELP in sent[-1].text
+
+
 async def test_a_reply_that_times_out_gets_the_kind_apology_in_the_persons_language(chat):
     await onboard(chat, 1, "pt-br")
     chat.api.fail(Fault("timeout"), when=lambda call: call.method == "sendMessage")

@@ -6,7 +6,8 @@ It answers the methods a bot uses in the Bot API's JSON shapes, counts the messa
 each chat, and fails the way Telegram does when told to: 403 for chats that blocked the bot, 400,
 429 with parameters.retry_after (after which every send before retry_after has passed is refused
 too and counted as `early`, as Telegram's flood control does), and late answers for timeouts (the
-message is delivered, only the answer is late, which is what makes a timeout "unknown").
+message is delivered, only the answer is late, which is what makes a timeout "unknown"), or
+none at all for the methods told to hang.
 
 Supporters can talk to the bot too: `send_text` and `press` queue updates in the Bot API's shape,
 which getUpdates serves as Telegram does: every update at or above the `offset` asked for, so one
@@ -106,6 +107,10 @@ class FakeBotApi:
         # Telegram's servers failing: this many next sends are refused with a 500 (JSON) or a
         # 502 (an HTML page, from the proxy in front), alternately; nothing is delivered.
         self.server_errors = 0
+        # Methods Telegram takes and never answers (a Bot API that hangs), and how often each
+        # was asked: only the bot's own timeout ends such a request.
+        self.hanging: set[str] = set()
+        self.hung: Counter[str] = Counter()
         # Button presses Telegram no longer takes an answer for (a press from before a restart).
         self.late_presses: set[str] = set()
         self.answered: set[str] = set()
@@ -245,6 +250,9 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
+        if method in self.hanging:
+            self.hung[method] += 1
+            await asyncio.Event().wait()  # until the bot gives up or the server shuts down
         try:
             params = await _params(request)
         except ConnectionResetError:

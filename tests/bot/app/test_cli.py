@@ -407,6 +407,25 @@ async def test_sigterm_mid_letter_exits_cleanly_and_the_letter_carries_on_after_
     assert bot.returncode == 0
 
 
+async def test_sigterm_while_telegram_hangs_at_start_up_stops_without_waiting_for_it(tmp_path):
+    """D11 at start-up: Telegram takes the bot's command menu and never answers. SIGTERM ends
+    the wait at once: the bot asks Telegram nothing more (the other menus, its profile, updates)
+    and exits by itself with status 0, leaving the menus to the next start."""
+    log = tmp_path / "bot.log"
+    async with FakeBotApi() as api:
+        api.hanging = {"setMyCommands"}
+        bot = await start_bot_process(api.base_url, tmp_path / "bot.db", log)
+        await answered(bot, log, "the command menu", lambda: api.hung["setMyCommands"] > 0)
+        bot.send_signal(signal.SIGTERM)
+        # A safety net: the 5 s of D11 is a benchmark figure (README), not a timed assertion.
+        await asyncio.wait_for(bot.wait(), timeout=60)
+    assert api.hung == {"setMyCommands": 1}
+    assert [request.method for request in api.requests] == ["getMe", "getMe"]
+    assert "left for the next start" in log.read_text()
+    assert log.read_text().splitlines()[-1].endswith("Stopped: SIGTERM.")
+    assert bot.returncode == 0
+
+
 async def test_a_webhook_port_another_program_holds_stops_start_up_with_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
