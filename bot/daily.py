@@ -37,7 +37,7 @@ from telegram.error import TelegramError, TimedOut
 from bot import delivery
 from bot.campaign import Campaign
 from bot.config import Settings
-from bot.consent import DAILY_PROMPT, Rules
+from bot.consent import DAILY_KIND, DAILY_PROMPT, Rules
 from bot.delivery import DeliveryReport, LinkButton
 from bot.storage import Storage, stamp, utcnow
 
@@ -372,12 +372,31 @@ def late_subscribers(storage: Storage, date: dt.date) -> int:
     return storage.late_recipients(run["broadcast_id"], consent=DAILY_PROMPT)
 
 
-def has_something_to_send(storage: Storage, campaign: Campaign, date: dt.date) -> bool:
-    """Whether running the date's prompt now would send anything: a campaign day whose prompt
-    has not been prepared yet, or whose subscribers include some who have not had it."""
+@dataclass(frozen=True)
+class Recipients:
+    """Who running a date's prompt now would send it to; false when nobody."""
+
+    subscribers: int = 0
+    channel: bool = False
+    x: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.subscribers or self.channel or self.x)
+
+
+def recipients_now(
+    storage: Storage, settings: Settings, rules: Rules, campaign: Campaign, date: dt.date
+) -> Recipients:
+    """Who running the date's prompt now would send it to: before it is prepared, everyone who
+    chose the daily prompt and has not blocked the bot, and the channel and X where set up;
+    once prepared, only those who chose it since (the posts went once). Nobody outside the
+    campaign."""
     if campaign.day_number(date) is None:
-        return False
-    return storage.daily_run(date.isoformat()) is None or late_subscribers(storage, date) > 0
+        return Recipients()
+    if storage.daily_run(date.isoformat()) is None:
+        subscribers = delivery.reach(storage, delivery.Audience(), rules, DAILY_KIND)
+        return Recipients(subscribers, bool(settings.channel_id), settings.x_can_post)
+    return Recipients(subscribers=late_subscribers(storage, date))
 
 
 def day_status(storage: Storage, date: dt.date) -> DayStatus | None:

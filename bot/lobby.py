@@ -39,6 +39,13 @@ if TYPE_CHECKING:
 # place, "what to bring" may be left out altogether.
 TEXT_FIELDS = ("title", "place", "bring")
 TEXT_LIMITS = {"title": 120, "place": 300, "bring": 500}
+# A place names somewhere to go: a few letters at least ("ok", "?" or an emoji do not), on
+# as many lines as an address on an envelope; a short reply typed at the step is not one.
+PLACE_MIN_LETTERS = 3
+PLACE_MAX_LINES = 6
+REPLIES = frozenset(
+    {"ok", "okay", "yes", "no", "sim", "não", "sí", "si", "vale", "thanks", "obrigado", "gracias"}
+)
 STORY_LIMIT = 600
 SIGNATURE_LIMIT = 60
 
@@ -224,13 +231,25 @@ def next_for(storage: Storage, user_id: int, now: dt.datetime) -> tuple[LobbyEve
 
 def clean_text(field: str, raw: str) -> str:
     """An organiser's text for `field`, spaces tidied; LobbyInputError if it shows nothing (only
-    spaces or invisible characters) or is too long."""
+    spaces or invisible characters), is too long (TEXT_LIMITS, in characters), or, for the
+    place, names nowhere ('not_a_place') or takes more than PLACE_MAX_LINES lines."""
     cleaned = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines())
     if not says_something(cleaned):
         raise LobbyInputError("empty")
     if len(cleaned) > TEXT_LIMITS[field]:
         raise LobbyInputError("too_long", TEXT_LIMITS[field])
+    if field == "place":
+        check_place(cleaned)
     return cleaned
+
+
+def check_place(place: str) -> None:
+    """LobbyInputError unless `place` could be somewhere to go (see PLACE_MIN_LETTERS)."""
+    letters = sum(char.isalpha() for char in place)
+    if letters < PLACE_MIN_LETTERS or place.strip(" .!?").casefold() in REPLIES:
+        raise LobbyInputError("not_a_place")
+    if len(place.splitlines()) > PLACE_MAX_LINES:
+        raise LobbyInputError("too_many_lines", PLACE_MAX_LINES)
 
 
 def clean_hashtag(raw: str) -> str:

@@ -52,7 +52,7 @@ from handlers.common import (
     show,
     user_id,
 )
-from handlers.exits import exits, language_change
+from handlers.exits import asides, exits
 from messages import Html, text
 from messages import broadcast as screens
 from messages.core import purge_date, too_long
@@ -514,35 +514,35 @@ def conversation() -> ConversationHandler:
         entry_points=[CommandHandler("broadcast", organiser_only(start_broadcast))],
         states={
             ASK_TEXT: [
-                *language_change(ask_text),
+                *asides(ask_text),
                 # A button's label typed does what the button does, never becomes the message.
                 typed(TEXT_MESSAGE | PHOTO_MESSAGE, or_typed(receive_message, labels)),
                 typed(OTHER_MESSAGE, refuse_other),
                 button(screens.CONTINUE + "$", ask_audience),
             ],
             VERSIONS: [
-                *language_change(show_versions),
+                *asides(show_versions),
                 button(screens.VERSION_PREFIX, ask_version),
                 button(screens.CONTINUE + "$", ask_audience),
                 typed(ANY_MESSAGE, use_buttons),
             ],
             AUDIENCE: [
-                *language_change(ask_audience),
+                *asides(ask_audience),
                 *audience_buttons,
                 typed(ANY_MESSAGE, use_buttons),
             ],
             ASK_AREA: [
-                *language_change(ask_area),
+                *asides(ask_area),
                 typed(TEXT_MESSAGE, receive_area),
                 *audience_buttons,
             ],
             CONFIRM: [
-                *language_change(ask_to_confirm),
+                *asides(ask_to_confirm),
                 button(screens.SEND + "$", send_now),
                 button(screens.SCHEDULE + "$", ask_time),
                 typed(ANY_MESSAGE, use_buttons),
             ],
-            ASK_TIME: [*language_change(ask_time), typed(TEXT_MESSAGE, receive_time)],
+            ASK_TIME: [*asides(ask_time), typed(TEXT_MESSAGE, receive_time)],
         },
         fallbacks=[
             button(screens.CANCEL + "$", cancel_draft),

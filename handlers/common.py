@@ -171,9 +171,9 @@ def remember(context: Context, chat_id: int, message_id: int) -> None:
     handed to the persistence at once and written by the update's commit
     (`handlers.persist_now`), saving a write per message; if a later step fails, the apology's
     commit writes it (`send_and_note`), so it is never lost with the update."""
-    if context.started is None:  # a job: no update's commit to join
+    if context.noting is None:  # a job: no update's commit to join
         context.bot_data.storage.record_chat_messages([(chat_id, message_id)])
-    elif context.started:
+    elif context.noting:
         context.application.persistence.note_messages([(chat_id, message_id)])
 
 

@@ -1,8 +1,8 @@
 """Ways out of any journey: every general command and menu button ends the conversation it
 interrupts and then does what it always does. Journeys put `exits()` in their fallbacks, so a
 supporter is never stuck with the bot reading their next words as a postcode or a letter.
-Changing language is not a way out: at a step, it carries the journey on in the new language;
-nor is reading /help, /privacy or /mydata."""
+Changing language and the pages to read (/help, /privacy, /mydata) are not ways out: `asides`
+does them at any step, then asks the step's question again."""
 
 from __future__ import annotations
 
@@ -16,38 +16,34 @@ from handlers import onboarding, privacy
 from handlers.common import Handler, ending, routes, show
 from messages import keyboards, text
 
-# Pages to read, not ways out: someone who looks up the helpline or what is kept, part-way
-# through a letter, carries on where they were. /mydata shows the journey and its draft as
-# they are, so it must leave both there.
-READING = (privacy.help_command, privacy.privacy_command, privacy.mydata_command)
+# Someone who looks up the helpline, or what is kept, part-way through a letter carries on
+# where they were; a page that says "part-way through a solidarity message" must not be what
+# erases it.
+PAGES = {
+    "help": privacy.help_command,
+    "privacy": privacy.privacy_command,
+    "mydata": privacy.mydata_command,
+}
 
 
 def exits(dropping: str | None = None) -> list[BaseHandler]:
     """The general commands and menu buttons, each ending the conversation, except the pages
-    to read (`READING`), which leave the journey and its draft where they were. `dropping`
-    names the journey's unfinished draft in user_data, discarded on the way out."""
+    to read (see `asides`). `dropping` names the journey's unfinished draft in user_data,
+    discarded on the way out."""
     commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
-
-    def leaving(callback: Handler) -> Handler:
-        if callback in READING:
-            return staying(callback)
-        return way_out(callback, dropping)
-
     return routes(
-        {name: leaving(callback) for name, callback in commands.items()},
-        [(pattern, leaving(callback)) for pattern, callback in buttons],
+        {
+            name: way_out(callback, dropping)
+            for name, callback in commands.items()
+            if name not in PAGES
+        },
+        [
+            (pattern, way_out(callback, dropping))
+            for pattern, callback in buttons
+            if callback not in PAGES.values()
+        ],
     )
-
-
-def staying(callback: Handler) -> Handler:
-    """`callback`, keeping the conversation at its step."""
-
-    @functools.wraps(callback)
-    async def then_stay(update: Update, context: Context) -> None:
-        await callback(update, context)
-
-    return then_stay
 
 
 def way_out(callback: Handler, dropping: str | None = None) -> Handler:
@@ -69,10 +65,11 @@ def discarding(key: str, callback: Handler) -> Handler:
     return discard_then
 
 
-def language_change(resume: Handler) -> list[BaseHandler]:
-    """For one step of a journey, ahead of its `exits()`: /language and the language buttons
-    change the language without leaving the journey or its draft, then `resume` asks the
-    step's question again, in the new language."""
+def asides(resume: Handler) -> list[BaseHandler]:
+    """For one step of a journey, ahead of its `exits()`, what leaves neither the journey nor
+    its draft, after which `resume` asks the step's question again: /language and the language
+    buttons (the question comes in the new language), and the `PAGES` by command or menu button
+    (the question again, so nobody is left wondering what the bot is waiting for)."""
 
     async def switch_then_resume(update: Update, context: Context) -> object:
         chosen = await onboarding.switch_language(update, context)
@@ -81,10 +78,26 @@ def language_change(resume: Handler) -> list[BaseHandler]:
         await show(update, context, text(chosen, "core.language.changed_mid_journey"))
         return await resume(update, context)
 
+    def then_resume(page: Handler) -> Handler:
+        @functools.wraps(page)
+        async def show_then_resume(update: Update, context: Context) -> object:
+            await page(update, context)
+            return await resume(update, context)
+
+        return show_then_resume
+
     return routes(
-        {"language": onboarding.language_command},
+        {
+            "language": onboarding.language_command,
+            **{name: then_resume(page) for name, page in PAGES.items()},
+        },
         [
             (f"^{keyboards.MENU_LANGUAGE}$", onboarding.language_command),
             (f"^{keyboards.LANGUAGE_PREFIX}", switch_then_resume),
+            *[
+                (pattern, then_resume(callback))
+                for pattern, callback in privacy.BUTTONS
+                if callback in PAGES.values()
+            ],
         ],
     )

@@ -114,7 +114,12 @@ async def know_supporter(update: Update, context: Context) -> None:
             storage.set_organiser_language(user.id, None)  # their row holds it now
     if supporter is None:
         context.language = chosen or language_for(user.language_code)
-        context.started = False  # shown, but not kept: there is nobody to keep them for
+        context.started = False
+        # Kept for /forget only for an organiser (their commands, composers and drafts answer
+        # without a row); anyone else's are shown, but not kept: nobody to keep them for.
+        context.noting = context.bot_data.settings.is_organiser(user.id)
+        if context.noting:
+            note_theirs(update, context)
         if command is not None or organisers_own(update, context):
             return
         await ask_to_start(update, context)
@@ -122,8 +127,13 @@ async def know_supporter(update: Update, context: Context) -> None:
     if supporter["blocked_at"]:
         storage.unblock(user.id)
     context.language = supporter["language"]
-    context.started = True
-    if update.message:  # theirs goes too
+    context.started = context.noting = True
+    note_theirs(update, context)
+
+
+def note_theirs(update: Update, context: Context) -> None:
+    """Note the person's own message for /forget, as the bot's are (`remember`)."""
+    if update.message:
         context.application.persistence.note_messages(
             [(update.message.chat_id, update.message.message_id)]
         )

@@ -56,7 +56,7 @@ from handlers.common import (
     shown,
     user_id,
 )
-from handlers.exits import back_to_menu, discarding, exits, language_change
+from handlers.exits import asides, back_to_menu, discarding, exits
 from handlers.mp import lookup_mp
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as screens
@@ -760,6 +760,10 @@ def problem_text(context: Context, lang: str, error: LobbyInputError, draft: dic
         return text(lang, "lobby.deadline_after_start", starts=starts)
     if error.problem == "hashtag":
         return text(lang, "lobby.hashtag_invalid")
+    if error.problem == "not_a_place":
+        return text(lang, "lobby.not_a_place")
+    if error.problem == "too_many_lines":
+        return text(lang, "lobby.place_too_many_lines", count=error.limit)
     if error.limit:
         return text(lang, "lobby.text_too_long", limit=characters(lang, error.limit))
     return text(lang, "lobby.text_empty")
@@ -909,24 +913,24 @@ def supporter_conversation() -> ConversationHandler:
         entry_points=[button(screens.YES, ask_postcode), button(screens.STORY, ask_story)],
         states={
             POSTCODE: [
-                *language_change(ask_for_postcode),
+                *asides(ask_for_postcode),
                 MessageHandler(NEW_TEXT, or_typed(take_postcode, menu)),
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             STORY: [
-                *language_change(ask_for_story),
+                *asides(ask_for_story),
                 not_a_postcode,
                 MessageHandler(NEW_TEXT, take_story),
                 MessageHandler(NEW_OTHER, story_not_text),
             ],
             PERMISSION: [
-                *language_change(ask_permission),
+                *asides(ask_permission),
                 button(f"{screens.PUBLISH_YES}$", ask_signature),
                 button(f"{screens.PUBLISH_NO}$", refuse_publishing),
                 MessageHandler(NEW_TEXT | NEW_OTHER, use_buttons),
             ],
             SIGNATURE: [
-                *language_change(ask_signature),
+                *asides(ask_signature),
                 not_a_postcode,
                 MessageHandler(
                     NEW_TEXT, or_typed(take_signature, {"lobby.unsigned_button": unsigned})
@@ -963,14 +967,14 @@ def composer() -> ConversationHandler:
         ],
         states={
             FIELD: [
-                *language_change(next_step),
+                *asides(next_step),
                 # A button's label typed does what the button does, never becomes the field.
                 typed(NEW_TEXT, or_typed(take_value, labels)),
                 typed(NEW_OTHER, composer_not_text),
                 admin_button(f"{screens.SKIP}$", skip_step),
             ],
             REVIEW: [
-                *language_change(next_step),
+                *asides(next_step),
                 admin_button(screens.CHANGE, change_field),
                 admin_button(screens.VERSION, add_version),
                 admin_button(f"{screens.SAVE}$", save_event),

@@ -63,7 +63,7 @@ from handlers.common import (
     showing,
     user_id,
 )
-from handlers.exits import back_to_menu, exits, language_change
+from handlers.exits import asides, back_to_menu, exits
 from handlers.onboarding import stale_button
 from messages import LANGUAGES, keyboards, text
 from messages import lobby as lobby_screens
@@ -512,12 +512,12 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
         ],
         states={
             POSTCODE: [
-                *language_change(ask_postcode),
+                *asides(ask_postcode),
                 MessageHandler(NEW_TEXT, or_typed(take_postcode, menu)),
                 MessageHandler(NEW_OTHER, ask_for_text),
             ],
             NAME: [
-                *language_change(ask_name),
+                *asides(ask_name),
                 new_postcode,
                 MessageHandler(
                     NEW_TEXT, or_typed(take_name, {**menu, "mp.skip_button": skip_name})
@@ -526,7 +526,7 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
                 button(SKIP_NAME, skip_name),
             ],
             SENTENCE: [
-                *language_change(ask_sentence),
+                *asides(ask_sentence),
                 new_postcode,
                 MessageHandler(
                     NEW_TEXT, or_typed(take_sentence, {**menu, "mp.skip_button": skip_sentence})
@@ -535,7 +535,7 @@ def conversation(user_data: Mapping[int, dict]) -> ConversationHandler:
                 button(SKIP_SENTENCE, skip_sentence),
             ],
             LETTER_LANGUAGE: [
-                *language_change(needs_letter(ask_letter_language)),
+                *asides(needs_letter(ask_letter_language)),
                 new_postcode,
                 button(letter_languages, choose_letter_language),
                 button(REWRITE, ask_sentence),

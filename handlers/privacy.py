@@ -75,9 +75,11 @@ async def stop_command(update: Update, context: Context) -> None:
 
 async def forget_command(update: Update, context: Context) -> None:
     """/forget: ask before erasing, because it cannot be undone; someone about whom nothing is
-    kept (who never started, or already erased it all) is told so instead."""
+    kept (who never started, or already erased it all) is told so instead. An organiser without
+    a row has at least this very message noted, to delete."""
     lang = language(update, context)
-    if not context.started and not context.bot_data.storage.personal_data(user_id(update)):
+    noted = context.application.persistence.noted_messages(update.effective_chat.id)
+    if not (context.started or noted or context.bot_data.storage.personal_data(user_id(update))):
         await reply(update, context, text(lang, "core.privacy.forget_nothing"))
         return
     await show(
@@ -113,7 +115,7 @@ async def forget_confirmed(update: Update, context: Context) -> None:
         storage.forget(user_id(update))
     except sqlite3.Error as error:
         raise Unfinished("core.privacy.forget_unfinished") from error
-    context.started = False  # nothing of this update is kept either
+    context.started = context.noting = False  # nothing of this update is kept either
     context.user_data.clear()
     context.application.drop_user_data(user_id(update))
     await scrub_files(context.application)

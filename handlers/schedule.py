@@ -44,15 +44,26 @@ def parse_preview(context: Context, data: str) -> tuple[int, str] | None:
 # --- callbacks ---------------------------------------------------------------------------------
 
 
+def recipients(context: Context) -> daily.Recipients:
+    """Who "send today's now" would send today's prompt to."""
+    data = context.bot_data
+    date = today(context)
+    return daily.recipients_now(data.storage, data.settings, data.rules, data.campaign, date)
+
+
 def overview(context: Context, lang: str) -> tuple[Html, InlineKeyboardMarkup]:
     data = context.bot_data
     day = today(context)
     paused = daily.is_paused(data.storage)
     status = daily.day_status(data.storage, day)
     late = daily.late_subscribers(data.storage, day)
-    body = screens.render_schedule(lang, data.campaign, data.settings, day, status, paused, late)
-    sendable = daily.has_something_to_send(data.storage, data.campaign, day)
-    return body, screens.overview_keyboard(lang, paused, sendable)
+    sendable = recipients(context)
+    # Before the day's prompt goes out, with no subscriber, channel or X, nobody would get it.
+    nobody = status is None and data.campaign.day_number(day) is not None and not sendable
+    body = screens.render_schedule(
+        lang, data.campaign, data.settings, day, status, paused, late, nobody
+    )
+    return body, screens.overview_keyboard(lang, paused, bool(sendable))
 
 
 async def show_schedule(update: Update, context: Context) -> None:
@@ -110,26 +121,23 @@ async def confirm_send(update: Update, context: Context) -> None:
     data = context.bot_data
     date = today(context)
     day = data.campaign.day_number(date)
-    if day is None or not daily.has_something_to_send(data.storage, data.campaign, date):
+    sending_to = recipients(context)
+    if day is None or not sending_to:
         body = text(lang, nothing_to_send(context))
         await show(update, context, body, screens.back_keyboard(lang))
         return
-    late = daily.late_subscribers(data.storage, date)
-    if late:
-        body = text(lang, "daily.schedule.send_confirm_late", day=day, count=late)
+    if daily.day_status(data.storage, date) is not None:
+        count = sending_to.subscribers
+        body = text(lang, "daily.schedule.send_confirm_late", day=day, count=count)
     else:
-        body = text(lang, "daily.schedule.send_confirm", day=day)
+        body = screens.send_confirm(lang, day, sending_to)
     await show(update, context, body, screens.confirm_keyboard(lang))
 
 
 async def send_confirmed(update: Update, context: Context) -> None:
     """Send today's now, confirmed: queue it, unless it has already gone out to everyone."""
     lang = language(update, context)
-    data = context.bot_data
-    day = today(context)
-    if data.campaign.day_number(day) is None or not daily.has_something_to_send(
-        data.storage, data.campaign, day
-    ):
+    if not recipients(context):
         key = nothing_to_send(context)
     else:
         scheduler.daily.send_now(context.application)
@@ -138,15 +146,17 @@ async def send_confirmed(update: Update, context: Context) -> None:
 
 
 def nothing_to_send(context: Context) -> str:
-    """Why "send today's now" sends nothing, as a catalog key: no campaign day, today's prompt
-    still going out to everyone subscribed (its recipients may still be being found), or gone
-    out to them all."""
+    """Why "send today's now" sends nothing, as a catalog key: no campaign day, nobody to send
+    it to (no subscriber, channel or X), today's prompt still going out to everyone subscribed
+    (its recipients may still be being found), or gone out to them all."""
     data = context.bot_data
     date = today(context)
     if data.campaign.day_number(date) is None:
         return "daily.schedule.no_prompt_today"
     status = daily.day_status(data.storage, date)
-    if status is not None and status.going_out:
+    if status is None:
+        return "daily.schedule.nobody_to_send"
+    if status.going_out:
         return "daily.schedule.going_out"
     return "daily.schedule.already_sent"
 

@@ -39,7 +39,7 @@ from handlers.common import (
     show,
     user_id,
 )
-from handlers.exits import exits, language_change
+from handlers.exits import asides, exits
 from messages import Html, keyboards, text
 from messages.core import characters, too_long
 from messages.solidarity import (
@@ -261,20 +261,20 @@ def conversation() -> ConversationHandler:
         entry_points=[button(WRITE, ask_message)],
         states={
             ASK_MESSAGE: [
-                *language_change(ask_message),
+                *asides(ask_message),
                 not_a_postcode,
                 MessageHandler(NEW_TEXT, or_typed(receive_message, cancel)),
                 MessageHandler(NEW_OTHER, refuse_non_text),
             ],
             ASK_SIGNATURE: [
-                *language_change(ask_signature),
+                *asides(ask_signature),
                 not_a_postcode,
                 MessageHandler(NEW_TEXT, or_typed(receive_signature, anonymous)),
                 MessageHandler(NEW_OTHER, ask_signature_again),
                 button(ANONYMOUS, sign_anonymously),
             ],
             CONFIRM: [
-                *language_change(preview_again),
+                *asides(preview_again),
                 button(SEND, submit_message),
                 button(EDIT, ask_message),
                 MessageHandler(NEW_TEXT, or_typed(use_buttons, confirm)),

@@ -22,7 +22,7 @@ from bot.delivery import (
 )
 from bot.lobby import GOING_AUDIENCE, UNCOVERED_AUDIENCE, LobbyEvent
 from bot.progress import MP_LETTER_SENT, PETITION_SIGNED, SOLIDARITY_WRITTEN
-from messages.core import characters, language_name
+from messages.core import characters, language_name, zone_name
 from messages.core import date as date_label
 from messages.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, join, label, number, plain, text
 from messages.keyboards import Keyboard, button, rows
@@ -310,7 +310,8 @@ def example_time(now: dt.datetime) -> str:
 
 
 def ask_time(lang: str, now: dt.datetime, zone: str) -> Html:
-    return text(lang, "broadcast.ask_time", example=example_time(now), zone=zone)
+    """When to send, with an example time; `zone` is the IANA name the bot reads times in."""
+    return text(lang, "broadcast.ask_time", example=example_time(now), zone=zone_name(lang, zone))
 
 
 def time_unreadable(lang: str, now: dt.datetime) -> Html:
@@ -336,7 +337,7 @@ def scheduled(
         "broadcast.scheduled",
         id=broadcast_id,
         when=local_time(lang, when),
-        zone=zone,
+        zone=zone_name(lang, zone),
         audience=who,
         count=count,
     )

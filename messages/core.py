@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from babel.dates import format_date
+from babel.dates import format_date, get_timezone, get_timezone_location, get_timezone_name
 
 from bot.campaign import Campaign
 from bot.charts import ChartWords
@@ -25,6 +25,22 @@ def date(language: str, day: dt.date, with_year: bool = False) -> str:
     """'25 November', '25 de novembro', '25 de noviembre' (with the year if asked)."""
     pattern = (YEAR_PATTERNS if with_year else DATE_PATTERNS)[language]
     return format_date(day, format=pattern, locale=BABEL_LOCALES[language])
+
+
+@functools.cache
+def zone_name(language: str, key: str) -> str:
+    """A time zone as people call it, from CLDR through Babel: Europe/London is 'British Time',
+    'Horário Britânico', 'hora británica'; America/Sao_Paulo 'Horário de Brasília'.
+
+    `key` is an IANA name (the TZ setting). A zone with no everyday name (UTC, Reykjavik) gets
+    its standard one ('Coordinated Universal Time'): CLDR's fallback, the place, reads
+    'Unknown Region (UTC) Time', and in Latin American Spanish wrongly says summer time.
+    """
+    zone, locale = get_timezone(key), BABEL_LOCALES[language]
+    generic = get_timezone_name(zone, "long", zone_variant="generic", locale=locale)
+    if generic != get_timezone_location(zone, locale=locale):
+        return generic
+    return get_timezone_name(zone, "long", zone_variant="standard", locale=locale)
 
 
 @functools.cache

@@ -13,13 +13,23 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import delivery
 from bot.campaign import LANGUAGES, Campaign
 from bot.config import Settings
-from bot.daily import FAILED, POSTED, POSTING, RETRY, UNKNOWN, DayStatus, DayWords, deep_link
+from bot.daily import (
+    FAILED,
+    POSTED,
+    POSTING,
+    RETRY,
+    UNKNOWN,
+    DayStatus,
+    DayWords,
+    Recipients,
+    deep_link,
+)
 from bot.delivery import LinkButton, link_keyboard
 from messages import keyboards
 from messages.consent import MESSAGES
-from messages.core import campaign_dates
+from messages.core import campaign_dates, zone_name
 from messages.core import date as date_label
-from messages.i18n import Html, catalog, escape, label, number, text
+from messages.i18n import Html, catalog, escape, join, label, number, text
 
 # /schedule's callback data; handlers.schedule matches on the same constants.
 PREFIX = "schedule:"
@@ -225,13 +235,17 @@ def render_schedule(
     status: DayStatus | None,
     paused: bool,
     late: int = 0,
+    nobody: bool = False,
 ) -> Html:
     """The /schedule overview: when prompts go out, today's progress (and the `late`
-    subscribers still to get it), the coming prompts."""
-    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=settings.tz)]
+    subscribers still to get it, or that `nobody` would get today's), the coming prompts."""
+    zone = zone_name(language, settings.tz)
+    blocks = [text(language, "daily.schedule.title", time=prompt_clock(campaign), zone=zone)]
     if paused:
         blocks.append(text(language, "daily.schedule.paused"))
     blocks.append(render_today(language, campaign, settings, today, status))
+    if nobody:
+        blocks.append(text(language, "daily.schedule.nobody_to_send"))
     if late:
         blocks.append(text(language, "daily.schedule.late", count=late))
     blocks.append(render_coming(language, campaign, today))
@@ -259,6 +273,18 @@ def day_words(campaign: Campaign, bot_username: str, day: int) -> DayWords:
 def back_button(lang: str) -> InlineKeyboardButton:
     """Back to the /schedule overview."""
     return keyboards.button(lang, "daily.schedule.button_back", SHOW)
+
+
+def send_confirm(lang: str, day: int, recipients: Recipients) -> Html:
+    """Ask before sending day `day`'s prompt now, naming where it would go."""
+    targets = []
+    if recipients.subscribers:
+        targets.append(text(lang, "daily.schedule.to_subscribers", count=recipients.subscribers))
+    if recipients.channel:
+        targets.append(text(lang, "daily.schedule.to_channel"))
+    if recipients.x:
+        targets.append(text(lang, "daily.schedule.to_x"))
+    return text(lang, "daily.schedule.send_confirm", day=day, recipients=join(lang, targets))
 
 
 def overview_keyboard(lang: str, paused: bool, sendable: bool) -> InlineKeyboardMarkup:

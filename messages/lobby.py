@@ -29,7 +29,7 @@ from bot.lobby import (
 from bot.mps import x_post_url
 from messages import keyboards
 from messages.broadcast import local_time
-from messages.core import characters, language_name
+from messages.core import characters, language_name, zone_name
 from messages.core import date as date_label
 from messages.i18n import LANGUAGES, Html, join, label, text
 
@@ -553,9 +553,11 @@ def example_time(now: dt.datetime) -> str:
 def ask_step(
     lang: str, field: str, code: str, limits: Mapping[str, int], now: dt.datetime, zone: str
 ) -> Html:
-    """The question for one composer step: (field, language), language "" if untranslated."""
+    """The question for one composer step: (field, language), language "" if untranslated;
+    `zone` is the IANA name the bot reads times in."""
     if field == STARTS_AT:
-        return text(lang, "lobby.ask_starts_at", zone=zone, example=example_time(now))
+        example = example_time(now)
+        return text(lang, "lobby.ask_starts_at", zone=zone_name(lang, zone), example=example)
     if field == DEADLINE:
         return text(lang, "lobby.ask_deadline", example=example_time(now))
     if field == HASHTAG:

@@ -278,6 +278,13 @@ def backup_command(args: argparse.Namespace) -> int:
     if not database.exists():
         return no_database_yet(database)
     destination = args.destination
+    # Only the usual folder is made when missing: one typed on the command line is checked, so
+    # a typo never makes a new folder tree that the nightly backups then fill unseen.
+    if destination is not None and not destination.is_dir() and not destination.parent.is_dir():
+        return fail(
+            f"Could not write the backup {destination}: there is no folder "
+            f"{destination.parent}. Create it first, or give a folder that exists."
+        )
     if destination is None or destination.is_dir():  # a folder: the usual name, in it
         folder = destination or backups.default_folder(database)
         destination = folder / backups.backup_name(database, utcnow())
@@ -375,8 +382,8 @@ def parser() -> argparse.ArgumentParser:
         "destination",
         type=Path,
         nargs="?",
-        help="the backup file, or the folder, to write it to (default: backups/<database>-<UTC "
-        "time>.db beside it)",
+        help="the backup file, or the folder, to write it to; the folder must exist (default: "
+        "backups/<database>-<UTC time>.db beside it, made if missing)",
     )
     backup.add_argument(
         "--keep",

@@ -115,10 +115,14 @@ class Context(CallbackContext[ExtBot, dict, dict, BotData]):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         # The person's language, once read for this update (every message asks for it).
         self.language: str | None = None
-        # Whether this update's messages are noted for /forget (`handlers.common.remember`):
-        # True for a supporter's, False for someone the bot keeps nothing about, None outside
-        # an update from a person (a job), whose messages are written at once.
+        # Whether the person has a supporter row (pressed /start and did not /forget since);
+        # None outside an update from a person (a job).
         self.started: bool | None = None
+        # Whether this update's messages are noted for /forget (`handlers.common.remember`):
+        # a supporter's, and an organiser's with or without a row; not those of someone else
+        # the bot keeps nothing about. None outside an update from a person (a job), whose
+        # messages are written at once.
+        self.noting: bool | None = None
         # Whether a button press has already replaced its message during this update.
         self.edited_message = False
         # Whether the button press has been answered (Telegram takes one answer per press).

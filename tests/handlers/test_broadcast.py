@@ -565,7 +565,7 @@ async def test_a_scheduled_broadcast_waits_for_its_time_with_a_named_job(chat, c
     await confirmed(chat)
     await chat.press(ORGANISER, screens.SCHEDULE)
     assert "2026-11-28 18:00" in chat.last_text(ORGANISER)
-    assert "Europe/London" in chat.last_text(ORGANISER)
+    assert "(British Time)" in chat.last_text(ORGANISER)
     replies = await chat.send(ORGANISER, "2026-11-28 18:00")
     [broadcast_id] = created(chat)
     row = chat.storage.get_broadcast(broadcast_id)

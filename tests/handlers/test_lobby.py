@@ -116,6 +116,7 @@ async def test_organiser_composes_a_lobby_day_and_is_told_which_languages_fall_b
     await chat.press(ORGANISER, screens.NEW)
     assert "in English" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, "Mass lobby")
+    assert "Send the date and time (British Time)" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, "next tuesday maybe")
     assert "couldn't read that time" in chat.last_text(ORGANISER)
     await chat.send(ORGANISER, typed_at(local(-1)))
@@ -171,6 +172,18 @@ async def test_changing_language_while_planning_a_lobby_day_keeps_what_was_typed
     await chat.press(ORGANISER, screens.SAVE)
     (row,) = chat.storage.lobby_events()
     assert row["title"] == {"en": "Mass lobby"} and row["hashtag"] == "#MassLobby"
+
+
+async def test_mydata_while_planning_a_lobby_day_asks_the_step_again(lobby_chat):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby")
+    asked = chat.last_text(ORGANISER)
+    replies = await chat.send(ORGANISER, "/mydata")
+    assert "Everything I keep about you" in replies[0].text
+    assert replies[-1].text == asked  # the time, still to give
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["title"] == {"en": "Mass lobby"}
 
 
 async def test_without_a_deadline_rsvps_stay_open_until_the_start(lobby_chat):
@@ -784,6 +797,50 @@ async def test_a_lobby_day_title_that_shows_nothing_is_asked_for_again(lobby_cha
     (answer,) = await lobby_chat.send(ORGANISER, "\u200b")
     assert "looks empty" in answer.text
     assert lobby_chat.app.user_data[ORGANISER][COMPOSER]["texts"]["title"] == {}
+
+
+async def test_mydata_before_the_rsvp_postcode_asks_for_it_again(lobby_chat):
+    event_id = event_for(lobby_chat)
+    await onboard(lobby_chat, 2, "es")
+    await lobby_chat.press(2, f"{screens.YES}{event_id}", "es")
+    asked = lobby_chat.last_text(2)
+    replies = await lobby_chat.send(2, "/mydata", "es")
+    assert "Todo lo que guardo sobre ti" in replies[0].text
+    assert replies[-1].text == asked and "código postal" in asked
+
+
+@pytest.mark.parametrize(
+    ("typed", "refusal"),
+    [
+        ("ok", "doesn't look like a place"),
+        ("?", "doesn't look like a place"),
+        ("🏛️", "doesn't look like a place"),
+        ("Yes!", "doesn't look like a place"),
+        ("Central\nLobby\nHouses\nof\nParliament\nWestminster\nLondon", "up to 6 lines"),
+        ("Central Lobby " * 215, "up to 300 characters"),  # a 3,000-character paste
+    ],
+)
+async def test_a_place_that_names_nowhere_is_refused_and_asked_again(lobby_chat, typed, refusal):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby")
+    await chat.press(ORGANISER, screens.NEW)
+    await chat.send(ORGANISER, "Mass lobby")
+    await chat.send(ORGANISER, typed_at(local(7)))
+    (answer,) = await chat.send(ORGANISER, typed)
+    assert refusal in answer.text and "send" in answer.text
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["place"] == {}
+    await chat.send(ORGANISER, "Zoom")
+    assert chat.app.user_data[ORGANISER][COMPOSER]["texts"]["place"] == {"en": "Zoom"}
+
+
+async def test_a_place_that_names_nowhere_is_refused_in_the_organisers_language(lobby_chat):
+    chat = lobby_chat
+    await chat.send(ORGANISER, "/lobby", "pt-br")
+    await chat.press(ORGANISER, screens.NEW, "pt-br")
+    await chat.send(ORGANISER, "Mass lobby", "pt-br")
+    await chat.send(ORGANISER, typed_at(local(7)), "pt-br")
+    (answer,) = await chat.send(ORGANISER, "ok", "pt-br")
+    assert "Isso não parece um lugar. Envie aonde" in answer.text
 
 
 async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):

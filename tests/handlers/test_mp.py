@@ -868,6 +868,18 @@ async def test_changing_language_mid_letter_carries_the_letter_on_in_the_new_lan
     assert letter.endswith("Ana Silva")  # the name typed before the change
 
 
+@pytest.mark.parametrize("step", [at_postcode, at_name, at_sentence])
+async def test_mydata_mid_letter_shows_the_page_then_asks_the_step_again(chat, step):
+    """The page said "part-way through a letter to your MP" and then nothing: the supporter
+    did not know the bot was still waiting for their postcode, name or sentence."""
+    await use_services(chat, FakeServices(lookup_routes()))
+    await step(chat, 1, "pt-br")
+    question, buttons = chat.last_text(1), chat.button_data(1)
+    replies = await chat.send(1, "/mydata", "pt-br")
+    assert "Tudo o que guardo sobre você" in replies[0].text
+    assert (replies[-1].text, chat.button_data(1)) == (question, buttons)
+
+
 @pytest.mark.parametrize("step", [at_postcode, at_name])
 async def test_changing_language_at_any_step_asks_that_step_again(chat, step):
     await use_services(chat, FakeServices(lookup_routes()))

@@ -394,6 +394,30 @@ async def test_forget_deletes_every_message_the_bot_sent_in_the_last_48_hours(ch
     assert sent and sent <= deleted
 
 
+async def test_forget_deletes_what_the_bot_sent_an_organiser_who_never_started(chat):
+    """An organiser at work needs no /start, and the replies to their commands were not
+    noted: /forget said "nothing to erase" and left them all in the chat (P3)."""
+    await chat.send(ORGANISER_ID, "/stats")
+    await chat.send(ORGANISER_ID, "/schedule")
+    await chat.send(ORGANISER_ID, "/broadcast")
+    await chat.send(ORGANISER_ID, "Day 5: write to your MP")
+    await chat.send(ORGANISER_ID, "/forget")
+    sent = message_ids_sent(chat.api.calls)
+    assert keyboards.FORGET_YES in chat.button_data(ORGANISER_ID)
+    calls = await chat.press(ORGANISER_ID, keyboards.FORGET_YES)
+    assert sent and sent <= deleted_ids(calls)
+    assert chat.storage.personal_data(ORGANISER_ID) == {}
+    assert chat.storage.get_supporter(ORGANISER_ID) is None
+
+
+async def test_a_supporter_who_never_started_has_nothing_noted(chat):
+    await chat.send(1, "/help")
+    await chat.send(1, "/privacy")
+    assert chat.storage.personal_data(1) == {}
+    replies = await chat.send(1, "/forget")
+    assert "nothing to erase" in replies[-1].text
+
+
 def deleted_ids(calls) -> set[int]:
     return {
         int(message_id)
@@ -448,13 +472,19 @@ async def test_the_slow_down_warning_is_noted_for_forget(tmp_path):
 
 async def test_mydata_part_way_through_a_journey_keeps_the_draft_it_shows(chat):
     """/mydata said "your solidarity message, not sent yet: kept until tomorrow" while the same
-    command ended the journey and erased that draft; the page leaves it where it was."""
+    command ended the journey and erased that draft; the page leaves it where it was, and the
+    step's question comes again, so the supporter knows what the bot is waiting for."""
     await onboard(chat, 1)
     await chat.press(1, "solidarity:write")
     await chat.send(1, "Estamos com vocês.")
 
-    page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+    *page, asked = await chat.send(1, "/mydata")
+    page = "\n".join(call.text for call in page)
     assert "part-way through a solidarity message" in page and "Estamos com vocês." in page
+    assert "How would you like to sign it?" in asked.text
+    await chat.press(1, keyboards.MENU_MYDATA, message_id=asked.result["message_id"])
+    assert "How would you like to sign it?" in chat.last_text(1)
+    assert "Everything I keep about you" in chat.texts(1)[-2]
 
     await chat.press(1, "solidarity:anonymous")
     await chat.press(1, "solidarity:send")

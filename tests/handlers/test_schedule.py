@@ -81,6 +81,26 @@ async def test_schedule_lists_coming_prompts_and_todays_progress(chat):
     assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE}
 
 
+@pytest.mark.parametrize(
+    ("zone", "language_code", "said"),
+    [
+        ("Europe/London", "en", "(British Time)"),
+        ("Europe/London", "pt-br", "(Horário Britânico)"),
+        ("America/Sao_Paulo", "pt-br", "(Horário de Brasília)"),
+        ("Europe/Madrid", "es", "(hora de Europa central)"),
+        ("UTC", "en", "(Coordinated Universal Time)"),
+    ],
+)
+async def test_the_schedule_names_its_time_zone_as_people_say_it(
+    clock, api, tmp_path, zone, language_code, said
+):
+    async with running_bot(make_settings(tmp_path, tz=zone), api) as chat:
+        await chat.send(ORGANISER_ID, "/schedule", language_code)
+        overview = chat.last_text(ORGANISER_ID)
+    assert said in overview
+    assert zone not in overview
+
+
 async def test_someone_who_blocked_the_bot_before_their_turn_is_counted_as_blocked(chat):
     await opt_in(chat, SUPPORTER)
     await opt_in(chat, 2)
@@ -199,7 +219,7 @@ async def test_pausing_stops_the_prompt_and_resuming_lets_it_go(chat):
 async def test_send_now_asks_first_then_sends_todays_prompt_once(chat):
     await opt_in(chat, SUPPORTER)
     await chat.press(ORGANISER_ID, schedule.SEND)
-    assert "day 3" in chat.last_text(ORGANISER_ID)
+    assert "Send today's prompt (day 3) now to 1 subscriber?" in chat.last_text(ORGANISER_ID)
     assert schedule.SEND_CONFIRMED in chat.button_data(ORGANISER_ID)
     assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
     await chat.press(ORGANISER_ID, schedule.SEND_CONFIRMED)
@@ -267,6 +287,37 @@ async def test_after_a_launch_past_prompt_time_send_now_serves_those_who_joined_
     assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.sending")
     await run_queued_send(chat)
     assert len(prompts_to(chat, SUPPORTER)) == 1
+
+
+async def test_with_nobody_to_receive_it_send_now_is_not_offered_and_the_overview_says_so(chat):
+    await chat.send(ORGANISER_ID, "/schedule")
+    assert "Nobody would get today's prompt" in chat.last_text(ORGANISER_ID)
+    assert set(chat.button_data(ORGANISER_ID)) == {schedule.DAYS, schedule.PAUSE}
+    for button in (schedule.SEND, schedule.SEND_CONFIRMED):  # from an older overview
+        await chat.press(ORGANISER_ID, button)
+        assert chat.last_text(ORGANISER_ID) == text("en", "daily.schedule.nobody_to_send")
+    assert chat.app.job_queue.get_jobs_by_name(SEND_NOW_JOB) == ()
+    await opt_in(chat, SUPPORTER)
+    await chat.send(ORGANISER_ID, "/schedule")
+    assert "Nobody would get" not in chat.last_text(ORGANISER_ID)
+    assert schedule.SEND in chat.button_data(ORGANISER_ID)
+
+
+@pytest.mark.parametrize(
+    ("language_code", "asked"),
+    [
+        ("en", "(day 3) now to the channel?"),
+        ("pt-br", "(dia 3) para o canal?"),
+        ("es", "(día 3) al canal?"),
+    ],
+)
+async def test_with_only_a_channel_send_now_says_it_goes_to_the_channel(
+    clock, api, tmp_path, language_code, asked
+):
+    async with running_bot(make_settings(tmp_path, channel_id="@stepupchannel"), api) as chat:
+        await chat.send(ORGANISER_ID, "/schedule", language_code)
+        await chat.press(ORGANISER_ID, schedule.SEND, language_code)
+        assert asked in chat.last_text(ORGANISER_ID)
 
 
 async def test_send_now_with_nothing_to_send_says_so_without_asking_to_confirm(chat):

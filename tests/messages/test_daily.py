@@ -120,7 +120,7 @@ def test_x_counts_links_as_23_and_emoji_as_two():
 def test_schedule_overview_lists_the_coming_prompts_after_today(campaign):
     settings = Settings(_env_file=None)
     overview = words.render_schedule("en", campaign, settings, THIRD_DAY, None, paused=False)
-    assert "09:00 (Europe/London)" in overview
+    assert "09:00 (British Time)" in overview
     assert "Today, 27 November: day 3 of 16" in overview
     assert "Not sent yet: it goes out at 09:00." in overview
     assert "28 November · day 4 · share: <i>Every share brings new supporters." in overview

@@ -74,6 +74,7 @@ def test_check_confirms_a_valid_configuration(tmp_path):
 
 async def test_backup_copies_a_live_database_consistently(tmp_path):
     settings = make_settings(tmp_path)
+    (tmp_path / "backups").mkdir()
     async with running_bot(settings) as chat:
         await chat.send(1, "/start")
         result = subprocess.run(
@@ -290,6 +291,30 @@ def test_backup_into_a_folder_takes_the_usual_name_and_a_failure_is_one_line(
     assert said.startswith(f"Could not write the backup {impossible}: ")
     assert said.count("\n") == 1 and "Traceback" not in said
     assert sorted(path.name for path in tmp_path.iterdir()) == ["safe", "stepup.db"]
+
+
+@pytest.mark.parametrize("typed", ["sfae/copy.db", "safe/nightly/copy.db", "stepup.db/copy.db"])
+def test_backup_into_a_folder_that_does_not_exist_is_refused_and_makes_none(
+    environment, tmp_path, capsys, typed
+):
+    """A typo in the destination's folder made a new folder tree, silently filled each night."""
+    Storage.open(tmp_path / "stepup.db").close()
+    (tmp_path / "safe").mkdir()
+    assert main(["backup", typed]) == EXIT_CONFIG
+    said = capsys.readouterr().err
+    folder = str(Path(typed).parent)
+    assert said == (
+        f"Could not write the backup {typed}: there is no folder {folder}. "
+        "Create it first, or give a folder that exists.\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["safe", "stepup.db"]
+    assert list((tmp_path / "safe").iterdir()) == []
+
+
+def test_backup_without_a_destination_makes_the_usual_folder(environment, tmp_path):
+    Storage.open(tmp_path / "stepup.db").close()
+    assert main(["backup"]) == 0
+    assert len(list((tmp_path / "backups").glob("stepup-*.db"))) == 1
 
 
 async def test_start_and_stop_each_say_what_happened_in_one_log_line(tmp_path):
