@@ -339,7 +339,7 @@ async def test_cancelling_tells_everyone_going_through_the_delivery_engine_and_n
     # The engine's report, whether or not the broadcast ended before the screen was shown.
     assert any("Delivered: <b>2</b> of 2" in text for text in chat.texts(ORGANISER))
     assert "is cancelled" in chat.last_text(1)
-    assert "foi cancelado" in chat.last_text(2)
+    assert "A organização cancelou" in chat.last_text(2)
     assert not any("cancelled" in body for body in chat.texts(3))
     assert chat.storage.get_lobby_event(event_id)["status"] == "cancelled"
     assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-1-")]
