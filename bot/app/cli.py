@@ -170,6 +170,21 @@ async def reach_telegram(settings: Settings) -> None:
         pass
 
 
+def unreachable(settings: Settings, error: NetworkError) -> str:
+    """Why the start stopped when Telegram did not answer: TELEGRAM_BASE_URL is named only if
+    someone set it; left empty, the address is Telegram's own and the network is to blame."""
+    where = f"could not reach Telegram at {settings.telegram_base_url} ({error.message})"
+    if "telegram_base_url" in settings.model_fields_set:
+        return (
+            f"Setting TELEGRAM_BASE_URL: {where}. Check the setting and the network connection, "
+            "then start again."
+        )
+    return (
+        f"No connection: {where}. Check that this machine is online (and, behind a firewall, "
+        "that it may reach api.telegram.org), then start again."
+    )
+
+
 def run_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
     logs.configure(settings.log_level, secrets_of(settings))
@@ -179,10 +194,7 @@ def run_command(_: argparse.Namespace) -> int:
     except InvalidToken:
         return fail(BAD_TOKEN)
     except NetworkError as error:
-        return fail(
-            f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
-            f"({error.message}). Check the network connection and the setting, then start again."
-        )
+        return fail(unreachable(settings, error))
     # A busy port, like a wrong token, leaves no new database behind.
     listening = webhook.listen(settings) if settings.webhook_url else None
     # Before anything starts: an unusable database would otherwise fail every update.
