@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -302,14 +303,19 @@ def backup_command(args: argparse.Namespace) -> int:
     database = settings.database_path
     if not database.exists():
         return no_database_yet(database)
-    destination = args.destination
+    typed = args.destination
+    destination = None if typed is None else Path(typed)
     # Only the usual folder is made when missing: one typed on the command line is checked, so
     # a typo never makes a new folder tree that the nightly backups then fill unseen.
-    if destination is not None and not destination.is_dir() and not destination.parent.is_dir():
-        return fail(
-            f"Could not write the backup {destination}: there is no folder "
-            f"{destination.parent}. Create it first, or give a folder that exists."
-        )
+    if destination is not None and not destination.is_dir():
+        # A slash at the end names a folder (an unmounted disk's, say), never a file to write:
+        # Path drops that slash.
+        folder = destination if typed.endswith(("/", os.sep)) else destination.parent
+        if not folder.is_dir():
+            return fail(
+                f"Could not write the backup {typed}: there is no folder {folder}. "
+                "Create it first, or give a folder that exists."
+            )
     if destination is None or destination.is_dir():  # a folder: the usual name, in it
         folder = destination or backups.default_folder(database)
         destination = folder / backups.backup_name(database, utcnow())
@@ -405,7 +411,6 @@ def parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument(
         "destination",
-        type=Path,
         nargs="?",
         help="the backup file, or the folder, to write it to; the folder must exist (default: "
         "backups/<database>-<UTC time>.db beside it, made if missing)",

@@ -318,16 +318,25 @@ def test_backup_into_a_folder_takes_the_usual_name_and_a_failure_is_one_line(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["safe", "stepup.db"]
 
 
-@pytest.mark.parametrize("typed", ["sfae/copy.db", "safe/nightly/copy.db", "stepup.db/copy.db"])
+@pytest.mark.parametrize(
+    ("typed", "folder"),
+    [
+        ("sfae/copy.db", "sfae"),
+        ("safe/nightly/copy.db", "safe/nightly"),
+        ("stepup.db/copy.db", "stepup.db"),
+        # An unmounted disk, say: written as a file named "usb" beside it, it looked backed up.
+        ("usb/", "usb"),
+        ("safe/nightly/", "safe/nightly"),
+    ],
+)
 def test_backup_into_a_folder_that_does_not_exist_is_refused_and_makes_none(
-    environment, tmp_path, capsys, typed
+    environment, tmp_path, capsys, typed, folder
 ):
     """A typo in the destination's folder made a new folder tree, silently filled each night."""
     Storage.open(tmp_path / "stepup.db").close()
     (tmp_path / "safe").mkdir()
     assert main(["backup", typed]) == EXIT_CONFIG
     said = capsys.readouterr().err
-    folder = str(Path(typed).parent)
     assert said == (
         f"Could not write the backup {typed}: there is no folder {folder}. "
         "Create it first, or give a folder that exists.\n"
