@@ -14,8 +14,8 @@ which getUpdates serves as Telegram does: every update at or above the `offset` 
 a bot fetched but never confirmed (it died first) is served again, and one it confirmed is gone.
 
 In a test: `async with FakeBotApi() as api: ...`. As its own process (the benchmark):
-`python -m tests.support.bot_api` prints `port <n>` and serves until killed; GET /_fake/stats
-returns the counts as JSON.
+`python -m tests.support.bot_api [latency seconds]` prints `port <n>` and serves until killed;
+GET /_fake/stats returns the counts as JSON.
 """
 
 from __future__ import annotations
@@ -475,12 +475,12 @@ def _too_many(retry_after: int) -> web.Response:
     return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
 
-async def _serve_until_stopped() -> None:
+async def _serve_until_stopped(latency: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with FakeBotApi(keep_requests=False) as api:
+    async with FakeBotApi(keep_requests=False, latency=latency) as api:
         print(f"port {api.port}", flush=True)
         await stop.wait()
 
@@ -514,4 +514,4 @@ async def start_bot_process(
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_stopped())
+        asyncio.run(_serve_until_stopped(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0))
