@@ -98,7 +98,7 @@ async def know_supporter(update: Update, context: Context) -> None:
     if user is None or not any(getattr(update, kind) for kind in PERSON_UPDATES):
         return
     storage = context.bot_data.storage
-    supporter = storage.get_supporter(user.id)
+    supporter = storage.standing(user.id)
     command = command_of(update)
     # Only an organiser may have chosen a language without a row (`onboarding.switch_language`).
     chosen = (
@@ -107,9 +107,10 @@ async def know_supporter(update: Update, context: Context) -> None:
         else None
     )
     if supporter is None and command == "/start":
-        supporter, _ = storage.ensure_supporter(
+        storage.ensure_supporter(
             user.id, chosen or language_for(user.language_code), start_payload(update)
         )
+        supporter = storage.standing(user.id)
         if chosen:
             storage.set_organiser_language(user.id, None)  # their row holds it now
     if supporter is None:
@@ -124,9 +125,9 @@ async def know_supporter(update: Update, context: Context) -> None:
             return
         await ask_to_start(update, context)
         raise ApplicationHandlerStop
-    if supporter["blocked_at"]:
+    if supporter.blocked:
         storage.unblock(user.id)
-    context.language = supporter["language"]
+    context.language = supporter.language
     context.started = context.noting = True
     note_theirs(update, context)
 

@@ -65,7 +65,7 @@ class StepUpApplication(Application):
         self._persisting = asyncio.Lock()
 
     async def stop(self) -> None:
-        self.bot_data.stopping.set()
+        self.bot_data.stop_waiting()
         await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
         await super().stop()
 

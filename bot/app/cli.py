@@ -144,7 +144,7 @@ async def serve(
 def stop(app: Application, stopped_by: asyncio.Future[str], reason: str) -> None:
     """A stop signal's handler: the first one gives the reason; a second changes nothing.
     Start-up stops waiting for Telegram, and a person for an outside service, at once."""
-    app.bot_data.stopping.set()
+    app.bot_data.stop_waiting()
     if not stopped_by.done():
         stopped_by.set_result(reason)
 

@@ -8,8 +8,8 @@ declared on `Context`, so nothing is patched onto the context on the fly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -81,24 +81,40 @@ class BotData:
         # themselves (language, their data): the only presses an organiser who has not
         # started (or used /forget) gets past the gate with (handlers.gate).
         self.organiser_buttons: set[str] = set()
-        # Set at SIGTERM: a person waiting for an outside service is answered without it now,
-        # and start-up stops waiting for Telegram.
-        self.stopping = asyncio.Event()
+        # Set at SIGTERM (`stop_waiting`): a person waiting for an outside service is answered
+        # without it now, and start-up stops waiting for Telegram. What is under way is waited
+        # for within these deadlines (`unless_stopping`), which the stop brings forward to now.
+        self.stopping = False
+        self.waiting: set[asyncio.Timeout] = set()
 
-    async def unless_stopping(self, work: Awaitable[T]) -> T:
+    def stop_waiting(self) -> None:
+        """At SIGTERM: everything waited for within `unless_stopping` is given up at once, and
+        nothing is waited for that way from now on."""
+        self.stopping = True
+        now = asyncio.get_running_loop().time()
+        for deadline in self.waiting:
+            deadline.reschedule(now)
+
+    async def unless_stopping(self, work: Coroutine[Any, Any, T]) -> T:
         """`work`'s result; if the bot is told to stop first, the work is dropped and
         BotStopping raised, so the bot exits within its 5 seconds (D11) rather than after a
-        hanging service's own deadline."""
-        done = asyncio.ensure_future(work)
-        stopping = asyncio.ensure_future(self.stopping.wait())
-        try:
-            await asyncio.wait((done, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if not done.done():
-            done.cancel()
+        hanging service's own deadline. The work runs in the caller's own task, under a
+        deadline the stop brings forward (`stop_waiting`): no task of its own, since a cached
+        answer (the petition's count) is the usual case."""
+        if self.stopping:
+            work.close()
             raise BotStopping
-        return done.result()
+        try:
+            async with asyncio.timeout(None) as deadline:
+                self.waiting.add(deadline)
+                try:
+                    return await work
+                finally:
+                    self.waiting.discard(deadline)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the work's own, not the stop's
+            raise BotStopping from None
 
     @property
     def rules(self) -> Rules:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.storage import Storage
+from bot.storage import Storage, stamp
 
 logger = logging.getLogger(__name__)
 
@@ -170,10 +170,11 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             self.storage.save_json_row(*USER_DATA, user_id, data)
         for (name, key), state in conversations.items():
             self.storage.save_conversation(name, key, state)
+        now = stamp()
         if messages:
-            self.storage.record_chat_messages(messages)
-        for update_id in handled:
-            self.storage.note_handled(update_id)
+            self.storage.record_chat_messages(messages, now)
+        if handled:
+            self.storage.note_handled(handled, now)
 
     async def flush(self) -> None:
         """At shutdown: whatever is not yet written."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -219,13 +218,10 @@ class Store:
         finally:
             conn.close()
 
-    @contextlib.contextmanager
-    def immediate(self) -> Iterator[Database]:
+    def immediate(self) -> _Transaction:
         """A transaction holding the write lock from its first statement, for a read-then-write
-        (why: see the package docstring)."""
-        self.db.execute("BEGIN IMMEDIATE")
-        with self._ending():
-            yield self.db
+        (why: see the package docstring): `with storage.immediate() as db:`."""
+        return _Transaction(self)
 
     def for_event_loop(self) -> Self:
         """This storage, its statements waiting at most EVENT_LOOP_BUSY_TIMEOUT_MS for another
@@ -233,33 +229,13 @@ class Store:
         self.db.execute(f"PRAGMA busy_timeout = {EVENT_LOOP_BUSY_TIMEOUT_MS}")
         return self
 
-    @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[Database]:
-        """`immediate`, for the writes after every update: if another connection holds the
-        write lock past the busy timeout (`for_event_loop`: 50 ms), it is waited for in a worker
-        thread, not on the event loop. Costs nothing more than BEGIN IMMEDIATE when the lock is
-        free, the usual case. Raises sqlite3.Error as the writes do; the transaction is then
-        rolled back."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-            await asyncio.to_thread(self._wait_for_write_lock)
-            self.db.execute("BEGIN IMMEDIATE")
-        with self._ending():
-            yield self.db
-
-    @contextlib.contextmanager
-    def _ending(self) -> Iterator[None]:
-        """Commit the open transaction, or roll it back if the block (or the commit) raises."""
-        try:
-            yield
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
+    def writing(self) -> _Transaction:
+        """`immediate`, for the writes after every update (`async with storage.writing() as
+        db:`): if another connection holds the write lock past the busy timeout
+        (`for_event_loop`: 50 ms), it is waited for in a worker thread, not on the event loop.
+        Costs nothing more than BEGIN IMMEDIATE when the lock is free, the usual case. Raises
+        sqlite3.Error as the writes do; the transaction is then rolled back."""
+        return _Transaction(self)
 
     # sqlite-utils' query() wraps every SELECT in a savepoint and insert() looks the table up
     # in sqlite_master each call; on the per-update path that was most of our SQL time, so
@@ -328,3 +304,49 @@ class Store:
             self.db.execute("DELETE FROM flags WHERE key = ?", [key])
         else:
             self.db["flags"].upsert({"key": key, "value": value}, pk="key")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE, then COMMIT, or ROLLBACK if the block (or the commit) raises; as a plain
+    and an async context manager (`Store.immediate`, `Store.writing`). A class rather than
+    contextlib's generators, and straight on the sqlite3 connection: it runs after every
+    update, where those layers cost more than the statements."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> Database:
+        self._store.db.conn.execute("BEGIN IMMEDIATE")
+        return self._store.db
+
+    async def __aenter__(self) -> Database:
+        conn = self._store.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            await asyncio.to_thread(self._store._wait_for_write_lock)
+            conn.execute("BEGIN IMMEDIATE")
+        return self._store.db
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        conn = self._store.db.conn
+        if kind is None:
+            try:
+                conn.execute("COMMIT")
+                return
+            except BaseException:
+                self._roll_back()
+                raise
+        self._roll_back()
+
+    async def __aexit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self.__exit__(kind, *rest)
+
+    def _roll_back(self) -> None:
+        conn = self._store.db.conn
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")

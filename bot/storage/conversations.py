@@ -47,11 +47,11 @@ class ConversationStore(Store):
 
     # --- updates handled ------------------------------------------------------------------------
 
-    def note_handled(self, update_id: int) -> None:
-        """The update was handled to the end and its effects saved."""
-        self.db.execute(
+    def note_handled(self, update_ids: list[int], at: str) -> None:
+        """The updates were handled to the end and their effects saved, at `at` (`stamp`)."""
+        self.db.conn.executemany(
             "INSERT OR IGNORE INTO handled_updates (update_id, at) VALUES (?, ?)",
-            [update_id, stamp()],
+            [(update_id, at) for update_id in update_ids],
         )
 
     def was_handled(self, update_id: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.campaign import DEFAULT_LANGUAGE
 from bot.storage.base import FOLLOWUP_OWED, Store, followup_clause, not_stopped_since, stamp
@@ -68,6 +68,13 @@ PERSONAL_ORDER = {
 TIEBREAK = {"chat_messages": "message_id"}
 
 
+
+class Standing(NamedTuple):
+    """A supporter as every update of theirs needs them (`SupporterStore.standing`)."""
+
+    language: str
+    blocked: bool
+
 class SupporterStore(Store):
     """Supporters, consents, actions, and what /mydata shows and /forget erases."""
 
@@ -76,6 +83,16 @@ class SupporterStore(Store):
     def get_supporter(self, user_id: int) -> dict[str, Any] | None:
         rows = self.rows("SELECT * FROM supporters WHERE user_id = ?", [user_id])
         return rows[0] if rows else None
+
+    def standing(self, user_id: int) -> Standing | None:
+        """What every update of a supporter needs (`handlers.gate.know_supporter`), without
+        reading their whole row: their language and whether Telegram last said they blocked
+        the bot. None for someone without a row."""
+        row = self.db.conn.execute(
+            "SELECT language, blocked_at IS NOT NULL FROM supporters WHERE user_id = ?",
+            [user_id],
+        ).fetchone()
+        return Standing(row[0], bool(row[1])) if row else None
 
     def language_of(self, user_id: int | None) -> str:
         """The language the person chose (`chosen_language`); the default for someone who
@@ -369,13 +386,13 @@ class SupporterStore(Store):
                 self.db.execute(f"DELETE FROM [{table}]")
         return count
 
-    def record_chat_messages(self, messages: list[tuple[int, int]]) -> None:
-        """Remember (chat id, message id) pairs, so /forget can delete those messages. Inside a
-        transaction (an update's commit) they are part of it; sqlite-utils' savepoint for a
-        nested `atomic` has a new name each time, so SQLite would compile it after every
-        update."""
-        now = stamp()
-        rows = [(chat_id, message_id, now) for chat_id, message_id in messages]
+    def record_chat_messages(self, messages: list[tuple[int, int]], at: str | None = None) -> None:
+        """Remember (chat id, message id) pairs, sent at `at` (`stamp`, now if not given), so
+        /forget can delete those messages. Inside a transaction (an update's commit) they are
+        part of it; sqlite-utils' savepoint for a nested `atomic` has a new name each time, so
+        SQLite would compile it after every update."""
+        at = at or stamp()
+        rows = [(chat_id, message_id, at) for chat_id, message_id in messages]
         sql = "INSERT OR IGNORE INTO chat_messages (chat_id, message_id, at) VALUES (?, ?, ?)"
         if self.db.conn.in_transaction:
             self.db.conn.executemany(sql, rows)
