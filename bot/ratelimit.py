@@ -273,9 +273,11 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
     `rate_limit_args`: `BULK` or a `Turn` for broadcasts and daily prompts; anything else is a
     reply (or a follow-up: `reply_priority`).
     A 429 pauses every request for its retry_after, then the request is tried again, at most
-    `max_retries` times before the RetryAfter reaches the caller. A reply or follow-up that
-    was provably not sent (`not_sent`) is tried again after each of NOT_SENT_PAUSES before its
-    NetworkError reaches the caller; a bulk message's sender decides for itself.
+    `max_retries` times before the RetryAfter reaches the caller. A reply or follow-up (not a
+    chat action) that was provably not sent (`not_sent`) is tried again after each of
+    NOT_SENT_PAUSES before its NetworkError reaches the caller; a bulk message's sender
+    decides for itself. After `stop`,
+    no request waits out a 429: a pause can last minutes, and a stop must not (D11).
     """
 
     def __init__(
@@ -291,9 +293,26 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
         self.max_retries = max_retries
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self.stopping = False
 
     async def initialize(self) -> None:
         """Nothing to open."""
+
+    def stop(self) -> None:
+        """The bot is stopping: every request waiting out a 429 fails now with the RetryAfter
+        (the seconds left of the pause), and so does any request that meets one from now on."""
+        self.stopping = True
+        for waiter in self.plan.waiting:
+            refusal = self._pause_refusal()
+            if refusal is None:
+                return
+            if waiter.future is not None and not waiter.future.done():
+                waiter.future.set_exception(refusal)
+
+    def _pause_refusal(self) -> RetryAfter | None:
+        """The RetryAfter for the pause under way, if any."""
+        left = self.plan.paused_until - asyncio.get_running_loop().time()
+        return RetryAfter(dt.timedelta(seconds=math.ceil(left))) if left > 0 else None
 
     async def shutdown(self) -> None:
         if self._timer is not None:
@@ -319,7 +338,9 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
         message = is_message(endpoint)
         paid = bool(data.get("allow_paid_broadcast"))
         retries = 0
-        pauses = iter(() if priority == BULK else NOT_SENT_PAUSES)
+        # "typing…" is not worth a wait; a broadcast's engine retries its own sends.
+        retried = priority != BULK and endpoint not in _NOT_A_MESSAGE
+        pauses = iter(NOT_SENT_PAUSES if retried else ())
         while True:
             await self._turn(priority, chat_id, message, paid)
             if turn:
@@ -327,7 +348,7 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
-                if retries == self.max_retries:
+                if retries == self.max_retries or self.stopping:
                     raise
                 retries += 1
                 seconds = retry_seconds(error)
@@ -341,7 +362,10 @@ class PriorityRateLimiter(BaseRateLimiter[int | Turn]):
                 await asyncio.sleep(pause)
 
     async def _turn(self, priority: int, chat_id: int | str, message: bool, paid: bool) -> None:
-        """Wait until the plan lets this request start."""
+        """Wait until the plan lets this request start; raises RetryAfter when stopping in a
+        pause."""
+        if self.stopping and (refusal := self._pause_refusal()):
+            raise refusal
         future = asyncio.get_running_loop().create_future()
         self.plan.add(priority, chat_id=chat_id, message=message, paid=paid, future=future)
         self._dispatch()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from typing import Any
 
 import httpx
@@ -57,8 +58,9 @@ DEFAULTS = Defaults(
 
 class StepUpApplication(Application):
     """python-telegram-bot's Application, which at shutdown first stops the broadcasts under
-    way and the outside lookups people wait for: otherwise it waits for every job and task to
-    finish, a whole broadcast or a hanging service's deadline if need be."""
+    way, the outside lookups people wait for and the replies waiting out a 429: otherwise it
+    waits for every job and task to finish, a whole broadcast, a hanging service's deadline or
+    Telegram's retry_after if need be."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,6 +69,8 @@ class StepUpApplication(Application):
     async def stop(self) -> None:
         self.bot_data.stop_waiting()
         await self.bot_data.sending.stop(SHUTDOWN_GRACE_SECONDS)
+        # A reply waiting out a 429 (Telegram may ask for minutes) gives up rather than hold us.
+        self.bot.rate_limiter.stop()
         await super().stop()
 
     async def update_persistence(self) -> None:
@@ -216,7 +220,11 @@ async def post_shutdown(app: Application) -> None:
     data: BotData = app.bot_data
     await data.http.aclose()
     await data.tracking.aclose()
-    health.stopped(data.storage)
+    try:
+        health.stopped(data.storage)
+    except sqlite3.OperationalError as error:
+        # Another program holds the database's lock: the heartbeat goes stale by itself.
+        logger.warning("Could not note the stop for `stepup-bot health`: %s", error)
     app.persistence.close()
 
 

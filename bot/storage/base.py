@@ -70,7 +70,14 @@ class DatabaseUnusable(Exception):
 
     @classmethod
     def at(cls, path: Path, error: Exception) -> DatabaseUnusable:
-        """The one line for `path`, with what went wrong and what the file must be."""
+        """The one line for `path`, with what went wrong and what the file must be, or, when
+        another program holds its lock, what to do about that."""
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            return cls(
+                f"cannot use {path} as the database: another program is using it (a sqlite3 "
+                f"shell, a backup, another copy of the bot) and held its lock for over "
+                f"{BUSY_TIMEOUT_MS // 1000} seconds. Close that program, then start again."
+            )
         return cls(
             f"cannot use {path} as the database ({error}). It must be an SQLite file that "
             "the user running the bot can read and write, in a folder it can write to."

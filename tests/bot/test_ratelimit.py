@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telegram.error import RetryAfter
+from telegram.error import NetworkError, RetryAfter
 
 from bot.ratelimit import (
     BULK,
@@ -244,6 +244,21 @@ async def test_a_429_is_waited_out_and_the_request_tried_again():
     )
     assert result == {"text": "hello"}
     assert calls == ["hello", "hello"]
+
+
+async def test_typing_telegrams_servers_refused_is_not_tried_again():
+    """"typing…" before an MP lookup: a 502 on it must not hold the lookup for the seconds a
+    reply's new tries take (tests/handlers/test_common.py)."""
+    limiter = PriorityRateLimiter(30)
+    calls = []
+
+    async def show_typing():
+        calls.append("typing")
+        raise NetworkError("Bad Gateway")
+
+    with pytest.raises(NetworkError):
+        await limiter.process_request(show_typing, (), {}, "sendChatAction", {"chat_id": 5}, None)
+    assert calls == ["typing"]
 
 
 async def test_a_request_without_a_chat_is_never_held():

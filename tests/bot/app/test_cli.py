@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -451,6 +452,28 @@ async def test_sigterm_while_telegram_hangs_at_start_up_stops_without_waiting_fo
     assert bot.returncode == 0
 
 
+async def test_sigterm_while_another_program_holds_the_database_lock_still_stops_cleanly(
+    tmp_path,
+):
+    """An operator's sqlite3 shell holds the write lock when the bot is stopped: the stop
+    still ends with its one line and status 0, not a traceback."""
+    database, log = tmp_path / "bot.db", tmp_path / "bot.log"
+    async with FakeBotApi() as api:
+        bot = await start_bot_process(api.base_url, database, log)
+        await started(bot, log)
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            bot.terminate()
+            # A safety net: the 5 s of D11 is a benchmark figure (README), not a timed assertion.
+            await asyncio.wait_for(bot.wait(), timeout=60)
+        finally:
+            holder.close()
+    assert "Traceback" not in log.read_text()
+    assert log.read_text().splitlines()[-1].endswith("Stopped: SIGTERM.")
+    assert bot.returncode == 0
+
+
 async def test_a_webhook_port_another_program_holds_stops_start_up_with_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -579,6 +602,25 @@ def test_an_unusable_database_stops_start_up_with_one_line(tmp_path, kind):
     assert not (tmp_path / "no").exists()  # nothing created on the way
     if kind == "no such folder":
         assert f"(there is no folder {database.parent})" in result.stderr
+
+
+async def test_a_database_another_program_holds_locked_is_named_in_one_line(tmp_path):
+    """An operator's sqlite3 shell left in the middle of a transaction: start-up says so in one
+    line, not that the file's permissions are wrong, and stops."""
+    database, log = tmp_path / "stepup.db", tmp_path / "bot.log"
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("CREATE TABLE notes (line TEXT)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        async with FakeBotApi() as api:
+            bot = await start_bot_process(api.base_url, database, log)
+            await asyncio.wait_for(bot.wait(), timeout=60)
+    finally:
+        holder.close()
+    assert bot.returncode == 2 and "Traceback" not in log.read_text()
+    (line,) = log.read_text().strip().splitlines()
+    assert line.startswith(f"Setting DATABASE_PATH: cannot use {database} as the database: ")
+    assert "another program is using it" in line and "Close that program" in line
 
 
 def as_another_user(check: Callable[[], str]) -> str:
