@@ -63,9 +63,15 @@ class BroadcastOutcome:
     id: int
     kind: str
     created_at: dt.datetime
+    scheduled_for: dt.datetime | None  # the time an organiser chose; None: sent when created
     status: str
     total: int | None  # None until its recipients are all written (bot.delivery.known_total)
     deliveries: Mapping[str, int]  # delivery status -> recipients
+
+    @property
+    def goes_at(self) -> dt.datetime:
+        """When it goes (or went) out: a scheduled one's time, not the day it was composed."""
+        return self.scheduled_for or self.created_at
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,7 @@ def broadcast_outcomes(
             id=row["id"],
             kind=row["kind"],
             created_at=dt.datetime.fromisoformat(row["created_at"]),
+            scheduled_for=row["scheduled_for"] and dt.datetime.fromisoformat(row["scheduled_for"]),
             status=row["status"],
             total=known_total(row),
             deliveries=row["deliveries"],

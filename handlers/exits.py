@@ -1,8 +1,8 @@
 """Ways out of any journey: every general command and menu button ends the conversation it
 interrupts and then does what it always does. Journeys put `exits()` in their fallbacks, so a
 supporter is never stuck with the bot reading their next words as a postcode or a letter.
-Changing language and /mydata are not ways out: `asides` does them at any step, then asks the
-step's question again."""
+Changing language and the pages to read (/help, /privacy, /mydata) are not ways out: `asides`
+does them at any step, then asks the step's question again."""
 
 from __future__ import annotations
 
@@ -16,22 +16,32 @@ from handlers import onboarding, privacy
 from handlers.common import Handler, ending, routes, show
 from messages import keyboards, text
 
-MYDATA = "mydata"
+# Someone who looks up the helpline, or what is kept, part-way through a letter carries on
+# where they were; a page that says "part-way through a solidarity message" must not be what
+# erases it.
+PAGES = {
+    "help": privacy.help_command,
+    "privacy": privacy.privacy_command,
+    "mydata": privacy.mydata_command,
+}
 
 
 def exits(dropping: str | None = None) -> list[BaseHandler]:
-    """The general commands and menu buttons, each ending the conversation, except /mydata
-    (see `asides`). `dropping` names the journey's unfinished draft in user_data, discarded on
-    the way out."""
+    """The general commands and menu buttons, each ending the conversation, except the pages
+    to read (see `asides`). `dropping` names the journey's unfinished draft in user_data,
+    discarded on the way out."""
     commands = {**onboarding.COMMANDS, **privacy.COMMANDS}
-    del commands[MYDATA]
     buttons = onboarding.BUTTONS + privacy.BUTTONS + onboarding.LAST_BUTTONS[:1]
     return routes(
-        {name: way_out(callback, dropping) for name, callback in commands.items()},
+        {
+            name: way_out(callback, dropping)
+            for name, callback in commands.items()
+            if name not in PAGES
+        },
         [
             (pattern, way_out(callback, dropping))
             for pattern, callback in buttons
-            if callback is not privacy.mydata_command
+            if callback not in PAGES.values()
         ],
     )
 
@@ -58,9 +68,8 @@ def discarding(key: str, callback: Handler) -> Handler:
 def asides(resume: Handler) -> list[BaseHandler]:
     """For one step of a journey, ahead of its `exits()`, what leaves neither the journey nor
     its draft, after which `resume` asks the step's question again: /language and the language
-    buttons (the question comes in the new language), and /mydata and My data (a page that says
-    "part-way through a solidarity message" must not be what erases it, nor leave the person
-    wondering what the bot is waiting for)."""
+    buttons (the question comes in the new language), and the `PAGES` by command or menu button
+    (the question again, so nobody is left wondering what the bot is waiting for)."""
 
     async def switch_then_resume(update: Update, context: Context) -> object:
         chosen = await onboarding.switch_language(update, context)
@@ -69,15 +78,26 @@ def asides(resume: Handler) -> list[BaseHandler]:
         await show(update, context, text(chosen, "core.language.changed_mid_journey"))
         return await resume(update, context)
 
-    async def show_data_then_resume(update: Update, context: Context) -> object:
-        await privacy.mydata_command(update, context)
-        return await resume(update, context)
+    def then_resume(page: Handler) -> Handler:
+        @functools.wraps(page)
+        async def show_then_resume(update: Update, context: Context) -> object:
+            await page(update, context)
+            return await resume(update, context)
+
+        return show_then_resume
 
     return routes(
-        {"language": onboarding.language_command, MYDATA: show_data_then_resume},
+        {
+            "language": onboarding.language_command,
+            **{name: then_resume(page) for name, page in PAGES.items()},
+        },
         [
             (f"^{keyboards.MENU_LANGUAGE}$", onboarding.language_command),
             (f"^{keyboards.LANGUAGE_PREFIX}", switch_then_resume),
-            (f"^{keyboards.MENU_MYDATA}$", show_data_then_resume),
+            *[
+                (pattern, then_resume(callback))
+                for pattern, callback in privacy.BUTTONS
+                if callback in PAGES.values()
+            ],
         ],
     )

@@ -641,13 +641,15 @@ def new_draft() -> dict[str, Any]:
 
 
 def draft_from(event: LobbyEvent) -> dict[str, Any]:
-    """An existing event as a composer draft, every step already answered."""
+    """An existing event as a composer draft, every step already answered. RSVPs open until
+    the start (the deadline skipped) stay so when the start moves."""
     draft = new_draft()
+    open_until_start = event.rsvp_deadline == event.starts_at
     draft.update(
         event=event.id,
         texts={field: dict(getattr(event, field)) for field in lobby.TEXT_FIELDS},
         starts_at=event.starts_at.isoformat(),
-        rsvp_deadline=event.rsvp_deadline.isoformat(),
+        rsvp_deadline=None if open_until_start else event.rsvp_deadline.isoformat(),
         hashtag=event.hashtag,
         steps=[],
     )

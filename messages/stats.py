@@ -187,7 +187,7 @@ def _broadcasts(language: str, broadcasts: tuple[BroadcastOutcome, ...]) -> Html
         values = {
             "id": broadcast.id,
             "kind": label(language, "type", broadcast.kind),
-            "date": date(language, broadcast.created_at.date()),
+            "date": date(language, broadcast.goes_at.date()),
             "status": label(language, "status", broadcast.status),
         }
         # Until its recipients are all written, a total and the deliveries would be only those

@@ -152,12 +152,15 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
+    refused = asyncio.Event()
     if request is None:
         builder = builder.request(telegram_request(settings.broadcast_rate))
-        builder = builder.get_updates_request(ReadableUpdates())
+        builder = builder.get_updates_request(ReadableUpdates(refused=refused))
     else:
-        builder = builder.request(request).get_updates_request(ReadableUpdates(request))
+        builder = builder.request(request)
+        builder = builder.get_updates_request(ReadableUpdates(request, refused=refused))
     app = builder.build()
+    app.bot_data.token_refused = refused
     app.bot_data.settings = settings
     app.bot_data.campaign = campaign or load_campaign(settings.campaign_file)
     app.bot_data.lookups = lookups

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import gc
 import logging
@@ -52,6 +53,9 @@ BAD_TOKEN = (
     "Setting TELEGRAM_BOT_TOKEN: Telegram rejected this token. Copy it again from @BotFather "
     "(/mybots > your bot > API Token) into .env."
 )
+
+# Why the bot stopped when Telegram stops taking its token while it runs.
+TOKEN_REVOKED = "Telegram no longer accepts the token (was it revoked with @BotFather?)"
 
 
 class CatalogError(Exception):
@@ -104,15 +108,22 @@ def load(*, need_token: bool = False, database: bool = True) -> tuple[Settings, 
 async def serve(
     app: Application, settings: Settings, listening: list[socket.socket] | None = None
 ) -> str:
-    """Serve until SIGTERM or Ctrl-C, then shut down cleanly in python-telegram-bot's order (as
-    `run_polling` would); returns what stopped it, for the log. Long polling by default; a
-    webhook, its secret token required, on the sockets `listening` (`webhook.listen`, taken
-    when WEBHOOK_URL is set). A signal that arrives while the bot is still starting stops it
-    without taking any update, once what start-up opened can be closed: it does not wait for
-    Telegram to answer the command menus and profile (`post_init`)."""
+    """Serve until SIGTERM or Ctrl-C, or until Telegram no longer takes the token (revoked
+    meanwhile: nothing would work any more), then shut down cleanly in python-telegram-bot's
+    order (as `run_polling` would); returns what stopped it, for the log. Long polling by
+    default; a webhook, its secret token required, on the sockets `listening`
+    (`webhook.listen`, taken when WEBHOOK_URL is set). A signal that arrives while the bot is
+    still starting stops it without taking any update, once what start-up opened can be
+    closed: it does not wait for Telegram to answer the command menus and profile
+    (`post_init`)."""
     stopped_by: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     for number, reason in STOP_SIGNALS.items():
         asyncio.get_running_loop().add_signal_handler(number, stop, app, stopped_by, reason)
+    # Telegram no longer taking the token stops the bot as a signal would.
+    refused = asyncio.ensure_future(app.bot_data.token_refused.wait())
+    refused.add_done_callback(
+        lambda waited: waited.cancelled() or stop(app, stopped_by, TOKEN_REVOKED)
+    )
     server = webhook.Webhook(app, settings, listening) if listening else None
     await app.initialize()
     try:
@@ -130,8 +141,10 @@ async def serve(
         await app.start()
         return await stopped_by
     finally:
+        refused.cancel()
         if app.updater.running:
-            await app.updater.stop()
+            with contextlib.suppress(InvalidToken):  # why polling ended, logged already
+                await app.updater.stop()
         if server is not None:
             await server.stop()
         if app.running:
@@ -181,7 +194,7 @@ def run_command(_: argparse.Namespace) -> int:
         logger.exception("Stopped by an error: %s: %s", type(error).__name__, error)
         return 1
     logger.info("Stopped: %s.", reason)
-    return 0
+    return fail(BAD_TOKEN) if reason == TOKEN_REVOKED else 0
 
 
 def try_command(args: argparse.Namespace) -> int:

@@ -46,12 +46,16 @@ class BotStopping(Exception):
 class BotData:
     """Services shared by all handlers and jobs.
 
-    PTB instantiates this without arguments; `build_application` sets settings and campaign,
-    `post_init` opens everything else.
+    PTB instantiates this without arguments; `build_application` sets settings, campaign and
+    token_refused, `post_init` opens everything else.
     """
 
     settings: Settings
     campaign: Campaign
+    # Set once Telegram no longer takes the bot's token for getUpdates (revoked with
+    # @BotFather while it polls: `bot.app.updates`): nothing can work any more, so the bot
+    # stops and says so (`bot.app.cli.serve`).
+    token_refused: asyncio.Event
     storage: Storage
     # Where requests to outside services go instead of the network, when set: sample data
     # (`stepup-bot try --sample-data`) or a test's fake.

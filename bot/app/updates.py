@@ -10,8 +10,10 @@ and which moves the offset on, so Telegram counts it as confirmed. Only its id i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from telegram import Update
@@ -20,6 +22,8 @@ from telegram.request import BaseRequest, RequestData
 from bot.app.request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
+# The answers python-telegram-bot reads as InvalidToken.
+TOKEN_REFUSED = frozenset({HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND})
 
 
 def readable(data: Any) -> dict[str, Any] | None:
@@ -43,11 +47,13 @@ class ReadableUpdates(BaseRequest):
     """The connection `getUpdates` goes through, handing on only updates the library can read.
 
     Wraps `inner` (by default one connection, with python-telegram-bot's default timeouts, as
-    it makes for polling).
+    it makes for polling). Sets `refused` when Telegram no longer takes the bot's token (401,
+    or 404 as for a token it never knew): python-telegram-bot then stops polling for good.
     """
 
-    def __init__(self, inner: BaseRequest | None = None) -> None:
+    def __init__(self, inner: BaseRequest | None = None, *, refused: asyncio.Event) -> None:
         self.inner = inner or AiohttpRequest(1)
+        self.refused = refused
 
     @property
     def read_timeout(self) -> float | None:
@@ -63,6 +69,8 @@ class ReadableUpdates(BaseRequest):
         self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
     ) -> tuple[int, bytes]:
         status, body = await self.inner.do_request(url, method, request_data, **timeouts)
+        if status in TOKEN_REFUSED:
+            self.refused.set()
         if status != 200 or not url.endswith("/getUpdates"):
             return status, body
         answer = json.loads(body)

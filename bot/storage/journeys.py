@@ -133,15 +133,28 @@ class JourneyStore(Store):
         self, user_id: int, kind: str, constituency_code: str | None, follow_up_at: dt.datetime
     ) -> int | None:
         """The supporter sent their letter: the action `kind` and a follow-up question due at
-        `follow_up_at`, written together. While a follow-up is still waiting to be asked another
-        "I've sent it" records nothing (None), so a double tap counts once."""
+        `follow_up_at`, written together; returns the follow-up's id. While a follow-up is
+        still waiting to be asked, another "I've sent it" for the same constituency records
+        nothing (None), so a press handled twice counts once; a letter to another
+        constituency's MP counts, and the one question waiting moves to it (its MP is the one
+        to ask about, say after a first letter found from the wrong postcode)."""
         with self.immediate():
             waiting = self.db.execute(
-                "SELECT 1 FROM mp_followups WHERE user_id = ? AND asked_at IS NULL", [user_id]
+                "SELECT id, constituency_code FROM mp_followups"
+                " WHERE user_id = ? AND asked_at IS NULL",
+                [user_id],
             ).fetchone()
-            if waiting:
+            if waiting and waiting[1] == constituency_code:
                 return None
             self.record_action(user_id, kind, constituency_code)
+            if waiting:
+                # A "not yet" reported early was about the other MP: it goes too.
+                self.db.execute(
+                    "UPDATE mp_followups SET constituency_code = ?, sent_at = ?, due_at = ?,"
+                    " outcome = NULL, answered_at = NULL WHERE id = ?",
+                    [constituency_code, stamp(), stamp(follow_up_at), waiting[0]],
+                )
+                return waiting[0]
             row = {
                 "user_id": user_id,
                 "constituency_code": constituency_code,

@@ -102,13 +102,15 @@ class StatsStore(Store):
     def broadcast_outcomes(
         self, limit: int | None = None, *, mp_followups: bool = True
     ) -> list[dict[str, Any]]:
-        """The latest broadcasts first (id, kind, created_at, status, total), each with its
-        `deliveries` per status; without `mp_followups`, leaving out the batches of "Did your
-        MP reply?" (one every half hour while letters come due, bot.mps.start_followups)."""
+        """The latest broadcasts first (id, kind, created_at, scheduled_for, status, total),
+        each with its `deliveries` per status; without `mp_followups`, leaving out the batches
+        of "Did your MP reply?" (one every half hour while letters come due,
+        bot.mps.start_followups)."""
         batches = "" if mp_followups else "WHERE json_extract(audience, '$.mp_followups') IS NULL"
         rows = list(
             self.rows(
-                f"SELECT id, kind, created_at, status, total FROM broadcasts {batches}"
+                "SELECT id, kind, created_at, scheduled_for, status, total"
+                f" FROM broadcasts {batches}"
                 " ORDER BY id DESC LIMIT ?",
                 [-1 if limit is None else limit],
             )

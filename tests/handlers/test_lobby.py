@@ -192,6 +192,17 @@ async def test_without_a_deadline_rsvps_stay_open_until_the_start(lobby_chat):
     assert row["rsvp_deadline"] == row["starts_at"]
 
 
+async def test_rsvps_open_until_the_start_stay_open_until_a_moved_start(lobby_chat):
+    chat = lobby_chat
+    event_id = await create_event(chat, deadline_days=None)
+    await chat.press(ORGANISER, f"{screens.EDIT}{event_id}")
+    await chat.press(ORGANISER, f"{screens.CHANGE}{screens.STARTS_AT}")
+    await chat.send(ORGANISER, typed_at(local(9, 11)))
+    await chat.press(ORGANISER, screens.SAVE)
+    row = chat.storage.get_lobby_event(event_id)
+    assert dt.datetime.fromisoformat(row["rsvp_deadline"]) == local(9, 11)
+
+
 async def test_discarding_the_composer_saves_nothing(lobby_chat):
     chat = lobby_chat
     await chat.send(ORGANISER, "/lobby")
@@ -357,7 +368,7 @@ async def test_dashboard_shows_coverage_and_the_csv_has_no_personal_data(lobby_c
     board = chat.last_text(ORGANISER)
     assert "<b>Meeting requests sent:</b> 1" in board
     assert "<b>MPs covered:</b> 1" in board and "• Labour: 1" in board
-    assert "Nobody going yet from" in board and "• Aldershot: 1" in board
+    assert "Where nobody is going yet" in board and "• Aldershot: 1" in board
     await chat.press(ORGANISER, f"{screens.CSV}{event_id}")
     (_, filename, content), *_ = reversed(chat.api.files)
     assert filename.startswith(f"stepup-lobby-{event_id}-")

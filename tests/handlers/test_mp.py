@@ -15,7 +15,7 @@ from telegram import Update
 
 from bot.app.logs import QUIET
 from bot.app.persistence import USER_DATA
-from bot.mps import looks_like_postcode
+from bot.mps import Constituency, looks_like_postcode
 from bot.typed import says_something
 from handlers.mp import LETTER
 from messages import consent, keyboards
@@ -44,11 +44,14 @@ from tests.support.parliament import (
     constituency_item,
     contacts,
     lookup_routes,
+    member,
+    postcode_found,
     search_result,
     timeout,
 )
 
 CANARY = "CanaryOkapi5519"
+MANCHESTER = Constituency(code="E14001350", name="Manchester Central")
 POSTCODE_FORMS = (b"SW1A 1AA", b"SW1A1AA", b"sw1a 1aa", b"sw1a1aa", b"SW1A%201AA")
 async def at_postcode(chat, uid: int, language_code: str = "en") -> None:
     await onboard(chat, uid, language_code)
@@ -196,6 +199,43 @@ async def test_pressing_i_have_sent_it_twice_counts_once(chat):
     data = chat.storage.personal_data(1)
     assert [row["kind"] for row in data["actions"]] == ["mp_letter_sent"]
     assert len(data["mp_followups"]) == 1
+
+
+async def test_a_second_letter_to_another_mp_counts_and_the_question_asks_about_it(chat):
+    services = FakeServices(lookup_routes())
+    await use_services(chat, services)
+    await at_sentence(chat, 1)
+    await chat.press(1, SKIP_SENTENCE)
+    await chat.press(1, SENT)
+    # The first postcode was the wrong one: the supporter's own is in Manchester Central.
+    manchester = postcode_found("M1 1AE")
+    manchester["result"].update(
+        parliamentary_constituency=MANCHESTER.name, parliamentary_constituency_2024=MANCHESTER.name
+    )
+    manchester["result"]["codes"].update(
+        parliamentary_constituency=MANCHESTER.code, parliamentary_constituency_2024=MANCHESTER.code
+    )
+    sitting = member(5002, "Lucy Example", MANCHESTER.name, 4601)
+    services.routes.update(
+        {
+            "/postcodes/M11AE": manchester,
+            "/api/Location/Constituency/Search": search_result(
+                constituency_item(4601, MANCHESTER.name, sitting)
+            ),
+            "/api/Members/5002/Contact": contacts(email="lucy.example.mp@parliament.uk"),
+        }
+    )
+    await chat.press(1, keyboards.journey_data("mp"))
+    await chat.press(1, FIND)
+    await chat.send(1, "M1 1AE")
+    await chat.press(1, SKIP_NAME)
+    await chat.press(1, SKIP_SENTENCE)
+    await chat.press(1, SENT)
+    data = chat.storage.personal_data(1)
+    letters = [row["constituency_code"] for row in data["actions"]]
+    assert letters == [WESTMINSTER.code, MANCHESTER.code]
+    (followup,) = data["mp_followups"]  # one question, about the MP written to last
+    assert followup["constituency_code"] == MANCHESTER.code
 
 
 async def test_i_have_sent_it_without_a_letter_handed_over_records_nothing(chat):

@@ -307,6 +307,19 @@ async def test_leaving_for_the_menu_ends_the_journey_and_keeps_no_draft(chat):
     assert "Signed" not in chat.last_text(SUPPORTER)
 
 
+@pytest.mark.parametrize("page", ["/help", "/privacy", keyboards.MENU_HELP])
+async def test_reading_help_or_privacy_part_way_keeps_the_message_being_written(chat, page):
+    await chat.press(SUPPORTER, WRITE)
+    if page.startswith("/"):
+        await chat.send(SUPPORTER, page)
+    else:
+        await chat.press(SUPPORTER, page)  # from a menu still on screen
+    await chat.send(SUPPORTER, "Estamos com vocês.")
+    await chat.send(SUPPORTER, "Ana")
+    assert "Estamos com vocês." in chat.last_text(SUPPORTER)
+    assert "Signed: <b>Ana</b>" in chat.last_text(SUPPORTER)
+
+
 async def test_an_old_send_button_cannot_send_twice(chat):
     await submit(chat, SUPPORTER, "Once only")
     calls = await chat.press(SUPPORTER, SEND)

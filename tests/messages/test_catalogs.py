@@ -59,10 +59,10 @@ EUROPEAN_PORTUGUESE = re.compile(
     re.MULTILINE,
 )
 # Spain's Spanish where Latin America says otherwise: vosotros and its verbs, ordenador/computadora,
-# móvil/celular, coger/tomar.
+# móvil/celular, coger/tomar, «comillas» where Latin American texts quote “like this”.
 SPAIN_SPANISH = re.compile(
     r"\bvosotr[oa]s\b|\bvuestr[oa]s?\b|\b\w+(?:áis|éis)\b|\bordenador|\bm[óo]vil(?:es)?\b"
-    r"|\bcog(?:er|e|es|ió)\b|\bhas \w+(?:do|to|cho)\b"
+    r"|\bcog(?:er|e|es|ió)\b|\bhas \w+(?:do|to|cho)\b|[«»]"
 )
 # One register per language: "você" in Portuguese, so never "te"/"ti"/"contigo"/"teu"/"tua" ("a
 # organização vai te ajudar"); "tú" in Spanish, so never "usted", its imperatives ("toque",
@@ -501,6 +501,7 @@ def test_no_spain_spanish_in_latin_american_texts():
         ("Mira lo que has hecho", "has hecho"),
         ("Si aún no has firmado la petición", "has firmado"),
         ("¿Ya has escrito a tu diputado/a?", "has escrito"),
+        ("toca «Omitir»", "«Omitir»"),
     ],
 )
 def test_each_spain_spanish_marker_is_caught(template, marker):

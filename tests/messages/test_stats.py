@@ -3,8 +3,11 @@ limit, the terminal text and the chart; counted by hand in tests/support/figures
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from bot import delivery
 from bot.stats import gather_stats
 from messages.i18n import LANGUAGES
 from messages.split import TEXT_LIMIT, split_html, visible_length
@@ -33,6 +36,13 @@ def test_report_shows_the_figures_and_escapes_stored_names(stats):
     ):
         assert expected in report
     assert "<Anglesey>" not in report
+
+
+def test_a_scheduled_broadcast_is_listed_under_the_day_it_goes_out(storage, campaign):
+    christmas = dt.datetime(2026, 12, 25, 10, tzinfo=dt.UTC)
+    delivery.create_broadcast(storage, texts={"en": "Merry"}, scheduled_for=christmas)
+    report = render_stats("en", gather_stats(storage, campaign, NOW))
+    assert "#1 broadcast, 25 December, scheduled" in report
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

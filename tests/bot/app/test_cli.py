@@ -474,6 +474,24 @@ async def test_sigterm_while_another_program_holds_the_database_lock_still_stops
     assert bot.returncode == 0
 
 
+async def test_a_token_revoked_while_the_bot_runs_stops_it_saying_so(tmp_path):
+    """An organiser revokes the token with @BotFather while the bot runs: rather than run on,
+    deaf, with a fresh heartbeat, the bot stops with the line that says what to do, and a
+    status that tells systemd or Docker it failed."""
+    log = tmp_path / "bot.log"
+    async with FakeBotApi() as api:
+        bot = await start_bot_process(api.base_url, tmp_path / "bot.db", log)
+        await started(bot, log)
+        api.token = "revoked"
+        # A safety net: it stops by itself, or never.
+        await asyncio.wait_for(bot.wait(), timeout=60)
+    lines = log.read_text().splitlines()
+    stopped = "Stopped: Telegram no longer accepts the token (was it revoked with @BotFather?)."
+    assert lines[-2].endswith(stopped)
+    assert lines[-1].startswith("Setting TELEGRAM_BOT_TOKEN: Telegram rejected this token.")
+    assert bot.returncode == EXIT_CONFIG
+
+
 async def test_a_webhook_port_another_program_holds_stops_start_up_with_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
