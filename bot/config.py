@@ -230,6 +230,19 @@ class Settings(BaseSettings):
         )
 
     @property
+    def x_keys_missing(self) -> list[str]:
+        """The X account keys left empty when some are set (nothing is posted to X without all
+        four); [] when all or none are set."""
+        keys = {
+            "X_API_KEY": self.x_api_key,
+            "X_API_SECRET": self.x_api_secret,
+            "X_ACCESS_TOKEN": self.x_access_token,
+            "X_ACCESS_TOKEN_SECRET": self.x_access_token_secret,
+        }
+        missing = [name for name, value in keys.items() if value is None]
+        return missing if len(missing) < len(keys) else []
+
+    @property
     def bluesky_enabled(self) -> bool:
         return bool(self.bluesky_handle and self.bluesky_app_password)
 

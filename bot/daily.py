@@ -324,8 +324,15 @@ async def post_to_x(settings: Settings, post: str) -> XOutcome:
         logger.warning("X refused the daily prompt: HTTP %s %s", error.status, reason)
         reset_at = rate_limit_reset(error.headers) if error.status == 429 else None
         return XOutcome(FAILED, reset_at)
-    except (aiohttp.ContentTypeError, ValueError, KeyError, TypeError) as error:
-        # Only a 2xx gets this far: X took the post and answered in no shape it documents.
+    except (
+        aiohttp.ClientPayloadError,
+        aiohttp.ContentTypeError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as error:
+        # Only a 2xx gets this far: X took the post, and its answer was cut off or in no shape
+        # it documents.
         unreadable = type(error).__name__
         logger.warning("X took the daily prompt; its answer was unreadable (%s)", unreadable)
         return XOutcome(POSTED)

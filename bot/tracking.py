@@ -685,10 +685,13 @@ class Digest:
     changes: Sequence[DayChange]  # each hashtag's day against the day before
     posts: Sequence[Post]  # the most engaged posts since midnight
     alerts: Sequence[Alert] = ()  # problems still going on
+    next_poll: dt.datetime | None = None  # when the sources are asked again (UTC)
 
 
-def digest(storage: Storage, day: dt.date, *, limit: int = 5) -> Digest:
+def digest(
+    storage: Storage, day: dt.date, *, limit: int = 5, next_poll: dt.datetime | None = None
+) -> Digest:
     """The digest for `day` from what is stored: its counts, its top `limit` posts and the
-    problems still open."""
+    problems still open; `next_poll` is when the regular poll runs next, if known."""
     posts = top_posts(storage, _midnight(day), limit)
-    return Digest(day, day_change(storage, day), posts, active_alerts(storage))
+    return Digest(day, day_change(storage, day), posts, active_alerts(storage), next_poll)

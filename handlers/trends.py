@@ -14,7 +14,7 @@ from bot.tracking import daily_volume, digest
 from handlers.common import language, organiser_only, remember, reply, routes
 from messages import text
 from messages.trends import render_digest, trends_chart
-from scheduler.tracking import configured_sources
+from scheduler.tracking import configured_sources, next_poll
 
 
 @organiser_only
@@ -36,7 +36,8 @@ async def show_trends(update: Update, context: Context) -> None:
     # The digest may be longer than a caption may be (1024 characters): it follows on its own.
     photo = await context.bot.send_photo(update.effective_chat.id, chart, caption=title)
     remember(context, photo.chat_id, photo.message_id)
-    await reply(update, context, render_digest(lang, digest(data.storage, today)))
+    facts = digest(data.storage, today, next_poll=next_poll(context.application))
+    await reply(update, context, render_digest(lang, facts))
 
 
 COMMANDS = {"trends": show_trends}

@@ -155,6 +155,8 @@ def _post_status(language: str, configured: bool, status: str | None) -> Html:
 
 
 def _x_status(language: str, settings: Settings, status: DayStatus) -> Html:
+    if missing := settings.x_keys_missing:
+        return text(language, "daily.schedule.post_x_partial", keys=", ".join(missing))
     if settings.x_can_post and status.x_retry_at is not None:
         time = status.x_retry_at.astimezone(settings.zone).strftime("%H:%M")
         return text(language, "daily.schedule.post_rate_limited", time=time)

@@ -117,6 +117,10 @@ def render_digest(language: str, digest: Digest) -> Html:
         lines += ["", text(language, "trends.alerts_title")]
         lines += [render_alert(language, alert) for alert in digest.alerts]
         lines += _silent_sources(language, digest.alerts)
+        # A paused source says when it is asked again; the others wait for the next poll.
+        if digest.next_poll and any(a.problem != "rate_limited" for a in digest.alerts):
+            time = digest.next_poll.astimezone(dt.UTC).strftime("%H:%M")
+            lines.append(text(language, "trends.next_poll", time=time))
     return Html("\n".join(lines))
 
 

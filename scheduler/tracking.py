@@ -73,13 +73,14 @@ async def poll_after_reset(context: Context) -> None:
 async def _poll(context: Context, sources: Sources) -> None:
     data = context.bot_data
     try:
-        report = await poll_once(
-            data.settings,
-            data.campaign,
-            data.storage,
-            x_source=sources.x,
-            bluesky_source=sources.bluesky,
-        )
+        async with data.tracking_lock:
+            report = await poll_once(
+                data.settings,
+                data.campaign,
+                data.storage,
+                x_source=sources.x,
+                bluesky_source=sources.bluesky,
+            )
         for alert in report.alerts:
             await tell_organisers(context, functools.partial(render_alert, alert=alert))
         for source in report.recovered:
@@ -111,6 +112,13 @@ def _poll_at_resets(app: Application) -> None:
             )
 
 
+def next_poll(app: Application) -> dt.datetime | None:
+    """When the regular hashtag poll runs next; None when no source is configured."""
+    jobs = app.job_queue.get_jobs_by_name(POLL_JOB)
+    # The trigger's own reckoning: a job's next_run_time exists only once the queue runs.
+    return jobs[0].job.trigger.get_next_fire_time(None, utcnow()) if jobs else None
+
+
 def is_digest_day(campaign: Campaign, day: dt.date) -> bool:
     """Campaign days, and the day after the last one, so organisers see how the campaign ended."""
     return campaign.start_date <= day <= campaign.end_date + dt.timedelta(days=1)
@@ -123,7 +131,7 @@ async def send_digest(context: Context) -> None:
     today = utcnow().astimezone(data.settings.zone).date()
     if not is_digest_day(data.campaign, today):
         return
-    facts = digest(data.storage, today)
+    facts = digest(data.storage, today, next_poll=next_poll(context.application))
     await tell_organisers(context, functools.partial(render_digest, digest=facts))
 
 

@@ -184,6 +184,7 @@ async def post_init(app: Application) -> None:
     data.petition_counter = PetitionCounter(data.http)
     data.tracking = build_sources(data.settings)
     data.daily_lock = asyncio.Lock()
+    data.tracking_lock = asyncio.Lock()
     data.sending = delivery.Sending.at_rate(
         data.settings.broadcast_rate, paid_broadcasts=data.settings.paid_broadcasts
     )

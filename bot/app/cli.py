@@ -233,14 +233,7 @@ def launch_warnings(settings: Settings, campaign: Campaign, today: dt.date) -> l
         warnings.append(
             "ORGANISER_IDS is empty: nobody can broadcast, see the figures or moderate messages."
         )
-    x_keys = {
-        "X_API_KEY": settings.x_api_key,
-        "X_API_SECRET": settings.x_api_secret,
-        "X_ACCESS_TOKEN": settings.x_access_token,
-        "X_ACCESS_TOKEN_SECRET": settings.x_access_token_secret,
-    }
-    missing = [name for name, value in x_keys.items() if value is None]
-    if 0 < len(missing) < len(x_keys):
+    if missing := settings.x_keys_missing:
         warnings.append(
             f"{', '.join(missing)} empty: the daily prompt is posted to X only when all four X "
             "account keys are set."

@@ -70,6 +70,8 @@ class BotData:
     tracking: Sources
     # Never two daily runs at once (the prompt time, a catch-up, "send today's now").
     daily_lock: asyncio.Lock
+    # Never two hashtag polls at once (the regular poll, a poll at a rate limit's reset).
+    tracking_lock: asyncio.Lock
     # How this process delivers broadcasts and daily prompts (pace, paid or not), and its runs.
     sending: Sending
     # The broadcast runs under way in this process, by broadcast id: never two of one broadcast.

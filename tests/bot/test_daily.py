@@ -295,6 +295,7 @@ async def test_a_post_that_reached_x_before_a_crash_is_not_posted_again(tmp_path
 X_TOOK_IT_UNREADABLY = {
     "html": social.html_page(201),
     "other-shape": social.Fault("status", 201, {"errors": [{"message": "Internal error"}]}),
+    "cut": social.Fault("cut", 201, {"data": {"id": "1861", "text": "Day 3 of 16"}}),
 }
 
 

@@ -410,3 +410,23 @@ async def test_a_rate_limit_lasting_past_the_day_ends_the_days_tries_at_x(clock,
             retries = chat.app.job_queue.get_jobs_by_name(X_RETRY_JOB)
     assert "X: failed (see the logs" in overview
     assert x.calls("/2/tweets") == 1 and retries == ()
+
+
+async def test_with_some_x_keys_empty_the_schedule_names_them_and_nothing_goes_to_x(
+    clock, tmp_path, api
+):
+    async with social.FakeX() as x:
+        some_keys = {
+            key: value
+            for key, value in social.x_account_settings(x).items()
+            if key in ("x_api_url", "x_api_key", "x_api_secret")
+        }
+        settings = make_settings(tmp_path, **some_keys)
+        async with running_bot(settings, api) as chat:
+            await opt_in(chat, SUPPORTER)
+            await run_job(chat.app, CATCH_UP_JOB)
+            await chat.send(ORGANISER_ID, "/schedule")
+            overview = chat.last_text(ORGANISER_ID)
+    missing = "X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET empty in the settings"
+    assert f"X: incomplete: {missing} (posting needs all four X keys)" in overview
+    assert x.requests == [] and len(prompts_to(chat, SUPPORTER)) == 1

@@ -154,3 +154,13 @@ async def test_trends_says_since_when_a_source_has_been_silent_rather_than_show_
 
     assert since in digest.text
     assert digest.text.count(since) == 1  # one line for the source, however many problems
+
+
+async def test_trends_says_when_a_source_in_trouble_is_asked_again(chat, clock):
+    chat.storage.raise_tracking_alert("x", "server_error", "503")
+    clock.move_to(NOW + dt.timedelta(minutes=10))  # the first poll ran at 12:00:30
+
+    _, digest = await chat.send(ORGANISER_ID, "/trends")
+
+    assert "X is having server problems" in digest.text
+    assert "The next poll is at 13:00 UTC." in digest.text

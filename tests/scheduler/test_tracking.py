@@ -162,6 +162,36 @@ async def test_a_poll_hanging_on_its_source_keeps_nobody_waiting(people):
     poll.cancel()
 
 
+class HeldSource(FakeSource):
+    """A source whose answers wait until the test lets them go, counting those waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = asyncio.Event()
+        self.waiting = self.most_waiting = 0
+
+    async def search(self, hashtag: str, checkpoint: str | None) -> Found:
+        self.waiting += 1
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        await self.answer.wait()
+        self.waiting -= 1
+        return await super().search(hashtag, checkpoint)
+
+
+async def test_a_poll_meeting_another_one_under_way_waits_for_it(people):
+    # A poll at a rate limit's reset meeting the regular one: asking X at once, both would
+    # spend the day's budget on the same posts.
+    held = HeldSource()
+    people.app.bot_data.tracking = Sources(bluesky=held)
+    regular = asyncio.create_task(poll_hashtags(JobContext(people.app)))
+    at_reset = asyncio.create_task(poll_hashtags(JobContext(people.app)))
+    await asyncio.sleep(0.1)  # both under way, as far as they can go
+    held.answer.set()
+    await asyncio.gather(regular, at_reset)
+    assert held.most_waiting == 1
+    assert held.searches == 2 * len(people.app.bot_data.campaign.all_hashtags)
+
+
 async def test_an_unexpected_failure_is_logged_and_the_next_poll_still_runs(chat, source, caplog):
     source.failure = RuntimeError("the database is locked")
 

@@ -14,7 +14,8 @@ They answer in the services' documented shapes and are as strict as they are:
   for a token past its time, 429 RateLimitExceeded with ratelimit-reset.
 
 Each fails on demand the ways the real ones do (`Fault`): no answer at all, an answer trickling
-in a byte at a time, the connection closed, 5xx, 429, an HTML page, JSON of another shape.
+in a byte at a time, the connection closed, an answer cut half-way, 5xx, 429, an HTML page, JSON
+of another shape.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def session_json(did: str, handle: str, access: str, refresh: str, pds: str) -> 
 class Fault:
     """How the service fails its next requests: `kind` is one of "hang" (never answers),
     "trickle" (headers, then a byte now and then, never the end), "close" (drops the
-    connection), "status" (answers `status` with `body`, JSON or raw bytes, and `headers`).
+    connection), "cut" (answers `status` and `headers`, then drops the connection half-way
+    through `body`), "status" (answers `status` with `body`, JSON or raw bytes, and `headers`).
     `times` answers that fail (None: until cleared); `paths` limits it to paths ending so."""
 
     kind: str
@@ -260,6 +262,15 @@ class LoopbackService:
         if fault.kind == "close":
             request.transport.close()
             raise asyncio.CancelledError  # nothing is answered on a closed connection
+        if fault.kind == "cut":
+            body = fault.body if isinstance(fault.body, bytes) else json.dumps(fault.body).encode()
+            headers = {"Content-Type": "application/json", **fault.headers}
+            response = web.StreamResponse(status=fault.status, headers=headers)
+            response.content_length = len(body)
+            await response.prepare(request)
+            await response.write(body[: len(body) // 2])
+            request.transport.close()
+            raise asyncio.CancelledError  # the rest of the answer never comes
         if fault.kind == "trickle":
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             response.content_length = 1_000_000
