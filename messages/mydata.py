@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import delivery, mps
+from bot import delivery, lobby, mps
 from bot.campaign import DEFAULT_LANGUAGE, LANGUAGES
 from bot.consent import SUBJECTS
 from messages.consent import name as consent_name
@@ -209,6 +209,8 @@ def lobby_rsvps(lang: str, rows: list[Row], zone: ZoneInfo) -> list[str]:
                 constituency=row["constituency_name"],
             )
         )
+        if row["event_status"] == lobby.CANCELLED:
+            lines.append(text(lang, "mydata.lobby.event_cancelled"))
         if row["outcome"]:
             outcome = text(lang, f"lobby.outcome_{row['outcome']}")
             lines.append(text(lang, "mydata.lobby.outcome", outcome=outcome))

@@ -42,6 +42,8 @@ def petition_text(
     signed: bool,
 ) -> Html:
     blocks = [text(lang, "petition.intro", ask=campaign.petition_ask(lang))]
+    if not signed:  # the button it names is there only until they have signed
+        blocks.append(text(lang, "petition.how_to_sign"))
     if lines := count_lines(lang, counts, supporter):
         blocks.append("\n".join(lines))
     if signed:

@@ -309,9 +309,9 @@ class SupporterStore(Store):
         each delivery with its broadcast's `kind` (daily prompt or campaign update) and
         `broadcast_status` (a pending one is not coming once it is 'cancelled'), each action
         with its `constituency_name` (None if no lookup ever named it), each lobby RSVP and
-        story with its event's `event_title` ({language: title}), each MP follow-up with what
-        became of the broadcast asking it (`_followup_delivery`). All read in one transaction:
-        one snapshot, and one read lock rather than one per statement."""
+        story with its event's `event_title` ({language: title}) and `event_status`, each MP
+        follow-up with what became of the broadcast asking it (`_followup_delivery`). All read
+        in one transaction: one snapshot, and one read lock rather than one per statement."""
         with self.db.atomic():
             return self._personal_data(user_id)
 
@@ -334,8 +334,8 @@ class SupporterStore(Store):
         for action in found.get("actions", []):
             action["constituency_name"] = self.constituency_name(action["constituency_code"])
         for lobby_row in found.get("lobby_rsvps", []) + found.get("lobby_stories", []):
-            (title,) = self.db.execute(
-                "SELECT title FROM lobby_events WHERE id = ?", [lobby_row["event_id"]]
+            title, lobby_row["event_status"] = self.db.execute(
+                "SELECT title, status FROM lobby_events WHERE id = ?", [lobby_row["event_id"]]
             ).fetchone()
             lobby_row["event_title"] = json.loads(title)
         found.update(self._conversation_rows(user_id))

@@ -339,12 +339,14 @@ async def test_cancelling_tells_everyone_going_through_the_delivery_engine_and_n
     # The engine's report, whether or not the broadcast ended before the screen was shown.
     assert any("Delivered: <b>2</b> of 2" in text for text in chat.texts(ORGANISER))
     assert "is cancelled" in chat.last_text(1)
-    assert "foi cancelado" in chat.last_text(2)
+    assert "A organização cancelou" in chat.last_text(2)
     assert not any("cancelled" in body for body in chat.texts(3))
     assert chat.storage.get_lobby_event(event_id)["status"] == "cancelled"
     assert not [job for job in chat.app.job_queue.jobs() if job.name.startswith("lobby-1-")]
     await chat.press(ORGANISER, f"{screens.CANCEL_YES}{event_id}")  # a second tap: nobody twice
     assert len([body for body in chat.texts(1) if "is cancelled" in body]) == 1
+    page = "\n".join(call.text for call in await chat.send(1, "/mydata"))
+    assert "you said you're going to" in page and "The organisers cancelled that lobby day" in page
     await chat.press(ORGANISER, f"{screens.SHOW}{event_id}")
     board = chat.last_text(ORGANISER)
     assert "Had said yes before it was cancelled:</b> 2" in board and "Going:" not in board

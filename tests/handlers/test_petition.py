@@ -108,6 +108,7 @@ async def test_returning_signer_is_thanked_not_asked_to_sign_again(chat):
     await chat.press(1, SIGNED)
     await chat.press(1, PETITION_OPEN)
     assert "You've told me you signed" in chat.last_text(1)
+    assert "I've signed" not in chat.last_text(1)  # no sentence names the button it took away
     assert SIGNED not in chat.button_data(1)
     assert SHARE_OPEN in chat.button_data(1)
 

@@ -488,6 +488,26 @@ def test_a_count_of_one_takes_no_article(language):
     assert found == []
 
 
+# A lobby day's title is the organisers' words, of either gender ("Lobby em massa", "Marcha
+# pela proteção"): no participle or adjective is made to agree with it.
+AGREES_WITH_TITLE = re.compile(
+    r"\{title\}[^.<]*?\b(?:foi|é|está|ficou|fue|es|quedó)\s+\w+(?:ad|id)[oa]s?\b"
+)
+
+
+@pytest.mark.parametrize("language", ["pt", "es"])
+def test_nothing_agrees_in_gender_with_a_lobby_days_title(language):
+    assert marked(language, AGREES_WITH_TITLE) == []
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["<b>{title}, em {date}, foi cancelado.</b>", "{title} quedó cancelado.", "{title} fue movido"],
+)
+def test_a_title_given_a_gender_is_caught(template):
+    assert AGREES_WITH_TITLE.search(template)
+
+
 def test_no_spain_spanish_in_latin_american_texts():
     assert marked("es", SPAIN_SPANISH) == []
 

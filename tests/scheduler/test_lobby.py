@@ -220,7 +220,8 @@ async def test_a_cancellation_whose_process_died_before_telling_anyone_is_told_a
         await resume(chat)
         assert await jobs.cancel(chat.app, event, ORGANISER_ID) is None  # cancelled once, told once
     assert len(received(api, GOING_SUBSCRIBED, "is cancelled")) == 1
-    assert len(received(api, GOING_NOT_SUBSCRIBED, "foi cancelado")) == 1  # news, not a promo
+    # News, not a promo: told whatever their choice about campaign messages.
+    assert len(received(api, GOING_NOT_SUBSCRIBED, "A organização cancelou")) == 1
     assert api.sent(NOT_GOING) == []
     assert any("Delivered: <b>2</b> of 2" in call.text for call in api.sent(ORGANISER_ID))
 
