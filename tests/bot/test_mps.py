@@ -3,6 +3,7 @@ the services' documented response shapes (api.postcodes.io/docs; the Members API
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +37,7 @@ from bot.mps import (
     x_handle,
 )
 from messages.mp import compose_letter
+from tests.support.harness import GIVE_UP_SECONDS
 from tests.support.parliament import (
     GUERNSEY,
     ISLE_OF_MAN,
@@ -341,7 +343,8 @@ async def test_a_service_that_never_answers_is_given_up_within_the_lookups_time(
     hanging = FakeServices(lookup_routes(**{"/postcodes/SW1A1AA": never_answers}))
     async with client(hanging) as http:
         with pytest.raises(LookupUnavailable, match="no answer within"):
-            await find_mp(http, settings, storage, "SW1A 1AA")
+            # unbounded, the lookup would hang the test: the guard makes that a failure
+            await asyncio.wait_for(find_mp(http, settings, storage, "SW1A 1AA"), GIVE_UP_SECONDS)
 
 
 async def test_stale_cached_mp_is_used_when_the_members_api_hangs(settings, storage, monkeypatch):
@@ -351,7 +354,8 @@ async def test_stale_cached_mp_is_used_when_the_members_api_hangs(settings, stor
     hanging = FakeServices(lookup_routes(**{"/api/Location/Constituency/Search": never_answers}))
     async with client(hanging) as http:
         with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)):
-            found = await find_mp(http, settings, storage, "SW1A 1AA")
+            lookup = find_mp(http, settings, storage, "SW1A 1AA")
+            found = await asyncio.wait_for(lookup, GIVE_UP_SECONDS)
     assert found == known
 
 

@@ -21,6 +21,7 @@ from bot.ratelimit import (
     REPLY,
     PriorityRateLimiter,
     RatePlan,
+    Turn,
     Waiter,
     new_update,
     reply_priority,
@@ -270,6 +271,28 @@ async def test_a_request_without_a_chat_is_never_held():
         return True
 
     assert await limiter.process_request(answer, (), {}, "answerCallbackQuery", {}, None)
+
+
+async def test_a_reply_overtakes_broadcast_messages_already_waiting_in_the_limiter():
+    """As the bot sends: a broadcast's or daily prompt's messages carry a `Turn`, a supporter's
+    reply nothing, and the reply, queued after them, goes right after the one already started."""
+    limiter = PriorityRateLimiter(30)
+    sent: list[str] = []
+
+    async def send(name):
+        sent.append(name)
+        return True
+
+    def request(name, chat_id, rate_limit_args=None):
+        data = {"chat_id": chat_id}
+        return asyncio.create_task(
+            limiter.process_request(send, (name,), {}, "sendMessage", data, rate_limit_args)
+        )
+
+    broadcast = [request(f"broadcast {n}", 100 + n, Turn(lambda: None)) for n in range(3)]
+    await asyncio.sleep(0)  # the broadcast's messages are waiting for their turns
+    await asyncio.gather(*broadcast, request("reply", 7))
+    assert sent == ["broadcast 0", "reply", "broadcast 1", "broadcast 2"]
 
 
 def test_without_telegrams_own_limits_only_the_overall_rate_holds():

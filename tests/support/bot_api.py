@@ -131,6 +131,10 @@ class FakeBotApi:
         self.requests: list[Request] = []
         self.floods: list[float] = []  # arrival times of the 429s we were told to give
         self.early = 0  # sends that arrived while flood control was on
+        # Requests being answered now, and the most at once: how many connections the bot kept
+        # busy together.
+        self.answering = 0
+        self.most_answering = 0
         self.flood_until = 0.0
         self._message_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -247,6 +251,14 @@ class FakeBotApi:
         return web.json_response(self.stats())
 
     async def _handle(self, request: web.Request) -> web.Response:
+        self.answering += 1
+        self.most_answering = max(self.most_answering, self.answering)
+        try:
+            return await self._answer_request(request)
+        finally:
+            self.answering -= 1
+
+    async def _answer_request(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
