@@ -135,10 +135,13 @@ async def serve(
         gc.freeze()
         if stopped_by.done():
             return stopped_by.result()
-        if server is None:
-            await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
-        else:
-            await server.start()
+        try:
+            if server is None:
+                await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
+            else:
+                await server.start()
+        except InvalidToken:
+            return TOKEN_REVOKED  # since start-up checked it, before the first update
         await app.start()
         return await stopped_by
     finally:

@@ -113,6 +113,9 @@ class FakeBotApi:
         self.hung: Counter[str] = Counter()
         # Button presses Telegram no longer takes an answer for (a press from before a restart).
         self.late_presses: set[str] = set()
+        # The method at whose first call the token stops being accepted (revoked with
+        # @BotFather at that moment): that call is refused already.
+        self.revoke_token_at: str | None = None
         self.answered: set[str] = set()
         self.on_message: Callable[[int | str], None] | None = None
         # The same moment, with what was sent (the request's parameters).
@@ -259,9 +262,11 @@ class FakeBotApi:
             self.answering -= 1
 
     async def _answer_request(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == self.revoke_token_at:
+            self.token = "revoked"
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
-        method = request.match_info["method"]
         if method in self.hanging:
             self.hung[method] += 1
             await asyncio.Event().wait()  # until the bot gives up or the server shuts down

@@ -507,15 +507,15 @@ async def test_sigterm_while_another_program_holds_the_database_lock_still_stops
     assert bot.returncode == 0
 
 
-async def test_a_token_revoked_while_the_bot_runs_stops_it_saying_so(tmp_path):
-    """An organiser revokes the token with @BotFather while the bot runs: rather than run on,
-    deaf, with a fresh heartbeat, the bot stops with the line that says what to do, and a
-    status that tells systemd or Docker it failed."""
+@pytest.mark.parametrize("revoked_at", ["getUpdates", "deleteWebhook"])
+async def test_a_token_revoked_while_the_bot_runs_stops_it_saying_so(tmp_path, revoked_at):
+    """An organiser revokes the token with @BotFather while the bot runs, or just as it starts
+    taking updates: rather than run on, deaf, with a fresh heartbeat, the bot stops with the
+    line that says what to do, and a status that tells systemd or Docker it failed."""
     log = tmp_path / "bot.log"
     async with FakeBotApi() as api:
+        api.revoke_token_at = revoked_at
         bot = await start_bot_process(api.base_url, tmp_path / "bot.db", log)
-        await started(bot, log)
-        api.token = "revoked"
         # A safety net: it stops by itself, or never.
         await asyncio.wait_for(bot.wait(), timeout=60)
     lines = log.read_text().splitlines()
