@@ -4,6 +4,7 @@ as bot/app/build.py builds it) to a loopback fake Bot API in its own process.
     .venv/bin/python -m bench.bench_delivery            # 10k and 100k at 1,000/s, 900 at 30/s
     .venv/bin/python -m bench.bench_delivery --quick    # 2k and 10k at 1,000/s, 150 at 30/s
     .venv/bin/python -m bench.bench_delivery --httpx    # each run also through httpx
+    .venv/bin/python -m bench.bench_delivery --latency 0.15  # Telegram 150 ms away (default 0.1)
 
 `--httpx` repeats each run through python-telegram-bot's own httpx request (pool sized the same)
 right after the one through ours (bot/app/request.py, aiohttp), for comparison.
@@ -44,6 +45,9 @@ from bot.ratelimit import PriorityRateLimiter
 from bot.storage import Storage, stamp
 from tests.support.bot_api import TOKEN
 
+# A server's distance from Telegram: each call is answered this many seconds after it arrives,
+# so the connections a rate needs are busy as long as in the real world (`--latency`).
+LATENCY = 0.1
 FULL = ((10_000, 1000.0), (100_000, 1000.0), (900, 30.0))
 QUICK = ((2_000, 1000.0), (10_000, 1000.0), (150, 30.0))
 # A campaign still running, with the default cap: each supporter gets this one broadcast.
@@ -108,10 +112,11 @@ def cpu_seconds() -> float:
 
 
 @asynccontextmanager
-async def fake_api() -> AsyncIterator[str]:
-    """A fake Bot API in its own process; yields its root URL."""
+async def fake_api(latency: float) -> AsyncIterator[str]:
+    """A fake Bot API in its own process, answering each call after `latency` seconds; yields
+    its root URL."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.bot_api", stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "tests.support.bot_api", str(latency), stdout=asyncio.subprocess.PIPE
     )
     try:
         line = await process.stdout.readline()
@@ -121,13 +126,16 @@ async def fake_api() -> AsyncIterator[str]:
         await process.wait()
 
 
-async def measure(recipients: int, rate: float, workdir: Path, client: str) -> Result:
-    """One run, in this process, sending through `client` ("aiohttp" or "httpx")."""
+async def measure(
+    recipients: int, rate: float, workdir: Path, client: str, latency: float
+) -> Result:
+    """One run, in this process, sending through `client` ("aiohttp" or "httpx") to a fake
+    Telegram `latency` seconds away."""
     storage = Storage.open(workdir / "bench.db")
     storage.db["supporters"].insert_all(supporters(recipients), batch_size=1000)
     broadcast_id = create_broadcast(storage, texts={"en": TEXT, "pt": TEXT, "es": TEXT})
     rss_seeded = resident_mb()
-    async with fake_api() as root:
+    async with fake_api(latency) as root:
         paid = rate > FloodLimit.MESSAGES_PER_SECOND
         limiter = PriorityRateLimiter(rate, paid_broadcasts=paid)
         request = telegram_request(rate)
@@ -161,9 +169,9 @@ async def measure(recipients: int, rate: float, workdir: Path, client: str) -> R
     )
 
 
-def run_in_fresh_process(recipients: int, rate: float, client: str) -> Result:
+def run_in_fresh_process(recipients: int, rate: float, client: str, latency: float) -> Result:
     command = [sys.executable, "-m", "bench.bench_delivery", "--one", str(recipients), str(rate)]
-    command += ["--client", client]
+    command += ["--client", client, "--latency", str(latency)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return Result(**json.loads(output))
 
@@ -172,20 +180,26 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--quick", action="store_true", help="smaller runs (about 30 seconds)")
     options.add_argument("--httpx", action="store_true", help="each run also through httpx")
+    options.add_argument(
+        "--latency", type=float, default=LATENCY, help="seconds Telegram takes to answer a call"
+    )
     options.add_argument("--client", default="aiohttp", help=argparse.SUPPRESS)
     options.add_argument("--one", nargs=2, metavar=("RECIPIENTS", "RATE"), help=argparse.SUPPRESS)
     args = options.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory() as workdir:
             recipients, rate = int(args.one[0]), float(args.one[1])
-            result = asyncio.run(measure(recipients, rate, Path(workdir), args.client))
+            result = asyncio.run(
+                measure(recipients, rate, Path(workdir), args.client, args.latency)
+            )
         print(json.dumps(asdict(result)))
         return
     clients = ("aiohttp", "httpx") if args.httpx else ("aiohttp",)
     print(f"{'client':>8} {HEADER}", flush=True)
     for recipients, rate in QUICK if args.quick else FULL:
         for client in clients:
-            print(f"{client:>8} {run_in_fresh_process(recipients, rate, client).row()}", flush=True)
+            result = run_in_fresh_process(recipients, rate, client, args.latency)
+            print(f"{client:>8} {result.row()}", flush=True)
 
 
 if __name__ == "__main__":

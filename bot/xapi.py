@@ -63,12 +63,15 @@ async def _raise_for_status(response: aiohttp.ClientResponse) -> None:
 
 
 def _sent_to(api_url: URL) -> aiohttp.ClientMiddlewareType:
-    """A middleware sending each request to `api_url` instead of tweepy's api.twitter.com."""
+    """A middleware sending each request to `api_url` instead of tweepy's api.twitter.com, below
+    its path if it has one (a proxy at https://proxy.example/x gets /x/2/tweets)."""
+    base = str(api_url).rstrip("/")
 
     async def redirect(
         request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
     ) -> aiohttp.ClientResponse:
-        request.url = api_url.join(request.url.relative())
+        # As tweepy encoded it: the query a signed request was signed with.
+        request.url = URL(base + str(request.url.relative()), encoded=True)
         request.headers["Host"] = request.url.host_port_subcomponent or ""
         return await handler(request)
 

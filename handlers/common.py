@@ -139,18 +139,23 @@ async def send_html(
 async def send_and_note(update: Update, context: Context, html: str) -> None:
     """Send `html` to the update's chat from where `handlers.persist_now` will not run after it
     (the error handler, with a context of its own; a gate that stops the update), noting it at
-    once for /forget if the person is a supporter (not someone who never started, nor one just
-    forgotten). The same commit writes what the update noted before it failed (`remember`); a
-    database that refuses keeps the notes for its next commit (`SQLitePersistence.commit`).
+    once for /forget if the person is a supporter or an organiser (not someone else who never
+    started, nor a supporter just forgotten), as `handlers.gate` notes. The same commit writes
+    what the update noted before it failed (`remember`); a database that refuses keeps the
+    notes for its next commit (`SQLitePersistence.commit`).
     Telegram's refusals raise as from `call_telegram`."""
     chat_id = update.effective_chat.id
     sent = await call_telegram(context.bot, "sendMessage", as_html(html, None, chat_id=chat_id))
     user = update.effective_user
+    if user is None:
+        return
     try:
-        supporter = user and context.bot_data.storage.get_supporter(user.id)
+        noting = context.bot_data.settings.is_organiser(user.id) or bool(
+            context.bot_data.storage.get_supporter(user.id)
+        )
     except sqlite3.Error:
         return  # the storage is what failed: nothing can be noted now
-    if supporter:
+    if noting:
         context.application.persistence.note_messages([(chat_id, sent["message_id"])])
         await context.application.persistence.commit()
 

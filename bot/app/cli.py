@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -134,10 +135,13 @@ async def serve(
         gc.freeze()
         if stopped_by.done():
             return stopped_by.result()
-        if server is None:
-            await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
-        else:
-            await server.start()
+        try:
+            if server is None:
+                await app.updater.start_polling(allowed_updates=handlers.ALLOWED_UPDATES)
+            else:
+                await server.start()
+        except InvalidToken:
+            return TOKEN_REVOKED  # since start-up checked it, before the first update
         await app.start()
         return await stopped_by
     finally:
@@ -170,6 +174,21 @@ async def reach_telegram(settings: Settings) -> None:
         pass
 
 
+def unreachable(settings: Settings, error: NetworkError) -> str:
+    """Why the start stopped when Telegram did not answer: TELEGRAM_BASE_URL is named only if
+    someone set it; left empty, the address is Telegram's own and the network is to blame."""
+    where = f"could not reach Telegram at {settings.telegram_base_url} ({error.message})"
+    if "telegram_base_url" in settings.model_fields_set:
+        return (
+            f"Setting TELEGRAM_BASE_URL: {where}. Check the setting and the network connection, "
+            "then start again."
+        )
+    return (
+        f"No connection: {where}. Check that this machine is online (and, behind a firewall, "
+        "that it may reach api.telegram.org), then start again."
+    )
+
+
 def run_command(_: argparse.Namespace) -> int:
     settings, campaign = load(need_token=True)
     logs.configure(settings.log_level, secrets_of(settings))
@@ -179,10 +198,7 @@ def run_command(_: argparse.Namespace) -> int:
     except InvalidToken:
         return fail(BAD_TOKEN)
     except NetworkError as error:
-        return fail(
-            f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {settings.telegram_base_url} "
-            f"({error.message}). Check the network connection and the setting, then start again."
-        )
+        return fail(unreachable(settings, error))
     # A busy port, like a wrong token, leaves no new database behind.
     listening = webhook.listen(settings) if settings.webhook_url else None
     # Before anything starts: an unusable database would otherwise fail every update.
@@ -283,14 +299,19 @@ def backup_command(args: argparse.Namespace) -> int:
     database = settings.database_path
     if not database.exists():
         return no_database_yet(database)
-    destination = args.destination
+    typed = args.destination
+    destination = None if typed is None else Path(typed)
     # Only the usual folder is made when missing: one typed on the command line is checked, so
     # a typo never makes a new folder tree that the nightly backups then fill unseen.
-    if destination is not None and not destination.is_dir() and not destination.parent.is_dir():
-        return fail(
-            f"Could not write the backup {destination}: there is no folder "
-            f"{destination.parent}. Create it first, or give a folder that exists."
-        )
+    if destination is not None and not destination.is_dir():
+        # A slash at the end names a folder (an unmounted disk's, say), never a file to write:
+        # Path drops that slash.
+        folder = destination if typed.endswith(("/", os.sep)) else destination.parent
+        if not folder.is_dir():
+            return fail(
+                f"Could not write the backup {typed}: there is no folder {folder}. "
+                "Create it first, or give a folder that exists."
+            )
     if destination is None or destination.is_dir():  # a folder: the usual name, in it
         folder = destination or backups.default_folder(database)
         destination = folder / backups.backup_name(database, utcnow())
@@ -386,7 +407,6 @@ def parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument(
         "destination",
-        type=Path,
         nargs="?",
         help="the backup file, or the folder, to write it to; the folder must exist (default: "
         "backups/<database>-<UTC time>.db beside it, made if missing)",

@@ -24,6 +24,10 @@ from telegram.request import BaseRequest, RequestData
 # python-telegram-bot's HTTPXRequest defaults, in seconds; uploads get longer to write.
 READ_TIMEOUT = WRITE_TIMEOUT = CONNECT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
+# Telegram answers a server in 30-150 ms; a paid broadcast keeps its 1,000 a second through
+# answers this slow (250 connections), where a pool sized for 100 ms capped it at 667 a second
+# once answers took 150 ms.
+SLOWEST_ANSWER_SECONDS = 0.25
 _JSON = {"Content-Type": "application/json"}
 
 
@@ -150,6 +154,7 @@ def _body(
 
 
 def telegram_request(rate: float) -> AiohttpRequest:
-    """Connections for about a tenth of a second of sends at `rate`, as Telegram answers in
-    roughly 100 ms; a request waits up to 5 s for one to be free."""
-    return AiohttpRequest(max(8, math.ceil(rate / 10)), pool_timeout=5.0)
+    """Connections for SLOWEST_ANSWER_SECONDS of sends at `rate` (messages a second): each
+    carries one request at a time, so `rate` needs rate × answer time of them busy at once; a
+    request waits up to 5 s for one to be free."""
+    return AiohttpRequest(max(8, math.ceil(rate * SLOWEST_ANSWER_SECONDS)), pool_timeout=5.0)

@@ -330,6 +330,13 @@ async def test_the_x_client_is_made_off_the_event_loop(tmp_path, loopback_x, mon
     assert threads and threads[0] is not threading.main_thread()
 
 
+async def test_x_behind_a_proxy_at_a_path_of_its_own_gets_the_post(tmp_path):
+    async with social.FakeX(prefix="/x-api") as proxied:
+        settings = loopback_settings(tmp_path, proxied)
+        outcome = await daily.post_to_x(settings, "Day 3 of 16 #16Days")
+    assert outcome.status == daily.POSTED and proxied.posts == ["Day 3 of 16 #16Days"]
+
+
 async def test_a_post_x_could_not_take_goes_out_at_the_next_run_of_the_day(tmp_path, loopback_x):
     loopback_x.fault = social.server_error(503)
     loopback_x.fault.times = 1  # X is back half an hour later

@@ -818,7 +818,7 @@ async def test_mydata_before_the_rsvp_postcode_asks_for_it_again(lobby_chat):
         ("?", "doesn't look like a place"),
         ("🏛️", "doesn't look like a place"),
         ("Yes!", "doesn't look like a place"),
-        ("Central\nLobby\nHouses\nof\nParliament\nWestminster\nLondon", "up to 6 lines"),
+        ("Central\nLobby\nHouses\nof\nParliament\nWestminster\nLondon", "no more than 6 lines"),
         ("Central Lobby " * 215, "up to 300 characters"),  # a 3,000-character paste
     ],
 )
@@ -842,7 +842,7 @@ async def test_a_place_that_names_nowhere_is_refused_in_the_organisers_language(
     await chat.send(ORGANISER, "Mass lobby", "pt-br")
     await chat.send(ORGANISER, typed_at(local(7)), "pt-br")
     (answer,) = await chat.send(ORGANISER, "ok", "pt-br")
-    assert "Isso não parece um lugar. Envie aonde" in answer.text
+    assert "Isso não parece um lugar. Envie o local aonde" in answer.text
 
 
 async def test_a_postcode_on_the_invitation_points_to_ill_be_there_and_records_nothing(lobby_chat):

@@ -410,6 +410,15 @@ async def test_forget_deletes_what_the_bot_sent_an_organiser_who_never_started(c
     assert chat.storage.get_supporter(ORGANISER_ID) is None
 
 
+async def test_forget_deletes_the_apology_an_organiser_who_never_started_was_sent(chat):
+    chat.api.fail(Fault("timeout"), when=lambda call: call.method == "sendMessage")
+    await chat.send(ORGANISER_ID, "/schedule")  # the reply is lost; the apology is not
+    (apology,) = message_ids_sent(chat.api.calls)
+    await chat.send(ORGANISER_ID, "/forget")
+    calls = await chat.press(ORGANISER_ID, keyboards.FORGET_YES)
+    assert apology in deleted_ids(calls)
+
+
 async def test_a_supporter_who_never_started_has_nothing_noted(chat):
     await chat.send(1, "/help")
     await chat.send(1, "/privacy")

@@ -14,8 +14,8 @@ which getUpdates serves as Telegram does: every update at or above the `offset` 
 a bot fetched but never confirmed (it died first) is served again, and one it confirmed is gone.
 
 In a test: `async with FakeBotApi() as api: ...`. As its own process (the benchmark):
-`python -m tests.support.bot_api` prints `port <n>` and serves until killed; GET /_fake/stats
-returns the counts as JSON.
+`python -m tests.support.bot_api [latency seconds]` prints `port <n>` and serves until killed;
+GET /_fake/stats returns the counts as JSON.
 """
 
 from __future__ import annotations
@@ -113,6 +113,9 @@ class FakeBotApi:
         self.hung: Counter[str] = Counter()
         # Button presses Telegram no longer takes an answer for (a press from before a restart).
         self.late_presses: set[str] = set()
+        # The method at whose first call the token stops being accepted (revoked with
+        # @BotFather at that moment): that call is refused already.
+        self.revoke_token_at: str | None = None
         self.answered: set[str] = set()
         self.on_message: Callable[[int | str], None] | None = None
         # The same moment, with what was sent (the request's parameters).
@@ -131,6 +134,10 @@ class FakeBotApi:
         self.requests: list[Request] = []
         self.floods: list[float] = []  # arrival times of the 429s we were told to give
         self.early = 0  # sends that arrived while flood control was on
+        # Requests being answered now, and the most at once: how many connections the bot kept
+        # busy together.
+        self.answering = 0
+        self.most_answering = 0
         self.flood_until = 0.0
         self._message_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -247,9 +254,19 @@ class FakeBotApi:
         return web.json_response(self.stats())
 
     async def _handle(self, request: web.Request) -> web.Response:
+        self.answering += 1
+        self.most_answering = max(self.most_answering, self.answering)
+        try:
+            return await self._answer_request(request)
+        finally:
+            self.answering -= 1
+
+    async def _answer_request(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == self.revoke_token_at:
+            self.token = "revoked"
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
-        method = request.match_info["method"]
         if method in self.hanging:
             self.hung[method] += 1
             await asyncio.Event().wait()  # until the bot gives up or the server shuts down
@@ -458,12 +475,12 @@ def _too_many(retry_after: int) -> web.Response:
     return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
 
-async def _serve_until_stopped() -> None:
+async def _serve_until_stopped(latency: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with FakeBotApi(keep_requests=False) as api:
+    async with FakeBotApi(keep_requests=False, latency=latency) as api:
         print(f"port {api.port}", flush=True)
         await stop.wait()
 
@@ -497,4 +514,4 @@ async def start_bot_process(
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_stopped())
+        asyncio.run(_serve_until_stopped(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0))

@@ -211,9 +211,11 @@ def bluesky_rate_limited(reset: dt.datetime) -> Fault:
 
 
 class LoopbackService:
-    """An aiohttp server on a free loopback port that fails on demand (`fault`)."""
+    """An aiohttp server on a free loopback port that fails on demand (`fault`), its routes
+    below `prefix` (as behind a proxy at a path of its own) when given."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
         self.fault: Fault | None = None
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.port = 0
@@ -222,7 +224,7 @@ class LoopbackService:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
 
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
@@ -230,6 +232,10 @@ class LoopbackService:
     async def __aenter__(self) -> LoopbackService:
         app = web.Application(middlewares=[self._failing])
         app.add_routes(self.routes())
+        if self.prefix:
+            proxy = web.Application()
+            proxy.add_subapp(self.prefix, app)
+            app = proxy
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -289,8 +295,8 @@ class LoopbackService:
 class FakeX(LoopbackService):
     """The coalition's X account and X's recent search and counts."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, prefix: str = "") -> None:
+        super().__init__(prefix)
         self.posts: list[str] = []  # texts the account posted, oldest first
         self.tweets: list[dict[str, Any]] = []  # everyone's posts, for search
         self.refused_duplicates = 0

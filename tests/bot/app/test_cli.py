@@ -22,8 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 import time_machine
+from telegram.error import NetworkError
 
-from bot.app import webhook
+from bot.app import cli, webhook
 from bot.app.cli import EXIT_CONFIG, launch_warnings, main, parser, sync_mps
 from bot.campaign import load_campaign
 from bot.config import Settings
@@ -182,6 +183,29 @@ def test_every_command_refuses_what_run_refuses_in_one_line_creating_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("base_url", [None, "http://127.0.0.1:9/bot"])
+def test_a_start_telegram_does_not_answer_blames_only_a_setting_someone_set(
+    environment, tmp_path, capsys, base_url
+):
+    environment.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    if base_url:
+        environment.setenv("TELEGRAM_BASE_URL", base_url)  # nothing listens there
+    else:  # Telegram's own address, on a machine that is offline
+        environment.setattr(cli, "reach_telegram", offline)
+    assert main(["run"]) == EXIT_CONFIG
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    if base_url:
+        assert line.startswith(f"Setting TELEGRAM_BASE_URL: could not reach Telegram at {base_url}")
+    else:
+        assert line.startswith("No connection: could not reach Telegram at https://api.telegram")
+        assert "TELEGRAM_BASE_URL" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+async def offline(settings) -> None:
+    raise NetworkError("httpx.ConnectError: [Errno -2] Name or service not known")
+
+
 def test_version_is_the_installed_release(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
@@ -294,16 +318,25 @@ def test_backup_into_a_folder_takes_the_usual_name_and_a_failure_is_one_line(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["safe", "stepup.db"]
 
 
-@pytest.mark.parametrize("typed", ["sfae/copy.db", "safe/nightly/copy.db", "stepup.db/copy.db"])
+@pytest.mark.parametrize(
+    ("typed", "folder"),
+    [
+        ("sfae/copy.db", "sfae"),
+        ("safe/nightly/copy.db", "safe/nightly"),
+        ("stepup.db/copy.db", "stepup.db"),
+        # An unmounted disk, say: written as a file named "usb" beside it, it looked backed up.
+        ("usb/", "usb"),
+        ("safe/nightly/", "safe/nightly"),
+    ],
+)
 def test_backup_into_a_folder_that_does_not_exist_is_refused_and_makes_none(
-    environment, tmp_path, capsys, typed
+    environment, tmp_path, capsys, typed, folder
 ):
     """A typo in the destination's folder made a new folder tree, silently filled each night."""
     Storage.open(tmp_path / "stepup.db").close()
     (tmp_path / "safe").mkdir()
     assert main(["backup", typed]) == EXIT_CONFIG
     said = capsys.readouterr().err
-    folder = str(Path(typed).parent)
     assert said == (
         f"Could not write the backup {typed}: there is no folder {folder}. "
         "Create it first, or give a folder that exists.\n"
@@ -474,17 +507,15 @@ async def test_sigterm_while_another_program_holds_the_database_lock_still_stops
     assert bot.returncode == 0
 
 
-async def test_a_token_revoked_while_the_bot_runs_stops_it_saying_so(tmp_path):
-    """An organiser revokes the token with @BotFather while the bot runs: rather than run on,
-    deaf, with a fresh heartbeat, the bot stops with the line that says what to do, and a
-    status that tells systemd or Docker it failed."""
+@pytest.mark.parametrize("revoked_at", ["getUpdates", "deleteWebhook"])
+async def test_a_token_revoked_while_the_bot_runs_stops_it_saying_so(tmp_path, revoked_at):
+    """An organiser revokes the token with @BotFather while the bot runs, or just as it starts
+    taking updates: rather than run on, deaf, with a fresh heartbeat, the bot stops with the
+    line that says what to do, and a status that tells systemd or Docker it failed."""
     log = tmp_path / "bot.log"
     async with FakeBotApi() as api:
+        api.revoke_token_at = revoked_at
         bot = await start_bot_process(api.base_url, tmp_path / "bot.db", log)
-        await started(bot, log)
-        api.send_text(SUPPORTER, "/start")
-        await answered(bot, log, "/start", lambda: api.sends(SUPPORTER))  # it polls
-        api.token = "revoked"
         # A safety net: it stops by itself, or never.
         await asyncio.wait_for(bot.wait(), timeout=60)
     # The log line and the one for the operator go by different streams: in either order.

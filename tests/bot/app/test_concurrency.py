@@ -14,7 +14,8 @@ import pytest
 from pydantic import HttpUrl
 
 import handlers.stats
-from bot import delivery, mps
+import handlers.trends
+from bot import delivery, mps, solidarity
 from bot.campaign import load_campaign
 from bot.delivery import create_broadcast
 from bot.petition import PetitionCounter
@@ -23,7 +24,13 @@ from messages import consent, core, keyboards
 from messages.mp import FIND
 from scheduler import broadcasts
 from tests.support.broadcasts import after_slices, received, subscribe
-from tests.support.harness import GIVE_UP_SECONDS, ORGANISER_ID, running_bot, until
+from tests.support.harness import (
+    GIVE_UP_SECONDS,
+    ORGANISER_ID,
+    make_settings,
+    running_bot,
+    until,
+)
 from tests.support.parliament import FakeServices, lookup_routes, postcode_found
 from tests.support.petitions import PETITION, petition_json
 
@@ -266,11 +273,11 @@ class SlowRead:
         self.release = threading.Event()
         self.done = False
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         self.started.set()
         self.release.wait(self.HELD_SECONDS)
         self.done = True
-        return self.read(*args)
+        return self.read(*args, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -282,17 +289,40 @@ async def test_an_organisers_large_read_holds_up_no_supporter(chat, monkeypatch,
     is answered; the figures follow once that is done. On the event loop, /help would wait."""
     slow = SlowRead(getattr(handlers.stats, reader))
     monkeypatch.setattr(handlers.stats, reader, slow)
+    await organiser_work_holds_up_no_supporter(chat, slow, command)
+
+
+async def test_drawing_the_hashtag_chart_holds_up_no_supporter(tmp_path, api, monkeypatch):
+    slow = SlowRead(handlers.trends.trends_chart)
+    monkeypatch.setattr(handlers.trends, "trends_chart", slow)
+    settings = make_settings(tmp_path, x_bearer_token="test-bearer")
+    async with running_bot(settings, api) as chat:
+        await organiser_work_holds_up_no_supporter(chat, slow, "/trends")
+
+
+async def test_laying_out_the_solidarity_cards_holds_up_no_supporter(chat, monkeypatch):
+    slow = SlowRead(solidarity.cards_pdf)
+    monkeypatch.setattr(solidarity, "cards_pdf", slow)
+    subscribe(chat.storage, 5)
+    card = chat.storage.add_solidarity_message(5, "You are not alone", "Ana", "en")
+    chat.storage.moderate_solidarity(card, "approved", ORGANISER_ID)
+    await organiser_work_holds_up_no_supporter(chat, slow, "/moderate pdf")
+
+
+async def organiser_work_holds_up_no_supporter(chat, slow: SlowRead, command: str) -> None:
+    """The organiser's `command` starts `slow`; a supporter's /help sent meanwhile is answered
+    before it ends, and the organiser hears the result once it does."""
     await chat.send(ORGANISER_ID, "/start")
     await chat.app.start()
     try:
         await chat.app.update_queue.put(chat.updates.message(ORGANISER_ID, command))
-        await until(slow.started.is_set, "the figures to be read")
+        await until(slow.started.is_set, "the organiser's work to start")
         await chat.app.update_queue.put(chat.updates.message(2, "/help"))
         await until(lambda: messages_to(chat, 2), "an answer to /help")
-        assert not slow.done, "the supporter's /help waited for the organiser's figures"
+        assert not slow.done, "the supporter's /help waited for the organiser's work"
         organiser_heard = len(chat.api.sent(ORGANISER_ID))
         slow.release.set()
-        await until(lambda: len(chat.api.sent(ORGANISER_ID)) > organiser_heard, "the figures")
+        await until(lambda: len(chat.api.sent(ORGANISER_ID)) > organiser_heard, "the result")
     finally:
         slow.release.set()
         await chat.app.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app.build import build_application
-from bot.app.request import AiohttpRequest
+from bot.app.request import AiohttpRequest, telegram_request
 from bot.ratelimit import retry_seconds
 from tests.support.bot_api import TOKEN, FakeBotApi
 from tests.support.harness import make_settings
@@ -146,6 +147,20 @@ async def test_no_free_connection_in_time_is_a_timeout_that_never_reached_telegr
 
     assert isinstance(waited.value.__cause__, aiohttp.ConnectionTimeoutError)
     assert [request.chat_id for request in api.sends()] == [SUPPORTER]
+
+
+async def test_sends_at_the_rate_keep_going_while_telegram_answers_slowly():
+    """Telegram 150 ms away (the slow end of a server's distance): a second's sends at the
+    configured rate are all under way together, none waiting for a connection to be free, so
+    the rate holds. Sized for 100 ms answers, the pool held back a third of them."""
+    rate, answer_seconds = 200, 0.15
+    at_once = math.ceil(rate * answer_seconds)
+    async with (
+        FakeBotApi(latency=answer_seconds) as api,
+        telegram(api, telegram_request(rate)) as bot,
+    ):
+        await asyncio.gather(*(bot.send_message(SUPPORTER + n, "Day 5") for n in range(at_once)))
+    assert api.most_answering == at_once
 
 
 async def test_the_connection_opens_again_after_a_shutdown(api):
