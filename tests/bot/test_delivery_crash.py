@@ -115,6 +115,8 @@ async def test_sigterm_mid_broadcast_records_the_batch_and_the_next_start_finish
         await asyncio.wait_for(bot.wait(), GIVE_UP_SECONDS)
         status, summary, _ = read(database, broadcast_id)
         assert status == "running"
+        # The batch in flight was recorded: each message Telegram took is noted sent.
+        assert summary.get("sent", 0) == received(api).total()
         in_flight = summary.get("sending", 0)
 
         bot = await start_bot_process(api.base_url, database, log, **settings)
